@@ -1,0 +1,1 @@
+/* clip: not written yet */

@@ -1,0 +1,1 @@
+/* ops_attention: not written yet */

@@ -1,0 +1,1 @@
+/* ops_conv: not written yet */

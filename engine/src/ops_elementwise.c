@@ -1,0 +1,1 @@
+/* ops_elementwise: not written yet */

@@ -1,0 +1,1 @@
+/* ops_norm: not written yet */

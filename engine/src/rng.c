@@ -1,0 +1,1 @@
+/* rng: not written yet */

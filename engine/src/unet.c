@@ -1,0 +1,1 @@
+/* unet: not written yet */

@@ -1,0 +1,186 @@
+/* golden-check FOLDER [--vocab DIR] [--only PREFIX]
+ *
+ * Discovers every case in a fixture folder by listing it (<name>.json, with
+ * <name>.safetensors when the case has tensors), runs the runner that knows the
+ * case's kind, prints one line per comparison and closes with "N passed, M failed".
+ * Exit status 1 on any failure. Files that are not cases (checkpoints' descriptions,
+ * precision.json) are listed as such and not counted. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "golden.h"
+
+typedef int (*golden_runner)(const golden_case *c, golden_tally *t);
+
+static const struct {
+    const char *prefix;
+    golden_runner run;
+} runners[] = {
+    {"tokenizer_cases", golden_run_tokenizer},
+    {"text_encoder", golden_run_text_encoder},
+    {"sched_", golden_run_scheduler},
+    {"unet_case", golden_run_unet},
+    {"vae_encode", golden_run_vae_encode},
+    {"vae_decode", golden_run_vae_decode},
+    {"pipe_", golden_run_pipeline},
+};
+
+static char *read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+            if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf[n] = '\0';
+                if (size)
+                    *size = (size_t)n;
+            }
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+static cJSON *read_json(const char *path)
+{
+    char *text = read_file(path, NULL);
+    if (!text)
+        return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    return j;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Case names (json files without the extension), sorted. */
+static char **list_cases(const char *dir, size_t *count)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return NULL;
+    size_t n = 0, cap = 64;
+    char **names = malloc(cap * sizeof *names);
+    struct dirent *e;
+    while (names && (e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".json") != 0)
+            continue;
+        if (n == cap) {
+            char **grown = realloc(names, (cap *= 2) * sizeof *names);
+            if (!grown)
+                break;
+            names = grown;
+        }
+        names[n] = strndup(e->d_name, len - 5);
+        if (names[n])
+            n++;
+    }
+    closedir(d);
+    if (names)
+        qsort(names, n, sizeof *names, cmp_str);
+    *count = n;
+    return names;
+}
+
+static golden_runner runner_for(const char *name)
+{
+    for (size_t i = 0; i < sizeof runners / sizeof runners[0]; i++)
+        if (strncmp(name, runners[i].prefix, strlen(runners[i].prefix)) == 0)
+            return runners[i].run;
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = NULL, *vocab = NULL, *only = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--vocab") == 0 && i + 1 < argc)
+            vocab = argv[++i];
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
+            only = argv[++i];
+        else if (argv[i][0] != '-' && !dir)
+            dir = argv[i];
+        else {
+            fprintf(stderr, "usage: golden-check FOLDER [--vocab CLIP_DIR] [--only PREFIX]\n");
+            return 2;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "usage: golden-check FOLDER [--vocab CLIP_DIR] [--only PREFIX]\n");
+        return 2;
+    }
+    char vocab_default[4096];
+    if (!vocab) {
+        snprintf(vocab_default, sizeof vocab_default, "%s/../clip", dir);
+        vocab = vocab_default;
+    }
+
+    size_t count = 0;
+    char **names = list_cases(dir, &count);
+    if (!names) {
+        fprintf(stderr, "golden-check: cannot list %s\n", dir);
+        return 2;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/precision.json", dir);
+    cJSON *precision = read_json(path);
+
+    golden_tally tally = {0, 0};
+    int cases_run = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *name = names[i];
+        if (only && strncmp(name, only, strlen(only)) != 0)
+            continue;
+        golden_runner run = runner_for(name);
+        if (!run) {
+            printf("%-28s (not a case: no runner for this kind of file)\n", name);
+            continue;
+        }
+        golden_case c = {.dir = dir, .name = name, .precision = precision, .vocab_dir = vocab};
+        snprintf(path, sizeof path, "%s/%s.json", dir, name);
+        c.json = read_json(path);
+        if (!c.json) {
+            golden_check(&c, &tally, 0, "cannot read or parse %s", path);
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s.safetensors", dir, name);
+        struct stat st;
+        if (stat(path, &st) == 0) {
+            sd_error err;
+            if (st_open(path, &c.tensors, &err) != SD_OK) {
+                golden_check(&c, &tally, 0, "cannot open %s: %s", path, err.message);
+                cJSON_Delete(c.json);
+                continue;
+            }
+        }
+        run(&c, &tally);
+        cases_run++;
+        fflush(stdout);
+        if (c.tensors)
+            st_close(c.tensors);
+        cJSON_Delete(c.json);
+    }
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+    cJSON_Delete(precision);
+
+    if (cases_run == 0)
+        printf("golden-check: no case found in %s\n", dir);
+    printf("%d passed, %d failed\n", tally.passed, tally.failed);
+    return (tally.failed || cases_run == 0 || tally.passed == 0) ? 1 : 0;
+}

@@ -1,0 +1,41 @@
+#include <stdint.h>
+#include <string.h>
+
+#include "arena.h"
+#include "check.h"
+
+int main(void)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+
+    /* Alignment and distinct regions. */
+    float *x = sd_arena_floats(&a, 3);
+    float *y = sd_arena_floats(&a, 5);
+    CHECK(x && y, "alloc");
+    CHECK(((uintptr_t)x % 64) == 0 && ((uintptr_t)y % 64) == 0, "64-byte aligned");
+    CHECK(y >= x + 3, "no overlap");
+
+    /* Mark/reset reuses the same memory: the second pass of the same shapes grows nothing. */
+    sd_arena_mark m = sd_arena_get_mark(&a);
+    void *big1 = sd_arena_alloc(&a, (size_t)100 << 20);   /* bigger than one block */
+    void *small1 = sd_arena_alloc(&a, 1000);
+    CHECK(big1 && small1, "big alloc");
+    memset(big1, 1, (size_t)100 << 20);
+    size_t reserved = a.reserved;
+    sd_arena_reset(&a, m);
+    void *big2 = sd_arena_alloc(&a, (size_t)100 << 20);
+    void *small2 = sd_arena_alloc(&a, 1000);
+    CHECK(big2 == big1 && small2 == small1, "same addresses after reset");
+    CHECK(a.reserved == reserved, "no growth on the second pass (%zu vs %zu)", a.reserved, reserved);
+
+    /* Limit. */
+    sd_arena b;
+    sd_arena_init(&b, 1 << 20);
+    CHECK(sd_arena_alloc(&b, 2 << 20) == NULL, "limit refuses");
+    CHECK(sd_arena_alloc(&b, 1000) != NULL, "limit allows small");
+    sd_arena_free(&b);
+
+    sd_arena_free(&a);
+    return check_summary();
+}

@@ -36,13 +36,23 @@ sd_status sd_fail_context(sd_error *err, const char *fmt, ...)
 {
     if (!err)
         return SD_ERR_INTERNAL;
-    char prefix[256], old[sizeof err->message];
+    char prefix[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
-    memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    /* prefix + ": " + old message, truncated to the buffer; built by hand because the
+     * old message lives in the destination. */
+    size_t cap = sizeof err->message, plen = strlen(prefix), olen = strlen(err->message);
+    if (plen + 2 >= cap)
+        plen = cap - 3;
+    if (plen + 2 + olen >= cap)
+        olen = cap - 1 - plen - 2;
+    memmove(err->message + plen + 2, err->message, olen);
+    memcpy(err->message, prefix, plen);
+    err->message[plen] = ':';
+    err->message[plen + 1] = ' ';
+    err->message[plen + 2 + olen] = '\0';
     return err->code;
 }
 

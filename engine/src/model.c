@@ -1,1 +1,70 @@
-/* model: not written yet */
+/* sd_model_load: checkpoint → config → tokenizer → text encoder, U-Net, VAE. */
+#include "model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
+                        const sd_model_options *opts, sd_model **out, sd_error *err)
+{
+    if (!out)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "sd_model_load: out is NULL");
+    *out = NULL;
+    if (!checkpoint_path || !checkpoint_path[0])
+        return sd_fail(err, SD_ERR_INVALID_ARG, "no model file given");
+    if (!vocab_path || !vocab_path[0])
+        return sd_fail(err, SD_ERR_INVALID_ARG, "no CLIP vocabulary path given");
+
+    sd_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s", checkpoint_path);
+    m->threads = opts ? opts->threads : 0;
+
+    sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);
+    if (st == SD_OK) {
+        st = sd_model_config_detect(sd_weights_file(m->weights), &m->cfg, err);
+        if (st != SD_OK)
+            sd_fail_context(err, "%s", checkpoint_path);
+    }
+    if (st == SD_OK)
+        st = sd_tokenizer_load(vocab_path, &m->tokenizer, err);
+    if (st == SD_OK && (st = sd_clip_load(&m->clip, m->weights, &m->cfg.clip, err)) != SD_OK)
+        sd_fail_context(err, "%s: text encoder", checkpoint_path);
+    if (st == SD_OK && (st = sd_unet_load(&m->unet, m->weights, &m->cfg.unet, err)) != SD_OK)
+        sd_fail_context(err, "%s: U-Net", checkpoint_path);
+    if (st == SD_OK && (st = sd_vae_load(&m->vae, m->weights, &m->cfg.vae, err)) != SD_OK)
+        sd_fail_context(err, "%s: VAE", checkpoint_path);
+    if (st != SD_OK) {
+        sd_model_free(m);
+        return st;
+    }
+    /* Every tensor is converted and bound: the mapping is no longer needed. */
+    sd_weights_drop_file(m->weights);
+    *out = m;
+    return SD_OK;
+}
+
+void sd_model_free(sd_model *m)
+{
+    if (!m)
+        return;
+    sd_clip_free(&m->clip);
+    sd_tokenizer_free(m->tokenizer);
+    sd_weights_free(m->weights);
+    free(m);
+}
+
+void sd_model_get_info(const sd_model *m, sd_model_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->family = m->cfg.family;
+    info->family_name = sd_family_name(m->cfg.family);
+    info->unet_in_channels = m->cfg.unet.in_channels;
+    info->unet_model_channels = m->cfg.unet.model_channels;
+    info->unet_context_dim = m->cfg.unet.context_dim;
+    info->vae_base_channels = m->cfg.vae.channels[0];
+    info->clip_hidden = m->cfg.clip.hidden;
+    info->clip_layers = m->cfg.clip.layers;
+}

@@ -1,1 +1,131 @@
-/* ops_attention: not written yet */
+/* Multi-head scaled-dot-product attention, one head and one band of query rows at a
+ * time: the score block held at once is [chunk, nk], never [heads, nq, nk]. */
+#include "ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops_exp.h"
+
+/* Floats per score block (4 MB): large enough for efficient GEMMs, small enough to
+ * stay in cache-friendly territory for a 4096-token self-attention. */
+#define ATTN_SCORE_FLOATS ((size_t)1 << 20)
+
+static float row_max(const float *x, int n)
+{
+    float lane[OPS_LANES];
+    int j = 0;
+    for (int l = 0; l < OPS_LANES; l++)
+        lane[l] = x[0];
+    for (; j + OPS_LANES <= n; j += OPS_LANES)
+        for (int l = 0; l < OPS_LANES; l++)
+            lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
+    float m = lane[0];
+    for (int l = 1; l < OPS_LANES; l++)
+        m = lane[l] > m ? lane[l] : m;
+    for (; j < n; j++)
+        m = x[j] > m ? x[j] : m;
+    return m;
+}
+
+/* x = exp(x - m) in place over n values. */
+static void exp_shift(float *x, int n, float m)
+{
+    int j = 0;
+    for (; j + OPS_LANES <= n; j += OPS_LANES)
+        for (int l = 0; l < OPS_LANES; l++)
+            x[j + l] = ops_exp_nonpos(x[j + l] - m);
+    for (; j < n; j++)
+        x[j] = ops_exp_nonpos(x[j] - m);
+}
+
+/* Sum of n values, accumulated in double. */
+static double row_sum(const float *x, int n)
+{
+    double lane[OPS_LANES] = {0};
+    int j = 0;
+    for (; j + OPS_LANES <= n; j += OPS_LANES)
+        for (int l = 0; l < OPS_LANES; l++)
+            lane[l] += x[j + l];
+    double sum = 0.0;
+    for (; j < n; j++)
+        sum += x[j];
+    for (int l = 0; l < OPS_LANES; l++)
+        sum += lane[l];
+    return sum;
+}
+
+/* In place over s[rows, nk]: s = exp(s - rowmax) with keys past the causal limit
+ * zeroed; inv_sum[r] = 1 / row sum, applied after the product with V (cheaper on
+ * [rows, d] than on [rows, nk]). */
+static void softmax_rows(float *s, int rows, int nk, int row0, int causal, float *inv_sum)
+{
+    for (int r = 0; r < rows; r++) {
+        float *sr = s + (size_t)r * nk;
+        int len = nk;
+        if (causal) {
+            len = row0 + r + 1;       /* query i sees keys 0..i */
+            if (len > nk)
+                len = nk;
+        }
+        exp_shift(sr, len, row_max(sr, len));
+        double sum = row_sum(sr, len);
+        memset(sr + len, 0, (size_t)(nk - len) * sizeof *sr);
+        inv_sum[r] = (float)(1.0 / sum);
+    }
+}
+
+int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, const float *v,
+                 int kv_stride, int nq, int nk, int heads, int head_dim, int causal,
+                 float *out)
+{
+    if (nq <= 0 || heads <= 0 || head_dim <= 0)
+        return 0;
+    const int out_stride = heads * head_dim;
+    const float scale = 1.0f / sqrtf((float)head_dim);
+    size_t chunk = nk > 0 ? ATTN_SCORE_FLOATS / (size_t)nk : (size_t)nq;
+    if (chunk < 1)
+        chunk = 1;
+    if (chunk > (size_t)nq)
+        chunk = (size_t)nq;
+
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    float *scores = sd_arena_floats(a, chunk * (size_t)(nk > 0 ? nk : 1));   /* [chunk, nk] */
+    float *inv_sum = sd_arena_floats(a, chunk);                              /* [chunk] */
+    if (!scores || !inv_sum) {
+        sd_arena_reset(a, mark);
+        return -1;
+    }
+
+    for (int h = 0; h < heads; h++) {
+        const float *qh = q + (size_t)h * head_dim;
+        const float *kh = k + (size_t)h * head_dim;
+        const float *vh = v + (size_t)h * head_dim;
+        float *oh = out + (size_t)h * head_dim;
+        for (int i0 = 0; i0 < nq; i0 += (int)chunk) {
+            int rows = nq - i0 < (int)chunk ? nq - i0 : (int)chunk;
+            float *orows = oh + (size_t)i0 * out_stride;
+            if (nk <= 0) {
+                for (int r = 0; r < rows; r++)
+                    for (int j = 0; j < head_dim; j++)
+                        orows[(size_t)r * out_stride + j] = 0.0f;
+                continue;
+            }
+            /* [rows, nk] = scale · q_h[rows, d] · k_h[nk, d]ᵀ */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nk, head_dim, scale,
+                        qh + (size_t)i0 * q_stride, q_stride, kh, kv_stride, 0.0f, scores, nk);
+            softmax_rows(scores, rows, nk, i0, causal, inv_sum);
+            /* [rows, d] = p[rows, nk] · v_h[nk, d] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, head_dim, nk, 1.0f,
+                        scores, nk, vh, kv_stride, 0.0f, orows, out_stride);
+            for (int r = 0; r < rows; r++) {
+                float *o = orows + (size_t)r * out_stride;
+                for (int j = 0; j < head_dim; j++)
+                    o[j] *= inv_sum[r];
+            }
+        }
+    }
+    sd_arena_reset(a, mark);
+    return 0;
+}

@@ -23,11 +23,12 @@ typedef struct sd_weights sd_weights;
 
 sd_status sd_weights_open(const char *path, sd_weights **out, sd_error *err);
 void sd_weights_free(sd_weights *w);
-const st_file *sd_weights_file(const sd_weights *w);
+const st_file *sd_weights_file(const sd_weights *w);  /* NULL after sd_weights_drop_file */
 
 /* Binds tensor `name` (printf-style) as fp32 and checks its shape: ndim dims follow
- * as int64_t-compatible ints (pass -1 for "any"). Converts once; a second bind of the
- * same name returns the same data. Errors name the key and the shapes. */
+ * as int64_t-compatible ints (pass -1 for "any"; shape NULL accepts any shape of rank
+ * ndim). Converts once; a second bind of the same name returns the same data. Errors name
+ * the key and the shapes; a key that is absent gives SD_ERR_FORMAT "missing tensor <key>". */
 sd_status sd_weights_bind(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
                           const int64_t *shape, const char *name_fmt, ...)
     __attribute__((format(printf, 6, 7)));

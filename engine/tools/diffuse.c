@@ -1,2 +1,522 @@
+/* diffuse: Stable Diffusion img2img / inpaint / txt2img from the command line.
+ * PNG in and out through GEGL; progress on stderr; every bad input gets a message
+ * and a non-zero status. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
-int main(void) { fprintf(stderr, "diffuse: not written yet\n"); return 1; }
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "image_io.h"
+#include "sd.h"
+
+static const char usage[] =
+"usage: diffuse img2img|inpaint|txt2img --model FILE [options] --out OUT.png\n"
+"       diffuse presets list | show NAME | validate FILE...\n"
+"\n"
+"  --model FILE        SD 1.x single-file checkpoint (.safetensors, F32/F16/BF16)\n"
+"  --vocab PATH        CLIP vocabulary: folder with vocab.json + merges.txt or\n"
+"                      bpe_simple_vocab_16e6.txt.gz (default: $GIMP_DIFFUSION_VOCAB)\n"
+"  --init IN.png       input image (img2img, inpaint)\n"
+"  --mask MASK.png     inpaint mask, same size as the input; white = repaint\n"
+"  --prompt TEXT       what to generate\n"
+"  --negative TEXT     what to avoid (default: empty)\n"
+"  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
+"  --steps N           denoising steps, 1..1000 (default 20)\n"
+"  --cfg X             classifier-free guidance scale (default 7.5)\n"
+"  --sampler NAME      ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, lcm\n"
+"                      (default euler_a)\n"
+"  --seed N            random seed, 0..2^64-1 (default 0)\n"
+"  --rng torch|philox  noise source: torch CPU generator (diffusers, ComfyUI; default)\n"
+"                      or Philox4x32 (A1111 GPU noise)\n"
+"  --clip-skip N       1 = last CLIP layer (default), 2 = penultimate\n"
+"  --masked-content M  inpaint: original (default), fill, noise\n"
+"  --width N --height N  txt2img output size (default 512x512)\n"
+"  --threads N         worker threads (default: all cores)\n"
+"  --preset NAME|FILE  take prompt template, negative prompt and settings from a\n"
+"                      preset; --prompt then fills its {prompt} placeholder, and\n"
+"                      options given explicitly win over the preset\n"
+"  --timings           print phase times and peak RSS on stderr\n"
+"  --quiet             no progress bar\n"
+"  --out OUT.png       where to write the result (8-bit PNG)\n"
+"  --help              this text\n"
+"\n"
+"Presets are read from the shipped folder (" SD_PRESETS_DIR ", or $GIMP_DIFFUSION_PRESETS),\n"
+"then from the user folders of GIMP's profile ($XDG_CONFIG_HOME/GIMP/{2.10,3.0}/diffusion/presets);\n"
+"a user preset overrides a shipped one of the same name.\n";
+
+typedef struct {
+    const char *command, *model, *vocab, *init, *mask, *out, *preset;
+    int timings, quiet, threads;
+    unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
+    sd_job job;
+} options;
+
+typedef struct {
+    int quiet;
+    double phase_start, step_start, denoise_start;
+    double text_s, encode_s, decode_s;
+    double *step_s;
+    int steps_done, steps_total;
+} progress_state;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int fail(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "diffuse: ");
+    fprintf(stderr, fmt, arg);
+    fputc('\n', stderr);
+    return 2;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *s, float *out)
+{
+    char *end;
+    errno = 0;
+    float v = strtof(s, &end);
+    if (errno || end == s || *end || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    memset(o, 0, sizeof *o);
+    sd_job_defaults(&o->job);
+    o->vocab = getenv("GIMP_DIFFUSION_VOCAB");
+    if (argc < 2)
+        return fail("%s", "missing command (try --help)");
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        fputs(usage, stdout);
+        exit(0);
+    }
+    o->command = argv[1];
+    if (strcmp(o->command, "img2img") == 0)
+        o->job.mode = SD_MODE_IMG2IMG;
+    else if (strcmp(o->command, "inpaint") == 0)
+        o->job.mode = SD_MODE_INPAINT;
+    else if (strcmp(o->command, "txt2img") == 0) {
+        o->job.mode = SD_MODE_TXT2IMG;
+        o->job.strength = 1.0;
+        o->job.width = o->job.height = 512;
+    } else
+        return fail("unknown command '%s' (img2img, inpaint, txt2img)", o->command);
+
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        }
+        if (strcmp(a, "--timings") == 0) { o->timings = 1; continue; }
+        if (strcmp(a, "--quiet") == 0) { o->quiet = 1; continue; }
+        if (i + 1 >= argc)
+            return fail("option %s needs a value", a);
+        const char *v = argv[++i];
+        long n;
+        float f;
+        if (strcmp(a, "--model") == 0) o->model = v;
+        else if (strcmp(a, "--vocab") == 0) o->vocab = v;
+        else if (strcmp(a, "--init") == 0) o->init = v;
+        else if (strcmp(a, "--mask") == 0) o->mask = v;
+        else if (strcmp(a, "--out") == 0) o->out = v;
+        else if (strcmp(a, "--preset") == 0) o->preset = v;
+        else if (strcmp(a, "--prompt") == 0) o->job.prompt = v;
+        else if (strcmp(a, "--negative") == 0) {
+            o->job.negative_prompt = v;
+            o->explicit_fields |= SD_PRESET_NEGATIVE;
+        }
+        else if (strcmp(a, "--strength") == 0) {
+            o->explicit_fields |= SD_PRESET_STRENGTH;
+            char *end;
+            errno = 0;
+            double d = strtod(v, &end);
+            if (errno || end == v || *end || !(d > 0.0 && d <= 1.0))
+                return fail("--strength must be a number in (0, 1], got '%s'", v);
+            o->job.strength = d;
+        } else if (strcmp(a, "--steps") == 0) {
+            o->explicit_fields |= SD_PRESET_STEPS;
+            if (parse_int(v, 1, 1000, &n))
+                return fail("--steps must be an integer in 1..1000, got '%s'", v);
+            o->job.steps = (int)n;
+        } else if (strcmp(a, "--cfg") == 0) {
+            o->explicit_fields |= SD_PRESET_CFG;
+            if (parse_float(v, &f) || f < 0.0f || f > 100.0f)
+                return fail("--cfg must be a number in 0..100, got '%s'", v);
+            o->job.cfg_scale = f;
+        } else if (strcmp(a, "--sampler") == 0) {
+            o->explicit_fields |= SD_PRESET_SAMPLER;
+            int s = sd_sampler_from_name(v);
+            if (s < 0)
+                return fail("unknown sampler '%s' (ddim, pndm, euler, euler_a, dpmpp_2m, "
+                            "dpmpp_2m_karras, lms, lcm)", v);
+            o->job.sampler = (sd_sampler)s;
+        } else if (strcmp(a, "--seed") == 0) {
+            o->explicit_fields |= SD_PRESET_SEED;
+            char *end;
+            errno = 0;
+            unsigned long long s = strtoull(v, &end, 10);
+            if (errno || end == v || *end || v[0] == '-')
+                return fail("--seed must be an integer in 0..18446744073709551615, got '%s'", v);
+            o->job.seed = (uint64_t)s;
+        } else if (strcmp(a, "--rng") == 0) {
+            if (strcmp(v, "torch") == 0) o->job.rng = SD_RNG_TORCH_CPU;
+            else if (strcmp(v, "philox") == 0) o->job.rng = SD_RNG_PHILOX;
+            else return fail("--rng must be torch or philox, got '%s'", v);
+        } else if (strcmp(a, "--clip-skip") == 0) {
+            o->explicit_fields |= SD_PRESET_CLIP_SKIP;
+            if (parse_int(v, 1, 12, &n))
+                return fail("--clip-skip must be an integer in 1..12, got '%s'", v);
+            o->job.clip_skip = (int)n;
+        } else if (strcmp(a, "--masked-content") == 0) {
+            if (strcmp(v, "original") == 0) o->job.masked_content = SD_MASKED_ORIGINAL;
+            else if (strcmp(v, "fill") == 0) o->job.masked_content = SD_MASKED_FILL;
+            else if (strcmp(v, "noise") == 0) o->job.masked_content = SD_MASKED_LATENT_NOISE;
+            else return fail("--masked-content must be original, fill or noise, got '%s'", v);
+        } else if (strcmp(a, "--width") == 0 || strcmp(a, "--height") == 0) {
+            if (parse_int(v, 8, 8192, &n))
+                return fail("--width/--height must be an integer in 8..8192, got '%s'", v);
+            if (a[2] == 'w') o->job.width = (int)n; else o->job.height = (int)n;
+        } else if (strcmp(a, "--threads") == 0) {
+            if (parse_int(v, 1, 1024, &n))
+                return fail("--threads must be an integer in 1..1024, got '%s'", v);
+            o->threads = (int)n;
+        } else
+            return fail("unknown option %s (try --help)", a);
+    }
+    if (!o->vocab)
+        return fail("%s", "--vocab PATH is required (or set GIMP_DIFFUSION_VOCAB)");
+    if (!o->out)
+        return fail("%s", "--out FILE is required");
+    if (!o->job.prompt)
+        o->job.prompt = "";
+    if (o->job.mode != SD_MODE_TXT2IMG && !o->init)
+        return fail("%s needs --init IN.png", o->command);
+    if (o->job.mode == SD_MODE_INPAINT && !o->mask)
+        return fail("%s", "inpaint needs --mask MASK.png");
+    if (o->job.mode != SD_MODE_INPAINT && o->mask)
+        return fail("--mask is only for inpaint, not %s", o->command);
+    return 0;
+}
+
+/* ---- presets ------------------------------------------------------------- */
+
+/* Shipped folder first (installed, else the source tree's), then the GIMP profiles'. */
+static int preset_dirs(char dirs[4][1024])
+{
+    int n = 0;
+    const char *env = getenv("GIMP_DIFFUSION_PRESETS");
+    struct stat st;
+    if (env && env[0])
+        snprintf(dirs[n++], 1024, "%s", env);
+    else if (stat(SD_PRESETS_DIR, &st) == 0)
+        snprintf(dirs[n++], 1024, "%s", SD_PRESETS_DIR);
+    else
+        snprintf(dirs[n++], 1024, "%s", SD_PRESETS_SOURCE_DIR);
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char base[900];
+    if (xdg && xdg[0])
+        snprintf(base, sizeof base, "%s", xdg);
+    else
+        snprintf(base, sizeof base, "%s/.config", home ? home : ".");
+    snprintf(dirs[n++], 1024, "%s/GIMP/2.10/diffusion/presets", base);
+    snprintf(dirs[n++], 1024, "%s/GIMP/3.0/diffusion/presets", base);
+    return n;
+}
+
+static sd_preset_list *load_presets(void)
+{
+    char dirs[4][1024];
+    const char *ptrs[4];
+    int n = preset_dirs(dirs);
+    for (int i = 0; i < n; i++)
+        ptrs[i] = dirs[i];
+    sd_preset_list *l = NULL;
+    sd_error err = {0};
+    if (sd_preset_list_load(ptrs, n, &l, &err) != SD_OK) {
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        return NULL;
+    }
+    for (int i = 0; i < sd_preset_list_error_count(l); i++)
+        fprintf(stderr, "diffuse: warning: skipped preset %s\n", sd_preset_list_error(l, i));
+    return l;
+}
+
+static void print_preset(const sd_preset *p)
+{
+    char *json = sd_preset_to_json(p);
+    printf("# %s\n%s\n", sd_preset_source(p), json ? json : "(out of memory)");
+    free(json);
+}
+
+static int cmd_presets(int argc, char **argv)
+{
+    const char *sub = argc > 2 ? argv[2] : "list";
+    if (strcmp(sub, "validate") == 0) {
+        if (argc < 4)
+            return fail("%s", "presets validate needs at least one FILE");
+        int bad = 0;
+        for (int i = 3; i < argc; i++) {
+            sd_preset *p;
+            sd_error err = {0};
+            if (sd_preset_load_file(argv[i], &p, &err) == SD_OK) {
+                printf("%s: ok (%s)\n", argv[i], sd_preset_name(p));
+                sd_preset_free(p);
+            } else {
+                fprintf(stderr, "%s\n", err.message);
+                bad++;
+            }
+        }
+        return bad ? 1 : 0;
+    }
+    sd_preset_list *l = load_presets();
+    if (!l)
+        return 1;
+    int rc = 0;
+    if (strcmp(sub, "list") == 0) {
+        for (int i = 0; i < sd_preset_list_count(l); i++) {
+            const sd_preset *p = sd_preset_list_at(l, i);
+            printf("%-28s %s\n", sd_preset_name(p), sd_preset_description(p));
+        }
+    } else if (strcmp(sub, "show") == 0) {
+        if (argc < 4)
+            rc = fail("%s", "presets show needs a NAME");
+        else {
+            const sd_preset *p = sd_preset_list_find(l, argv[3]);
+            if (p)
+                print_preset(p);
+            else
+                rc = fail("no preset named '%s' (see: diffuse presets list)", argv[3]);
+        }
+    } else
+        rc = fail("unknown presets command '%s' (list, show, validate)", sub);
+    sd_preset_list_free(l);
+    return rc;
+}
+
+/* --preset NAME|FILE: a path when it names an existing file, else a preset name. */
+static int resolve_preset(const char *arg, sd_preset **out)
+{
+    struct stat st;
+    sd_error err = {0};
+    if (strchr(arg, '/') || (stat(arg, &st) == 0 && S_ISREG(st.st_mode))) {
+        if (sd_preset_load_file(arg, out, &err) != SD_OK) {
+            fprintf(stderr, "diffuse: %s\n", err.message);
+            return -1;
+        }
+        return 0;
+    }
+    sd_preset_list *l = load_presets();
+    if (!l)
+        return -1;
+    const sd_preset *found = sd_preset_list_find(l, arg);
+    int rc = -1;
+    if (!found)
+        fprintf(stderr, "diffuse: no preset named '%s' (see: diffuse presets list)\n", arg);
+    else {
+        /* Copy out of the list through its JSON, so the list can be freed. */
+        char *json = sd_preset_to_json(found);
+        if (json && sd_preset_parse(json, sd_preset_source(found), out, &err) == SD_OK)
+            rc = 0;
+        else
+            fprintf(stderr, "diffuse: %s\n", json ? err.message : "out of memory");
+        free(json);
+    }
+    sd_preset_list_free(l);
+    return rc;
+}
+
+static int on_progress(void *user, const char *phase, int step, int total)
+{
+    progress_state *p = user;
+    double t = now_s();
+    if (strcmp(phase, "denoise") == 0) {
+        if (step == 0) {
+            p->denoise_start = p->step_start = t;
+            p->steps_total = total;
+            free(p->step_s);
+            p->step_s = calloc((size_t)(total > 0 ? total : 1), sizeof *p->step_s);
+        } else {
+            if (p->step_s && step <= p->steps_total)
+                p->step_s[step - 1] = t - p->step_start;
+            p->step_start = t;
+            p->steps_done = step;
+            if (!p->quiet) {
+                double per = (t - p->denoise_start) / step;
+                int width = 30, filled = total ? width * step / total : width;
+                fprintf(stderr, "\rdenoise [%.*s%*s] %d/%d  %.2f s/step  ETA %.0f s ",
+                        filled, "##############################", width - filled, "",
+                        step, total, per, per * (total - step));
+                if (step == total)
+                    fputc('\n', stderr);
+            }
+        }
+        return 0;
+    }
+    if (step == 0) {
+        p->phase_start = t;
+        if (!p->quiet)
+            fprintf(stderr, "%s...\n", strcmp(phase, "text") == 0 ? "encoding prompt"
+                                       : strcmp(phase, "encode") == 0 ? "encoding image"
+                                       : strcmp(phase, "decode") == 0 ? "decoding image" : phase);
+    } else {
+        double d = t - p->phase_start;
+        if (strcmp(phase, "text") == 0) p->text_s = d;
+        else if (strcmp(phase, "encode") == 0) p->encode_s = d;
+        else if (strcmp(phase, "decode") == 0) p->decode_s = d;
+    }
+    return 0;
+}
+
+static double peak_rss_mb(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)ru.ru_maxrss / 1024.0;   /* ru_maxrss is in KiB on Linux */
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "presets") == 0)
+        return cmd_presets(argc, argv);
+
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+
+    sd_preset *preset = NULL;
+    char *preset_prompt = NULL, *preset_negative = NULL;
+    if (o.preset) {
+        if (resolve_preset(o.preset, &preset) != 0)
+            return 2;
+        sd_error perr = {0};
+        if (sd_preset_apply(preset, o.job.prompt, o.explicit_fields, &o.job, &preset_prompt,
+                            &preset_negative, &perr) != SD_OK) {
+            fprintf(stderr, "diffuse: %s\n", perr.message);
+            sd_preset_free(preset);
+            return 2;
+        }
+        sd_preset_settings ps;
+        sd_preset_get_settings(preset, &ps);
+        if (!o.model && (ps.set & SD_PRESET_MODEL))
+            o.model = ps.model;
+    }
+    if (!o.model) {
+        sd_preset_free(preset);
+        free(preset_prompt);
+        free(preset_negative);
+        return fail("%s", "--model FILE is required");
+    }
+
+    image_io_init();
+    char msg[1024];
+    float *image = NULL, *mask = NULL, *out = NULL;
+    sd_model *model = NULL;
+    progress_state prog = {.quiet = o.quiet};
+    rc = 1;
+
+    if (o.init) {
+        image = image_read(o.init, 3, &o.job.width, &o.job.height, msg, sizeof msg);
+        if (!image) {
+            fprintf(stderr, "diffuse: %s\n", msg);
+            goto done;
+        }
+        o.job.image = image;
+    }
+    if (o.mask) {
+        int mw, mh;
+        mask = image_read(o.mask, 1, &mw, &mh, msg, sizeof msg);
+        if (!mask) {
+            fprintf(stderr, "diffuse: %s\n", msg);
+            goto done;
+        }
+        if (mw != o.job.width || mh != o.job.height) {
+            fprintf(stderr, "diffuse: mask %s is %dx%d but the image is %dx%d\n", o.mask, mw, mh,
+                    o.job.width, o.job.height);
+            goto done;
+        }
+        o.job.mask = mask;
+    }
+
+    double t0 = now_s();
+    sd_error err = {0};
+    sd_model_options mopts = {.threads = o.threads};
+    if (!o.quiet)
+        fprintf(stderr, "loading %s...\n", o.model);
+    if (sd_model_load(o.model, o.vocab, &mopts, &model, &err) != SD_OK) {
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        goto done;
+    }
+    double load_s = now_s() - t0;
+
+    out = malloc((size_t)o.job.width * (size_t)o.job.height * 3 * sizeof *out);
+    if (!out) {
+        fprintf(stderr, "diffuse: out of memory for a %dx%d result\n", o.job.width, o.job.height);
+        goto done;
+    }
+    o.job.progress = on_progress;
+    o.job.progress_user = &prog;
+    double t1 = now_s();
+    if (sd_generate(model, &o.job, out, &err) != SD_OK) {
+        if (!o.quiet)
+            fputc('\n', stderr);
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        goto done;
+    }
+    double run_s = now_s() - t1;
+    if (image_write_png(o.out, out, o.job.width, o.job.height, msg, sizeof msg) != 0) {
+        fprintf(stderr, "diffuse: %s\n", msg);
+        goto done;
+    }
+    if (o.timings) {
+        fprintf(stderr, "timings (s): load %.3f  text-encode %.3f  vae-encode %.3f  "
+                "denoise %.3f (%d steps)  vae-decode %.3f  generate %.3f\n",
+                load_s, prog.text_s, prog.encode_s,
+                prog.steps_done ? prog.step_start - prog.denoise_start : 0.0, prog.steps_done,
+                prog.decode_s, run_s);
+        if (prog.step_s && prog.steps_done) {
+            fprintf(stderr, "per step (s):");
+            for (int i = 0; i < prog.steps_done; i++)
+                fprintf(stderr, " %.3f", prog.step_s[i]);
+            fputc('\n', stderr);
+        }
+        fprintf(stderr, "peak RSS: %.1f MiB\n", peak_rss_mb());
+    }
+    rc = 0;
+
+done:
+    free(prog.step_s);
+    free(preset_prompt);
+    free(preset_negative);
+    sd_preset_free(preset);
+    sd_model_free(model);
+    free(out);
+    free(mask);
+    free(image);
+    image_io_exit();
+    return rc;
+}

@@ -1,3 +1,212 @@
+/* Whole pipelines (pipe_* cases): the fixture's recorded noises are injected in draw
+ * order, and every intermediate the pipeline traces is compared with the tensor of the
+ * same name: prompt embeddings, VAE moments, masks, U-Net inputs/outputs, guided eps,
+ * latents after each step, the decoded and final image. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "golden.h"
-/* placeholder until the runner exists */
-int golden_run_pipeline(const golden_case *c, golden_tally *t) { golden_check(c, t, 0, "no runner yet"); return -1; }
+#include "pipeline.h"
+#include "sd.h"
+
+typedef struct {
+    const golden_case *c;
+    golden_tally *t;
+    int next_draw;          /* index of the next noise_<k> to hand out */
+    int draw_errors;
+    double tol_latents, tol_embeds, tol_vae, tol_decoded, tol_image;
+} pipe_ctx;
+
+static sd_status draw_recorded(void *user, float *out, size_t n, sd_error *err)
+{
+    pipe_ctx *p = user;
+    char name[32];
+    snprintf(name, sizeof name, "noise_%d", p->next_draw);
+    int64_t numel = 0;
+    float *noise = golden_f32(p->c, name, &numel);
+    if (!noise || (size_t)numel != n) {
+        free(noise);
+        p->draw_errors++;
+        if (err) {
+            err->code = SD_ERR_INTERNAL;
+            snprintf(err->message, sizeof err->message,
+                     "draw %d of %zu values: the fixture has %s", p->next_draw, n,
+                     noise ? "another size" : "no such draw");
+        }
+        return SD_ERR_INTERNAL;
+    }
+    memcpy(out, noise, n * sizeof *out);
+    free(noise);
+    p->next_draw++;
+    return SD_OK;
+}
+
+static double tolerance_for(const pipe_ctx *p, const char *name)
+{
+    if (strcmp(name, "mask_condition") == 0 || strcmp(name, "masked_image") == 0 ||
+        strcmp(name, "mask_latent") == 0)
+        return 0.0;   /* thresholds and products of exact inputs: no rounding at all */
+    if (strstr(name, "prompt_embeds"))
+        return p->tol_embeds;
+    if (strncmp(name, "vae_encode", 10) == 0 || strcmp(name, "masked_image_latents") == 0)
+        return p->tol_vae;
+    if (strcmp(name, "decoded") == 0)
+        return p->tol_decoded;
+    if (strcmp(name, "image_out") == 0)
+        return p->tol_image;
+    return p->tol_latents;   /* unet_in/out, noise_pred, latents_<i>, latents_final */
+}
+
+static void on_tensor(void *user, const char *name, const float *data, size_t n)
+{
+    pipe_ctx *p = user;
+    if (!golden_tensor(p->c, name))
+        return;   /* the fixture did not record this one */
+    golden_compare(p->c, p->t, name, name, data, n, tolerance_for(p, name));
+}
+
+static int sampler_of(const cJSON *json)
+{
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(json, "scheduler");
+    const cJSON *kw = cJSON_GetObjectItemCaseSensitive(json, "scheduler_kwargs");
+    if (!cJSON_IsString(cls))
+        return -1;
+    const char *s = cls->valuestring;
+    if (strcmp(s, "DDIMScheduler") == 0) return SD_SAMPLER_DDIM;
+    if (strcmp(s, "PNDMScheduler") == 0) return SD_SAMPLER_PNDM;
+    if (strcmp(s, "EulerDiscreteScheduler") == 0) return SD_SAMPLER_EULER;
+    if (strcmp(s, "EulerAncestralDiscreteScheduler") == 0) return SD_SAMPLER_EULER_ANCESTRAL;
+    if (strcmp(s, "LMSDiscreteScheduler") == 0) return SD_SAMPLER_LMS;
+    if (strcmp(s, "LCMScheduler") == 0) return SD_SAMPLER_LCM;
+    if (strcmp(s, "DPMSolverMultistepScheduler") == 0)
+        return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kw, "use_karras_sigmas"))
+                   ? SD_SAMPLER_DPMPP_2M_KARRAS : SD_SAMPLER_DPMPP_2M;
+    return -1;
+}
+
+static int mode_of(const cJSON *json)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(json, "pipeline");
+    if (!cJSON_IsString(p))
+        return -1;
+    if (strcmp(p->valuestring, "StableDiffusionImg2ImgPipeline") == 0) return SD_MODE_IMG2IMG;
+    if (strcmp(p->valuestring, "StableDiffusionInpaintPipeline") == 0) return SD_MODE_INPAINT;
+    if (strcmp(p->valuestring, "StableDiffusionPipeline") == 0) return SD_MODE_TXT2IMG;
+    return -1;
+}
+
+static double num(const cJSON *json, const char *key, double fallback)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(json, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+
+/* NCHW [1, ch, h, w] → interleaved [h, w, ch]. */
+static float *to_interleaved(const float *nchw, int ch, int h, int w)
+{
+    float *out = malloc((size_t)ch * h * w * sizeof *out);
+    if (out)
+        for (int c = 0; c < ch; c++)
+            for (int i = 0; i < h * w; i++)
+                out[(size_t)i * ch + c] = nchw[(size_t)c * h * w + i];
+    return out;
+}
+
+int golden_run_pipeline(const golden_case *c, golden_tally *t)
+{
+    const cJSON *ck = cJSON_GetObjectItemCaseSensitive(c->json, "checkpoint");
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(ck, "file");
+    int mode = mode_of(c->json), sampler = sampler_of(c->json);
+    if (!cJSON_IsString(file) || mode < 0 || sampler < 0) {
+        golden_check(c, t, 0, "case json lacks checkpoint.file, or has an unknown pipeline/scheduler");
+        return -1;
+    }
+    char path[4096];
+    golden_path(c, file->valuestring, path, sizeof path);
+    sd_model *model = NULL;
+    sd_error err = {0};
+    if (sd_model_load(path, c->vocab_dir, NULL, &model, &err) != SD_OK) {
+        golden_check(c, t, 0, "load %s: %s", path, err.message);
+        return -1;
+    }
+
+    int w = (int)num(c->json, "width", 0), h = (int)num(c->json, "height", 0);
+    int64_t n_image = 0, n_mask = 0;
+    float *image_nchw = golden_f32(c, "image", &n_image);
+    float *mask = mode == SD_MODE_INPAINT ? golden_f32(c, "mask", &n_mask) : NULL;
+    float *image = image_nchw ? to_interleaved(image_nchw, 3, h, w) : NULL;
+    float *out = malloc((size_t)w * h * 3 * sizeof *out);
+    int rc = -1;
+    if (!image || !out || (mode == SD_MODE_INPAINT && (!mask || n_mask != (int64_t)w * h)) ||
+        n_image != (int64_t)3 * w * h) {
+        golden_check(c, t, 0, "fixture image/mask missing or not %dx%d", w, h);
+        goto done;
+    }
+
+    const char *case_name = c->name;
+    char key[128];
+    pipe_ctx p = {.c = c, .t = t};
+    /* 10x the float32 noise floor of precision.json (the final latents' floor for every
+     * per-step tensor: it is the largest along the trajectory). */
+    snprintf(key, sizeof key, "%s.latents_final", case_name);
+    p.tol_latents = 10.0 * golden_noise_floor(c, key);
+    snprintf(key, sizeof key, "%s.image_out", case_name);
+    p.tol_image = 10.0 * golden_noise_floor(c, key);
+    p.tol_decoded = 2.0 * p.tol_image;   /* image_out = decoded / 2 + 0.5 */
+    p.tol_embeds = 10.0 * golden_noise_floor(c, "text_encoder.last_hidden_state");
+    p.tol_vae = 10.0 * fmax(golden_noise_floor(c, "vae_encode0.mean"),
+                            golden_noise_floor(c, "vae_encode1.mean"));
+    if (p.tol_latents <= 0 || p.tol_image <= 0 || p.tol_embeds <= 0 || p.tol_vae <= 0) {
+        golden_check(c, t, 0, "precision.json has no noise floor for this case");
+        goto done;
+    }
+
+    const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(c->json, "prompt");
+    const cJSON *negative = cJSON_GetObjectItemCaseSensitive(c->json, "negative_prompt");
+    sd_job job;
+    sd_job_defaults(&job);
+    job.mode = (sd_mode)mode;
+    job.sampler = (sd_sampler)sampler;
+    job.width = w;
+    job.height = h;
+    job.image = image;
+    job.mask = mask;
+    job.prompt = cJSON_IsString(prompt) ? prompt->valuestring : "";
+    job.negative_prompt = cJSON_IsString(negative) ? negative->valuestring : "";
+    job.strength = num(c->json, "strength", 1.0);
+    job.steps = (int)num(c->json, "num_inference_steps", 0);
+    job.cfg_scale = (float)num(c->json, "guidance_scale", 7.5);
+
+    sd_noise_source noise = {draw_recorded, &p};
+    sd_pipeline_trace trace = {on_tensor, &p};
+    sd_status st = sd_pipeline_run(model, &job, &noise, &trace, out, &err);
+    golden_check(c, t, st == SD_OK, "pipeline ran (%s)", st == SD_OK ? "ok" : err.message);
+    if (st != SD_OK)
+        goto done;
+
+    const cJSON *draws = cJSON_GetObjectItemCaseSensitive(c->json, "noise_draws");
+    int expected_draws = cJSON_GetArraySize(draws);
+    golden_check(c, t, p.next_draw == expected_draws && p.draw_errors == 0,
+                 "noise draws %d, reference %d", p.next_draw, expected_draws);
+
+    /* The public result: interleaved RGB, compared with image_out. */
+    float *out_nchw = malloc((size_t)w * h * 3 * sizeof *out_nchw);
+    if (out_nchw) {
+        for (int ch = 0; ch < 3; ch++)
+            for (int i = 0; i < w * h; i++)
+                out_nchw[(size_t)ch * w * h + i] = out[(size_t)i * 3 + ch];
+        golden_compare(c, t, "result (public RGB)", "image_out", out_nchw, (size_t)3 * w * h,
+                       p.tol_image);
+        free(out_nchw);
+    }
+    rc = 0;
+done:
+    free(out);
+    free(image);
+    free(image_nchw);
+    free(mask);
+    sd_model_free(model);
+    return rc;
+}

@@ -1,4 +1,310 @@
+/* vae_encode* / vae_decode* cases: the engine's VAE against diffusers' AutoencoderKL.
+ *
+ * Inputs are the recorded ones (image and noise; latent_scaled); every tensor the case
+ * holds is compared: the outputs at 10x the float32 noise floor of precision.json,
+ * the per-block outputs of case 0 at 10x the same floor relative to their magnitude.
+ * Each case runs on its checkpoint and on the fp16 twin, which must give bit-identical
+ * results (its values are the same). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "golden.h"
-/* placeholder until the runner exists */
-int golden_run_vae_encode(const golden_case *c, golden_tally *t) { golden_check(c, t, 0, "no runner yet"); return -1; }
-int golden_run_vae_decode(const golden_case *c, golden_tally *t) { golden_check(c, t, 0, "no runner yet"); return -1; }
+#include "golden_model.h"
+#include "vae.h"
+
+#define TOL_FACTOR 10.0
+/* float32 rounding of one operation on values of magnitude 1 (2^-23): the z and
+ * image01 checks are a division and an affine map away from an input. */
+#define F32_ULP 1.1920929e-7
+
+/* Used when a fixture folder's precision.json lacks a case: the relative floors of the
+ * shared folder (vae_encode1.mean 8.1e-5 on |mean| ~ 18, vae_decode0.decoded 7.2e-6
+ * on |decoded| ~ 1.3: both ~5e-6). */
+#define DEFAULT_REL_FLOOR 5e-6
+
+typedef struct {
+    const golden_case *c;
+    golden_tally *t;
+    const char *checkpoint;   /* label of the checkpoint being run */
+    double rel_floor;         /* the relative noise floor of the case's output */
+    int blocks_compared;
+} block_check;
+
+/* sd_vae_trace callback: compares a block output with block.<name> (or moments). */
+static void on_block(void *user, const char *name, const float *x, int c, int h, int w)
+{
+    block_check *bc = user;
+    char tensor[96], label[128];
+    const int is_moments = strcmp(name, "quant_conv") == 0;
+    snprintf(tensor, sizeof tensor, is_moments ? "moments" : "block.%s", name);
+    const st_tensor *ref = golden_tensor(bc->c, tensor);
+    if (!ref)
+        return;   /* only case 0 holds the per-block outputs */
+    snprintf(label, sizeof label, "%s [%s]", tensor, bc->checkpoint);
+    if (ref->ndim != 4 || ref->shape[0] != 1 || ref->shape[1] != c || ref->shape[2] != h ||
+        ref->shape[3] != w) {
+        golden_check(bc->c, bc->t, 0, "%s: engine shape [1,%d,%d,%d] differs from the reference",
+                     label, c, h, w);
+        return;
+    }
+    golden_compare_relative(bc->c, bc->t, label, tensor, x, (size_t)c * h * w, TOL_FACTOR,
+                            bc->rel_floor);
+    if (!is_moments)
+        bc->blocks_compared++;
+}
+
+/* Every block.* tensor of the case must have been produced by the trace. */
+static void check_all_blocks_seen(const block_check *bc)
+{
+    int in_case = 0;
+    for (size_t i = 0; bc->c->tensors && i < st_count(bc->c->tensors); i++)
+        if (strncmp(st_at(bc->c->tensors, i)->name, "block.", 6) == 0)
+            in_case++;
+    if (in_case > 0)
+        golden_check(bc->c, bc->t, bc->blocks_compared == in_case,
+                     "[%s] %d of %d block outputs compared", bc->checkpoint,
+                     bc->blocks_compared, in_case);
+}
+
+static double noise_floor(const golden_case *c, const char *output)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%s.%s", c->name, output);
+    return golden_noise_floor(c, key);
+}
+
+/* The relative floor of `output`: its absolute floor over the reference's magnitude. */
+static double relative_floor(const golden_case *c, const char *output)
+{
+    double floor = noise_floor(c, output);
+    int64_t n = 0;
+    float *ref = golden_f32(c, output, &n);
+    double mag = ref ? golden_max_abs(ref, (size_t)n) : 0.0;
+    free(ref);
+    return floor > 0.0 && mag > 0.0 ? floor / mag : DEFAULT_REL_FLOOR;
+}
+
+/* Opens a checkpoint and binds its VAE; on failure tallies it and returns NULL. */
+static sd_weights *load_vae(const golden_case *c, golden_tally *t, const char *path,
+                            sd_vae *vae)
+{
+    sd_weights *w = NULL;
+    sd_model_config cfg;
+    sd_error err;
+    sd_status st = golden_open_model(path, &w, &cfg, &err);
+    if (st == SD_OK)
+        st = sd_vae_load(vae, w, &cfg.vae, &err);
+    if (st != SD_OK) {
+        golden_check(c, t, 0, "loading %s: %s", path, err.message);
+        sd_weights_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+/* Shape [1, channels, h, w] of an input tensor of the case, or -1 (tallied). */
+static int input_shape(const golden_case *c, golden_tally *t, const char *name, int channels,
+                       int *h, int *w)
+{
+    const st_tensor *ref = golden_tensor(c, name);
+    if (!ref || ref->ndim != 4 || ref->shape[0] != 1 || ref->shape[1] != channels) {
+        golden_check(c, t, 0, "input %s missing or not [1, %d, h, w]", name, channels);
+        return -1;
+    }
+    *h = (int)ref->shape[2];
+    *w = (int)ref->shape[3];
+    return 0;
+}
+
+typedef struct {
+    float *mean, *logvar;
+    size_t n;
+} encode_result;
+
+static void encode_result_free(encode_result *r)
+{
+    free(r->mean);
+    free(r->logvar);
+}
+
+/* One checkpoint: encode the image, compare moments, blocks, and the sampling chain. */
+static int encode_one(const golden_case *c, golden_tally *t, const char *path,
+                      const char *label, encode_result *res)
+{
+    sd_vae vae;
+    sd_weights *weights = load_vae(c, t, path, &vae);
+    if (!weights)
+        return -1;
+    int ret = -1, H, W;
+    float *image = NULL, *noise = NULL, *std = NULL, *sample = NULL, *latent = NULL;
+    sd_arena arena;
+    sd_arena_init(&arena, 0);
+    if (input_shape(c, t, "image", vae.cfg.in_channels, &H, &W) != 0)
+        goto done;
+    const int factor = 1 << (vae.cfg.levels - 1);
+    const size_t n = (size_t)vae.cfg.latent_channels * (H / factor) * (W / factor);
+    image = golden_f32(c, "image", NULL);
+    noise = golden_f32(c, "noise", NULL);
+    res->n = n;
+    res->mean = malloc(n * sizeof(float));
+    res->logvar = malloc(n * sizeof(float));
+    std = malloc(n * sizeof(float));
+    sample = malloc(n * sizeof(float));
+    latent = malloc(n * sizeof(float));
+    if (!image || !noise || !res->mean || !res->logvar || !std || !sample || !latent) {
+        golden_check(c, t, 0, "[%s] inputs missing or out of memory", label);
+        goto done;
+    }
+
+    block_check bc = {c, t, label, relative_floor(c, "mean"), 0};
+    const sd_vae_trace trace = {on_block, &bc};
+    sd_error err;
+    if (sd_vae_encode(&vae, &arena, image, H, W, res->mean, res->logvar, &trace, &err) != SD_OK) {
+        golden_check(c, t, 0, "[%s] encode: %s", label, err.message);
+        goto done;
+    }
+    check_all_blocks_seen(&bc);
+
+    char lab[96];
+    const double tol_mean = TOL_FACTOR * noise_floor(c, "mean");
+    const double tol_logvar = TOL_FACTOR * noise_floor(c, "logvar");
+    snprintf(lab, sizeof lab, "mean [%s]", label);
+    golden_compare(c, t, lab, "mean", res->mean, n, tol_mean);
+    snprintf(lab, sizeof lab, "logvar [%s]", label);
+    golden_compare(c, t, lab, "logvar", res->logvar, n, tol_logvar);
+
+    /* std = exp(logvar / 2): an error e in logvar moves std by std * e / 2. */
+    sd_vae_std(res->logvar, n, std);
+    const double tol_std = 0.5 * golden_max_abs(std, n) * tol_logvar + F32_ULP;
+    snprintf(lab, sizeof lab, "std [%s]", label);
+    golden_compare(c, t, lab, "std", std, n, tol_std);
+
+    /* sample = mean + std * noise, latent = scaling * sample: the errors add up. */
+    const double tol_sample = tol_mean + golden_max_abs(noise, n) * tol_std;
+    sd_vae_sample(res->mean, res->logvar, noise, n, 1.0f, sample);
+    snprintf(lab, sizeof lab, "sample [%s]", label);
+    golden_compare(c, t, lab, "sample", sample, n, tol_sample);
+    sd_vae_sample(res->mean, res->logvar, noise, n, vae.cfg.scaling_factor, latent);
+    snprintf(lab, sizeof lab, "latent_scaled [%s]", label);
+    golden_compare(c, t, lab, "latent_scaled", latent, n,
+                   vae.cfg.scaling_factor * tol_sample + F32_ULP * golden_max_abs(latent, n));
+    ret = 0;
+done:
+    free(image);
+    free(noise);
+    free(std);
+    free(sample);
+    free(latent);
+    sd_arena_free(&arena);
+    sd_weights_free(weights);
+    return ret;
+}
+
+int golden_run_vae_encode(const golden_case *c, golden_tally *t)
+{
+    golden_checkpoints cp;
+    if (golden_case_checkpoints(c, t, &cp) != 0)
+        return -1;
+    encode_result first = {0};
+    int ret = encode_one(c, t, cp.path[0], cp.label[0], &first);
+    for (int i = 1; ret == 0 && i < cp.count; i++) {
+        encode_result again = {0};
+        ret = encode_one(c, t, cp.path[i], cp.label[i], &again);
+        if (ret == 0) {
+            /* The same values in both files: bit-identical results. */
+            char lab[96];
+            snprintf(lab, sizeof lab, "mean [%s = %s]", cp.label[i], cp.label[0]);
+            golden_compare_arrays(c, t, lab, first.mean, again.mean, first.n, 0.0);
+            snprintf(lab, sizeof lab, "logvar [%s = %s]", cp.label[i], cp.label[0]);
+            golden_compare_arrays(c, t, lab, first.logvar, again.logvar, first.n, 0.0);
+        }
+        encode_result_free(&again);
+    }
+    encode_result_free(&first);
+    return ret;
+}
+
+/* One checkpoint: z from latent_scaled, decode, compare blocks, decoded and image01. */
+static int decode_one(const golden_case *c, golden_tally *t, const char *path,
+                      const char *label, float **decoded_out, size_t *n_out)
+{
+    sd_vae vae;
+    sd_weights *weights = load_vae(c, t, path, &vae);
+    if (!weights)
+        return -1;
+    int ret = -1, h, w;
+    float *latent = NULL, *z = NULL, *decoded = NULL, *image01 = NULL;
+    sd_arena arena;
+    sd_arena_init(&arena, 0);
+    if (input_shape(c, t, "latent_scaled", vae.cfg.latent_channels, &h, &w) != 0)
+        goto done;
+    const int factor = 1 << (vae.cfg.levels - 1);
+    const size_t n_lat = (size_t)vae.cfg.latent_channels * h * w;
+    const size_t n_img = (size_t)vae.cfg.out_channels * (h * factor) * (w * factor);
+    latent = golden_f32(c, "latent_scaled", NULL);
+    z = malloc(n_lat * sizeof(float));
+    decoded = malloc(n_img * sizeof(float));
+    image01 = malloc(n_img * sizeof(float));
+    if (!latent || !z || !decoded || !image01) {
+        golden_check(c, t, 0, "[%s] inputs missing or out of memory", label);
+        goto done;
+    }
+
+    char lab[96];
+    sd_vae_unscale(latent, n_lat, vae.cfg.scaling_factor, z);
+    snprintf(lab, sizeof lab, "z [%s]", label);
+    golden_compare(c, t, lab, "z", z, n_lat, F32_ULP * golden_max_abs(z, n_lat));
+
+    block_check bc = {c, t, label, relative_floor(c, "decoded"), 0};
+    const sd_vae_trace trace = {on_block, &bc};
+    sd_error err;
+    if (sd_vae_decode(&vae, &arena, z, h, w, decoded, &trace, &err) != SD_OK) {
+        golden_check(c, t, 0, "[%s] decode: %s", label, err.message);
+        goto done;
+    }
+    check_all_blocks_seen(&bc);
+
+    const double tol_decoded = TOL_FACTOR * noise_floor(c, "decoded");
+    snprintf(lab, sizeof lab, "decoded [%s]", label);
+    golden_compare(c, t, lab, "decoded", decoded, n_img, tol_decoded);
+    /* image01 = clamp(decoded / 2 + 0.5): half the error, plus one rounding. */
+    sd_vae_to_unit_range(decoded, n_img, image01);
+    snprintf(lab, sizeof lab, "image01 [%s]", label);
+    golden_compare(c, t, lab, "image01", image01, n_img, 0.5 * tol_decoded + F32_ULP);
+    *decoded_out = decoded;
+    *n_out = n_img;
+    decoded = NULL;
+    ret = 0;
+done:
+    free(latent);
+    free(z);
+    free(decoded);
+    free(image01);
+    sd_arena_free(&arena);
+    sd_weights_free(weights);
+    return ret;
+}
+
+int golden_run_vae_decode(const golden_case *c, golden_tally *t)
+{
+    golden_checkpoints cp;
+    if (golden_case_checkpoints(c, t, &cp) != 0)
+        return -1;
+    float *first = NULL;
+    size_t n = 0;
+    int ret = decode_one(c, t, cp.path[0], cp.label[0], &first, &n);
+    for (int i = 1; ret == 0 && i < cp.count; i++) {
+        float *again = NULL;
+        ret = decode_one(c, t, cp.path[i], cp.label[i], &again, &n);
+        if (ret == 0) {
+            /* The same values in both files: bit-identical results. */
+            char lab[96];
+            snprintf(lab, sizeof lab, "decoded [%s = %s]", cp.label[i], cp.label[0]);
+            golden_compare_arrays(c, t, lab, first, again, n, 0.0);
+        }
+        free(again);
+    }
+    free(first);
+    return ret;
+}

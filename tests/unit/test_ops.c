@@ -1,2 +1,714 @@
+/* Every tensor op against a naive double-precision loop, over many shapes (odd ones
+ * included), plus arena behaviour and the timestep sinusoid against diffusers' own
+ * output (block.time_proj of the golden unet_case0). argv[1] = the shared/ folder. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "check.h"
-int main(void) { CHECK(0, "not written yet"); return check_summary(); }
+#include "ops.h"
+#include "safetensors.h"
+
+/* Ops built on sgemm: max |y - ref| must stay below this times max |ref|. */
+#define TOL_GEMM 1e-5
+/* Element-wise ops (one rounding or one libm call per value). */
+#define TOL_ELEM 1e-6
+
+typedef struct {
+    uint64_t s;
+} rng;
+
+static float rng_uniform(rng *r)   /* [-1, 1) */
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (float)((double)(r->s >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
+}
+
+static float *rand_floats(rng *r, size_t n, float scale)
+{
+    float *x = malloc((n ? n : 1) * sizeof *x);
+    if (!x) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    for (size_t i = 0; i < n; i++)
+        x[i] = scale * rng_uniform(r);
+    return x;
+}
+
+static double *new_doubles(size_t n)
+{
+    double *x = calloc(n ? n : 1, sizeof *x);
+    if (!x) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return x;
+}
+
+/* max |y - ref| / max(max |ref|, tiny) */
+static double rel_err(const float *y, const double *ref, size_t n)
+{
+    double err = 0.0, mag = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)y[i] - ref[i]);
+        if (!(d <= err))   /* NaN counts as failure */
+            err = isnan(d) ? INFINITY : d;
+        if (fabs(ref[i]) > mag)
+            mag = fabs(ref[i]);
+    }
+    return err / mag;
+}
+
+/* ---- conv2d ---------------------------------------------------------------- */
+
+typedef struct {
+    int n, ci, h, w, co;
+    sd_conv_params p;
+    int bias;
+} conv_case;
+
+static void naive_conv(const float *x, int n, int ci, int h, int w, const float *wt,
+                       const float *bias, int co, const sd_conv_params *p, int ho, int wo,
+                       double *y)
+{
+    for (int b = 0; b < n; b++)
+        for (int o = 0; o < co; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    double s = bias ? bias[o] : 0.0;
+                    for (int c = 0; c < ci; c++)
+                        for (int ky = 0; ky < p->kh; ky++)
+                            for (int kx = 0; kx < p->kw; kx++) {
+                                int iy = oy * p->stride - p->pad_top + ky;
+                                int ix = ox * p->stride - p->pad_left + kx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                                    continue;
+                                s += (double)x[(((size_t)b * ci + c) * h + iy) * w + ix] *
+                                     wt[(((size_t)o * ci + c) * p->kh + ky) * p->kw + kx];
+                            }
+                    y[(((size_t)b * co + o) * ho + oy) * wo + ox] = s;
+                }
+}
+
+static void check_conv(rng *r, sd_arena *a, const conv_case *c)
+{
+    const sd_conv_params *p = &c->p;
+    int ho = op_conv_out_size(c->h, p->kh, p->stride, p->pad_top, p->pad_bottom);
+    int wo = op_conv_out_size(c->w, p->kw, p->stride, p->pad_left, p->pad_right);
+    size_t nx = (size_t)c->n * c->ci * c->h * c->w, ny = (size_t)c->n * c->co * ho * wo;
+    float *x = rand_floats(r, nx, 1.0f);
+    float *wt = rand_floats(r, (size_t)c->co * c->ci * p->kh * p->kw, 0.5f);
+    float *bias = c->bias ? rand_floats(r, (size_t)c->co, 1.0f) : NULL;
+    float *y = rand_floats(r, ny, 100.0f);   /* garbage: the op must overwrite it all */
+    double *ref = new_doubles(ny);
+
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = op_conv2d(a, x, c->n, c->ci, c->h, c->w, wt, bias, c->co, p, y);
+    naive_conv(x, c->n, c->ci, c->h, c->w, wt, bias, c->co, p, ho, wo, ref);
+    double e = rel_err(y, ref, ny);
+    CHECK(rc == 0 && e <= TOL_GEMM,
+          "conv n%d ci%d %dx%d co%d k%dx%d s%d pad t%d l%d b%d r%d bias%d: rc %d rel err %.3g",
+          c->n, c->ci, c->h, c->w, c->co, p->kh, p->kw, p->stride, p->pad_top, p->pad_left,
+          p->pad_bottom, p->pad_right, c->bias, rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "conv gives its scratch back");
+    free(x);
+    free(wt);
+    free(bias);
+    free(y);
+    free(ref);
+}
+
+static void test_conv(rng *r)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+
+    CHECK(op_conv_out_size(64, 3, 1, 1, 1) == 64, "out size same pad");
+    CHECK(op_conv_out_size(64, 3, 2, 0, 1) == 32, "out size VAE downsample");
+    CHECK(op_conv_out_size(7, 3, 2, 0, 1) == 3, "out size odd downsample");
+    sd_conv_params q = op_conv_params(3, 2, 1);
+    CHECK(q.kh == 3 && q.kw == 3 && q.stride == 2 && q.pad_top == 1 && q.pad_left == 1 &&
+              q.pad_bottom == 1 && q.pad_right == 1,
+          "op_conv_params symmetric");
+
+    const sd_conv_params k3 = op_conv_params(3, 1, 1), k1 = op_conv_params(1, 1, 0);
+    const sd_conv_params down = {3, 3, 2, 0, 0, 1, 1};   /* VAE Downsample2D */
+    const conv_case cases[] = {
+        {1, 4, 8, 8, 6, k3, 1},
+        {1, 3, 1, 1, 5, k3, 1},           /* 1x1 image through a padded 3x3 */
+        {1, 5, 3, 5, 7, k3, 0},
+        {2, 7, 5, 3, 3, k3, 1},           /* batch 2 */
+        {2, 9, 6, 10, 4, k1, 1},          /* 1x1 fast path */
+        {1, 13, 1, 1, 11, k1, 0},
+        {2, 3, 4, 7, 2, k1, 0},
+        {1, 4, 8, 8, 4, down, 1},         /* asymmetric pad, stride 2 */
+        {2, 3, 7, 5, 5, down, 1},         /* odd sizes through the downsample */
+        {1, 3, 2, 2, 2, down, 0},
+        {1, 6, 9, 9, 3, op_conv_params(3, 2, 1), 1},
+        {1, 5, 6, 7, 3, op_conv_params(1, 2, 0), 1},        /* 1x1 stride 2: general path */
+        {1, 2, 4, 4, 3, op_conv_params(1, 1, 1), 1},        /* pad on a 1x1 kernel */
+        {1, 3, 9, 6, 2, {4, 2, 3, 2, 0, 1, 3}, 1},          /* odd kernel, stride 3, uneven pads */
+        {1, 4, 5, 5, 3, {5, 5, 1, 2, 2, 2, 2}, 1},
+        {1, 8, 3, 3, 5, op_conv_params(3, 1, 0), 1},        /* valid conv down to 1x1 */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_conv(r, &a, &cases[i]);
+
+    /* A big conv: im2col in bands, scratch bounded near 64 MB rather than 9*ci*h*w
+     * floats (here 288 MB unbanded), and the bands still give the right answer. */
+    sd_arena big;
+    sd_arena_init(&big, 0);
+    const conv_case large = {1, 128, 256, 256, 2, k3, 1};
+    check_conv(r, &big, &large);
+    size_t unbanded = (size_t)9 * 128 * 256 * 256 * sizeof(float);
+    CHECK(big.peak <= ((size_t)64 << 20) && big.peak < unbanded / 4,
+          "large conv scratch bounded: peak %zu bytes", big.peak);
+    sd_arena_free(&big);
+
+    /* An arena too small for the im2col band: -1, no crash, arena unchanged. */
+    sd_arena tiny;
+    sd_arena_init(&tiny, 1024);
+    float *x = rand_floats(r, 4 * 8 * 8, 1.0f), *wt = rand_floats(r, 4 * 4 * 9, 1.0f);
+    float *y = rand_floats(r, 4 * 8 * 8, 1.0f);
+    CHECK(op_conv2d(&tiny, x, 1, 4, 8, 8, wt, NULL, 4, &k3, y) == -1,
+          "conv fails cleanly on a tiny arena");
+    CHECK(tiny.used == 0, "failed conv leaves the arena as it was");
+    /* The 1x1 path needs no scratch and still works there. */
+    CHECK(op_conv2d(&tiny, x, 1, 4, 8, 8, wt, NULL, 4, &k1, y) == 0, "1x1 conv needs no scratch");
+    free(x);
+    free(wt);
+    free(y);
+    sd_arena_free(&tiny);
+    sd_arena_free(&a);
+}
+
+/* ---- norms ----------------------------------------------------------------- */
+
+static void naive_norm_slice(const float *x, size_t len, double *mean, double *var)
+{
+    double s = 0.0, q = 0.0;
+    for (size_t i = 0; i < len; i++)
+        s += x[i];
+    *mean = s / (double)len;
+    for (size_t i = 0; i < len; i++)
+        q += ((double)x[i] - *mean) * ((double)x[i] - *mean);
+    *var = q / (double)len;
+}
+
+static void test_group_norm(rng *r)
+{
+    const struct {
+        int n, c, hw, groups, silu;
+        float eps, offset;
+    } cases[] = {
+        {1, 32, 64, 32, 0, 1e-5f, 0.0f}, {1, 32, 64, 8, 1, 1e-6f, 0.0f},
+        {2, 12, 15, 4, 1, 1e-5f, 0.0f},  {1, 6, 1, 3, 0, 1e-5f, 0.0f},  /* 1x1 image */
+        {2, 64, 9, 32, 0, 1e-6f, 0.0f},
+        {1, 8, 1000, 2, 0, 1e-5f, 30.0f},   /* large mean: the variance must not cancel */
+        {1, 4, 3, 4, 1, 1e-5f, 0.0f},       /* one channel per group */
+    };
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        int n = cases[t].n, c = cases[t].c, hw = cases[t].hw, g = cases[t].groups;
+        size_t len = (size_t)n * c * hw;
+        float *x = rand_floats(r, len, 2.0f);
+        for (size_t i = 0; i < len; i++)
+            x[i] += cases[t].offset;
+        float *gamma = rand_floats(r, (size_t)c, 1.0f), *beta = rand_floats(r, (size_t)c, 1.0f);
+        float *y = malloc(len * sizeof *y);
+        double *ref = new_doubles(len);
+        if (!y)
+            exit(2);
+        int cg = c / g;
+        for (int b = 0; b < n; b++)
+            for (int gi = 0; gi < g; gi++) {
+                size_t off = ((size_t)b * c + (size_t)gi * cg) * hw;
+                double mean, var;
+                naive_norm_slice(x + off, (size_t)cg * hw, &mean, &var);
+                for (int j = 0; j < cg; j++)
+                    for (int i = 0; i < hw; i++) {
+                        int ch = gi * cg + j;
+                        size_t k = off + (size_t)j * hw + i;
+                        double v = (x[k] - mean) / sqrt(var + cases[t].eps) * gamma[ch] + beta[ch];
+                        ref[k] = cases[t].silu ? v / (1.0 + exp(-v)) : v;
+                    }
+            }
+        op_group_norm(x, n, c, hw, g, cases[t].eps, gamma, beta, cases[t].silu, y);
+        double e = rel_err(y, ref, len);
+        CHECK(e <= TOL_ELEM, "group_norm n%d c%d hw%d g%d silu%d: rel err %.3g", n, c, hw, g,
+              cases[t].silu, e);
+        /* In place gives the same bits. */
+        op_group_norm(x, n, c, hw, g, cases[t].eps, gamma, beta, cases[t].silu, x);
+        CHECK(memcmp(x, y, len * sizeof *y) == 0, "group_norm in place c%d g%d", c, g);
+        free(x);
+        free(gamma);
+        free(beta);
+        free(y);
+        free(ref);
+    }
+}
+
+static void test_layer_norm(rng *r)
+{
+    const int shapes[][2] = {{1, 1}, {3, 5}, {77, 64}, {10, 768}, {2, 3}, {4, 320}};
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int rows = shapes[t][0], dim = shapes[t][1];
+        size_t len = (size_t)rows * dim;
+        float *x = rand_floats(r, len, 3.0f);
+        for (size_t i = 0; i < len; i++)
+            x[i] += 5.0f;
+        float *gamma = rand_floats(r, (size_t)dim, 1.0f), *beta = rand_floats(r, (size_t)dim, 1.0f);
+        float *y = malloc(len * sizeof *y);
+        double *ref = new_doubles(len);
+        if (!y)
+            exit(2);
+        for (int i = 0; i < rows; i++) {
+            double mean, var;
+            naive_norm_slice(x + (size_t)i * dim, (size_t)dim, &mean, &var);
+            for (int j = 0; j < dim; j++) {
+                size_t k = (size_t)i * dim + j;
+                ref[k] = (x[k] - mean) / sqrt(var + 1e-5) * gamma[j] + beta[j];
+            }
+        }
+        op_layer_norm(x, rows, dim, 1e-5f, gamma, beta, y);
+        double e = rel_err(y, ref, len);
+        CHECK(e <= TOL_ELEM, "layer_norm %dx%d: rel err %.3g", rows, dim, e);
+        op_layer_norm(x, rows, dim, 1e-5f, gamma, beta, x);
+        CHECK(memcmp(x, y, len * sizeof *y) == 0, "layer_norm in place %dx%d", rows, dim);
+        free(x);
+        free(gamma);
+        free(beta);
+        free(y);
+        free(ref);
+    }
+}
+
+/* ---- linear, GEGLU, activations -------------------------------------------- */
+
+static void test_linear(rng *r)
+{
+    const int shapes[][4] = {   /* rows, in, out, bias */
+        {1, 1, 1, 1}, {3, 5, 7, 1}, {77, 64, 192, 1}, {2, 320, 1280, 0}, {64, 40, 3, 1},
+        {5, 33, 17, 0},
+    };
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        int rows = shapes[t][0], in = shapes[t][1], out = shapes[t][2];
+        float *x = rand_floats(r, (size_t)rows * in, 1.0f);
+        float *w = rand_floats(r, (size_t)out * in, 0.5f);
+        float *b = shapes[t][3] ? rand_floats(r, (size_t)out, 1.0f) : NULL;
+        float *y = rand_floats(r, (size_t)rows * out, 100.0f);
+        double *ref = new_doubles((size_t)rows * out);
+        for (int i = 0; i < rows; i++)
+            for (int o = 0; o < out; o++) {
+                double s = b ? b[o] : 0.0;
+                for (int k = 0; k < in; k++)
+                    s += (double)x[(size_t)i * in + k] * w[(size_t)o * in + k];
+                ref[(size_t)i * out + o] = s;
+            }
+        op_linear(x, rows, in, w, b, out, y);
+        double e = rel_err(y, ref, (size_t)rows * out);
+        CHECK(e <= TOL_GEMM, "linear %dx%d -> %d bias%d: rel err %.3g", rows, in, out,
+              shapes[t][3], e);
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+        free(ref);
+    }
+}
+
+/* erfc form: exact in double down the negative tail, where 1 + erf cancels. */
+static double gelu_ref(double x) { return 0.5 * x * erfc(-x / sqrt(2.0)); }
+
+/* Dense sweep of x over [lo, hi]: the worst per-value error |y - ref| / |ref| divided by
+ * its allowance TOL_ELEM + tail(x) (tail: error that rounding x itself causes where the
+ * function is ill-conditioned). <= 1 passes. The tails count, not just large values. */
+static double sweep_err(void (*op)(float *, size_t), double (*ref)(double),
+                        double (*tail)(double), float lo, float hi)
+{
+    enum { N = 100000 };
+    float *x = malloc(N * sizeof *x), *y = malloc(N * sizeof *y);
+    if (!x || !y)
+        exit(2);
+    double worst = 0.0;
+    for (int i = 0; i < N; i++)
+        x[i] = lo + (hi - lo) * (float)i / N;
+    memcpy(y, x, N * sizeof *y);
+    op(y, N);
+    for (int i = 0; i < N; i++) {
+        double r = ref(x[i]);
+        double e = fabs(y[i] - r) / fabs(r) / (TOL_ELEM + tail(x[i]));
+        if (r != 0.0 && !(e <= worst))
+            worst = isnan(e) ? INFINITY : e;
+    }
+    free(x);
+    free(y);
+    return worst;
+}
+
+static double no_tail(double x)
+{
+    (void)x;
+    return 0.0;
+}
+
+/* erfc(z) has relative condition ~2z^2 in its tail, and z = x / sqrt 2 carries two
+ * float roundings (the constant and the product): 2 z^2 * 2^-23 = x^2 * 2^-23. */
+static double gelu_tail(double x) { return x * x * ldexp(1.0, -23); }
+
+static double silu_ref(double x) { return x / (1.0 + exp(-x)); }
+
+static void test_activations(rng *r)
+{
+    const size_t n = 1001;
+    float *x = rand_floats(r, n, 8.0f);
+    x[0] = 0.0f;
+    x[1] = -30.0f;   /* saturated tails */
+    x[2] = 30.0f;
+    double *ref = new_doubles(n);
+    float *y = malloc(n * sizeof *y);
+    if (!y)
+        exit(2);
+
+    memcpy(y, x, n * sizeof *y);
+    op_silu(y, n);
+    for (size_t i = 0; i < n; i++)
+        ref[i] = x[i] / (1.0 + exp(-(double)x[i]));
+    CHECK(rel_err(y, ref, n) <= TOL_ELEM, "silu: rel err %.3g", rel_err(y, ref, n));
+
+    memcpy(y, x, n * sizeof *y);
+    op_gelu_erf(y, n);
+    for (size_t i = 0; i < n; i++)
+        ref[i] = gelu_ref(x[i]);
+    CHECK(rel_err(y, ref, n) <= TOL_ELEM, "gelu_erf: rel err %.3g", rel_err(y, ref, n));
+
+    /* Per value, down to where the result leaves the normal float range (x ~ -87 for
+     * SiLU, x ~ -13 for GELU). */
+    double e = sweep_err(op_silu, silu_ref, no_tail, -80.0f, 100.0f);
+    CHECK(e <= 1.0, "silu per value over [-80, 100]: %.3g of tolerance", e);
+    e = sweep_err(op_gelu_erf, gelu_ref, gelu_tail, -12.0f, 100.0f);
+    CHECK(e <= 1.0, "gelu_erf per value over [-12, 100]: %.3g of tolerance", e);
+
+    memcpy(y, x, n * sizeof *y);
+    op_quick_gelu(y, n);
+    for (size_t i = 0; i < n; i++)
+        ref[i] = x[i] / (1.0 + exp(-1.702 * (double)x[i]));
+    CHECK(rel_err(y, ref, n) <= TOL_ELEM, "quick_gelu: rel err %.3g", rel_err(y, ref, n));
+
+    /* GEGLU: value = first d columns, gate = last d. */
+    const int dims[][2] = {{1, 1}, {3, 5}, {64, 40}, {7, 1280}};
+    for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
+        int rows = dims[t][0], d = dims[t][1];
+        float *g = rand_floats(r, (size_t)rows * 2 * d, 4.0f);
+        float *gy = malloc((size_t)rows * d * sizeof *gy);
+        double *gref = new_doubles((size_t)rows * d);
+        if (!gy)
+            exit(2);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < d; j++)
+                gref[(size_t)i * d + j] = (double)g[(size_t)i * 2 * d + j] *
+                                          gelu_ref(g[(size_t)i * 2 * d + d + j]);
+        op_geglu(g, rows, d, gy);
+        double e = rel_err(gy, gref, (size_t)rows * d);
+        CHECK(e <= TOL_ELEM, "geglu %dx%d: rel err %.3g", rows, d, e);
+        free(g);
+        free(gy);
+        free(gref);
+    }
+    free(x);
+    free(y);
+    free(ref);
+}
+
+/* ---- attention ------------------------------------------------------------- */
+
+typedef struct {
+    int nq, nk, heads, d, causal, fused;
+    float q_amp;   /* scale of q: large values give near one-hot rows with underflowing exps */
+} attn_case;
+
+static void naive_attention(const float *q, int qs, const float *k, const float *v, int kvs,
+                            int nq, int nk, int heads, int d, int causal, double *out)
+{
+    double *s = new_doubles((size_t)nk);
+    for (int h = 0; h < heads; h++)
+        for (int i = 0; i < nq; i++) {
+            int len = causal ? (i + 1 < nk ? i + 1 : nk) : nk;
+            double m = -INFINITY, sum = 0.0;
+            for (int j = 0; j < len; j++) {
+                double dot = 0.0;
+                for (int c = 0; c < d; c++)
+                    dot += (double)q[(size_t)i * qs + h * d + c] * k[(size_t)j * kvs + h * d + c];
+                s[j] = dot / sqrt((double)d);
+                m = s[j] > m ? s[j] : m;
+            }
+            for (int j = 0; j < len; j++) {
+                s[j] = exp(s[j] - m);
+                sum += s[j];
+            }
+            for (int c = 0; c < d; c++) {
+                double o = 0.0;
+                for (int j = 0; j < len; j++)
+                    o += s[j] * v[(size_t)j * kvs + h * d + c];
+                out[(size_t)i * heads * d + h * d + c] = o / sum;
+            }
+        }
+    free(s);
+}
+
+static void check_attention(rng *r, sd_arena *a, const attn_case *c)
+{
+    int inner = c->heads * c->d;
+    const float *q, *k, *v;
+    int qs, kvs;
+    float *buf0, *buf1 = NULL;
+    if (c->fused) {
+        /* CLIP-style [tokens, 3 * inner] with q | k | v side by side (self-attention). */
+        buf0 = rand_floats(r, (size_t)c->nq * 3 * inner, 2.0f);
+        for (int i = 0; i < c->nq; i++)
+            for (int j = 0; j < inner; j++)
+                buf0[(size_t)i * 3 * inner + j] *= c->q_amp;
+        q = buf0;
+        k = buf0 + inner;
+        v = buf0 + 2 * inner;
+        qs = kvs = 3 * inner;
+    } else {
+        /* Separate q [nq, inner]; k and v from one [nk, 2 * inner] buffer (cross-attention). */
+        buf0 = rand_floats(r, (size_t)c->nq * inner, 2.0f * c->q_amp);
+        buf1 = rand_floats(r, (size_t)c->nk * 2 * inner, 2.0f);
+        q = buf0;
+        k = buf1;
+        v = buf1 + inner;
+        qs = inner;
+        kvs = 2 * inner;
+    }
+    size_t no = (size_t)c->nq * inner;
+    float *out = rand_floats(r, no, 100.0f);
+    double *ref = new_doubles(no);
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = op_attention(a, q, qs, k, v, kvs, c->nq, c->nk, c->heads, c->d, c->causal, out);
+    naive_attention(q, qs, k, v, kvs, c->nq, c->nk, c->heads, c->d, c->causal, ref);
+    double e = rel_err(out, ref, no);
+    CHECK(rc == 0 && e <= TOL_GEMM,
+          "attention nq%d nk%d heads%d d%d causal%d fused%d q_amp %g: rc %d rel err %.3g", c->nq,
+          c->nk, c->heads, c->d, c->causal, c->fused, c->q_amp, rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "attention gives its scratch back");
+    free(buf0);
+    free(buf1);
+    free(out);
+    free(ref);
+}
+
+static void test_attention(rng *r)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    const attn_case cases[] = {
+        {1, 1, 1, 4, 0, 0, 1},   {7, 5, 2, 4, 0, 0, 1},  {5, 7, 3, 4, 0, 0, 1},
+        {64, 77, 8, 40, 0, 0, 1},   /* cross-attention shape */
+        {64, 64, 1, 40, 0, 0, 1},  {9, 9, 2, 4, 1, 1, 1},  {77, 77, 4, 16, 1, 1, 1},   /* CLIP causal */
+        {12, 12, 3, 40, 0, 1, 1},  {3, 1, 2, 8, 0, 0, 1},
+        {16, 21, 2, 8, 0, 0, 30},  {19, 19, 2, 8, 1, 1, 30},   /* scores in the hundreds */
+        {1100, 1000, 1, 4, 0, 0, 1},   /* several query chunks */
+        {1100, 1100, 1, 4, 1, 1, 1},   /* causal mask across chunk boundaries */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_attention(r, &a, &cases[i]);
+    /* Score block bounded: never nq x nk for a 4096-token self-attention. */
+    CHECK(a.peak <= ((size_t)8 << 20), "attention scratch peak %zu bytes", a.peak);
+    sd_arena_free(&a);
+
+    sd_arena tiny;
+    sd_arena_init(&tiny, 256);
+    float *x = rand_floats(r, 16 * 8, 1.0f), *o = rand_floats(r, 16 * 8, 1.0f);
+    CHECK(op_attention(&tiny, x, 8, x, x, 8, 16, 16, 2, 4, 0, o) == -1,
+          "attention fails cleanly on a tiny arena");
+    CHECK(tiny.used == 0, "failed attention leaves the arena as it was");
+    free(x);
+    free(o);
+    sd_arena_free(&tiny);
+}
+
+/* ---- layout ops ------------------------------------------------------------ */
+
+static void test_layout(rng *r)
+{
+    /* add, add_channel_bias */
+    float *a = rand_floats(r, 2 * 3 * 5, 1.0f), *b = rand_floats(r, 2 * 3 * 5, 1.0f);
+    float *v = rand_floats(r, 2 * 3, 1.0f), *y = malloc(30 * sizeof *y);
+    if (!y)
+        exit(2);
+    op_add(a, b, y, 30);
+    int ok = 1;
+    for (int i = 0; i < 30; i++)
+        ok &= y[i] == a[i] + b[i];
+    CHECK(ok, "add");
+    op_add(a, b, a, 30);
+    CHECK(memcmp(a, y, 30 * sizeof *y) == 0, "add in place");
+    memcpy(y, b, 30 * sizeof *y);
+    op_add_channel_bias(y, v, 2, 3, 5);
+    ok = 1;
+    for (int n = 0; n < 2; n++)
+        for (int c = 0; c < 3; c++)
+            for (int i = 0; i < 5; i++) {
+                size_t k = ((size_t)n * 3 + c) * 5 + i;
+                ok &= y[k] == b[k] + v[n * 3 + c];
+            }
+    CHECK(ok, "add_channel_bias");
+    free(a);
+    free(b);
+    free(v);
+    free(y);
+
+    /* transpose, including non-square and tile-straddling sizes */
+    const int tshapes[][2] = {{1, 1}, {3, 5}, {40, 33}, {320, 64}, {1, 70}};
+    for (size_t t = 0; t < sizeof tshapes / sizeof tshapes[0]; t++) {
+        int rows = tshapes[t][0], cols = tshapes[t][1];
+        float *x = rand_floats(r, (size_t)rows * cols, 1.0f);
+        float *tx = malloc((size_t)rows * cols * sizeof *tx);
+        float *back = malloc((size_t)rows * cols * sizeof *back);
+        if (!tx || !back)
+            exit(2);
+        op_transpose(x, rows, cols, tx);
+        ok = 1;
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                ok &= tx[(size_t)j * rows + i] == x[(size_t)i * cols + j];
+        op_transpose(tx, cols, rows, back);
+        CHECK(ok && memcmp(back, x, (size_t)rows * cols * sizeof *x) == 0, "transpose %dx%d",
+              rows, cols);
+        free(x);
+        free(tx);
+        free(back);
+    }
+
+    /* concat_channels */
+    const int n = 2, ca = 3, cb = 5, hw = 7;
+    float *ea = rand_floats(r, (size_t)n * ca * hw, 1.0f), *eb = rand_floats(r, (size_t)n * cb * hw, 1.0f);
+    float *cat = malloc((size_t)n * (ca + cb) * hw * sizeof *cat);
+    if (!cat)
+        exit(2);
+    op_concat_channels(ea, ca, eb, cb, n, hw, cat);
+    ok = 1;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < ca + cb; c++)
+            for (int p = 0; p < hw; p++) {
+                float want = c < ca ? ea[((size_t)i * ca + c) * hw + p]
+                                    : eb[((size_t)i * cb + c - ca) * hw + p];
+                ok &= cat[((size_t)i * (ca + cb) + c) * hw + p] == want;
+            }
+    CHECK(ok, "concat_channels");
+    free(ea);
+    free(eb);
+    free(cat);
+}
+
+/* Nearest source index by exact integer arithmetic: floor(dst * in / out). */
+static int exact_src(int dst, int in, int out)
+{
+    int s = (int)(((long long)dst * in) / out);
+    return s < in - 1 ? s : in - 1;
+}
+
+static void test_upsample(rng *r)
+{
+    const int sizes[][4] = {   /* h, w, ho, wo */
+        {1, 1, 2, 2}, {4, 4, 8, 8}, {3, 5, 6, 10},   /* 2x */
+        {2, 2, 3, 3}, {3, 3, 6, 6}, {6, 6, 12, 12},  /* the U-Net's skip-size rule */
+        {2, 3, 3, 5}, {5, 7, 5, 7},                  /* identity */
+        {4, 4, 7, 9}, {7, 5, 13, 10}, {3, 4, 5, 8}, {4, 3, 8, 5},   /* 2x on one axis only */
+    };
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        int h = sizes[t][0], w = sizes[t][1], ho = sizes[t][2], wo = sizes[t][3];
+        const int n = 2, c = 3;
+        float *x = rand_floats(r, (size_t)n * c * h * w, 1.0f);
+        float *y = malloc((size_t)n * c * ho * wo * sizeof *y);
+        if (!y)
+            exit(2);
+        op_upsample_nearest(x, n, c, h, w, ho, wo, y);
+        int ok = 1;
+        for (int p = 0; p < n * c; p++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    ok &= y[((size_t)p * ho + oy) * wo + ox] ==
+                          x[((size_t)p * h + exact_src(oy, h, ho)) * w + exact_src(ox, w, wo)];
+        CHECK(ok, "upsample_nearest %dx%d -> %dx%d", h, w, ho, wo);
+        free(x);
+        free(y);
+    }
+}
+
+/* ---- timestep embedding ------------------------------------------------------ */
+
+static void test_timestep_embedding(const char *shared)
+{
+    /* Against float64 truth: [cos(t f_i) | sin(t f_i)], f_i = 10000^(-i/half). */
+    const float ts[] = {0.0f, 1.0f, 250.0f, 999.0f};
+    const int dims[] = {2, 8, 32, 320, 7};
+    for (size_t a = 0; a < sizeof ts / sizeof ts[0]; a++)
+        for (size_t b = 0; b < sizeof dims / sizeof dims[0]; b++) {
+            int dim = dims[b], half = dim / 2;
+            float out[320];
+            double ref[320] = {0};
+            op_timestep_embedding(ts[a], dim, out);
+            for (int i = 0; i < half; i++) {
+                double f = exp(-log(10000.0) * i / half);
+                ref[i] = cos(ts[a] * f);
+                ref[half + i] = sin(ts[a] * f);
+            }
+            /* float32 frequencies are off by an ulp: error grows with t. */
+            double tol = 1e-6 + 1e-7 * ts[a];
+            double e = rel_err(out, ref, (size_t)dim);
+            CHECK(e <= tol, "timestep_embedding t=%g dim %d: err %.3g", ts[a], dim, e);
+        }
+
+    /* Against diffusers' own float32 result: same frequencies bit for bit; cos/sin
+     * from libm may differ from PyTorch's SLEEF by one ulp (6e-8 near 1). */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/golden/unet_case0.safetensors", shared);
+    st_file *f = NULL;
+    sd_error err;
+    if (st_open(path, &f, &err) != SD_OK) {
+        CHECK(0, "open %s: %s", path, err.message);
+        return;
+    }
+    const st_tensor *tp = st_find(f, "block.time_proj"), *tt = st_find(f, "timestep");
+    CHECK(tp && tt && tp->numel == 32 && tt->numel == 1, "golden time_proj present");
+    if (tp && tt && tp->numel == 32 && tt->numel == 1) {
+        float want[32], out[32];
+        int64_t t64 = 0;
+        float tf = 0.0f;
+        if (tt->dtype == ST_F32 || tt->dtype == ST_F64 || tt->dtype == ST_F16)
+            st_to_f32(tt, &tf, &err);
+        else if (st_to_i64(tt, &t64, &err) == SD_OK)
+            tf = (float)t64;
+        st_to_f32(tp, want, &err);
+        op_timestep_embedding(tf, 32, out);
+        double e = 0.0;
+        for (int i = 0; i < 32; i++)
+            e = fmax(e, fabs((double)out[i] - want[i]));
+        CHECK(tf == 999.0f && e <= 1.2e-7, "timestep_embedding vs diffusers t=%g: max abs err %.3g",
+              tf, e);
+    }
+    st_close(f);
+}
+
+int main(int argc, char **argv)
+{
+    const char *shared = argc > 1 ? argv[1] : "../shared";
+    rng r = {0x9E3779B97F4A7C15ull};
+    test_conv(&r);
+    test_group_norm(&r);
+    test_layer_norm(&r);
+    test_linear(&r);
+    test_activations(&r);
+    test_attention(&r);
+    test_layout(&r);
+    test_upsample(&r);
+    test_timestep_embedding(shared);
+    return check_summary();
+}

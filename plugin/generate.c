@@ -1,0 +1,165 @@
+#include "generate.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "region.h"
+
+static sd_status fail(sd_error *err, sd_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+sd_status gd_load_model(const gd_config *cfg, sd_model **out, sd_error *err)
+{
+    if (!*cfg->model)
+        return fail(err, SD_ERR_INVALID_ARG,
+                    "No Stable Diffusion model is set. Choose a .safetensors checkpoint in the "
+                    "dialog's Model field, set GIMP_DIFFUSION_MODEL, or run install.sh.");
+    if (access(cfg->model, R_OK) != 0)
+        return fail(err, SD_ERR_IO, "The model file %.200s cannot be read.", cfg->model);
+
+    sd_model_options opts = { .threads = cfg->threads };
+    sd_error e = { 0 };
+    sd_status st = sd_model_load(cfg->model, cfg->vocab, &opts, out, &e);
+    if (st == SD_ERR_FORMAT || st == SD_ERR_UNSUPPORTED)
+        return fail(err, st, "%.200s is not a Stable Diffusion 1.x checkpoint this plug-in can run: %.250s",
+                    cfg->model, e.message);
+    if (st != SD_OK)
+        return fail(err, st, "Loading %.200s failed: %.280s", cfg->model, e.message);
+    return SD_OK;
+}
+
+size_t gd_region_bytes(int w, int h, int work_w, int work_h)
+{
+    /* region: rgba in + selection + alpha + generated rgb + rgba out;
+       work size: rgb in + mask + rgb out */
+    return ((size_t)w * h * (4 + 1 + 1 + 3 + 4) + (size_t)work_w * work_h * (3 + 1 + 3)) * sizeof(float);
+}
+
+sd_status gd_check_memory(int w, int h, int work_w, int work_h, sd_error *err)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return SD_OK; /* unknown: let the allocations decide */
+    double need = (double)gd_region_bytes(w, h, work_w, work_h);
+    double have = (double)pages * (double)page;
+    if (need > have / 2)
+        return fail(err, SD_ERR_NOMEM,
+                    "The region is %d x %d pixels: the plug-in needs %.1f GiB of memory for it, "
+                    "more than half of this machine's %.1f GiB. Select a smaller area.",
+                    w, h, need / 1073741824.0, have / 1073741824.0);
+    return SD_OK;
+}
+
+typedef struct {
+    gd_progress_fn fn;
+    void *user;
+} progress_ctx;
+
+/* Engine phase -> a share of the whole run: the U-Net steps dominate. */
+static int on_engine_progress(void *user, const char *phase, int step, int total)
+{
+    const progress_ctx *pc = user;
+    if (!pc->fn)
+        return 0;
+    char text[64];
+    double f, t = total > 0 ? (double)step / total : 0.0;
+    if (phase[0] == 't') {        /* text */
+        f = 0.05 * t;
+        snprintf(text, sizeof text, "Encoding the prompt");
+    } else if (phase[0] == 'e') { /* encode */
+        f = 0.05 + 0.05 * t;
+        snprintf(text, sizeof text, "Encoding the image");
+    } else if (phase[1] == 'e') { /* denoise */
+        f = 0.10 + 0.85 * t;
+        snprintf(text, sizeof text, "Denoising %d/%d", step, total);
+    } else {                      /* decode */
+        f = 0.95 + 0.05 * t;
+        snprintf(text, sizeof text, "Decoding");
+    }
+    return pc->fn(pc->user, f, text);
+}
+
+sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_region_pixels *in,
+                             float *out_rgba, gd_progress_fn progress, void *user, sd_error *err)
+{
+    int w = in->width, h = in->height, ww, wh;
+    size_t n = (size_t)w * h, wn;
+    region_work_size(w, h, p->work_size, &ww, &wh);
+    wn = (size_t)ww * wh;
+
+    int sampler = sd_sampler_from_name(p->sampler);
+    if (sampler < 0)
+        return fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+
+    sd_status st = SD_ERR_NOMEM;
+    float *rgb = malloc(n * 3 * sizeof *rgb);      /* [h, w, 3] */
+    float *gen = malloc(n * 3 * sizeof *gen);      /* [h, w, 3] */
+    float *alpha = malloc(n * sizeof *alpha);      /* [h, w] */
+    float *work_in = malloc(wn * 3 * sizeof *work_in);   /* [wh, ww, 3] */
+    float *work_mask = malloc(wn * sizeof *work_mask);   /* [wh, ww] */
+    float *work_out = malloc(wn * 3 * sizeof *work_out); /* [wh, ww, 3] */
+    if (!rgb || !gen || !alpha || !work_in || !work_mask || !work_out) {
+        fail(err, st, "Out of memory for a %d x %d region.", w, h);
+        goto done;
+    }
+
+    region_rgba_to_rgb(in->rgba, n, rgb);
+    if (region_resample(rgb, w, h, 3, work_in, ww, wh) != 0 ||
+        region_resample(in->selection, w, h, 1, work_mask, ww, wh) != 0) {
+        fail(err, st, "Out of memory while scaling the region.");
+        goto done;
+    }
+
+    sd_job job;
+    sd_job_defaults(&job);
+    job.mode = p->mode;
+    job.width = ww;
+    job.height = wh;
+    job.image = p->mode == SD_MODE_TXT2IMG ? NULL : work_in;
+    job.mask = p->mode == SD_MODE_INPAINT ? work_mask : NULL;
+    job.prompt = p->prompt;
+    job.negative_prompt = p->negative_prompt;
+    job.strength = (float)p->strength;
+    job.steps = p->steps;
+    job.cfg_scale = (float)p->cfg_scale;
+    job.sampler = (sd_sampler)sampler;
+    job.seed = p->seed;
+    progress_ctx pc = { progress, user };
+    job.progress = on_engine_progress;
+    job.progress_user = &pc;
+
+    st = sd_generate(model, &job, work_out, err);
+    if (st != SD_OK)
+        goto done;
+
+    st = SD_ERR_NOMEM;
+    if (region_resample(work_out, ww, wh, 3, gen, w, h) != 0 ||
+        region_feather(in->selection, w, h, (float)p->feather, in->open_edges, alpha) != 0) {
+        fail(err, st, "Out of memory while scaling the result back.");
+        goto done;
+    }
+    if (p->color_match)
+        region_color_match(gen, in->rgba, in->selection, n);
+    region_compose(in->rgba, gen, alpha, n, out_rgba);
+    st = SD_OK;
+
+done:
+    free(rgb);
+    free(gen);
+    free(alpha);
+    free(work_in);
+    free(work_mask);
+    free(work_out);
+    return st;
+}

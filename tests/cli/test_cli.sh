@@ -1,0 +1,103 @@
+#!/bin/bash
+# End-to-end tests of the diffuse command line with the tiny model:
+#   test_cli.sh DIFFUSE SHARED_DIR FIXTURES_DIR
+# Each case checks the exit status and, for failures, the message. Prints
+# "N passed, M failed" and exits non-zero on any failure.
+set -u
+DIFFUSE=$1
+SHARED=$2
+FIX=$3
+MODEL=$SHARED/golden/tiny-sd1.safetensors
+INPAINT_MODEL=$SHARED/golden/tiny-sd1-inpaint.safetensors
+VOCAB=$SHARED/clip
+TMP=$(mktemp -d /tmp/test-cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; [ -f "$TMP/err" ] && sed 's/^/     | /' "$TMP/err" | tail -5; }
+
+# png_size FILE → "WxH" (reads the IHDR chunk)
+png_size() {
+  od -An -tu1 -j16 -N8 "$1" | awk '{printf "%dx%d", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8}'
+}
+
+# expect_ok NAME ARGS... : exit 0 and a PNG of the expected size in $TMP/out.png
+expect_ok() {
+  local name=$1 size=$2; shift 2
+  rm -f "$TMP/out.png"
+  if "$DIFFUSE" "$@" --quiet --out "$TMP/out.png" 2>"$TMP/err" && [ -s "$TMP/out.png" ] &&
+     [ "$(png_size "$TMP/out.png")" = "$size" ]; then ok "$name"
+  else bad "$name (expected a $size PNG, got $( [ -f "$TMP/out.png" ] && png_size "$TMP/out.png" || echo none))"; fi
+}
+
+# expect_fail NAME SUBSTRING ARGS... : non-zero exit, message contains SUBSTRING, no output file
+expect_fail() {
+  local name=$1 want=$2; shift 2
+  rm -f "$TMP/out.png"
+  if "$DIFFUSE" "$@" --quiet --out "$TMP/out.png" 2>"$TMP/err"; then
+    bad "$name (exit 0, expected failure)"
+  elif ! grep -qF -- "$want" "$TMP/err"; then
+    bad "$name (message lacks '$want')"
+  elif [ -e "$TMP/out.png" ]; then
+    bad "$name (wrote an output file on failure)"
+  else ok "$name"; fi
+}
+
+COMMON=(--model "$MODEL" --vocab "$VOCAB" --steps 4 --seed 7)
+
+expect_ok "img2img 64x64" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a red fox"
+cp "$TMP/out.png" "$TMP/first.png"
+expect_ok "img2img same seed again" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a red fox"
+if cmp -s "$TMP/out.png" "$TMP/first.png"; then ok "same seed, same image"; else bad "same seed, same image"; fi
+expect_ok "img2img other seed" 64x64 img2img --model "$MODEL" --vocab "$VOCAB" --steps 4 --seed 8 --init "$FIX/init-64.png" --prompt "a red fox"
+if cmp -s "$TMP/out.png" "$TMP/first.png"; then bad "other seed, other image"; else ok "other seed, other image"; fi
+expect_ok "img2img 61x47 (not a multiple of 8)" 61x47 img2img "${COMMON[@]}" --init "$FIX/init-61x47.png" --prompt "a boat" --sampler ddim
+expect_ok "img2img philox noise" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --rng philox
+for s in ddim pndm euler euler_a dpmpp_2m dpmpp_2m_karras lms lcm; do
+  expect_ok "img2img sampler $s" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --sampler "$s"
+done
+expect_ok "inpaint 4-channel" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat"
+expect_ok "inpaint fill" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat" --masked-content fill
+expect_ok "inpaint latent noise" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat" --masked-content noise --strength 0.6
+expect_ok "inpaint 9-channel" 64x64 inpaint --model "$INPAINT_MODEL" --vocab "$VOCAB" --steps 4 --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat" --strength 1
+expect_ok "txt2img 60x44" 60x44 txt2img "${COMMON[@]}" --prompt "a lighthouse" --width 60 --height 44
+expect_ok "preset by name" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --preset Watercolour --steps 3
+expect_ok "timings" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --timings
+if grep -q "peak RSS" "$TMP/err" && grep -q "per step" "$TMP/err"; then ok "timings printed"; else bad "timings printed"; fi
+
+# Bad input: each gets its message and a non-zero status.
+printf 'not a model' > "$TMP/junk.safetensors"
+head -c 1000000 "$MODEL" > "$TMP/truncated.safetensors"
+printf 'not a png' > "$TMP/junk.png"
+expect_fail "missing model" "no-such-model" img2img --model "$TMP/no-such-model.safetensors" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
+expect_fail "corrupt model" "junk.safetensors" img2img --model "$TMP/junk.safetensors" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
+expect_fail "truncated model" "truncated.safetensors" img2img --model "$TMP/truncated.safetensors" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
+expect_fail "missing vocab" "no-such-vocab" img2img --model "$MODEL" --vocab "$TMP/no-such-vocab" --init "$FIX/init-64.png" --prompt x
+expect_fail "unreadable image" "junk.png" img2img "${COMMON[@]}" --init "$TMP/junk.png" --prompt x
+expect_fail "missing image" "nothere.png" img2img "${COMMON[@]}" --init "$TMP/nothere.png" --prompt x
+expect_fail "mask size mismatch" "mask" inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-32.png" --prompt x
+expect_fail "inpaint without mask" "--mask" inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --prompt x
+expect_fail "img2img without init" "--init" img2img "${COMMON[@]}" --prompt x
+expect_fail "steps 0" "--steps" img2img --model "$MODEL" --vocab "$VOCAB" --init "$FIX/init-64.png" --steps 0
+expect_fail "strength > 1" "--strength" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --strength 1.5
+expect_fail "strength 0" "--strength" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --strength 0
+expect_fail "strength too small for the steps" "strength" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --strength 0.1
+expect_fail "bad cfg" "--cfg" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --cfg abc
+expect_fail "unknown sampler" "unknown sampler" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --sampler warp
+expect_fail "unknown option" "unknown option" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --frobnicate 1
+expect_fail "unknown command" "unknown command" paint "${COMMON[@]}"
+expect_fail "inpainting model for img2img" "inpainting checkpoint" img2img --model "$INPAINT_MODEL" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
+expect_fail "unknown preset" "no preset named" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --preset "No Such Preset"
+
+# presets subcommands
+if "$DIFFUSE" presets list 2>"$TMP/err" | grep -q "Watercolour"; then ok "presets list"; else bad "presets list"; fi
+if "$DIFFUSE" presets show "Line art" 2>"$TMP/err" | grep -q '"name": "Line art"'; then ok "presets show"; else bad "presets show"; fi
+printf '{"version":1,"name":"x","prompt":"p","steps":-1}' > "$TMP/badpreset.json"
+if ! "$DIFFUSE" presets validate "$TMP/badpreset.json" 2>"$TMP/err" && grep -q 'badpreset.json: key "steps"' "$TMP/err"; then
+  ok "presets validate names file and key"; else bad "presets validate names file and key"; fi
+if "$DIFFUSE" --help | grep -q -- "--masked-content"; then ok "--help"; else bad "--help"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

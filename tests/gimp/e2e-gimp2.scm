@@ -1,0 +1,79 @@
+; Headless end-to-end test of the GIMP 2.10 plug-in (Script-Fu 2.10), driven by gimp2-e2e.sh:
+;   (gd-e2e "WORKDIR" "MODEL" "VOCAB")
+; in.png (make_input.py) is the input picture. For img2img (rectangle selection)
+; and inpaint (ellipse selection) it loads in.png, runs the procedure and checks what GIMP
+; itself can tell (layer count, stacking, offsets, size, parasite); the pixels are
+; checked afterwards by check_e2e.py on the exported PNGs.
+; gimp-console-2.10 always exits 0: the marker file says "OK" only if every step passed.
+
+(define (gd-mark dir s)
+  (let ((p (open-output-file (string-append dir "/marker"))))
+    (display s p) (close-output-port p)))
+
+(define (gd-assert ok what)
+  (if (not ok) (error (string-append "ASSERT: " what))))
+
+; PNG without the time chunk, keeping the colour of transparent pixels (svtrans = 1)
+(define (gd-save img drw path)
+  (file-png-save2 RUN-NONINTERACTIVE img drw path path 0 9 0 0 0 0 0 0 1))
+
+(define (gd-run dir mode model vocab)
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
+         (src (car (gimp-image-get-active-layer img)))
+         (pre (string-append dir "/" mode "-")))
+    (if (string=? mode "img2img")
+        (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
+        (gimp-image-select-ellipse img CHANNEL-OP-REPLACE 40 30 80 60))
+    ; the selection as a grey PNG: check_e2e.py needs to know what "outside" is
+    (let* ((sel-img (car (gimp-image-new 200 150 GRAY)))
+           (sel-l (car (gimp-layer-new sel-img 200 150 GRAY-IMAGE "sel" 100 LAYER-MODE-NORMAL))))
+      (gimp-image-insert-layer sel-img sel-l 0 0)
+      (gimp-edit-copy (car (gimp-image-get-selection img)))
+      (gimp-floating-sel-anchor (car (gimp-edit-paste sel-l FALSE)))
+      (gd-save sel-img sel-l (string-append pre "selection.png"))
+      (gimp-image-delete sel-img))
+    (let* ((res (if (string=? mode "img2img")
+                    (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
+                      "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab)
+                    (plug-in-diffusion-inpaint RUN-NONINTERACTIVE img src
+                      "a blue lake" "blurry" 1.0 4 7.5 "ddim" 7 FALSE 128 16 4.0 TRUE model vocab)))
+           (layer (car res))
+           (seed (cadr res))
+           (layers (gimp-image-get-layers img))
+           (para (car (gimp-item-get-parasite layer "gimp-diffusion-params"))))
+      (gd-assert (= (car layers) 2) "exactly one new layer")
+      (gd-assert (= (vector-ref (cadr layers) 0) layer) "the new layer is above the source")
+      (gd-assert (= (vector-ref (cadr layers) 1) src) "the source layer is still there")
+      (gd-assert (equal? (gimp-drawable-offsets layer) '(24 14)) "offsets = selection - padding")
+      (gd-assert (= (car (gimp-drawable-width layer)) 112) "width = selection + 2 x padding")
+      (gd-assert (= (car (gimp-drawable-height layer)) 92) "height = selection + 2 x padding")
+      (gd-assert (= (car (gimp-drawable-has-alpha layer)) TRUE) "the new layer has alpha")
+      (gd-assert (string=? (car para) "gimp-diffusion-params") "parameters parasite attached")
+      (gd-assert (= seed (if (string=? mode "img2img") 42 7)) "fixed seed returned")
+      (let ((p (open-output-file (string-append pre "parasite.json"))))
+        (display (caddr para) p) (close-output-port p))
+      (gd-save img layer (string-append pre "layer.png"))
+      (gd-save img src (string-append pre "source.png"))
+      (gimp-selection-none img)
+      (gd-save img (car (gimp-image-merge-visible-layers img CLIP-TO-IMAGE))
+               (string-append pre "out.png"))
+      (gimp-image-delete img))))
+
+(define (gd-error-case dir model vocab)
+  ; no model: a clear error, and the image is left alone
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
+         (src (car (gimp-image-get-active-layer img)))
+         (msg (catch "caught"
+                (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
+                  "x" "" 0.5 2 7.5 "euler" 1 FALSE 64 0 0.0 FALSE "/nonexistent/model.safetensors" vocab)
+                "no error")))
+    (gd-assert (string=? msg "caught") "a missing model is an error")
+    (gd-assert (= (car (gimp-image-get-layers img)) 1) "no layer after a failed run")
+    (gimp-image-delete img)))
+
+(define (gd-e2e dir model vocab)
+  (gd-mark dir "FAIL")
+  (gd-run dir "img2img" model vocab)
+  (gd-run dir "inpaint" model vocab)
+  (gd-error-case dir model vocab)
+  (gd-mark dir "OK"))

@@ -1,0 +1,43 @@
+#!/bin/bash
+# End-to-end test of the GIMP 2.10 plug-in inside a real, headless GIMP 2.10.
+# usage: gimp2-e2e.sh PLUGIN MODEL VOCAB [ARTEFACT_DIR]
+#   PLUGIN: the built GIMP 2.10 plug-in ("" when the build chose another front end)
+# Exit 0 = pass, 1 = fail, 77 = skipped (no GIMP 2.10 here, or plug-in not built for it).
+set -u
+PLUGIN=${1:-} MODEL=${2:-} VOCAB=${3:-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+skip() { echo "SKIP: $*"; exit 77; }
+
+command -v gimp-console-2.10 >/dev/null || skip "gimp-console-2.10 is not installed (apt-get install gimp)"
+[ -n "$PLUGIN" ] && [ -x "$PLUGIN" ] || skip "the GIMP 2.10 front end was not built (meson -Dgimp=2)"
+/usr/bin/python3 -c 'import PIL' 2>/dev/null || skip "python3-pil is not installed"
+[ -r "$MODEL" ] || { echo "FAIL: model $MODEL not readable"; exit 1; }
+
+WORK=${4:-$(mktemp -d "${TMPDIR:-/tmp}/gd-gimp2.XXXXXX")}
+WORK=$(realpath -m "$WORK")
+rm -rf "$WORK"; mkdir -p "$WORK/tmp"
+export TMPDIR=$WORK/tmp                       # GIMP 2.10 writes $TMPDIR/gimp/2.10
+export GIMP2_DIRECTORY=$WORK/profile          # a fresh profile; the user's is never touched
+unset GIMP_DIFFUSION_MODEL GIMP_DIFFUSION_VOCAB
+export XDG_CONFIG_HOME=$WORK/config           # no config file: the arguments must be used
+
+/usr/bin/python3 "$HERE/make_input.py" "$WORK/in.png"
+t0=$(date +%s.%N)
+timeout 300 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)' >"$WORK/first-start.log" 2>&1
+mkdir -p "$GIMP2_DIRECTORY/plug-ins"
+install -m 755 "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/gimp-diffusion"
+t1=$(date +%s.%N)
+
+# gimp-console-2.10 always exits 0: judge by the marker and the log (see RECIPES.md)
+timeout 600 gimp-console-2.10 -i -d -f \
+  -b "(begin (load \"$HERE/e2e-gimp2.scm\") (gd-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\"))" \
+  -b '(gimp-quit 0)' >"$WORK/gimp.log" 2>&1
+rc=$?
+t2=$(date +%s.%N)
+grep -v 'Gtk-WARNING\|^$' "$WORK/gimp.log"
+printf 'first start %.1f s, test batch %.1f s\n' "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"
+if [ $rc != 0 ] || grep -q 'execution error' "$WORK/gimp.log" || [ "$(cat "$WORK/marker" 2>/dev/null)" != OK ]; then
+  echo "FAIL: the Script-Fu batch did not finish (marker: $(cat "$WORK/marker" 2>/dev/null), rc $rc)"
+  exit 1
+fi
+/usr/bin/python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint

@@ -1,0 +1,40 @@
+/* Checkpoints for the model-level golden runners (text encoder, U-Net, VAE): each case
+ * names its checkpoint in its json ("checkpoint", relative to the case folder); the
+ * runners also run the same case on its fp16 twin ("<name>-fp16.safetensors" beside
+ * it), which holds identical values, so the results must be the same. */
+#ifndef GOLDEN_MODEL_H
+#define GOLDEN_MODEL_H
+
+#include "golden.h"
+#include "model_config.h"
+#include "weights.h"
+
+#define GOLDEN_MAX_CHECKPOINTS 2
+
+typedef struct {
+    int count;
+    char path[GOLDEN_MAX_CHECKPOINTS][4096];
+    char label[GOLDEN_MAX_CHECKPOINTS][16];   /* "f32", "fp16": tags the result lines */
+} golden_checkpoints;
+
+/* Fills cp with the case's checkpoint and, when it exists, its fp16 twin.
+ * Returns 0, or -1 (message tallied as a failure) when the json names no checkpoint. */
+int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkpoints *cp);
+
+/* Opens a checkpoint and reads its model description.
+ * Returns SD_OK with *w to free with sd_weights_free, or the loader's error. */
+sd_status golden_open_model(const char *path, sd_weights **w, sd_model_config *cfg,
+                            sd_error *err);
+
+/* The largest |x| over n values (tolerances scale with the magnitude of a tensor). */
+double golden_max_abs(const float *x, size_t n);
+
+/* Compares got[0..n) with the case's tensor `tensor` at a tolerance proportional to the
+ * reference's magnitude: tol = factor * rel_floor * max|reference|, for intermediates
+ * that precision.json does not list (rel_floor: the relative noise floor of the case's
+ * final output). Prints and tallies like golden_compare. Returns 1 on pass. */
+int golden_compare_relative(const golden_case *c, golden_tally *t, const char *label,
+                            const char *tensor, const float *got, size_t n, double factor,
+                            double rel_floor);
+
+#endif

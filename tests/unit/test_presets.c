@@ -1,0 +1,221 @@
+/* Presets: round trip with unknown keys kept, placeholder expansion, precedence,
+ * every malformed-file class with its message, the shipped set, folder overrides. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "sd.h"
+
+static char tmpdir[256];
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void expect_error(const char *json, const char *must_contain)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    sd_status st = sd_preset_parse(json, "bad.json", &p, &err);
+    CHECK(st != SD_OK && p == NULL, "malformed preset accepted: %s", json);
+    CHECK(strstr(err.message, "bad.json") != NULL, "message names the file: %s", err.message);
+    CHECK(strstr(err.message, must_contain) != NULL, "message '%s' should contain '%s'",
+          err.message, must_contain);
+}
+
+static void test_round_trip(void)
+{
+    const char *text =
+        "{\"version\": 1, \"name\": \"Fox\", \"description\": \"d\", "
+        "\"prompt\": \"a {prompt} in snow\", \"negative_prompt\": \"blurry\", "
+        "\"sampler\": \"dpmpp_2m_karras\", \"steps\": 12, \"cfg_scale\": 6.5, "
+        "\"strength\": 0.5, \"seed\": 42, \"clip_skip\": 2, \"resolution\": 768, "
+        "\"padding\": 32, \"feather\": 4.5, \"model\": \"/m.safetensors\", "
+        "\"x-future\": {\"nested\": [1, 2, 3]}}";
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    CHECK(sd_preset_parse(text, "fox.json", &p, &err) == SD_OK, "parse: %s", err.message);
+    if (!p)
+        return;
+    char path[512];
+    snprintf(path, sizeof path, "%s/fox.json", tmpdir);
+    CHECK(sd_preset_save_file(p, path, &err) == SD_OK, "save: %s", err.message);
+    sd_preset *q = NULL;
+    CHECK(sd_preset_load_file(path, &q, &err) == SD_OK, "reload: %s", err.message);
+    if (q) {
+        sd_preset_settings a, b;
+        sd_preset_get_settings(p, &a);
+        sd_preset_get_settings(q, &b);
+        CHECK(a.set == b.set && a.sampler == b.sampler && a.steps == b.steps &&
+              a.cfg_scale == b.cfg_scale && a.strength == b.strength && a.seed == b.seed &&
+              a.clip_skip == b.clip_skip && a.resolution == b.resolution &&
+              a.padding == b.padding && a.feather == b.feather && strcmp(a.model, b.model) == 0,
+              "settings equal after round trip");
+        CHECK(b.steps == 12 && b.sampler == SD_SAMPLER_DPMPP_2M_KARRAS && b.seed == 42 &&
+              b.clip_skip == 2 && b.resolution == 768, "values as written");
+        char *j = sd_preset_to_json(q);
+        CHECK(j && strstr(j, "x-future") && strstr(j, "nested"), "unknown key kept on re-save");
+        free(j);
+        CHECK(strcmp(sd_preset_name(q), "Fox") == 0 && strcmp(sd_preset_negative_prompt(q), "blurry") == 0,
+              "name and negative");
+        sd_preset_free(q);
+    }
+    /* Editing settings keeps unknown keys and validates. */
+    sd_preset_settings s = {.set = SD_PRESET_STEPS | SD_PRESET_SEED, .steps = 30, .random_seed = 1};
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_OK, "set settings: %s", err.message);
+    sd_preset_settings got;
+    sd_preset_get_settings(p, &got);
+    CHECK(got.steps == 30 && got.random_seed && got.clip_skip == 2, "edited settings");
+    s = (sd_preset_settings){.set = SD_PRESET_STEPS, .steps = 0};
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_ERR_FORMAT, "steps 0 refused");
+    sd_preset_get_settings(p, &got);
+    CHECK(got.steps == 30, "rejected edit leaves the preset unchanged");
+    sd_preset_free(p);
+}
+
+static void test_expand(void)
+{
+    char *s = sd_preset_expand("watercolor of {prompt}, soft", "a fox");
+    CHECK(s && strcmp(s, "watercolor of a fox, soft") == 0, "placeholder: %s", s);
+    free(s);
+    s = sd_preset_expand("{prompt} and {prompt}", "x");
+    CHECK(s && strcmp(s, "x and x") == 0, "two placeholders: %s", s);
+    free(s);
+    s = sd_preset_expand("oil painting", "a boat");
+    CHECK(s && strcmp(s, "oil painting, a boat") == 0, "no placeholder appends: %s", s);
+    free(s);
+    s = sd_preset_expand("oil painting", "");
+    CHECK(s && strcmp(s, "oil painting") == 0, "empty subject: %s", s);
+    free(s);
+    s = sd_preset_expand("{prompt}, detailed", "");
+    CHECK(s && strcmp(s, ", detailed") == 0, "empty subject in placeholder: %s", s);
+    free(s);
+}
+
+static void test_precedence(void)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    CHECK(sd_preset_parse("{\"version\":1,\"name\":\"P\",\"prompt\":\"style {prompt}\","
+                          "\"negative_prompt\":\"neg\",\"steps\":33,\"cfg_scale\":4,"
+                          "\"sampler\":\"ddim\",\"seed\":\"random\"}", "p.json", &p, &err) == SD_OK,
+          "parse: %s", err.message);
+    if (!p)
+        return;
+    sd_job job;
+    sd_job_defaults(&job);
+    job.cfg_scale = 9.0f;   /* the user typed --cfg 9 */
+    job.seed = 5;
+    char *prompt, *neg;
+    CHECK(sd_preset_apply(p, "cat", SD_PRESET_CFG, &job, &prompt, &neg, &err) == SD_OK, "apply");
+    CHECK(strcmp(job.prompt, "style cat") == 0 && strcmp(job.negative_prompt, "neg") == 0, "prompts");
+    CHECK(job.steps == 33, "preset beats default");
+    CHECK(job.cfg_scale == 9.0f, "explicit beats preset");
+    CHECK(job.sampler == SD_SAMPLER_DDIM, "sampler from preset");
+    CHECK(job.strength == 0.75, "default where the preset is silent");
+    CHECK(job.seed == 5, "random seed in a preset leaves the seed to the caller");
+    free(prompt);
+    free(neg);
+    sd_preset_free(p);
+}
+
+static void test_malformed(void)
+{
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\",", "syntax error");
+    expect_error("[1, 2]", "JSON object");
+    expect_error("{\"name\": \"x\", \"prompt\": \"p\"}", "\"version\": is required");
+    expect_error("{\"version\": 99, \"name\": \"x\", \"prompt\": \"p\"}", "newer");
+    expect_error("{\"version\": 1, \"prompt\": \"p\"}", "\"name\": is required");
+    expect_error("{\"version\": 1, \"name\": \"\", \"prompt\": \"p\"}", "\"name\": must not be empty");
+    expect_error("{\"version\": 1, \"name\": \"x\"}", "\"prompt\": is required");
+    expect_error("{\"version\": 1, \"name\": 3, \"prompt\": \"p\"}", "\"name\": must be a string");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": \"20\"}", "\"steps\": must be an integer");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 0}", "\"steps\": must be an integer in 1..1000");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 2.5}", "\"steps\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"strength\": 1.5}", "\"strength\": must be a number in (0, 1]");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"strength\": 0}", "\"strength\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"cfg_scale\": -1}", "\"cfg_scale\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"sampler\": \"warp\"}", "\"sampler\": unknown sampler");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": -3}", "\"seed\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": \"lucky\"}", "\"seed\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"clip_skip\": 0}", "\"clip_skip\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"resolution\": 500}", "\"resolution\": must be a multiple of 8");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"padding\": -1}", "\"padding\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"feather\": \"soft\"}", "\"feather\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"model\": 7}", "\"model\": must be a string");
+
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    CHECK(sd_preset_load_file("/nonexistent/dir/x.json", &p, &err) == SD_ERR_IO &&
+          strstr(err.message, "/nonexistent/dir/x.json"), "missing file: %s", err.message);
+}
+
+static void test_folders(const char *shipped_dir)
+{
+    /* The shipped set: at least 8, all valid. */
+    sd_preset_list *l = NULL;
+    sd_error err = {0};
+    const char *dirs1[] = {shipped_dir};
+    CHECK(sd_preset_list_load(dirs1, 1, &l, &err) == SD_OK, "load shipped: %s", err.message);
+    if (l) {
+        CHECK(sd_preset_list_count(l) >= 8, "at least 8 shipped presets (%d)", sd_preset_list_count(l));
+        CHECK(sd_preset_list_error_count(l) == 0, "shipped presets all valid: %s",
+              sd_preset_list_error_count(l) ? sd_preset_list_error(l, 0) : "");
+        const char *wanted[] = {"Photo", "Illustration", "Watercolour", "Oil painting", "Line art",
+                                "Object removal", "Sky replacement", "Texture and detail refine"};
+        for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
+            CHECK(sd_preset_list_find(l, wanted[i]) != NULL, "shipped preset %s", wanted[i]);
+        sd_preset_list_free(l);
+    }
+
+    /* A user folder overrides a shipped preset of the same name; a bad file does not
+     * stop the others and its error names the file and the key. */
+    char user[300];
+    snprintf(user, sizeof user, "%s/user", tmpdir);
+    mkdir(user, 0700);
+    write_file(user, "mine.json", "{\"version\":1,\"name\":\"Photo\",\"prompt\":\"my photo {prompt}\"}");
+    write_file(user, "broken.json", "{\"version\":1,\"name\":\"B\",\"prompt\":\"p\",\"steps\":-4}");
+    write_file(user, "extra.json", "{\"version\":1,\"name\":\"Extra\",\"prompt\":\"e\"}");
+    const char *dirs2[] = {shipped_dir, user, "/nonexistent-folder"};
+    CHECK(sd_preset_list_load(dirs2, 3, &l, &err) == SD_OK, "load both: %s", err.message);
+    if (l) {
+        const sd_preset *p = sd_preset_list_find(l, "Photo");
+        CHECK(p && strcmp(sd_preset_prompt_template(p), "my photo {prompt}") == 0, "user overrides shipped");
+        CHECK(sd_preset_list_find(l, "Extra") != NULL, "good user preset loaded");
+        CHECK(sd_preset_list_find(l, "watercolour") != NULL, "case-insensitive find");
+        CHECK(sd_preset_list_error_count(l) == 1, "one error (%d)", sd_preset_list_error_count(l));
+        const char *e = sd_preset_list_error(l, 0);
+        CHECK(e && strstr(e, "broken.json") && strstr(e, "\"steps\""), "error names file and key: %s", e);
+        sd_preset_list_free(l);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/test-presets-XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const char *shipped = argc > 1 ? argv[1] : "presets";
+    test_round_trip();
+    test_expand();
+    test_precedence();
+    test_malformed();
+    test_folders(shipped);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return check_summary();
+}

@@ -23,6 +23,8 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
     m->threads = opts ? opts->threads : 0;
 
     sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);
+    if (st != SD_OK && err && !strstr(err->message, checkpoint_path))
+        sd_fail_context(err, "%s", checkpoint_path);
     if (st == SD_OK) {
         st = sd_model_config_detect(sd_weights_file(m->weights), &m->cfg, err);
         if (st != SD_OK)

@@ -80,19 +80,24 @@ int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, cons
                  int kv_stride, int nq, int nk, int heads, int head_dim, int causal,
                  float *out)
 {
+    const int out_stride = heads * head_dim;
     if (nq <= 0 || heads <= 0 || head_dim <= 0)
         return 0;
-    const int out_stride = heads * head_dim;
+    if (nk <= 0) {   /* nothing to attend to: a zero output rather than 0/0 */
+        for (int i = 0; i < nq; i++)
+            memset(out + (size_t)i * out_stride, 0, (size_t)out_stride * sizeof *out);
+        return 0;
+    }
     const float scale = 1.0f / sqrtf((float)head_dim);
-    size_t chunk = nk > 0 ? ATTN_SCORE_FLOATS / (size_t)nk : (size_t)nq;
+    size_t chunk = ATTN_SCORE_FLOATS / (size_t)nk;
     if (chunk < 1)
         chunk = 1;
     if (chunk > (size_t)nq)
         chunk = (size_t)nq;
 
     sd_arena_mark mark = sd_arena_get_mark(a);
-    float *scores = sd_arena_floats(a, chunk * (size_t)(nk > 0 ? nk : 1));   /* [chunk, nk] */
-    float *inv_sum = sd_arena_floats(a, chunk);                              /* [chunk] */
+    float *scores = sd_arena_floats(a, chunk * (size_t)nk);   /* [chunk, nk] */
+    float *inv_sum = sd_arena_floats(a, chunk);               /* [chunk] */
     if (!scores || !inv_sum) {
         sd_arena_reset(a, mark);
         return -1;
@@ -106,12 +111,6 @@ int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, cons
         for (int i0 = 0; i0 < nq; i0 += (int)chunk) {
             int rows = nq - i0 < (int)chunk ? nq - i0 : (int)chunk;
             float *orows = oh + (size_t)i0 * out_stride;
-            if (nk <= 0) {
-                for (int r = 0; r < rows; r++)
-                    for (int j = 0; j < head_dim; j++)
-                        orows[(size_t)r * out_stride + j] = 0.0f;
-                continue;
-            }
             /* [rows, nk] = scale · q_h[rows, d] · k_h[nk, d]ᵀ */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nk, head_dim, scale,
                         qh + (size_t)i0 * q_stride, q_stride, kh, kv_stride, 0.0f, scores, nk);

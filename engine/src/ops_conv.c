@@ -112,9 +112,11 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
     if (band > (size_t)ho)
         band = (size_t)ho;
     sd_arena_mark mark = sd_arena_get_mark(a);
-    float *col = sd_arena_floats(a, band * row_floats);
-    if (!col)
+    float *col = sd_arena_floats(a, band * row_floats);   /* [ci*kh*kw, band*wo] */
+    if (!col) {
+        sd_arena_reset(a, mark);   /* a failed alloc may have moved past a block's tail */
         return -1;
+    }
 
     for (int b = 0; b < n; b++) {
         const float *xb = x + (size_t)b * ci * in_hw;

@@ -93,7 +93,7 @@ expect_fail "unknown preset" "no preset named" img2img "${COMMON[@]}" --init "$F
 
 # presets subcommands
 if "$DIFFUSE" presets list 2>"$TMP/err" | grep -q "Watercolour"; then ok "presets list"; else bad "presets list"; fi
-if "$DIFFUSE" presets show "Line art" 2>"$TMP/err" | grep -q '"name": "Line art"'; then ok "presets show"; else bad "presets show"; fi
+if "$DIFFUSE" presets show "Line art" 2>"$TMP/err" | grep -q '"name":[[:space:]]*"Line art"'; then ok "presets show"; else bad "presets show"; fi
 printf '{"version":1,"name":"x","prompt":"p","steps":-1}' > "$TMP/badpreset.json"
 if ! "$DIFFUSE" presets validate "$TMP/badpreset.json" 2>"$TMP/err" && grep -q 'badpreset.json: key "steps"' "$TMP/err"; then
   ok "presets validate names file and key"; else bad "presets validate names file and key"; fi

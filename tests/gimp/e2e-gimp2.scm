@@ -77,3 +77,22 @@
   (gd-run dir "inpaint" model vocab)
   (gd-error-case dir model vocab)
   (gd-mark dir "OK"))
+
+; The plug-in is killed mid-run by gimp2-e2e.sh (as GIMP does when the user cancels):
+; the call fails, and the image must be exactly as loaded: one layer, same pixels.
+(define (gd-kill-case dir model vocab)
+  (gd-mark dir "FAIL")
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
+         (src (car (gimp-image-get-active-layer img)))
+         (r (catch "killed"
+              (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
+              (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
+                "slow" "" 0.9 150 7.5 "euler" 1 FALSE 1024 16 4.0 FALSE model vocab)
+              "finished")))
+    (gd-assert (string=? r "killed") "the plug-in was killed before it finished")
+    (gd-assert (= (car (gimp-image-get-layers img)) 1) "no layer after a killed run")
+    (gimp-selection-none img)
+    (gd-save img (car (gimp-image-merge-visible-layers img CLIP-TO-IMAGE))
+             (string-append dir "/killed-out.png"))
+    (gimp-image-delete img))
+  (gd-mark dir "OK"))

@@ -40,4 +40,15 @@ if [ $rc != 0 ] || grep -q 'execution error' "$WORK/gimp.log" || [ "$(cat "$WORK
   echo "FAIL: the Script-Fu batch did not finish (marker: $(cat "$WORK/marker" 2>/dev/null), rc $rc)"
   exit 1
 fi
-/usr/bin/python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint
+/usr/bin/python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
+
+# Cancel = GIMP kills the plug-in: kill it mid-run, the image must be unchanged.
+timeout 600 gimp-console-2.10 -i -d -f \
+  -b "(begin (load \"$HERE/e2e-gimp2.scm\") (gd-kill-case \"$WORK\" \"$MODEL\" \"$VOCAB\"))" \
+  -b '(gimp-quit 0)' >"$WORK/gimp-kill.log" 2>&1 &
+GIMP_PID=$!
+"$HERE/kill_plugin.sh" "$GIMP_PID" gimp-diffusion || { kill "$GIMP_PID"; exit 1; }
+wait "$GIMP_PID"
+grep -v 'Gtk-WARNING\|^$' "$WORK/gimp-kill.log"
+[ "$(cat "$WORK/marker" 2>/dev/null)" = OK ] || { echo "FAIL: the kill test's batch failed"; exit 1; }
+/usr/bin/python3 "$HERE/same_pixels.py" "$WORK/in.png" "$WORK/killed-out.png" "image after a killed run"

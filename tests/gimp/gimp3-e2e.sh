@@ -38,4 +38,15 @@ t2=$(date +%s.%N)
 grep -Ev "$NOISE" "$WORK/gimp.log"
 awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "profile+install %.1f s, test batch %.1f s\n", b - a, c - b }'
 [ $rc = 0 ] && grep -q E2E-GIMP3-OK "$WORK/gimp.log" || { echo "FAIL: the python-fu batch failed (exit status $rc)"; exit 1; }
-python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint
+python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
+
+# Cancel = GIMP kills the plug-in: kill it mid-run, the image must be unchanged.
+GD_WORK=$WORK GD_MODEL=$MODEL GD_VOCAB=$VOCAB timeout 600 gimp-console-3.0 -i -d -f \
+  --batch-interpreter=python-fu-eval -b "exec(open('$HERE/e2e_gimp3_kill.py').read())" --quit \
+  >"$WORK/gimp-kill.log" 2>&1 &
+GIMP_PID=$!
+"$HERE/kill_plugin.sh" "$GIMP_PID" gimp-diffusion || { kill "$GIMP_PID"; exit 1; }
+rc=0; wait "$GIMP_PID" || rc=$?
+grep -Ev "$NOISE" "$WORK/gimp-kill.log"
+[ $rc = 0 ] && grep -q E2E-GIMP3-KILL-OK "$WORK/gimp-kill.log" || { echo "FAIL: the kill test's batch failed"; exit 1; }
+python3 "$HERE/same_pixels.py" "$WORK/in.png" "$WORK/killed-out.png" "image after a killed run"

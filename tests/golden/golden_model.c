@@ -56,6 +56,22 @@ double golden_max_abs(const float *x, size_t n)
     return m;
 }
 
+double golden_output_floor(const golden_case *c, const char *tensor, double default_rel)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%s.%s", c->name, tensor);
+    double floor = golden_noise_floor(c, key);
+    if (floor > 0.0)
+        return floor;
+    int64_t n = 0;
+    float *ref = golden_f32(c, tensor, &n);
+    floor = ref ? default_rel * golden_max_abs(ref, (size_t)n) : 0.0;
+    free(ref);
+    printf("%-28s (precision.json lists no %s: floor %.3e from the default relative %.1e)\n",
+           c->name, key, floor, default_rel);
+    return floor;
+}
+
 int golden_compare_relative(const golden_case *c, golden_tally *t, const char *label,
                             const char *tensor, const float *got, size_t n, double factor,
                             double rel_floor)

@@ -29,6 +29,12 @@ sd_status golden_open_model(const char *path, sd_weights **w, sd_model_config *c
 /* The largest |x| over n values (tolerances scale with the magnitude of a tensor). */
 double golden_max_abs(const float *x, size_t n);
 
+/* The float32 noise floor of the case's output `tensor` (precision.json key
+ * "<case>.<tensor>"). A folder whose precision.json does not list it gets
+ * default_rel x max|reference| (the caller's figure from the shared folder), with a
+ * note on stdout. */
+double golden_output_floor(const golden_case *c, const char *tensor, double default_rel);
+
 /* Compares got[0..n) with the case's tensor `tensor` at a tolerance proportional to the
  * reference's magnitude: tol = factor * rel_floor * max|reference|, for intermediates
  * that precision.json does not list (rel_floor: the relative noise floor of the case's

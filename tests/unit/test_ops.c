@@ -178,6 +178,14 @@ static void test_conv(rng *r)
     CHECK(op_conv2d(&tiny, x, 1, 4, 8, 8, wt, NULL, 4, &k3, y) == -1,
           "conv fails cleanly on a tiny arena");
     CHECK(tiny.used == 0, "failed conv leaves the arena as it was");
+    /* Same on an arena that already holds something: the caller's data stays put. */
+    sd_arena part;
+    sd_arena_init(&part, 16 << 10);
+    void *held = sd_arena_alloc(&part, 8 << 10);
+    size_t used = part.used;
+    CHECK(held && op_conv2d(&part, x, 1, 4, 8, 8, wt, NULL, 4, &k3, y) == -1 && part.used == used,
+          "conv fails cleanly on a partly used arena");
+    sd_arena_free(&part);
     /* The 1x1 path needs no scratch and still works there. */
     CHECK(op_conv2d(&tiny, x, 1, 4, 8, 8, wt, NULL, 4, &k1, y) == 0, "1x1 conv needs no scratch");
     free(x);

@@ -1,0 +1,108 @@
+/* libFuzzer target: an arbitrary file handed to the safetensors reader, the weights
+ * table and the model-family detection, as a downloaded checkpoint would be.
+ *
+ * The input goes to a memfd so that st_open maps it like a real file. Every tensor the
+ * reader accepts is converted, so a header whose offsets or shapes lie about the data
+ * shows up as an ASan read outside the mapping. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fuzz_util.h"
+#include "model_config.h"
+#include "safetensors.h"
+#include "weights.h"
+
+/* The reader promises that a tensor's bytes lie inside the file, so conversion
+ * needs at most 8 floats per input byte (U8/BOOL into int64). */
+static void convert_all(const st_file *f, size_t file_size)
+{
+    for (size_t i = 0; i < st_count(f); i++) {
+        const st_tensor *t = st_at(f, i);
+        if (t->nbytes > file_size || (size_t)t->numel * st_dtype_size(t->dtype) != t->nbytes)
+            abort();
+        if (st_find(f, t->name) != t)
+            abort();
+        size_t n = t->numel > 0 ? (size_t)t->numel : 1;
+        if (t->dtype == ST_F32 || t->dtype == ST_F16 || t->dtype == ST_BF16 ||
+            t->dtype == ST_F64) {
+            float *dst = malloc(n * sizeof *dst);
+            if (!dst)
+                continue;
+            sd_error err = {0};
+            if (st_to_f32(t, dst, &err) != SD_OK)
+                abort();
+            free(dst);
+        } else if (t->dtype != ST_BOOL) {
+            int64_t *dst = malloc(n * sizeof *dst);
+            if (!dst)
+                continue;
+            sd_error err = {0};
+            if (st_to_i64(t, dst, &err) != SD_OK)
+                abort();
+            free(dst);
+        }
+        st_release(f, t);
+    }
+    (void)st_metadata(f, "format");
+    (void)st_find(f, "");
+}
+
+static void bind_all(const char *path)
+{
+    sd_weights *w = NULL;
+    sd_error err = {0};
+    sd_status st = sd_weights_open(path, &w, &err);
+    fuzz_check_error(st, &err);
+    if (st != SD_OK)
+        return;
+    const st_file *f = sd_weights_file(w);
+    for (size_t i = 0; i < st_count(f); i++) {
+        const st_tensor *t = st_at(f, i);
+        sd_tensor out;
+        /* binds accept 1..4 dims; the others must be refused cleanly */
+        st = sd_weights_bind(w, &out, &err, t->ndim, NULL, "%s", t->name);
+        fuzz_check_error(st, &err);
+        if (st == SD_OK && out.numel != t->numel)
+            abort();
+        (void)sd_weights_has(w, "%s", t->name);
+    }
+    sd_weights_drop_file(w);
+    sd_weights_free(w);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    int fd = memfd_create("fuzz.safetensors", MFD_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+
+    st_file *f = NULL;
+    sd_error err = {0};
+    sd_status st = done == size ? st_open(path, &f, &err) : SD_ERR_IO;
+    if (done == size)
+        fuzz_check_error(st, &err);
+    if (st == SD_OK) {
+        convert_all(f, size);
+        sd_model_config cfg;
+        st = sd_model_config_detect(f, &cfg, &err);
+        fuzz_check_error(st, &err);
+        if (st == SD_OK)
+            (void)sd_family_name(cfg.family);
+        st_close(f);
+        bind_all(path);
+    }
+    close(fd);
+    return 0;
+}

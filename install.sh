@@ -1,34 +1,419 @@
 #!/bin/bash
-# gimp-diffusion installer.
-#   ./install.sh --deps-only    install the build and test dependencies (apt), nothing else
+# gimp-diffusion installer: build dependencies (apt), a release build, the plug-in in the
+# GIMP profile(s) found here, the presets, icons and the `diffuse` CLI, the model set-up and
+# the config file the plug-in reads. Every file it writes is listed in a manifest, so
+# --uninstall removes exactly those. Running it again is harmless. ./install.sh --help
 set -euo pipefail
 
-APT_PACKAGES=(
-  build-essential meson ninja-build pkg-config
-  libopenblas-dev libcjson-dev zlib1g-dev libutf8proc-dev
-  libgegl-dev libbabl-dev
-)
+SRC=$(cd "$(dirname "$0")" && pwd)
+NAME=gimp-diffusion
+CONFIG_DIR=${XDG_CONFIG_HOME:-$HOME/.config}/$NAME
+CONFIG=$CONFIG_DIR/config.json
+MANIFEST=$CONFIG_DIR/installed-files
+USER_PREFIX=$HOME/.local
+DATA=$USER_PREFIX/share/$NAME
+MESON_MIN=0.63
 
-as_root() {
-  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+# Debian 12/13 and Ubuntu 22.04+ names. Build: the engine, the CLI and the plug-in core;
+# test: what tests/run.sh needs beyond the build (the GIMP end-to-end checks read PNGs).
+APT_BUILD=(build-essential meson ninja-build pkg-config libopenblas-dev libcjson-dev
+           zlib1g-dev libutf8proc-dev libgegl-dev libbabl-dev)
+APT_TEST=(python3-pil procps bc)
+APT_GIMP2=libgimp2.0-dev
+APT_GIMP3=libgimp-3.0-dev
+DNF_BUILD="gcc meson ninja-build pkgconf-pkg-config openblas-devel cjson-devel zlib-devel utf8proc-devel gegl04-devel babl-devel gimp-devel python3-pillow"
+PACMAN_BUILD="base-devel meson ninja pkgconf openblas cjson zlib libutf8proc gegl babl gimp python-pillow"
+
+# Stable Diffusion 1.5, fp16 single file (2.1 GB), and the CLIP BPE table (1.3 MB).
+# Hugging Face serves the LFS object's sha256 in X-Linked-Etag; GD_MODEL_SHA256 pins it.
+MODEL_FILE=v1-5-pruned-emaonly-fp16.safetensors
+MODEL_URL=https://huggingface.co/Comfy-Org/stable-diffusion-v1-5-archive/resolve/main/$MODEL_FILE
+MODEL_SHA256=${GD_MODEL_SHA256:-}
+VOCAB_FILE=bpe_simple_vocab_16e6.txt.gz
+VOCAB_URL=https://raw.githubusercontent.com/openai/CLIP/main/clip/$VOCAB_FILE
+VOCAB_SHA256=924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a
+
+usage() {
+  cat <<EOF
+usage: ./install.sh [options]            build and install for the current user
+       ./install.sh --uninstall          remove everything a previous run installed
+       ./install.sh --deps-only          install build + test dependencies (apt) and stop
+
+  --model FILE       use a Stable Diffusion 1.x checkpoint you already have (.safetensors)
+  --vocab DIR        folder with the CLIP vocabulary: vocab.json + merges.txt, or
+                     $VOCAB_FILE (default: the model's folder, then $DATA/clip)
+  --download-model   fetch SD 1.5 (fp16, 2.1 GB) and the CLIP vocabulary into $DATA
+                     (checksum-verified, resumable: run it again after an interruption)
+  --threads N        worker threads written to the config (default: $(nproc 2>/dev/null || echo 1))
+  --gimp 2|3|none    which GIMP to install for (default: every GIMP found here)
+  --prefix DIR       system-wide install with 'meson install' (uses sudo when needed); the
+                     plug-in goes to GIMP's system plug-in folder
+  --no-deps          do not run apt (the dependencies are already there)
+  --keep-model       with --uninstall: keep the downloaded model and vocabulary
+  --print-deps       print the apt packages this machine needs and stop
+EOF
 }
 
-install_deps() {
-  if ! command -v apt-get >/dev/null; then
-    echo "install.sh: apt-get not found; install the equivalents of: ${APT_PACKAGES[*]}" >&2
+say()  { printf '==> %s\n' "$*"; }
+warn() { printf 'install.sh: warning: %s\n' "$*" >&2; }
+die()  { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# ---------------------------------------------------------------- arguments
+MODE=install GIMP_SEL=auto PREFIX= MODEL= VOCAB= DOWNLOAD=0 THREADS= NO_DEPS=0 KEEP_MODEL=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --deps-only) MODE=deps ;;
+    --print-deps) MODE=print-deps ;;
+    --uninstall) MODE=uninstall ;;
+    --gimp) GIMP_SEL=${2:?--gimp needs 2, 3 or none}; shift ;;
+    --prefix) PREFIX=${2:?--prefix needs a folder}; shift ;;
+    --model) MODEL=${2:?--model needs a file}; shift ;;
+    --vocab) VOCAB=${2:?--vocab needs a folder}; shift ;;
+    --download-model) DOWNLOAD=1 ;;
+    --threads) THREADS=${2:?--threads needs a number}; shift ;;
+    --no-deps) NO_DEPS=1 ;;
+    --keep-model) KEEP_MODEL=1 ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown option: $1" ;;
+  esac
+  shift
+done
+case $GIMP_SEL in auto|2|3|none) ;; *) die "--gimp takes 2, 3 or none" ;; esac
+[ -z "$THREADS" ] || [[ $THREADS =~ ^[0-9]+$ ]] || die "--threads takes a number"
+
+# ---------------------------------------------------------------- which GIMPs
+has() { command -v "$1" >/dev/null 2>&1; }
+gimp3_here() { has gimp-3.0 || has gimp-console-3.0 || has gimp-3; }
+gimp2_here() { has gimp-2.10 || has gimp-console-2.10; }
+FRONTS=()
+case $GIMP_SEL in
+  2|3) FRONTS=("$GIMP_SEL") ;;
+  auto) gimp3_here && FRONTS+=(3); gimp2_here && FRONTS+=(2); true ;;
+esac
+
+profile_dir() {  # the per-user GIMP profile, as GIMP itself finds it
+  local base=${XDG_CONFIG_HOME:-$HOME/.config}/GIMP
+  if [ "$1" = 3 ]; then echo "${GIMP3_DIRECTORY:-$base/3.0}"; else echo "${GIMP2_DIRECTORY:-$base/2.10}"; fi
+}
+
+# ---------------------------------------------------------------- dependencies
+apt_packages() {
+  local p=("${APT_BUILD[@]}")
+  [ "${1:-}" != test ] || p+=("${APT_TEST[@]}")
+  local f
+  for f in "${FRONTS[@]}"; do
+    if [ "$f" = 3 ]; then p+=("$APT_GIMP3"); else p+=("$APT_GIMP2"); fi
+  done
+  [ "$DOWNLOAD" = 0 ] || has curl || has wget || p+=(curl ca-certificates)
+  echo "${p[@]}"
+}
+
+install_deps() {  # $1 = test: also the test dependencies
+  local pkgs
+  read -r -a pkgs <<<"$(apt_packages "${1:-}")"
+  if ! has apt-get || ! has dpkg-query; then
+    echo "install.sh: no apt here. Install the equivalents of:" >&2
+    echo "  Debian/Ubuntu: ${pkgs[*]}" >&2
+    echo "  Fedora (dnf):  $DNF_BUILD" >&2
+    echo "  Arch (pacman): $PACMAN_BUILD" >&2
+    echo "then run ./install.sh --no-deps" >&2
     exit 1
   fi
-  local missing=()
-  for p in "${APT_PACKAGES[@]}"; do
+  if [ -r /etc/os-release ]; then
+    local ID= VERSION_ID=
+    # shellcheck disable=SC1091
+    . /etc/os-release
+    case "$ID:${VERSION_ID%%.*}" in
+      debian:1[2-9]|ubuntu:2[2-9]|ubuntu:[3-9]?) ;;
+      *) warn "tested on Debian 12/13 and Ubuntu 22.04+, this is $ID $VERSION_ID: trying anyway" ;;
+    esac
+  fi
+  local missing=() p
+  for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  if [ ${#missing[@]} -gt 0 ]; then
-    as_root apt-get update -q
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  [ ${#missing[@]} -gt 0 ] || return 0
+  say "installing with apt: ${missing[*]}"
+  as_root apt-get update -q || warn "apt-get update failed; trying with the package lists already here"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+check_meson() {
+  has meson || die "meson is not installed (apt-get install meson, or run without --no-deps)"
+  local v; v=$(meson --version)
+  if [ "$(printf '%s\n%s\n' "$MESON_MIN" "$v" | sort -V | head -n1)" != "$MESON_MIN" ]; then
+    die "meson $v is too old (need $MESON_MIN; Ubuntu 22.04 ships 0.61): run
+    python3 -m pip install --user 'meson>=$MESON_MIN'   and put ~/.local/bin first in PATH"
   fi
 }
 
-case "${1:-}" in
-  --deps-only) install_deps ;;
-  *) echo "usage: $0 --deps-only" >&2; exit 2 ;;
+# ---------------------------------------------------------------- manifest
+# One entry a line: "f PATH" file, "d PATH" folder we created, "m PATH" downloaded model data,
+# "c PATH" the config file, "b PATH" a config that was there before (kept as PATH.before-$NAME).
+NEW_ENTRIES=()
+record() { NEW_ENTRIES+=("$1 $2"); }
+save_manifest() {
+  mkdir_track "$CONFIG_DIR"
+  { [ ! -f "$MANIFEST" ] || cat "$MANIFEST"; printf '%s\n' "${NEW_ENTRIES[@]}"; } |
+    awk 'NF && !seen[$0]++' >"$MANIFEST.tmp"
+  mv "$MANIFEST.tmp" "$MANIFEST"
+}
+in_manifest() { [ -f "$MANIFEST" ] && grep -qxF "$1" "$MANIFEST"; }
+
+mkdir_track() {  # mkdir -p that records every folder it creates
+  local d=$1 todo=()
+  while [ ! -d "$d" ]; do todo=("$d" "${todo[@]}"); d=$(dirname "$d"); done
+  for d in "${todo[@]}"; do mkdir "$d"; record d "$d"; done
+}
+
+put_file() {  # put_file SRC DEST MODE
+  mkdir_track "$(dirname "$2")"
+  install -m "$3" "$1" "$2"
+  record f "$2"
+}
+
+# ---------------------------------------------------------------- build + install
+build_front() {  # build_front 2|3|none -> the build folder
+  local g=$1 b=$SRC/build-release-gimp$g
+  local opts=(-Dbuildtype=release -Dgimp="$g" -Dprefix="${PREFIX:-$USER_PREFIX}")
+  say "building (GIMP front end: $g) in ${b#"$SRC"/}" >&2
+  if [ -f "$b/build.ninja" ]; then
+    meson configure "$b" "${opts[@]}" >/dev/null
+  else
+    meson setup "$b" "$SRC" "${opts[@]}" >/dev/null || die "meson setup failed: see $b/meson-logs/meson-log.txt"
+  fi
+  meson compile -C "$b" >&2 || die "the build failed (output above)"
+  echo "$b"
+}
+
+install_user() {  # install_user BUILD FRONT: meson's install, moved into the user's folders
+  local b=$1 g=$2 stage=$1/stage libdir= profile=
+  rm -rf "$stage"
+  meson install -C "$b" --no-rebuild --destdir "$stage" >/dev/null
+  if [ "$g" != none ]; then
+    libdir=$(pkg-config --variable=gimplibdir "gimp-$([ "$g" = 3 ] && echo 3.0 || echo 2.0)")
+    profile=$(profile_dir "$g")
+  fi
+  local f rel dest
+  while IFS= read -r -d '' f; do
+    rel=${f#"$stage"}
+    case $rel in
+      "$USER_PREFIX"/*) dest=$rel ;;
+      "$libdir"/plug-ins/*) [ -n "$libdir" ] && dest=$profile/plug-ins/${rel#"$libdir"/plug-ins/} ;;
+      *) warn "not installed (outside the user's folders): $rel"; continue ;;
+    esac
+    put_file "$f" "$dest" "$([ -x "$f" ] && echo 755 || echo 644)"
+  done < <(find "$stage" -type f -print0 | sort -z)
+  [ -z "$profile" ] || say "GIMP $([ "$g" = 3 ] && echo 3 || echo 2.10) plug-in: $profile/plug-ins"
+}
+
+install_system() {  # install_system BUILD: meson install into --prefix (sudo when needed)
+  local b=$1 f
+  if [ -w "$PREFIX" ] || { [ ! -e "$PREFIX" ] && [ -w "$(dirname "$PREFIX")" ]; }; then
+    meson install -C "$b" --no-rebuild >/dev/null
+  else
+    as_root meson install -C "$b" --no-rebuild >/dev/null
+  fi
+  while IFS= read -r f; do record f "$f"; done < <(grep -v '^#' "$b/meson-logs/install-log.txt")
+}
+
+install_data_files() {  # presets and icons, when the build did not install them already
+  local prefix=${PREFIX:-$USER_PREFIX} sub f dest
+  for sub in presets icons; do
+    dest=$prefix/share/$NAME/$sub
+    grep -qF "f $dest/" <<<"$(printf '%s\n' "${NEW_ENTRIES[@]}")" && continue
+    for f in "$SRC/$sub"/*.json "$SRC/$sub"/*.png "$SRC/$sub"/*.svg; do
+      [ -f "$f" ] || continue
+      if [ -n "$PREFIX" ] && ! mkdir -p "$dest" 2>/dev/null; then
+        as_root install -D -m 644 "$f" "$dest/${f##*/}"; record f "$dest/${f##*/}"
+      else
+        put_file "$f" "$dest/${f##*/}" 644
+      fi
+    done
+  done
+}
+
+# ---------------------------------------------------------------- model + vocabulary
+checkpoint_problem() {  # prints why FILE is not an SD 1.x single-file checkpoint; silent if it is
+  local f=$1 n size header
+  [ -e "$f" ] || { echo "$f does not exist"; return; }
+  [ -d "$f" ] && { echo "$f is a folder; give the single .safetensors file (diffusers folders are not supported)"; return; }
+  [ -r "$f" ] || { echo "$f is not readable"; return; }
+  case $f in *.ckpt|*.pt|*.bin) echo "$f is a pickle checkpoint; convert it to .safetensors"; return ;; esac
+  size=$(stat -c %s "$f")
+  n=$(od -An -tu8 -N8 "$f" | tr -d ' ')
+  if [ -z "$n" ] || [ "$n" -lt 2 ] || [ "$n" -gt 100000000 ] || [ $((n + 8)) -gt "$size" ]; then
+    echo "$f is not a safetensors file (or it is truncated: an interrupted download?)"; return
+  fi
+  header=$(tail -c +9 "$f" | head -c "$n")
+  case $header in
+    *conditioner.embedders*) echo "$f is an SDXL checkpoint; only Stable Diffusion 1.x is supported"; return ;;
+    *cond_stage_model.model.*) echo "$f is a Stable Diffusion 2.x checkpoint; only 1.x is supported"; return ;;
+  esac
+  local k
+  for k in model.diffusion_model. first_stage_model. cond_stage_model.transformer.; do
+    case $header in *"\"$k"*) ;; *) echo "$f has no $k* tensors: not a full SD 1.x checkpoint"; return ;; esac
+  done
+}
+
+vocab_ok() { [ -f "$1/vocab.json" ] && [ -f "$1/merges.txt" ] || [ -f "$1/$VOCAB_FILE" ]; }
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+fetch() {  # fetch URL DEST SHA256: resumable download, verified before it takes DEST's name
+  local url=$1 dest=$2 sha=$3
+  if [ -f "$dest" ] && { [ -z "$sha" ] || [ "$(sha256_of "$dest")" = "$sha" ]; }; then
+    say "already here: $dest"; return 0
+  fi
+  mkdir_track "$(dirname "$dest")"
+  say "downloading $url"
+  if has curl; then
+    curl -fL --retry 3 -C - --progress-bar -o "$dest.part" "$url" || return 1
+  else
+    wget -c -q --show-progress -O "$dest.part" "$url" || return 1
+  fi
+  if [ -n "$sha" ] && [ "$(sha256_of "$dest.part")" != "$sha" ]; then
+    rm -f "$dest.part"
+    die "checksum mismatch for $dest (expected $sha): the file was removed, run again"
+  fi
+  mv "$dest.part" "$dest"
+  record m "$dest"
+}
+
+remote_sha256() {  # the LFS object's sha256 that Hugging Face reports for URL
+  curl -fsIL --max-time 20 "$1" 2>/dev/null | tr -d '\r' |
+    awk -F': ' 'tolower($1)=="x-linked-etag"{gsub(/"/,"",$2); print $2}' | tail -n1
+}
+
+offline_help() {
+  cat >&2 <<EOF
+
+install.sh: cannot download the model from here (no network, or the server is unreachable).
+On a machine with network, download these two files:
+  $MODEL_URL
+      (2.1 GB; Hugging Face shows its sha256 on the file page)
+  $VOCAB_URL
+      (sha256 $VOCAB_SHA256)
+put them here:
+  $DATA/models/$MODEL_FILE
+  $DATA/clip/$VOCAB_FILE
+and run ./install.sh --download-model again (it verifies what is there and goes on), or point
+the installer at files you already have:
+  ./install.sh --model /path/to/model.safetensors --vocab /path/to/clip-folder
+(the vocab folder holds $VOCAB_FILE, or vocab.json + merges.txt from
+ https://huggingface.co/openai/clip-vit-large-patch14)
+EOF
+}
+
+download_model() {
+  local model=$DATA/models/$MODEL_FILE vocab=$DATA/clip
+  has curl || has wget || die "--download-model needs curl or wget"
+  local online=1
+  if has curl; then curl -fsI --max-time 20 -o /dev/null "$VOCAB_URL" || online=0; fi
+  if [ "$online" = 0 ]; then
+    if [ -f "$model" ] && [ -z "$(checkpoint_problem "$model")" ] && vocab_ok "$vocab"; then
+      warn "offline: using the files already in $DATA without checking their sha256"
+      MODEL=$model VOCAB=$vocab; return 0
+    fi
+    offline_help; exit 3
+  fi
+  local sha=$MODEL_SHA256
+  [ -n "$sha" ] || ! has curl || sha=$(remote_sha256 "$MODEL_URL")
+  [ -n "$sha" ] || warn "no sha256 published for $MODEL_FILE; checking its header only"
+  fetch "$VOCAB_URL" "$vocab/$VOCAB_FILE" "$VOCAB_SHA256" || { offline_help; exit 3; }
+  fetch "$MODEL_URL" "$model" "$sha" || { offline_help; exit 3; }
+  MODEL=$model VOCAB=$vocab
+}
+
+config_value() {  # config_value KEY: a string value from the existing config (our own format)
+  [ -f "$CONFIG" ] && sed -n "s/^ *\"$1\": *\"\\(.*\\)\",\\{0,1\\}\$/\\1/p" "$CONFIG" | head -n1 | sed 's/\\"/"/g; s/\\\\/\\/g'
+}
+json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
+
+setup_model() {
+  [ "$DOWNLOAD" = 0 ] || download_model
+  if [ -n "$MODEL" ]; then
+    MODEL=$(realpath -m "$MODEL")
+    local why; why=$(checkpoint_problem "$MODEL")
+    [ -z "$why" ] || die "$why"
+  else
+    MODEL=$(config_value model || true)
+  fi
+  if [ -n "$VOCAB" ]; then
+    VOCAB=$(realpath -m "$VOCAB")
+    vocab_ok "$VOCAB" || die "$VOCAB has neither vocab.json + merges.txt nor $VOCAB_FILE"
+  else
+    local d
+    for d in "${MODEL:+$(dirname "$MODEL")}" "$DATA/clip" "$(config_value vocab || true)"; do
+      if [ -n "$d" ] && vocab_ok "$d"; then VOCAB=$d; break; fi
+    done
+  fi
+  [ -n "$THREADS" ] || THREADS=$(nproc 2>/dev/null || echo 1)
+
+  if [ -f "$CONFIG" ] && ! in_manifest "c $CONFIG"; then
+    cp -p "$CONFIG" "$CONFIG.before-$NAME"; record b "$CONFIG"
+  fi
+  mkdir_track "$CONFIG_DIR"
+  printf '{\n  "model": %s,\n  "vocab": %s,\n  "threads": %s\n}\n' \
+    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "$THREADS" >"$CONFIG.tmp"
+  mv "$CONFIG.tmp" "$CONFIG"
+  record c "$CONFIG"
+  say "config: $CONFIG"
+  if [ -z "$MODEL" ]; then
+    warn "no model configured: run ./install.sh --download-model, or --model FILE"
+  fi
+  if [ -z "$VOCAB" ]; then
+    warn "no CLIP vocabulary found: pass --vocab DIR (see ./install.sh --help)"
+  fi
+}
+
+# ---------------------------------------------------------------- uninstall
+uninstall() {
+  [ -f "$MANIFEST" ] || { say "nothing to uninstall (no $MANIFEST)"; return 0; }
+  local kind path
+  rm_file() { if [ -w "$(dirname "$1")" ]; then rm -f "$1"; else as_root rm -f "$1"; fi; }
+  while IFS= read -r line; do
+    kind=${line%% *} path=${line#* }
+    case $kind in
+      f|c) rm_file "$path" ;;
+      m) if [ "$KEEP_MODEL" = 1 ]; then say "kept $path"; else rm -f "$path" "$path.part"; fi ;;
+    esac
+  done <"$MANIFEST"
+  while IFS= read -r path; do
+    [ ! -f "$path.before-$NAME" ] || mv "$path.before-$NAME" "$path"
+  done < <(sed -n 's/^b //p' "$MANIFEST")
+  local dirs; dirs=$(sed -n 's/^d //p' "$MANIFEST" | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-)
+  rm -f "$MANIFEST"
+  while IFS= read -r path; do
+    [ -z "$path" ] || rmdir "$path" 2>/dev/null || as_root rmdir "$path" 2>/dev/null || true
+  done <<<"$dirs"
+  say "uninstalled (the build folders build-release-* in $SRC are left; delete them by hand)"
+}
+
+# ---------------------------------------------------------------- main
+case $MODE in
+  print-deps) apt_packages test; exit 0 ;;
+  deps) install_deps test; exit 0 ;;
+  uninstall) uninstall; exit 0 ;;
 esac
+
+if [ ${#FRONTS[@]} = 0 ]; then
+  if [ "$GIMP_SEL" = none ]; then FRONTS=(none)
+  else die "no GIMP found (gimp-3.0 or gimp-2.10 in PATH): install GIMP (apt-get install gimp),
+    or use --gimp none to install only the diffuse CLI. Flatpak and Snap GIMPs cannot load it."
+  fi
+fi
+[ "$NO_DEPS" = 1 ] || install_deps
+check_meson
+[ -n "$PREFIX" ] && PREFIX=$(realpath -m "$PREFIX")
+for g in "${FRONTS[@]}"; do
+  b=$(build_front "$g")
+  if [ -n "$PREFIX" ]; then install_system "$b"; else install_user "$b" "$g"; fi
+done
+install_data_files
+save_manifest              # what is in place so far survives a failed model step
+setup_model
+save_manifest
+say "done. Restart GIMP, open an image: Filters > Generate > Stable Diffusion"
+say "uninstall with: $0 --uninstall"

@@ -115,7 +115,7 @@ void sd_clip_free(sd_clip *clip)
 typedef struct {
     float *x;        /* [n, hidden] */
     float *h;        /* [n, hidden] */
-    float *q, *k, *v;/* [n, hidden] each */
+    float *q, *k, *v; /* [n, hidden] each */
     float *attn;     /* [n, hidden] */
     float *mlp;      /* [n, intermediate] */
 } clip_state;

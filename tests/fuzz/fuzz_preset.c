@@ -13,8 +13,9 @@ static void exercise(const sd_preset *p, const char *subject)
     sd_preset_get_settings(p, &s);
     sd_error err = {0};
     sd_preset *copy = NULL;
-    sd_status st = sd_preset_new(sd_preset_name(p), sd_preset_prompt_template(p),
-                                 sd_preset_negative_prompt(p), &copy, &err);
+    const char *negative = s.set & SD_PRESET_NEGATIVE ? sd_preset_negative_prompt(p) : NULL;
+    sd_status st = sd_preset_new(sd_preset_name(p), sd_preset_prompt_template(p), negative,
+                                 &copy, &err);
     fuzz_check_error(st, &err);
     if (st == SD_OK) {
         /* what a parsed preset holds is valid by definition */
@@ -33,11 +34,11 @@ static void exercise(const sd_preset *p, const char *subject)
 
     sd_job job;
     sd_job_defaults(&job);
-    char *prompt = NULL, *negative = NULL;
-    st = sd_preset_apply(p, subject, 0, &job, &prompt, &negative, &err);
+    char *owned_prompt = NULL, *owned_negative = NULL;
+    st = sd_preset_apply(p, subject, 0, &job, &owned_prompt, &owned_negative, &err);
     fuzz_check_error(st, &err);
-    free(prompt);
-    free(negative);
+    free(owned_prompt);
+    free(owned_negative);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

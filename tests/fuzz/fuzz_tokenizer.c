@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (st != SD_OK || padded[0] != SD_CLIP_BOS || padded[SD_CLIP_CONTEXT - 1] != SD_CLIP_EOS)
             abort();
         int keep = n < SD_CLIP_CONTEXT - 2 ? n : SD_CLIP_CONTEXT - 2;
-        if (truncated != n - keep || memcmp(padded + 1, ids, (size_t)keep * sizeof *ids) != 0)
+        if (truncated != n - keep ||
+            (keep > 0 && memcmp(padded + 1, ids, (size_t)keep * sizeof *ids) != 0))
             abort();  /* the padded form is the plain one, cut and framed */
         for (int i = 0; i < SD_CLIP_CONTEXT; i++)
             if (padded[i] < 0 || padded[i] >= vocab)

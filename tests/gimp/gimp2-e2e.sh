@@ -40,6 +40,11 @@ if [ $rc != 0 ] || grep -q 'execution error' "$WORK/gimp.log" || [ "$(cat "$WORK
   echo "FAIL: the Script-Fu batch did not finish (marker: $(cat "$WORK/marker" 2>/dev/null), rc $rc)"
   exit 1
 fi
+for msg in "model file /nonexistent/model.safetensors cannot be read" \
+           "in.png is not a Stable Diffusion 1.x checkpoint"; do
+  grep -q "$msg" "$WORK/gimp.log" || { echo "FAIL: no clear error message: $msg"; exit 1; }
+  echo "ok   error message: ...$msg..."
+done
 /usr/bin/python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
 
 # Cancel = GIMP kills the plug-in: kill it mid-run, the image must be unchanged.

@@ -194,17 +194,119 @@ static void compare_tables(const golden_case *c, golden_tally *t, const sd_sched
     }
 }
 
+/* Step counts and init_noise_sigma against the json of the run. */
+static void compare_run_facts(const golden_case *c, golden_tally *t, const sd_scheduler *s,
+                              const cJSON *run, const char *prefix)
+{
+    double t_start = 0, init_sigma = 0, n_run = 0;
+    sd_scheduler_tables tab;
+    sd_scheduler_get_tables(s, &tab);
+    int steps = sd_scheduler_num_steps(s);
+    if (json_num(run, "t_start", &t_start))
+        golden_check(c, t, (int)t_start == tab.begin_index, "%-40s t_start %d (reference %d)",
+                     prefix, tab.begin_index, (int)t_start);
+    if (json_num(run, "n_steps_run", &n_run))
+        golden_check(c, t, (int)n_run == steps, "%-40s %d loop steps (reference %d)", prefix,
+                     steps, (int)n_run);
+    if (json_num(run, "init_noise_sigma", &init_sigma)) {
+        double got = sd_scheduler_init_noise_sigma(s);
+        double rel = fabs(got - init_sigma) / fabs(init_sigma);
+        golden_check(c, t, rel <= TABLE_REL_TOL, "%-40s init_noise_sigma %.9g rel_err=%.3e",
+                     prefix, got, rel);
+    }
+}
+
+/* x_init: noise * init_noise_sigma from pure noise, add_noise at the first timestep
+ * (img2img) otherwise. Returns 0, or -1 after tallying a failure. */
+static int init_sample(const golden_case *c, golden_tally *t, const sd_scheduler *s,
+                       const char *prefix, run_buffers *b, size_t n)
+{
+    char name[192];
+    sd_error err = {0};
+    snprintf(name, sizeof name, "%s.image_latents", prefix);
+    if (has_tensor(c, name) && b->x0_clean) {
+        if (sd_scheduler_add_noise(s, 0, b->x0_clean, b->noise_init, b->x, &err) != SD_OK) {
+            golden_check(c, t, 0, "%s: %s", prefix, err.message);
+            return -1;
+        }
+    } else {
+        float sigma = sd_scheduler_init_noise_sigma(s);
+        for (size_t j = 0; j < n; j++)
+            b->x[j] = b->noise_init[j] * sigma;
+    }
+    snprintf(name, sizeof name, "%s.x_init", prefix);
+    compare_traj(c, t, name, name, b->x, n);
+    return 0;
+}
+
+/* Loop step i: scale_model_input, step with the recorded eps and noise, add_noise_next.
+ * b->x advances to the engine's prev_sample. Returns 0, or -1 after tallying a failure. */
+static int run_step(const golden_case *c, golden_tally *t, sd_scheduler *s,
+                    const char *prefix, int i, run_buffers *b, size_t n)
+{
+    char label[128], name[192];
+    sd_error err = {0};
+    snprintf(label, sizeof label, "%s.step%d", prefix, i);
+    snprintf(name, sizeof name, "%s.scaled_input", label);
+    if (sd_scheduler_scale_model_input(s, i, b->x, b->scaled, &err) != SD_OK) {
+        golden_check(c, t, 0, "%s: %s", label, err.message);
+        return -1;
+    }
+    compare_traj(c, t, name, name, b->scaled, n);
+
+    snprintf(name, sizeof name, "%s.model_output", label);
+    float *eps = golden_f32(c, name, NULL);
+    snprintf(name, sizeof name, "%s.noise", label);
+    int recorded_noise = has_tensor(c, name);
+    int needs_noise = sd_scheduler_needs_noise(s, i);
+    float *noise = recorded_noise ? golden_f32(c, name, NULL) : NULL;
+    if (recorded_noise != needs_noise)
+        golden_check(c, t, 0, "%-40s the engine %s a noise draw here, the reference %s", label,
+                     needs_noise ? "wants" : "wants no", recorded_noise ? "drew one" : "did not");
+    sd_status st = eps ? sd_scheduler_step(s, i, eps, b->x, noise, b->prev, b->pred, &err)
+                       : SD_ERR_FORMAT;
+    free(noise);
+    if (st != SD_OK) {
+        golden_check(c, t, 0, "%s: %s", label, eps ? err.message : "model_output missing");
+        free(eps);
+        return -1;
+    }
+    free(eps);
+    snprintf(name, sizeof name, "%s.prev_sample", label);
+    compare_traj(c, t, name, name, b->prev, n);
+    snprintf(name, sizeof name, "%s.pred_original_sample", label);
+    if (has_tensor(c, name) || sd_scheduler_has_pred_original(s)) {
+        if (sd_scheduler_has_pred_original(s))
+            compare_traj(c, t, name, name, b->pred, n);
+        else
+            golden_check(c, t, 0, "%-40s the engine returns no pred_original", name);
+    }
+    memcpy(b->x, b->prev, n * sizeof *b->x);
+
+    snprintf(name, sizeof name, "%s.add_noise_next", label);
+    if (!has_tensor(c, name))
+        return 0;
+    if (!b->x0_clean)
+        golden_check(c, t, 0, "%-40s no image_latents in the case", name);
+    else if (sd_scheduler_add_noise(s, i + 1, b->x0_clean, b->noise_init, b->noisy, &err)
+             != SD_OK)
+        golden_check(c, t, 0, "%s: %s", name, err.message);
+    else
+        compare_traj(c, t, name, name, b->noisy, n);
+    return 0;
+}
+
 static void run_case(const golden_case *c, golden_tally *t, sd_sampler sampler,
                      const cJSON *run, int first_run)
 {
-    double steps_d = 0, strength = 0, t_start = 0, init_sigma = 0, n_run = 0;
+    double steps_d = 0, strength = 0;
     const char *prefix = json_str(run, "prefix");
     if (!prefix || !json_num(run, "num_inference_steps", &steps_d)
         || !json_num(run, "strength", &strength)) {
         golden_check(c, t, 0, "run without prefix / num_inference_steps / strength");
         return;
     }
-    char name[192], label[128];
+    char name[192];
     snprintf(name, sizeof name, "%s.noise_init", prefix);
     int64_t numel = 0;
     run_buffers b = {0};
@@ -222,103 +324,22 @@ static void run_case(const golden_case *c, golden_tally *t, sd_sampler sampler,
         return;
     }
     compare_tables(c, t, s, prefix, first_run);
-
-    int steps = sd_scheduler_num_steps(s);
-    sd_scheduler_tables tab;
-    sd_scheduler_get_tables(s, &tab);
-    if (json_num(run, "t_start", &t_start))
-        golden_check(c, t, (int)t_start == tab.begin_index, "%-40s t_start %d (reference %d)",
-                     prefix, tab.begin_index, (int)t_start);
-    if (json_num(run, "n_steps_run", &n_run))
-        golden_check(c, t, (int)n_run == steps, "%-40s %d loop steps (reference %d)", prefix,
-                     steps, (int)n_run);
-    if (json_num(run, "init_noise_sigma", &init_sigma)) {
-        double got = sd_scheduler_init_noise_sigma(s);
-        double rel = fabs(got - init_sigma) / fabs(init_sigma);
-        golden_check(c, t, rel <= TABLE_REL_TOL, "%-40s init_noise_sigma %.9g rel_err=%.3e",
-                     prefix, got, rel);
-    }
+    compare_run_facts(c, t, s, run, prefix);
 
     b.x = malloc(n * sizeof(float));
     b.scaled = malloc(n * sizeof(float));
     b.prev = malloc(n * sizeof(float));
     b.pred = malloc(n * sizeof(float));
     b.noisy = malloc(n * sizeof(float));
-    if (!b.x || !b.scaled || !b.prev || !b.pred || !b.noisy) {
-        golden_check(c, t, 0, "%s: out of memory", prefix);
-        goto done;
-    }
-    char latents_name[160];
-    const char *latents = find_image_latents(c, prefix, latents_name, sizeof latents_name);
+    const char *latents = find_image_latents(c, prefix, name, sizeof name);
     if (latents)
         b.x0_clean = golden_f32(c, latents, NULL);
-
-    /* x_init: noise * init_noise_sigma from pure noise, add_noise at the first timestep
-     * (img2img) otherwise. */
-    snprintf(name, sizeof name, "%s.image_latents", prefix);
-    if (has_tensor(c, name) && b.x0_clean) {
-        if (sd_scheduler_add_noise(s, 0, b.x0_clean, b.noise_init, b.x, &err) != SD_OK) {
-            golden_check(c, t, 0, "%s: %s", prefix, err.message);
-            goto done;
-        }
-    } else {
-        float sigma = sd_scheduler_init_noise_sigma(s);
-        for (size_t j = 0; j < n; j++)
-            b.x[j] = b.noise_init[j] * sigma;
-    }
-    snprintf(name, sizeof name, "%s.x_init", prefix);
-    compare_traj(c, t, name, name, b.x, n);
-
-    for (int i = 0; i < steps; i++) {
-        snprintf(label, sizeof label, "%s.step%d", prefix, i);
-        snprintf(name, sizeof name, "%s.scaled_input", label);
-        if (sd_scheduler_scale_model_input(s, i, b.x, b.scaled, &err) != SD_OK) {
-            golden_check(c, t, 0, "%s: %s", label, err.message);
-            goto done;
-        }
-        compare_traj(c, t, name, name, b.scaled, n);
-
-        snprintf(name, sizeof name, "%s.model_output", label);
-        float *eps = golden_f32(c, name, NULL);
-        snprintf(name, sizeof name, "%s.noise", label);
-        int recorded_noise = has_tensor(c, name);
-        float *noise = recorded_noise ? golden_f32(c, name, NULL) : NULL;
-        if (recorded_noise != sd_scheduler_needs_noise(s, i))
-            golden_check(c, t, 0, "%-40s the engine %s a noise draw here, the reference %s",
-                         label, sd_scheduler_needs_noise(s, i) ? "wants" : "wants no",
-                         recorded_noise ? "drew one" : "did not");
-        sd_status st = eps ? sd_scheduler_step(s, i, eps, b.x, noise, b.prev, b.pred, &err)
-                           : SD_ERR_FORMAT;
-        free(eps);
-        free(noise);
-        if (st != SD_OK) {
-            golden_check(c, t, 0, "%s: %s", label, eps ? err.message : "model_output missing");
-            goto done;
-        }
-        snprintf(name, sizeof name, "%s.prev_sample", label);
-        compare_traj(c, t, name, name, b.prev, n);
-        snprintf(name, sizeof name, "%s.pred_original_sample", label);
-        if (has_tensor(c, name) || sd_scheduler_has_pred_original(s)) {
-            if (sd_scheduler_has_pred_original(s))
-                compare_traj(c, t, name, name, b.pred, n);
-            else
-                golden_check(c, t, 0, "%-40s the engine returns no pred_original", name);
-        }
-        memcpy(b.x, b.prev, n * sizeof *b.x);
-
-        snprintf(name, sizeof name, "%s.add_noise_next", label);
-        if (has_tensor(c, name)) {
-            if (!b.x0_clean) {
-                golden_check(c, t, 0, "%-40s no image_latents in the case", name);
-            } else if (sd_scheduler_add_noise(s, i + 1, b.x0_clean, b.noise_init, b.noisy,
-                                              &err) != SD_OK) {
-                golden_check(c, t, 0, "%s: %s", name, err.message);
-            } else {
-                compare_traj(c, t, name, name, b.noisy, n);
-            }
-        }
-    }
-done:
+    if (!b.x || !b.scaled || !b.prev || !b.pred || !b.noisy)
+        golden_check(c, t, 0, "%s: out of memory", prefix);
+    else if (init_sample(c, t, s, prefix, &b, n) == 0)
+        for (int i = 0; i < sd_scheduler_num_steps(s); i++)
+            if (run_step(c, t, s, prefix, i, &b, n) != 0)
+                break;
     buffers_free(&b);
     sd_scheduler_free(s);
 }

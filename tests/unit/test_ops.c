@@ -408,7 +408,7 @@ static void test_activations(rng *r)
     CHECK(rel_err(y, ref, n) <= TOL_ELEM, "quick_gelu: rel err %.3g", rel_err(y, ref, n));
 
     /* GEGLU: value = first d columns, gate = last d. */
-    const int dims[][2] = {{1, 1}, {3, 5}, {64, 40}, {7, 1280}};
+    const int dims[][2] = {{1, 1}, {3, 5}, {2, 13}, {64, 40}, {7, 1280}};   /* tails of 8-wide blocks */
     for (size_t t = 0; t < sizeof dims / sizeof dims[0]; t++) {
         int rows = dims[t][0], d = dims[t][1];
         float *g = rand_floats(r, (size_t)rows * 2 * d, 4.0f);

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Writes the small seed inputs of the fuzz targets into corpus/<target>/.
+
+Run from anywhere: python3 tests/fuzz/make_corpus.py [path/to/shared/clip]
+The model-shaped safetensors seeds (corpus/fuzz_safetensors/sd1-skeleton*.safetensors)
+are not made here: see README.md."""
+import gzip
+import json
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CLIP = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, '..', 'shared', 'clip')
+
+DTYPE = {'F32': ('<f', 4), 'F16': ('<e', 2), 'F64': ('<d', 8), 'I64': ('<q', 8),
+         'I32': ('<i', 4), 'I16': ('<h', 2), 'I8': ('<b', 1), 'U8': ('<B', 1), 'BOOL': ('<?', 1)}
+
+
+def out(target, name, data):
+    d = os.path.join(HERE, 'corpus', target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), 'wb') as f:
+        f.write(data if isinstance(data, bytes) else data.encode())
+
+
+def safetensors(tensors, meta=None):
+    """tensors: (name, dtype, shape, values); BF16 values are raw uint16 bits."""
+    header, blob = {}, b''
+    if meta is not None:
+        header['__metadata__'] = meta
+    for name, dtype, shape, values in tensors:
+        fmt, size = DTYPE.get(dtype, ('<H', 2))
+        raw = b''.join(struct.pack(fmt, v) for v in values)
+        header[name] = {'dtype': dtype, 'shape': shape,
+                        'data_offsets': [len(blob), len(blob) + len(raw)]}
+        blob += raw
+    h = json.dumps(header, separators=(',', ':')).encode()
+    return struct.pack('<Q', len(h)) + h + blob
+
+
+def safetensors_seeds():
+    t = 'fuzz_safetensors'
+    out(t, 'f32-one.safetensors', safetensors([('w', 'F32', [2, 2], [1.0, -2.0, 0.5, 3.0])]))
+    out(t, 'mixed.safetensors', safetensors([
+        ('a.weight', 'F16', [3], [0.0, 65504.0, -1.5]),
+        ('b.bias', 'BF16', [2], [0x3f80, 0xff80]),
+        ('c', 'F64', [1, 1], [1e-300]),
+        ('ids', 'I64', [4], [0, 1, -1, 2**40]),
+        ('i32', 'I32', [2], [7, -7]),
+        ('i16', 'I16', [1], [-3]),
+        ('i8', 'I8', [2], [-128, 127]),
+        ('u8', 'U8', [3], [0, 128, 255]),
+        ('flag', 'BOOL', [2], [True, False]),
+        ('empty', 'F32', [0, 5], []),
+        ('scalar', 'F32', [], [4.0]),
+    ], meta={'format': 'pt', 'note': 'seed'}))
+    # the SD 1.x layout's names, a few of them, so mutations reach family detection
+    out(t, 'sd-names.safetensors', safetensors([
+        ('model.diffusion_model.input_blocks.0.0.weight', 'F32', [1, 4, 1, 1], [0.0] * 4),
+        ('first_stage_model.encoder.conv_in.weight', 'F32', [1, 3, 1, 1], [0.0] * 3),
+        ('cond_stage_model.transformer.text_model.embeddings.token_embedding.weight', 'F16',
+         [2, 2], [0.0] * 4),
+    ], meta={'format': 'pt'}))
+    out(t, 'sdxl-names.safetensors', safetensors([
+        ('conditioner.embedders.0.transformer.text_model.final_layer_norm.bias', 'F16', [1], [0.0]),
+        ('model.diffusion_model.label_emb.0.0.weight', 'F16', [1, 1], [0.0]),
+    ]))
+
+
+def tokenizer_seeds():
+    t = 'fuzz_tokenizer'
+    prompts = ['a photo of a cat', 'A  WATERCOLOUR  painting,\tof the sea!!',
+               'caf\u00e9 na\u00efve \u65e5\u672c\u8a9e \U0001f600 <|startoftext|>x<|endoftext|>',
+               '&amp;&lt;tag&gt; &#x1F600; &nbsp;', 'don\'t they\'ll I\'m 12345 3.14',
+               'cafÃ© mojibake â€œquotesâ€\x9d', '']
+    for i, p in enumerate(prompts):
+        out(t, 'prompt%d.txt' % i, p.encode('utf-8'))
+    out(t, 'invalid-utf8.txt', b'ab\xff\xfe\xc3(\xe2\x82 \xf0\x9f\x98 \xed\xa0\x80 z')
+    out(t, 'long.txt', ('word ' * 120).encode())
+
+
+def byte_symbols():
+    """GPT-2 bytes_to_unicode() in CLIP's vocabulary order."""
+    bs = list(range(ord('!'), ord('~') + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return [chr(c) for c in cs]
+
+
+def vocab_seeds():
+    t = 'fuzz_vocab'
+    syms = byte_symbols()
+    merges = [('c', 'a'), ('ca', 't</w>'), ('t', 'h'), ('th', 'e</w>'), ('a', 'n'),
+              ('an', 'd</w>')]
+    vocab = syms + [s + '</w>' for s in syms] + [a + b for a, b in merges]
+    vocab += ['<|startoftext|>', '<|endoftext|>']
+    merges_txt = '#version: 0.2\n' + ''.join('%s %s\n' % m for m in merges)
+    vjson = json.dumps({s: i for i, s in enumerate(vocab)}, ensure_ascii=False)
+    hf = (vjson + '\n---\n' + merges_txt).encode()
+    out(t, 'hf-folder', b'\x00' + hf)
+    out(t, 'hf-file', b'\x01' + hf)
+    out(t, 'hf-missing-token', b'\x00' + (vjson + '\n---\n#version: 0.2\nq z\n').encode())
+    out(t, 'hf-bad-id', b'\x00{"a": -1, "b": 1.5}\n---\n#version: 0.2\n')
+    out(t, 'gz-text', b'\x02' + b'"bpe_simple_vocab_16e6.txt#version: 0.2\n' + merges_txt[14:].encode())
+    out(t, 'gz-raw', b'\x03' + gzip.compress(merges_txt.encode()))
+    # the real files' first lines, so mutations start from the real formats
+    real_merges = os.path.join(CLIP, 'merges.txt')
+    if os.path.exists(real_merges):
+        with open(real_merges, encoding='utf-8') as f:
+            head = ''.join(f.readline() for _ in range(40))
+        out(t, 'real-merges-head', b'\x00' + (vjson + '\n---\n').encode() + head.encode())
+
+
+def preset_seeds():
+    t = 'fuzz_preset'
+    d = os.path.join(ROOT, 'presets')
+    for name in sorted(os.listdir(d)):
+        if name.endswith('.json'):
+            with open(os.path.join(d, name), 'rb') as f:
+                out(t, name, f.read())
+    out(t, 'all-keys.json', json.dumps({
+        'version': 1, 'name': 'All', 'description': 'every key', 'prompt': 'a {prompt} b {prompt}',
+        'negative_prompt': 'blurry', 'sampler': 'euler_ancestral', 'steps': 30, 'cfg_scale': 6.5,
+        'strength': 0.35, 'seed': 12345, 'clip_skip': 2, 'resolution': 768, 'padding': 32,
+        'feather': 4.5, 'model': 'v1-5.safetensors', 'x-unknown': {'kept': [1, 2, None]}}, indent=1))
+    out(t, 'random-seed.json', '{"version":1,"name":"R","prompt":"{prompt}","seed":"random"}')
+    out(t, 'bad-version.json', '{"version":2,"name":"V","prompt":"p"}')
+    out(t, 'bad-type.json', '{"version":1,"name":"T","prompt":"p","steps":"ten"}')
+
+
+if __name__ == '__main__':
+    safetensors_seeds()
+    tokenizer_seeds()
+    vocab_seeds()
+    preset_seeds()

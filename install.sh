@@ -50,7 +50,7 @@ usage: ./install.sh [options]            build and install for the current user
                      plug-in goes to GIMP's system plug-in folder
   --no-deps          do not run apt (the dependencies are already there)
   --keep-model       with --uninstall: keep the downloaded model and vocabulary
-  --print-deps       print the apt packages this machine needs and stop
+  --print-deps       print every apt package any of the above may install here, and stop
 EOF
 }
 
@@ -105,6 +105,7 @@ apt_packages() {
   for f in "${FRONTS[@]}"; do
     if [ "$f" = 3 ]; then p+=("$APT_GIMP3"); else p+=("$APT_GIMP2"); fi
   done
+  [ "${1:-}" != all ] || p+=("${APT_TEST[@]}" curl ca-certificates)
   [ "$DOWNLOAD" = 0 ] || has curl || has wget || p+=(curl ca-certificates)
   echo "${p[@]}"
 }
@@ -187,6 +188,22 @@ build_front() {  # build_front 2|3|none -> the build folder
   echo "$b"
 }
 
+ensure_profile() {  # GIMP makes its profile on its first start and skips that when the folder
+  # exists, so a plug-ins/ folder made before would leave GIMP without gradients/, brushes/...
+  local g=$1 p exe
+  p=$(profile_dir "$g")
+  [ ! -d "$p" ] || return 0
+  say "first start of GIMP $g (creates $p)"
+  if [ "$g" = 3 ]; then
+    for exe in gimp-console-3.0 gimp-console-3 gimp-3.0 gimp-3; do has "$exe" && break; done
+    timeout 300 "$exe" -i -d -f --quit >/dev/null 2>&1 || true
+  else
+    for exe in gimp-console-2.10 gimp-2.10; do has "$exe" && break; done
+    timeout 300 "$exe" -i -d -f -b '(gimp-quit 0)' >/dev/null 2>&1 || true
+  fi
+  [ -d "$p" ] || warn "$exe did not create $p: start GIMP once, then run ./install.sh again"
+}
+
 install_user() {  # install_user BUILD FRONT: meson's install, moved into the user's folders
   local b=$1 g=$2 stage=$1/stage libdir= profile=
   rm -rf "$stage"
@@ -194,6 +211,7 @@ install_user() {  # install_user BUILD FRONT: meson's install, moved into the us
   if [ "$g" != none ]; then
     libdir=$(pkg-config --variable=gimplibdir "gimp-$([ "$g" = 3 ] && echo 3.0 || echo 2.0)")
     profile=$(profile_dir "$g")
+    ensure_profile "$g"
   fi
   local f rel dest
   while IFS= read -r -d '' f; do
@@ -306,17 +324,33 @@ the installer at files you already have:
 EOF
 }
 
+net_ok() {  # both download hosts answer on 443 (bash's /dev/tcp: works before curl is installed)
+  local h
+  for h in huggingface.co raw.githubusercontent.com; do
+    timeout 15 bash -c "exec 3<>/dev/tcp/$h/443" 2>/dev/null || return 1
+  done
+}
+
+downloaded_files_ok() {
+  [ -f "$DATA/models/$MODEL_FILE" ] && [ -z "$(checkpoint_problem "$DATA/models/$MODEL_FILE")" ] &&
+    vocab_ok "$DATA/clip"
+}
+
+check_download_possible() {  # before anything is changed: offline, say what to fetch by hand
+  [ "$DOWNLOAD" = 1 ] || return 0
+  net_ok && return 0
+  downloaded_files_ok && return 0
+  offline_help
+  echo "install.sh: nothing was changed." >&2
+  exit 3
+}
+
 download_model() {
   local model=$DATA/models/$MODEL_FILE vocab=$DATA/clip
   has curl || has wget || die "--download-model needs curl or wget"
-  local online=1
-  if has curl; then curl -fsI --max-time 20 -o /dev/null "$VOCAB_URL" || online=0; fi
-  if [ "$online" = 0 ]; then
-    if [ -f "$model" ] && [ -z "$(checkpoint_problem "$model")" ] && vocab_ok "$vocab"; then
-      warn "offline: using the files already in $DATA without checking their sha256"
-      MODEL=$model VOCAB=$vocab; return 0
-    fi
-    offline_help; exit 3
+  if ! net_ok; then
+    warn "offline: using the files already in $DATA without checking their sha256"
+    MODEL=$model VOCAB=$vocab; return 0
   fi
   local sha=$MODEL_SHA256
   [ -n "$sha" ] || ! has curl || sha=$(remote_sha256 "$MODEL_URL")
@@ -334,14 +368,14 @@ json_str() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; printf '"%s"' "$s"; }
 setup_model() {
   [ "$DOWNLOAD" = 0 ] || download_model
   if [ -n "$MODEL" ]; then
-    MODEL=$(realpath -m "$MODEL")
+    MODEL=$(realpath -ms "$MODEL")
     local why; why=$(checkpoint_problem "$MODEL")
     [ -z "$why" ] || die "$why"
   else
     MODEL=$(config_value model || true)
   fi
   if [ -n "$VOCAB" ]; then
-    VOCAB=$(realpath -m "$VOCAB")
+    VOCAB=$(realpath -ms "$VOCAB")
     vocab_ok "$VOCAB" || die "$VOCAB has neither vocab.json + merges.txt nor $VOCAB_FILE"
   else
     local d
@@ -393,7 +427,7 @@ uninstall() {
 
 # ---------------------------------------------------------------- main
 case $MODE in
-  print-deps) apt_packages test; exit 0 ;;
+  print-deps) apt_packages all; exit 0 ;;
   deps) install_deps test; exit 0 ;;
   uninstall) uninstall; exit 0 ;;
 esac
@@ -404,6 +438,7 @@ if [ ${#FRONTS[@]} = 0 ]; then
     or use --gimp none to install only the diffuse CLI. Flatpak and Snap GIMPs cannot load it."
   fi
 fi
+check_download_possible
 [ "$NO_DEPS" = 1 ] || install_deps
 check_meson
 [ -n "$PREFIX" ] && PREFIX=$(realpath -m "$PREFIX")

@@ -6,8 +6,7 @@
  * fix_encoding tries the two single-byte encodings that matter for prompts
  * (latin-1 and sloppy-windows-1252) before the latin-1 -> windows-1252 and C1
  * fix-ups; ftfy's rarer paths (windows-1250/1251/1253/1254, iso-8859-2, macroman,
- * cp437 re-decoding, restore_byte_a0, replace_lossy_sequences, utf-8-variants and
- * decode_inconsistent_utf8) are not reproduced. fix_surrogates has nothing to do:
+ * cp437 re-decoding, replace_lossy_sequences, utf-8-variants) are not reproduced. fix_surrogates has nothing to do:
  * text decoded from UTF-8 holds no surrogates. */
 #include "ftfy.h"
 
@@ -55,12 +54,84 @@ static int is_ascii(const ustr *s)
     return 1;
 }
 
+static int continuation_not_85_a0(uint8_t b)
+{
+    return b >= 0x80 && b <= 0xBF && b != 0x85 && b != 0xA0;
+}
+
+/* Length of chardata.ALTERED_UTF8_RE's match at b[i] (a UTF-8 sequence whose 0xA0
+ * byte became a space), or 0. */
+static size_t altered_utf8_length(const uint8_t *b, size_t n, size_t i)
+{
+    uint8_t c = b[i];
+    if (i + 1 < n && b[i + 1] == ' ' &&
+        (c == 0xC2 || c == 0xC3 || c == 0xC5 || c == 0xCE || c == 0xD0 || c == 0xD9))
+        return 2;
+    if (i + 2 < n && (c == 0xE2 || c == 0xE3) && b[i + 1] == ' ' && continuation_not_85_a0(b[i + 2]))
+        return 3;
+    if (i + 2 < n && c >= 0xE0 && c <= 0xE3 && continuation_not_85_a0(b[i + 1]) && b[i + 2] == ' ')
+        return 3;
+    if (i + 3 < n && c == 0xF0) {
+        int spaces = 0, conts = 0;
+        for (int k = 1; k <= 3; k++) {
+            spaces += b[i + k] == ' ';
+            conts += b[i + k] >= 0x80 && b[i + k] <= 0xBF;
+        }
+        if (spaces == 1 && conts == 2)
+            return 4;
+    }
+    return 0;
+}
+
+/* fixes.restore_byte_a0(): "\xc3 " before a word becomes "\xc3\xa0 " (à), then
+ * the space of each ALTERED_UTF8_RE match becomes 0xA0. Rewrites bytes[0..*n);
+ * the buffer has room for *n + the count of 0xC3 bytes. Applies only when the
+ * original bytes hold a match, as ftfy checks first. */
+static void restore_byte_a0(uint8_t *bytes, size_t *n)
+{
+    size_t len = *n;
+    int any = 0;
+    for (size_t i = 0; i < len && !any; i++)
+        any = altered_utf8_length(bytes, len, i) > 0;
+    if (!any)
+        return;
+    /* A_GRAVE_WORD_RE = b"\xc3 (?! |quele|quela|quilo|s )", right to left so
+     * inserting shifts only what was already handled. */
+    static const char *const exceptions[] = {" ", "quele", "quela", "quilo", "s "};
+    for (size_t i = len; i-- > 0;) {
+        if (bytes[i] != 0xC3 || i + 1 >= len || bytes[i + 1] != ' ')
+            continue;
+        int excepted = 0;
+        for (size_t e = 0; e < 5 && !excepted; e++) {
+            size_t el = strlen(exceptions[e]);
+            excepted = i + 2 + el <= len && memcmp(bytes + i + 2, exceptions[e], el) == 0;
+        }
+        if (excepted)
+            continue;
+        memmove(bytes + i + 2, bytes + i + 1, len - i - 1);
+        bytes[i + 1] = 0xA0;
+        len++;
+    }
+    for (size_t i = 0; i < len;) {
+        size_t m = altered_utf8_length(bytes, len, i);
+        if (m == 0) {
+            i++;
+            continue;
+        }
+        for (size_t k = i; k < i + m; k++)
+            if (bytes[k] == ' ')
+                bytes[k] = 0xA0;
+        i += m;
+    }
+    *n = len;
+}
+
 /* Encodes s with a single-byte encoding (sloppy: windows-1252, else latin-1) and
  * decodes the bytes as strict UTF-8 into out. Returns 1 on success, 0 when s does
  * not encode or the bytes are not UTF-8, -1 when out of memory. */
 static int redecode_as_utf8(const ustr *s, int sloppy, ustr *out)
 {
-    char *bytes = malloc(s->n + 1);
+    uint8_t *bytes = malloc(2 * s->n + 1);
     if (!bytes)
         return -1;
     for (size_t i = 0; i < s->n; i++) {
@@ -69,10 +140,12 @@ static int redecode_as_utf8(const ustr *s, int sloppy, ustr *out)
             free(bytes);
             return 0;
         }
-        bytes[i] = (char)b;
+        bytes[i] = (uint8_t)b;
     }
+    size_t n = s->n;
+    restore_byte_a0(bytes, &n);
     ustr decoded = {0};
-    int rc = utf8_decode(bytes, s->n, &decoded) != 0 ? -1 : 1;
+    int rc = utf8_decode((const char *)bytes, n, &decoded) != 0 ? -1 : 1;
     free(bytes);
     for (size_t i = 0; rc == 1 && i < decoded.n; i++)
         if (decoded.cp[i] == 0xFFFD)
@@ -84,6 +157,43 @@ static int redecode_as_utf8(const ustr *s, int sloppy, ustr *out)
     else
         ustr_free(&decoded);
     return rc;
+}
+
+static int fix_encoding(ustr *s);
+
+/* fixes.decode_inconsistent_utf8(): fixes each UTF8_DETECTOR_RE match shorter than
+ * the text that looks bad on its own. Returns 1 when s changed, 0 when not, -1 when
+ * out of memory. */
+static int decode_inconsistent_utf8(ustr *s)
+{
+    ustr out = {0}, part = {0};
+    int rc = 0, changed = 0;
+    for (size_t pos = 0; pos < s->n && rc == 0;) {
+        size_t len = ftfy_utf8_detector_match(s->cp, s->n, pos);
+        if (len == 0) {
+            rc = ustr_push(&out, s->cp[pos++]);
+            continue;
+        }
+        part.n = 0;
+        rc = ustr_append(&part, s->cp + pos, len);
+        if (rc == 0 && len < s->n && ftfy_is_bad(part.cp, part.n))
+            rc = fix_encoding(&part) < 0 ? -1 : 0;
+        if (rc == 0) {
+            changed |= part.n != len || memcmp(part.cp, s->cp + pos, len * sizeof *part.cp) != 0;
+            rc = ustr_append(&out, part.cp, part.n);
+        }
+        pos += len;
+    }
+    ustr_free(&part);
+    if (rc != 0) {
+        ustr_free(&out);
+        return -1;
+    }
+    if (changed)
+        ustr_swap(s, &out);
+    else
+        ustr_free(&out);
+    return changed;
 }
 
 /* _fix_encoding_one_step_and_explain(). Returns 1 when s changed, 0 when not, -1
@@ -103,18 +213,18 @@ static int fix_encoding_step(ustr *s)
             return changed;
         }
     }
+    int rc = decode_inconsistent_utf8(s);
+    if (rc != 0)
+        return rc;
     /* Left: latin-1 text re-decoded as windows-1252, or else fix_c1_controls. Both
      * only change C1 controls, and to the same characters. */
-    int c1 = 0;
+    int changed = 0;
     for (size_t i = 0; i < s->n; i++)
-        if (s->cp[i] >= 0x80 && s->cp[i] < 0xA0)
-            c1 = 1;
-    if (!c1)
-        return 0;
-    for (size_t i = 0; i < s->n; i++)
-        s->cp[i] = s->cp[i] >= 0x80 && s->cp[i] < 0xA0 ? sloppy_1252_decode((uint8_t)s->cp[i])
-                                                      : s->cp[i];
-    return 1;
+        if (s->cp[i] >= 0x80 && s->cp[i] < 0xA0 && sloppy_1252_decode((uint8_t)s->cp[i]) != s->cp[i]) {
+            s->cp[i] = sloppy_1252_decode((uint8_t)s->cp[i]);
+            changed = 1;
+        }
+    return changed;
 }
 
 static int fix_encoding(ustr *s)

@@ -11,4 +11,8 @@ int ftfy_fix_text(ustr *s);
 /* ftfy.badness.is_bad(): does s[0..n) contain a sequence typical of mojibake? */
 int ftfy_is_bad(const uint32_t *s, size_t n);
 
+/* Length of chardata.UTF8_DETECTOR_RE's match at pos (a run of sequences that look
+ * like UTF-8 read as a single-byte encoding), or 0. */
+size_t ftfy_utf8_detector_match(const uint32_t *s, size_t n, size_t pos);
+
 #endif

@@ -1,6 +1,7 @@
-/* ftfy 6.1.1 badness.is_bad(): BADNESS_RE, a list of short character sequences that
- * are rare in real text but common in UTF-8 decoded as a single-byte encoding.
- * Each alternative of the regex is one pattern below, one class per position. */
+/* ftfy 6.1.1's two character-class regexes: badness.is_bad()'s BADNESS_RE, short
+ * character sequences rare in real text but common in UTF-8 decoded as a single-byte
+ * encoding (each alternative is one pattern below, one class per position), and
+ * chardata.UTF8_DETECTOR_RE, runs of what look like UTF-8 sequences so decoded. */
 #include "ftfy.h"
 
 #include <string.h>
@@ -144,4 +145,38 @@ int ftfy_is_bad(const uint32_t *s, size_t n)
             if (matches_at(patterns[i], s, n, pos))
                 return 1;
     return 0;
+}
+
+/* chardata.UTF8_CLUES, verbatim. */
+#define UTF8_FIRST_OF_2 "ÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖ×ØÙÚÛÜÝÞßĂĆČĎĐĘĚĞİĹŃŇŐŘŞŢŮŰΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩΪΫάέήίВГДЕЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ"
+#define UTF8_FIRST_OF_3 "àáâãäåæçèéêëìíîïăćčďęěĺŕΰαβγδεζηθικλμνξοабвгдежзийклмноп"
+#define UTF8_FIRST_OF_4 "ðóđğπσру"
+#define UTF8_CONTINUATION "\302\200-¿ĄąĽľŁłŒœŚśŞşŠšŤťŸŹźŻżŽžƒˆˇ˘˛˜˝΄΅ΆΈΉΊΌΎΏЁЂЃЄЅІЇЈЉЊЋЌЎЏёђѓєѕіїјљњћќўџҐґ–—―‘’‚“”„†‡•…‰‹›€\u2116\u2122 "
+#define UTF8_CONTINUATION_STRICT "\302\200-¿ĄąĽľŁłŒœŚśŞşŠšŤťŸŹźŻżŽžƒˆˇ˘˛˜˝΄΅ΆΈΉΊΌΎΏЁЂЃЄЅІЇЈЉЊЋЌЎЏёђѓєѕіїјљњћќўџҐґ†‡•‰‹›€\u2116\u2122"
+
+/* One "lead + continuations" sequence at pos: its length, or 0. */
+static size_t utf8_like_sequence(const uint32_t *s, size_t n, size_t pos)
+{
+    static const char *const leads[3] = {UTF8_FIRST_OF_2, UTF8_FIRST_OF_3, UTF8_FIRST_OF_4};
+    for (size_t k = 0; k < 3; k++) {
+        size_t len = k + 2;
+        if (pos + len > n || !in_set(leads[k], s[pos]))
+            continue;
+        size_t i = 1;
+        while (i < len && in_set(UTF8_CONTINUATION, s[pos + i]))
+            i++;
+        if (i == len)
+            return len;
+    }
+    return 0;
+}
+
+size_t ftfy_utf8_detector_match(const uint32_t *s, size_t n, size_t pos)
+{
+    if (pos > 0 && in_set(UTF8_CONTINUATION_STRICT, s[pos - 1]))
+        return 0;  /* (?<![utf8_continuation_strict]) */
+    size_t end = pos, len;
+    while ((len = utf8_like_sequence(s, n, end)) > 0)
+        end += len;
+    return end - pos;
 }

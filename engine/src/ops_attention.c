@@ -1,5 +1,7 @@
-/* Multi-head scaled-dot-product attention, one head and one band of query rows at a
- * time: the score block held at once is [chunk, nk], never [heads, nq, nk]. */
+/* Multi-head scaled-dot-product attention. With AVX2 + FMA: fused tiles of a few query
+ * rows (ops_attention_avx2.c) spread over the cores. Otherwise one head and one band of
+ * query rows at a time through cblas_sgemm. Either way the score block held at once is
+ * small, never [heads, nq, nk]. */
 #include "ops.h"
 
 #include <cblas.h>
@@ -7,6 +9,8 @@
 #include <string.h>
 
 #include "ops_exp.h"
+#include "ops_parallel.h"
+#include "ops_simd.h"
 
 /* Floats per score block (4 MB): large enough for efficient GEMMs, small enough to
  * stay in cache-friendly territory for a 4096-token self-attention. */
@@ -76,6 +80,76 @@ static void softmax_rows(float *s, int rows, int nk, int row0, int causal, float
     }
 }
 
+/* The fused path's operands: every head's keys transposed and values packed. */
+typedef struct {
+    const float *q;
+    int q_stride;
+    const float *kt;     /* [heads, d, nk16] */
+    const float *vp;     /* [heads, nk, d] */
+    int nq, nk, nk16, d, tiles, causal;
+    float scale;
+    float *out;
+    int out_stride;
+    float *scratch;      /* per worker: scores [ROWS, nk16], qt [d, ROWS] */
+    size_t scratch_floats;
+} fused_attention;
+
+/* Tasks begin..end-1 of heads x tiles, head-major. */
+static void fused_tiles(void *arg, int worker, int begin, int end)
+{
+    const fused_attention *f = arg;
+    float *scores = f->scratch + (size_t)worker * f->scratch_floats;
+    float *qt = scores + (size_t)OPS_ATTN_ROWS * f->nk16;
+    for (int task = begin; task < end; task++) {
+        const int h = task / f->tiles, i0 = (task % f->tiles) * OPS_ATTN_ROWS;
+        const int rows = f->nq - i0 < OPS_ATTN_ROWS ? f->nq - i0 : OPS_ATTN_ROWS;
+        ops_attention_tile_avx2(f->q + (size_t)i0 * f->q_stride + (size_t)h * f->d, f->q_stride,
+                                rows, f->d, f->kt + (size_t)h * f->d * f->nk16, f->nk, f->nk16,
+                                f->vp + (size_t)h * f->nk * f->d, f->scale,
+                                f->causal ? i0 : -1, scores, qt,
+                                f->out + (size_t)i0 * f->out_stride + (size_t)h * f->d,
+                                f->out_stride);
+    }
+}
+
+static int attention_fused(sd_arena *a, const float *q, int q_stride, const float *k,
+                           const float *v, int kv_stride, int nq, int nk, int heads, int d,
+                           int causal, float *out)
+{
+    const int nk16 = (nk + 15) / 16 * 16, workers = ops_workers();
+    fused_attention f = {
+        .q = q, .q_stride = q_stride, .nq = nq, .nk = nk, .nk16 = nk16, .d = d,
+        .tiles = (nq + OPS_ATTN_ROWS - 1) / OPS_ATTN_ROWS, .causal = causal,
+        .scale = 1.0f / sqrtf((float)d), .out = out, .out_stride = heads * d,
+        .scratch_floats = (size_t)OPS_ATTN_ROWS * (nk16 + d),
+    };
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    float *kt = sd_arena_floats(a, (size_t)heads * d * nk16);   /* [heads, d, nk16] */
+    float *vp = sd_arena_floats(a, (size_t)heads * nk * d);     /* [heads, nk, d] */
+    f.scratch = sd_arena_floats(a, (size_t)workers * f.scratch_floats);
+    if (!kt || !vp || !f.scratch) {
+        sd_arena_reset(a, mark);
+        return -1;
+    }
+    for (int h = 0; h < heads; h++) {
+        float *kth = kt + (size_t)h * d * nk16, *vph = vp + (size_t)h * nk * d;
+        for (int j = 0; j < nk; j++) {
+            const float *kj = k + (size_t)j * kv_stride + (size_t)h * d;
+            for (int c = 0; c < d; c++)
+                kth[(size_t)c * nk16 + j] = kj[c];
+            memcpy(vph + (size_t)j * d, v + (size_t)j * kv_stride + (size_t)h * d,
+                   (size_t)d * sizeof *vph);
+        }
+        for (int c = 0; c < d; c++)   /* padding keys: zero scores, never summed */
+            memset(kth + (size_t)c * nk16 + nk, 0, (size_t)(nk16 - nk) * sizeof *kth);
+    }
+    f.kt = kt;
+    f.vp = vp;
+    ops_parallel_for(workers, heads * f.tiles, fused_tiles, &f);
+    sd_arena_reset(a, mark);
+    return 0;
+}
+
 int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, const float *v,
                  int kv_stride, int nq, int nk, int heads, int head_dim, int causal,
                  float *out)
@@ -88,6 +162,9 @@ int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, cons
             memset(out + (size_t)i * out_stride, 0, (size_t)out_stride * sizeof *out);
         return 0;
     }
+    if (head_dim % 8 == 0 && ops_have_avx2())
+        return attention_fused(a, q, q_stride, k, v, kv_stride, nq, nk, heads, head_dim,
+                               causal, out);
     const float scale = 1.0f / sqrtf((float)head_dim);
     size_t chunk = ATTN_SCORE_FLOATS / (size_t)nk;
     if (chunk < 1)

@@ -20,6 +20,8 @@ int ustr_push(ustr *s, uint32_t c)
 
 int ustr_append(ustr *s, const uint32_t *c, size_t n)
 {
+    if (n == 0)
+        return 0;
     if (s->n + n > s->cap) {
         size_t cap = s->cap ? s->cap : 64;
         while (cap < s->n + n)

@@ -18,6 +18,7 @@ typedef struct {
     st_file *tensors;       /* <name>.safetensors, or NULL when the case has none */
     cJSON *precision;       /* parsed precision.json of the folder, or NULL */
     const char *vocab_dir;  /* CLIP vocabulary folder (--vocab, default <dir>/../clip) */
+    const char *models_dir; /* where checkpoints live when <dir> lacks them (--models), or NULL */
 } golden_case;
 
 typedef struct {

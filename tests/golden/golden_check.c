@@ -1,10 +1,11 @@
-/* golden-check FOLDER [--vocab DIR] [--only PREFIX]
+/* golden-check FOLDER [--vocab DIR] [--models DIR] [--only PREFIX]
  *
  * Discovers every case in a fixture folder by listing it (<name>.json, with
  * <name>.safetensors when the case has tensors), runs the runner that knows the
  * case's kind, prints one line per comparison and closes with "N passed, M failed".
  * Exit status 1 on any failure. Files that are not cases (checkpoints' descriptions,
- * precision.json) are listed as such and not counted. */
+ * precision.json) are listed as such and not counted. --models names the folder of the
+ * checkpoints a case refers to when FOLDER itself does not hold them. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,21 +107,25 @@ static golden_runner runner_for(const char *name)
 
 int main(int argc, char **argv)
 {
-    const char *dir = NULL, *vocab = NULL, *only = NULL;
+    static const char usage[] =
+        "usage: golden-check FOLDER [--vocab CLIP_DIR] [--models DIR] [--only PREFIX]\n";
+    const char *dir = NULL, *vocab = NULL, *models = NULL, *only = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--vocab") == 0 && i + 1 < argc)
             vocab = argv[++i];
+        else if (strcmp(argv[i], "--models") == 0 && i + 1 < argc)
+            models = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
         else if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else {
-            fprintf(stderr, "usage: golden-check FOLDER [--vocab CLIP_DIR] [--only PREFIX]\n");
+            fprintf(stderr, "%s", usage);
             return 2;
         }
     }
     if (!dir) {
-        fprintf(stderr, "usage: golden-check FOLDER [--vocab CLIP_DIR] [--only PREFIX]\n");
+        fprintf(stderr, "%s", usage);
         return 2;
     }
     char vocab_default[4096];
@@ -150,7 +155,8 @@ int main(int argc, char **argv)
             printf("%-28s (not a case: no runner for this kind of file)\n", name);
             continue;
         }
-        golden_case c = {.dir = dir, .name = name, .precision = precision, .vocab_dir = vocab};
+        golden_case c = {.dir = dir, .name = name, .precision = precision, .vocab_dir = vocab,
+                         .models_dir = models};
         snprintf(path, sizeof path, "%s/%s.json", dir, name);
         c.json = read_json(path);
         if (!c.json) {

@@ -1,14 +1,21 @@
 /* Whole pipelines (pipe_* cases): the fixture's recorded noises are injected in draw
  * order, and every intermediate the pipeline traces is compared with the tensor of the
  * same name: prompt embeddings, VAE moments, masks, U-Net inputs/outputs, guided eps,
- * latents after each step, the decoded and final image. */
+ * latents after each step, the decoded and final image.
+ *
+ * A seeded case (no noise_0, "seed" and "generator" in its json) records no noise: the
+ * engine's own seeded RNG draws it, first through the traced pipeline (so every step's
+ * latents are compared), then once more through the public sd_generate, whose result
+ * must be the same image. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "golden.h"
 #include "pipeline.h"
+#include "rng.h"
 #include "sd.h"
 
 typedef struct {
@@ -16,6 +23,7 @@ typedef struct {
     golden_tally *t;
     int next_draw;          /* index of the next noise_<k> to hand out */
     int draw_errors;
+    sd_rng *rng;            /* seeded case: draws come from here instead of noise_<k> */
     double tol_latents, tol_embeds, tol_vae, tol_decoded, tol_image;
 } pipe_ctx;
 
@@ -41,6 +49,37 @@ static sd_status draw_recorded(void *user, float *out, size_t n, sd_error *err)
     free(noise);
     p->next_draw++;
     return SD_OK;
+}
+
+static sd_status draw_seeded(void *user, float *out, size_t n, sd_error *err)
+{
+    (void)err;
+    pipe_ctx *p = user;
+    sd_rng_randn(p->rng, out, n);
+    p->next_draw++;
+    return SD_OK;
+}
+
+/* The case's checkpoint: in the case folder, else in the --models folder. */
+static const char *checkpoint_path(const golden_case *c, const char *file, char *buf, size_t size)
+{
+    struct stat st;
+    golden_path(c, file, buf, size);
+    if (stat(buf, &st) != 0 && c->models_dir)
+        snprintf(buf, size, "%s/%s", c->models_dir, file);
+    return buf;
+}
+
+/* A seeded case's generator: "torch_cpu" (torch.Generator('cpu')) or "philox"; -1 if
+ * the case names another. */
+static int rng_of(const cJSON *json)
+{
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(json, "generator");
+    if (!cJSON_IsString(g))
+        return -1;
+    if (strcmp(g->valuestring, "torch_cpu") == 0) return SD_RNG_TORCH_CPU;
+    if (strcmp(g->valuestring, "philox") == 0) return SD_RNG_PHILOX;
+    return -1;
 }
 
 static double tolerance_for(const pipe_ctx *p, const char *name)
@@ -125,8 +164,18 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
         golden_check(c, t, 0, "case json lacks checkpoint.file, or has an unknown pipeline/scheduler");
         return -1;
     }
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(c->json, "seed");
+    int seeded = !golden_tensor(c, "noise_0") && cJSON_IsNumber(seed);
+    int rng_kind = seeded ? rng_of(c->json) : SD_RNG_TORCH_CPU;
+    /* cJSON keeps numbers as doubles: a seed is exact up to 2^53. */
+    if (seeded && (rng_kind < 0 || !(seed->valuedouble >= 0 && seed->valuedouble <= 0x1p53) ||
+                   seed->valuedouble != floor(seed->valuedouble))) {
+        golden_check(c, t, 0, "seeded case with an unknown generator, or a seed that is not "
+                              "an integer in 0..2^53");
+        return -1;
+    }
     char path[4096];
-    golden_path(c, file->valuestring, path, sizeof path);
+    checkpoint_path(c, file->valuestring, path, sizeof path);
     sd_model *model = NULL;
     sd_error err = {0};
     if (sd_model_load(path, c->vocab_dir, NULL, &model, &err) != SD_OK) {
@@ -180,8 +229,13 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     job.strength = num(c->json, "strength", 1.0);
     job.steps = (int)num(c->json, "num_inference_steps", 0);
     job.cfg_scale = (float)num(c->json, "guidance_scale", 7.5);
+    job.rng = (sd_rng_kind)rng_kind;
+    job.seed = seeded ? (uint64_t)seed->valuedouble : 0;
 
-    sd_noise_source noise = {draw_recorded, &p};
+    sd_rng rng;
+    sd_rng_init(&rng, job.rng, job.seed);
+    p.rng = &rng;
+    sd_noise_source noise = {seeded ? draw_seeded : draw_recorded, &p};
     sd_pipeline_trace trace = {on_tensor, &p};
     sd_status st = sd_pipeline_run(model, &job, &noise, &trace, out, &err);
     golden_check(c, t, st == SD_OK, "pipeline ran (%s)", st == SD_OK ? "ok" : err.message);
@@ -201,8 +255,23 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
                 out_nchw[(size_t)ch * w * h + i] = out[(size_t)i * 3 + ch];
         golden_compare(c, t, "result (public RGB)", "image_out", out_nchw, (size_t)3 * w * h,
                        p.tol_image);
-        free(out_nchw);
     }
+
+    /* Seeded: the public entry point, given only the seed, must make the same image. */
+    if (seeded && out_nchw) {
+        memset(out, 0, (size_t)w * h * 3 * sizeof *out);   /* no stale pass from the first run */
+        st = sd_generate(model, &job, out, &err);
+        golden_check(c, t, st == SD_OK, "sd_generate with seed %llu ran (%s)",
+                     (unsigned long long)job.seed, st == SD_OK ? "ok" : err.message);
+        if (st == SD_OK) {
+            for (int ch = 0; ch < 3; ch++)
+                for (int i = 0; i < w * h; i++)
+                    out_nchw[(size_t)ch * w * h + i] = out[(size_t)i * 3 + ch];
+            golden_compare(c, t, "result (public sd_generate, seeded)", "image_out", out_nchw,
+                           (size_t)3 * w * h, p.tol_image);
+        }
+    }
+    free(out_nchw);
     rc = 0;
 done:
     free(out);

@@ -1,0 +1,151 @@
+/* Fused attention tile for AVX2 + FMA: scores, softmax and the product with V for a few
+ * query rows at a time, so the score rows ([6, nk], 96 KB at 4096 tokens) stay in L2
+ * and the short GEMMs (k = head_dim = 40) that OpenBLAS runs poorly become register-
+ * blocked loops. Compiled with -mavx2 -mfma -mf16c; ops_attention.c calls it only
+ * when the CPU has them. */
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "ops_simd.h"
+
+#define ROWS OPS_ATTN_ROWS
+
+/* e^x for x <= 0, eight at a time: ops_exp_nonpos (ops_exp.h) with FMAs. x is clamped
+ * at -87 with the constant first, so a NaN passes through (maxps returns its second
+ * operand when either is NaN) and a broken score still shows up as NaN downstream. */
+static inline __m256 exp_nonpos8(__m256 x)
+{
+    x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
+    __m256 u = _mm256_set1_ps(0.000198527617612853646278381f);
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.00139304355252534151077271f));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.00833336077630519866943359f));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.0416664853692054748535156f));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.166666671633720397949219f));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.5f));
+    u = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(r, r), u, r));
+    const __m256i e = _mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(u, _mm256_castsi256_ps(e));
+}
+
+/* s[r, j .. j+15] = scale · Σ_c qt[c, r] · kt[c, j ..] for the ROWS rows. */
+static void scores_block(const float *qt, int d, const float *kt, int nk16, int j, float scale,
+                         float *s)
+{
+    __m256 acc[ROWS][2];
+    for (int r = 0; r < ROWS; r++)
+        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int c = 0; c < d; c++) {
+        const float *kr = kt + (size_t)c * nk16 + j;
+        const __m256 k0 = _mm256_loadu_ps(kr), k1 = _mm256_loadu_ps(kr + 8);
+#pragma GCC unroll 8
+        for (int r = 0; r < ROWS; r++) {
+            const __m256 b = _mm256_broadcast_ss(qt + (size_t)c * ROWS + r);
+            acc[r][0] = _mm256_fmadd_ps(b, k0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(b, k1, acc[r][1]);
+        }
+    }
+    const __m256 sc = _mm256_set1_ps(scale);
+    for (int r = 0; r < ROWS; r++) {
+        _mm256_storeu_ps(s + (size_t)r * nk16 + j, _mm256_mul_ps(acc[r][0], sc));
+        _mm256_storeu_ps(s + (size_t)r * nk16 + j + 8, _mm256_mul_ps(acc[r][1], sc));
+    }
+}
+
+/* s[0..len) = exp(s - max) and s[len..nk) = 0; returns 1 / Σ (the sum in double). */
+static float softmax_row(float *s, int len, int nk)
+{
+    int j = 0;
+    __m256 m8 = _mm256_set1_ps(s[0]);
+    for (; j + 8 <= len; j += 8)
+        m8 = _mm256_max_ps(_mm256_loadu_ps(s + j), m8);
+    float lane[8];
+    _mm256_storeu_ps(lane, m8);
+    float m = lane[0];
+    for (int l = 1; l < 8; l++)
+        m = lane[l] > m ? lane[l] : m;
+    for (; j < len; j++)
+        m = s[j] > m ? s[j] : m;
+
+    const __m256 mv = _mm256_set1_ps(m);
+    __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+    for (j = 0; j + 8 <= len; j += 8) {
+        const __m256 e = exp_nonpos8(_mm256_sub_ps(_mm256_loadu_ps(s + j), mv));
+        _mm256_storeu_ps(s + j, e);
+        sum_lo = _mm256_add_pd(sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
+        sum_hi = _mm256_add_pd(sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
+    }
+    if (j < len) {   /* the tail through one padded block */
+        float t[8] = {0};
+        for (int l = 0; j + l < len; l++)
+            t[l] = s[j + l] - m;
+        _mm256_storeu_ps(t, exp_nonpos8(_mm256_loadu_ps(t)));
+        for (int l = 0; j + l < len; l++) {
+            s[j + l] = t[l];
+            sum_lo = _mm256_add_pd(sum_lo, _mm256_set_pd(0.0, 0.0, 0.0, (double)t[l]));
+        }
+    }
+    for (j = len; j < nk; j++)
+        s[j] = 0.0f;
+    double d4[4];
+    _mm256_storeu_pd(d4, _mm256_add_pd(sum_lo, sum_hi));
+    return (float)(1.0 / ((d4[0] + d4[1]) + (d4[2] + d4[3])));
+}
+
+/* out[r, c0 .. c0 + 8·W) = inv[r] · Σ_j p[r, j] · vp[j, c0 ..], W vectors wide (1 or 2). */
+#define PV_BLOCK(W)                                                                        \
+    static void pv_block##W(const float *p, int nk16, int nk, const float *vp, int d,      \
+                            int c0, const float *inv, int rows, float *out, int out_stride) \
+    {                                                                                      \
+        __m256 acc[ROWS][W];                                                               \
+        for (int r = 0; r < ROWS; r++)                                                     \
+            for (int w = 0; w < W; w++)                                                    \
+                acc[r][w] = _mm256_setzero_ps();                                           \
+        for (int j = 0; j < nk; j++) {                                                     \
+            __m256 v[W];                                                                   \
+            for (int w = 0; w < W; w++)                                                    \
+                v[w] = _mm256_loadu_ps(vp + (size_t)j * d + c0 + 8 * w);                   \
+            _Pragma("GCC unroll 8") for (int r = 0; r < ROWS; r++)                         \
+            {                                                                              \
+                const __m256 b = _mm256_broadcast_ss(p + (size_t)r * nk16 + j);            \
+                for (int w = 0; w < W; w++)                                                \
+                    acc[r][w] = _mm256_fmadd_ps(b, v[w], acc[r][w]);                       \
+            }                                                                              \
+        }                                                                                  \
+        for (int r = 0; r < rows; r++)                                                     \
+            for (int w = 0; w < W; w++)                                                    \
+                _mm256_storeu_ps(out + (size_t)r * out_stride + c0 + 8 * w,                \
+                                 _mm256_mul_ps(acc[r][w], _mm256_set1_ps(inv[r])));         \
+    }
+PV_BLOCK(1)
+PV_BLOCK(2)
+
+void ops_attention_tile_avx2(const float *q, int q_stride, int rows, int d, const float *kt,
+                             int nk, int nk16, const float *vp, float scale, int causal_row0,
+                             float *scores, float *qt, float *out, int out_stride)
+{
+    /* qt [d, ROWS]: the tile's queries transposed, so each k step broadcasts from one line;
+     * rows past `rows` are zero and their results are never stored. */
+    for (int c = 0; c < d; c++)
+        for (int r = 0; r < ROWS; r++)
+            qt[(size_t)c * ROWS + r] = r < rows ? q[(size_t)r * q_stride + c] : 0.0f;
+    for (int j = 0; j < nk16; j += 16)
+        scores_block(qt, d, kt, nk16, j, scale, scores);
+
+    float inv[ROWS];
+    for (int r = 0; r < rows; r++) {
+        int len = nk;
+        if (causal_row0 >= 0 && causal_row0 + r + 1 < nk)
+            len = causal_row0 + r + 1;   /* query i sees keys 0..i */
+        inv[r] = softmax_row(scores + (size_t)r * nk16, len, nk);
+    }
+    int c0 = 0;
+    for (; c0 + 16 <= d; c0 += 16)
+        pv_block2(scores, nk16, nk, vp, d, c0, inv, rows, out, out_stride);
+    if (c0 < d)   /* d is a multiple of 8 */
+        pv_block1(scores, nk16, nk, vp, d, c0, inv, rows, out, out_stride);
+}

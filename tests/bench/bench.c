@@ -1,0 +1,473 @@
+/* bench: times the engine on a full-size SD 1.5-shaped checkpoint (issue 9).
+ *
+ *   bench sgemm [--n N] [--repeat R]
+ *       the machine's single-precision GEMM rate: an N x N x N cblas_sgemm (default 2048),
+ *       median of R runs, with OpenBLAS's default threads and with one thread.
+ *   bench ops [--repeat R]
+ *       the U-Net's hottest ops at their 512² shapes (CFG batch 2), one line each.
+ *   bench run --model FILE --vocab DIR [--size S] [--mode img2img|inpaint]
+ *             [--steps 20] [--strength 0.75] [--quick K] [--repeat R] [--threads T]
+ *             [--sgemm-gflops G]
+ *       one sd_generate per repeat (cfg 7.5, euler_a, seed 1) on a synthetic S x S image;
+ *       prints text encode, VAE encode, each U-Net step, VAE decode, total and peak RSS,
+ *       medians over the repeats, with GFLOP/s per phase and the efficiency against G
+ *       (the sgemm rate; measured here when not given). --quick K runs only K U-Net steps
+ *       and extrapolates the total to the full schedule (the output says so).
+ *
+ * FLOP counts are issue 9's: at a 64x64 latent (512²) one U-Net evaluation is 803 GFLOP
+ * (conv 444, linear 233, attention 126 of which ~122 self-attention), the VAE encoder 1117
+ * and the decoder 2515 (~34 of each in the mid-block's 4096-token attention). Other sizes
+ * scale the linear parts by the pixel count and the self-attention by its square.
+ * Not part of `meson test`: tests/bench/run_bench.sh drives it. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "arena.h"
+#include "ops.h"
+#include "sd.h"
+
+#define MAX_REPEAT 16
+#define MAX_STEPS 1000
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+    double t[MAX_STEPS];
+    if (n <= 0)
+        return 0.0;
+    if (n > MAX_STEPS)
+        n = MAX_STEPS;
+    memcpy(t, v, (size_t)n * sizeof *t);
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+}
+
+static double load_average(void)
+{
+    double l = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1.0;
+        fclose(f);
+    }
+    return l;
+}
+
+/* ---- FLOP model (issue 9's figures, scaled) ------------------------------------- */
+
+/* GFLOP of one U-Net evaluation (one batch item) at a lh x lw latent. */
+static double unet_gflop(int lh, int lw)
+{
+    const double r = (double)lh * lw / 4096.0;
+    const double self_attn = 122.0, rest = 803.0 - self_attn;
+    return rest * r + self_attn * r * r;
+}
+
+/* GFLOP of the VAE encoder (decoder) at h x w pixels. */
+static double vae_gflop(int h, int w, int decoder)
+{
+    const double r = (double)h * w / (512.0 * 512.0);
+    const double attn = 34.4, total = decoder ? 2515.0 : 1117.0;
+    return (total - attn) * r + attn * r * r;
+}
+
+/* ---- sgemm ---------------------------------------------------------------------- */
+
+static double sgemm_gflops(int n, int repeat)
+{
+    float *a = malloc((size_t)n * n * sizeof *a), *b = malloc((size_t)n * n * sizeof *b);
+    float *c = malloc((size_t)n * n * sizeof *c);
+    double t[MAX_REPEAT];
+    if (!a || !b || !c) {
+        free(a), free(b), free(c);
+        return 0.0;
+    }
+    for (size_t i = 0; i < (size_t)n * n; i++) {
+        a[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+        b[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+    }
+    /* one untimed call: OpenBLAS starts its threads and the pages get touched */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f,
+                c, n);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n,
+                    0.0f, c, n);
+        t[i] = now_s() - t0;
+    }
+    free(a), free(b), free(c);
+    return 2.0 * n * (double)n * n / median(t, repeat) * 1e-9;
+}
+
+static int cmd_sgemm(int n, int repeat)
+{
+    int threads = openblas_get_num_threads();
+    double all = sgemm_gflops(n, repeat);
+    openblas_set_num_threads(1);
+    double one = sgemm_gflops(n, repeat);
+    openblas_set_num_threads(threads);
+    printf("sgemm %dx%dx%d: %.1f GFLOP/s with %d threads, %.1f GFLOP/s with 1 "
+           "(median of %d; load average %.2f)\n", n, n, n, all, threads, one, repeat,
+           load_average());
+    return 0;
+}
+
+/* ---- ops at the U-Net's 512² shapes ------------------------------------------------ */
+
+static void fill(float *x, size_t n, unsigned seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        x[i] = (float)(seed >> 8) * (1.0f / 16777216.0f) - 0.5f;
+    }
+}
+
+typedef struct {
+    sd_arena arena;
+    float *x, *y, *w, *q, *k, *v;
+} ops_bufs;
+
+#define OPS_FLOATS ((size_t)2 * 320 * 4096 * 8)   /* the biggest tensor below: GEGLU's input */
+
+static void report_op(const char *name, double *t, int repeat, double gflop)
+{
+    double m = median(t, repeat);
+    if (gflop > 0.0)
+        printf("  %-44s %8.2f ms  %7.1f GFLOP/s\n", name, m * 1e3, gflop / m);
+    else
+        printf("  %-44s %8.2f ms\n", name, m * 1e3);
+}
+
+static int cmd_ops(int repeat)
+{
+    ops_bufs b = {0};
+    sd_arena_init(&b.arena, 0);
+    b.x = malloc(OPS_FLOATS * sizeof(float));
+    b.y = malloc(OPS_FLOATS * sizeof(float));
+    b.w = malloc((size_t)1280 * 1280 * 9 * sizeof(float));
+    if (!b.x || !b.y || !b.w) {
+        fprintf(stderr, "bench: out of memory\n");
+        return 1;
+    }
+    fill(b.x, OPS_FLOATS, 1);
+    fill(b.w, (size_t)1280 * 1280 * 9, 2);
+    for (size_t i = 0; i < (size_t)1280 * 1280 * 9; i++)
+        b.w[i] *= 0.05f;
+    double t[MAX_REPEAT];
+    const int hw = 4096;
+    printf("ops at 512² (latent 64x64, CFG batch 2), median of %d (load average %.2f):\n",
+           repeat, load_average());
+
+    sd_conv_params p3 = op_conv_params(3, 1, 1);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_conv2d(&b.arena, b.x, 2, 320, 64, 64, b.w, b.w, 320, &p3, b.y);
+        t[i] = now_s() - t0;
+    }
+    report_op("conv3x3 320->320 64x64 n=2", t, repeat, 2.0 * 2 * hw * 320 * 320 * 9 * 1e-9);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_conv2d(&b.arena, b.x, 2, 1280, 16, 16, b.w, b.w, 1280, &p3, b.y);
+        t[i] = now_s() - t0;
+    }
+    report_op("conv3x3 1280->1280 16x16 n=2", t, repeat, 2.0 * 2 * 256 * 1280 * 1280 * 9 * 1e-9);
+    sd_conv_params p1 = op_conv_params(1, 1, 0);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_conv2d(&b.arena, b.x, 2, 320, 64, 64, b.w, b.w, 320, &p1, b.y);
+        t[i] = now_s() - t0;
+    }
+    report_op("conv1x1 320->320 64x64 n=2", t, repeat, 2.0 * 2 * hw * 320 * 320 * 1e-9);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_linear(b.x, hw, 320, b.w, b.w, 2560, b.y);
+        t[i] = now_s() - t0;
+    }
+    report_op("linear 4096x320 -> 2560 (ff proj, n=1)", t, repeat, 2.0 * hw * 320 * 2560 * 1e-9);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_group_norm(b.x, 2, 320, hw, 32, 1e-5f, b.w, b.w, 1, b.y);
+        t[i] = now_s() - t0;
+    }
+    report_op("group_norm+silu 320x4096 n=2", t, repeat, 0.0);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_layer_norm(b.x, hw, 320, 1e-5f, b.w, b.w, b.y);
+        t[i] = now_s() - t0;
+    }
+    report_op("layer_norm 4096x320 (n=1)", t, repeat, 0.0);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_geglu(b.x, hw, 1280, b.y);
+        t[i] = now_s() - t0;
+    }
+    report_op("geglu 4096x1280 (n=1)", t, repeat, 0.0);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        op_add(b.x, b.y, b.y, (size_t)2 * 320 * hw);
+        t[i] = now_s() - t0;
+    }
+    report_op("add 2x320x4096", t, repeat, 0.0);
+    /* self-attention: q, k, v [4096, 320], 8 heads of 40 */
+    float *q = b.x, *k = b.x + (size_t)hw * 320, *v = b.x + (size_t)2 * hw * 320;
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        if (op_attention(&b.arena, q, 320, k, v, 320, hw, hw, 8, 40, 0, b.y) != 0)
+            return 1;
+        t[i] = now_s() - t0;
+    }
+    report_op("self-attention 4096 tokens 8x40 (n=1)", t, repeat,
+              4.0 * hw * (double)hw * 320 * 1e-9);
+    for (int i = 0; i < repeat; i++) {
+        double t0 = now_s();
+        if (op_attention(&b.arena, q, 320, k, v, 320, hw, 77, 8, 40, 0, b.y) != 0)
+            return 1;
+        t[i] = now_s() - t0;
+    }
+    report_op("cross-attention 4096x77 8x40 (n=1)", t, repeat, 4.0 * hw * 77.0 * 320 * 1e-9);
+    printf("  (a 512² U-Net evaluation at batch 2 holds 10 of the 320-channel self-attentions "
+           "and ~60%% of its conv FLOPs in 3x3 convs)\n");
+    sd_arena_free(&b.arena);
+    free(b.x), free(b.y), free(b.w);
+    return 0;
+}
+
+/* ---- a pipeline run ---------------------------------------------------------------- */
+
+typedef struct {
+    double phase_start, step_start;
+    double text_s, encode_s, decode_s;
+    double step_s[MAX_STEPS];
+    int steps_done;
+} timing;
+
+static int on_progress(void *user, const char *phase, int step, int total)
+{
+    timing *t = user;
+    double now = now_s();
+    (void)total;
+    if (strcmp(phase, "denoise") == 0) {
+        if (step > 0 && step <= MAX_STEPS) {
+            t->step_s[step - 1] = now - t->step_start;
+            t->steps_done = step;
+        }
+        t->step_start = now;
+    } else if (step == 0) {
+        t->phase_start = now;
+    } else {
+        double d = now - t->phase_start;
+        if (strcmp(phase, "text") == 0)
+            t->text_s = d;
+        else if (strcmp(phase, "encode") == 0)
+            t->encode_s = d;
+        else if (strcmp(phase, "decode") == 0)
+            t->decode_s = d;
+    }
+    return 0;
+}
+
+typedef struct {
+    const char *model, *vocab, *mode;
+    int size, steps, quick, repeat, threads;
+    double strength, sgemm;
+} run_options;
+
+/* Steps diffusers runs for a schedule of `steps` at `strength`: int(steps * strength). */
+static int steps_run(int steps, double strength)
+{
+    int k = (int)(steps * strength);
+    return k < steps ? k : steps;
+}
+
+static void print_phase(const char *name, double s, double gflop, double sgemm)
+{
+    if (gflop > 0.0)
+        printf("  %-22s %9.2f s  %7.1f GFLOP/s  %5.1f%% of sgemm\n", name, s, gflop / s,
+               100.0 * gflop / s / sgemm);
+    else
+        printf("  %-22s %9.2f s\n", name, s);
+}
+
+static int cmd_run(const run_options *o)
+{
+    const int size = o->size, inpaint = strcmp(o->mode, "inpaint") == 0;
+    const int full_steps = steps_run(o->steps, o->strength);
+    int steps = o->steps;
+    if (o->quick > 0) {   /* the shortest schedule that runs `quick` steps at this strength */
+        for (steps = 1; steps_run(steps, o->strength) < o->quick && steps < MAX_STEPS; steps++)
+            ;
+    }
+    const size_t plane = (size_t)size * size;
+    float *image = malloc(plane * 3 * sizeof *image), *mask = malloc(plane * sizeof *mask);
+    float *out = malloc(plane * 3 * sizeof *out);
+    if (!image || !mask || !out) {
+        fprintf(stderr, "bench: out of memory\n");
+        return 1;
+    }
+    for (int y = 0; y < size; y++)   /* a smooth synthetic photo: gradients and a ring */
+        for (int x = 0; x < size; x++) {
+            float u = (float)x / size, v = (float)y / size;
+            float d = sqrtf((u - 0.5f) * (u - 0.5f) + (v - 0.5f) * (v - 0.5f));
+            float *p = image + ((size_t)y * size + x) * 3;
+            p[0] = u, p[1] = v, p[2] = 0.5f + 0.5f * cosf(20.0f * d);
+            mask[(size_t)y * size + x] = (u > 0.25f && u < 0.75f && v > 0.25f && v < 0.75f);
+        }
+
+    double t0 = now_s();
+    sd_model *model = NULL;
+    sd_error err = {0};
+    sd_model_options mopts = {.threads = o->threads};
+    if (sd_model_load(o->model, o->vocab, &mopts, &model, &err) != SD_OK) {
+        fprintf(stderr, "bench: %s\n", err.message);
+        return 1;
+    }
+    double load_s = now_s() - t0;
+    double sgemm = o->sgemm > 0.0 ? o->sgemm : sgemm_gflops(2048, 3);
+
+    double text[MAX_REPEAT], enc[MAX_REPEAT], dec[MAX_REPEAT], total[MAX_REPEAT];
+    double step_all[MAX_STEPS];
+    int n_steps_all = 0;
+    static timing tm;
+    const double la0 = load_average();
+    for (int r = 0; r < o->repeat; r++) {
+        sd_job job;
+        sd_job_defaults(&job);
+        job.mode = inpaint ? SD_MODE_INPAINT : SD_MODE_IMG2IMG;
+        job.width = job.height = size;
+        job.image = image;
+        job.mask = inpaint ? mask : NULL;
+        job.prompt = "a photograph of an astronaut riding a horse on the moon";
+        job.negative_prompt = "blurry, low quality";
+        job.strength = o->strength;
+        job.steps = steps;
+        job.cfg_scale = 7.5f;
+        job.sampler = SD_SAMPLER_EULER_ANCESTRAL;
+        job.seed = 1;
+        job.progress = on_progress;
+        job.progress_user = &tm;
+        memset(&tm, 0, sizeof tm);
+        double g0 = now_s();
+        if (sd_generate(model, &job, out, &err) != SD_OK) {
+            fprintf(stderr, "bench: %s\n", err.message);
+            sd_model_free(model);
+            return 1;
+        }
+        total[r] = now_s() - g0;
+        text[r] = tm.text_s, enc[r] = tm.encode_s, dec[r] = tm.decode_s;
+        for (int i = 0; i < tm.steps_done && n_steps_all < MAX_STEPS; i++)
+            step_all[n_steps_all++] = tm.step_s[i];
+        fprintf(stderr, "bench: run %d/%d: %.1f s\n", r + 1, o->repeat, total[r]);
+    }
+    const int ran = tm.steps_done;
+    const double m_text = median(text, o->repeat), m_enc = median(enc, o->repeat);
+    const double m_dec = median(dec, o->repeat), m_total = median(total, o->repeat);
+    const double m_step = median(step_all, n_steps_all);
+    /* what is outside the timed phases (scheduler, image conversion) counts as measured */
+    double other = m_total - m_text - m_enc - m_dec;
+    for (int i = 0; i < ran; i++)
+        other -= tm.step_s[i];
+    if (other < 0.0)
+        other = 0.0;
+    const double est_total = m_text + m_enc + m_dec + other + m_step * full_steps;
+    const int lat = size / 8;
+    const double step_gflop = 2.0 * unet_gflop(lat, lat);   /* CFG: batch 2 */
+
+    printf("%s %dx%d, strength %.2f, %d steps (%d run), CFG 7.5, euler_a, %s\n", o->mode, size,
+           size, o->strength, o->steps, full_steps,
+           o->quick > 0 ? "QUICK MODE" : "full schedule");
+    printf("  model load %.1f s; sgemm rate %.1f GFLOP/s; median of %d run(s); load average "
+           "%.2f before, %.2f after\n", load_s, sgemm, o->repeat, la0, load_average());
+    print_phase("text encode", m_text, 0.0, sgemm);
+    print_phase("VAE encode", m_enc, vae_gflop(size, size, 0), sgemm);
+    print_phase("U-Net step (CFG x2)", m_step, step_gflop, sgemm);
+    printf("  %-22s", "  each step (s)");
+    for (int i = 0; i < n_steps_all; i++)
+        printf(" %.2f", step_all[i]);
+    printf("\n");
+    print_phase("VAE decode", m_dec, vae_gflop(size, size, 1), sgemm);
+    print_phase("other", other, 0.0, sgemm);
+    if (o->quick > 0)
+        printf("  %-22s %9.2f s  (EXTRAPOLATED: %d measured steps -> %d steps at the median)\n",
+               "total", est_total, ran, full_steps);
+    else
+        printf("  %-22s %9.2f s\n", "total", m_total);
+    printf("  %-22s %9.0f MiB\n", "peak RSS", peak_rss_mib());
+    sd_model_free(model);
+    free(image), free(mask), free(out);
+    return 0;
+}
+
+static int usage(void)
+{
+    fprintf(stderr,
+            "usage: bench sgemm [--n N] [--repeat R]\n"
+            "       bench ops [--repeat R]\n"
+            "       bench run --model FILE --vocab DIR [--size S] [--mode img2img|inpaint]\n"
+            "                 [--steps N] [--strength X] [--quick K] [--repeat R] [--threads T]\n"
+            "                 [--sgemm-gflops G]\n");
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage();
+    run_options o = {.mode = "img2img", .size = 512, .steps = 20, .repeat = 1,
+                     .strength = 0.75};
+    int n = 2048, repeat_set = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!v)
+            return usage();
+        i++;
+        if (strcmp(a, "--model") == 0) o.model = v;
+        else if (strcmp(a, "--vocab") == 0) o.vocab = v;
+        else if (strcmp(a, "--mode") == 0) o.mode = v;
+        else if (strcmp(a, "--size") == 0) o.size = atoi(v);
+        else if (strcmp(a, "--steps") == 0) o.steps = atoi(v);
+        else if (strcmp(a, "--strength") == 0) o.strength = atof(v);
+        else if (strcmp(a, "--quick") == 0) o.quick = atoi(v);
+        else if (strcmp(a, "--repeat") == 0) o.repeat = atoi(v), repeat_set = 1;
+        else if (strcmp(a, "--threads") == 0) o.threads = atoi(v);
+        else if (strcmp(a, "--sgemm-gflops") == 0) o.sgemm = atof(v);
+        else if (strcmp(a, "--n") == 0) n = atoi(v);
+        else return usage();
+    }
+    if (o.repeat < 1 || o.repeat > MAX_REPEAT || n < 64 || o.size < 64 || o.size % 8 ||
+        o.steps < 1 || o.steps > MAX_STEPS || o.strength <= 0.0 || o.strength > 1.0)
+        return usage();
+    if (strcmp(argv[1], "sgemm") == 0)
+        return cmd_sgemm(n, repeat_set ? o.repeat : 5);
+    if (strcmp(argv[1], "ops") == 0)
+        return cmd_ops(repeat_set ? o.repeat : 3);
+    if (strcmp(argv[1], "run") == 0) {
+        if (!o.model || !o.vocab || (strcmp(o.mode, "img2img") && strcmp(o.mode, "inpaint")))
+            return usage();
+        return cmd_run(&o);
+    }
+    return usage();
+}

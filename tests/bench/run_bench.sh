@@ -1,0 +1,70 @@
+#!/bin/sh
+# Speed benchmark of issue 9 (not part of `meson test`).
+#
+# Builds tests/bench, generates (once) a full-size SD 1.5-shaped fp16 checkpoint with random
+# weights (~2.1 GB, kept in $BENCH_DIR, default /var/tmp/gimp-diffusion-bench), measures the
+# machine's sgemm rate, then runs each scenario in its own process (so each peak RSS is its
+# own): 512² img2img, 256² img2img, 512² inpaint (4-channel U-Net, centre square masked), all
+# strength 0.75, 20 steps (15 run), CFG 7.5, euler_a.
+#
+# usage: tests/bench/run_bench.sh [--quick K] [--repeat R] [--only NAME] [--threads T]
+#                                 [BUILD_DIR [SHARED_DIR]]
+#   --quick K    run K U-Net steps per scenario and extrapolate to 15 (default: full runs)
+#   --repeat R   runs per scenario, medians reported (default 1; noisy machines want 3)
+#   --only NAME  img2img512 | img2img256 | inpaint512 | sgemm | ops
+#   --threads T  engine threads (default: all cores)
+#
+# The figures to compare with are issue 9's stable-diffusion.cpp run on this machine
+# (sd.cpp itself is not available here): 512² img2img 405 s total, ~23 s/step, 41 s VAE
+# decode, 3.85 GB peak RSS; 256² img2img 78 s, 2.56 GB.
+set -eu
+
+here=$(cd "$(dirname "$0")/../.." && pwd)
+quick=
+repeat=1
+only=
+threads=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) quick="--quick $2"; shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
+    --threads) threads=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) break ;;
+    esac
+done
+build=${1:-$here/build}
+shared=${2:-$here/../shared}
+bench_dir=${BENCH_DIR:-/var/tmp/gimp-diffusion-bench}
+keys=$shared/golden/sd15-fullsize.keys.txt
+model=$bench_dir/sd15-random-f16.safetensors
+
+ninja -C "$build" tests/bench engine/tools/make-checkpoint >/dev/null
+bench=$build/tests/bench
+if [ ! -f "$model" ]; then
+    mkdir -p "$bench_dir"
+    echo "generating $model (once)..." >&2
+    "$build/engine/tools/make-checkpoint" --keys "$keys" --dtype f16 --seed 1 --out "$model.part"
+    mv "$model.part" "$model"
+fi
+
+echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+grep -m1 'model name' /proc/cpuinfo | sed 's/.*: /== cpu: /'
+if [ -z "$only" ] || [ "$only" = sgemm ] || [ "$only" = ops ]; then
+    [ "$only" = ops ] || "$bench" sgemm --repeat 5
+    [ "$only" = sgemm ] || "$bench" ops --repeat 3
+    [ -n "$only" ] && exit 0
+fi
+rate=$("$bench" sgemm --repeat 3 | sed -n 's/.*: \([0-9.]*\) GFLOP\/s with.*/\1/p')
+
+run() {   # name mode size
+    [ -z "$only" ] || [ "$only" = "$1" ] || return 0
+    "$bench" run --model "$model" --vocab "$shared/clip" --mode "$2" --size "$3" \
+        --repeat "$repeat" --threads "$threads" --sgemm-gflops "$rate" $quick
+}
+run img2img512 img2img 512
+run img2img256 img2img 256
+run inpaint512 inpaint 512
+echo "== sd.cpp reference (issue 9, same machine, quiet): 512² img2img 405 s total, ~23 s/step," \
+     "41 s VAE decode, 3.85 GB peak RSS; 256² img2img 78 s, 2.56 GB"

@@ -3,11 +3,9 @@
  * fix_c1_controls, fix_latin_ligatures, fix_character_width, uncurl_quotes,
  * fix_line_breaks, remove_terminal_escapes, remove_control_chars, NFC.
  *
- * fix_encoding tries the two single-byte encodings that matter for prompts
- * (latin-1 and sloppy-windows-1252) before the latin-1 -> windows-1252 and C1
- * fix-ups; ftfy's rarer paths (windows-1250/1251/1253/1254, iso-8859-2, macroman,
- * cp437 re-decoding, replace_lossy_sequences, utf-8-variants) are not reproduced. fix_surrogates has nothing to do:
- * text decoded from UTF-8 holds no surrogates. */
+ * The byte-level side of fix_encoding is in ftfy_codecs.c, the character classes
+ * of its heuristics in ftfy_badness.c. fix_surrogates has nothing to do: text
+ * decoded from UTF-8 holds no surrogates. */
 #include "ftfy.h"
 
 #include <stdlib.h>
@@ -33,130 +31,12 @@ static uint32_t sloppy_1252_decode(uint8_t b)
     return b;
 }
 
-/* Byte of c in sloppy-windows-1252, or -1 when c has none. */
-static int sloppy_1252_encode(uint32_t c)
-{
-    if (c == 0x1A)
-        return -1;  /* the sloppy codecs' byte for U+FFFD, not encoded here */
-    if (c < 0x80 || (c >= 0xA0 && c <= 0xFF))
-        return (int)c;
-    for (int i = 0; i < 32; i++)
-        if (cp1252_high[i] ? cp1252_high[i] == c : c == 0x80u + (uint32_t)i)
-            return 0x80 + i;
-    return -1;
-}
-
 static int is_ascii(const ustr *s)
 {
     for (size_t i = 0; i < s->n; i++)
         if (s->cp[i] >= 0x80)
             return 0;
     return 1;
-}
-
-static int continuation_not_85_a0(uint8_t b)
-{
-    return b >= 0x80 && b <= 0xBF && b != 0x85 && b != 0xA0;
-}
-
-/* Length of chardata.ALTERED_UTF8_RE's match at b[i] (a UTF-8 sequence whose 0xA0
- * byte became a space), or 0. */
-static size_t altered_utf8_length(const uint8_t *b, size_t n, size_t i)
-{
-    uint8_t c = b[i];
-    if (i + 1 < n && b[i + 1] == ' ' &&
-        (c == 0xC2 || c == 0xC3 || c == 0xC5 || c == 0xCE || c == 0xD0 || c == 0xD9))
-        return 2;
-    if (i + 2 < n && (c == 0xE2 || c == 0xE3) && b[i + 1] == ' ' && continuation_not_85_a0(b[i + 2]))
-        return 3;
-    if (i + 2 < n && c >= 0xE0 && c <= 0xE3 && continuation_not_85_a0(b[i + 1]) && b[i + 2] == ' ')
-        return 3;
-    if (i + 3 < n && c == 0xF0) {
-        int spaces = 0, conts = 0;
-        for (int k = 1; k <= 3; k++) {
-            spaces += b[i + k] == ' ';
-            conts += b[i + k] >= 0x80 && b[i + k] <= 0xBF;
-        }
-        if (spaces == 1 && conts == 2)
-            return 4;
-    }
-    return 0;
-}
-
-/* fixes.restore_byte_a0(): "\xc3 " before a word becomes "\xc3\xa0 " (à), then
- * the space of each ALTERED_UTF8_RE match becomes 0xA0. Rewrites bytes[0..*n);
- * the buffer has room for *n + the count of 0xC3 bytes. Applies only when the
- * original bytes hold a match, as ftfy checks first. */
-static void restore_byte_a0(uint8_t *bytes, size_t *n)
-{
-    size_t len = *n;
-    int any = 0;
-    for (size_t i = 0; i < len && !any; i++)
-        any = altered_utf8_length(bytes, len, i) > 0;
-    if (!any)
-        return;
-    /* A_GRAVE_WORD_RE = b"\xc3 (?! |quele|quela|quilo|s )", right to left so
-     * inserting shifts only what was already handled. */
-    static const char *const exceptions[] = {" ", "quele", "quela", "quilo", "s "};
-    for (size_t i = len; i-- > 0;) {
-        if (bytes[i] != 0xC3 || i + 1 >= len || bytes[i + 1] != ' ')
-            continue;
-        int excepted = 0;
-        for (size_t e = 0; e < 5 && !excepted; e++) {
-            size_t el = strlen(exceptions[e]);
-            excepted = i + 2 + el <= len && memcmp(bytes + i + 2, exceptions[e], el) == 0;
-        }
-        if (excepted)
-            continue;
-        memmove(bytes + i + 2, bytes + i + 1, len - i - 1);
-        bytes[i + 1] = 0xA0;
-        len++;
-    }
-    for (size_t i = 0; i < len;) {
-        size_t m = altered_utf8_length(bytes, len, i);
-        if (m == 0) {
-            i++;
-            continue;
-        }
-        for (size_t k = i; k < i + m; k++)
-            if (bytes[k] == ' ')
-                bytes[k] = 0xA0;
-        i += m;
-    }
-    *n = len;
-}
-
-/* Encodes s with a single-byte encoding (sloppy: windows-1252, else latin-1) and
- * decodes the bytes as strict UTF-8 into out. Returns 1 on success, 0 when s does
- * not encode or the bytes are not UTF-8, -1 when out of memory. */
-static int redecode_as_utf8(const ustr *s, int sloppy, ustr *out)
-{
-    uint8_t *bytes = malloc(2 * s->n + 1);
-    if (!bytes)
-        return -1;
-    for (size_t i = 0; i < s->n; i++) {
-        int b = sloppy ? sloppy_1252_encode(s->cp[i]) : (s->cp[i] <= 0xFF ? (int)s->cp[i] : -1);
-        if (b < 0) {
-            free(bytes);
-            return 0;
-        }
-        bytes[i] = (uint8_t)b;
-    }
-    size_t n = s->n;
-    restore_byte_a0(bytes, &n);
-    ustr decoded = {0};
-    int rc = utf8_decode((const char *)bytes, n, &decoded) != 0 ? -1 : 1;
-    free(bytes);
-    for (size_t i = 0; rc == 1 && i < decoded.n; i++)
-        if (decoded.cp[i] == 0xFFFD)
-            rc = 0;  /* an invalid sequence: ftfy's strict decode raises */
-    /* U+FFFD in the input encodes to no byte here, so a U+FFFD out came from an
-     * invalid sequence. */
-    if (rc == 1)
-        ustr_swap(out, &decoded);
-    else
-        ustr_free(&decoded);
-    return rc;
 }
 
 static int fix_encoding(ustr *s);
@@ -202,9 +82,9 @@ static int fix_encoding_step(ustr *s)
 {
     if (s->n == 0 || is_ascii(s) || !ftfy_is_bad(s->cp, s->n))
         return 0;
-    for (int sloppy = 0; sloppy < 2; sloppy++) {
+    for (int enc = 0; enc < ftfy_charmap_count(); enc++) {
         ustr fixed = {0};
-        int rc = redecode_as_utf8(s, sloppy, &fixed);
+        int rc = ftfy_redecode(s, enc, &fixed);
         if (rc < 0)
             return -1;
         if (rc == 1) {
@@ -219,11 +99,13 @@ static int fix_encoding_step(ustr *s)
     /* Left: latin-1 text re-decoded as windows-1252, or else fix_c1_controls. Both
      * only change C1 controls, and to the same characters. */
     int changed = 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (s->cp[i] >= 0x80 && s->cp[i] < 0xA0 && sloppy_1252_decode((uint8_t)s->cp[i]) != s->cp[i]) {
-            s->cp[i] = sloppy_1252_decode((uint8_t)s->cp[i]);
-            changed = 1;
-        }
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->cp[i] < 0x80 || s->cp[i] >= 0xA0)
+            continue;
+        uint32_t c = sloppy_1252_decode((uint8_t)s->cp[i]);
+        changed |= c != s->cp[i];
+        s->cp[i] = c;
+    }
     return changed;
 }
 
@@ -406,8 +288,8 @@ int ftfy_fix_text(ustr *s)
         for (size_t i = pos; i < end; i++)
             if (s->cp[i] == '<')
                 unescape = 0;
-        if (ustr_append(&segment, s->cp + pos, end - pos) != 0 || fix_segment(&segment, unescape) != 0 ||
-            ustr_append(&out, segment.cp, segment.n) != 0) {
+        if (ustr_append(&segment, s->cp + pos, end - pos) != 0 ||
+            fix_segment(&segment, unescape) != 0 || ustr_append(&out, segment.cp, segment.n) != 0) {
             ustr_free(&segment);
             ustr_free(&out);
             return -1;

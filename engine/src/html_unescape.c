@@ -30,8 +30,10 @@ static int append_numeric_ref(ustr *out, uint32_t num)
         return ustr_push(out, 0xFFFD);
     if (num == 0x0D)
         return ustr_push(out, '\r');
-    if (num >= 0x80 && num <= 0x9F)
-        return ustr_push(out, invalid_charref_c1[num - 0x80] ? invalid_charref_c1[num - 0x80] : num);
+    if (num >= 0x80 && num <= 0x9F) {
+        uint32_t c = invalid_charref_c1[num - 0x80];
+        return ustr_push(out, c ? c : num);
+    }
     if ((num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF)
         return ustr_push(out, 0xFFFD);
     if (invalid_codepoint(num))

@@ -15,6 +15,8 @@
 /* Floats per score block (4 MB): large enough for efficient GEMMs, small enough to
  * stay in cache-friendly territory for a 4096-token self-attention. */
 #define ATTN_SCORE_FLOATS ((size_t)1 << 20)
+/* Widest head the fused tiles take (SD 1.x: 40, 80, 160 in the U-Net, 64 in CLIP). */
+#define ATTN_FUSED_MAX_DIM 160
 
 static float row_max(const float *x, int n)
 {
@@ -162,7 +164,9 @@ int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, cons
             memset(out + (size_t)i * out_stride, 0, (size_t)out_stride * sizeof *out);
         return 0;
     }
-    if (head_dim % 8 == 0 && ops_have_avx2())
+    /* Wide heads (the VAE's single 512-wide head) stay on sgemm: there the fused tile would
+     * stream V from memory once per 16 columns, and OpenBLAS's long-k GEMMs do well. */
+    if (head_dim % 8 == 0 && head_dim <= ATTN_FUSED_MAX_DIM && ops_have_avx2())
         return attention_fused(a, q, q_stride, k, v, kv_stride, nq, nk, heads, head_dim,
                                causal, out);
     const float scale = 1.0f / sqrtf((float)head_dim);

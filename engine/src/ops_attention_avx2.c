@@ -8,7 +8,7 @@
 
 #include "ops_simd.h"
 
-#define ROWS OPS_ATTN_ROWS
+#define ROWS OPS_ATTN_ROWS   /* ACC_ROWS below lists as many */
 
 /* e^x for x <= 0, eight at a time: ops_exp_nonpos (ops_exp.h) with FMAs. x is clamped
  * at -87 with the constant first, so a NaN passes through (maxps returns its second
@@ -32,28 +32,36 @@ static inline __m256 exp_nonpos8(__m256 x)
     return _mm256_mul_ps(u, _mm256_castsi256_ps(e));
 }
 
+/* The accumulators are named variables, not an array: GCC keeps an array of __m256 in
+ * memory and stores it back on every iteration. */
+#define ACC_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
+
 /* s[r, j .. j+15] = scale · Σ_c qt[c, r] · kt[c, j ..] for the ROWS rows. */
 static void scores_block(const float *qt, int d, const float *kt, int nk16, int j, float scale,
                          float *s)
 {
-    __m256 acc[ROWS][2];
-    for (int r = 0; r < ROWS; r++)
-        acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+#define DECL(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = _mm256_setzero_ps();
+    ACC_ROWS(DECL)
+#undef DECL
     for (int c = 0; c < d; c++) {
         const float *kr = kt + (size_t)c * nk16 + j;
+        const float *qc = qt + (size_t)c * ROWS;
         const __m256 k0 = _mm256_loadu_ps(kr), k1 = _mm256_loadu_ps(kr + 8);
-#pragma GCC unroll 8
-        for (int r = 0; r < ROWS; r++) {
-            const __m256 b = _mm256_broadcast_ss(qt + (size_t)c * ROWS + r);
-            acc[r][0] = _mm256_fmadd_ps(b, k0, acc[r][0]);
-            acc[r][1] = _mm256_fmadd_ps(b, k1, acc[r][1]);
+#define FMA(r)                                              \
+        {                                                   \
+            const __m256 b = _mm256_broadcast_ss(qc + r);   \
+            a##r##0 = _mm256_fmadd_ps(b, k0, a##r##0);      \
+            a##r##1 = _mm256_fmadd_ps(b, k1, a##r##1);      \
         }
+        ACC_ROWS(FMA)
+#undef FMA
     }
     const __m256 sc = _mm256_set1_ps(scale);
-    for (int r = 0; r < ROWS; r++) {
-        _mm256_storeu_ps(s + (size_t)r * nk16 + j, _mm256_mul_ps(acc[r][0], sc));
-        _mm256_storeu_ps(s + (size_t)r * nk16 + j + 8, _mm256_mul_ps(acc[r][1], sc));
-    }
+#define STORE(r)                                                                    \
+    _mm256_storeu_ps(s + (size_t)r * nk16 + j, _mm256_mul_ps(a##r##0, sc));         \
+    _mm256_storeu_ps(s + (size_t)r * nk16 + j + 8, _mm256_mul_ps(a##r##1, sc));
+    ACC_ROWS(STORE)
+#undef STORE
 }
 
 /* s[0..len) = exp(s - max) and s[len..nk) = 0; returns 1 / Σ (the sum in double). */
@@ -96,33 +104,46 @@ static float softmax_row(float *s, int len, int nk)
     return (float)(1.0 / ((d4[0] + d4[1]) + (d4[2] + d4[3])));
 }
 
-/* out[r, c0 .. c0 + 8·W) = inv[r] · Σ_j p[r, j] · vp[j, c0 ..], W vectors wide (1 or 2). */
-#define PV_BLOCK(W)                                                                        \
-    static void pv_block##W(const float *p, int nk16, int nk, const float *vp, int d,      \
-                            int c0, const float *inv, int rows, float *out, int out_stride) \
-    {                                                                                      \
-        __m256 acc[ROWS][W];                                                               \
-        for (int r = 0; r < ROWS; r++)                                                     \
-            for (int w = 0; w < W; w++)                                                    \
-                acc[r][w] = _mm256_setzero_ps();                                           \
-        for (int j = 0; j < nk; j++) {                                                     \
-            __m256 v[W];                                                                   \
-            for (int w = 0; w < W; w++)                                                    \
-                v[w] = _mm256_loadu_ps(vp + (size_t)j * d + c0 + 8 * w);                   \
-            _Pragma("GCC unroll 8") for (int r = 0; r < ROWS; r++)                         \
-            {                                                                              \
-                const __m256 b = _mm256_broadcast_ss(p + (size_t)r * nk16 + j);            \
-                for (int w = 0; w < W; w++)                                                \
-                    acc[r][w] = _mm256_fmadd_ps(b, v[w], acc[r][w]);                       \
-            }                                                                              \
-        }                                                                                  \
-        for (int r = 0; r < rows; r++)                                                     \
-            for (int w = 0; w < W; w++)                                                    \
-                _mm256_storeu_ps(out + (size_t)r * out_stride + c0 + 8 * w,                \
-                                 _mm256_mul_ps(acc[r][w], _mm256_set1_ps(inv[r])));         \
+/* out[r, c0 .. c0 + 16) = inv[r] · Σ_j p[r, j] · vp[j, c0 ..]; with `half`, only
+ * c0 .. c0 + 8 (d = 40 ends on a half block). */
+static void pv_block(const float *p, int nk16, int nk, const float *vp, int d, int c0,
+                     int half, const float *inv, int rows, float *out, int out_stride)
+{
+#define DECL(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = _mm256_setzero_ps();
+    ACC_ROWS(DECL)
+#undef DECL
+    const float *vj = vp + c0;
+    if (half) {
+        for (int j = 0; j < nk; j++, vj += d) {
+            const __m256 v0 = _mm256_loadu_ps(vj);
+#define FMA(r) a##r##0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + (size_t)r * nk16 + j), v0, a##r##0);
+            ACC_ROWS(FMA)
+#undef FMA
+        }
+    } else {
+        for (int j = 0; j < nk; j++, vj += d) {
+            const __m256 v0 = _mm256_loadu_ps(vj), v1 = _mm256_loadu_ps(vj + 8);
+#define FMA(r)                                                              \
+            {                                                               \
+                const __m256 b = _mm256_broadcast_ss(p + (size_t)r * nk16 + j); \
+                a##r##0 = _mm256_fmadd_ps(b, v0, a##r##0);                  \
+                a##r##1 = _mm256_fmadd_ps(b, v1, a##r##1);                  \
+            }
+            ACC_ROWS(FMA)
+#undef FMA
+        }
     }
-PV_BLOCK(1)
-PV_BLOCK(2)
+    float *o = out + c0;
+#define STORE(r)                                                                   \
+    if (r < rows) {                                                                \
+        const __m256 f = _mm256_set1_ps(inv[r]);                                   \
+        _mm256_storeu_ps(o + (size_t)r * out_stride, _mm256_mul_ps(a##r##0, f));   \
+        if (!half)                                                                 \
+            _mm256_storeu_ps(o + (size_t)r * out_stride + 8, _mm256_mul_ps(a##r##1, f)); \
+    }
+    ACC_ROWS(STORE)
+#undef STORE
+}
 
 void ops_attention_tile_avx2(const float *q, int q_stride, int rows, int d, const float *kt,
                              int nk, int nk16, const float *vp, float scale, int causal_row0,
@@ -143,9 +164,6 @@ void ops_attention_tile_avx2(const float *q, int q_stride, int rows, int d, cons
             len = causal_row0 + r + 1;   /* query i sees keys 0..i */
         inv[r] = softmax_row(scores + (size_t)r * nk16, len, nk);
     }
-    int c0 = 0;
-    for (; c0 + 16 <= d; c0 += 16)
-        pv_block2(scores, nk16, nk, vp, d, c0, inv, rows, out, out_stride);
-    if (c0 < d)   /* d is a multiple of 8 */
-        pv_block1(scores, nk16, nk, vp, d, c0, inv, rows, out, out_stride);
+    for (int c0 = 0; c0 < d; c0 += 16)   /* d is a multiple of 8 */
+        pv_block(scores, nk16, nk, vp, d, c0, d - c0 < 16, inv, rows, out, out_stride);
 }

@@ -4,6 +4,7 @@
  * order and precision, so the results agree to the bit. That relies on the compiler not
  * fusing a*b+c on its own: the build uses -std=c11, under which GCC does not contract; the
  * fusions torch's binary does have are written as fmaf() explicitly. */
+#include "float_bits.h"
 #include "rng.h"
 
 #include <math.h>
@@ -87,20 +88,6 @@ static double uniform_double(sd_mt19937 *mt)
  * whose only use is an add into an FMA; fmaf() stands exactly where it did. The placement was
  * checked against torch over every possible u1 and u2 (tests/fixtures/rng/
  * verify_against_torch.py): without the fusions ~6000 of the 2^25 inputs differ by an ulp. */
-
-static float f32_from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
 
 static const float cephes_SQRTHF = 0.707106781186547524;
 static const float cephes_log_p0 = 7.0376836292E-2;

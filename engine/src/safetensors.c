@@ -6,6 +6,7 @@
  *
  * The file is untrusted: every length, shape and offset is checked against the file size
  * before a pointer into the mapping is formed, and tensors may not overlap. */
+#include "float_bits.h"
 #include "safetensors.h"
 
 #include <cjson/cJSON.h>
@@ -81,20 +82,6 @@ static int dtype_from_name(const char *s, st_dtype *out)
 }
 
 /* ---- half precision ------------------------------------------------------ */
-
-static float f32_from_bits(uint32_t u)
-{
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-}
-
-static uint32_t f32_bits(float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, sizeof u);
-    return u;
-}
 
 /* Rebias the exponent in place; subnormals are renormalised by one exact float
  * subtraction instead of a loop (F. Giesen's half_to_float), so the conversion loop over a

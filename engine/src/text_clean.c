@@ -181,8 +181,8 @@ int uc_nfc(ustr *s)
         }
     }
     if (d.n > 0) {
-        utf8proc_ssize_t n = utf8proc_normalize_utf32((utf8proc_int32_t *)d.cp, (utf8proc_ssize_t)d.n,
-                                                      UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+        utf8proc_ssize_t n = utf8proc_normalize_utf32(
+            (utf8proc_int32_t *)d.cp, (utf8proc_ssize_t)d.n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
         if (n >= 0)
             d.n = (size_t)n;
     }

@@ -148,6 +148,8 @@ static void bytes_to_unicode(uint8_t order[256], uint32_t cp_of_byte[256])
 
 static int pool_add(sd_tokenizer *t, const char *s, size_t n, uint32_t *off)
 {
+    if (t->pool_len + n + 1 >= UINT32_MAX)
+        return -1;  /* offsets are 32-bit; no real vocabulary comes near */
     if (t->pool_len + n + 1 > t->pool_cap) {
         size_t cap = t->pool_cap ? t->pool_cap : 1 << 20;
         while (cap < t->pool_len + n + 1)
@@ -606,14 +608,17 @@ static int bpe_word(const sd_tokenizer *t, int32_t *word, int n)
 {
     while (n > 1) {
         const merge_slot *best = NULL;
+        int32_t left = NO_ID, right = NO_ID;
         for (int i = 0; i + 1 < n; i++) {
             const merge_slot *m = merge_find(t, word[i], word[i + 1]);
-            if (m && (!best || m->rank < best->rank))
+            if (m && (!best || m->rank < best->rank)) {
                 best = m;
+                left = word[i];
+                right = word[i + 1];
+            }
         }
         if (!best)
             break;
-        int32_t left = (int32_t)((best->key - 1) >> 32), right = (int32_t)((best->key - 1) & 0xFFFFFFFFu);
         int k = 0;
         for (int i = 0; i < n;) {
             if (i + 1 < n && word[i] == left && word[i + 1] == right) {

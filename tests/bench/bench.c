@@ -41,6 +41,17 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the whole process (all threads): on a loaded machine this moves far
+ * less than the wall clock, so A/B comparisons of one op read it too. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0.0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           1e-6 * (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -153,14 +164,27 @@ typedef struct {
 
 #define OPS_FLOATS ((size_t)2 * 320 * 4096 * 8)   /* the biggest tensor below: GEGLU's input */
 
-static void report_op(const char *name, double *t, int repeat, double gflop)
+static void report_op(const char *name, double *t, int repeat, double gflop, double cpu)
 {
     double m = median(t, repeat);
     if (gflop > 0.0)
-        printf("  %-44s %8.2f ms  %7.1f GFLOP/s\n", name, m * 1e3, gflop / m);
+        printf("  %-44s %8.2f ms  %7.1f GFLOP/s  (cpu %6.2f ms)\n", name, m * 1e3, gflop / m,
+               cpu * 1e3);
     else
-        printf("  %-44s %8.2f ms\n", name, m * 1e3);
+        printf("  %-44s %8.2f ms                   (cpu %6.2f ms)\n", name, m * 1e3, cpu * 1e3);
 }
+
+/* Times `call` `repeat` times into t[]; the mean CPU time per call goes to *cpu. */
+#define TIME_OP(call)                          \
+    do {                                       \
+        double c0 = cpu_s();                   \
+        for (int i = 0; i < repeat; i++) {     \
+            double t0 = now_s();               \
+            call;                              \
+            t[i] = now_s() - t0;               \
+        }                                      \
+        cpu = (cpu_s() - c0) / repeat;         \
+    } while (0)
 
 static int cmd_ops(int repeat)
 {
@@ -177,78 +201,40 @@ static int cmd_ops(int repeat)
     fill(b.w, (size_t)1280 * 1280 * 9, 2);
     for (size_t i = 0; i < (size_t)1280 * 1280 * 9; i++)
         b.w[i] *= 0.05f;
-    double t[MAX_REPEAT];
+    double t[MAX_REPEAT], cpu = 0.0;
     const int hw = 4096;
     printf("ops at 512² (latent 64x64, CFG batch 2), median of %d (load average %.2f):\n",
            repeat, load_average());
 
     sd_conv_params p3 = op_conv_params(3, 1, 1);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_conv2d(&b.arena, b.x, 2, 320, 64, 64, b.w, b.w, 320, &p3, b.y);
-        t[i] = now_s() - t0;
-    }
-    report_op("conv3x3 320->320 64x64 n=2", t, repeat, 2.0 * 2 * hw * 320 * 320 * 9 * 1e-9);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_conv2d(&b.arena, b.x, 2, 1280, 16, 16, b.w, b.w, 1280, &p3, b.y);
-        t[i] = now_s() - t0;
-    }
-    report_op("conv3x3 1280->1280 16x16 n=2", t, repeat, 2.0 * 2 * 256 * 1280 * 1280 * 9 * 1e-9);
+    TIME_OP(op_conv2d(&b.arena, b.x, 2, 320, 64, 64, b.w, b.w, 320, &p3, b.y));
+    report_op("conv3x3 320->320 64x64 n=2", t, repeat, 2.0 * 2 * hw * 320 * 320 * 9 * 1e-9, cpu);
+    TIME_OP(op_conv2d(&b.arena, b.x, 2, 1280, 16, 16, b.w, b.w, 1280, &p3, b.y));
+    report_op("conv3x3 1280->1280 16x16 n=2", t, repeat,
+              2.0 * 2 * 256 * 1280 * 1280 * 9 * 1e-9, cpu);
     sd_conv_params p1 = op_conv_params(1, 1, 0);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_conv2d(&b.arena, b.x, 2, 320, 64, 64, b.w, b.w, 320, &p1, b.y);
-        t[i] = now_s() - t0;
-    }
-    report_op("conv1x1 320->320 64x64 n=2", t, repeat, 2.0 * 2 * hw * 320 * 320 * 1e-9);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_linear(b.x, hw, 320, b.w, b.w, 2560, b.y);
-        t[i] = now_s() - t0;
-    }
-    report_op("linear 4096x320 -> 2560 (ff proj, n=1)", t, repeat, 2.0 * hw * 320 * 2560 * 1e-9);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_group_norm(b.x, 2, 320, hw, 32, 1e-5f, b.w, b.w, 1, b.y);
-        t[i] = now_s() - t0;
-    }
-    report_op("group_norm+silu 320x4096 n=2", t, repeat, 0.0);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_layer_norm(b.x, hw, 320, 1e-5f, b.w, b.w, b.y);
-        t[i] = now_s() - t0;
-    }
-    report_op("layer_norm 4096x320 (n=1)", t, repeat, 0.0);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_geglu(b.x, hw, 1280, b.y);
-        t[i] = now_s() - t0;
-    }
-    report_op("geglu 4096x1280 (n=1)", t, repeat, 0.0);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        op_add(b.x, b.y, b.y, (size_t)2 * 320 * hw);
-        t[i] = now_s() - t0;
-    }
-    report_op("add 2x320x4096", t, repeat, 0.0);
+    TIME_OP(op_conv2d(&b.arena, b.x, 2, 320, 64, 64, b.w, b.w, 320, &p1, b.y));
+    report_op("conv1x1 320->320 64x64 n=2", t, repeat, 2.0 * 2 * hw * 320 * 320 * 1e-9, cpu);
+    TIME_OP(op_linear(b.x, hw, 320, b.w, b.w, 2560, b.y));
+    report_op("linear 4096x320 -> 2560 (ff proj, n=1)", t, repeat,
+              2.0 * hw * 320 * 2560 * 1e-9, cpu);
+    TIME_OP(op_group_norm(b.x, 2, 320, hw, 32, 1e-5f, b.w, b.w, 1, b.y));
+    report_op("group_norm+silu 320x4096 n=2", t, repeat, 0.0, cpu);
+    TIME_OP(op_layer_norm(b.x, hw, 320, 1e-5f, b.w, b.w, b.y));
+    report_op("layer_norm 4096x320 (n=1)", t, repeat, 0.0, cpu);
+    TIME_OP(op_geglu(b.x, hw, 1280, b.y));
+    report_op("geglu 4096x1280 (n=1)", t, repeat, 0.0, cpu);
+    TIME_OP(op_add(b.x, b.y, b.y, (size_t)2 * 320 * hw));
+    report_op("add 2x320x4096", t, repeat, 0.0, cpu);
     /* self-attention: q, k, v [4096, 320], 8 heads of 40 */
     float *q = b.x, *k = b.x + (size_t)hw * 320, *v = b.x + (size_t)2 * hw * 320;
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        if (op_attention(&b.arena, q, 320, k, v, 320, hw, hw, 8, 40, 0, b.y) != 0)
-            return 1;
-        t[i] = now_s() - t0;
-    }
+    TIME_OP(if (op_attention(&b.arena, q, 320, k, v, 320, hw, hw, 8, 40, 0, b.y) != 0)
+                return 1);
     report_op("self-attention 4096 tokens 8x40 (n=1)", t, repeat,
-              4.0 * hw * (double)hw * 320 * 1e-9);
-    for (int i = 0; i < repeat; i++) {
-        double t0 = now_s();
-        if (op_attention(&b.arena, q, 320, k, v, 320, hw, 77, 8, 40, 0, b.y) != 0)
-            return 1;
-        t[i] = now_s() - t0;
-    }
-    report_op("cross-attention 4096x77 8x40 (n=1)", t, repeat, 4.0 * hw * 77.0 * 320 * 1e-9);
+              4.0 * hw * (double)hw * 320 * 1e-9, cpu);
+    TIME_OP(if (op_attention(&b.arena, q, 320, k, v, 320, hw, 77, 8, 40, 0, b.y) != 0)
+                return 1);
+    report_op("cross-attention 4096x77 8x40 (n=1)", t, repeat, 4.0 * hw * 77.0 * 320 * 1e-9, cpu);
     printf("  (a 512² U-Net evaluation at batch 2 holds 10 of the 320-channel self-attentions "
            "and ~60%% of its conv FLOPs in 3x3 convs)\n");
     sd_arena_free(&b.arena);

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Builds the GIMP 3 front end inside the trixie chroot (make-gimp3-chroot.sh) from this
 # source tree and runs gimp3-e2e.sh there, offline, on a throw-away overlay of the chroot.
-# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR
-#   OUTDIR keeps the chroot build (OUTDIR/build) and the test's artefacts (OUTDIR/work).
+# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR [e2e|gui]
+#   OUTDIR keeps the chroot build (OUTDIR/build) and the test's artefacts (OUTDIR/TEST).
+#   e2e (default): gimp3-e2e.sh, headless; gui: gimp3-gui.sh, dialog under Xvfb.
 # Exit 0 = pass, 1 = fail, 77 = skipped (no chroot, or not root).
 set -u
 SRC=$(realpath "${1:?source root}") MODEL=$(realpath -m "${2:?model}") VOCAB=$(realpath -m "${3:?vocab}")
-OUT=$(realpath -m "${4:?outdir}")
+OUT=$(realpath -m "${4:?outdir}") TEST=${5:-e2e}
 R=$(realpath -m "${GIMP3_CHROOT:-/var/tmp/gimp-host/trixie}")
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root for the chroot (unshare + mount)"
@@ -18,7 +19,7 @@ mkdir -p "$OUT"
 # --net: an empty network namespace, proving the chroot needs nothing from outside
 unshare --mount --propagation private --pid --fork --kill-child --net /bin/bash -c '
   set -e
-  R=$1 SRC=$2 OUT=$3 MODEL=$4 VOCAB=$5
+  R=$1 SRC=$2 OUT=$3 MODEL=$4 VOCAB=$5 TEST=$6
   OVL=$OUT/overlay; mkdir -p "$OVL"
   mount -t tmpfs tmpfs "$OVL"                       # writes to the chroot vanish on exit
   mkdir "$OVL/up" "$OVL/work" "$OVL/root"
@@ -39,7 +40,7 @@ unshare --mount --propagation private --pid --fork --kill-child --net /bin/bash 
       t=\$(date +%s)
       ninja -C /gd/out/build plugin/gimp-diffusion >/gd/out/ninja.log || { cat /gd/out/ninja.log; exit 1; }
       echo \"chroot build of the GIMP 3 front end: \$(( \$(date +%s) - t )) s\"
-      exec /gd/src/tests/gimp/gimp3-e2e.sh /gd/out/build/plugin/gimp-diffusion \
-        /gd/model/$(basename "$MODEL") /gd/vocab /gd/out/work
+      exec /gd/src/tests/gimp/gimp3-$TEST.sh /gd/out/build/plugin/gimp-diffusion \
+        /gd/model/$(basename "$MODEL") /gd/vocab /gd/out/$TEST
     "
-' gimp3-chroot "$R" "$SRC" "$OUT" "$MODEL" "$VOCAB"
+' gimp3-chroot "$R" "$SRC" "$OUT" "$MODEL" "$VOCAB" "$TEST"

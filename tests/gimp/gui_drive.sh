@@ -27,8 +27,8 @@ done
 [ "$(cat "$WORK/marker" 2>/dev/null)" = RAN ] || { echo "the run did not finish"; exit 1; }
 sleep 1
 import -window root "$WORK/$PRE-result.png"
-# the image window: its title names the file ("*[in] (imported)-1.0 ..."; "*" = dirty)
-IMG=$(win "[in]")
+# the image window: "*in.png-2.0 (RGB color ...) 200x150 – GIMP" ("*" = dirty)
+IMG=$(win "– GIMP\"")
 [ -n "$IMG" ] || { echo "no image window among:"; xwininfo -root -tree | grep -o "\"[^\"]*\"" | sort -u | head -40; exit 1; }
 xdotool windowfocus --sync "$IMG" 2>/dev/null || xdotool windowfocus "$IMG"
 sleep 0.5

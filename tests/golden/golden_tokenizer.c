@@ -42,7 +42,7 @@ static void run_prompt(const golden_case *c, golden_tally *t, const sd_tokenizer
     sd_error err = {0};
     int32_t *ids = NULL, padded[SD_CLIP_CONTEXT];
     int n = 0, truncated = 0;
-    char why[160] = "equal";
+    char why[600] = "equal";
     int ok = sd_tokenize(tok, text, &ids, &n, &err) == SD_OK;
     if (!ok)
         snprintf(why, sizeof why, "sd_tokenize failed: %s", err.message);

@@ -96,6 +96,7 @@ listing >"$OUT/home-A0.txt"
 [ ! -e "$HOME/.config/GIMP" ] || fail "the user already has a GIMP profile: not a fresh user"
 t=$(date +%s)
 run_logged install-A1.log ./install.sh --model "$MODEL" --vocab "$VOCAB"
+cp "$MANIFEST" "$OUT/manifest-A1.txt"; listing >"$OUT/home-A1.txt"
 echo "  install.sh: $(( $(date +%s) - t )) s (apt from the local cache, release build, install)"
 grep -E '^==> (installing with apt|GIMP|first start|config)' "$OUT/install-A1.log" | sed 's/^/  /'
 dpkg-query -W -f='${Status}' libopenblas-dev 2>/dev/null | grep -q 'install ok installed' ||
@@ -119,7 +120,6 @@ step "A2. GIMP $GV: procedures in the PDB and the menu"
 expect_registered 1 A2
 
 step "A3. run it again (idempotent)"
-cp "$MANIFEST" "$OUT/manifest-A1.txt"; listing >"$OUT/home-A1.txt"
 run_logged install-A3.log ./install.sh --model "$MODEL" --vocab "$VOCAB"
 cmp -s "$MANIFEST" "$OUT/manifest-A1.txt" || { diff "$OUT/manifest-A1.txt" "$MANIFEST"; fail "the manifest changed"; }
 listing | diff "$OUT/home-A1.txt" - || fail "the second run changed the home's file list"

@@ -121,15 +121,12 @@ install_deps() {  # $1 = test: also the test dependencies
     echo "then run ./install.sh --no-deps" >&2
     exit 1
   fi
-  if [ -r /etc/os-release ]; then
-    local ID= VERSION_ID=
-    # shellcheck disable=SC1091
-    . /etc/os-release
-    case "$ID:${VERSION_ID%%.*}" in
-      debian:1[2-9]|ubuntu:2[2-9]|ubuntu:[3-9]?) ;;
-      *) warn "tested on Debian 12/13 and Ubuntu 22.04+, this is $ID $VERSION_ID: trying anyway" ;;
-    esac
-  fi
+  local os
+  os=$( . /etc/os-release 2>/dev/null; echo "${ID:-unknown}:${VERSION_ID:-}" )  # a subshell: it sets NAME
+  case "${os%%.*}" in
+    debian:1[2-9]|ubuntu:2[2-9]|ubuntu:[3-9]?) ;;
+    *) warn "tested on Debian 12/13 and Ubuntu 22.04+, this is ${os/:/ }: trying anyway" ;;
+  esac
   local missing=() p
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -48,7 +48,9 @@ typedef enum {
 typedef struct sd_model sd_model;
 
 typedef struct {
-    int threads;  /* worker threads for math; 0 = all cores */
+    int threads;              /* worker threads for math; 0 = all cores */
+    size_t memory_budget_mb;  /* working memory a job may use beyond the weights;
+                                 0 = what the system has available when the job starts */
 } sd_model_options;
 
 /* What was read from the checkpoint's tensor names and shapes. */
@@ -141,6 +143,12 @@ typedef struct {
 /* Fills a job with the defaults: img2img, strength 0.75, 20 steps, CFG 7.5, euler_a,
  * seed 0, torch-CPU RNG, clip skip 1, masked content original. */
 void sd_job_defaults(sd_job *job);
+
+/* Working memory in bytes (beyond the model's weights) that a job needs: what
+ * sd_generate checks against the budget before it starts, so a job that cannot fit is
+ * refused at once ("needs about N MiB") instead of failing late or waking the OOM killer.
+ * Allocations during the run are bounded by the same budget. */
+size_t sd_job_memory_estimate(const sd_model *model, const sd_job *job);
 
 /* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1]. */
 sd_status sd_generate(sd_model *model, const sd_job *job, float *out_rgb, sd_error *err);

@@ -21,6 +21,7 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
     if (!m)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s", checkpoint_path);
     m->threads = opts ? opts->threads : 0;
+    m->memory_budget = opts ? opts->memory_budget_mb << 20 : 0;
 
     sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);
     if (st != SD_OK && err && !strstr(err->message, checkpoint_path))

@@ -18,6 +18,7 @@ struct sd_model {
     sd_unet unet;
     sd_vae vae;
     int threads;              /* 0 = library default */
+    size_t memory_budget;     /* bytes; 0 = what the system has available per job */
 };
 
 #endif

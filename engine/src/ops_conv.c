@@ -1,10 +1,14 @@
 /* 2-D convolution as matrix products: a 1x1 stride-1 convolution is one GEMM per
- * image; anything else goes through im2col in bands of output rows so the unfolded
- * matrix stays bounded whatever the image size. */
+ * image; a 3x3 stride-1 one on a large enough image goes through Winograd F(2x2, 3x3)
+ * (ops_conv_winograd.c); anything else through im2col in bands of output rows so the
+ * unfolded matrix stays bounded whatever the image size. */
 #include "ops.h"
 
 #include <cblas.h>
 #include <string.h>
+
+#include "ops_parallel.h"
+#include "ops_winograd.h"
 
 /* Upper bound on the im2col band, in floats (64 MB): a 512x512 VAE conv with 128
  * input channels would otherwise unfold into 1.2 GB. */
@@ -35,14 +39,28 @@ static void fill_bias(float *y, const float *bias, int co, size_t hw, size_t ld)
     }
 }
 
-/* Unfolds output rows oy0 .. oy0+rows-1 of one image x[ci, h, w] into
- * col[ci*kh*kw, rows*wo]; row (c, ky, kx) of col matches weight[co, c, ky, kx]. */
-static void im2col_band(const float *x, int ci, int h, int w, const sd_conv_params *p,
-                        int wo, int oy0, int rows, float *col)
+typedef struct {
+    const float *x;
+    int h, w;
+    const sd_conv_params *p;
+    int wo, oy0, rows;
+    float *col;
+} im2col_args;
+
+/* Unfolds output rows oy0 .. oy0+rows-1 of input channels c0 .. c1-1 of one image
+ * x[ci, h, w] into col[ci*kh*kw, rows*wo]; row (c, ky, kx) of col matches
+ * weight[co, c, ky, kx]. */
+static void im2col_band(void *arg, int worker, int c0, int c1)
 {
+    const im2col_args *a = arg;
+    const float *x = a->x;
+    const int h = a->h, w = a->w, wo = a->wo, oy0 = a->oy0, rows = a->rows;
+    const sd_conv_params *p = a->p;
+    float *col = a->col;
     const size_t ncols = (size_t)rows * wo;
     const int s = p->stride;
-    for (int c = 0; c < ci; c++) {
+    (void)worker;
+    for (int c = c0; c < c1; c++) {
         const float *xc = x + (size_t)c * h * w;
         for (int ky = 0; ky < p->kh; ky++) {
             for (int kx = 0; kx < p->kw; kx++) {
@@ -105,6 +123,10 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
         return 0;
     }
 
+    if (p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad_top == 1 && p->pad_left == 1 &&
+        p->pad_bottom == 1 && p->pad_right == 1 && ops_winograd_fits(ci, co, h, w))
+        return ops_conv3x3_winograd(a, x, n, ci, h, w, weight, bias, co, y);
+
     const size_t row_floats = (size_t)k * wo;
     size_t band = CONV_COL_MAX_FLOATS / row_floats;
     if (band < 1)
@@ -125,7 +147,8 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
             int rows = ho - oy0 < (int)band ? ho - oy0 : (int)band;
             int ncols = rows * wo;
             float *yband = yb + (size_t)oy0 * wo;
-            im2col_band(xb, ci, h, w, p, wo, oy0, rows, col);
+            im2col_args unfold = {xb, h, w, p, wo, oy0, rows, col};
+            ops_parallel_for(ops_workers_for((size_t)k * ncols), ci, im2col_band, &unfold);
             if (bias)
                 fill_bias(yband, bias, co, (size_t)ncols, out_hw);
             /* [co, rows*wo] = [co, ci*kh*kw] · [ci*kh*kw, rows*wo], written into the band of y */

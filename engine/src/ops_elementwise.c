@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops_exp.h"
+#include "ops_parallel.h"
 
 void op_linear(const float *x, int rows, int in, const float *weight, const float *bias,
                int out, float *y)
@@ -100,12 +101,21 @@ static void gelu_tail(const float *x, size_t n, float *y)
     memcpy(y, t, n * sizeof *t);
 }
 
-void op_geglu(const float *x, int rows, int d, float *y)
+typedef struct {
+    const float *x;
+    int d;
+    float *y;
+} geglu_args;
+
+static void geglu_range(void *arg, int worker, int begin, int end)
 {
-    for (int r = 0; r < rows; r++) {
-        const float *value = x + (size_t)r * 2 * d;    /* [d] */
-        const float *gate = value + d;                 /* [d] */
-        float *yr = y + (size_t)r * d;
+    const geglu_args *p = arg;
+    const int d = p->d;
+    (void)worker;
+    for (int r = begin; r < end; r++) {
+        const float *value = p->x + (size_t)r * 2 * d;   /* [d] */
+        const float *gate = value + d;                   /* [d] */
+        float *yr = p->y + (size_t)r * d;
         float g[OPS_LANES];
         int j = 0;
         for (; j + OPS_LANES <= d; j += OPS_LANES) {
@@ -119,17 +129,37 @@ void op_geglu(const float *x, int rows, int d, float *y)
     }
 }
 
-void op_silu(float *x, size_t n)
+void op_geglu(const float *x, int rows, int d, float *y)
 {
-    size_t i = 0;
-    for (; i + OPS_LANES <= n; i += OPS_LANES)
-        for (int l = 0; l < OPS_LANES; l++)
-            x[i + l] *= ops_sigmoid(x[i + l]);
-    for (; i < n; i++)
-        x[i] *= ops_sigmoid(x[i]);
+    geglu_args p = {x, d, y};
+    ops_parallel_for(ops_workers_for((size_t)rows * d), rows, geglu_range, &p);
 }
 
-void op_gelu_erf(float *x, size_t n)
+/* An element-wise function applied in place to x[0..n), in blocks of OPS_BLOCK values
+ * spread over the workers (block edges are multiples of OPS_LANES, so every value goes
+ * through the same vector path whatever the split). */
+#define OPS_BLOCK 4096
+typedef struct {
+    float *x;
+    size_t n;
+    void (*fn)(float *x, size_t n);
+} map_args;
+
+static void map_range(void *arg, int worker, int begin, int end)
+{
+    const map_args *p = arg;
+    (void)worker;
+    size_t i0 = (size_t)begin * OPS_BLOCK, i1 = (size_t)end * OPS_BLOCK;
+    p->fn(p->x + i0, (i1 < p->n ? i1 : p->n) - i0);
+}
+
+static void map_parallel(float *x, size_t n, void (*fn)(float *x, size_t n))
+{
+    map_args p = {x, n, fn};
+    ops_parallel_for(ops_workers_for(n), (int)((n + OPS_BLOCK - 1) / OPS_BLOCK), map_range, &p);
+}
+
+static void gelu_serial(float *x, size_t n)
 {
     size_t i = 0;
     for (; i + OPS_LANES <= n; i += OPS_LANES)
@@ -137,7 +167,7 @@ void op_gelu_erf(float *x, size_t n)
     gelu_tail(x + i, n - i, x + i);
 }
 
-void op_quick_gelu(float *x, size_t n)
+static void quick_gelu_serial(float *x, size_t n)
 {
     /* CLIP's activation: x · sigmoid(1.702 x) */
     size_t i = 0;
@@ -146,6 +176,21 @@ void op_quick_gelu(float *x, size_t n)
             x[i + l] *= ops_sigmoid(1.702f * x[i + l]);
     for (; i < n; i++)
         x[i] *= ops_sigmoid(1.702f * x[i]);
+}
+
+void op_silu(float *x, size_t n)
+{
+    map_parallel(x, n, ops_silu_serial);
+}
+
+void op_gelu_erf(float *x, size_t n)
+{
+    map_parallel(x, n, gelu_serial);
+}
+
+void op_quick_gelu(float *x, size_t n)
+{
+    map_parallel(x, n, quick_gelu_serial);
 }
 
 void op_add(const float *a, const float *b, float *y, size_t n)

@@ -61,4 +61,16 @@ static inline float ops_sigmoid(float x)
     return s;
 }
 
+/* x = x · sigmoid(x) over n values, in the calling thread (op_silu spreads this over
+ * the cores; code already running on a worker calls it directly). */
+static inline void ops_silu_serial(float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + OPS_LANES <= n; i += OPS_LANES)
+        for (int l = 0; l < OPS_LANES; l++)
+            x[i + l] *= ops_sigmoid(x[i + l]);
+    for (; i < n; i++)
+        x[i] *= ops_sigmoid(x[i]);
+}
+
 #endif

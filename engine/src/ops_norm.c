@@ -7,6 +7,7 @@
 #include <math.h>
 
 #include "ops_exp.h"
+#include "ops_parallel.h"
 
 /* Mean and biased variance (as torch) of x[0..n-1]. */
 static void moments(const float *x, size_t n, double *mean, double *var)
@@ -58,27 +59,67 @@ static void normalize(const float *x, size_t n, double mean, double scale, doubl
         y[i] = (float)(((double)x[i] - mean) * scale + shift);
 }
 
+typedef struct {
+    const float *x;
+    int c, hw, groups, fuse_silu;
+    float eps;
+    const float *gamma, *beta;
+    float *y;
+} group_norm_args;
+
+/* Groups begin..end-1, counted over the batch (item b, group g is b * groups + g). */
+static void group_norm_range(void *arg, int worker, int begin, int end)
+{
+    const group_norm_args *p = arg;
+    const int cg = p->c / p->groups;             /* channels per group */
+    const size_t group_len = (size_t)cg * p->hw;
+    (void)worker;
+    for (int bg = begin; bg < end; bg++) {
+        const int g = bg % p->groups;
+        const size_t off = (size_t)bg * group_len;   /* [cg, hw] slice of x[b] */
+        double mean, var;
+        moments(p->x + off, group_len, &mean, &var);
+        double rstd = 1.0 / sqrt(var + (double)p->eps);
+        for (int j = 0; j < cg; j++) {
+            int ch = g * cg + j;
+            size_t o = off + (size_t)j * p->hw;
+            double scale = p->gamma ? rstd * p->gamma[ch] : rstd;
+            double shift = p->beta ? p->beta[ch] : 0.0;
+            normalize(p->x + o, (size_t)p->hw, mean, scale, shift, p->y + o);
+            if (p->fuse_silu)   /* while the channel is still in cache */
+                ops_silu_serial(p->y + o, (size_t)p->hw);
+        }
+    }
+}
+
 void op_group_norm(const float *x, int n, int c, int hw, int groups, float eps,
                    const float *gamma, const float *beta, int fuse_silu, float *y)
 {
-    const int cg = c / groups;               /* channels per group */
-    const size_t group_len = (size_t)cg * hw;
-    for (int b = 0; b < n; b++) {
-        for (int g = 0; g < groups; g++) {
-            /* [cg, hw] slice of x[b] */
-            size_t off = ((size_t)b * c + (size_t)g * cg) * hw;
-            double mean, var;
-            moments(x + off, group_len, &mean, &var);
-            double rstd = 1.0 / sqrt(var + (double)eps);
-            for (int j = 0; j < cg; j++) {
-                int ch = g * cg + j;
-                size_t o = off + (size_t)j * hw;
-                double scale = gamma ? rstd * gamma[ch] : rstd;
-                double shift = beta ? beta[ch] : 0.0;
-                normalize(x + o, (size_t)hw, mean, scale, shift, y + o);
-                if (fuse_silu)   /* while the channel is still in cache */
-                    op_silu(y + o, (size_t)hw);
-            }
+    group_norm_args p = {x, c, hw, groups, fuse_silu, eps, gamma, beta, y};
+    ops_parallel_for(ops_workers_for((size_t)n * c * hw), n * groups, group_norm_range, &p);
+}
+
+typedef struct {
+    const float *x;
+    int dim;
+    float eps;
+    const float *gamma, *beta;
+    float *y;
+} layer_norm_args;
+
+static void layer_norm_range(void *arg, int worker, int begin, int end)
+{
+    const layer_norm_args *p = arg;
+    (void)worker;
+    for (int r = begin; r < end; r++) {
+        const float *xr = p->x + (size_t)r * p->dim;
+        float *yr = p->y + (size_t)r * p->dim;
+        double mean, var;
+        moments(xr, (size_t)p->dim, &mean, &var);
+        double rstd = 1.0 / sqrt(var + (double)p->eps);
+        for (int i = 0; i < p->dim; i++) {
+            double v = ((double)xr[i] - mean) * rstd;
+            yr[i] = (float)((p->gamma ? v * p->gamma[i] : v) + (p->beta ? p->beta[i] : 0.0));
         }
     }
 }
@@ -86,15 +127,6 @@ void op_group_norm(const float *x, int n, int c, int hw, int groups, float eps,
 void op_layer_norm(const float *x, int rows, int dim, float eps,
                    const float *gamma, const float *beta, float *y)
 {
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * dim;
-        float *yr = y + (size_t)r * dim;
-        double mean, var;
-        moments(xr, (size_t)dim, &mean, &var);
-        double rstd = 1.0 / sqrt(var + (double)eps);
-        for (int i = 0; i < dim; i++) {
-            double v = ((double)xr[i] - mean) * rstd;
-            yr[i] = (float)((gamma ? v * gamma[i] : v) + (beta ? beta[i] : 0.0));
-        }
-    }
+    layer_norm_args p = {x, dim, eps, gamma, beta, y};
+    ops_parallel_for(ops_workers_for((size_t)rows * dim), rows, layer_norm_range, &p);
 }

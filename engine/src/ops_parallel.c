@@ -55,6 +55,11 @@ int ops_workers(void)
     return n < 1 ? 1 : n > OPS_MAX_WORKERS ? OPS_MAX_WORKERS : n;
 }
 
+int ops_workers_for(size_t values)
+{
+    return values < OPS_PARALLEL_MIN ? 1 : ops_workers();
+}
+
 int ops_have_avx2(void)
 {
 #ifdef SD_HAVE_AVX2

@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "error.h"
 #include "image_prep.h"
+#include "memory.h"
 #include "model.h"
 #include "rng.h"
 #include "scheduler.h"
@@ -474,6 +475,17 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
                        "inpainting, or load an ordinary SD 1.x checkpoint for %s",
                        job->mode == SD_MODE_IMG2IMG ? "image to image" : "text to image");
 
+    /* Refuse up front what cannot fit, with the size it needs; bound the run by the same
+     * budget so that an underestimate fails cleanly rather than waking the OOM killer. */
+    size_t budget = m->memory_budget ? m->memory_budget : sd_memory_available();
+    size_t need = sd_job_memory_estimate(m, job);
+    if (budget && need > budget)
+        return sd_fail(err, SD_ERR_NOMEM,
+                       "a %dx%d job needs about %zu MiB of working memory, but only %zu MiB %s; "
+                       "use a smaller region or working resolution", job->width, job->height,
+                       need >> 20, budget >> 20,
+                       m->memory_budget ? "are allowed (memory budget)" : "are available");
+
     run r = {.m = m, .job = job, .noise = noise, .trace = tr, .err = err};
     r.width = sd_pad8(job->width);
     r.height = sd_pad8(job->height);
@@ -484,7 +496,7 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     r.cfg = job->cfg_scale > 1.0f;   /* diffusers: do_classifier_free_guidance */
     r.ctx_len = SD_CLIP_CONTEXT;
     r.ctx_dim = m->cfg.clip.hidden;
-    sd_arena_init(&r.arena, 0);
+    sd_arena_init(&r.arena, budget);
     if (m->threads > 0)
         openblas_set_num_threads(m->threads);
 

@@ -37,6 +37,8 @@ static const char usage[] =
 "  --masked-content M  inpaint: original (default), fill, noise\n"
 "  --width N --height N  txt2img output size (default 512x512)\n"
 "  --threads N         worker threads (default: all cores)\n"
+"  --memory MB         working-memory budget; a job that needs more is refused with the\n"
+"                      size it needs (default: the memory available when it starts)\n"
 "  --preset NAME|FILE  take prompt template, negative prompt and settings from a\n"
 "                      preset; --prompt then fills its {prompt} placeholder, and\n"
 "                      options given explicitly win over the preset\n"
@@ -52,6 +54,7 @@ static const char usage[] =
 typedef struct {
     const char *command, *model, *vocab, *init, *mask, *out, *preset;
     int timings, quiet, threads;
+    long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
     sd_job job;
 } options;
@@ -199,6 +202,10 @@ static int parse_args(int argc, char **argv, options *o)
             if (parse_int(v, 8, 8192, &n))
                 return fail("--width/--height must be an integer in 8..8192, got '%s'", v);
             if (a[2] == 'w') o->job.width = (int)n; else o->job.height = (int)n;
+        } else if (strcmp(a, "--memory") == 0) {
+            if (parse_int(v, 1, 1L << 30, &n))
+                return fail("--memory must be a number of MiB >= 1, got '%s'", v);
+            o->memory_mb = n;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_int(v, 1, 1024, &n))
                 return fail("--threads must be an integer in 1..1024, got '%s'", v);
@@ -464,7 +471,7 @@ int main(int argc, char **argv)
 
     double t0 = now_s();
     sd_error err = {0};
-    sd_model_options mopts = {.threads = o.threads};
+    sd_model_options mopts = {.threads = o.threads, .memory_budget_mb = (size_t)o.memory_mb};
     if (!o.quiet)
         fprintf(stderr, "loading %s...\n", o.model);
     if (sd_model_load(o.model, o.vocab, &mopts, &model, &err) != SD_OK) {

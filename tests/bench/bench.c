@@ -245,33 +245,37 @@ static int cmd_ops(int repeat)
 /* ---- a pipeline run ---------------------------------------------------------------- */
 
 typedef struct {
-    double phase_start, step_start;
+    double phase_start, step_start, phase_cpu, step_cpu;
     double text_s, encode_s, decode_s;
-    double step_s[MAX_STEPS];
+    double text_cpu, encode_cpu, decode_cpu;
+    double step_s[MAX_STEPS], step_cpu_s[MAX_STEPS];
     int steps_done;
 } timing;
 
 static int on_progress(void *user, const char *phase, int step, int total)
 {
     timing *t = user;
-    double now = now_s();
+    double now = now_s(), cpu = cpu_s();
     (void)total;
     if (strcmp(phase, "denoise") == 0) {
         if (step > 0 && step <= MAX_STEPS) {
             t->step_s[step - 1] = now - t->step_start;
+            t->step_cpu_s[step - 1] = cpu - t->step_cpu;
             t->steps_done = step;
         }
         t->step_start = now;
+        t->step_cpu = cpu;
     } else if (step == 0) {
         t->phase_start = now;
+        t->phase_cpu = cpu;
     } else {
-        double d = now - t->phase_start;
+        double d = now - t->phase_start, c = cpu - t->phase_cpu;
         if (strcmp(phase, "text") == 0)
-            t->text_s = d;
+            t->text_s = d, t->text_cpu = c;
         else if (strcmp(phase, "encode") == 0)
-            t->encode_s = d;
+            t->encode_s = d, t->encode_cpu = c;
         else if (strcmp(phase, "decode") == 0)
-            t->decode_s = d;
+            t->decode_s = d, t->decode_cpu = c;
     }
     return 0;
 }
@@ -289,13 +293,15 @@ static int steps_run(int steps, double strength)
     return k < steps ? k : steps;
 }
 
-static void print_phase(const char *name, double s, double gflop, double sgemm)
+/* Wall seconds, GFLOP/s and efficiency against sgemm; then the CPU seconds (all threads)
+ * and GFLOP per CPU second, which a loaded machine disturbs far less. */
+static void print_phase(const char *name, double s, double cpu, double gflop, double sgemm)
 {
     if (gflop > 0.0)
-        printf("  %-22s %9.2f s  %7.1f GFLOP/s  %5.1f%% of sgemm\n", name, s, gflop / s,
-               100.0 * gflop / s / sgemm);
+        printf("  %-22s %9.2f s  %7.1f GFLOP/s  %5.1f%% of sgemm | cpu %8.2f s  %6.1f GFLOP/cpu-s\n",
+               name, s, gflop / s, 100.0 * gflop / s / sgemm, cpu, gflop / cpu);
     else
-        printf("  %-22s %9.2f s\n", name, s);
+        printf("  %-22s %9.2f s                                  | cpu %8.2f s\n", name, s, cpu);
 }
 
 static int cmd_run(const run_options *o)
@@ -335,7 +341,8 @@ static int cmd_run(const run_options *o)
     double sgemm = o->sgemm > 0.0 ? o->sgemm : sgemm_gflops(2048, 3);
 
     double text[MAX_REPEAT], enc[MAX_REPEAT], dec[MAX_REPEAT], total[MAX_REPEAT];
-    double step_all[MAX_STEPS];
+    double text_c[MAX_REPEAT], enc_c[MAX_REPEAT], dec_c[MAX_REPEAT], total_c[MAX_REPEAT];
+    double step_all[MAX_STEPS], step_all_c[MAX_STEPS];
     int n_steps_all = 0;
     static timing tm;
     const double la0 = load_average();
@@ -356,22 +363,29 @@ static int cmd_run(const run_options *o)
         job.progress = on_progress;
         job.progress_user = &tm;
         memset(&tm, 0, sizeof tm);
-        double g0 = now_s();
+        double g0 = now_s(), c0 = cpu_s();
         if (sd_generate(model, &job, out, &err) != SD_OK) {
             fprintf(stderr, "bench: %s\n", err.message);
             sd_model_free(model);
             return 1;
         }
         total[r] = now_s() - g0;
+        total_c[r] = cpu_s() - c0;
         text[r] = tm.text_s, enc[r] = tm.encode_s, dec[r] = tm.decode_s;
-        for (int i = 0; i < tm.steps_done && n_steps_all < MAX_STEPS; i++)
+        text_c[r] = tm.text_cpu, enc_c[r] = tm.encode_cpu, dec_c[r] = tm.decode_cpu;
+        for (int i = 0; i < tm.steps_done && n_steps_all < MAX_STEPS; i++) {
+            step_all_c[n_steps_all] = tm.step_cpu_s[i];
             step_all[n_steps_all++] = tm.step_s[i];
+        }
         fprintf(stderr, "bench: run %d/%d: %.1f s\n", r + 1, o->repeat, total[r]);
     }
     const int ran = tm.steps_done;
     const double m_text = median(text, o->repeat), m_enc = median(enc, o->repeat);
     const double m_dec = median(dec, o->repeat), m_total = median(total, o->repeat);
     const double m_step = median(step_all, n_steps_all);
+    const double c_text = median(text_c, o->repeat), c_enc = median(enc_c, o->repeat);
+    const double c_dec = median(dec_c, o->repeat), c_total = median(total_c, o->repeat);
+    const double c_step = median(step_all_c, n_steps_all);
     /* what is outside the timed phases (scheduler, image conversion) counts as measured */
     double other = m_total - m_text - m_enc - m_dec;
     for (int i = 0; i < ran; i++)
@@ -379,6 +393,7 @@ static int cmd_run(const run_options *o)
     if (other < 0.0)
         other = 0.0;
     const double est_total = m_text + m_enc + m_dec + other + m_step * full_steps;
+    const double est_total_c = c_total + c_step * (full_steps - ran);
     const int lat = size / 8;
     const double step_gflop = 2.0 * unet_gflop(lat, lat);   /* CFG: batch 2 */
 
@@ -387,20 +402,20 @@ static int cmd_run(const run_options *o)
            o->quick > 0 ? "QUICK MODE" : "full schedule");
     printf("  model load %.1f s; sgemm rate %.1f GFLOP/s; median of %d run(s); load average "
            "%.2f before, %.2f after\n", load_s, sgemm, o->repeat, la0, load_average());
-    print_phase("text encode", m_text, 0.0, sgemm);
-    print_phase("VAE encode", m_enc, vae_gflop(size, size, 0), sgemm);
-    print_phase("U-Net step (CFG x2)", m_step, step_gflop, sgemm);
+    print_phase("text encode", m_text, c_text, 0.0, sgemm);
+    print_phase("VAE encode", m_enc, c_enc, vae_gflop(size, size, 0), sgemm);
+    print_phase("U-Net step (CFG x2)", m_step, c_step, step_gflop, sgemm);
     printf("  %-22s", "  each step (s)");
     for (int i = 0; i < n_steps_all; i++)
         printf(" %.2f", step_all[i]);
     printf("\n");
-    print_phase("VAE decode", m_dec, vae_gflop(size, size, 1), sgemm);
-    print_phase("other", other, 0.0, sgemm);
+    print_phase("VAE decode", m_dec, c_dec, vae_gflop(size, size, 1), sgemm);
+    print_phase("other", other, 0.0, 0.0, sgemm);
     if (o->quick > 0)
-        printf("  %-22s %9.2f s  (EXTRAPOLATED: %d measured steps -> %d steps at the median)\n",
-               "total", est_total, ran, full_steps);
+        printf("  %-22s %9.2f s  (cpu %.1f s) EXTRAPOLATED: %d measured steps -> %d at the median\n",
+               "total", est_total, est_total_c, ran, full_steps);
     else
-        printf("  %-22s %9.2f s\n", "total", m_total);
+        printf("  %-22s %9.2f s  (cpu %.1f s)\n", "total", m_total, c_total);
     printf("  %-22s %9.0f MiB\n", "peak RSS", peak_rss_mib());
     sd_model_free(model);
     free(image), free(mask), free(out);

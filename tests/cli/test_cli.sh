@@ -89,6 +89,7 @@ expect_fail "unknown sampler" "unknown sampler" img2img "${COMMON[@]}" --init "$
 expect_fail "unknown option" "unknown option" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --frobnicate 1
 expect_fail "unknown command" "unknown command" paint "${COMMON[@]}"
 expect_fail "inpainting model for img2img" "inpainting checkpoint" img2img --model "$INPAINT_MODEL" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
+expect_fail "memory budget too small" "needs about" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt x --memory 1
 expect_fail "unknown preset" "no preset named" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --preset "No Such Preset"
 
 # presets subcommands

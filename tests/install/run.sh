@@ -55,7 +55,7 @@ inside() {  # inside ROOT USER GIMP OUTDIR [--no-tests]: copy the repo in, run f
   BIND="$COPY:/mnt/src:ro $SHARED:/mnt/shared:ro $out:/mnt/out" "$HERE/chroot-run.sh" "$root" -- \
     /bin/bash -c "
       set -e
-      grep -q \" \$(hostname)\$\" /etc/hosts || echo \"127.0.1.1 \$(hostname)\" >>/etc/hosts  # for sudo
+      grep -qs \" \$(hostname)\$\" /etc/hosts || echo \"127.0.1.1 \$(hostname)\" >>/etc/hosts  # for sudo
       cp -a /mnt/src $home/gimp-diffusion && chown -R $user: $home/gimp-diffusion
       ln -s /mnt/shared $home/shared
       exec runuser -u $user -- env HOME=$home USER=$user LOGNAME=$user LANG=C.UTF-8 \

@@ -248,6 +248,49 @@ static void test_bad_jobs(sd_model *m)
     free(out);
 }
 
+/* A job beyond the memory budget is refused up front with the size it needs; the
+ * estimate grows with the image and covers what a run really takes. */
+static void test_memory_budget(void)
+{
+    sd_model_options opts = {.memory_budget_mb = 2};
+    sd_model *m = NULL;
+    sd_error err = {0};
+    if (sd_model_load(model_path, vocab_path, &opts, &m, &err) != SD_OK) {
+        CHECK(0, "load with a budget: %s", err.message);
+        return;
+    }
+    float *img = test_image(256, 256), *out = malloc(256 * 256 * 3 * sizeof *out);
+    sd_job job;
+    sd_job_defaults(&job);
+    job.width = job.height = 256;
+    job.image = img;
+    job.prompt = "x";
+    job.steps = 2;
+    job.strength = 1.0;
+    size_t need = sd_job_memory_estimate(m, &job);
+    sd_status st = sd_generate(m, &job, out, &err);
+    CHECK(st == SD_ERR_NOMEM && strstr(err.message, "needs about") && strstr(err.message, "budget"),
+          "over-budget job refused with its size (%d: %s)", (int)st, err.message);
+    job.width = job.height = 512;
+    CHECK(sd_job_memory_estimate(m, &job) > 2 * need, "estimate grows with the pixels");
+    sd_model_free(m);
+
+    /* With a budget just at the estimate, a real run fits. */
+    job.width = job.height = 64;
+    if (sd_model_load(model_path, vocab_path, NULL, &m, &err) == SD_OK) {
+        size_t fit = sd_job_memory_estimate(m, &job);
+        sd_model_free(m);
+        opts.memory_budget_mb = (fit >> 20) + 1;
+        if (sd_model_load(model_path, vocab_path, &opts, &m, &err) == SD_OK) {
+            st = sd_generate(m, &job, out, &err);
+            CHECK(st == SD_OK, "a job within its estimate runs under that budget: %s", err.message);
+            sd_model_free(m);
+        }
+    }
+    free(img);
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
@@ -269,6 +312,7 @@ int main(int argc, char **argv)
     test_inpaint_keeps_unmasked(m);
     test_sizes_and_modes(m, inpaint);
     test_bad_jobs(m);
+    test_memory_budget();
     sd_model_free(m);
     sd_model_free(inpaint);
     return check_summary();

@@ -1,0 +1,59 @@
+/* The working-memory estimate of a job. Each network keeps a few activations of its
+ * widest layer alive at once (measured on the full-size SD 1.5 shapes: VAE decode at
+ * 512² held 895 MB = 3 activations of 256 x 512 x 512 floats + the 64 MB conv scratch;
+ * U-Net batch 2 at 64² held 319 MB), so the estimate is that many activations of the
+ * widest full-resolution layer, plus the bounded scratch. It errs high, never low. */
+#include "memory.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image_prep.h"
+#include "model.h"
+
+#define CONV_SCRATCH_BYTES ((size_t)64 << 20)   /* the im2col band cap of ops_conv.c */
+#define VAE_LIVE_ACTIVATIONS 3
+#define UNET_LIVE_ACTIVATIONS 26   /* skips, transformer tokens, GEGLU's 8C-wide hidden */
+
+size_t sd_memory_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[128];
+        unsigned long long kb = 0;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+                break;
+        fclose(f);
+        if (kb)
+            return (size_t)kb * 1024;
+    }
+    long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
+}
+
+size_t sd_job_memory_estimate(const sd_model *m, const sd_job *job)
+{
+    if (!m || !job || job->width <= 0 || job->height <= 0)
+        return 0;
+    const size_t f = sizeof(float);
+    size_t w = (size_t)sd_pad8(job->width), h = (size_t)sd_pad8(job->height);
+    size_t pixels = w * h, latents = pixels / 64;
+    const sd_vae_config *vae = &m->cfg.vae;
+    const sd_unet_config *unet = &m->cfg.unet;
+
+    /* The decoder's widest full-resolution activation: level 1's channels after its
+     * upsample (256 for SD 1.5), or level 0's when wider. */
+    size_t vae_c = (size_t)(vae->channels[1] > vae->channels[0] ? vae->channels[1]
+                                                                 : vae->channels[0]);
+    size_t vae_bytes = VAE_LIVE_ACTIVATIONS * vae_c * pixels * f + CONV_SCRATCH_BYTES;
+
+    size_t batch = job->cfg_scale > 1.0f ? 2 : 1;
+    size_t unet_bytes = UNET_LIVE_ACTIVATIONS * batch * (size_t)unet->model_channels * latents * f +
+                        CONV_SCRATCH_BYTES;
+
+    /* The pipeline's own buffers: the image, mask, masked image, decoded image, latents. */
+    size_t pipeline_bytes = (3 + 1 + 3 + 3) * pixels * f + 16 * (size_t)vae->latent_channels * latents * f;
+    return pipeline_bytes + (vae_bytes > unet_bytes ? vae_bytes : unet_bytes);
+}

@@ -1,0 +1,205 @@
+/* 3x3 stride-1 pad-1 convolution by Winograd F(2x2, 3x3) (Lavin & Gray 2015):
+ *
+ *   y_tile[2x2] = Aᵀ [ Σ_ci (G g Gᵀ) ⊙ (Bᵀ d B) ] A     d: the 4x4 input patch of a tile
+ *
+ * The sum over input channels at each of the 16 tile positions is one GEMM
+ * [co, ci] · [ci, tiles], so 16 GEMMs replace the im2col GEMM with 2.25x fewer
+ * multiplications and no 9x unfolded copy of the input. The transforms only add,
+ * subtract and halve (F(2,3) is the variant whose rounding stays within a few ulps of the
+ * direct sum; F(4,3) multiplies by up to 8 and loses digits). Tiles are processed in bands
+ * of tile rows so the transformed input and output stay within OPS_WINOGRAD_MAX_FLOATS. */
+#include "ops_winograd.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "ops_parallel.h"
+
+#define POS 16   /* positions in a 4x4 transformed tile */
+/* Floats between the 16 position planes of V and M beyond their size: planes a multiple
+ * of 64 KB apart would put the 16 write streams of a transform in the same cache sets. */
+#define PLANE_PAD 16
+
+typedef struct {
+    const float *x, *weight, *bias;
+    int n, ci, h, w, co;
+    int tw;              /* tiles per row */
+    int ty0, tb;         /* first tile row of the band, tile rows in the band */
+    int cols;            /* n * tb * tw */
+    size_t v_plane, m_plane;   /* floats between positions: ci (co) * cols_max + PLANE_PAD */
+    float *u;            /* [16, co, ci] */
+    float *v;            /* [16, ci, cols] */
+    float *m;            /* [16, co, cols] */
+    float *rows;         /* per worker: [4, 2 tw + 2] input rows */
+    float *y;
+} winograd;
+
+/* U[p, o, c] = (G g Gᵀ)[p / 4, p % 4] for output channels o0..o1-1,
+ * G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
+static void transform_weights(void *arg, int worker, int o0, int o1)
+{
+    const winograd *wg = arg;
+    const size_t plane = (size_t)wg->co * wg->ci;
+    (void)worker;
+    for (int o = o0; o < o1; o++) {
+        for (int c = 0; c < wg->ci; c++) {
+            const float *g = wg->weight + ((size_t)o * wg->ci + c) * 9;   /* [3, 3] */
+            float t[4][3], u[4][4];
+            for (int k = 0; k < 3; k++) {
+                t[0][k] = g[k];
+                t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
+                t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
+                t[3][k] = g[6 + k];
+            }
+            for (int i = 0; i < 4; i++) {
+                u[i][0] = t[i][0];
+                u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+                u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+                u[i][3] = t[i][2];
+            }
+            float *dst = wg->u + (size_t)o * wg->ci + c;
+            for (int p = 0; p < POS; p++)
+                dst[(size_t)p * plane] = u[p / 4][p % 4];
+        }
+    }
+}
+
+/* V[p, c, col] = (Bᵀ d B)[p / 4, p % 4] for input channels c0..c1-1 over the band,
+ * Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. The four input rows under a tile row are
+ * first copied into a zero-bordered buffer, so the tile loop has no bounds checks. */
+static void transform_input(void *arg, int worker, int c0, int c1)
+{
+    const winograd *wg = arg;
+    const int h = wg->h, w = wg->w, tw = wg->tw, per_image = wg->tb * tw;
+    const int rw = 2 * tw + 2;   /* buffered row: column -1 .. 2 tw, zero outside the image */
+    const size_t plane = wg->v_plane;
+    float *rows = wg->rows + (size_t)worker * 4 * rw;   /* [4, rw] */
+    for (int c = c0; c < c1; c++) {
+        for (int b = 0; b < wg->n; b++) {
+            const float *xc = wg->x + ((size_t)b * wg->ci + c) * h * w;   /* [h, w] */
+            float *dst = wg->v + (size_t)c * wg->cols + (size_t)b * per_image;
+            for (int ty = 0; ty < wg->tb; ty++) {
+                const int iy0 = 2 * (wg->ty0 + ty) - 1;
+                for (int r = 0; r < 4; r++) {
+                    float *row = rows + (size_t)r * rw;
+                    const int iy = iy0 + r;
+                    for (int i = 0; i < rw; i++)
+                        row[i] = 0.0f;
+                    if (iy >= 0 && iy < h)
+                        memcpy(row + 1, xc + (size_t)iy * w, (size_t)w * sizeof *row);
+                }
+                const float *d0 = rows, *d1 = rows + rw, *d2 = rows + 2 * rw, *d3 = rows + 3 * rw;
+                float *o = dst + (size_t)ty * tw;
+                for (int tx = 0; tx < tw; tx++) {
+                    const int x0 = 2 * tx;
+                    float t[4][4];
+                    for (int s = 0; s < 4; s++) {
+                        t[0][s] = d0[x0 + s] - d2[x0 + s];
+                        t[1][s] = d1[x0 + s] + d2[x0 + s];
+                        t[2][s] = d2[x0 + s] - d1[x0 + s];
+                        t[3][s] = d1[x0 + s] - d3[x0 + s];
+                    }
+                    for (int i = 0; i < 4; i++) {
+                        o[(size_t)(4 * i + 0) * plane + tx] = t[i][0] - t[i][2];
+                        o[(size_t)(4 * i + 1) * plane + tx] = t[i][1] + t[i][2];
+                        o[(size_t)(4 * i + 2) * plane + tx] = t[i][2] - t[i][1];
+                        o[(size_t)(4 * i + 3) * plane + tx] = t[i][1] - t[i][3];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* y[b, o, 2ty + i, 2tx + j] = (Aᵀ m A)[i, j] + bias[o] for output channels o0..o1-1,
+ * Aᵀ = [1 1 1 0; 0 1 -1 -1]; the last row / column of a tile past the image is dropped. */
+static void transform_output(void *arg, int worker, int o0, int o1)
+{
+    const winograd *wg = arg;
+    const int h = wg->h, w = wg->w, per_image = wg->tb * wg->tw;
+    const size_t plane = wg->m_plane;
+    (void)worker;
+    for (int o = o0; o < o1; o++) {
+        const float bias = wg->bias ? wg->bias[o] : 0.0f;
+        for (int b = 0; b < wg->n; b++) {
+            float *yc = wg->y + ((size_t)b * wg->co + o) * h * w;   /* [h, w] */
+            const float *src = wg->m + (size_t)o * wg->cols + (size_t)b * per_image;
+            for (int ty = 0; ty < wg->tb; ty++) {
+                const int oy = 2 * (wg->ty0 + ty);
+                for (int tx = 0; tx < wg->tw; tx++) {
+                    const float *s = src + (size_t)ty * wg->tw + tx;
+                    float m[4][4], t[2][4];
+                    for (int p = 0; p < POS; p++)
+                        m[p / 4][p % 4] = s[(size_t)p * plane];
+                    for (int j = 0; j < 4; j++) {
+                        t[0][j] = m[0][j] + m[1][j] + m[2][j];
+                        t[1][j] = m[1][j] - m[2][j] - m[3][j];
+                    }
+                    const int ox = 2 * tx;
+                    for (int i = 0; i < 2 && oy + i < h; i++) {
+                        float *row = yc + (size_t)(oy + i) * w + ox;
+                        row[0] = (t[i][0] + t[i][1] + t[i][2]) + bias;
+                        if (ox + 1 < w)
+                            row[1] = (t[i][1] - t[i][2] - t[i][3]) + bias;
+                    }
+                }
+            }
+        }
+    }
+}
+
+int ops_winograd_fits(int ci, int co, int h, int w)
+{
+    const size_t u = (size_t)POS * co * ci, per_col = (size_t)POS * (ci + co);
+    const size_t cols_min = (size_t)((w + 1) / 2);   /* one tile row of one image */
+    return (size_t)h * w >= OPS_WINOGRAD_MIN_HW &&
+           u + per_col * cols_min + 2 * POS * PLANE_PAD <= OPS_WINOGRAD_MAX_FLOATS;
+}
+
+int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int w,
+                         const float *weight, const float *bias, int co, float *y)
+{
+    const int th = (h + 1) / 2, tw = (w + 1) / 2, workers = ops_workers();
+    const size_t u_floats = (size_t)POS * co * ci, per_col = (size_t)POS * (ci + co);
+    const size_t pads = (size_t)2 * POS * PLANE_PAD;
+    /* tile rows per band: as many as fit beside U (ops_winograd_fits checked one does) */
+    size_t tb = (OPS_WINOGRAD_MAX_FLOATS - u_floats - pads) / (per_col * (size_t)n * tw);
+    if (tb < 1)
+        tb = 1;
+    if (tb > (size_t)th)
+        tb = (size_t)th;
+    const size_t cols_max = (size_t)n * tb * tw;
+
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    winograd wg = {
+        .x = x, .weight = weight, .bias = bias, .n = n, .ci = ci, .h = h, .w = w, .co = co,
+        .tw = tw,
+        .u = sd_arena_floats(a, u_floats),                     /* [16, co, ci] */
+        .v_plane = (size_t)ci * cols_max + PLANE_PAD,
+        .m_plane = (size_t)co * cols_max + PLANE_PAD,
+        .v = sd_arena_floats(a, (size_t)POS * ((size_t)ci * cols_max + PLANE_PAD)),
+        .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
+        .rows = sd_arena_floats(a, (size_t)workers * 4 * (2 * tw + 2)),
+        .y = y,
+    };
+    if (!wg.u || !wg.v || !wg.m || !wg.rows) {
+        sd_arena_reset(a, mark);
+        return -1;
+    }
+    ops_parallel_for(workers, co, transform_weights, &wg);
+    for (int ty0 = 0; ty0 < th; ty0 += (int)tb) {
+        wg.ty0 = ty0;
+        wg.tb = th - ty0 < (int)tb ? th - ty0 : (int)tb;
+        wg.cols = n * wg.tb * tw;
+        ops_parallel_for(workers, ci, transform_input, &wg);
+        for (int p = 0; p < POS; p++) {
+            /* [co, cols] = [co, ci] · [ci, cols] at tile position p */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, wg.cols, ci, 1.0f,
+                        wg.u + (size_t)p * co * ci, ci, wg.v + (size_t)p * wg.v_plane,
+                        wg.cols, 0.0f, wg.m + (size_t)p * wg.m_plane, wg.cols);
+        }
+        ops_parallel_for(workers, co, transform_output, &wg);
+    }
+    sd_arena_reset(a, mark);
+    return 0;
+}

@@ -26,12 +26,13 @@ PACMAN_BUILD="base-devel meson ninja pkgconf openblas cjson zlib libutf8proc geg
 
 # Stable Diffusion 1.5, fp16 single file (2.1 GB), and the CLIP BPE table (1.3 MB).
 # Hugging Face serves the LFS object's sha256 in X-Linked-Etag; GD_MODEL_SHA256 pins it.
-MODEL_FILE=v1-5-pruned-emaonly-fp16.safetensors
-MODEL_URL=https://huggingface.co/Comfy-Org/stable-diffusion-v1-5-archive/resolve/main/$MODEL_FILE
+# GD_MODEL_URL / GD_VOCAB_URL (+ _SHA256) point at a mirror.
+MODEL_URL=${GD_MODEL_URL:-https://huggingface.co/Comfy-Org/stable-diffusion-v1-5-archive/resolve/main/v1-5-pruned-emaonly-fp16.safetensors}
 MODEL_SHA256=${GD_MODEL_SHA256:-}
+MODEL_FILE=${MODEL_URL##*/}
 VOCAB_FILE=bpe_simple_vocab_16e6.txt.gz
-VOCAB_URL=https://raw.githubusercontent.com/openai/CLIP/main/clip/$VOCAB_FILE
-VOCAB_SHA256=924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a
+VOCAB_URL=${GD_VOCAB_URL:-https://raw.githubusercontent.com/openai/CLIP/main/clip/$VOCAB_FILE}
+VOCAB_SHA256=${GD_VOCAB_SHA256:-924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a}
 
 usage() {
   cat <<EOF
@@ -80,12 +81,17 @@ while [ $# -gt 0 ]; do
   shift
 done
 case $GIMP_SEL in auto|2|3|none) ;; *) die "--gimp takes 2, 3 or none" ;; esac
+if [ "$(id -u)" = 0 ] && [ -n "${SUDO_USER:-}" ] && { [ "$MODE" = install ] || [ "$MODE" = uninstall ]; }; then
+  die "run ./install.sh as yourself, without sudo: it installs into your GIMP profile and
+    asks for sudo itself when it needs it (apt, --prefix)"
+fi
 [ -z "$THREADS" ] || [[ $THREADS =~ ^[0-9]+$ ]] || die "--threads takes a number"
 
 # ---------------------------------------------------------------- which GIMPs
 has() { command -v "$1" >/dev/null 2>&1; }
-gimp3_here() { has gimp-3.0 || has gimp-console-3.0 || has gimp-3; }
-gimp2_here() { has gimp-2.10 || has gimp-console-2.10; }
+gimp_version() { has gimp && gimp --version 2>/dev/null | grep -o 'version [0-9]*\.[0-9]*' | cut -c9-; }
+gimp3_here() { has gimp-3.0 || has gimp-console-3.0 || has gimp-3 || [ "$(gimp_version)" = 3.0 ]; }
+gimp2_here() { has gimp-2.10 || has gimp-console-2.10 || [ "$(gimp_version)" = 2.10 ]; }
 FRONTS=()
 case $GIMP_SEL in
   2|3) FRONTS=("$GIMP_SEL") ;;
@@ -159,15 +165,20 @@ save_manifest() {
 }
 in_manifest() { [ -f "$MANIFEST" ] && grep -qxF "$1" "$MANIFEST"; }
 
+maybe_root() {  # maybe_root DIR CMD...: CMD as root when DIR is not ours to write
+  local d=$1; shift
+  if [ -w "$d" ]; then "$@"; else as_root "$@"; fi
+}
+
 mkdir_track() {  # mkdir -p that records every folder it creates
   local d=$1 todo=()
   while [ ! -d "$d" ]; do todo=("$d" "${todo[@]}"); d=$(dirname "$d"); done
-  for d in "${todo[@]}"; do mkdir "$d"; record d "$d"; done
+  for d in "${todo[@]}"; do maybe_root "$(dirname "$d")" mkdir "$d"; record d "$d"; done
 }
 
 put_file() {  # put_file SRC DEST MODE
   mkdir_track "$(dirname "$2")"
-  install -m "$3" "$1" "$2"
+  maybe_root "$(dirname "$2")" install -m "$3" "$1" "$2"
   record f "$2"
 }
 
@@ -223,14 +234,15 @@ install_user() {  # install_user BUILD FRONT: meson's install, moved into the us
   [ -z "$profile" ] || say "GIMP $([ "$g" = 3 ] && echo 3 || echo 2.10) plug-in: $profile/plug-ins"
 }
 
-install_system() {  # install_system BUILD: meson install into --prefix (sudo when needed)
-  local b=$1 f
-  if [ -w "$PREFIX" ] || { [ ! -e "$PREFIX" ] && [ -w "$(dirname "$PREFIX")" ]; }; then
-    meson install -C "$b" --no-rebuild >/dev/null
-  else
-    as_root meson install -C "$b" --no-rebuild >/dev/null
-  fi
-  while IFS= read -r f; do record f "$f"; done < <(grep -v '^#' "$b/meson-logs/install-log.txt")
+install_system() {  # install_system BUILD: meson's install into --prefix, copied with sudo when
+  # needed (staged as the user, so root never writes into the build folder)
+  local b=$1 stage=$1/stage f rel
+  rm -rf "$stage"
+  meson install -C "$b" --no-rebuild --destdir "$stage" >/dev/null
+  while IFS= read -r -d '' f; do
+    rel=${f#"$stage"}
+    put_file "$f" "$rel" "$([ -x "$f" ] && echo 755 || echo 644)"
+  done < <(find "$stage" -type f -print0 | sort -z)
 }
 
 install_data_files() {  # presets and icons, when the build did not install them already
@@ -240,11 +252,7 @@ install_data_files() {  # presets and icons, when the build did not install them
     grep -qF "f $dest/" <<<"$(printf '%s\n' "${NEW_ENTRIES[@]}")" && continue
     for f in "$SRC/$sub"/*.json "$SRC/$sub"/*.png "$SRC/$sub"/*.svg; do
       [ -f "$f" ] || continue
-      if [ -n "$PREFIX" ] && ! mkdir -p "$dest" 2>/dev/null; then
-        as_root install -D -m 644 "$f" "$dest/${f##*/}"; record f "$dest/${f##*/}"
-      else
-        put_file "$f" "$dest/${f##*/}" 644
-      fi
+      put_file "$f" "$dest/${f##*/}" 644
     done
   done
 }
@@ -278,22 +286,28 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 fetch() {  # fetch URL DEST SHA256: resumable download, verified before it takes DEST's name
   local url=$1 dest=$2 sha=$3
+  mkdir_track "$(dirname "$dest")"
+  record m "$dest"; save_manifest        # so --uninstall also finds a download cut short
   if [ -f "$dest" ] && { [ -z "$sha" ] || [ "$(sha256_of "$dest")" = "$sha" ]; }; then
     say "already here: $dest"; return 0
   fi
-  mkdir_track "$(dirname "$dest")"
   say "downloading $url"
+  local rc=0
   if has curl; then
-    curl -fL --retry 3 -C - --progress-bar -o "$dest.part" "$url" || return 1
+    curl -fL --retry 3 -C - --progress-bar -o "$dest.part" "$url" || rc=$?
+    if [ "$rc" = 33 ]; then   # the server cannot resume: start again
+      rm -f "$dest.part"; rc=0
+      curl -fL --retry 3 --progress-bar -o "$dest.part" "$url" || rc=$?
+    fi
   else
-    wget -c -q --show-progress -O "$dest.part" "$url" || return 1
+    wget -c -q --show-progress -O "$dest.part" "$url" || rc=$?
   fi
+  [ "$rc" = 0 ] || die "downloading $url failed (exit status $rc); run the same command again to resume"
   if [ -n "$sha" ] && [ "$(sha256_of "$dest.part")" != "$sha" ]; then
     rm -f "$dest.part"
     die "checksum mismatch for $dest (expected $sha): the file was removed, run again"
   fi
   mv "$dest.part" "$dest"
-  record m "$dest"
 }
 
 remote_sha256() {  # the LFS object's sha256 that Hugging Face reports for URL
@@ -321,10 +335,13 @@ the installer at files you already have:
 EOF
 }
 
-net_ok() {  # both download hosts answer on 443 (bash's /dev/tcp: works before curl is installed)
-  local h
-  for h in huggingface.co raw.githubusercontent.com; do
-    timeout 15 bash -c "exec 3<>/dev/tcp/$h/443" 2>/dev/null || return 1
+net_ok() {  # both download hosts answer (bash's /dev/tcp: works before curl is installed)
+  local u h port
+  for u in "$MODEL_URL" "$VOCAB_URL"; do
+    h=${u#*://}; h=${h%%/*}; port=443
+    [ "${u%%://*}" != http ] || port=80
+    case $h in *:*) port=${h##*:}; h=${h%:*} ;; esac
+    timeout 15 bash -c "exec 3<>/dev/tcp/$h/$port" 2>/dev/null || return 1
   done
 }
 
@@ -352,8 +369,8 @@ download_model() {
   local sha=$MODEL_SHA256
   [ -n "$sha" ] || ! has curl || sha=$(remote_sha256 "$MODEL_URL")
   [ -n "$sha" ] || warn "no sha256 published for $MODEL_FILE; checking its header only"
-  fetch "$VOCAB_URL" "$vocab/$VOCAB_FILE" "$VOCAB_SHA256" || { offline_help; exit 3; }
-  fetch "$MODEL_URL" "$model" "$sha" || { offline_help; exit 3; }
+  fetch "$VOCAB_URL" "$vocab/${VOCAB_URL##*/}" "$VOCAB_SHA256"
+  fetch "$MODEL_URL" "$model" "$sha"
   MODEL=$model VOCAB=$vocab
 }
 
@@ -403,11 +420,10 @@ setup_model() {
 uninstall() {
   [ -f "$MANIFEST" ] || { say "nothing to uninstall (no $MANIFEST)"; return 0; }
   local kind path
-  rm_file() { if [ -w "$(dirname "$1")" ]; then rm -f "$1"; else as_root rm -f "$1"; fi; }
   while IFS= read -r line; do
     kind=${line%% *} path=${line#* }
     case $kind in
-      f|c) rm_file "$path" ;;
+      f|c) [ ! -e "$path" ] || maybe_root "$(dirname "$path")" rm -f "$path" ;;
       m) if [ "$KEEP_MODEL" = 1 ]; then say "kept $path"; else rm -f "$path" "$path.part"; fi ;;
     esac
   done <"$MANIFEST"
@@ -416,8 +432,11 @@ uninstall() {
   done < <(sed -n 's/^b //p' "$MANIFEST")
   local dirs; dirs=$(sed -n 's/^d //p' "$MANIFEST" | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-)
   rm -f "$MANIFEST"
+  # our own data folders too, when empty (a run cut short may not have listed them)
+  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA$'\n'$CONFIG_DIR
   while IFS= read -r path; do
-    [ -z "$path" ] || rmdir "$path" 2>/dev/null || as_root rmdir "$path" 2>/dev/null || true
+    [ -d "$path" ] && [ -z "$(ls -A "$path")" ] || continue
+    maybe_root "$(dirname "$path")" rmdir "$path" || true
   done <<<"$dirs"
   say "uninstalled (the build folders build-release-* in $SRC are left; delete them by hand)"
 }

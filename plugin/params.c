@@ -7,28 +7,30 @@
 #define ALL_MODES ((1u << SD_MODE_IMG2IMG) | (1u << SD_MODE_INPAINT) | (1u << SD_MODE_TXT2IMG))
 #define WITH_SOURCE ((1u << SD_MODE_IMG2IMG) | (1u << SD_MODE_INPAINT))
 
+/* Mnemonics are unique, and avoid those of GIMP 3's dialog buttons (Help, Reset, Cancel,
+ * OK, Load Saved Settings, Save Settings). */
 const gd_arg gd_args[] = {
     { "prompt", "_Prompt", "What to paint", GD_ARG_TEXT, 0, 0, ALL_MODES },
     { "negative-prompt", "Ne_gative prompt", "What to avoid", GD_ARG_TEXT, 0, 0, ALL_MODES },
     { "strength", "S_trength", "How much the region changes: 0 keeps it, 1 repaints it",
       GD_ARG_DOUBLE, GD_STRENGTH_MIN, GD_STRENGTH_MAX, WITH_SOURCE },
-    { "steps", "Ste_ps", "Denoising steps", GD_ARG_INT, GD_STEPS_MIN, GD_STEPS_MAX, ALL_MODES },
-    { "cfg-scale", "_Guidance (CFG)", "How closely to follow the prompt (classifier-free guidance)",
+    { "steps", "St_eps", "Denoising steps", GD_ARG_INT, GD_STEPS_MIN, GD_STEPS_MAX, ALL_MODES },
+    { "cfg-scale", "G_uidance (CFG)", "How closely to follow the prompt (classifier-free guidance)",
       GD_ARG_DOUBLE, GD_CFG_MIN, GD_CFG_MAX, ALL_MODES },
     { "sampler", "Sa_mpler", "ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms or lcm",
       GD_ARG_SAMPLER, 0, 0, ALL_MODES },
-    { "seed", "S_eed", "Seed of the noise (used when random-seed is off)", GD_ARG_INT, 0,
+    { "seed", "See_d", "Seed of the noise (used when random-seed is off)", GD_ARG_INT, 0,
       GD_SEED_MAX, ALL_MODES },
-    { "random-seed", "_Random seed", "Draw a new seed for each run", GD_ARG_BOOL, 0, 1, ALL_MODES },
+    { "random-seed", "Ra_ndom seed", "Draw a new seed for each run", GD_ARG_BOOL, 0, 1, ALL_MODES },
     { "work-size", "_Working resolution", "Long side of the region while the engine runs, pixels",
       GD_ARG_INT, GD_WORK_SIZE_MIN, GD_WORK_SIZE_MAX, ALL_MODES },
     { "context-padding", "Conte_xt padding", "Pixels around the selection the engine also sees",
       GD_ARG_INT, 0, GD_PADDING_MAX, ALL_MODES },
     { "feather", "_Feather", "Width of the soft edge inside the selection, pixels", GD_ARG_DOUBLE,
       0, GD_FEATHER_MAX, ALL_MODES },
-    { "color-match", "_Colour match", "Match the generated colours to the surroundings",
+    { "color-match", "Colour m_atch", "Match the generated colours to the surroundings",
       GD_ARG_BOOL, 0, 1, ALL_MODES },
-    { "model", "Mo_del", "Stable Diffusion 1.x .safetensors checkpoint (empty: GIMP_DIFFUSION_MODEL "
+    { "model", "Model chec_kpoint", "Stable Diffusion 1.x .safetensors checkpoint (empty: GIMP_DIFFUSION_MODEL "
       "or ~/.config/gimp-diffusion/config.json)", GD_ARG_FILE, 0, 0, ALL_MODES },
     { "vocab", "_Vocabulary", "Folder of the CLIP vocabulary (empty: GIMP_DIFFUSION_VOCAB, the "
       "config file, or the model's folder)", GD_ARG_FOLDER, 0, 0, ALL_MODES },

@@ -86,7 +86,7 @@ static void softmax_rows(float *s, int rows, int nk, int row0, int causal, float
 typedef struct {
     const float *q;
     int q_stride;
-    const float *kt;     /* [heads, d, nk16] */
+    const float *kt;     /* [heads, nk16 / 16, d, 16] */
     const float *vp;     /* [heads, nk, d] */
     int nq, nk, nk16, d, tiles, causal;
     float scale;
@@ -126,7 +126,7 @@ static int attention_fused(sd_arena *a, const float *q, int q_stride, const floa
         .scratch_floats = (size_t)OPS_ATTN_ROWS * (nk16 + d),
     };
     sd_arena_mark mark = sd_arena_get_mark(a);
-    float *kt = sd_arena_floats(a, (size_t)heads * d * nk16);   /* [heads, d, nk16] */
+    float *kt = sd_arena_floats(a, (size_t)heads * d * nk16);   /* [heads, nk16/16, d, 16] */
     float *vp = sd_arena_floats(a, (size_t)heads * nk * d);     /* [heads, nk, d] */
     f.scratch = sd_arena_floats(a, (size_t)workers * f.scratch_floats);
     if (!kt || !vp || !f.scratch) {
@@ -135,15 +135,16 @@ static int attention_fused(sd_arena *a, const float *q, int q_stride, const floa
     }
     for (int h = 0; h < heads; h++) {
         float *kth = kt + (size_t)h * d * nk16, *vph = vp + (size_t)h * nk * d;
-        for (int j = 0; j < nk; j++) {
+        /* keys in blocks of 16, each [d, 16]: a score block reads one contiguous run */
+        for (int j = 0; j < nk16; j++) {
+            float *dst = kth + (size_t)(j / 16) * d * 16 + j % 16;
             const float *kj = k + (size_t)j * kv_stride + (size_t)h * d;
-            for (int c = 0; c < d; c++)
-                kth[(size_t)c * nk16 + j] = kj[c];
+            for (int c = 0; c < d; c++)   /* padding keys: zero scores, never summed */
+                dst[(size_t)c * 16] = j < nk ? kj[c] : 0.0f;
+        }
+        for (int j = 0; j < nk; j++)
             memcpy(vph + (size_t)j * d, v + (size_t)j * kv_stride + (size_t)h * d,
                    (size_t)d * sizeof *vph);
-        }
-        for (int c = 0; c < d; c++)   /* padding keys: zero scores, never summed */
-            memset(kth + (size_t)c * nk16 + nk, 0, (size_t)(nk16 - nk) * sizeof *kth);
     }
     f.kt = kt;
     f.vp = vp;

@@ -36,15 +36,16 @@ static inline __m256 exp_nonpos8(__m256 x)
  * memory and stores it back on every iteration. */
 #define ACC_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
-/* s[r, j .. j+15] = scale · Σ_c qt[c, r] · kt[c, j ..] for the ROWS rows. */
-static void scores_block(const float *qt, int d, const float *kt, int nk16, int j, float scale,
+/* s[r, j .. j+15] = scale · Σ_c qt[c, r] · k[j .., c] for the ROWS rows; kb is the
+ * block of keys j .. j+15, [d, 16]. */
+static void scores_block(const float *qt, int d, const float *kb, int nk16, int j, float scale,
                          float *s)
 {
 #define DECL(r) __m256 a##r##0 = _mm256_setzero_ps(), a##r##1 = _mm256_setzero_ps();
     ACC_ROWS(DECL)
 #undef DECL
     for (int c = 0; c < d; c++) {
-        const float *kr = kt + (size_t)c * nk16 + j;
+        const float *kr = kb + (size_t)c * 16;
         const float *qc = qt + (size_t)c * ROWS;
         const __m256 k0 = _mm256_loadu_ps(kr), k1 = _mm256_loadu_ps(kr + 8);
 #define FMA(r)                                              \
@@ -155,7 +156,7 @@ void ops_attention_tile_avx2(const float *q, int q_stride, int rows, int d, cons
         for (int r = 0; r < ROWS; r++)
             qt[(size_t)c * ROWS + r] = r < rows ? q[(size_t)r * q_stride + c] : 0.0f;
     for (int j = 0; j < nk16; j += 16)
-        scores_block(qt, d, kt, nk16, j, scale, scores);
+        scores_block(qt, d, kt + (size_t)j * d, nk16, j, scale, scores);
 
     float inv[ROWS];
     for (int r = 0; r < rows; r++) {

@@ -30,7 +30,8 @@ typedef struct {
     float *u;            /* [16, co, ci] */
     float *v;            /* [16, ci, cols] */
     float *m;            /* [16, co, cols] */
-    float *rows;         /* per worker: [4, 2 tw + 2] input rows */
+    float *rows;         /* per worker [8, tw + 1]: input rows split even / odd, or the
+                          * four output runs of a tile row */
     float *y;
 } winograd;
 
@@ -66,14 +67,15 @@ static void transform_weights(void *arg, int worker, int o0, int o1)
 
 /* V[p, c, col] = (Bᵀ d B)[p / 4, p % 4] for input channels c0..c1-1 over the band,
  * Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. The four input rows under a tile row are
- * first copied into a zero-bordered buffer, so the tile loop has no bounds checks. */
+ * first split into even and odd columns of a zero-bordered copy, so the tile loop reads
+ * and writes contiguous runs (it vectorises) and has no bounds checks. */
 static void transform_input(void *arg, int worker, int c0, int c1)
 {
     const winograd *wg = arg;
     const int h = wg->h, w = wg->w, tw = wg->tw, per_image = wg->tb * tw;
-    const int rw = 2 * tw + 2;   /* buffered row: column -1 .. 2 tw, zero outside the image */
     const size_t plane = wg->v_plane;
-    float *rows = wg->rows + (size_t)worker * 4 * rw;   /* [4, rw] */
+    /* per worker: even / odd columns of the 4 rows, column -1 .. 2 tw, [2, 4, tw + 1] */
+    float *even = wg->rows + (size_t)worker * 8 * (tw + 1), *odd = even + 4 * (tw + 1);
     for (int c = c0; c < c1; c++) {
         for (int b = 0; b < wg->n; b++) {
             const float *xc = wg->x + ((size_t)b * wg->ci + c) * h * w;   /* [h, w] */
@@ -81,29 +83,38 @@ static void transform_input(void *arg, int worker, int c0, int c1)
             for (int ty = 0; ty < wg->tb; ty++) {
                 const int iy0 = 2 * (wg->ty0 + ty) - 1;
                 for (int r = 0; r < 4; r++) {
-                    float *row = rows + (size_t)r * rw;
+                    float *e = even + (size_t)r * (tw + 1), *o = odd + (size_t)r * (tw + 1);
                     const int iy = iy0 + r;
-                    for (int i = 0; i < rw; i++)
-                        row[i] = 0.0f;
-                    if (iy >= 0 && iy < h)
-                        memcpy(row + 1, xc + (size_t)iy * w, (size_t)w * sizeof *row);
+                    const float *src = iy >= 0 && iy < h ? xc + (size_t)iy * w : NULL;
+                    for (int i = 0; i <= tw; i++) {   /* e[i] = column 2i - 1, o[i] = 2i */
+                        const int xe = 2 * i - 1, xo = 2 * i;
+                        e[i] = src && xe >= 0 && xe < w ? src[xe] : 0.0f;
+                        o[i] = src && xo < w ? src[xo] : 0.0f;
+                    }
                 }
-                const float *d0 = rows, *d1 = rows + rw, *d2 = rows + 2 * rw, *d3 = rows + 3 * rw;
-                float *o = dst + (size_t)ty * tw;
+                float *restrict out = dst + (size_t)ty * tw;
+                const float *restrict e0 = even, *restrict e1 = even + (tw + 1);
+                const float *restrict e2 = even + 2 * (tw + 1), *restrict e3 = even + 3 * (tw + 1);
+                const float *restrict o0 = odd, *restrict o1 = odd + (tw + 1);
+                const float *restrict o2 = odd + 2 * (tw + 1), *restrict o3 = odd + 3 * (tw + 1);
                 for (int tx = 0; tx < tw; tx++) {
-                    const int x0 = 2 * tx;
+                    /* d[r] = row r, columns 2tx-1 .. 2tx+2: e[tx], o[tx], e[tx+1], o[tx+1] */
                     float t[4][4];
-                    for (int s = 0; s < 4; s++) {
-                        t[0][s] = d0[x0 + s] - d2[x0 + s];
-                        t[1][s] = d1[x0 + s] + d2[x0 + s];
-                        t[2][s] = d2[x0 + s] - d1[x0 + s];
-                        t[3][s] = d1[x0 + s] - d3[x0 + s];
+                    const float d0[4] = {e0[tx], o0[tx], e0[tx + 1], o0[tx + 1]};
+                    const float d1[4] = {e1[tx], o1[tx], e1[tx + 1], o1[tx + 1]};
+                    const float d2[4] = {e2[tx], o2[tx], e2[tx + 1], o2[tx + 1]};
+                    const float d3[4] = {e3[tx], o3[tx], e3[tx + 1], o3[tx + 1]};
+                    for (int q = 0; q < 4; q++) {
+                        t[0][q] = d0[q] - d2[q];
+                        t[1][q] = d1[q] + d2[q];
+                        t[2][q] = d2[q] - d1[q];
+                        t[3][q] = d1[q] - d3[q];
                     }
                     for (int i = 0; i < 4; i++) {
-                        o[(size_t)(4 * i + 0) * plane + tx] = t[i][0] - t[i][2];
-                        o[(size_t)(4 * i + 1) * plane + tx] = t[i][1] + t[i][2];
-                        o[(size_t)(4 * i + 2) * plane + tx] = t[i][2] - t[i][1];
-                        o[(size_t)(4 * i + 3) * plane + tx] = t[i][1] - t[i][3];
+                        out[(size_t)(4 * i + 0) * plane + tx] = t[i][0] - t[i][2];
+                        out[(size_t)(4 * i + 1) * plane + tx] = t[i][1] + t[i][2];
+                        out[(size_t)(4 * i + 2) * plane + tx] = t[i][2] - t[i][1];
+                        out[(size_t)(4 * i + 3) * plane + tx] = t[i][1] - t[i][3];
                     }
                 }
             }
@@ -112,36 +123,54 @@ static void transform_input(void *arg, int worker, int c0, int c1)
 }
 
 /* y[b, o, 2ty + i, 2tx + j] = (Aᵀ m A)[i, j] + bias[o] for output channels o0..o1-1,
- * Aᵀ = [1 1 1 0; 0 1 -1 -1]; the last row / column of a tile past the image is dropped. */
+ * Aᵀ = [1 1 1 0; 0 1 -1 -1]; the last row / column of a tile past the image is dropped.
+ * A tile row is computed into four runs (y[i, j] for every tile), which vectorises, then
+ * interleaved into the two image rows. */
 static void transform_output(void *arg, int worker, int o0, int o1)
 {
     const winograd *wg = arg;
-    const int h = wg->h, w = wg->w, per_image = wg->tb * wg->tw;
+    const int h = wg->h, w = wg->w, tw = wg->tw, per_image = wg->tb * tw;
     const size_t plane = wg->m_plane;
-    (void)worker;
+    float *y00 = wg->rows + (size_t)worker * 8 * (tw + 1);   /* [4, tw], within the worker's rows */
+    float *y01 = y00 + tw, *y10 = y00 + 2 * tw, *y11 = y00 + 3 * tw;
     for (int o = o0; o < o1; o++) {
         const float bias = wg->bias ? wg->bias[o] : 0.0f;
         for (int b = 0; b < wg->n; b++) {
             float *yc = wg->y + ((size_t)b * wg->co + o) * h * w;   /* [h, w] */
             const float *src = wg->m + (size_t)o * wg->cols + (size_t)b * per_image;
             for (int ty = 0; ty < wg->tb; ty++) {
-                const int oy = 2 * (wg->ty0 + ty);
-                for (int tx = 0; tx < wg->tw; tx++) {
-                    const float *s = src + (size_t)ty * wg->tw + tx;
-                    float m[4][4], t[2][4];
+                const float *restrict m = src + (size_t)ty * tw;
+                float *restrict r00 = y00, *restrict r01 = y01, *restrict r10 = y10;
+                float *restrict r11 = y11;
+                for (int tx = 0; tx < tw; tx++) {
+                    float mm[4][4], t[2][4];
                     for (int p = 0; p < POS; p++)
-                        m[p / 4][p % 4] = s[(size_t)p * plane];
+                        mm[p / 4][p % 4] = m[(size_t)p * plane + tx];
                     for (int j = 0; j < 4; j++) {
-                        t[0][j] = m[0][j] + m[1][j] + m[2][j];
-                        t[1][j] = m[1][j] - m[2][j] - m[3][j];
+                        t[0][j] = mm[0][j] + mm[1][j] + mm[2][j];
+                        t[1][j] = mm[1][j] - mm[2][j] - mm[3][j];
                     }
-                    const int ox = 2 * tx;
-                    for (int i = 0; i < 2 && oy + i < h; i++) {
-                        float *row = yc + (size_t)(oy + i) * w + ox;
-                        row[0] = (t[i][0] + t[i][1] + t[i][2]) + bias;
-                        if (ox + 1 < w)
-                            row[1] = (t[i][1] - t[i][2] - t[i][3]) + bias;
+                    r00[tx] = (t[0][0] + t[0][1] + t[0][2]) + bias;
+                    r01[tx] = (t[0][1] - t[0][2] - t[0][3]) + bias;
+                    r10[tx] = (t[1][0] + t[1][1] + t[1][2]) + bias;
+                    r11[tx] = (t[1][1] - t[1][2] - t[1][3]) + bias;
+                }
+                const int oy = 2 * (wg->ty0 + ty);
+                float *row0 = yc + (size_t)oy * w, *row1 = row0 + w;
+                const int pairs = w / 2;   /* full 2-column tiles; an odd w drops one column */
+                for (int tx = 0; tx < pairs; tx++) {
+                    row0[2 * tx] = y00[tx];
+                    row0[2 * tx + 1] = y01[tx];
+                }
+                if (w % 2)
+                    row0[w - 1] = y00[tw - 1];
+                if (oy + 1 < h) {
+                    for (int tx = 0; tx < pairs; tx++) {
+                        row1[2 * tx] = y10[tx];
+                        row1[2 * tx + 1] = y11[tx];
                     }
+                    if (w % 2)
+                        row1[w - 1] = y10[tw - 1];
                 }
             }
         }
@@ -179,7 +208,7 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
         .m_plane = (size_t)co * cols_max + PLANE_PAD,
         .v = sd_arena_floats(a, (size_t)POS * ((size_t)ci * cols_max + PLANE_PAD)),
         .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
-        .rows = sd_arena_floats(a, (size_t)workers * 4 * (2 * tw + 2)),
+        .rows = sd_arena_floats(a, (size_t)workers * 8 * (tw + 1)),
         .y = y,
     };
     if (!wg.u || !wg.v || !wg.m || !wg.rows) {

@@ -8,9 +8,10 @@
 
 #include "ops_exp.h"
 #include "ops_parallel.h"
+#include "ops_simd.h"
 
 /* Mean and biased variance (as torch) of x[0..n-1]. */
-static void moments(const float *x, size_t n, double *mean, double *var)
+OPS_MULTIVERSION static void moments(const float *x, size_t n, double *mean, double *var)
 {
     double lane[OPS_LANES] = {0}, s = 0.0;
     size_t i = 0;
@@ -42,7 +43,7 @@ static void moments(const float *x, size_t n, double *mean, double *var)
 }
 
 /* y = (x - mean) * scale + shift over n values (y may be x). */
-static void normalize(const float *x, size_t n, double mean, double scale, double shift,
+OPS_MULTIVERSION static void normalize(const float *x, size_t n, double mean, double scale, double shift,
                       float *y)
 {
     size_t i = 0;
@@ -68,7 +69,7 @@ typedef struct {
 } group_norm_args;
 
 /* Groups begin..end-1, counted over the batch (item b, group g is b * groups + g). */
-static void group_norm_range(void *arg, int worker, int begin, int end)
+OPS_MULTIVERSION static void group_norm_range(void *arg, int worker, int begin, int end)
 {
     const group_norm_args *p = arg;
     const int cg = p->c / p->groups;             /* channels per group */
@@ -107,7 +108,7 @@ typedef struct {
     float *y;
 } layer_norm_args;
 
-static void layer_norm_range(void *arg, int worker, int begin, int end)
+OPS_MULTIVERSION static void layer_norm_range(void *arg, int worker, int begin, int end)
 {
     const layer_norm_args *p = arg;
     (void)worker;

@@ -3,14 +3,27 @@
 #ifndef SD_OPS_SIMD_H
 #define SD_OPS_SIMD_H
 
+/* On a function: GCC / clang compile it twice, for AVX2 and for the baseline, and pick
+ * one at load time (an ifunc). For the element-wise loops written in OPS_LANES blocks:
+ * 8-wide instead of 4-wide, and bit-identical results (no FMA: -ffp-contract=off). */
+#if defined(SD_HAVE_AVX2) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define OPS_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#endif
+#endif
+#ifndef OPS_MULTIVERSION
+#define OPS_MULTIVERSION
+#endif
+
 /* Query rows per attention tile: 6 rows x 16 columns of accumulators fill 12 of the 16
  * ymm registers. */
 #define OPS_ATTN_ROWS 6
 
 /* One head, one tile of rows <= OPS_ATTN_ROWS query rows, fused:
  *   out[r, 0..d) = softmax(scale · q[r] · kᵀ) · v    (r < rows)
- * q [rows, q_stride] (the head's d columns first); kt [d, nk16] the head's keys
- * transposed, zero-padded to nk16 = nk rounded up to 16; vp [nk, d] the head's values;
+ * q [rows, q_stride] (the head's d columns first); kt [nk16 / 16, d, 16] the head's keys
+ * in blocks of 16 transposed (block b holds keys 16b .. 16b+15, [c, j] = k[16b + j, c]),
+ * zero-padded to nk16 = nk rounded up to 16; vp [nk, d] the head's values;
  * out [rows, out_stride]. causal_row0 >= 0: row r sees keys 0..causal_row0 + r only.
  * scores [OPS_ATTN_ROWS, nk16] and qt [d, OPS_ATTN_ROWS] are the caller's scratch.
  * d must be a multiple of 8. */

@@ -220,21 +220,46 @@ static void read_arguments(GimpProcedureConfig *config, sd_mode mode, run_args *
     }
 }
 
+/* A prompt: a labelled, word-wrapping text view (GIMP makes a one-line entry by default). */
+static const char *prompt_box(GimpProcedureDialog *pd, const char *property, const char *nick,
+                              int height)
+{
+    char *label_id = g_strconcat(property, "-label", NULL);
+    char *box_id = g_strconcat(property, "-box", NULL);
+    GtkWidget *label = gimp_procedure_dialog_get_label(pd, label_id, nick, FALSE, TRUE);
+    GtkWidget *tv = gimp_procedure_dialog_get_widget(pd, property, GTK_TYPE_TEXT_VIEW);
+    gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(tv), GTK_WRAP_WORD);
+    gtk_widget_set_size_request(tv, 360, height);
+    if (GTK_IS_LABEL(label))
+        gtk_label_set_mnemonic_widget(GTK_LABEL(label), tv);
+    gtk_widget_set_halign(label, GTK_ALIGN_START);
+    gimp_procedure_dialog_fill_box(pd, box_id, label_id, property, NULL);
+    g_free(label_id);
+    /* the dialog keeps the id: intern it so it lives as long as the process */
+    const char *id = g_intern_string(box_id);
+    g_free(box_id);
+    return id;
+}
+
 static gboolean show_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
                             const gd_proc_info *info)
 {
     gimp_ui_init(PLUG_IN_BINARY);
     GtkWidget *dialog = gimp_procedure_dialog_new(procedure, config, info->title);
     GimpProcedureDialog *pd = GIMP_PROCEDURE_DIALOG(dialog);
-    /* prompts are paragraphs, not one-line entries */
-    GtkWidget *tv = gimp_procedure_dialog_get_widget(pd, "prompt", GTK_TYPE_TEXT_VIEW);
-    gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(tv), GTK_WRAP_WORD);
-    gtk_widget_set_size_request(tv, 360, 64);
-    tv = gimp_procedure_dialog_get_widget(pd, "negative-prompt", GTK_TYPE_TEXT_VIEW);
-    gtk_text_view_set_wrap_mode(GTK_TEXT_VIEW(tv), GTK_WRAP_WORD);
-    gtk_widget_set_size_request(tv, 360, 40);
+    GList *order = NULL;
+    for (int i = 0; i < gd_n_args; i++) {
+        const gd_arg *a = &gd_args[i];
+        if (!gd_arg_in_mode(a, info->mode))
+            continue;
+        order = g_list_append(order, (gpointer)(a->type == GD_ARG_TEXT
+                                                    ? prompt_box(pd, a->name, a->nick,
+                                                                 !strcmp(a->name, "prompt") ? 64 : 40)
+                                                    : a->name));
+    }
     gimp_procedure_dialog_set_sensitive(pd, "seed", TRUE, G_OBJECT(config), "random-seed", TRUE);
-    gimp_procedure_dialog_fill(pd, NULL);
+    gimp_procedure_dialog_fill_list(pd, order);
+    g_list_free(order);
     gboolean ok = gimp_procedure_dialog_run(pd);
     gtk_widget_destroy(dialog);
     return ok;

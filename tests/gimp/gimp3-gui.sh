@@ -26,6 +26,21 @@ fi
 mkdir -p "$GIMP3_DIRECTORY/plug-ins/gimp-diffusion"
 install -m 755 "$PLUGIN" "$GIMP3_DIRECTORY/plug-ins/gimp-diffusion/gimp-diffusion"
 python3 "$HERE/make_input.py" "$WORK/in.png"
+# last values, as GIMP 3 keeps them (GimpConfig text, file named after the config type):
+# the dialog must start from these,
+# and they keep the run short (the defaults, 512 px and 20 steps, take minutes on a CPU)
+mkdir -p "$GIMP3_DIRECTORY/plug-in-settings"
+cat > "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfig-plug-in-diffusion-img2img.last" <<'LAST'
+(prompt "a red barn in a field")
+(strength 0.6)
+(steps 4)
+(sampler "euler_a")
+(seed 42)
+(random-seed no)
+(work-size 128)
+(context-padding 16)
+(feather 4.0)
+LAST
 
 cat > "$WORK/inner.sh" <<INNER
 #!/bin/bash
@@ -53,5 +68,7 @@ echo "GUI run: $(( $(date +%s) - t0 )) s"
 grep -Ev 'CRITICAL|^$|resource name is invalid|Welcome to GIMP|stale context|list of contexts|Broken pipe|dbus-daemon|set device' "$WORK/gimp.log"
 [ $rc = 0 ] || { echo "FAIL: driving the GUI failed ($rc)"; exit 1; }
 [ "$(cat "$WORK/marker")" = OK ] || { echo "FAIL: the GUI batch stopped at: $(cat "$WORK/marker")"; exit 1; }
-echo "ok   layer '$(cat "$WORK/layer-name.txt")' made through the dialog"
+name=$(cat "$WORK/layer-name.txt")
+[ "$name" = "a red barn in a field" ] || { echo "FAIL: layer '$name': the dialog did not start from the last values"; exit 1; }
+echo "ok   dialog started from the last values (layer '$name')"
 python3 "$HERE/same_pixels.py" "$WORK/in.png" "$WORK/undone-out.png" "image after Ctrl+Z"

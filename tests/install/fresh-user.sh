@@ -11,6 +11,7 @@
 #      no longer knows the procedures.
 #   B. a user with a GIMP profile: install + uninstall leaves the home's file list as before.
 #   C. --download-model without network: exit status 3 and the what-to-download text.
+#   E. --prefix /usr/local (system-wide, sudo): GIMP finds it; --uninstall removes every file.
 #   D. the README's test command (./install.sh --deps-only, then tests/run.sh) passes.
 set -euo pipefail
 GV=${1:?GIMP major version 2 or 3} OUT=${2:?output folder} RUN_TESTS=1
@@ -69,6 +70,17 @@ menu_paths() {  # menu_paths PROC FILE
   fi
 }
 
+icon_of() {  # icon_of PROC FILE: the icon GIMP registered (informative: the file, or a name)
+  if [ "$GV" = 2 ]; then
+    awk -v p="\"$1\"" '$1 == "(proc-def" && $2 == p { on = 1; next }
+                       on && /\(proc-def|\(plug-in-def/ { on = 0 }
+                       on && /\(icon / { sub(/.*\(icon /, ""); sub(/\)$/, ""); print }' \
+      "$HOME/.config/GIMP/2.10/pluginrc"
+  else
+    awk -v p="$1" '$1 == "icon" && $2 == p { print $3 }' "$2"
+  fi
+}
+
 expect_registered() {  # expect_registered 1|0 TAG
   local want=$1 tag=$2 f=$OUT/pdb-$2.txt n got
   gimp_pdb "$f"
@@ -78,7 +90,7 @@ expect_registered() {  # expect_registered 1|0 TAG
       [ "$got" = 1 ] || fail "$n is not in GIMP $GV's PDB ($tag)"
       local m; m=$(menu_paths "$n" "$f")
       case $m in "$MENU"*) ;; *) fail "$n has no menu path under $MENU (got '$m')" ;; esac
-      echo "  $n: in the PDB, menu $m"
+      echo "  $n: in the PDB, menu $m, icon $(icon_of "$n" "$f")"
     else
       [ "$got" = 0 ] || fail "$n is still in GIMP $GV's PDB after --uninstall"
       echo "  $n: not in the PDB"
@@ -97,7 +109,7 @@ listing >"$OUT/home-A0.txt"
 t=$(date +%s)
 run_logged install-A1.log ./install.sh --model "$MODEL" --vocab "$VOCAB"
 cp "$MANIFEST" "$OUT/manifest-A1.txt"; listing >"$OUT/home-A1.txt"
-echo "  install.sh: $(( $(date +%s) - t )) s (apt from the local cache, release build, install)"
+echo "  install.sh: $(( $(date +%s) - t )) s (apt, release build, GIMP first start, install)"
 grep -E '^==> (installing with apt|GIMP|first start|config)' "$OUT/install-A1.log" | sed 's/^/  /'
 dpkg-query -W -f='${Status}' libopenblas-dev 2>/dev/null | grep -q 'install ok installed' ||
   fail "install.sh did not install the apt dependencies"
@@ -157,6 +169,26 @@ done
 sed -n '/cannot download/,$p' "$OUT/install-C.log" | sed 's/^/  | /'
 run_logged uninstall-C.log ./install.sh --uninstall
 left=$(ours_left); [ -z "$left" ] || { echo "$left"; fail "--uninstall left files of ours (C)"; }
+
+# ---------------------------------------------------------------- E: system-wide
+step "E. system-wide: ./install.sh --prefix /usr/local (sudo), then --uninstall"
+listing >"$OUT/home-E0.txt"
+run_logged install-E.log ./install.sh --prefix /usr/local --model "$MODEL" --vocab "$VOCAB"
+PLUGDIR=$(pkg-config --variable=gimplibdir "gimp-$([ "$GV" = 3 ] && echo 3.0 || echo 2.0)")/plug-ins
+SYSFILES=$(grep '^f ' "$MANIFEST" | grep -v "^f $HOME/" | cut -c3-)
+echo "$SYSFILES" | grep -qx "$PLUGDIR/gimp-diffusion\(/gimp-diffusion\)\{0,1\}" ||
+  { echo "$SYSFILES"; fail "the plug-in is not in GIMP's system folder $PLUGDIR"; }
+echo "$SYSFILES" | grep -qx /usr/local/share/gimp-diffusion/presets/photo.json || fail "no system presets"
+/usr/local/bin/diffuse presets list >/dev/null || fail "/usr/local/bin/diffuse presets list"
+echo "  $(echo "$SYSFILES" | wc -l) system files, e.g. $(echo "$SYSFILES" | grep -m1 "$PLUGDIR")"
+expect_registered 1 E1
+run_logged uninstall-E.log ./install.sh --uninstall
+for f in $SYSFILES; do [ ! -e "$f" ] || fail "--uninstall left $f"; done
+[ ! -e /usr/local/share/gimp-diffusion ] || fail "--uninstall left /usr/local/share/gimp-diffusion"
+expect_registered 0 E2
+listing >"$OUT/home-E1.txt"
+diff "$OUT/home-E0.txt" "$OUT/home-E1.txt" || fail "the home's file list differs after the system-wide round trip"
+echo "  every system file removed; home as before"
 
 # ---------------------------------------------------------------- D: the README's test command
 if [ "$RUN_TESTS" = 1 ]; then

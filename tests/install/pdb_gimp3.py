@@ -7,6 +7,11 @@ pdb = Gimp.get_pdb()
 with open(os.environ["GD_PDB_OUT"], "w") as out:
     for name in os.environ["GD_PROCS"].split():
         found = pdb.procedure_exists(name)
-        menus = pdb.lookup_procedure(name).get_menu_paths() if found else []
+        proc = pdb.lookup_procedure(name) if found else None
+        menus = proc.get_menu_paths() if proc else []
         out.write("%s %d %s\n" % (name, 1 if found else 0, ";".join(menus)))
+        if proc:
+            icon = proc.get_icon_file()
+            out.write("icon %s %s\n" % (name, icon.get_path() if icon else
+                                         "name:" + (proc.get_icon_name() or "")))
     out.write("OK\n")

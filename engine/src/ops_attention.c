@@ -82,6 +82,7 @@ static void softmax_rows(float *s, int rows, int nk, int row0, int causal, float
     }
 }
 
+#ifdef SD_HAVE_AVX2
 /* The fused path's operands: every head's keys transposed and values packed. */
 typedef struct {
     const float *q;
@@ -153,6 +154,8 @@ static int attention_fused(sd_arena *a, const float *q, int q_stride, const floa
     return 0;
 }
 
+#endif
+
 int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, const float *v,
                  int kv_stride, int nq, int nk, int heads, int head_dim, int causal,
                  float *out)
@@ -167,9 +170,11 @@ int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, cons
     }
     /* Wide heads (the VAE's single 512-wide head) stay on sgemm: there the fused tile would
      * stream V from memory once per 16 columns, and OpenBLAS's long-k GEMMs do well. */
+#ifdef SD_HAVE_AVX2
     if (head_dim % 8 == 0 && head_dim <= ATTN_FUSED_MAX_DIM && ops_have_avx2())
         return attention_fused(a, q, q_stride, k, v, kv_stride, nq, nk, heads, head_dim,
                                causal, out);
+#endif
     const float scale = 1.0f / sqrtf((float)head_dim);
     size_t chunk = ATTN_SCORE_FLOATS / (size_t)nk;
     if (chunk < 1)

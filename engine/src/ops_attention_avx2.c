@@ -1,8 +1,8 @@
 /* Fused attention tile for AVX2 + FMA: scores, softmax and the product with V for a few
  * query rows at a time, so the score rows ([6, nk], 96 KB at 4096 tokens) stay in L2
  * and the short GEMMs (k = head_dim = 40) that OpenBLAS runs poorly become register-
- * blocked loops. Compiled with -mavx2 -mfma -mf16c; ops_attention.c calls it only
- * when the CPU has them. */
+ * blocked loops. Compiled with -mavx2 -mfma; ops_attention.c calls it only when the
+ * CPU has them. */
 #include <immintrin.h>
 #include <stddef.h>
 

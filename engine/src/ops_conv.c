@@ -13,6 +13,8 @@
 /* Upper bound on the im2col band, in floats (64 MB): a 512x512 VAE conv with 128
  * input channels would otherwise unfold into 1.2 GB. */
 #define CONV_COL_MAX_FLOATS ((size_t)16 << 20)
+/* Output pixels per image below which a batch is unfolded and multiplied in one GEMM. */
+#define CONV_BATCH_MAX_HW 1024
 
 int op_conv_out_size(int in, int k, int stride, int pad_before, int pad_after)
 {
@@ -45,10 +47,11 @@ typedef struct {
     const sd_conv_params *p;
     int wo, oy0, rows;
     float *col;
+    size_t ld;           /* floats between rows of col: rows*wo, or more when batched */
 } im2col_args;
 
 /* Unfolds output rows oy0 .. oy0+rows-1 of input channels c0 .. c1-1 of one image
- * x[ci, h, w] into col[ci*kh*kw, rows*wo]; row (c, ky, kx) of col matches
+ * x[ci, h, w] into col[ci*kh*kw, rows*wo] (row stride ld); row (c, ky, kx) of col matches
  * weight[co, c, ky, kx]. */
 static void im2col_band(void *arg, int worker, int c0, int c1)
 {
@@ -57,14 +60,13 @@ static void im2col_band(void *arg, int worker, int c0, int c1)
     const int h = a->h, w = a->w, wo = a->wo, oy0 = a->oy0, rows = a->rows;
     const sd_conv_params *p = a->p;
     float *col = a->col;
-    const size_t ncols = (size_t)rows * wo;
     const int s = p->stride;
     (void)worker;
     for (int c = c0; c < c1; c++) {
         const float *xc = x + (size_t)c * h * w;
         for (int ky = 0; ky < p->kh; ky++) {
             for (int kx = 0; kx < p->kw; kx++) {
-                float *dst = col + ((size_t)(c * p->kh + ky) * p->kw + kx) * ncols;
+                float *dst = col + ((size_t)(c * p->kh + ky) * p->kw + kx) * a->ld;
                 /* Output columns ox whose input column ix = ox*s - pad_left + kx lies in [0, w). */
                 int off = kx - p->pad_left;
                 int ox_lo = off >= 0 ? 0 : (-off + s - 1) / s;
@@ -97,6 +99,41 @@ static void im2col_band(void *arg, int worker, int c0, int c1)
     }
 }
 
+/* Small images (the U-Net's 16x16 and 8x8 levels): one GEMM for the whole batch,
+ * [co, n*hw] = [co, k] · [k, n*hw], so its n dimension is not a few hundred columns that
+ * OpenBLAS runs at half speed; then each image's columns are copied into y with the bias. */
+static int conv_batched(sd_arena *a, const float *x, int n, int ci, int h, int w,
+                        const float *weight, const float *bias, int co, const sd_conv_params *p,
+                        int ho, int wo, float *y)
+{
+    const size_t in_hw = (size_t)h * w, out_hw = (size_t)ho * wo, ld = (size_t)n * out_hw;
+    const int k = ci * p->kh * p->kw;
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    float *col = sd_arena_floats(a, (size_t)k * ld);    /* [k, n*hw] */
+    float *out = sd_arena_floats(a, (size_t)co * ld);   /* [co, n*hw] */
+    if (!col || !out) {
+        sd_arena_reset(a, mark);
+        return -1;
+    }
+    for (int b = 0; b < n; b++) {
+        im2col_args unfold = {x + (size_t)b * ci * in_hw, h, w, p, wo, 0, ho,
+                              col + (size_t)b * out_hw, ld};
+        ops_parallel_for(ops_workers_for((size_t)k * out_hw), ci, im2col_band, &unfold);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)ld, k, 1.0f, weight, k, col,
+                (int)ld, 0.0f, out, (int)ld);
+    for (int b = 0; b < n; b++)
+        for (int o = 0; o < co; o++) {
+            const float *src = out + (size_t)o * ld + (size_t)b * out_hw;
+            float *dst = y + ((size_t)b * co + o) * out_hw;
+            const float bo = bias ? bias[o] : 0.0f;
+            for (size_t i = 0; i < out_hw; i++)
+                dst[i] = src[i] + bo;
+        }
+    sd_arena_reset(a, mark);
+    return 0;
+}
+
 int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
               const float *weight, const float *bias, int co, const sd_conv_params *p,
               float *y)
@@ -127,6 +164,10 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
         p->pad_bottom == 1 && p->pad_right == 1 && ops_winograd_fits(ci, co, h, w))
         return ops_conv3x3_winograd(a, x, n, ci, h, w, weight, bias, co, y);
 
+    if (n > 1 && out_hw < CONV_BATCH_MAX_HW &&
+        (size_t)n * k * out_hw + (size_t)n * co * out_hw <= CONV_COL_MAX_FLOATS)
+        return conv_batched(a, x, n, ci, h, w, weight, bias, co, p, ho, wo, y);
+
     const size_t row_floats = (size_t)k * wo;
     size_t band = CONV_COL_MAX_FLOATS / row_floats;
     if (band < 1)
@@ -147,7 +188,7 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
             int rows = ho - oy0 < (int)band ? ho - oy0 : (int)band;
             int ncols = rows * wo;
             float *yband = yb + (size_t)oy0 * wo;
-            im2col_args unfold = {xb, h, w, p, wo, oy0, rows, col};
+            im2col_args unfold = {xb, h, w, p, wo, oy0, rows, col, (size_t)ncols};
             ops_parallel_for(ops_workers_for((size_t)k * ncols), ci, im2col_band, &unfold);
             if (bias)
                 fill_bias(yband, bias, co, (size_t)ncols, out_hw);

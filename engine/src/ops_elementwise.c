@@ -7,7 +7,6 @@
 
 #include "ops_exp.h"
 #include "ops_parallel.h"
-#include "ops_simd.h"
 
 void op_linear(const float *x, int rows, int in, const float *weight, const float *bias,
                int out, float *y)
@@ -84,9 +83,8 @@ static inline float gelu_erf1(float x)
 }
 
 /* y[0..OPS_LANES-1] = gelu(x[...]): the one place gelu_erf1 is expanded, as vector
- * code (y may be x). Tails go through it padded, so no scalar copy is needed. Always
- * inlined, so each OPS_MULTIVERSION caller expands it for its own target. */
-static inline __attribute__((always_inline)) void gelu_block(const float *x, float *y)
+ * code (y may be x). Tails go through it padded, so no scalar copy is needed. */
+static void gelu_block(const float *x, float *y)
 {
     float t[OPS_LANES];
     for (int l = 0; l < OPS_LANES; l++)
@@ -95,7 +93,7 @@ static inline __attribute__((always_inline)) void gelu_block(const float *x, flo
 }
 
 /* gelu over a tail of n < OPS_LANES values. */
-static inline __attribute__((always_inline)) void gelu_tail(const float *x, size_t n, float *y)
+static void gelu_tail(const float *x, size_t n, float *y)
 {
     float t[OPS_LANES] = {0};
     memcpy(t, x, n * sizeof *t);
@@ -109,7 +107,7 @@ typedef struct {
     float *y;
 } geglu_args;
 
-OPS_MULTIVERSION static void geglu_range(void *arg, int worker, int begin, int end)
+static void geglu_range(void *arg, int worker, int begin, int end)
 {
     const geglu_args *p = arg;
     const int d = p->d;
@@ -161,7 +159,7 @@ static void map_parallel(float *x, size_t n, void (*fn)(float *x, size_t n))
     ops_parallel_for(ops_workers_for(n), (int)((n + OPS_BLOCK - 1) / OPS_BLOCK), map_range, &p);
 }
 
-OPS_MULTIVERSION static void gelu_serial(float *x, size_t n)
+static void gelu_serial(float *x, size_t n)
 {
     size_t i = 0;
     for (; i + OPS_LANES <= n; i += OPS_LANES)
@@ -169,7 +167,7 @@ OPS_MULTIVERSION static void gelu_serial(float *x, size_t n)
     gelu_tail(x + i, n - i, x + i);
 }
 
-OPS_MULTIVERSION static void quick_gelu_serial(float *x, size_t n)
+static void quick_gelu_serial(float *x, size_t n)
 {
     /* CLIP's activation: x · sigmoid(1.702 x) */
     size_t i = 0;
@@ -180,14 +178,9 @@ OPS_MULTIVERSION static void quick_gelu_serial(float *x, size_t n)
         x[i] *= ops_sigmoid(1.702f * x[i]);
 }
 
-OPS_MULTIVERSION static void silu_serial(float *x, size_t n)
-{
-    ops_silu_serial(x, n);
-}
-
 void op_silu(float *x, size_t n)
 {
-    map_parallel(x, n, silu_serial);
+    map_parallel(x, n, ops_silu_serial);
 }
 
 void op_gelu_erf(float *x, size_t n)

@@ -8,10 +8,9 @@
 
 #include "ops_exp.h"
 #include "ops_parallel.h"
-#include "ops_simd.h"
 
 /* Mean and biased variance (as torch) of x[0..n-1]. */
-OPS_MULTIVERSION static void moments(const float *x, size_t n, double *mean, double *var)
+static void moments(const float *x, size_t n, double *mean, double *var)
 {
     double lane[OPS_LANES] = {0}, s = 0.0;
     size_t i = 0;
@@ -43,7 +42,7 @@ OPS_MULTIVERSION static void moments(const float *x, size_t n, double *mean, dou
 }
 
 /* y = (x - mean) * scale + shift over n values (y may be x). */
-OPS_MULTIVERSION static void normalize(const float *x, size_t n, double mean, double scale, double shift,
+static void normalize(const float *x, size_t n, double mean, double scale, double shift,
                       float *y)
 {
     size_t i = 0;
@@ -69,7 +68,7 @@ typedef struct {
 } group_norm_args;
 
 /* Groups begin..end-1, counted over the batch (item b, group g is b * groups + g). */
-OPS_MULTIVERSION static void group_norm_range(void *arg, int worker, int begin, int end)
+static void group_norm_range(void *arg, int worker, int begin, int end)
 {
     const group_norm_args *p = arg;
     const int cg = p->c / p->groups;             /* channels per group */
@@ -108,7 +107,7 @@ typedef struct {
     float *y;
 } layer_norm_args;
 
-OPS_MULTIVERSION static void layer_norm_range(void *arg, int worker, int begin, int end)
+static void layer_norm_range(void *arg, int worker, int begin, int end)
 {
     const layer_norm_args *p = arg;
     (void)worker;

@@ -22,7 +22,7 @@ int ops_workers(void);
 #define OPS_PARALLEL_MIN ((size_t)1 << 16)
 int ops_workers_for(size_t values);
 
-/* 1 when the CPU runs the AVX2 + FMA + F16C kernels (and they were compiled in). */
+/* 1 when the CPU runs the AVX2 + FMA kernels (and they were compiled in). */
 int ops_have_avx2(void);
 
 #endif

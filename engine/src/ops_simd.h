@@ -1,19 +1,7 @@
-/* Kernels compiled for AVX2 + FMA (ops_*_avx2.c, built with -mavx2 -mfma -mf16c). Call
- * them only when ops_have_avx2() says the CPU runs them. Engine-internal. */
+/* Kernels compiled for AVX2 + FMA (ops_*_avx2.c, built with -mavx2 -mfma). Call them
+ * only when ops_have_avx2() says the CPU runs them. Engine-internal. */
 #ifndef SD_OPS_SIMD_H
 #define SD_OPS_SIMD_H
-
-/* On a function: GCC / clang compile it twice, for AVX2 and for the baseline, and pick
- * one at load time (an ifunc). For the element-wise loops written in OPS_LANES blocks:
- * 8-wide instead of 4-wide, and bit-identical results (no FMA: -ffp-contract=off). */
-#if defined(SD_HAVE_AVX2) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define OPS_MULTIVERSION __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef OPS_MULTIVERSION
-#define OPS_MULTIVERSION
-#endif
 
 /* Query rows per attention tile: 6 rows x 16 columns of accumulators fill 12 of the 16
  * ymm registers. */

@@ -264,6 +264,12 @@ static void read_widget(const gd_arg *a, GtkWidget *wdg, gd_value *v)
     }
 }
 
+/* The seed is only used when "random seed" is off. */
+static void on_random_toggled(GtkToggleButton *random, gpointer seed_widget)
+{
+    gtk_widget_set_sensitive(GTK_WIDGET(seed_widget), !gtk_toggle_button_get_active(random));
+}
+
 static gboolean show_dialog(const gd_proc_info *info, gd_value *v)
 {
     gimp_ui_init(PLUG_IN_BINARY, FALSE);
@@ -295,6 +301,17 @@ static gboolean show_dialog(const gd_proc_info *info, gd_value *v)
         gtk_table_attach(GTK_TABLE(table), dw.w[i], 1, 2, row, row + 1, GTK_EXPAND | GTK_FILL,
                          GTK_FILL, 0, 0);
         row++;
+    }
+    GtkWidget *seed_w = NULL, *random_w = NULL;
+    for (int i = 0; i < gd_n_args && i < (int)G_N_ELEMENTS(dw.w); i++) {
+        if (!strcmp(gd_args[i].name, "seed"))
+            seed_w = dw.w[i];
+        else if (!strcmp(gd_args[i].name, "random-seed"))
+            random_w = dw.w[i];
+    }
+    if (seed_w && random_w) {
+        g_signal_connect(random_w, "toggled", G_CALLBACK(on_random_toggled), seed_w);
+        on_random_toggled(GTK_TOGGLE_BUTTON(random_w), seed_w);
     }
     gtk_widget_show_all(dialog);
 

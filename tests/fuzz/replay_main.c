@@ -86,7 +86,8 @@ static int replay_dir(const char *dir)
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof *names, cmp_str);
     int count = 0;
     for (size_t i = 0; i < n; i++) {
         char path[4096];

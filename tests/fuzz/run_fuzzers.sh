@@ -6,7 +6,7 @@
 #
 # Environment: FUZZ_SECONDS (per target, default 45), FUZZ_BUILD (default build-fuzz in
 # the repository), SD_FUZZ_CLIP_DIR (default ../shared/clip beside the repository),
-# FUZZ_TARGETS (default: all four), CC (default clang).
+# FUZZ_TARGETS (default: all four), FUZZ_JOBS (build jobs), CC (default clang).
 # Fails on any crash, sanitizer report, leak or timeout. A crashing input is kept in
 # $FUZZ_BUILD/artifacts/; copy it into tests/fuzz/regressions/<target>/ once fixed.
 set -euo pipefail
@@ -21,32 +21,27 @@ TARGETS=${FUZZ_TARGETS:-fuzz_safetensors fuzz_tokenizer fuzz_vocab fuzz_preset}
 REPLAY_ONLY=0
 [ "${1:-}" = "--replay" ] && REPLAY_ONLY=1
 
-SRC="$ROOT/engine/src"
-declare -A SOURCES=(
-  [fuzz_safetensors]="safetensors.c weights.c model_config.c error.c"
-  [fuzz_tokenizer]="tokenizer.c text_clean.c ftfy.c ftfy_badness.c html_unescape.c html_entities.c error.c"
-  [fuzz_vocab]="tokenizer.c text_clean.c ftfy.c ftfy_badness.c html_unescape.c html_entities.c error.c"
-  [fuzz_preset]="presets.c job.c error.c"
-)
 # Bigger inputs than libFuzzer's default 4 KiB where the seeds are bigger (model skeletons).
 declare -A MAX_LEN=([fuzz_safetensors]=16384 [fuzz_tokenizer]=2048 [fuzz_vocab]=16384
                     [fuzz_preset]=4096)
 
-CFLAGS=(-std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer
-        -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-        -I"$ROOT/engine/include" -I"$SRC" -I"$FUZZ")
-LIBS=(-lcjson -lutf8proc -lz -lm -lpthread)
-
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:allocator_may_return_null=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
+# A meson build of the whole engine with clang: coverage-instrumented (fuzzer-no-link),
+# ASan + UBSan; tests/fuzz/meson.build adds the libFuzzer executables in such a build.
+# f16c=disabled: the SIMD kernels do not read hostile input, and clang 14 does not know
+# __builtin_cpu_supports("f16c").
+if [ ! -f "$BUILD/build.ninja" ]; then
+  CC="$CC" meson setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
+    -Dbuildtype=debugoptimized -Dgimp=none -Df16c=disabled \
+    -Dc_args="-fsanitize=fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer"
+fi
+bins=()
+for t in $TARGETS; do bins+=("tests/fuzz/$t"); done
+echo "== build ${TARGETS}"
+ninja -C "$BUILD" -j "${FUZZ_JOBS:-$(nproc)}" "${bins[@]}"
 mkdir -p "$BUILD/artifacts"
-for t in $TARGETS; do
-  srcs=()
-  for s in ${SOURCES[$t]}; do srcs+=("$SRC/$s"); done
-  echo "== build $t"
-  "$CC" "${CFLAGS[@]}" -o "$BUILD/$t" "$FUZZ/$t.c" "${srcs[@]}" "${LIBS[@]}"
-done
 
 failed=0
 bad_targets=""
@@ -59,7 +54,7 @@ for t in $TARGETS; do
   for d in "${inputs[@]}"; do
     while IFS= read -r -d '' f; do files+=("$f"); done < <(find "$d" -type f -print0 | sort -z)
   done
-  if ! "$BUILD/$t" -runs=1 -detect_leaks=1 "${files[@]}" >"$BUILD/$t.replay.log" 2>&1; then
+  if ! "$BUILD/tests/fuzz/$t" -runs=1 -detect_leaks=1 "${files[@]}" >"$BUILD/$t.replay.log" 2>&1; then
     echo "FAIL: $t crashes on a saved input:"; tail -n 60 "$BUILD/$t.replay.log"
     fail "$t"
   fi
@@ -73,7 +68,7 @@ if [ "$REPLAY_ONLY" = 0 ]; then
     cp -n "$FUZZ/corpus/$t"/* "$work"/ 2>/dev/null || true
     echo "== fuzz $t for ${SECONDS_EACH}s"
     start=$(date +%s)
-    if "$BUILD/$t" "$work" -max_total_time="$SECONDS_EACH" -max_len="${MAX_LEN[$t]}" \
+    if "$BUILD/tests/fuzz/$t" "$work" -max_total_time="$SECONDS_EACH" -max_len="${MAX_LEN[$t]}" \
          -timeout=20 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1 \
          -artifact_prefix="$BUILD/artifacts/$t-" >"$BUILD/$t.fuzz.log" 2>&1; then
       echo "   ok: $(grep -E '^stat::number_of_executed_units' "$BUILD/$t.fuzz.log" | awk '{print $2}') runs in $(( $(date +%s) - start ))s"

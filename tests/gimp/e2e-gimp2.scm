@@ -76,11 +76,46 @@
       (list "/nonexistent/model.safetensors" (string-append dir "/in.png")))
     (gimp-image-delete img)))
 
+; txt2img without a selection covers the layer; a grayscale image gets a grayscale layer
+; (exports gray-in.png / gray-out.png for the pixel check); an indexed image is refused.
+(define (gd-modes-case dir model vocab)
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
+         (src (car (gimp-image-get-active-layer img)))
+         (layer (car (plug-in-diffusion-txt2img RUN-NONINTERACTIVE img src
+                       "a castle" "" 2 7.5 "euler" 3 FALSE 64 0 0.0 FALSE model vocab))))
+    (gd-assert (equal? (gimp-drawable-offsets layer) '(0 0)) "txt2img: whole layer")
+    (gd-assert (= (car (gimp-drawable-width layer)) 200) "txt2img: layer width")
+    (gd-assert (string=? (car (gimp-item-get-name layer)) "a castle") "txt2img: named after the prompt")
+    (gimp-image-delete img))
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
+         (src (car (gimp-image-get-active-layer img))))
+    (gimp-image-convert-grayscale img)
+    (gd-save img src (string-append dir "/gray-in.png"))
+    (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
+    (let ((layer (car (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
+                        "x" "" 0.5 2 7.5 "euler" 5 FALSE 64 16 4.0 FALSE model vocab))))
+      (gd-assert (= (car (gimp-drawable-is-gray layer)) TRUE) "grayscale image: grayscale layer"))
+    (gimp-selection-none img)
+    (gd-save img (car (gimp-image-merge-visible-layers img CLIP-TO-IMAGE)) (string-append dir "/gray-out.png"))
+    (gimp-image-delete img))
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
+         (src (car (gimp-image-get-active-layer img))))
+    (gimp-image-convert-indexed img CONVERT-DITHER-NONE CONVERT-PALETTE-GENERATE 64 FALSE FALSE "")
+    (gd-assert (string=? "caught"
+                 (catch "caught"
+                   (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
+                     "x" "" 0.5 2 7.5 "euler" 1 FALSE 64 0 0.0 FALSE model vocab)
+                   "no error"))
+               "indexed image refused")
+    (gd-assert (= (car (gimp-image-get-layers img)) 1) "no layer on an indexed image")
+    (gimp-image-delete img)))
+
 (define (gd-e2e dir model vocab)
   (gd-mark dir "FAIL")
   (gd-run dir "img2img" model vocab)
   (gd-run dir "inpaint" model vocab)
   (gd-error-case dir vocab)
+  (gd-modes-case dir model vocab)
   (gd-mark dir "OK"))
 
 ; The plug-in is killed mid-run by gimp2-e2e.sh (as GIMP does when the user cancels):

@@ -102,6 +102,62 @@ check_mode('inpaint', 'plug-in-diffusion-inpaint', prompt='a blue lake', negativ
            strength=1.0, sampler='ddim', seed=7, color_match=True,
            **{k.replace('_', '-'): v for k, v in common.items()})
 
+
+
+def changed_outside_rect(a_path, b_path, x0, y0, w, h):
+    """Pixels of b that differ from a outside the rectangle (PIL, 8-bit exports)."""
+    from PIL import Image, ImageChops
+    a = Image.open(a_path).convert('RGBA')
+    b = Image.open(b_path).convert('RGBA')
+    diff = ImageChops.difference(a, b).convert('L').point(lambda v: 255 if v else 0)
+    diff.paste(0, (x0, y0, x0 + w, y0 + h))
+    return sum(1 for v in diff.getdata() if v)
+
+
+# txt2img without a selection: the whole layer, opaque
+img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, gfile(f'{D}/in.png'))
+res = run('plug-in-diffusion-txt2img', img, img.get_layers()[0], prompt='a castle', steps=2,
+          seed=3, random_seed=False, work_size=64, model=gfile(MODEL), vocab=gfile(VOCAB))
+assert res.index(0) == Gimp.PDBStatusType.SUCCESS, f'txt2img: {res.index(1)}'
+layer = res.index(1)
+assert tuple(layer.get_offsets()[1:]) == (0, 0) and (layer.get_width(), layer.get_height()) == (200, 150), \
+    'txt2img without a selection covers the layer'
+assert layer.get_name() == 'a castle', layer.get_name()
+img.delete()
+
+# grayscale and 16-bit images: converted for the engine, the result written back in the
+# image's own mode and precision; untouched outside the selection
+for variant in ('gray', 'u16'):
+    img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, gfile(f'{D}/in.png'))
+    if variant == 'gray':
+        img.convert_grayscale()
+    else:
+        img.convert_precision(Gimp.Precision.U16_NON_LINEAR)
+    export(img, f'{D}/{variant}-in.png')
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 80, 60)
+    res = run('plug-in-diffusion-img2img', img, img.get_layers()[0], prompt='x', steps=2, seed=5,
+              random_seed=False, work_size=64, context_padding=16, model=gfile(MODEL), vocab=gfile(VOCAB))
+    assert res.index(0) == Gimp.PDBStatusType.SUCCESS, f'{variant}: {res.index(1)}'
+    layer_mode = 'gray' if res.index(1).is_gray() else 'RGB'
+    assert layer_mode == ('gray' if variant == 'gray' else 'RGB'), f'{variant}: layer mode follows the image'
+    assert img.get_precision() == (Gimp.Precision.U8_NON_LINEAR if variant == 'gray'
+                                   else Gimp.Precision.U16_NON_LINEAR), f'{variant}: precision kept'
+    Gimp.Selection.none(img)
+    img.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
+    export(img, f'{D}/{variant}-out.png')
+    img.delete()
+    n = changed_outside_rect(f'{D}/{variant}-in.png', f'{D}/{variant}-out.png', 40, 30, 80, 60)
+    assert n == 0, f'{variant}: {n} pixels changed outside the selection'
+    print(f'{variant}: ok, {layer_mode} layer, outside unchanged')
+
+# indexed images are refused with a reason
+img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, gfile(f'{D}/in.png'))
+img.convert_indexed(Gimp.ConvertDitherType.NONE, Gimp.ConvertPaletteType.GENERATE, 64, False, False, '')
+res = run('plug-in-diffusion-img2img', img, img.get_layers()[0], prompt='x', model=gfile(MODEL))
+print(f'indexed -> {res.index(0).value_nick}: {res.index(1) if res.length() > 1 else ""}')
+assert res.index(0) != Gimp.PDBStatusType.SUCCESS and len(img.get_layers()) == 1, 'indexed refused'
+img.delete()
+
 # a missing model, and a file that is not a checkpoint: clear errors, the image left alone
 img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, gfile(f'{D}/in.png'))
 for bad, expect in (('/nonexistent/model.safetensors', 'model'),

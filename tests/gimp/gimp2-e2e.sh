@@ -41,11 +41,14 @@ if [ $rc != 0 ] || grep -q 'execution error' "$WORK/gimp.log" || [ "$(cat "$WORK
   exit 1
 fi
 for msg in "model file /nonexistent/model.safetensors cannot be read" \
-           "in.png is not a Stable Diffusion 1.x checkpoint"; do
+           "in.png is not a Stable Diffusion 1.x checkpoint" \
+           "Indexed images are not supported"; do
   grep -q "$msg" "$WORK/gimp.log" || { echo "FAIL: no clear error message: $msg"; exit 1; }
   echo "ok   error message: ...$msg..."
 done
 /usr/bin/python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
+/usr/bin/python3 "$HERE/same_pixels.py" "$WORK/gray-in.png" "$WORK/gray-out.png" \
+  "grayscale image outside the selection" 40 30 80 60 || exit 1
 
 # Cancel = GIMP kills the plug-in: kill it mid-run, the image must be unchanged.
 timeout 600 gimp-console-2.10 -i -d -f \

@@ -30,16 +30,25 @@ python3 "$HERE/make_input.py" "$WORK/in.png"
 # the dialog must start from these,
 # and they keep the run short (the defaults, 512 px and 20 steps, take minutes on a CPU)
 mkdir -p "$GIMP3_DIRECTORY/plug-in-settings"
-cat > "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfig-plug-in-diffusion-img2img.last" <<'LAST'
+cat > "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-diffusion-img2img.last" <<'LAST'
+# settings
+
 (prompt "a red barn in a field")
+(negative-prompt "")
 (strength 0.6)
 (steps 4)
+(cfg-scale 7.5)
 (sampler "euler_a")
 (seed 42)
 (random-seed no)
 (work-size 128)
 (context-padding 16)
 (feather 4.0)
+(color-match no)
+(model NULL)
+(vocab NULL)
+
+# end of settings
 LAST
 
 cat > "$WORK/inner.sh" <<INNER

@@ -155,6 +155,8 @@ static void test_conv(rng *r)
         {1, 3, 9, 6, 2, {4, 2, 3, 2, 0, 1, 3}, 1},          /* odd kernel, stride 3, uneven pads */
         {1, 4, 5, 5, 3, {5, 5, 1, 2, 2, 2, 2}, 1},
         {1, 8, 3, 3, 5, op_conv_params(3, 1, 0), 1},        /* valid conv down to 1x1 */
+        {2, 5, 33, 35, 3, k3, 1},   /* Winograd F(2x2, 3x3): odd sizes cut the last tiles */
+        {1, 4, 32, 32, 6, k3, 0},   /* Winograd at its smallest image, no bias */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv(r, &a, &cases[i]);

@@ -1,0 +1,335 @@
+#include "presets_glue.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Set by plugin/meson.build; empty in builds that do not install presets. */
+#ifndef GD_PRESETS_DIR
+#define GD_PRESETS_DIR ""
+#endif
+#ifndef GD_PRESETS_SOURCE_DIR
+#define GD_PRESETS_SOURCE_DIR ""
+#endif
+
+static sd_status fail(sd_error *err, sd_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+    return *path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+void gd_preset_dirs_init(gd_preset_dirs *d, const char *gimp_dir)
+{
+    const char *env = getenv("GIMP_DIFFUSION_PRESETS");
+    const char *shipped = env && *env ? env
+                          : is_dir(GD_PRESETS_DIR) ? GD_PRESETS_DIR
+                                                   : GD_PRESETS_SOURCE_DIR;
+    snprintf(d->shipped, sizeof d->shipped, "%s", shipped);
+    if (gimp_dir && *gimp_dir)
+        snprintf(d->user, sizeof d->user, "%s/diffusion/presets", gimp_dir);
+    else
+        d->user[0] = '\0';
+}
+
+sd_status gd_presets_load(const gd_preset_dirs *d, sd_preset_list **out, sd_error *err)
+{
+    const char *dirs[2] = { d->shipped[0] ? d->shipped : NULL, d->user[0] ? d->user : NULL };
+    return sd_preset_list_load(dirs, 2, out, err);
+}
+
+char *gd_presets_errors_text(const sd_preset_list *l)
+{
+    int n = sd_preset_list_error_count(l);
+    if (n == 0)
+        return NULL;
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(sd_preset_list_error(l, i)) + 1;
+    char *text = malloc(len), *w = text;
+    if (!text)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        w += sprintf(w, "%s%s", i ? "\n" : "", sd_preset_list_error(l, i));
+    return text;
+}
+
+void gd_preset_strings_free(gd_preset_strings *s)
+{
+    free(s->prompt);
+    free(s->negative_prompt);
+    free(s->model);
+    memset(s, 0, sizeof *s);
+}
+
+static double clampd(double v, double lo, double hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
+                                 unsigned explicit_fields, gd_params *p, gd_preset_strings *owned,
+                                 sd_error *err)
+{
+    sd_preset_settings s;
+    sd_preset_get_settings(preset, &s);
+    unsigned take = s.set & ~explicit_fields;
+
+    memset(owned, 0, sizeof *owned);
+    owned->prompt = sd_preset_expand(sd_preset_prompt_template(preset), subject);
+    if ((take & SD_PRESET_NEGATIVE) && owned->prompt)
+        owned->negative_prompt = strdup(sd_preset_negative_prompt(preset));
+    if ((take & SD_PRESET_MODEL) && owned->prompt)
+        owned->model = strdup(s.model);
+    if (!owned->prompt || (take & SD_PRESET_NEGATIVE && !owned->negative_prompt) ||
+        (take & SD_PRESET_MODEL && !owned->model)) {
+        gd_preset_strings_free(owned);
+        return fail(err, SD_ERR_NOMEM, "Out of memory applying the preset \"%s\".",
+                    sd_preset_name(preset));
+    }
+
+    p->prompt = owned->prompt;
+    if (take & SD_PRESET_NEGATIVE)
+        p->negative_prompt = owned->negative_prompt;
+    if (take & SD_PRESET_MODEL)
+        p->model_path = owned->model;
+    if (take & SD_PRESET_SAMPLER)
+        p->sampler = sd_sampler_name(s.sampler);
+    /* a preset's ranges are the engine's; the plug-in's arguments are narrower */
+    if (take & SD_PRESET_STEPS)
+        p->steps = clampi(s.steps, GD_STEPS_MIN, GD_STEPS_MAX);
+    if (take & SD_PRESET_CFG)
+        p->cfg_scale = clampd(s.cfg_scale, GD_CFG_MIN, GD_CFG_MAX);
+    if ((take & SD_PRESET_STRENGTH) && p->mode != SD_MODE_TXT2IMG)
+        p->strength = clampd(s.strength, GD_STRENGTH_MIN, GD_STRENGTH_MAX);
+    if (take & SD_PRESET_SEED) {
+        p->random_seed = s.random_seed;
+        if (!s.random_seed)
+            p->seed = s.seed > GD_SEED_MAX ? GD_SEED_MAX : s.seed;
+    }
+    if (take & SD_PRESET_RESOLUTION)
+        p->work_size = clampi(s.resolution, GD_WORK_SIZE_MIN, GD_WORK_SIZE_MAX);
+    if (take & SD_PRESET_PADDING)
+        p->padding = clampi(s.padding, 0, GD_PADDING_MAX);
+    if (take & SD_PRESET_FEATHER)
+        p->feather = clampd(s.feather, 0.0, GD_FEATHER_MAX);
+    return SD_OK;
+}
+
+double gd_param_number(const gd_params *p, const char *name)
+{
+    if (!strcmp(name, "strength")) return p->strength;
+    if (!strcmp(name, "steps")) return p->steps;
+    if (!strcmp(name, "cfg-scale")) return p->cfg_scale;
+    if (!strcmp(name, "seed")) return (double)p->seed;
+    if (!strcmp(name, "random-seed")) return p->random_seed;
+    if (!strcmp(name, "work-size")) return p->work_size;
+    if (!strcmp(name, "context-padding")) return p->padding;
+    if (!strcmp(name, "feather")) return p->feather;
+    if (!strcmp(name, "color-match")) return p->color_match;
+    return 0.0;
+}
+
+const char *gd_param_string(const gd_params *p, const char *name)
+{
+    const char *s = NULL;
+    if (!strcmp(name, "prompt")) s = p->prompt;
+    else if (!strcmp(name, "negative-prompt")) s = p->negative_prompt;
+    else if (!strcmp(name, "sampler")) s = p->sampler;
+    else if (!strcmp(name, "model")) s = p->model_path;
+    else if (!strcmp(name, "vocab")) s = p->vocab_path;
+    return s ? s : "";
+}
+
+int gd_preset_run_mode(const sd_preset *preset, const char *mode_name)
+{
+    if (!mode_name || !*mode_name || !strcmp(mode_name, GD_PRESET_MODE_AUTO)) {
+        sd_preset_settings s;
+        sd_preset_get_settings(preset, &s);
+        return (s.set & SD_PRESET_STRENGTH) && s.strength >= 1.0 ? SD_MODE_INPAINT
+                                                                  : SD_MODE_IMG2IMG;
+    }
+    for (int m = SD_MODE_IMG2IMG; m <= SD_MODE_TXT2IMG; m++)
+        if (!strcmp(mode_name, gd_mode_name((sd_mode)m)))
+            return m;
+    return -1;
+}
+
+const char *gd_preset_picker_prompt(gd_preset_picker *pk, const sd_preset *preset,
+                                    const char *current_prompt)
+{
+    const char *subject = current_prompt ? current_prompt : "";
+    if (pk->written && pk->subject && !strcmp(subject, pk->written))
+        subject = pk->subject;
+    char *keep = strdup(subject);
+    /* with nothing typed yet the template is shown as it is: {prompt} marks where the
+       subject goes, and a preset saved from it keeps the placeholder */
+    char *prompt = !*subject ? strdup(sd_preset_prompt_template(preset))
+                             : sd_preset_expand(sd_preset_prompt_template(preset), subject);
+    if (!keep || !prompt) {
+        free(keep);
+        free(prompt);
+        return NULL;
+    }
+    gd_preset_picker_clear(pk);
+    pk->subject = keep;
+    pk->written = prompt;
+    return prompt;
+}
+
+void gd_preset_picker_clear(gd_preset_picker *pk)
+{
+    free(pk->subject);
+    free(pk->written);
+    pk->subject = pk->written = NULL;
+}
+
+sd_status gd_preset_from_params(const char *name, const char *description, const gd_params *p,
+                                sd_preset **out, sd_error *err)
+{
+    *out = NULL;
+    int sampler = sd_sampler_from_name(p->sampler);
+    if (sampler < 0)
+        return fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+    sd_preset_settings s = {
+        .set = SD_PRESET_SAMPLER | SD_PRESET_STEPS | SD_PRESET_CFG | SD_PRESET_SEED |
+               SD_PRESET_RESOLUTION | SD_PRESET_PADDING | SD_PRESET_FEATHER,
+        .sampler = (sd_sampler)sampler,
+        .steps = p->steps,
+        .cfg_scale = (float)p->cfg_scale,
+        .strength = p->strength,
+        .random_seed = p->random_seed,
+        .seed = p->seed,
+        /* presets hold multiples of 8; the engine rounds the working size the same way */
+        .resolution = (p->work_size + 4) / 8 * 8,
+        .padding = p->padding,
+        .feather = (float)p->feather,
+        .model = p->model_path,
+    };
+    if (p->mode != SD_MODE_TXT2IMG)
+        s.set |= SD_PRESET_STRENGTH;
+    if (p->model_path && *p->model_path)
+        s.set |= SD_PRESET_MODEL;
+    /* an empty negative prompt is left out, so applying the preset keeps the dialog's */
+    const char *negative = p->negative_prompt && *p->negative_prompt ? p->negative_prompt : NULL;
+
+    sd_preset *preset = NULL;
+    sd_status st = sd_preset_new(name, p->prompt ? p->prompt : "", negative, &preset, err);
+    if (st == SD_OK)
+        st = sd_preset_set_settings(preset, &s, err);
+    if (st == SD_OK && description && *description)
+        st = sd_preset_set_description(preset, description, err);
+    if (st != SD_OK) {
+        sd_preset_free(preset);
+        return st;
+    }
+    *out = preset;
+    return SD_OK;
+}
+
+void gd_preset_file_name(const char *name, char *buf, size_t size)
+{
+    size_t n = 0, room = size > 6 ? size - 6 : 0; /* ".json" and the terminator */
+    int dash = 0;
+    for (const unsigned char *c = (const unsigned char *)name; *c;) {
+        /* UTF-8 letters stay as they are, whole sequences or nothing */
+        size_t len = *c >= 0xF0 ? 4 : *c >= 0xE0 ? 3 : *c >= 0xC0 ? 2 : 1;
+        if (len == 1 && !isalnum(*c)) {
+            dash = 1;
+            c++;
+            continue;
+        }
+        size_t need = len + (dash && n > 0);
+        if (n + need > room)
+            break;
+        if (dash && n > 0)
+            buf[n++] = '-';
+        dash = 0;
+        for (size_t k = 0; k < len && *c; k++, c++)
+            buf[n++] = (char)(len == 1 ? tolower(*c) : *c);
+    }
+    if (n == 0 && room >= 6) {
+        memcpy(buf, "preset", 6);
+        n = 6;
+    }
+    if (size > n)
+        snprintf(buf + n, size - n, ".json");
+}
+
+static sd_status make_dirs(const char *dir, sd_error *err)
+{
+    char path[GD_PATH_MAX];
+    snprintf(path, sizeof path, "%s", dir);
+    for (char *c = path + 1;; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char was = *c;
+        *c = '\0';
+        if (mkdir(path, 0755) != 0 && errno != EEXIST)
+            return fail(err, SD_ERR_IO, "Cannot create the folder %.300s: %s", path,
+                        strerror(errno));
+        *c = was;
+        if (!was)
+            return SD_OK;
+    }
+}
+
+/* A free file name for the preset: its own file when one with the same preset name is
+ * there already (saving again replaces it), never another preset's. */
+static sd_status pick_path(const gd_preset_dirs *d, const char *name, char *path, size_t size,
+                           sd_error *err)
+{
+    char base[256];
+    gd_preset_file_name(name, base, sizeof base);
+    base[strlen(base) - 5] = '\0';
+    for (int k = 1; k < 100; k++) {
+        if (k == 1)
+            snprintf(path, size, "%s/%s.json", d->user, base);
+        else
+            snprintf(path, size, "%s/%s-%d.json", d->user, base, k);
+        struct stat st;
+        if (stat(path, &st) != 0)
+            return SD_OK;
+        sd_preset *other = NULL;
+        int same = sd_preset_load_file(path, &other, NULL) == SD_OK &&
+                   !strcmp(sd_preset_name(other), name);
+        sd_preset_free(other);
+        if (same)
+            return SD_OK;
+    }
+    return fail(err, SD_ERR_IO, "No free file name for the preset \"%s\" in %.300s.", name,
+                d->user);
+}
+
+sd_status gd_preset_save_user(const gd_preset_dirs *d, const sd_preset *preset, char *path_out,
+                              size_t path_size, sd_error *err)
+{
+    if (!d->user[0])
+        return fail(err, SD_ERR_INVALID_ARG, "There is no GIMP profile folder to save presets in.");
+    sd_status st = make_dirs(d->user, err);
+    if (st == SD_OK)
+        st = pick_path(d, sd_preset_name(preset), path_out, path_size, err);
+    if (st == SD_OK)
+        st = sd_preset_save_file(preset, path_out, err);
+    return st;
+}

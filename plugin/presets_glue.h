@@ -1,0 +1,102 @@
+/* Prompt presets in the plug-in, host-neutral: where the presets live, a preset applied to
+ * a run's gd_params (explicit field > preset > dialog value or default), the dialog's
+ * prompt when the user picks a preset, a preset made from the dialog's values ("Save as
+ * preset..."), and the "Apply Preset..." procedure's names. The presets themselves (format,
+ * validation, folders, {prompt} expansion) are the engine's sd_preset_* (sd.h). No GIMP here:
+ * the front ends pass gimp_directory() in. */
+#ifndef GD_PRESETS_GLUE_H
+#define GD_PRESETS_GLUE_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "params.h"
+#include "sd.h"
+
+#define GD_PROC_PRESET "plug-in-diffusion-apply-preset"
+
+/* "Apply Preset..." runs the preset in this mode; auto = inpaint when the preset repaints
+ * the region fully (strength 1: img2img would ignore the source there, inpainting keeps the
+ * surroundings), else img2img. */
+#define GD_PRESET_MODE_AUTO "auto"
+
+/* The folders presets are read from, in load order: a later folder's preset overrides an
+ * earlier one of the same name. */
+typedef struct {
+    char shipped[GD_PATH_MAX]; /* read-only, installed with the plug-in */
+    char user[GD_PATH_MAX];    /* <GIMP profile>/diffusion/presets: "Save as preset" goes here */
+} gd_preset_dirs;
+
+/* The shipped folder is $GIMP_DIFFUSION_PRESETS when set, else the installed folder
+ * (GD_PRESETS_DIR at build time) when it exists, else the source tree's presets/ (an
+ * uninstalled build). gimp_dir is gimp_directory(). */
+void gd_preset_dirs_init(gd_preset_dirs *d, const char *gimp_dir);
+
+/* Loads both folders. A bad file does not stop the others: its error (naming the file, the
+ * key and the problem) is kept in the list (sd_preset_list_error). */
+sd_status gd_presets_load(const gd_preset_dirs *d, sd_preset_list **out, sd_error *err);
+
+/* The list's per-file errors, one per line, for a host message; NULL when there are none
+ * or out of memory. malloc'd. */
+char *gd_presets_errors_text(const sd_preset_list *l);
+
+/* Strings a preset put into a gd_params, owned here; free with gd_preset_strings_free. */
+typedef struct {
+    char *prompt;
+    char *negative_prompt;
+    char *model;
+} gd_preset_strings;
+
+void gd_preset_strings_free(gd_preset_strings *s);
+
+/* Applies `preset` to p: the prompt becomes the template with `subject` in {prompt}, and
+ * every setting the preset gives replaces p's, except those whose SD_PRESET_* bit is in
+ * `explicit_fields`. Settings map to the plug-in's: resolution -> work_size, padding,
+ * feather, model -> model_path, seed "random" -> random_seed; strength only where p's mode
+ * takes one. Values outside the plug-in's ranges (params.h) are clamped to them. Clip skip is
+ * not a plug-in setting and is left out. p's strings then point into *owned. */
+sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
+                                 unsigned explicit_fields, gd_params *p, gd_preset_strings *owned,
+                                 sd_error *err);
+
+/* A gd_params field by its argument name (gd_args): the reverse of gd_params_set_number and
+ * gd_params_set_string, for filling a dialog from parameters. 0 / "" for other names. */
+double gd_param_number(const gd_params *p, const char *name);
+const char *gd_param_string(const gd_params *p, const char *name);
+
+/* The mode "Apply Preset..." runs `mode_name` ("auto", "img2img", "inpaint", "txt2img") in,
+ * for this preset; -1 when the name is unknown. */
+int gd_preset_run_mode(const sd_preset *preset, const char *mode_name);
+
+/* The dialog's prompt when the user picks a preset. The subject is what the user typed:
+ * the current prompt, unless the prompt is still what the previous pick wrote, in which case
+ * it is the previous subject, so that trying presets one after another re-dresses the same
+ * subject instead of nesting templates. The state starts zeroed. */
+typedef struct {
+    char *subject;  /* malloc'd */
+    char *written;  /* the prompt the last pick wrote; malloc'd */
+} gd_preset_picker;
+
+/* Returns the new prompt (owned by the picker, valid until the next call), or NULL when out
+ * of memory. */
+const char *gd_preset_picker_prompt(gd_preset_picker *pk, const sd_preset *preset,
+                                    const char *current_prompt);
+void gd_preset_picker_clear(gd_preset_picker *pk);
+
+/* "Save as preset...": a preset named `name` holding p's prompt (verbatim: a {prompt} the
+ * user typed stays a placeholder), negative prompt, sampler, steps, CFG, strength (modes
+ * that take one), seed ("random" when p->random_seed), working resolution, padding, feather
+ * and model (when one is set). description may be NULL. */
+sd_status gd_preset_from_params(const char *name, const char *description, const gd_params *p,
+                                sd_preset **out, sd_error *err);
+
+/* The file a preset named `name` is saved to in the user folder: the name (ASCII lowercased), other
+ * runs of characters as '-', ".json" ("Oil painting" -> "oil-painting.json"). */
+void gd_preset_file_name(const char *name, char *buf, size_t size);
+
+/* Writes the preset into the user folder (creating it), atomically; the file's path goes
+ * to path_out. */
+sd_status gd_preset_save_user(const gd_preset_dirs *d, const sd_preset *preset, char *path_out,
+                              size_t path_size, sd_error *err);
+
+#endif

@@ -1,0 +1,157 @@
+/* plugin/params.c and plugin/config.c: argument table, parasite JSON, layer names, and
+ * where the model and vocabulary paths come from. */
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "params.h"
+
+static void test_arg_table(void)
+{
+    char seen[128] = { 0 };
+    for (int i = 0; i < gd_n_args; i++) {
+        const gd_arg *a = &gd_args[i];
+        const char *u = strchr(a->nick, '_');
+        CHECK(u && u[1], "%s has a mnemonic", a->name);
+        if (u && u[1]) {
+            int c = tolower((unsigned char)u[1]);
+            CHECK(!seen[c], "mnemonic '%c' of %s is unique", c, a->name);
+            /* GIMP 3's dialog buttons: Help, Reset, Cancel, OK, Load/Save Settings */
+            CHECK(!strchr("hrcols", c), "mnemonic '%c' of %s avoids the buttons", c, a->name);
+            seen[c] = 1;
+        }
+        gd_params p;
+        gd_params_defaults(&p, SD_MODE_IMG2IMG);
+        int is_num = a->type == GD_ARG_INT || a->type == GD_ARG_DOUBLE || a->type == GD_ARG_BOOL;
+        int rc = is_num ? gd_params_set_number(&p, a->name, gd_arg_default_number(a, SD_MODE_INPAINT))
+                        : gd_params_set_string(&p, a->name, "x");
+        CHECK(rc == 0, "%s can be set", a->name);
+        if (is_num) {
+            for (int m = 0; m < 3; m++) {
+                double d = gd_arg_default_number(a, (sd_mode)m);
+                CHECK(d >= a->min && d <= a->max, "%s default %g in [%g, %g]", a->name, d, a->min, a->max);
+            }
+        }
+    }
+    CHECK(gd_params_set_number(&(gd_params){ 0 }, "nope", 1) == -1, "unknown name refused");
+    const gd_arg *strength = NULL;
+    for (int i = 0; i < gd_n_args; i++)
+        if (!strcmp(gd_args[i].name, "strength"))
+            strength = &gd_args[i];
+    CHECK(strength && !gd_arg_in_mode(strength, SD_MODE_TXT2IMG) &&
+              gd_arg_in_mode(strength, SD_MODE_INPAINT),
+          "strength: img2img and inpaint only");
+    CHECK(strength && gd_arg_default_number(strength, SD_MODE_INPAINT) == 1.0 &&
+              gd_arg_default_number(strength, SD_MODE_IMG2IMG) == 0.75,
+          "inpaint repaints from scratch by default");
+}
+
+static void test_json(void)
+{
+    gd_params p;
+    gd_params_defaults(&p, SD_MODE_INPAINT);
+    p.prompt = "a \"quoted\" prompt\nwith a newline";
+    p.seed = 18446744073709551615ull; /* 2^64 - 1: must not round through a double */
+    char *s = gd_params_to_json(&p, 24, 14, 112, 92, 512, 424);
+    CHECK(s != NULL, "json");
+    cJSON *o = s ? cJSON_Parse(s) : NULL;
+    CHECK(o != NULL, "parses back: %s", s ? s : "(null)");
+    if (o) {
+        cJSON *r = cJSON_GetObjectItem(o, "region");
+        CHECK(!strcmp(cJSON_GetObjectItem(o, "mode")->valuestring, "inpaint"), "mode");
+        CHECK(!strcmp(cJSON_GetObjectItem(o, "prompt")->valuestring, p.prompt), "prompt round trip");
+        CHECK(!strcmp(cJSON_GetObjectItem(o, "seed")->valuestring, "18446744073709551615"), "seed exact");
+        CHECK(r && cJSON_GetObjectItem(r, "width")->valueint == 112 &&
+                  cJSON_GetObjectItem(r, "y")->valueint == 14,
+              "region");
+        CHECK(cJSON_GetObjectItem(o, "work_height")->valueint == 424, "work size");
+        CHECK(cJSON_GetObjectItem(o, "strength") != NULL, "strength stored");
+    }
+    cJSON_Delete(o);
+    free(s);
+
+    gd_params_defaults(&p, SD_MODE_TXT2IMG);
+    s = gd_params_to_json(&p, 0, 0, 8, 8, 8, 8);
+    o = s ? cJSON_Parse(s) : NULL;
+    CHECK(o && !cJSON_GetObjectItem(o, "strength"), "txt2img stores no strength");
+    cJSON_Delete(o);
+    free(s);
+}
+
+static void test_layer_name(void)
+{
+    char buf[32];
+    gd_layer_name("  a red barn\nsecond line", buf, sizeof buf);
+    CHECK(!strcmp(buf, "a red barn"), "first line, leading blanks cut: '%s'", buf);
+    gd_layer_name("", buf, sizeof buf);
+    CHECK(!strcmp(buf, "Stable Diffusion"), "empty prompt: '%s'", buf);
+    /* "ééééééééé" = 18 bytes; a cut at 15 must not split the 8th é */
+    gd_layer_name("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", buf, 16);
+    CHECK(strlen(buf) == 14, "UTF-8 boundary: %zu bytes", strlen(buf));
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_config(void)
+{
+    char dir[] = "/tmp/gd-config-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "temp dir");
+    char sub[256], file[300];
+    snprintf(sub, sizeof sub, "%s/gimp-diffusion", dir);
+    snprintf(file, sizeof file, "%s/config.json", sub);
+    mkdir(sub, 0700);
+    setenv("XDG_CONFIG_HOME", dir, 1);
+    unsetenv("GIMP_DIFFUSION_MODEL");
+    unsetenv("GIMP_DIFFUSION_VOCAB");
+    unsetenv("GIMP_DIFFUSION_THREADS");
+
+    gd_config c;
+    gd_config_resolve("", "", &c);
+    CHECK(!*c.model && !*c.vocab && !*c.warning, "nothing configured");
+
+    write_file(file, "{\"model\": \"/m/sd15.safetensors\", \"threads\": 3}");
+    gd_config_resolve(NULL, NULL, &c);
+    CHECK(!strcmp(c.model, "/m/sd15.safetensors") && c.threads == 3, "config file: %s %d", c.model, c.threads);
+    CHECK(!strcmp(c.vocab, "/m"), "vocab defaults to the model's folder: '%s'", c.vocab);
+
+    setenv("GIMP_DIFFUSION_MODEL", "/env/model.safetensors", 1);
+    setenv("GIMP_DIFFUSION_VOCAB", "/env/clip", 1);
+    gd_config_resolve("", "", &c);
+    CHECK(!strcmp(c.model, "/env/model.safetensors") && !strcmp(c.vocab, "/env/clip"),
+          "environment over the file: %s %s", c.model, c.vocab);
+    gd_config_resolve("/arg/model.safetensors", "/arg/clip", &c);
+    CHECK(!strcmp(c.model, "/arg/model.safetensors") && !strcmp(c.vocab, "/arg/clip"),
+          "arguments over everything: %s %s", c.model, c.vocab);
+
+    unsetenv("GIMP_DIFFUSION_MODEL");
+    unsetenv("GIMP_DIFFUSION_VOCAB");
+    write_file(file, "[1, 2");
+    gd_config_resolve("", "", &c);
+    CHECK(!*c.model && strstr(c.warning, "config.json"), "a broken file is reported: '%s'", c.warning);
+
+    unlink(file);
+    rmdir(sub);
+    rmdir(dir);
+}
+
+int main(void)
+{
+    test_arg_table();
+    test_json();
+    test_layer_name();
+    test_config();
+    return check_summary();
+}

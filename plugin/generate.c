@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "region.h"
@@ -74,16 +75,16 @@ static int on_engine_progress(void *user, const char *phase, int step, int total
         return 0;
     char text[64];
     double f, t = total > 0 ? (double)step / total : 0.0;
-    if (phase[0] == 't') {        /* text */
+    if (!strcmp(phase, "text")) {
         f = 0.05 * t;
         snprintf(text, sizeof text, "Encoding the prompt");
-    } else if (phase[0] == 'e') { /* encode */
+    } else if (!strcmp(phase, "encode")) {
         f = 0.05 + 0.05 * t;
         snprintf(text, sizeof text, "Encoding the image");
-    } else if (phase[1] == 'e') { /* denoise */
+    } else if (!strcmp(phase, "denoise")) {
         f = 0.10 + 0.85 * t;
         snprintf(text, sizeof text, "Denoising %d/%d", step, total);
-    } else {                      /* decode */
+    } else { /* "decode" */
         f = 0.95 + 0.05 * t;
         snprintf(text, sizeof text, "Decoding");
     }

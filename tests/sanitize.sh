@@ -18,7 +18,7 @@ if [ ! -f "$BUILD/build.ninja" ]; then
   # b_lundef=false: sanitizer runtimes are linked into executables, not shared objects.
   # -O1 keeps the U-Net/VAE tests affordable under ASan while keeping exact stack traces.
   meson setup "$BUILD" -Db_sanitize=address,undefined -Db_lundef=false \
-    -Dbuildtype=debugoptimized -Doptimization=1 -Dc_args=-fno-omit-frame-pointer \
+    -Doptimization=1 -Ddebug=true -Dc_args=-fno-omit-frame-pointer \
     ${SAN_MESON_ARGS:-}
 fi
 meson compile -C "$BUILD" -j "$JOBS"

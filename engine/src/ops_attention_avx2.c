@@ -117,7 +117,8 @@ static void pv_block(const float *p, int nk16, int nk, const float *vp, int d, i
     if (half) {
         for (int j = 0; j < nk; j++, vj += d) {
             const __m256 v0 = _mm256_loadu_ps(vj);
-#define FMA(r) a##r##0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + (size_t)r * nk16 + j), v0, a##r##0);
+#define FMA(r) \
+    a##r##0 = _mm256_fmadd_ps(_mm256_broadcast_ss(p + (size_t)r * nk16 + j), v0, a##r##0);
             ACC_ROWS(FMA)
 #undef FMA
         }

@@ -161,7 +161,7 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
     }
 
     if (p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad_top == 1 && p->pad_left == 1 &&
-        p->pad_bottom == 1 && p->pad_right == 1 && ops_winograd_fits(ci, co, h, w))
+        p->pad_bottom == 1 && p->pad_right == 1 && ops_winograd_fits(n, ci, co, h, w))
         return ops_conv3x3_winograd(a, x, n, ci, h, w, weight, bias, co, y);
 
     if (n > 1 && out_hw < CONV_BATCH_MAX_HW &&

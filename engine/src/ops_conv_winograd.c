@@ -5,9 +5,11 @@
  * The sum over input channels at each of the 16 tile positions is one GEMM
  * [co, ci] · [ci, tiles], so 16 GEMMs replace the im2col GEMM with 2.25x fewer
  * multiplications and no 9x unfolded copy of the input. The transforms only add,
- * subtract and halve (F(2,3) is the variant whose rounding stays within a few ulps of the
- * direct sum; F(4,3) multiplies by up to 8 and loses digits). Tiles are processed in bands
- * of tile rows so the transformed input and output stay within OPS_WINOGRAD_MAX_FLOATS. */
+ * subtract and halve, so the rounding stays that of a direct sum (measured against a
+ * float64 reference: no worse than im2col); F(4x4, 3x3) would scale by up to 8 and 1/6
+ * and lose digits the golden tolerances do not have to spare. Tiles are processed in
+ * bands of tile rows so the transformed input and output stay within
+ * OPS_WINOGRAD_MAX_FLOATS. */
 #include "ops_winograd.h"
 
 #include <cblas.h>
@@ -177,10 +179,10 @@ static void transform_output(void *arg, int worker, int o0, int o1)
     }
 }
 
-int ops_winograd_fits(int ci, int co, int h, int w)
+int ops_winograd_fits(int n, int ci, int co, int h, int w)
 {
     const size_t u = (size_t)POS * co * ci, per_col = (size_t)POS * (ci + co);
-    const size_t cols_min = (size_t)((w + 1) / 2);   /* one tile row of one image */
+    const size_t cols_min = (size_t)n * ((w + 1) / 2);   /* one tile row of the batch */
     return (size_t)h * w >= OPS_WINOGRAD_MIN_HW &&
            u + per_col * cols_min + 2 * POS * PLANE_PAD <= OPS_WINOGRAD_MAX_FLOATS;
 }
@@ -191,7 +193,7 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
     const int th = (h + 1) / 2, tw = (w + 1) / 2, workers = ops_workers();
     const size_t u_floats = (size_t)POS * co * ci, per_col = (size_t)POS * (ci + co);
     const size_t pads = (size_t)2 * POS * PLANE_PAD;
-    /* tile rows per band: as many as fit beside U (ops_winograd_fits checked one does) */
+    /* tile rows per band: as many as fit beside U (ops_winograd_fits checked that one does) */
     size_t tb = (OPS_WINOGRAD_MAX_FLOATS - u_floats - pads) / (per_col * (size_t)n * tw);
     if (tb < 1)
         tb = 1;

@@ -13,8 +13,8 @@
 #define OPS_WINOGRAD_MIN_HW 1024
 
 /* 1 when a conv of these sizes goes through Winograd: large enough an image, and the
- * transformed weights plus one tile row fit the scratch bound. */
-int ops_winograd_fits(int ci, int co, int h, int w);
+ * transformed weights plus one tile row of the batch fit the scratch bound. */
+int ops_winograd_fits(int n, int ci, int co, int h, int w);
 
 /* y[n, co, h, w] = conv3x3(x[n, ci, h, w], weight[co, ci, 3, 3], stride 1, pad 1) + bias
  * (bias may be NULL). 0, or -1 when the arena cannot give the scratch. */

@@ -1,0 +1,51 @@
+#!/usr/bin/python3
+"""Checks a preset GUI test (gimp2-gui-presets.sh, gimp3-gui-presets.sh).
+
+usage: check_gui_presets.py WORKDIR PRESET_FILE SAVED_FILE
+The dialog started from the last prompt "a heron"; picking PRESET_FILE's preset must have
+dressed it with the preset's template and set the preset's settings (the run's parasite,
+WORKDIR/gui-parasite.json, shows them), and "Save as Preset..." must have written those
+values to SAVED_FILE under the name "GUI saved". Exit 0 only if every check passes.
+"""
+import json
+import sys
+
+failed = 0
+
+
+def check(ok, what):
+    global failed
+    print(('ok   ' if ok else 'FAIL ') + what)
+    failed += 0 if ok else 1
+
+
+def main():
+    work, preset_file, saved_file = sys.argv[1:4]
+    preset = json.load(open(preset_file))
+    meta = json.load(open(f'{work}/gui-parasite.json'))
+    want = preset['prompt'].replace('{prompt}', 'a heron')
+    check(meta['prompt'] == want, f'picked: prompt {meta["prompt"]!r} == {want!r}')
+    check(meta['negative_prompt'] == preset['negative_prompt'], 'picked: negative prompt')
+    for key in ('sampler', 'steps', 'cfg_scale', 'strength', 'padding', 'feather'):
+        check(meta[key] == preset[key], f'picked: {key} {meta[key]} == {preset[key]}')
+    check(meta['seed'] == str(preset['seed']), f'picked: seed {meta["seed"]} == {preset["seed"]}')
+    long_side = max(meta['work_width'], meta['work_height'])
+    check(long_side == preset['resolution'], f'picked: working resolution {long_side}')
+    check('preset' not in meta, 'a dialog run records no preset name (the fields may be edited)')
+
+    try:
+        saved = json.load(open(saved_file))
+    except OSError as e:
+        check(False, f'saved preset: {e}')
+        return 1
+    check(saved['name'] == 'GUI saved', f'saved: name {saved["name"]!r}')
+    check(saved['prompt'] == want, f'saved: prompt {saved["prompt"]!r} (the dialog\'s)')
+    for key in ('negative_prompt', 'sampler', 'steps', 'cfg_scale', 'strength', 'seed',
+                'resolution', 'padding', 'feather'):
+        check(saved.get(key) == preset[key], f'saved: {key} {saved.get(key)} == {preset[key]}')
+    print(f'{failed} failed' if failed else 'all preset GUI checks passed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,50 @@
+#!/bin/bash
+# Drives the preset row of a plug-in dialog under X (gimp2-gui-presets.sh,
+# gimp3-gui-presets.sh): waits for the dialog, picks the first preset with the keyboard,
+# saves the dialog's values with "Save as Preset..." under the name "GUI saved", clicks OK
+# and waits for the batch script to finish (marker file in WORK). Screenshots each step.
+# usage: gui_drive_presets.sh WORK DIALOG_TITLE PREFIX OK_DX OK_DY GIMP_PID PICK_KEYS...
+#   OK_DX/OK_DY: the OK button's offset from the dialog's bottom-right corner
+#   PICK_KEYS: xdotool keys that focus the preset menu and choose its first entry
+set -u
+WORK=$1 TITLE=$2 PRE=$3 DX=$4 DY=$5 GIMP_PID=$6
+shift 6
+win() { xwininfo -root -tree 2>/dev/null | awk -v t="$1" 'index($0, t) { print $1; exit }'; }
+wait_win() {
+  for _ in $(seq 1 240); do
+    W=$(win "\"$1\""); [ -n "$W" ] && { echo "$W"; return 0; }
+    kill -0 "$GIMP_PID" 2>/dev/null || return 1
+    sleep 0.5
+  done
+  return 1
+}
+WID=$(wait_win "$TITLE") || { echo "the dialog '$TITLE' did not appear"; exit 1; }
+sleep 2                                               # let it draw
+import -window "$WID" "$WORK/$PRE-1-opened.png"
+xdotool windowfocus --sync "$WID" 2>/dev/null || xdotool windowfocus "$WID"
+xdotool key --clearmodifiers "$@"
+sleep 1
+import -window "$WID" "$WORK/$PRE-2-picked.png"
+# the "Save as Preset..." button follows the menu in the focus chain
+xdotool key --clearmodifiers Tab Return
+SID=$(wait_win "Save as Preset") || { echo "the Save as Preset dialog did not appear"; exit 1; }
+sleep 1
+xdotool windowfocus --sync "$SID" 2>/dev/null || xdotool windowfocus "$SID"
+xdotool key --clearmodifiers ctrl+a
+xdotool type --delay 20 "GUI saved"
+import -window "$SID" "$WORK/$PRE-3-save-dialog.png"
+xdotool key --clearmodifiers Return
+for _ in $(seq 1 20); do [ -z "$(win "\"Save as Preset\"")" ] && break; sleep 0.5; done
+[ -z "$(win "\"Save as Preset\"")" ] || { echo "the Save as Preset dialog did not close"; exit 1; }
+sleep 1
+import -window "$WID" "$WORK/$PRE-4-saved.png"
+eval "$(xdotool getwindowgeometry --shell "$WID")"
+xdotool mousemove --window "$WID" $((WIDTH - DX)) $((HEIGHT - DY)) click 1
+echo "clicked OK at ($((WIDTH - DX)), $((HEIGHT - DY))) of the ${WIDTH}x${HEIGHT} dialog"
+for _ in $(seq 1 600); do
+  [ "$(cat "$WORK/marker" 2>/dev/null)" = OK ] && exit 0
+  kill -0 "$GIMP_PID" 2>/dev/null || { echo "GIMP ended before the run finished"; exit 1; }
+  sleep 0.5
+done
+echo "the run did not finish"
+exit 1

@@ -91,6 +91,17 @@ static int on_engine_progress(void *user, const char *phase, int step, int total
     return pc->fn(pc->user, f, text);
 }
 
+/* A selection whose bounding box meets the layer while none of its pixels do (two areas
+ * on either side of a narrow layer) leaves nothing to repaint: the result would be a
+ * fully transparent layer. */
+static int any_selected(const float *selection, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (selection[i] > 0.0f)
+            return 1;
+    return 0;
+}
+
 sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_region_pixels *in,
                              float *out_rgba, gd_progress_fn progress, void *user, sd_error *err)
 {
@@ -102,6 +113,10 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     int sampler = sd_sampler_from_name(p->sampler);
     if (sampler < 0)
         return fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+    if (!any_selected(in->selection, n))
+        return fail(err, SD_ERR_INVALID_ARG,
+                    "The selection holds no pixels of the active layer: select part of the "
+                    "layer, or select nothing to work on the whole layer.");
 
     sd_status st = SD_ERR_NOMEM;
     float *rgb = malloc(n * 3 * sizeof *rgb);      /* [h, w, 3] */

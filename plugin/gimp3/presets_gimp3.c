@@ -207,6 +207,7 @@ static gboolean ask_preset_name(GtkWidget *parent, const char *initial, gchar **
     GtkWidget *note = gtk_label_new("A preset of the same name as a shipped one replaces it; "
                                     "type {prompt} in the prompt where the subject goes.");
     gtk_label_set_line_wrap(GTK_LABEL(note), TRUE);
+    gtk_label_set_max_width_chars(GTK_LABEL(note), 50);
     gtk_label_set_xalign(GTK_LABEL(note), 0.0);
     gtk_grid_attach(GTK_GRID(grid), note, 0, 2, 2, 1);
     gtk_widget_show_all(dialog);

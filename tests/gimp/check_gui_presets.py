@@ -1,11 +1,14 @@
 #!/usr/bin/python3
 """Checks a preset GUI test (gimp2-gui-presets.sh, gimp3-gui-presets.sh).
 
-usage: check_gui_presets.py WORKDIR PRESET_FILE SAVED_FILE
-The dialog started from the last prompt "a heron"; picking PRESET_FILE's preset must have
-dressed it with the preset's template and set the preset's settings (the run's parasite,
-WORKDIR/gui-parasite.json, shows them), and "Save as Preset..." must have written those
-values to SAVED_FILE under the name "GUI saved". Exit 0 only if every check passes.
+usage: check_gui_presets.py WORKDIR PRESETS_DIR SAVED_FILE
+The dialog started from the last prompt "a heron"; picking the first preset (the test's
+"Fast draft", PRESETS_DIR/fast-draft.json) must have dressed it with the preset's template
+and set the preset's settings (the run's parasite, WORKDIR/gui-parasite.json, shows them),
+and "Save as Preset..." must have written those values to SAVED_FILE under the name
+"GUI saved". Then Apply Preset's dialog, started from its last values ("Test clean fill",
+subject "grass"), must have run that preset (WORKDIR/apply-parasite.json).
+Exit 0 only if every check passes.
 """
 import json
 import sys
@@ -20,8 +23,8 @@ def check(ok, what):
 
 
 def main():
-    work, preset_file, saved_file = sys.argv[1:4]
-    preset = json.load(open(preset_file))
+    work, presets, saved_file = sys.argv[1:4]
+    preset = json.load(open(f'{presets}/fast-draft.json'))
     meta = json.load(open(f'{work}/gui-parasite.json'))
     want = preset['prompt'].replace('{prompt}', 'a heron')
     check(meta['prompt'] == want, f'picked: prompt {meta["prompt"]!r} == {want!r}')
@@ -43,6 +46,14 @@ def main():
     for key in ('negative_prompt', 'sampler', 'steps', 'cfg_scale', 'strength', 'seed',
                 'resolution', 'padding', 'feather'):
         check(saved.get(key) == preset[key], f'saved: {key} {saved.get(key)} == {preset[key]}')
+
+    fill = json.load(open(f'{presets}/clean-fill.json'))
+    meta = json.load(open(f'{work}/apply-parasite.json'))
+    want = fill['prompt'].replace('{prompt}', 'grass')
+    check(meta.get('preset') == fill['name'], f'Apply Preset dialog: preset {meta.get("preset")!r}')
+    check(meta['prompt'] == want, f'Apply Preset dialog: prompt {meta["prompt"]!r} == {want!r}')
+    check(meta['mode'] == 'inpaint' and meta['steps'] == fill['steps'],
+          f'Apply Preset dialog: mode {meta["mode"]}, steps {meta["steps"]}')
     print(f'{failed} failed' if failed else 'all preset GUI checks passed')
     return 1 if failed else 0
 

@@ -50,5 +50,5 @@ done
 echo "GUI run: $(( $(date +%s) - t0 )) s"
 grep -v 'Gtk-WARNING\|^$\|dbus-daemon' "$WORK/gimp.log"
 [ $rc = 0 ] || { echo "FAIL: driving the GUI failed ($rc)"; exit 1; }
-/usr/bin/python3 "$HERE/check_gui_presets.py" "$WORK" "$HERE/presets/fast-draft.json" \
+/usr/bin/python3 "$HERE/check_gui_presets.py" "$WORK" "$HERE/presets" \
   "$GIMP2_DIRECTORY/diffusion/presets/gui-saved.json"

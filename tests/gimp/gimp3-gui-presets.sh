@@ -53,6 +53,17 @@ cat > "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-diffusio
 
 # end of settings
 LAST
+cat > "$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-plug-in-diffusion-apply-preset.last" <<'LAST'
+# settings
+
+(preset "Test clean fill")
+(subject "grass")
+(mode "auto")
+(model NULL)
+(vocab NULL)
+
+# end of settings
+LAST
 
 cat > "$WORK/inner.sh" <<INNER
 #!/bin/bash
@@ -62,8 +73,9 @@ rm -f "$GIMP3_DIRECTORY"/backups/backup-*.xcf     # never block on crash recover
 gimp-3.0 --no-splash -d -f --batch-interpreter=python-fu-eval \
   -b "exec(open('$HERE/gui_gimp3_presets.py').read())" --quit >"$WORK/gimp.log" 2>&1 &
 GIMP_PID=\$!
-# the preset menu is the dialog's first widget: it has the focus; Down picks its first entry
-"$HERE/gui_drive_presets.sh" "$WORK" "Image to Image" gimp3 68 42 "\$GIMP_PID" Down
+# a click on the preset menu (the top row; its label has no mnemonic) opens it on its first
+# entry; Return chooses it
+"$HERE/gui_drive_presets.sh" "$WORK" "Image to Image" gimp3 68 42 "\$GIMP_PID" click:150,28 Return
 rc=\$?
 for i in \$(seq 1 120); do kill -0 \$GIMP_PID 2>/dev/null || break; sleep 0.5; done
 kill -0 \$GIMP_PID 2>/dev/null && { echo "GIMP still running: killing it"; kill -9 \$GIMP_PID; }
@@ -80,5 +92,5 @@ done
 echo "GUI run: $(( $(date +%s) - t0 )) s"
 grep -Ev 'CRITICAL|^$|resource name is invalid|Welcome to GIMP|stale context|list of contexts|Broken pipe|dbus-daemon|set device' "$WORK/gimp.log"
 [ $rc = 0 ] || { echo "FAIL: driving the GUI failed ($rc)"; exit 1; }
-python3 "$HERE/check_gui_presets.py" "$WORK" "$HERE/presets/fast-draft.json" \
+python3 "$HERE/check_gui_presets.py" "$WORK" "$HERE/presets" \
   "$GIMP3_DIRECTORY/diffusion/presets/gui-saved.json"

@@ -2,8 +2,9 @@
 ;   (gd-gui-presets "WORKDIR" "MODEL" "VOCAB")
 ; A non-interactive run leaves "a heron" as the last prompt; the procedure then runs
 ; RUN-INTERACTIVE on in.png while gui_drive_presets.sh picks a preset, saves the values as a
-; preset and clicks OK. The new layer's parasite goes to gui-parasite.json for
-; check_gui_presets.py. Progress goes through marker files (a GUI has no stdout to read).
+; preset and clicks OK; then Apply Preset runs RUN-INTERACTIVE from its last values and
+; the shell clicks OK. The new layers' parasites go to gui-parasite.json and
+; apply-parasite.json for check_gui_presets.py. Progress goes through marker files (a GUI has no stdout to read).
 
 (define (gd-write dir name s)
   (let ((p (open-output-file (string-append dir "/" name)))) (display s p) (close-output-port p)))
@@ -24,5 +25,10 @@
                          "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "")))
            (para (car (gimp-item-get-parasite layer "gimp-diffusion-params"))))
       (gd-write dir "gui-parasite.json" (caddr para)))
+    ; Apply Preset: a non-interactive run leaves its last values, the dialog shows them
+    (plug-in-diffusion-apply-preset RUN-NONINTERACTIVE img src "Test clean fill" "grass" "auto" "" "")
+    (let* ((layer (car (plug-in-diffusion-apply-preset RUN-INTERACTIVE img src "" "" "" "" "")))
+           (para (car (gimp-item-get-parasite layer "gimp-diffusion-params"))))
+      (gd-write dir "apply-parasite.json" (caddr para)))
     (gimp-image-clean-all img)
     (gd-write dir "marker" "OK")))

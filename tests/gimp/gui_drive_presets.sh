@@ -1,11 +1,13 @@
 #!/bin/bash
 # Drives the preset row of a plug-in dialog under X (gimp2-gui-presets.sh,
 # gimp3-gui-presets.sh): waits for the dialog, picks the first preset with the keyboard,
-# saves the dialog's values with "Save as Preset..." under the name "GUI saved", clicks OK
-# and waits for the batch script to finish (marker file in WORK). Screenshots each step.
-# usage: gui_drive_presets.sh WORK DIALOG_TITLE PREFIX OK_DX OK_DY GIMP_PID PICK_KEYS...
+# saves the dialog's values with "Save as Preset..." under the name "GUI saved", clicks OK;
+# then clicks OK in the Apply Preset dialog the batch opens next, and waits for the batch
+# script to finish (marker file in WORK). Screenshots each step.
+# usage: gui_drive_presets.sh WORK DIALOG_TITLE PREFIX OK_DX OK_DY GIMP_PID PICK...
 #   OK_DX/OK_DY: the OK button's offset from the dialog's bottom-right corner
-#   PICK_KEYS: xdotool keys that focus the preset menu and choose its first entry
+#   PICK: the steps that focus the preset menu and choose its first entry: xdotool key
+#         names, or click:X,Y for a click at X,Y of the dialog
 set -u
 WORK=$1 TITLE=$2 PRE=$3 DX=$4 DY=$5 GIMP_PID=$6
 shift 6
@@ -22,7 +24,14 @@ WID=$(wait_win "$TITLE") || { echo "the dialog '$TITLE' did not appear"; exit 1;
 sleep 2                                               # let it draw
 import -window "$WID" "$WORK/$PRE-1-opened.png"
 xdotool windowfocus --sync "$WID" 2>/dev/null || xdotool windowfocus "$WID"
-xdotool key --clearmodifiers "$@"
+for step in "$@"; do
+  case $step in
+    click:*) xy=${step#click:}
+             xdotool mousemove --window "$WID" "${xy%,*}" "${xy#*,}" click 1 ;;
+    *) xdotool key --clearmodifiers "$step" ;;
+  esac
+  sleep 0.5
+done
 sleep 1
 import -window "$WID" "$WORK/$PRE-2-picked.png"
 # the "Save as Preset..." button follows the menu in the focus chain
@@ -41,10 +50,17 @@ import -window "$WID" "$WORK/$PRE-4-saved.png"
 eval "$(xdotool getwindowgeometry --shell "$WID")"
 xdotool mousemove --window "$WID" $((WIDTH - DX)) $((HEIGHT - DY)) click 1
 echo "clicked OK at ($((WIDTH - DX)), $((HEIGHT - DY))) of the ${WIDTH}x${HEIGHT} dialog"
+
+# then the batch opens Apply Preset (from its last values): OK
+AID=$(wait_win "Apply Preset") || { echo "the Apply Preset dialog did not appear"; exit 1; }
+sleep 2
+import -window "$AID" "$WORK/$PRE-5-apply-preset.png"
+eval "$(xdotool getwindowgeometry --shell "$AID")"
+xdotool mousemove --window "$AID" $((WIDTH - DX)) $((HEIGHT - DY)) click 1
 for _ in $(seq 1 600); do
   [ "$(cat "$WORK/marker" 2>/dev/null)" = OK ] && exit 0
-  kill -0 "$GIMP_PID" 2>/dev/null || { echo "GIMP ended before the run finished"; exit 1; }
+  kill -0 "$GIMP_PID" 2>/dev/null || { echo "GIMP ended before the runs finished"; exit 1; }
   sleep 0.5
 done
-echo "the run did not finish"
+echo "the runs did not finish"
 exit 1

@@ -91,15 +91,14 @@ static int on_engine_progress(void *user, const char *phase, int step, int total
     return pc->fn(pc->user, f, text);
 }
 
-/* A selection whose bounding box meets the layer while none of its pixels do (two areas
- * on either side of a narrow layer) leaves nothing to repaint: the result would be a
- * fully transparent layer. */
-static int any_selected(const float *selection, size_t n)
+sd_status gd_check_selection(const float *selection, size_t n, sd_error *err)
 {
     for (size_t i = 0; i < n; i++)
         if (selection[i] > 0.0f)
-            return 1;
-    return 0;
+            return SD_OK;
+    return fail(err, SD_ERR_INVALID_ARG,
+                "The selection holds no pixels of the active layer: select part of the "
+                "layer, or select nothing to work on the whole layer.");
 }
 
 sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_region_pixels *in,
@@ -113,10 +112,8 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     int sampler = sd_sampler_from_name(p->sampler);
     if (sampler < 0)
         return fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
-    if (!any_selected(in->selection, n))
-        return fail(err, SD_ERR_INVALID_ARG,
-                    "The selection holds no pixels of the active layer: select part of the "
-                    "layer, or select nothing to work on the whole layer.");
+    if (gd_check_selection(in->selection, n, err) != SD_OK)
+        return SD_ERR_INVALID_ARG;
 
     sd_status st = SD_ERR_NOMEM;
     float *rgb = malloc(n * 3 * sizeof *rgb);      /* [h, w, 3] */
@@ -151,6 +148,7 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     job.cfg_scale = (float)p->cfg_scale;
     job.sampler = (sd_sampler)sampler;
     job.seed = p->seed;
+    job.clip_skip = p->clip_skip;
     progress_ctx pc = { progress, user };
     job.progress = on_engine_progress;
     job.progress_user = &pc;

@@ -31,6 +31,12 @@ size_t gd_region_bytes(int w, int h, int work_w, int work_h);
  * fit in half of this machine's physical memory. */
 sd_status gd_check_memory(int w, int h, int work_w, int work_h, sd_error *err);
 
+/* Refuses (SD_ERR_INVALID_ARG) a region whose selection [n] holds no pixel above 0: a
+ * selection whose bounding box meets the layer while none of its pixels do (two areas on
+ * either side of a narrow layer) leaves nothing to repaint, and the result would be a
+ * fully transparent layer. The front ends call it before loading the model. */
+sd_status gd_check_selection(const float *selection, size_t n, sd_error *err);
+
 /* Runs p on the region: scales it to the working size, runs the engine, scales the
  * result back, optionally matches colours, feathers the selection into alpha and copies
  * the original where alpha is 0. out_rgba: [height, width, 4]. */

@@ -110,6 +110,8 @@ void gd_params_defaults(gd_params *p, sd_mode mode)
     p->feather = GD_FEATHER_DEFAULT;
     p->model_path = "";
     p->vocab_path = "";
+    p->preset = "";
+    p->clip_skip = 1;
 }
 
 const char *gd_mode_name(sd_mode mode)
@@ -145,7 +147,9 @@ char *gd_params_to_json(const gd_params *p, int region_x, int region_y, int regi
              cJSON_AddNumberToObject(o, "padding", p->padding) &&
              cJSON_AddNumberToObject(o, "feather", p->feather) &&
              cJSON_AddBoolToObject(o, "color_match", p->color_match) &&
-             cJSON_AddStringToObject(o, "model", p->model_path);
+             cJSON_AddNumberToObject(o, "clip_skip", p->clip_skip) &&
+             cJSON_AddStringToObject(o, "model", p->model_path) &&
+             (!p->preset || !*p->preset || cJSON_AddStringToObject(o, "preset", p->preset));
     cJSON *r = ok ? cJSON_AddObjectToObject(o, "region") : NULL;
     ok = r && cJSON_AddNumberToObject(r, "x", region_x) && cJSON_AddNumberToObject(r, "y", region_y) &&
          cJSON_AddNumberToObject(r, "width", region_w) &&

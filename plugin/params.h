@@ -50,8 +50,10 @@ typedef struct {
     int padding;            /* context around the selection, pixels */
     double feather;         /* alpha ramp inside the selection edge, pixels */
     int color_match;        /* non-zero: match the generated colours to the surroundings */
+    int clip_skip;          /* 1 = CLIP's last layer, 2 = penultimate; no argument: presets set it */
     const char *model_path; /* "" = from GIMP_DIFFUSION_MODEL / config file */
     const char *vocab_path; /* "" = from GIMP_DIFFUSION_VOCAB / config file */
+    const char *preset;     /* name of the preset "Apply Preset..." ran, else "" */
 } gd_params;
 
 /* The PDB arguments after (run-mode, image, drawable(s)), in order: one table that both

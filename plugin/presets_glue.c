@@ -16,6 +16,14 @@
 #define GD_PRESETS_SOURCE_DIR ""
 #endif
 
+const gd_preset_mode_choice gd_preset_modes[] = {
+    { GD_PRESET_MODE_AUTO, "Automatic: inpaint when the preset repaints fully" },
+    { "img2img", "Image to image" },
+    { "inpaint", "Inpaint" },
+    { "txt2img", "Text to image" },
+};
+const int gd_n_preset_modes = (int)(sizeof gd_preset_modes / sizeof gd_preset_modes[0]);
+
 static sd_status fail(sd_error *err, sd_status code, const char *fmt, ...)
 {
     if (err) {
@@ -66,6 +74,25 @@ char *gd_presets_errors_text(const sd_preset_list *l)
         return NULL;
     for (int i = 0; i < n; i++)
         w += sprintf(w, "%s%s", i ? "\n" : "", sd_preset_list_error(l, i));
+    return text;
+}
+
+char *gd_presets_not_found_text(const sd_preset_list *l, const char *name)
+{
+    static const char head[] = "There is no preset named \"%s\". Presets:";
+    char *errors = gd_presets_errors_text(l);
+    size_t len = sizeof head + strlen(name) + (errors ? strlen(errors) + 16 : 0) + 1;
+    for (int i = 0; i < sd_preset_list_count(l); i++)
+        len += strlen(sd_preset_name(sd_preset_list_at(l, i))) + 2;
+    char *text = malloc(len), *w = text;
+    if (text) {
+        w += sprintf(w, head, name);
+        for (int i = 0; i < sd_preset_list_count(l); i++)
+            w += sprintf(w, "%s %s", i ? "," : "", sd_preset_name(sd_preset_list_at(l, i)));
+        if (errors)
+            sprintf(w, ".\nSkipped:\n%s", errors);
+    }
+    free(errors);
     return text;
 }
 
@@ -127,6 +154,8 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
         if (!s.random_seed)
             p->seed = s.seed > GD_SEED_MAX ? GD_SEED_MAX : s.seed;
     }
+    if (take & SD_PRESET_CLIP_SKIP)
+        p->clip_skip = s.clip_skip;
     if (take & SD_PRESET_RESOLUTION)
         p->work_size = clampi(s.resolution, GD_WORK_SIZE_MIN, GD_WORK_SIZE_MAX);
     if (take & SD_PRESET_PADDING)

@@ -15,10 +15,34 @@
 
 #define GD_PROC_PRESET "plug-in-diffusion-apply-preset"
 
+/* What both front ends tell the PDB and the user about "Apply Preset...". */
+#define GD_PRESET_BLURB "Run a saved prompt preset on the selection"
+#define GD_PRESET_HELP                                                                          \
+    "Takes a preset's prompt template (its {prompt} filled by the subject), negative prompt "   \
+    "and settings, and runs Stable Diffusion with them on the selection like the other "       \
+    "procedures: the result is a new layer above the active one; the source layer is never "   \
+    "modified. Presets are the shipped ones and those in the GIMP profile's diffusion/presets " \
+    "folder, which override shipped ones of the same name. An explicit model argument wins "   \
+    "over the preset's."
+#define GD_PRESET_ARG_PRESET "Name of the preset, as in the dialogs' preset menu (any case)"
+#define GD_PRESET_ARG_SUBJECT "Fills the preset's {prompt} placeholder (may be empty)"
+#define GD_PRESET_ARG_MODE                                                                     \
+    "auto, img2img, inpaint or txt2img; auto = inpaint when the preset's strength is 1, else " \
+    "img2img"
+
 /* "Apply Preset..." runs the preset in this mode; auto = inpaint when the preset repaints
  * the region fully (strength 1: img2img would ignore the source there, inpainting keeps the
  * surroundings), else img2img. */
 #define GD_PRESET_MODE_AUTO "auto"
+
+/* The modes "Apply Preset..." offers, "auto" first: the argument's spelling and the
+ * dialog's label. */
+typedef struct {
+    const char *id, *label;
+} gd_preset_mode_choice;
+
+extern const gd_preset_mode_choice gd_preset_modes[];
+extern const int gd_n_preset_modes;
 
 /* The folders presets are read from, in load order: a later folder's preset overrides an
  * earlier one of the same name. */
@@ -40,6 +64,10 @@ sd_status gd_presets_load(const gd_preset_dirs *d, sd_preset_list **out, sd_erro
  * or out of memory. malloc'd. */
 char *gd_presets_errors_text(const sd_preset_list *l);
 
+/* "There is no preset named X": with the names there are and the files that were skipped
+ * (the one meant may be among them). malloc'd; NULL when out of memory. */
+char *gd_presets_not_found_text(const sd_preset_list *l, const char *name);
+
 /* Strings a preset put into a gd_params, owned here; free with gd_preset_strings_free. */
 typedef struct {
     char *prompt;
@@ -53,8 +81,9 @@ void gd_preset_strings_free(gd_preset_strings *s);
  * every setting the preset gives replaces p's, except those whose SD_PRESET_* bit is in
  * `explicit_fields`. Settings map to the plug-in's: resolution -> work_size, padding,
  * feather, model -> model_path, seed "random" -> random_seed; strength only where p's mode
- * takes one. Values outside the plug-in's ranges (params.h) are clamped to them. Clip skip is
- * not a plug-in setting and is left out. p's strings then point into *owned. */
+ * takes one; clip skip too, though no dialog field shows it (it reaches Apply Preset's
+ * runs). Values outside the plug-in's ranges (params.h) are clamped to them. p's strings
+ * then point into *owned. */
 sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
                                  unsigned explicit_fields, gd_params *p, gd_preset_strings *owned,
                                  sd_error *err);

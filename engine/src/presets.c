@@ -317,6 +317,20 @@ static int replace_item(cJSON *obj, const char *key, cJSON *item)
     return cJSON_AddItemToObject(obj, key, item) ? 1 : (cJSON_Delete(item), 0);
 }
 
+/* A float setting as the shortest decimal that reads back as the same float, so a CFG
+ * of 7.3f is saved as 7.3 and not as 7.3000001907348633. */
+static cJSON *float_number(float f)
+{
+    char buf[32];
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f)
+            return cJSON_CreateNumber(d);
+    }
+    return cJSON_CreateNumber((double)f);
+}
+
 sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_error *err)
 {
     /* Edit a copy, validate it, then swap: a rejected value leaves the preset as it was. */
@@ -328,7 +342,7 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
     if (ok && (set & SD_PRESET_STEPS))
         ok = replace_item(j, "steps", cJSON_CreateNumber(s->steps));
     if (ok && (set & SD_PRESET_CFG))
-        ok = replace_item(j, "cfg_scale", cJSON_CreateNumber(s->cfg_scale));
+        ok = replace_item(j, "cfg_scale", float_number(s->cfg_scale));
     if (ok && (set & SD_PRESET_STRENGTH))
         ok = replace_item(j, "strength", cJSON_CreateNumber(s->strength));
     if (ok && (set & SD_PRESET_SEED))
@@ -341,7 +355,7 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
     if (ok && (set & SD_PRESET_PADDING))
         ok = replace_item(j, "padding", cJSON_CreateNumber(s->padding));
     if (ok && (set & SD_PRESET_FEATHER))
-        ok = replace_item(j, "feather", cJSON_CreateNumber(s->feather));
+        ok = replace_item(j, "feather", float_number(s->feather));
     if (ok && (set & SD_PRESET_MODEL))
         ok = replace_item(j, "model", cJSON_CreateString(s->model ? s->model : ""));
     if (!ok) {

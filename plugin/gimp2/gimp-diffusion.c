@@ -13,6 +13,8 @@
 #include "gegl_io.h"
 #include "generate.h"
 #include "params.h"
+#include "presets_gimp2.h"
+#include "presets_glue.h"
 #include "region.h"
 
 #define PLUG_IN_BINARY "gimp-diffusion"
@@ -26,7 +28,7 @@ typedef struct {
     const char *blurb;
 } gd_proc_info;
 
-/* One row per procedure; "Apply Preset..." joins this table with the presets. */
+/* One row per procedure; "Apply Preset..." is registered by presets_gimp2.c. */
 static const gd_proc_info gd_procs[] = {
     { GD_PROC_IMG2IMG, SD_MODE_IMG2IMG, "_Image to Image...", "Image to Image",
       "Repaint the selection (or the layer) guided by a prompt" },
@@ -85,6 +87,7 @@ static void query(void)
                                G_N_ELEMENTS(returns), args, returns);
         gimp_plugin_menu_register(gd_procs[p].proc, GD_MENU_PATH);
     }
+    gd2_preset_query();
 }
 
 static void values_defaults(gd_value *v, sd_mode mode)
@@ -313,6 +316,7 @@ static gboolean show_dialog(const gd_proc_info *info, gd_value *v)
         g_signal_connect(random_w, "toggled", G_CALLBACK(on_random_toggled), seed_w);
         on_random_toggled(GTK_TOGGLE_BUTTON(random_w), seed_w);
     }
+    gd2_preset_row_attach(GTK_DIALOG(dialog), info->mode, dw.w);
     gtk_widget_show_all(dialog);
 
     gboolean ok = gimp_dialog_run(GIMP_DIALOG(dialog)) == GTK_RESPONSE_OK;
@@ -395,6 +399,10 @@ static gint32 run_diffusion(gint32 image, gint32 drawable, gd_params *p, gchar *
     g_object_unref(src);
     if (selbuf)
         g_object_unref(selbuf);
+    if (gd_check_selection(mask, n, &err) != SD_OK) {
+        *msg = g_strdup(err.message);
+        goto done;
+    }
 
     gimp_progress_init("Stable Diffusion: loading the model");
     gimp_progress_pulse();
@@ -408,15 +416,14 @@ static gint32 run_diffusion(gint32 image, gint32 drawable, gd_params *p, gchar *
         goto done;
     }
 
-    /* The result is complete: from here on the image changes, in one undo step. */
+    /* The result is complete. The layer is filled while it is not yet in the image:
+     * inserting it is the one step that changes the image (one undo step), so a plug-in
+     * killed while writing leaves the image as it was. */
     char *json = gd_params_to_json(p, r.rect.x, r.rect.y, w, h, ww, wh);
     char name[128];
     gd_layer_name(p->prompt, name, sizeof name);
-    gimp_image_undo_group_start(image);
     layer = gimp_layer_new(image, name, w, h, gray ? GIMP_GRAYA_IMAGE : GIMP_RGBA_IMAGE, 100.0,
                            GIMP_LAYER_MODE_NORMAL);
-    gimp_image_insert_layer(image, layer, gimp_item_get_parent(drawable),
-                            gimp_image_get_item_position(image, drawable));
     gimp_layer_set_offsets(layer, r.rect.x, r.rect.y);
     GeglBuffer *dst = gimp_drawable_get_buffer(layer);
     gd_gegl_write_layer(dst, fmt, out, w, h);
@@ -429,7 +436,9 @@ static gint32 run_diffusion(gint32 image, gint32 drawable, gd_params *p, gchar *
         gimp_parasite_free(para);
         free(json);
     }
-    gimp_drawable_update(layer, 0, 0, w, h);
+    gimp_image_undo_group_start(image);
+    gimp_image_insert_layer(image, layer, gimp_item_get_parent(drawable),
+                            gimp_image_get_item_position(image, drawable));
     gimp_image_undo_group_end(image);
     gimp_progress_end();
 
@@ -440,6 +449,23 @@ done:
     g_free(mask);
     g_free(out);
     return layer;
+}
+
+static void set_return_values(GimpParam *values, gint *nreturn_vals, GimpPDBStatusType status,
+                              gint32 layer, gint seed, gchar *message)
+{
+    values[0].data.d_status = status;
+    if (status == GIMP_PDB_SUCCESS) {
+        *nreturn_vals = 3;
+        values[1].type = GIMP_PDB_LAYER;
+        values[1].data.d_layer = layer;
+        values[2].type = GIMP_PDB_INT32;
+        values[2].data.d_int32 = seed;
+    } else if (message) {
+        *nreturn_vals = 2;
+        values[1].type = GIMP_PDB_STRING;
+        values[1].data.d_string = message;
+    }
 }
 
 static void run(const gchar *name, gint nparams, const GimpParam *param, gint *nreturn_vals,
@@ -456,6 +482,17 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     for (gsize i = 0; i < G_N_ELEMENTS(gd_procs); i++)
         if (!strcmp(name, gd_procs[i].proc))
             info = &gd_procs[i];
+    if (!strcmp(name, GD_PROC_PRESET) && nparams >= GD_N_FIXED) {
+        gint32 layer = -1;
+        gint seed = 0;
+        gegl_init(NULL, NULL);
+        g_free(message);
+        message = NULL;
+        GimpPDBStatusType status = gd2_preset_run(nparams, param, run_diffusion, &layer, &seed,
+                                                  &message);
+        set_return_values(values, nreturn_vals, status, layer, seed, message);
+        return;
+    }
     if (!info || nparams < GD_N_FIXED)
         return;
 
@@ -512,18 +549,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     }
     values_free(v);
 
-    values[0].data.d_status = status;
-    if (status == GIMP_PDB_SUCCESS) {
-        *nreturn_vals = 3;
-        values[1].type = GIMP_PDB_LAYER;
-        values[1].data.d_layer = layer;
-        values[2].type = GIMP_PDB_INT32;
-        values[2].data.d_int32 = seed;
-    } else if (message) {
-        *nreturn_vals = 2;
-        values[1].type = GIMP_PDB_STRING;
-        values[1].data.d_string = message;
-    }
+    set_return_values(values, nreturn_vals, status, layer, seed, message);
 }
 
 const GimpPlugInInfo PLUG_IN_INFO = { NULL, NULL, query, run };

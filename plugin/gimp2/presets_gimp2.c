@@ -291,15 +291,6 @@ enum { A_PRESET, A_SUBJECT, A_MODE, A_MODEL, A_VOCAB, A_COUNT };
 
 static const char *const apply_names[A_COUNT] = { "preset", "subject", "mode", "model", "vocab" };
 
-static const struct {
-    const char *id, *label;
-} apply_modes[] = {
-    { GD_PRESET_MODE_AUTO, "Automatic: inpaint when the preset repaints fully" },
-    { "img2img", "Image to image" },
-    { "inpaint", "Inpaint" },
-    { "txt2img", "Text to image" },
-};
-
 static const char *arg_blurb(const char *name)
 {
     for (int i = 0; i < gd_n_args; i++)
@@ -314,10 +305,9 @@ void gd2_preset_query(void)
         { GIMP_PDB_INT32, "run-mode", "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }" },
         { GIMP_PDB_IMAGE, "image", "Input image" },
         { GIMP_PDB_DRAWABLE, "drawable", "Input layer" },
-        { GIMP_PDB_STRING, "preset", "Name of the preset, as in the dialogs' preset menu (any case)" },
-        { GIMP_PDB_STRING, "subject", "Fills the preset's {prompt} placeholder (may be empty)" },
-        { GIMP_PDB_STRING, "mode", "auto, img2img, inpaint or txt2img; auto = inpaint when the "
-                                   "preset's strength is 1, else img2img" },
+        { GIMP_PDB_STRING, "preset", GD_PRESET_ARG_PRESET },
+        { GIMP_PDB_STRING, "subject", GD_PRESET_ARG_SUBJECT },
+        { GIMP_PDB_STRING, "mode", GD_PRESET_ARG_MODE },
         { GIMP_PDB_STRING, "model", NULL },
         { GIMP_PDB_STRING, "vocab", NULL },
     };
@@ -327,14 +317,7 @@ void gd2_preset_query(void)
     };
     args[GD_N_FIXED + A_MODEL].description = (gchar *)arg_blurb("model");
     args[GD_N_FIXED + A_VOCAB].description = (gchar *)arg_blurb("vocab");
-    gimp_install_procedure(GD_PROC_PRESET, "Run a saved prompt preset on the selection",
-                           "Takes a preset's prompt template (its {prompt} filled by the subject), "
-                           "negative prompt and settings, and runs Stable Diffusion with them on "
-                           "the selection like the other procedures: the result is a new layer "
-                           "above the active one; the source layer is never modified. Presets "
-                           "are the shipped ones and those in the GIMP profile's "
-                           "diffusion/presets folder, which override shipped ones of the same "
-                           "name. An explicit model argument wins over the preset's.",
+    gimp_install_procedure(GD_PROC_PRESET, GD_PRESET_BLURB, GD_PRESET_HELP,
                            "gimp-diffusion authors", "gimp-diffusion authors", "2026",
                            "Apply _Preset...", "RGB*, GRAY*", GIMP_PLUGIN, G_N_ELEMENTS(args),
                            G_N_ELEMENTS(returns), args, returns);
@@ -429,10 +412,10 @@ static gboolean apply_dialog(const sd_preset_list *l, gchar **v)
     gtk_entry_set_text(GTK_ENTRY(subject), v[A_SUBJECT]);
     gtk_widget_set_tooltip_text(subject, "Fills the preset's {prompt} placeholder");
     GtkWidget *mode = gtk_combo_box_text_new();
-    for (gsize m = 0; m < G_N_ELEMENTS(apply_modes); m++) {
-        gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(mode), apply_modes[m].label);
-        if (!strcmp(v[A_MODE], apply_modes[m].id) || (m == 0 && !*v[A_MODE]))
-            gtk_combo_box_set_active(GTK_COMBO_BOX(mode), (gint)m);
+    for (int m = 0; m < gd_n_preset_modes; m++) {
+        gtk_combo_box_text_append_text(GTK_COMBO_BOX_TEXT(mode), gd_preset_modes[m].label);
+        if (!strcmp(v[A_MODE], gd_preset_modes[m].id) || (m == 0 && !*v[A_MODE]))
+            gtk_combo_box_set_active(GTK_COMBO_BOX(mode), m);
     }
     GtkWidget *model = apply_file_chooser("model", v[A_MODEL], FALSE);
     GtkWidget *vocab = apply_file_chooser("vocab", v[A_VOCAB], TRUE);
@@ -452,7 +435,7 @@ static gboolean apply_dialog(const sd_preset_list *l, gchar **v)
         g_free(s);
         apply_set(v, A_SUBJECT, gtk_entry_get_text(GTK_ENTRY(subject)));
         gint m = gtk_combo_box_get_active(GTK_COMBO_BOX(mode));
-        apply_set(v, A_MODE, apply_modes[m < 0 ? 0 : m].id);
+        apply_set(v, A_MODE, gd_preset_modes[m < 0 ? 0 : m].id);
         s = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(model));
         apply_set(v, A_MODEL, s);
         g_free(s);
@@ -462,21 +445,6 @@ static gboolean apply_dialog(const sd_preset_list *l, gchar **v)
     }
     gtk_widget_destroy(dialog);
     return ok;
-}
-
-/* "No preset named X": with the names there are, and the files that could not be read
- * (the one meant may be among them). */
-static gchar *not_found_message(const sd_preset_list *l, const char *name)
-{
-    GString *s = g_string_new(NULL);
-    g_string_printf(s, "There is no preset named \"%s\". Presets:", name);
-    for (int i = 0; i < sd_preset_list_count(l); i++)
-        g_string_append_printf(s, "%s %s", i ? "," : "", sd_preset_name(sd_preset_list_at(l, i)));
-    char *errors = gd_presets_errors_text(l);
-    if (errors)
-        g_string_append_printf(s, ".\nSkipped:\n%s", errors);
-    free(errors);
-    return g_string_free(s, FALSE);
 }
 
 GimpPDBStatusType gd2_preset_run(gint nparams, const GimpParam *param, gd2_run_fn run,
@@ -521,9 +489,11 @@ GimpPDBStatusType gd2_preset_run(gint nparams, const GimpParam *param, gd2_run_f
     const sd_preset *preset = status == GIMP_PDB_SUCCESS ? sd_preset_list_find(l, v[A_PRESET]) : NULL;
     int mode = preset ? gd_preset_run_mode(preset, v[A_MODE]) : -1;
     if (status == GIMP_PDB_SUCCESS && (!preset || mode < 0)) {
-        *message = !preset ? not_found_message(l, v[A_PRESET])
-                           : g_strdup_printf("Unknown mode \"%s\" (auto, img2img, inpaint, txt2img).",
-                                             v[A_MODE]);
+        char *missing = preset ? NULL : gd_presets_not_found_text(l, v[A_PRESET]);
+        *message = preset ? g_strdup_printf("Unknown mode \"%s\" (auto, img2img, inpaint, txt2img).",
+                                            v[A_MODE])
+                          : g_strdup(missing ? missing : "Out of memory.");
+        free(missing);
         status = GIMP_PDB_CALLING_ERROR;
     }
     if (status == GIMP_PDB_SUCCESS) {

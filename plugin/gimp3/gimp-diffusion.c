@@ -14,6 +14,8 @@
 #include "gegl_io.h"
 #include "generate.h"
 #include "params.h"
+#include "presets_gimp3.h"
+#include "presets_glue.h"
 #include "region.h"
 
 #define PLUG_IN_BINARY "gimp-diffusion"
@@ -26,7 +28,7 @@ typedef struct {
     const char *blurb;
 } gd_proc_info;
 
-/* One row per procedure; "Apply Preset..." joins this table with the presets. */
+/* One row per procedure; "Apply Preset..." is registered by presets_gimp3.c. */
 static const gd_proc_info gd_procs[] = {
     { GD_PROC_IMG2IMG, SD_MODE_IMG2IMG, "_Image to Image...", "Image to Image",
       "Repaint the selection (or the layer) guided by a prompt" },
@@ -55,6 +57,7 @@ static GList *diffusion_query_procedures(GimpPlugIn *plug_in)
     GList *list = NULL;
     for (gsize i = 0; i < G_N_ELEMENTS(gd_procs); i++)
         list = g_list_append(list, g_strdup(gd_procs[i].proc));
+    list = g_list_append(list, g_strdup(GD_PROC_PRESET));
     return list;
 }
 
@@ -118,9 +121,13 @@ static void add_arguments(GimpProcedure *procedure, sd_mode mode)
 static GimpValueArray *diffusion_run(GimpProcedure *procedure, GimpRunMode run_mode,
                                      GimpImage *image, GimpDrawable **drawables,
                                      GimpProcedureConfig *config, gpointer run_data);
+static GimpLayer *run_diffusion(GimpImage *image, GimpDrawable *drawable, gd_params *p,
+                                GError **error);
 
 static GimpProcedure *diffusion_create_procedure(GimpPlugIn *plug_in, const gchar *name)
 {
+    if (!strcmp(name, GD_PROC_PRESET))
+        return gd3_preset_procedure_new(plug_in, run_diffusion);
     const gd_proc_info *info = NULL;
     for (gsize i = 0; i < G_N_ELEMENTS(gd_procs); i++)
         if (!strcmp(name, gd_procs[i].proc))
@@ -259,6 +266,7 @@ static gboolean show_dialog(GimpProcedure *procedure, GimpProcedureConfig *confi
     }
     gimp_procedure_dialog_set_sensitive(pd, "seed", TRUE, G_OBJECT(config), "random-seed", TRUE);
     gimp_procedure_dialog_fill_list(pd, order);
+    gd3_preset_row_attach(pd, config, info->mode);
     g_list_free(order);
     gboolean ok = gimp_procedure_dialog_run(pd);
     gtk_widget_destroy(dialog);
@@ -340,6 +348,10 @@ static GimpLayer *run_diffusion(GimpImage *image, GimpDrawable *drawable, gd_par
     g_object_unref(src);
     if (selbuf)
         g_object_unref(selbuf);
+    if (gd_check_selection(mask, n, &err) != SD_OK) {
+        g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
+        goto done;
+    }
 
     gimp_progress_init("Stable Diffusion: loading the model");
     gimp_progress_pulse();
@@ -353,16 +365,14 @@ static GimpLayer *run_diffusion(GimpImage *image, GimpDrawable *drawable, gd_par
         goto done;
     }
 
-    /* The result is complete: from here on the image changes, in one undo step. */
+    /* The result is complete. The layer is filled while it is not yet in the image:
+     * inserting it is the one step that changes the image (one undo step), so a plug-in
+     * killed while writing leaves the image as it was. */
     char *json = gd_params_to_json(p, r.rect.x, r.rect.y, w, h, ww, wh);
     char name[128];
     gd_layer_name(p->prompt, name, sizeof name);
-    gimp_image_undo_group_start(image);
     layer = gimp_layer_new(image, name, w, h, gray ? GIMP_GRAYA_IMAGE : GIMP_RGBA_IMAGE, 100.0,
                            GIMP_LAYER_MODE_NORMAL);
-    GimpItem *parent = gimp_item_get_parent(GIMP_ITEM(drawable));
-    gimp_image_insert_layer(image, layer, parent ? GIMP_LAYER(parent) : NULL,
-                            gimp_image_get_item_position(image, GIMP_ITEM(drawable)));
     gimp_layer_set_offsets(layer, r.rect.x, r.rect.y);
     GeglBuffer *dst = gimp_drawable_get_buffer(GIMP_DRAWABLE(layer));
     gd_gegl_write_layer(dst, fmt, out, w, h);
@@ -375,7 +385,10 @@ static GimpLayer *run_diffusion(GimpImage *image, GimpDrawable *drawable, gd_par
         gimp_parasite_free(para);
         free(json);
     }
-    gimp_drawable_update(GIMP_DRAWABLE(layer), 0, 0, w, h);
+    GimpItem *parent = gimp_item_get_parent(GIMP_ITEM(drawable));
+    gimp_image_undo_group_start(image);
+    gimp_image_insert_layer(image, layer, parent ? GIMP_LAYER(parent) : NULL,
+                            gimp_image_get_item_position(image, GIMP_ITEM(drawable)));
     gimp_image_undo_group_end(image);
     gimp_progress_end();
 

@@ -301,15 +301,6 @@ typedef struct {
     gd3_run_fn run;
 } preset_proc_data;
 
-static const struct {
-    const char *id, *label;
-} apply_modes[] = {
-    { GD_PRESET_MODE_AUTO, "Automatic: inpaint when the preset repaints fully" },
-    { "img2img", "Image to image" },
-    { "inpaint", "Inpaint" },
-    { "txt2img", "Text to image" },
-};
-
 static const gd_arg *find_arg(const char *name)
 {
     for (int i = 0; i < gd_n_args; i++)
@@ -331,6 +322,23 @@ static void on_apply_preset_changed(GtkComboBox *combo, gpointer data)
     g_free(text);
     if (p)
         g_object_set(config, "preset", sd_preset_name(p), NULL);
+}
+
+/* The config's preset changed (Reset, Load Saved Settings): the combo follows. */
+static void on_config_preset(GObject *config, GParamSpec *pspec, gpointer combo)
+{
+    (void)pspec;
+    gchar *name = NULL;
+    g_object_get(config, "preset", &name, NULL);
+    const sd_preset_list *l = g_object_get_data(G_OBJECT(combo), "gd-presets");
+    const sd_preset *p = name ? sd_preset_list_find(l, name) : NULL;
+    int index = -1;
+    for (int i = 0; p && i < sd_preset_list_count(l); i++)
+        if (sd_preset_list_at(l, i) == p)
+            index = i;
+    if (gtk_combo_box_get_active(GTK_COMBO_BOX(combo)) != index)
+        gtk_combo_box_set_active(GTK_COMBO_BOX(combo), index);
+    g_free(name);
 }
 
 static gboolean apply_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
@@ -363,28 +371,15 @@ static gboolean apply_dialog(GimpProcedure *procedure, GimpProcedureConfig *conf
         gtk_combo_box_set_active(GTK_COMBO_BOX(combo), 0);
     else
         on_apply_preset_changed(GTK_COMBO_BOX(combo), about);
+    gulong notify = g_signal_connect(config, "notify::preset", G_CALLBACK(on_config_preset), combo);
     gimp_grid_attach_aligned(GTK_GRID(grid), 0, 0, "_Preset", 0.0, 0.5, combo, 1);
     gtk_grid_attach(GTK_GRID(grid), about, 1, 1, 1, 1);
     pack_on_top(pd, grid);
 
     gboolean ok = gimp_procedure_dialog_run(pd);
+    g_signal_handler_disconnect(config, notify); /* the config outlives the combo */
     gtk_widget_destroy(dialog);
     return ok;
-}
-
-/* "No preset named X": with the names there are, and the files that could not be read
- * (the one meant may be among them). */
-static gchar *not_found_message(const sd_preset_list *l, const char *name)
-{
-    GString *s = g_string_new(NULL);
-    g_string_printf(s, "There is no preset named \"%s\". Presets:", name);
-    for (int i = 0; i < sd_preset_list_count(l); i++)
-        g_string_append_printf(s, "%s %s", i ? "," : "", sd_preset_name(sd_preset_list_at(l, i)));
-    char *errors = gd_presets_errors_text(l);
-    if (errors)
-        g_string_append_printf(s, ".\nSkipped:\n%s", errors);
-    free(errors);
-    return g_string_free(s, FALSE);
 }
 
 static gchar *config_path(GimpProcedureConfig *config, const char *name)
@@ -435,9 +430,9 @@ static GimpValueArray *preset_run(GimpProcedure *procedure, GimpRunMode run_mode
     GimpLayer *layer = NULL;
     gd_params p = { 0 };
     if (!preset) {
-        gchar *msg = not_found_message(l, name ? name : "");
-        g_set_error_literal(&error, GIMP_PLUG_IN_ERROR, 0, msg);
-        g_free(msg);
+        char *missing = gd_presets_not_found_text(l, name ? name : "");
+        g_set_error_literal(&error, GIMP_PLUG_IN_ERROR, 0, missing ? missing : "Out of memory.");
+        free(missing);
         status = GIMP_PDB_CALLING_ERROR;
     } else if (mode < 0) {
         g_set_error(&error, GIMP_PLUG_IN_ERROR, 0, "Unknown mode \"%s\".", mode_name);
@@ -487,31 +482,19 @@ GimpProcedure *gd3_preset_procedure_new(GimpPlugIn *plug_in, gd3_run_fn run)
     gimp_procedure_set_sensitivity_mask(procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE);
     gimp_procedure_set_menu_label(procedure, "Apply _Preset...");
     gimp_procedure_add_menu_path(procedure, GD_MENU_PATH);
-    gimp_procedure_set_documentation(
-        procedure, "Run a saved prompt preset on the selection",
-        "Takes a preset's prompt template (its {prompt} filled by the subject), negative prompt "
-        "and settings, and runs Stable Diffusion with them on the selection like the other "
-        "procedures: the result is a new layer above the active one; the source layer is never "
-        "modified. Presets are the shipped ones and those in the GIMP profile's "
-        "diffusion/presets folder, which override shipped ones of the same name. An explicit "
-        "model argument wins over the preset's.",
-        GD_PROC_PRESET);
+    gimp_procedure_set_documentation(procedure, GD_PRESET_BLURB, GD_PRESET_HELP, GD_PROC_PRESET);
     gimp_procedure_set_attribution(procedure, "gimp-diffusion authors", "gimp-diffusion authors",
                                    "2026");
 
-    gimp_procedure_add_string_argument(procedure, "preset", "_Preset",
-                                       "Name of the preset, as in the dialogs' preset menu (any case)",
-                                       "", G_PARAM_READWRITE);
-    gimp_procedure_add_string_argument(procedure, "subject", "Su_bject",
-                                       "Fills the preset's {prompt} placeholder (may be empty)", "",
+    gimp_procedure_add_string_argument(procedure, "preset", "_Preset", GD_PRESET_ARG_PRESET, "",
+                                       G_PARAM_READWRITE);
+    gimp_procedure_add_string_argument(procedure, "subject", "Su_bject", GD_PRESET_ARG_SUBJECT, "",
                                        G_PARAM_READWRITE);
     GimpChoice *choice = gimp_choice_new();
-    for (gsize m = 0; m < G_N_ELEMENTS(apply_modes); m++)
-        gimp_choice_add(choice, apply_modes[m].id, (gint)m, apply_modes[m].label, NULL);
-    gimp_procedure_add_choice_argument(procedure, "mode", "_Mode",
-                                       "auto, img2img, inpaint or txt2img; auto = inpaint when the "
-                                       "preset's strength is 1, else img2img",
-                                       choice, GD_PRESET_MODE_AUTO, G_PARAM_READWRITE);
+    for (int m = 0; m < gd_n_preset_modes; m++)
+        gimp_choice_add(choice, gd_preset_modes[m].id, m, gd_preset_modes[m].label, NULL);
+    gimp_procedure_add_choice_argument(procedure, "mode", "_Mode", GD_PRESET_ARG_MODE, choice,
+                                       GD_PRESET_MODE_AUTO, G_PARAM_READWRITE);
     const gd_arg *model = find_arg("model"), *vocab = find_arg("vocab");
     gimp_procedure_add_file_argument(procedure, "model", model->nick, model->blurb,
                                      GIMP_FILE_CHOOSER_ACTION_OPEN, TRUE, NULL, G_PARAM_READWRITE);

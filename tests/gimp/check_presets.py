@@ -39,6 +39,8 @@ def main():
         for key in ('sampler', 'steps', 'cfg_scale', 'strength', 'padding', 'feather'):
             check(meta[key] == preset[key], f'{case}: {key} {meta[key]} == {preset[key]}')
         check(meta['seed'] == str(preset['seed']), f'{case}: seed {meta["seed"]} == {preset["seed"]}')
+        skip = preset.get('clip_skip', 1)
+        check(meta['clip_skip'] == skip, f'{case}: clip skip {meta["clip_skip"]} == {skip}')
         long_side = max(meta['work_width'], meta['work_height'])
         check(long_side == preset['resolution'],
               f'{case}: working resolution {long_side} == {preset["resolution"]}')

@@ -26,11 +26,15 @@ t0=$(date +%s.%N)
 timeout 300 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)' >"$WORK/first-start.log" 2>&1
 mkdir -p "$GIMP2_DIRECTORY/plug-ins"
 install -m 755 "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/gimp-diffusion"
+# user presets for Apply Preset (one overrides a shipped preset of the same name)
+mkdir -p "$GIMP2_DIRECTORY/diffusion/presets"
+cp "$HERE"/presets/*.json "$GIMP2_DIRECTORY/diffusion/presets/"
 t1=$(date +%s.%N)
 
 # gimp-console-2.10 always exits 0: judge by the marker and the log (see RECIPES.md)
 timeout 600 gimp-console-2.10 -i -d -f \
-  -b "(begin (load \"$HERE/e2e-gimp2.scm\") (gd-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\"))" \
+  -b "(begin (load \"$HERE/e2e-gimp2.scm\") (load \"$HERE/e2e-gimp2-presets.scm\")
+         (gd-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\") (gd-presets-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\"))" \
   -b '(gimp-quit 0)' >"$WORK/gimp.log" 2>&1
 rc=$?
 t2=$(date +%s.%N)
@@ -42,11 +46,13 @@ if [ $rc != 0 ] || grep -q 'execution error' "$WORK/gimp.log" || [ "$(cat "$WORK
 fi
 for msg in "model file /nonexistent/model.safetensors cannot be read" \
            "in.png is not a Stable Diffusion 1.x checkpoint" \
-           "Indexed images are not supported"; do
+           "Indexed images are not supported" \
+           "There is no preset named \"No such preset\""; do
   grep -q "$msg" "$WORK/gimp.log" || { echo "FAIL: no clear error message: $msg"; exit 1; }
   echo "ok   error message: ...$msg..."
 done
 /usr/bin/python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
+/usr/bin/python3 "$HERE/check_presets.py" "$WORK" "$HERE/presets" || exit 1
 /usr/bin/python3 "$HERE/same_pixels.py" "$WORK/gray-in.png" "$WORK/gray-out.png" \
   "grayscale image outside the selection" 40 30 80 60 || exit 1
 

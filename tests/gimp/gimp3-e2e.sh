@@ -27,18 +27,24 @@ else
 fi
 mkdir -p "$GIMP3_DIRECTORY/plug-ins/gimp-diffusion"    # GIMP 3: plug-ins/<name>/<name>
 install -m 755 "$PLUGIN" "$GIMP3_DIRECTORY/plug-ins/gimp-diffusion/gimp-diffusion"
+# user presets for Apply Preset (one overrides a shipped preset of the same name)
+mkdir -p "$GIMP3_DIRECTORY/diffusion/presets"
+cp "$HERE"/presets/*.json "$GIMP3_DIRECTORY/diffusion/presets/"
 python3 "$HERE/make_input.py" "$WORK/in.png"
 t1=$(date +%s.%N)
 
 rc=0
 GD_WORK=$WORK GD_MODEL=$MODEL GD_VOCAB=$VOCAB timeout 600 gimp-console-3.0 -i -d -f \
-  --batch-interpreter=python-fu-eval -b "exec(open('$HERE/e2e_gimp3.py').read())" --quit \
+  --batch-interpreter=python-fu-eval -b "exec(open('$HERE/e2e_gimp3.py').read())" \
+  -b "exec(open('$HERE/e2e_gimp3_presets.py').read())" --quit \
   >"$WORK/gimp.log" 2>&1 || rc=$?
 t2=$(date +%s.%N)
 grep -Ev "$NOISE" "$WORK/gimp.log"
 awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "profile+install %.1f s, test batch %.1f s\n", b - a, c - b }'
 [ $rc = 0 ] && grep -q E2E-GIMP3-OK "$WORK/gimp.log" || { echo "FAIL: the python-fu batch failed (exit status $rc)"; exit 1; }
 python3 "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
+grep -q E2E-GIMP3-PRESETS-OK "$WORK/gimp.log" || { echo "FAIL: the Apply Preset batch failed"; exit 1; }
+python3 "$HERE/check_presets.py" "$WORK" "$HERE/presets" || exit 1
 
 # Cancel = GIMP kills the plug-in: kill it mid-run, the image must be unchanged.
 GD_WORK=$WORK GD_MODEL=$MODEL GD_VOCAB=$VOCAB timeout 600 gimp-console-3.0 -i -d -f \

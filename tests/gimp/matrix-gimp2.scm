@@ -1,9 +1,9 @@
-; Bad-input matrix of the GIMP 2.10 plug-in (Script-Fu 2.10), driven by matrix-gimp2.sh:
+; Bad-input matrix of the GIMP 2.10 plug-in (Script-Fu 2.10), driven by gimp2-matrix.sh:
 ;   (gd-matrix "WORKDIR" "MODEL" "VOCAB" "BADDIR")
 ; Each case builds an image, saves it as NAME-before.xcf, runs the plug-in, and writes one
 ; line to WORKDIR/results: "NAME layer WxH+X+Y PARENT" when a layer came back (the layer is
 ; then removed again) or "NAME error" when the call failed. Then the image is saved as
-; NAME-after.xcf: matrix-gimp2.sh compares the two files byte for byte (a failed run must
+; NAME-after.xcf: gimp2-matrix.sh compares the two files byte for byte (a failed run must
 ; leave the image exactly as it was; a successful one must have added nothing but the
 ; layer) and finds each failure's message in GIMP's log after the "MATRIX-CASE NAME" line.
 ; gimp-console-2.10 always exits 0: the marker file says "OK" only if the batch finished.
@@ -113,7 +113,16 @@
       (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
       (gd-case dir "layer-in-group" img drw run))
 
+    ; the layer group itself: its projection is read, the result goes above the group
+    (let* ((img (gd-load dir)) (base (car (gimp-image-get-active-layer img)))
+           (group (car (gimp-layer-group-new img))))
+      (gimp-image-insert-layer img group 0 0)
+      (gimp-image-reorder-item img base group 0)
+      (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
+      (gd-case dir "layer-group" img group run))
+
     ; a text layer (its text must stay text: nothing is written to it)
+    (gimp-fonts-refresh)    ; batch mode may run before the fonts are loaded
     (let* ((img (gd-load dir))
            (drw (car (gimp-text-fontname img -1 20 40 "Diffusion" 0 TRUE 30 PIXELS "Sans"))))
       (gd-case dir "text-layer" img drw run))
@@ -130,6 +139,10 @@
       (gd-case dir "missing-vocab" img drw
                (lambda (img drw)
                  (gd-img2img img drw model (string-append bad "/no-such-vocab")))))
+    (let* ((img (gd-load dir)) (drw (car (gimp-image-get-active-layer img))))
+      (gd-case dir "empty-vocab" img drw
+               (lambda (img drw)
+                 (gd-img2img img drw model (string-append bad "/empty-vocab")))))
 
     ; 16384 x 16384: refused with the size it needs, or processed; never killed
     (let* ((img (car (gimp-image-new 16384 16384 RGB)))
@@ -141,7 +154,7 @@
   (close-output-port gd-results)
   (gd-mark dir "OK"))
 
-; Kill safety, run once per phase by matrix-gimp2.sh, which stops the plug-in in that
+; Kill safety, run once per phase by gimp2-matrix.sh, which stops the plug-in in that
 ; phase (gdb breakpoint) and SIGKILLs it: the call fails and the image must be untouched.
 (define (gd-kill dir model vocab phase)
   (gd-mark dir "FAIL")

@@ -119,6 +119,14 @@ int main(int argc, char **argv)
           "too large: %s", err.message);
     CHECK(gd_check_memory(512, 512, 512, 512, &err) == SD_OK, "a normal region passes");
 
+    /* a selection with no pixel on the layer is refused; one selected pixel is enough */
+    float empty_sel[16] = { 0 };
+    st = gd_check_selection(empty_sel, 16, &err);
+    CHECK(st == SD_ERR_INVALID_ARG && strstr(err.message, "holds no pixels"), "empty selection: %s",
+          err.message);
+    empty_sel[15] = 0.1f;
+    CHECK(gd_check_selection(empty_sel, 16, &err) == SD_OK, "one partly selected pixel passes");
+
     /* no model configured, missing file: messages that say what to do */
     gd_config none = { 0 };
     CHECK(gd_load_model(&none, &model, &err) != SD_OK && strstr(err.message, "GIMP_DIFFUSION_MODEL"),

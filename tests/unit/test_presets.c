@@ -76,6 +76,12 @@ static void test_round_trip(void)
     sd_preset_settings got;
     sd_preset_get_settings(p, &got);
     CHECK(got.steps == 30 && got.random_seed && got.clip_skip == 2, "edited settings");
+    s = (sd_preset_settings){.set = SD_PRESET_CFG | SD_PRESET_FEATHER, .cfg_scale = 7.3f, .feather = 0.1f};
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_OK, "set floats: %s", err.message);
+    char *saved = sd_preset_to_json(p);
+    CHECK(saved && strstr(saved, "7.3,") && strstr(saved, "0.1,") && !strstr(saved, "7.3000"),
+          "floats saved as their shortest decimal: %s", saved ? saved : "");
+    free(saved);
     s = (sd_preset_settings){.set = SD_PRESET_STEPS, .steps = 0};
     CHECK(sd_preset_set_settings(p, &s, &err) == SD_ERR_FORMAT, "steps 0 refused");
     sd_preset_get_settings(p, &got);

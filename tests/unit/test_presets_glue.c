@@ -94,6 +94,12 @@ static void test_load(const char *shipped)
     char *errors = l ? gd_presets_errors_text(l) : NULL;
     CHECK(errors && strstr(errors, "broken.json") && strstr(errors, "steps"),
           "the bad file and key are named: %s", errors ? errors : "(none)");
+    char *missing = l ? gd_presets_not_found_text(l, "Broken") : NULL;
+    CHECK(missing && strstr(missing, "no preset named \"Broken\"") &&
+              strstr(missing, "Watercolour") && errors && strstr(missing, errors),
+          "not found: the name, the presets there are and the skipped files: %s",
+          missing ? missing : "(none)");
+    free(missing);
     free(errors);
     sd_preset_list_free(l);
     unsetenv("GIMP_DIFFUSION_PRESETS");
@@ -102,7 +108,7 @@ static void test_load(const char *shipped)
 static const char *STYLE = "{\"version\": 1, \"name\": \"Style\", \"prompt\": \"ink drawing of {prompt}, "
                            "cross-hatching\", \"negative_prompt\": \"colour\", \"sampler\": \"ddim\", "
                            "\"steps\": 12, \"cfg_scale\": 9.5, \"strength\": 0.4, \"seed\": 1234, "
-                           "\"padding\": 48, \"model\": \"/models/ink.safetensors\"}";
+                           "\"padding\": 48, \"clip_skip\": 2, \"model\": \"/models/ink.safetensors\"}";
 
 static void test_apply(void)
 {
@@ -123,6 +129,7 @@ static void test_apply(void)
     CHECK(p.strength == 0.4, "strength %g", p.strength);
     CHECK(!p.random_seed && p.seed == 1234, "fixed seed %llu", (unsigned long long)p.seed);
     CHECK(p.padding == 48, "padding %d", p.padding);
+    CHECK(p.clip_skip == 2, "clip skip %d", p.clip_skip);
     CHECK(!strcmp(p.model_path, "/models/ink.safetensors"), "model %s", p.model_path);
     /* what the preset leaves out keeps the dialog's value */
     CHECK(p.work_size == GD_WORK_SIZE_DEFAULT && p.feather == GD_FEATHER_DEFAULT,
@@ -198,6 +205,20 @@ static void test_param_access(void)
           "unknown names");
 }
 
+/* The parasite names the preset of an Apply Preset run, and only then. */
+static void test_parasite_preset(void)
+{
+    gd_params p;
+    gd_params_defaults(&p, SD_MODE_IMG2IMG);
+    char *json = gd_params_to_json(&p, 0, 0, 8, 8, 64, 64);
+    CHECK(json && !strstr(json, "\"preset\""), "no preset key for a dialog run: %s", json);
+    free(json);
+    p.preset = "Watercolour";
+    json = gd_params_to_json(&p, 0, 0, 8, 8, 64, 64);
+    CHECK(json && strstr(json, "\"preset\":\"Watercolour\""), "the preset named: %s", json);
+    free(json);
+}
+
 static void test_run_mode(void)
 {
     sd_preset *full = parse("{\"version\": 1, \"name\": \"F\", \"prompt\": \"p\", \"strength\": 1.0}");
@@ -213,6 +234,11 @@ static void test_run_mode(void)
     CHECK(gd_preset_run_mode(none, "txt2img") == SD_MODE_TXT2IMG, "named txt2img");
     CHECK(gd_preset_run_mode(none, "inpaint") == SD_MODE_INPAINT, "named inpaint");
     CHECK(gd_preset_run_mode(none, "outpaint") == -1, "unknown mode");
+    CHECK(gd_n_preset_modes == 4 && !strcmp(gd_preset_modes[0].id, GD_PRESET_MODE_AUTO),
+          "the dialog offers auto first");
+    for (int i = 0; i < gd_n_preset_modes; i++)
+        CHECK(gd_preset_run_mode(part, gd_preset_modes[i].id) >= 0 && *gd_preset_modes[i].label,
+              "offered mode %s runs", gd_preset_modes[i].id);
     sd_preset_free(full);
     sd_preset_free(part);
     sd_preset_free(none);
@@ -364,6 +390,7 @@ int main(int argc, char **argv)
     test_load(argv[1]);
     test_apply();
     test_param_access();
+    test_parasite_preset();
     test_run_mode();
     test_picker();
     test_save_round_trip();

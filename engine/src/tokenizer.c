@@ -441,9 +441,11 @@ static sd_status load_json_vocab(sd_tokenizer *t, const char *vocab_file, size_t
     cJSON_ArrayForEach(e, root) {
         if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble >= (1 << 20) ||
             e->valuedouble != (double)e->valueint) {
+            /* the message quotes e->string: format it before the tree is freed */
+            st = sd_fail(err, SD_ERR_FORMAT, "%s: token \"%s\" has no valid id", vocab_file,
+                         e->string ? e->string : "");
             cJSON_Delete(root);
-            return sd_fail(err, SD_ERR_FORMAT, "%s: token \"%s\" has no valid id", vocab_file,
-                           e->string ? e->string : "");
+            return st;
         }
         if (e->valueint > max_id)
             max_id = e->valueint;

@@ -199,7 +199,7 @@ static int parse_args(int argc, char **argv, options *o)
             else if (strcmp(v, "noise") == 0) o->job.masked_content = SD_MASKED_LATENT_NOISE;
             else return fail("--masked-content must be original, fill or noise, got '%s'", v);
         } else if (strcmp(a, "--width") == 0 || strcmp(a, "--height") == 0) {
-            if (parse_int(v, 8, 8192, &n))
+            if (parse_int(v, 8, IMAGE_MAX_SIDE, &n))
                 return fail("--width/--height must be an integer in 8..8192, got '%s'", v);
             if (a[2] == 'w') o->job.width = (int)n; else o->job.height = (int)n;
         } else if (strcmp(a, "--memory") == 0) {

@@ -27,6 +27,15 @@ float *image_read(const char *path, int channels, int *width, int *height,
     GeglBuffer *buffer = NULL;
     GeglNode *graph = gegl_node_new();
     GeglNode *load = gegl_node_new_child(graph, "operation", "gegl:load", "path", path, NULL);
+    /* The size from the file's header, before anything is decoded: a huge picture is
+     * refused here instead of being read whole into memory first. */
+    GeglRectangle bounds = gegl_node_get_bounding_box(load);
+    if (bounds.width > IMAGE_MAX_SIDE || bounds.height > IMAGE_MAX_SIDE) {
+        snprintf(msg, msg_size, "image %s is %dx%d: at most %d pixels a side are supported",
+                 path, bounds.width, bounds.height, IMAGE_MAX_SIDE);
+        g_object_unref(graph);
+        return NULL;
+    }
     GeglNode *sink = gegl_node_new_child(graph, "operation", "gegl:buffer-sink",
                                          "buffer", &buffer, NULL);
     gegl_node_link(load, sink);

@@ -8,8 +8,12 @@
 void image_io_init(void);
 void image_io_exit(void);
 
+/* The longest side of an image the tool reads or makes (--width / --height). */
+#define IMAGE_MAX_SIDE 8192
+
 /* Reads `path` as interleaved "R'G'B' float" (channels 3) or "Y' float" (channels 1).
- * Returns a malloc'd buffer and the size, or NULL with a message in msg. */
+ * Returns a malloc'd buffer and the size, or NULL with a message in msg (also for an image
+ * over IMAGE_MAX_SIDE on a side, refused from its header before it is decoded). */
 float *image_read(const char *path, int channels, int *width, int *height,
                   char *msg, size_t msg_size);
 

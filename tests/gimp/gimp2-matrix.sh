@@ -64,7 +64,7 @@ check() {
   local same=cmp
   [ "$kind" = layer ] || [ "${name#kill-}" != "$name" ] && same="/usr/bin/python3 $HERE/xcf_same.py"
   if $same "$WORK/$name-before.xcf" "$WORK/$name-after.xcf" >/dev/null; then
-    ok "$name: $got${want:+ ($want)}; image identical afterwards"
+    ok "$name: $got$([ "$kind" = error ] && [ -n "$want" ] && echo " ($want)"); image identical afterwards"
   else
     bad "$name: $got, but the image changed (XCF before/after differ)"
   fi

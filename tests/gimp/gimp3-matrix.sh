@@ -3,7 +3,8 @@
 # where gimp-console-3.0 is installed: natively, or in the trixie chroot by gimp3-chroot.sh
 # with the kind "matrix"). The cases are in matrix_gimp3.py.
 # Kill safety: the plug-in is SIGKILLed while it opens the model (a FIFO that never
-# delivers: it stays in sd_model_load) and while it denoises; the image must be untouched
+# delivers: it stays in sd_model_load), while it denoises and while it writes the layer
+# (stopped there by the LD_PRELOAD shim stop_on_write.c); the image must be untouched
 # (XCF before/after) and no file left behind in $TMPDIR or the profile.
 # usage: gimp3-matrix.sh PLUGIN MODEL VOCAB WORKDIR
 # Exit 0 = pass, 1 = fail, 77 = skipped.
@@ -63,6 +64,33 @@ for phase in load:"$WORK/bad/fifo.safetensors":1 denoise:"":2; do
   grep -Ev "$NOISE" "$WORK/gimp-kill-$name.log" | grep 'kill-'
   grep -q "^ok   kill-$name" "$WORK/gimp-kill-$name.log" || { echo "FAIL: kill-$name"; failed=1; }
 done
+# writing: stop_on_write.so stops the plug-in at its first gegl_buffer_set (the result's
+# pixels), and it is killed there
+if cc -shared -fPIC -o "$WORK/stop_on_write.so" "$HERE/stop_on_write.c" -ldl 2>"$WORK/cc.log"; then
+  batch matrix_gimp3_kill.py "$WORK/gimp-kill-write.log" GD_KILL_NAME=write GD_KILL_FAST=1 \
+    LD_PRELOAD="$WORK/stop_on_write.so" &
+  GIMP_PID=$!
+  stopped=
+  for _ in $(seq 1 600); do
+    PARENTS=$(pgrep -P "$GIMP_PID" | tr '\n' ,)$GIMP_PID
+    for pid in $(pgrep -P "$PARENTS" -x gimp-diffusion); do
+      [ "$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null)" = T ] && stopped=$pid
+    done
+    [ -n "$stopped" ] && break
+    kill -0 "$GIMP_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -n "$stopped" ]; then
+    kill -9 "$stopped"; echo "killed gimp-diffusion (pid $stopped) while it wrote the layer"
+  else
+    echo "FAIL: the plug-in never reached the write phase"; failed=1
+  fi
+  wait "$GIMP_PID"
+  grep -Ev "$NOISE" "$WORK/gimp-kill-write.log" | grep 'kill-'
+  grep -q "^ok   kill-write" "$WORK/gimp-kill-write.log" || { echo "FAIL: kill-write"; failed=1; }
+else
+  echo "SKIP kill-write: no C compiler for stop_on_write.so"; cat "$WORK/cc.log"
+fi
 listing >"$WORK/files-after-kill"
 left=$(comm -13 "$WORK/files-before-kill" "$WORK/files-after-kill" | grep -v -- '-before.xcf$\|-after.xcf$')
 if [ -z "$left" ]; then echo "ok   no files left behind in \$TMPDIR or the profile after the kills"

@@ -23,8 +23,11 @@ cfg = proc.create_config()
 cfg.set_property('run-mode', Gimp.RunMode.NONINTERACTIVE)
 cfg.set_property('image', img)
 cfg.set_core_object_array('drawables', [src])
-args = dict(prompt='slow', steps=150, strength=0.9, work_size=1024, random_seed=False,
-            vocab=Gio.File.new_for_path(os.environ['GD_VOCAB']))
+# slow enough to be killed while loading or denoising; GD_KILL_FAST: quick, to reach the
+# write phase (where stop_on_write.so stops it)
+slow = not os.environ.get('GD_KILL_FAST')
+args = dict(prompt='slow', steps=150 if slow else 2, strength=0.9, work_size=1024 if slow else 64,
+            random_seed=False, vocab=Gio.File.new_for_path(os.environ['GD_VOCAB']))
 if not os.environ.get('GIMP_DIFFUSION_MODEL'):
     args['model'] = Gio.File.new_for_path(os.environ['GD_MODEL'])
 for k, v in args.items():

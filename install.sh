@@ -18,7 +18,7 @@ MESON_MIN=0.63
 # test: what tests/run.sh needs beyond the build (the GIMP end-to-end checks read PNGs).
 APT_BUILD=(build-essential meson ninja-build pkg-config libopenblas-dev libcjson-dev
            zlib1g-dev libutf8proc-dev libgegl-dev libbabl-dev)
-APT_TEST=(python3-pil procps bc)
+APT_TEST=(python3-pil procps bc clang)  # clang (+ its recommended runtimes): fuzzers, sanitizers
 APT_GIMP2=libgimp2.0-dev
 APT_GIMP3=libgimp-3.0-dev
 DNF_BUILD="gcc meson ninja-build pkgconf-pkg-config openblas-devel cjson-devel zlib-devel utf8proc-devel gegl04-devel babl-devel gimp-devel python3-pillow"

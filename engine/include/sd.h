@@ -48,7 +48,9 @@ typedef enum {
 typedef struct sd_model sd_model;
 
 typedef struct {
-    int threads;              /* worker threads for math; 0 = all cores */
+    int threads;              /* worker threads for math; 0 = all cores. Process-wide (it is
+                                 OpenBLAS's setting): the last model loaded with a non-zero
+                                 value sets it for every context */
     size_t memory_budget_mb;  /* working memory a job may use beyond the weights;
                                  0 = what the system has available when the job starts */
 } sd_model_options;

@@ -1,6 +1,7 @@
 /* sd_model_load: checkpoint → config → tokenizer → text encoder, U-Net, VAE. */
 #include "model.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,10 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
     if (!m)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s", checkpoint_path);
     m->threads = opts ? opts->threads : 0;
+    /* OpenBLAS's thread count is a process-wide setting: set once here, not per job, so
+     * contexts running concurrently never change it under each other's feet. */
+    if (m->threads > 0)
+        openblas_set_num_threads(m->threads);
     m->memory_budget = opts ? opts->memory_budget_mb << 20 : 0;
 
     sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);

@@ -9,7 +9,6 @@
  * gives the same image as diffusers with a CPU torch generator. */
 #include "pipeline.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -497,8 +496,6 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     r.ctx_len = SD_CLIP_CONTEXT;
     r.ctx_dim = m->cfg.clip.hidden;
     sd_arena_init(&r.arena, budget);
-    if (m->threads > 0)
-        openblas_set_num_threads(m->threads);
 
     st = run_phases(&r, out_rgb);
     if (st == SD_ERR_CANCELLED)

@@ -215,8 +215,9 @@ sd_status sd_preset_parse(const char *json_text, const char *source, sd_preset *
     const char *end = NULL;
     cJSON *json = cJSON_ParseWithOpts(json_text, &end, 1);
     if (!json) {
-        /* Line number of the syntax error, counted up to where cJSON stopped. */
-        const char *at = cJSON_GetErrorPtr();
+        /* Line number of the syntax error, counted up to where cJSON stopped (its
+         * parse-end pointer, not cJSON_GetErrorPtr(): that one is a global). */
+        const char *at = end;
         int line = 1;
         for (const char *q = json_text; at && q < at && *q; q++)
             line += *q == '\n';

@@ -3,7 +3,8 @@
  * Each checkpoint tensor has one entry, sorted by name, so a bind is a binary search and a
  * second bind of the same key returns the same buffer. The source pages of a tensor are
  * handed back to the kernel (st_release) as soon as it is converted, so a fp16 checkpoint
- * costs about its fp32 size in RAM, not fp32 + fp16. */
+ * costs about its fp32 size in RAM, not fp32 + fp16. A tensor bound packed keeps its 16-bit
+ * values instead (copied out of the mapping, so the file can still be dropped). */
 #include "weights.h"
 
 #include <stdarg.h>
@@ -25,6 +26,8 @@ typedef struct {
     char *name;             /* a copy: it outlives the st_file */
     const st_tensor *src;   /* NULL once the file is dropped */
     float *data;            /* converted, NULL until bound */
+    uint16_t *packed;       /* 16-bit copy, NULL until bound packed */
+    int packed_bf16;
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
@@ -83,6 +86,7 @@ void sd_weights_free(sd_weights *w)
         return;
     for (size_t i = 0; i < w->count; i++) {
         free(w->entries[i].data);
+        free(w->entries[i].packed);
         free(w->entries[i].name);
     }
     free(w->entries);
@@ -138,14 +142,14 @@ static int shape_matches(const weight_entry *e, int ndim, const int64_t *shape)
     return 1;
 }
 
-static float *alloc_weights(size_t bytes)
+static void *alloc_weights(size_t bytes)
 {
     if (bytes < 2 * HUGE_PAGE) {
         size_t padded = (bytes + WEIGHT_ALIGN - 1) / WEIGHT_ALIGN * WEIGHT_ALIGN;
         return aligned_alloc(WEIGHT_ALIGN, padded ? padded : WEIGHT_ALIGN);
     }
     size_t padded = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
-    float *p = aligned_alloc(HUGE_PAGE, padded);
+    void *p = aligned_alloc(HUGE_PAGE, padded);
 #ifdef MADV_HUGEPAGE
     if (p)
         madvise(p, padded, MADV_HUGEPAGE);  /* a hint: failure only costs speed */
@@ -174,15 +178,33 @@ static sd_status convert(sd_weights *w, weight_entry *e, sd_error *err)
     return SD_OK;
 }
 
-sd_status sd_weights_bind(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
-                          const int64_t *shape, const char *name_fmt, ...)
+/* Copies a F16/BF16 tensor's bits out of the mapping (little-endian in the file). */
+static sd_status copy_packed(sd_weights *w, weight_entry *e, sd_error *err)
+{
+    if (!e->src)
+        return sd_fail(err, SD_ERR_INTERNAL,
+                       "tensor %s bound after the checkpoint file was dropped", e->name);
+    size_t bytes = (size_t)e->numel * sizeof(uint16_t);
+    uint16_t *packed = alloc_weights(bytes);
+    if (!packed)
+        return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s (%zu bytes)", e->name,
+                       bytes);
+    const unsigned char *p = e->src->data;
+    for (int64_t i = 0; i < e->numel; i++)
+        packed[i] = (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+    st_release(w->file, e->src);
+    e->packed = packed;
+    w->bytes += bytes;
+    return SD_OK;
+}
+
+static sd_status bind_v(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
+                        const int64_t *shape, int allow_packed, const char *name_fmt,
+                        va_list ap)
 {
     memset(out, 0, sizeof *out);
     char name[WEIGHT_NAME_MAX];
-    va_list ap;
-    va_start(ap, name_fmt);
     int n = vsnprintf(name, sizeof name, name_fmt, ap);
-    va_end(ap);
     if (n < 0 || (size_t)n >= sizeof name)
         return sd_fail(err, SD_ERR_INVALID_ARG, "tensor name too long: %.64s...", name);
     if (ndim < 1 || ndim > 4)
@@ -199,16 +221,48 @@ sd_status sd_weights_bind(sd_weights *w, sd_tensor *out, sd_error *err, int ndim
                        format_shape(want, sizeof want, ndim, shape ? shape : any),
                        format_shape(got, sizeof got, e->ndim, e->shape));
     }
-    if (!e->data) {
-        sd_status s = convert(w, e, err);
-        if (s != SD_OK)
-            return s;
+    int half = e->packed || (e->src && (e->src->dtype == ST_F16 || e->src->dtype == ST_BF16));
+    if (allow_packed && half && !e->data) {
+        if (!e->packed) {
+            e->packed_bf16 = e->src->dtype == ST_BF16;
+            sd_status s = copy_packed(w, e, err);
+            if (s != SD_OK)
+                return s;
+        }
+        out->packed = e->packed;
+        out->packed_bf16 = e->packed_bf16;
+    } else {
+        if (!e->data) {
+            sd_status s = convert(w, e, err);
+            if (s != SD_OK)
+                return s;
+        }
+        out->data = e->data;
     }
-    out->data = e->data;
     out->ndim = e->ndim;
     memcpy(out->shape, e->shape, (size_t)e->ndim * sizeof out->shape[0]);
     out->numel = e->numel;
     return SD_OK;
+}
+
+sd_status sd_weights_bind(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
+                          const int64_t *shape, const char *name_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, name_fmt);
+    sd_status s = bind_v(w, out, err, ndim, shape, 0, name_fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+sd_status sd_weights_bind_packed(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
+                                 const int64_t *shape, const char *name_fmt, ...)
+{
+    va_list ap;
+    va_start(ap, name_fmt);
+    sd_status s = bind_v(w, out, err, ndim, shape, 1, name_fmt, ap);
+    va_end(ap);
+    return s;
 }
 
 int sd_weights_has(const sd_weights *w, const char *name_fmt, ...)

@@ -1,4 +1,5 @@
-/* Model weights as fp32 tensors, looked up by checkpoint key.
+/* Model weights as fp32 (or, for the big matrices of a fp16 checkpoint, fp16) tensors,
+ * looked up by checkpoint key.
  *
  * sd_weights owns the opened checkpoint and every converted tensor. Blocks bind their
  * parameters at load time by the checkpoint's own names (STYLE.md: name things after
@@ -9,11 +10,17 @@
 
 #include <stdint.h>
 
+#include "arena.h"
 #include "safetensors.h"
 #include "sd.h"
 
+/* Exactly one of data and packed is set. packed holds the checkpoint's own 16-bit values
+ * (sd_weights_bind_packed on a F16/BF16 file): the conv and linear weights of SD 1.5 are
+ * 1.7 GB that way instead of 3.4 GB widened; sd_tensor_f32 widens them per use. */
 typedef struct {
-    const float *data;   /* fp32, row-major (PyTorch layout) */
+    const float *data;       /* fp32, row-major (PyTorch layout) */
+    const uint16_t *packed;  /* fp16 or bf16 bits, same layout */
+    int packed_bf16;         /* packed holds bf16, not fp16 */
     int ndim;
     int64_t shape[4];
     int64_t numel;
@@ -33,6 +40,16 @@ sd_status sd_weights_bind(sd_weights *w, sd_tensor *out, sd_error *err, int ndim
                           const int64_t *shape, const char *name_fmt, ...)
     __attribute__((format(printf, 6, 7)));
 
+/* As sd_weights_bind, but a F16/BF16 tensor stays 16-bit (out->packed) instead of being
+ * widened; F32 files bind as fp32. For weights whose op reads them through sd_tensor_f32. */
+sd_status sd_weights_bind_packed(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
+                                 const int64_t *shape, const char *name_fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* The tensor as fp32: its data, or for a packed tensor a copy widened (exactly) into
+ * scratch from `a`, valid until the arena is reset below it. NULL when the arena is out. */
+const float *sd_tensor_f32(const sd_tensor *t, sd_arena *a);
+
 /* 1 when the checkpoint holds `name` (printf-style). */
 int sd_weights_has(const sd_weights *w, const char *name_fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -40,7 +57,7 @@ int sd_weights_has(const sd_weights *w, const char *name_fmt, ...)
 /* Unmaps the checkpoint once every tensor is bound (converted data stays). */
 void sd_weights_drop_file(sd_weights *w);
 
-/* Bytes of converted fp32 weights held. */
+/* Bytes of weights held (fp32 and packed). */
 size_t sd_weights_bytes(const sd_weights *w);
 
 /* Convenience for the common cases; each returns the status of sd_weights_bind. */

@@ -26,7 +26,8 @@ static sd_status bind_layer_norm(sd_weights *w, clip_layer_norm *n, int dim, con
 static sd_status bind_linear(sd_weights *w, clip_linear *l, int in, int out, const char *key,
                              sd_error *err)
 {
-    sd_status st = sd_weights_bind(w, &l->weight, err, 2, SD_SHAPE(out, in), "%s.weight", key);
+    sd_status st = sd_weights_bind_packed(w, &l->weight, err, 2, SD_SHAPE(out, in), "%s.weight",
+                                          key);
     if (st != SD_OK)
         return st;
     return sd_weights_bind(w, &l->bias, err, 1, SD_SHAPE(out), "%s.bias", key);
@@ -120,29 +121,44 @@ typedef struct {
     float *mlp;      /* [n, intermediate] */
 } clip_state;
 
+/* x [n, in] → y [n, out], the weight widened for the call when packed; -1 when the arena
+ * cannot hold the widened weight. */
+static int linear(const clip_linear *l, sd_arena *arena, const float *x, int n, float *y)
+{
+    const int in = (int)l->weight.shape[1], out = (int)l->weight.shape[0];
+    const sd_arena_mark mark = sd_arena_get_mark(arena);
+    const float *weight = sd_tensor_f32(&l->weight, arena);   /* [out, in] */
+    if (weight)
+        op_linear(x, n, in, weight, l->bias.data, out, y);
+    sd_arena_reset(arena, mark);
+    return weight ? 0 : -1;
+}
+
 /* CLIPAttention with the causal mask: x [n, d] → y [n, d]. */
 static sd_status self_attn(const clip_attention *a, const sd_clip_config *cfg, sd_arena *arena,
                            clip_state *s, const float *x, int n, float *y, sd_error *err)
 {
     const int d = cfg->hidden, heads = cfg->heads;
-    op_linear(x, n, d, a->q_proj.weight.data, a->q_proj.bias.data, d, s->q);
-    op_linear(x, n, d, a->k_proj.weight.data, a->k_proj.bias.data, d, s->k);
-    op_linear(x, n, d, a->v_proj.weight.data, a->v_proj.bias.data, d, s->v);
     /* softmax(q kᵀ / sqrt(d / heads) + causal) v per head: [n, d] */
-    if (op_attention(arena, s->q, d, s->k, s->v, d, n, n, heads, d / heads, 1, s->attn) != 0)
+    if (linear(&a->q_proj, arena, x, n, s->q) != 0 || linear(&a->k_proj, arena, x, n, s->k) != 0 ||
+        linear(&a->v_proj, arena, x, n, s->v) != 0 ||
+        op_attention(arena, s->q, d, s->k, s->v, d, n, n, heads, d / heads, 1, s->attn) != 0 ||
+        linear(&a->out_proj, arena, s->attn, n, y) != 0)
         return sd_fail(err, SD_ERR_NOMEM, "text encoder: out of scratch memory");
-    op_linear(s->attn, n, d, a->out_proj.weight.data, a->out_proj.bias.data, d, y);
     return SD_OK;
 }
 
 /* CLIPMLP: fc1 → quick_gelu → fc2, x [n, d] → y [n, d]. */
-static void mlp(const clip_mlp *m, const sd_clip_config *cfg, clip_state *s, const float *x,
-                int n, float *y)
+static sd_status mlp(const clip_mlp *m, const sd_clip_config *cfg, sd_arena *arena,
+                     clip_state *s, const float *x, int n, float *y, sd_error *err)
 {
-    const int d = cfg->hidden, ff = cfg->intermediate;
-    op_linear(x, n, d, m->fc1.weight.data, m->fc1.bias.data, ff, s->mlp);   /* [n, ff] */
+    const int ff = cfg->intermediate;
+    if (linear(&m->fc1, arena, x, n, s->mlp) != 0)                      /* [n, ff] */
+        return sd_fail(err, SD_ERR_NOMEM, "text encoder: out of scratch memory");
     op_quick_gelu(s->mlp, (size_t)n * ff);
-    op_linear(s->mlp, n, ff, m->fc2.weight.data, m->fc2.bias.data, d, y);   /* [n, d] */
+    if (linear(&m->fc2, arena, s->mlp, n, y) != 0)                      /* [n, d] */
+        return sd_fail(err, SD_ERR_NOMEM, "text encoder: out of scratch memory");
+    return SD_OK;
 }
 
 static void layer_norm(const clip_layer_norm *ln, const float *x, int n, int d, float *y)
@@ -162,7 +178,8 @@ static sd_status encoder_layer(const clip_encoder_layer *l, const sd_clip_config
         return st;
     op_add(s->x, s->h, s->x, nd);
     layer_norm(&l->layer_norm2, s->x, n, d, s->h);
-    mlp(&l->mlp, cfg, s, s->h, n, s->h);
+    if ((st = mlp(&l->mlp, cfg, arena, s, s->h, n, s->h, err)) != SD_OK)
+        return st;
     op_add(s->x, s->h, s->x, nd);
     return SD_OK;
 }

@@ -49,9 +49,18 @@ size_t sd_job_memory_estimate(const sd_model *m, const sd_job *job)
                                                                  : vae->channels[0]);
     size_t vae_bytes = VAE_LIVE_ACTIVATIONS * vae_c * pixels * f + CONV_SCRATCH_BYTES;
 
+    /* fp16 checkpoints keep weights 16-bit and widen the one in use into the arena: the
+     * widest is a decoder conv over the concatenated skip (C x 2C x 3 x 3) or one spatial
+     * transformer block's matrices (about 18 C^2 + 2 C x context), C the widest level. */
+    size_t c_max = 0;
+    for (int l = 0; l < unet->levels; l++)
+        if ((size_t)unet->channels[l] > c_max)
+            c_max = (size_t)unet->channels[l];
+    size_t widened = (18 * c_max * c_max + 2 * c_max * (size_t)unet->context_dim) * f;
+
     size_t batch = job->cfg_scale > 1.0f ? 2 : 1;
     size_t unet_bytes = UNET_LIVE_ACTIVATIONS * batch * (size_t)unet->model_channels * latents * f +
-                        CONV_SCRATCH_BYTES;
+                        CONV_SCRATCH_BYTES + widened;
 
     /* The pipeline's own buffers: the image, mask, masked image, decoded image, latents. */
     size_t pipeline_bytes = (3 + 1 + 3 + 3) * pixels * f + 16 * (size_t)vae->latent_channels * latents * f;

@@ -24,8 +24,8 @@ static sd_status bind_norm(sd_weights *w, sd_unet_param *p, int c, const char *p
 static sd_status bind_linear(sd_weights *w, sd_tensor *weight, sd_tensor *bias, int out,
                              int in, const char *prefix, const char *name, sd_error *err)
 {
-    sd_status s = sd_weights_bind(w, weight, err, 2, SD_SHAPE(out, in), "%s.%s.weight", prefix,
-                                  name);
+    sd_status s = sd_weights_bind_packed(w, weight, err, 2, SD_SHAPE(out, in), "%s.%s.weight",
+                                         prefix, name);
     if (s == SD_OK && bias)
         s = sd_weights_bind(w, bias, err, 1, SD_SHAPE(out), "%s.%s.bias", prefix, name);
     return s;
@@ -34,8 +34,8 @@ static sd_status bind_linear(sd_weights *w, sd_tensor *weight, sd_tensor *bias, 
 static sd_status bind_conv_named(sd_weights *w, sd_unet_param *p, int co, int ci, int k,
                                  const char *prefix, const char *name, sd_error *err)
 {
-    sd_status s = sd_weights_bind(w, &p->weight, err, 4, SD_SHAPE(co, ci, k, k),
-                                  "%s.%s.weight", prefix, name);
+    sd_status s = sd_weights_bind_packed(w, &p->weight, err, 4, SD_SHAPE(co, ci, k, k),
+                                         "%s.%s.weight", prefix, name);
     if (s == SD_OK)
         s = sd_weights_bind(w, &p->bias, err, 1, SD_SHAPE(co), "%s.%s.bias", prefix, name);
     return s;
@@ -44,8 +44,8 @@ static sd_status bind_conv_named(sd_weights *w, sd_unet_param *p, int co, int ci
 sd_status unet_bind_conv(sd_weights *w, sd_unet_param *p, int co, int ci, int k,
                          const char *prefix, sd_error *err)
 {
-    sd_status s = sd_weights_bind(w, &p->weight, err, 4, SD_SHAPE(co, ci, k, k), "%s.weight",
-                                  prefix);
+    sd_status s = sd_weights_bind_packed(w, &p->weight, err, 4, SD_SHAPE(co, ci, k, k),
+                                         "%s.weight", prefix);
     if (s == SD_OK)
         s = sd_weights_bind(w, &p->bias, err, 1, SD_SHAPE(co), "%s.bias", prefix);
     return s;
@@ -106,8 +106,8 @@ static sd_status transformer_block_load(sd_unet_transformer_block *tb, sd_weight
         return s;
 
     /* GEGLU: ff.net.0.proj [2 * inner, C] (SD 1.x: inner = 4C), ff.net.2 [C, inner]. */
-    s = sd_weights_bind(w, &tb->ff_net_0_proj.weight, err, 2, SD_SHAPE(-1, c),
-                        "%s.ff.net.0.proj.weight", prefix);
+    s = sd_weights_bind_packed(w, &tb->ff_net_0_proj.weight, err, 2, SD_SHAPE(-1, c),
+                               "%s.ff.net.0.proj.weight", prefix);
     if (s != SD_OK)
         return s;
     const int64_t proj_rows = tb->ff_net_0_proj.weight.shape[0];
@@ -162,13 +162,30 @@ static sd_status out_of_scratch(sd_arena *a, sd_arena_mark mark, const char *blo
                    block, used);
 }
 
+/* op_linear with the weight [out, in] widened for the call when it is packed;
+ * -1 when the arena cannot hold the widened weight. */
+static int linear(sd_arena *a, const float *x, int rows, int in, const sd_tensor *weight,
+                  const float *bias, int out, float *y)
+{
+    const sd_arena_mark mark = sd_arena_get_mark(a);
+    const float *wt = sd_tensor_f32(weight, a);   /* [out, in] */
+    if (wt)
+        op_linear(x, rows, in, wt, bias, out, y);
+    sd_arena_reset(a, mark);
+    return wt ? 0 : -1;
+}
+
 sd_status unet_conv(const sd_unet_param *p, sd_arena *a, const float *x, int n, int h, int w,
                     int stride, float *y, sd_error *err)
 {
     const int co = (int)p->weight.shape[0], ci = (int)p->weight.shape[1];
     const int k = (int)p->weight.shape[2];
     const sd_conv_params cp = op_conv_params(k, stride, k / 2);
-    if (op_conv2d(a, x, n, ci, h, w, p->weight.data, p->bias.data, co, &cp, y) != 0)
+    const sd_arena_mark mark = sd_arena_get_mark(a);
+    const float *weight = sd_tensor_f32(&p->weight, a);   /* [co, ci, k, k] */
+    int failed = !weight || op_conv2d(a, x, n, ci, h, w, weight, p->bias.data, co, &cp, y) != 0;
+    sd_arena_reset(a, mark);
+    if (failed)
         return sd_fail(err, SD_ERR_NOMEM, "unet conv %dx%d %d→%d at %dx%d: out of scratch memory",
                        k, k, ci, co, h, w);
     return SD_OK;
@@ -194,8 +211,11 @@ sd_status unet_resblock(const sd_unet_resblock *rb, const sd_unet_config *cfg, s
         goto done;
 
     /* emb_layers: Linear(SiLU(emb)) per channel; one timestep, so one row for all items */
-    op_linear(emb_silu, 1, cfg->time_embed_dim, rb->emb_layers_1.weight.data,
-              rb->emb_layers_1.bias.data, co, emb);                    /* [1, co] */
+    if (linear(a, emb_silu, 1, cfg->time_embed_dim, &rb->emb_layers_1.weight,
+               rb->emb_layers_1.bias.data, co, emb) != 0) {            /* [1, co] */
+        s = sd_fail(err, SD_ERR_NOMEM, "unet resblock: out of scratch memory");
+        goto done;
+    }
     for (int i = 1; i < n; i++)
         memcpy(emb + (size_t)i * co, emb, (size_t)co * sizeof *emb);   /* [n, co] */
     op_add_channel_bias(hid, emb, n, co, hw);
@@ -219,11 +239,43 @@ done:
     return s;
 }
 
+/* A BasicTransformerBlock's matrices as fp32 (widened once per spatial transformer call
+ * when packed, so a CFG batch widens them once, not per image). */
+typedef struct {
+    const float *attn1_to_q, *attn1_to_k, *attn1_to_v, *attn1_to_out_0;  /* [C, C] */
+    const float *attn2_to_q, *attn2_to_out_0;                            /* [C, C] */
+    const float *attn2_to_k, *attn2_to_v;                                /* [C, ctx] */
+    const float *ff_net_0_proj;                                          /* [2 inner, C] */
+    const float *ff_net_2;                                               /* [C, inner] */
+} transformer_block_f32;
+
+/* -1 when the arena cannot hold the widened matrices. */
+static int transformer_block_widen(const sd_unet_transformer_block *tb, sd_arena *a,
+                                   transformer_block_f32 *f)
+{
+    f->attn1_to_q = sd_tensor_f32(&tb->attn1_to_q, a);
+    f->attn1_to_k = sd_tensor_f32(&tb->attn1_to_k, a);
+    f->attn1_to_v = sd_tensor_f32(&tb->attn1_to_v, a);
+    f->attn1_to_out_0 = sd_tensor_f32(&tb->attn1_to_out_0.weight, a);
+    f->attn2_to_q = sd_tensor_f32(&tb->attn2_to_q, a);
+    f->attn2_to_k = sd_tensor_f32(&tb->attn2_to_k, a);
+    f->attn2_to_v = sd_tensor_f32(&tb->attn2_to_v, a);
+    f->attn2_to_out_0 = sd_tensor_f32(&tb->attn2_to_out_0.weight, a);
+    f->ff_net_0_proj = sd_tensor_f32(&tb->ff_net_0_proj.weight, a);
+    f->ff_net_2 = sd_tensor_f32(&tb->ff_net_2.weight, a);
+    return f->attn1_to_q && f->attn1_to_k && f->attn1_to_v && f->attn1_to_out_0 &&
+                   f->attn2_to_q && f->attn2_to_k && f->attn2_to_v && f->attn2_to_out_0 &&
+                   f->ff_net_0_proj && f->ff_net_2
+               ? 0
+               : -1;
+}
+
 /* One BasicTransformerBlock on the tokens x[nq, C] of one image, in place:
  *   x += attn1(norm1(x));  x += attn2(norm2(x), context);  x += ff(norm3(x)). */
 static sd_status transformer_block(const sd_unet_transformer_block *tb,
-                                   const sd_unet_config *cfg, sd_arena *a, float *x, int nq,
-                                   int c, const float *context, int n_ctx, sd_error *err)
+                                   const transformer_block_f32 *f, const sd_unet_config *cfg,
+                                   sd_arena *a, float *x, int nq, int c, const float *context,
+                                   int n_ctx, sd_error *err)
 {
     const int heads = cfg->num_heads, head_dim = c / heads, ctx_dim = cfg->context_dim;
     const int nk_max = nq > n_ctx ? nq : n_ctx;
@@ -243,23 +295,23 @@ static sd_status transformer_block(const sd_unet_transformer_block *tb,
     /* attn1: self-attention */
     op_layer_norm(x, nq, c, UNET_LAYER_NORM_EPS, tb->norm1.weight.data, tb->norm1.bias.data,
                   norm);
-    op_linear(norm, nq, c, tb->attn1_to_q.data, NULL, c, q);
-    op_linear(norm, nq, c, tb->attn1_to_k.data, NULL, c, k);
-    op_linear(norm, nq, c, tb->attn1_to_v.data, NULL, c, v);
+    op_linear(norm, nq, c, f->attn1_to_q, NULL, c, q);
+    op_linear(norm, nq, c, f->attn1_to_k, NULL, c, k);
+    op_linear(norm, nq, c, f->attn1_to_v, NULL, c, v);
     if (op_attention(a, q, c, k, v, c, nq, nq, heads, head_dim, 0, o) != 0)
         return out_of_scratch(a, mark, "self-attention", err);
-    op_linear(o, nq, c, tb->attn1_to_out_0.weight.data, tb->attn1_to_out_0.bias.data, c, norm);
+    op_linear(o, nq, c, f->attn1_to_out_0, tb->attn1_to_out_0.bias.data, c, norm);
     op_add(x, norm, x, xn);
 
     /* attn2: cross-attention, keys and values from the text context [n_ctx, ctx_dim] */
     op_layer_norm(x, nq, c, UNET_LAYER_NORM_EPS, tb->norm2.weight.data, tb->norm2.bias.data,
                   norm);
-    op_linear(norm, nq, c, tb->attn2_to_q.data, NULL, c, q);
-    op_linear(context, n_ctx, ctx_dim, tb->attn2_to_k.data, NULL, c, k);  /* [n_ctx, C] */
-    op_linear(context, n_ctx, ctx_dim, tb->attn2_to_v.data, NULL, c, v);  /* [n_ctx, C] */
+    op_linear(norm, nq, c, f->attn2_to_q, NULL, c, q);
+    op_linear(context, n_ctx, ctx_dim, f->attn2_to_k, NULL, c, k);  /* [n_ctx, C] */
+    op_linear(context, n_ctx, ctx_dim, f->attn2_to_v, NULL, c, v);  /* [n_ctx, C] */
     if (op_attention(a, q, c, k, v, c, nq, n_ctx, heads, head_dim, 0, o) != 0)
         return out_of_scratch(a, mark, "cross-attention", err);
-    op_linear(o, nq, c, tb->attn2_to_out_0.weight.data, tb->attn2_to_out_0.bias.data, c, norm);
+    op_linear(o, nq, c, f->attn2_to_out_0, tb->attn2_to_out_0.bias.data, c, norm);
     op_add(x, norm, x, xn);
     sd_arena_reset(a, attn_mark);
 
@@ -271,10 +323,9 @@ static sd_status transformer_block(const sd_unet_transformer_block *tb,
         return out_of_scratch(a, mark, "feed-forward", err);
     op_layer_norm(x, nq, c, UNET_LAYER_NORM_EPS, tb->norm3.weight.data, tb->norm3.bias.data,
                   norm);
-    op_linear(norm, nq, c, tb->ff_net_0_proj.weight.data, tb->ff_net_0_proj.bias.data,
-              2 * inner, proj);
+    op_linear(norm, nq, c, f->ff_net_0_proj, tb->ff_net_0_proj.bias.data, 2 * inner, proj);
     op_geglu(proj, nq, inner, gated);
-    op_linear(gated, nq, inner, tb->ff_net_2.weight.data, tb->ff_net_2.bias.data, c, norm);
+    op_linear(gated, nq, inner, f->ff_net_2, tb->ff_net_2.bias.data, c, norm);
     op_add(x, norm, x, xn);
 
     sd_arena_reset(a, mark);
@@ -287,36 +338,43 @@ sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,
                                    sd_error *err)
 {
     const int c = st->channels, hw = h * w;
-    sd_status s = SD_OK;
-    /* One image at a time: attention never mixes batch items, and the token buffers
-     * (the feed-forward's [hw, 8C] above all) stay one image large. */
-    for (int b = 0; b < n && s == SD_OK; b++) {
-        float *xb = x + (size_t)b * c * hw;                                /* [C, h, w] */
-        const float *ctx = context + (size_t)b * n_ctx * cfg->context_dim; /* [n_ctx, ctx] */
-        const sd_arena_mark mark = sd_arena_get_mark(a);
-        float *chw = sd_arena_floats(a, (size_t)c * hw);                   /* [C, hw] */
-        float *proj = sd_arena_floats(a, (size_t)c * hw);                  /* [C, hw] */
-        float *tokens = sd_arena_floats(a, (size_t)hw * c);                /* [hw, C] */
-        if (!chw || !proj || !tokens)
-            return out_of_scratch(a, mark, "spatial transformer", err);
+    const size_t chw_n = (size_t)c * hw;
+    /* The whole batch's tokens at once, so each block's matrices are widened once per call;
+     * attention never mixes batch items, and the block's own scratch (the feed-forward's
+     * [hw, 8C] above all) stays one image large. */
+    const sd_arena_mark mark = sd_arena_get_mark(a);
+    float *chw = sd_arena_floats(a, (size_t)n * chw_n);                    /* [n, C, hw] */
+    float *proj = sd_arena_floats(a, (size_t)n * chw_n);                   /* [n, C, hw] */
+    float *tokens = sd_arena_floats(a, (size_t)n * chw_n);                 /* [n, hw, C] */
+    if (!chw || !proj || !tokens)
+        return out_of_scratch(a, mark, "spatial transformer", err);
 
-        op_group_norm(xb, 1, c, hw, cfg->groups, UNET_TRANSFORMER_NORM_EPS,
-                      st->norm.weight.data, st->norm.bias.data, 0, chw);
-        s = unet_conv(&st->proj_in, a, chw, 1, h, w, 1, proj, err);        /* [C, hw] */
-        if (s == SD_OK) {
-            op_transpose(proj, c, hw, tokens);                             /* [hw, C] */
-            for (int d = 0; d < st->depth && s == SD_OK; d++)
-                s = transformer_block(&st->transformer_blocks[d], cfg, a, tokens, hw, c, ctx,
-                                      n_ctx, err);
+    op_group_norm(x, n, c, hw, cfg->groups, UNET_TRANSFORMER_NORM_EPS, st->norm.weight.data,
+                  st->norm.bias.data, 0, chw);
+    sd_status s = unet_conv(&st->proj_in, a, chw, n, h, w, 1, proj, err);  /* [n, C, hw] */
+    for (int b = 0; b < n && s == SD_OK; b++)
+        op_transpose(proj + b * chw_n, c, hw, tokens + b * chw_n);          /* [hw, C] */
+    for (int d = 0; d < st->depth && s == SD_OK; d++) {
+        const sd_unet_transformer_block *tb = &st->transformer_blocks[d];
+        const sd_arena_mark block_mark = sd_arena_get_mark(a);
+        transformer_block_f32 f;
+        if (transformer_block_widen(tb, a, &f) != 0) {
+            s = out_of_scratch(a, block_mark, "transformer block", err);
+            break;
         }
-        if (s == SD_OK) {
-            op_transpose(tokens, hw, c, chw);                              /* [C, hw] */
-            s = unet_conv(&st->proj_out, a, chw, 1, h, w, 1, proj, err);   /* [C, hw] */
+        for (int b = 0; b < n && s == SD_OK; b++) {
+            const float *ctx = context + (size_t)b * n_ctx * cfg->context_dim; /* [n_ctx, ctx] */
+            s = transformer_block(tb, &f, cfg, a, tokens + b * chw_n, hw, c, ctx, n_ctx, err);
         }
-        if (s == SD_OK)
-            op_add(xb, proj, xb, (size_t)c * hw);
-        sd_arena_reset(a, mark);
+        sd_arena_reset(a, block_mark);
     }
+    for (int b = 0; b < n && s == SD_OK; b++)
+        op_transpose(tokens + b * chw_n, hw, c, chw + b * chw_n);           /* [C, hw] */
+    if (s == SD_OK)
+        s = unet_conv(&st->proj_out, a, chw, n, h, w, 1, proj, err);       /* [n, C, hw] */
+    if (s == SD_OK)
+        op_add(x, proj, x, (size_t)n * chw_n);
+    sd_arena_reset(a, mark);
     return s;
 }
 

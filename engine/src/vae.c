@@ -66,8 +66,8 @@ static sd_status bind_conv(sd_weights *w, vae_conv *cv, int ci, int co, int k, s
     cv->co = co;
     cv->k = k;
     if (st == SD_OK)
-        st = sd_weights_bind(w, &cv->weight, err, 4, SD_SHAPE(co, ci, k, k), "%s.weight",
-                             key);
+        st = sd_weights_bind_packed(w, &cv->weight, err, 4, SD_SHAPE(co, ci, k, k),
+                                    "%s.weight", key);
     if (st == SD_OK)
         st = sd_weights_bind(w, &cv->bias, err, 1, SD_SHAPE(co), "%s.bias", key);
     return st;
@@ -229,7 +229,12 @@ static void trace_emit(const vae_state *s, const char *name, const float *x, int
 static sd_status conv_forward(const vae_conv *cv, sd_arena *a, const float *x, int h, int w,
                               const sd_conv_params *p, float *y, sd_error *err)
 {
-    if (op_conv2d(a, x, 1, cv->ci, h, w, cv->weight.data, cv->bias.data, cv->co, p, y) != 0)
+    const sd_arena_mark mark = sd_arena_get_mark(a);
+    const float *weight = sd_tensor_f32(&cv->weight, a);   /* [co, ci, k, k] */
+    int failed = !weight || op_conv2d(a, x, 1, cv->ci, h, w, weight, cv->bias.data, cv->co, p,
+                                      y) != 0;
+    sd_arena_reset(a, mark);
+    if (failed)
         return sd_fail(err, SD_ERR_NOMEM,
                        "VAE: out of scratch memory in a %dx%d convolution (%d -> %d channels "
                        "at %dx%d)", cv->k, cv->k, cv->ci, cv->co, h, w);
@@ -285,6 +290,18 @@ static sd_status resnet_block(const vae_resnet_block *b, vae_state *s, sd_error 
 /* Single-head attention over the h*w positions: tokens are pixels, channels are the
  * head dimension, so the 1x1 q/k/v/proj_out convolutions are linear layers on the
  * [hw, c] transpose. */
+/* A 1x1 conv on tokens [hw, ci] -> [hw, co] as a linear, with its weight widened for the
+ * call when packed; -1 when the arena cannot hold the widened weight. */
+static int conv1x1_tokens(const vae_conv *cv, sd_arena *a, const float *x, int hw, float *y)
+{
+    const sd_arena_mark mark = sd_arena_get_mark(a);
+    const float *weight = sd_tensor_f32(&cv->weight, a);   /* [co, ci] */
+    if (weight)
+        op_linear(x, hw, cv->ci, weight, cv->bias.data, cv->co, y);
+    sd_arena_reset(a, mark);
+    return weight ? 0 : -1;
+}
+
 static sd_status attn_block(const vae_attn_block *b, vae_state *s, sd_error *err)
 {
     const int c = b->channels, hw = s->h * s->w;
@@ -300,16 +317,20 @@ static sd_status attn_block(const vae_attn_block *b, vae_state *s, sd_error *err
     }
     group_norm(s, &b->norm, s->x, c, 0, s->t0);                 /* [c, hw] */
     op_transpose(s->t0, c, hw, s->t1);                          /* [hw, c] */
-    op_linear(s->t1, hw, c, b->q.weight.data, b->q.bias.data, c, q);
-    op_linear(s->t1, hw, c, b->k.weight.data, b->k.bias.data, c, k);
-    op_linear(s->t1, hw, c, b->v.weight.data, b->v.bias.data, c, v);
-    /* softmax(q kᵀ / sqrt(c)) v: [hw, c] */
-    if (op_attention(s->arena, q, c, k, v, c, hw, hw, 1, c, 0, s->t0) != 0) {
+    /* q, k, v [hw, c]; softmax(q kᵀ / sqrt(c)) v: [hw, c] */
+    if (conv1x1_tokens(&b->q, s->arena, s->t1, hw, q) != 0 ||
+        conv1x1_tokens(&b->k, s->arena, s->t1, hw, k) != 0 ||
+        conv1x1_tokens(&b->v, s->arena, s->t1, hw, v) != 0 ||
+        op_attention(s->arena, q, c, k, v, c, hw, hw, 1, c, 0, s->t0) != 0) {
         sd_arena_reset(s->arena, mark);
         return sd_fail(err, SD_ERR_NOMEM, "VAE attention: out of scratch memory (%d x %d)",
                        hw, c);
     }
-    op_linear(s->t0, hw, c, b->proj_out.weight.data, b->proj_out.bias.data, c, s->t1);
+    if (conv1x1_tokens(&b->proj_out, s->arena, s->t0, hw, s->t1) != 0) {
+        sd_arena_reset(s->arena, mark);
+        return sd_fail(err, SD_ERR_NOMEM, "VAE attention: out of scratch memory (%d x %d)",
+                       hw, c);
+    }
     op_transpose(s->t1, hw, c, s->t0);                          /* [c, hw] */
     op_add(s->x, s->t0, s->x, n);
     sd_arena_reset(s->arena, mark);

@@ -1,0 +1,145 @@
+/* Packed (fp16/bf16) weights: sd_weights_bind_packed keeps a 16-bit tensor 16-bit, and
+ * sd_tensor_f32 widens it to exactly the values a widened-at-load bind gives (every
+ * fp16 and bf16 value, F16C path or not). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "check.h"
+#include "weights.h"
+
+static uint32_t bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+/* Same value bit for bit; a NaN only has to stay a NaN (vcvtph2ps quiets signalling NaNs). */
+static int same(float got, float want)
+{
+    return isnan(want) ? isnan(got) != 0 : bits(got) == bits(want);
+}
+
+/* Every 16-bit pattern, widened as fp16 and as bf16, over several worker slices. */
+static void test_every_value(void)
+{
+    enum { N = 65536 + 5 };   /* + a tail shorter than one vector */
+    uint16_t *src = malloc(N * sizeof *src);
+    CHECK(src != NULL, "alloc");
+    if (!src)
+        return;
+    for (int i = 0; i < N; i++)
+        src[i] = (uint16_t)i;
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+        sd_tensor t = {.packed = src, .packed_bf16 = bf16, .ndim = 1, .shape = {N}, .numel = N};
+        const float *f = sd_tensor_f32(&t, &a);
+        CHECK(f != NULL, "widen %s", bf16 ? "bf16" : "fp16");
+        int bad = 0, first = -1;
+        for (int i = 0; f && i < N; i++) {
+            float want = bf16 ? sd_bf16_to_f32(src[i]) : sd_f16_to_f32(src[i]);
+            if (!same(f[i], want) && bad++ == 0)
+                first = i;
+        }
+        CHECK(bad == 0, "%s: %d values differ, first 0x%04x", bf16 ? "bf16" : "fp16", bad,
+              first);
+    }
+    /* A fp32 tensor is handed back as is: no copy. */
+    float x[3] = {1, 2, 3};
+    sd_tensor t32 = {.data = x, .ndim = 1, .shape = {3}, .numel = 3};
+    size_t used = a.used;
+    CHECK(sd_tensor_f32(&t32, &a) == x && a.used == used, "fp32 tensor: no scratch taken");
+    sd_arena_free(&a);
+    free(src);
+}
+
+/* A checkpoint with w16 [3, 5] F16 and w32 [2] F32. */
+static int write_checkpoint(const char *path, const float *w16)
+{
+    const char *json = "{\"w16\":{\"dtype\":\"F16\",\"shape\":[3,5],\"data_offsets\":[0,30]},"
+                       "\"w32\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[30,38]}}";
+    uint8_t data[38];
+    for (int i = 0; i < 15; i++) {
+        uint16_t h = sd_f32_to_f16(w16[i]);
+        data[2 * i] = (uint8_t)h;
+        data[2 * i + 1] = (uint8_t)(h >> 8);
+    }
+    const float w32[2] = {0.5f, -2.0f};
+    memcpy(data + 30, w32, sizeof w32);   /* little-endian host, like the checkpoints */
+    uint8_t len[8];
+    uint64_t n = strlen(json);
+    for (int i = 0; i < 8; i++)
+        len[i] = (uint8_t)(n >> (8 * i));
+    FILE *fp = fopen(path, "wb");
+    if (!fp)
+        return -1;
+    int ok = fwrite(len, 1, 8, fp) == 8 && fwrite(json, 1, n, fp) == n &&
+             fwrite(data, 1, sizeof data, fp) == sizeof data;
+    return fclose(fp) == 0 && ok ? 0 : -1;
+}
+
+static void test_bind(void)
+{
+    char path[] = "/tmp/test-weights-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0)
+        return;
+    close(fd);
+    float w16[15];
+    for (int i = 0; i < 15; i++)
+        w16[i] = (float)(i - 7) * 0.375f;   /* exact in fp16 */
+    CHECK(write_checkpoint(path, w16) == 0, "write %s", path);
+
+    sd_weights *w = NULL;
+    sd_error err = {0};
+    CHECK(sd_weights_open(path, &w, &err) == SD_OK, "open: %s", err.message);
+    if (!w) {
+        unlink(path);
+        return;
+    }
+    sd_tensor packed, widened, f32;
+    CHECK(sd_weights_bind_packed(w, &packed, &err, 2, SD_SHAPE(3, 5), "w16") == SD_OK,
+          "bind_packed w16: %s", err.message);
+    CHECK(packed.packed && !packed.data && !packed.packed_bf16, "F16 tensor stays packed");
+    CHECK(packed.numel == 15 && packed.shape[0] == 3 && packed.shape[1] == 5, "shape");
+    CHECK(sd_weights_bind_packed(w, &f32, &err, 1, SD_SHAPE(2), "w32") == SD_OK,
+          "bind_packed w32: %s", err.message);
+    CHECK(f32.data && !f32.packed && f32.data[1] == -2.0f, "F32 tensor binds as fp32");
+    CHECK(sd_weights_bind(w, &widened, &err, 2, SD_SHAPE(3, 5), "w16") == SD_OK,
+          "bind w16: %s", err.message);
+    CHECK(widened.data && !widened.packed, "plain bind widens");
+    CHECK(sd_weights_bytes(w) == 15 * 2 + 2 * 4 + 15 * 4, "bytes held: %zu",
+          sd_weights_bytes(w));
+    sd_weights_drop_file(w);
+
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    const float *f = sd_tensor_f32(&packed, &a);
+    int equal = f != NULL;
+    for (int i = 0; f && i < 15; i++)
+        equal &= bits(f[i]) == bits(w16[i]) && bits(widened.data[i]) == bits(w16[i]);
+    CHECK(equal, "packed widened per use == widened at load == source values");
+
+    /* The widened copy comes from the arena, so a full arena reports it. */
+    sd_arena small;
+    sd_arena_init(&small, 16);
+    CHECK(sd_tensor_f32(&packed, &small) == NULL, "NULL when the arena is full");
+    sd_arena_free(&small);
+    sd_arena_free(&a);
+    sd_weights_free(w);
+    unlink(path);
+}
+
+int main(void)
+{
+    test_every_value();
+    test_bind();
+    return check_summary();
+}

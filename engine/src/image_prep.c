@@ -116,7 +116,6 @@ int sd_fill_masked(float *image, const float *mask_bin, int h, int w)
     /* Normalised convolution: each masked pixel takes the weighted mean of the
      * unmasked pixels within the smallest radius (growing ×2) that reaches any,
      * then one more pass at that radius smooths the seams between radii. */
-    box_blur(weight, wsum, tmp, h, w, 1);
     for (int r = 2; todo > 0; r *= 2) {
         box_blur(weight, wsum, tmp, h, w, r);
         for (int c = 0; c < 3; c++) {

@@ -512,12 +512,17 @@ static sd_status draw_rng(void *user, float *out, size_t n, sd_error *err)
     return SD_OK;
 }
 
+sd_noise_source sd_noise_from_rng(void *rng)
+{
+    return (sd_noise_source){draw_rng, rng};
+}
+
 sd_status sd_generate(sd_model *m, const sd_job *job, float *out_rgb, sd_error *err)
 {
     if (!job)
         return sd_fail(err, SD_ERR_INVALID_ARG, "sd_generate: job is NULL");
     sd_rng rng;
     sd_rng_init(&rng, job->rng, job->seed);
-    sd_noise_source noise = {draw_rng, &rng};
+    sd_noise_source noise = sd_noise_from_rng(&rng);
     return sd_pipeline_run(m, job, &noise, NULL, out_rgb, err);
 }

@@ -18,6 +18,10 @@ typedef struct {
     void *user;
 } sd_noise_source;
 
+/* The noise source of sd_generate: consecutive draws of one seeded generator
+ * (rng.h's sd_rng, passed as void so this header needs no RNG types). */
+sd_noise_source sd_noise_from_rng(void *rng);
+
 /* Called with each intermediate, named as the golden fixtures name them:
  * prompt_embeds, negative_prompt_embeds, vae_encode<k>.mean / .logvar, mask_condition,
  * masked_image, mask_latent, masked_image_latents, unet_in_<i>, unet_out_<i>,

@@ -100,13 +100,6 @@ static void on_tensor(void *user, const char *name, const float *data, size_t n)
         }
 }
 
-static sd_status draw_rng(void *user, float *out, size_t n, sd_error *err)
-{
-    (void)err;
-    sd_rng_randn(user, out, n);
-    return SD_OK;
-}
-
 /* 4-channel inpaint: after the last step the unmasked latents are exactly the clean
  * image latents (the reference's definition of "untouched"), and the masked ones are not. */
 static void test_inpaint_keeps_unmasked(sd_model *m)
@@ -130,7 +123,7 @@ static void test_inpaint_keeps_unmasked(sd_model *m)
     job.sampler = SD_SAMPLER_DDIM;
     sd_rng rng;
     sd_rng_init(&rng, SD_RNG_TORCH_CPU, 3);
-    sd_noise_source noise = {draw_rng, &rng};
+    sd_noise_source noise = sd_noise_from_rng(&rng);
     capture cap = {.want = {"latents_final", "mask_latent", "vae_encode0.mean", NULL}};
     sd_pipeline_trace trace = {on_tensor, &cap};
     sd_error err = {0};

@@ -138,6 +138,14 @@ typedef struct {
     sd_rng_kind rng;
     int clip_skip;                /* 1 = last layer (default), 2 = penultimate, ... */
     sd_masked_content masked_content;
+    int vae_tile;                 /* VAE encode/decode in overlapping tiles of this many pixels
+                                     a side (a multiple of 64, at least 64), cross-faded as
+                                     diffusers' enable_tiling(): memory stays that of one tile
+                                     whatever the region, at a small cost in fidelity (seams
+                                     are blended, not exact). 0 = automatic: untiled (exact)
+                                     unless the untiled pass would not fit in the memory
+                                     budget, then the largest of 512/256/128 that fits;
+                                     -1 = never tile */
     sd_progress_fn progress;
     void *progress_user;
 } sd_job;

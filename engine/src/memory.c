@@ -33,7 +33,7 @@ size_t sd_memory_available(void)
     return pages > 0 && page > 0 ? (size_t)pages * (size_t)page : 0;
 }
 
-size_t sd_job_memory_estimate(const sd_model *m, const sd_job *job)
+size_t sd_job_memory_estimate_tiled(const sd_model *m, const sd_job *job, int vae_tile)
 {
     if (!m || !job || job->width <= 0 || job->height <= 0)
         return 0;
@@ -44,10 +44,18 @@ size_t sd_job_memory_estimate(const sd_model *m, const sd_job *job)
     const sd_unet_config *unet = &m->cfg.unet;
 
     /* The decoder's widest full-resolution activation: level 1's channels after its
-     * upsample (256 for SD 1.5), or level 0's when wider. */
+     * upsample (256 for SD 1.5), or level 0's when wider. Tiled, one tile's worth, plus
+     * the decoded tiles of two tile rows. */
     size_t vae_c = (size_t)(vae->channels[1] > vae->channels[0] ? vae->channels[1]
                                                                  : vae->channels[0]);
-    size_t vae_bytes = VAE_LIVE_ACTIVATIONS * vae_c * pixels * f + CONV_SCRATCH_BYTES;
+    size_t vae_pixels = pixels, tile_rows = 0;
+    if (vae_tile > 0 && (w > (size_t)vae_tile || h > (size_t)vae_tile)) {
+        vae_pixels = (size_t)vae_tile * vae_tile;
+        size_t cols = (w + (size_t)vae_tile * 3 / 4 - 1) / ((size_t)vae_tile * 3 / 4);
+        tile_rows = 2 * cols * (size_t)vae->out_channels * vae_pixels * f;
+    }
+    size_t vae_bytes = VAE_LIVE_ACTIVATIONS * vae_c * vae_pixels * f + CONV_SCRATCH_BYTES +
+                       tile_rows;
 
     /* fp16 checkpoints keep weights 16-bit and widen the one in use into the arena: the
      * widest is a decoder conv over the concatenated skip (C x 2C x 3 x 3) or one spatial
@@ -65,4 +73,24 @@ size_t sd_job_memory_estimate(const sd_model *m, const sd_job *job)
     /* The pipeline's own buffers: the image, mask, masked image, decoded image, latents. */
     size_t pipeline_bytes = (3 + 1 + 3 + 3) * pixels * f + 16 * (size_t)vae->latent_channels * latents * f;
     return pipeline_bytes + (vae_bytes > unet_bytes ? vae_bytes : unet_bytes);
+}
+
+int sd_job_vae_tile(const sd_model *m, const sd_job *job, size_t budget)
+{
+    if (job->vae_tile != 0)
+        return job->vae_tile;
+    if (!budget || sd_job_memory_estimate_tiled(m, job, 0) <= budget)
+        return -1;
+    static const int sizes[] = {512, 256, 128};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (sd_job_memory_estimate_tiled(m, job, sizes[i]) <= budget)
+            return sizes[i];
+    return -1;   /* nothing fits: the untiled estimate is reported */
+}
+
+size_t sd_job_memory_estimate(const sd_model *m, const sd_job *job)
+{
+    if (!m || !job)
+        return 0;
+    return sd_job_memory_estimate_tiled(m, job, job->vae_tile);
 }

@@ -4,7 +4,17 @@
 
 #include <stddef.h>
 
+#include "sd.h"
+
 /* Bytes the system can give now (MemAvailable), or 0 when unknown. */
 size_t sd_memory_available(void);
+
+/* sd_job_memory_estimate with the VAE run in tiles of vae_tile pixels (<= 0: untiled). */
+size_t sd_job_memory_estimate_tiled(const sd_model *m, const sd_job *job, int vae_tile);
+
+/* The VAE tile size a job runs with: job->vae_tile when set (-1 = untiled); for 0
+ * (automatic), -1 when the untiled job fits in `budget` bytes (0 = unbounded), else the
+ * largest of 512, 256, 128 whose tiled job fits, else -1. */
+int sd_job_vae_tile(const sd_model *m, const sd_job *job, size_t budget);
 
 #endif

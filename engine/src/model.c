@@ -1,11 +1,11 @@
 /* sd_model_load: checkpoint → config → tokenizer → text encoder, U-Net, VAE. */
 #include "model.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
+#include "ops_parallel.h"
 
 sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err)
@@ -22,10 +22,9 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
     if (!m)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s", checkpoint_path);
     m->threads = opts ? opts->threads : 0;
-    /* OpenBLAS's thread count is a process-wide setting: set once here, not per job, so
-     * contexts running concurrently never change it under each other's feet. */
-    if (m->threads > 0)
-        openblas_set_num_threads(m->threads);
+    /* The worker count is a process-wide setting: set once here, not per job, so contexts
+     * running concurrently never change it under each other's feet. */
+    ops_set_threads(m->threads);
     m->memory_budget = opts ? opts->memory_budget_mb << 20 : 0;
 
     sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);
@@ -48,10 +47,30 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
         sd_model_free(m);
         return st;
     }
-    /* Every tensor is converted and bound: the mapping is no longer needed. */
+    /* Every tensor is bound: unless some are read in place, the mapping is no longer
+     * needed. Those that are cost no resident memory until a job uses them. */
     sd_weights_drop_file(m->weights);
+    for (int net = 0; net < SD_NET_COUNT; net++)
+        sd_model_release(m, (sd_network)net);
     *out = m;
     return SD_OK;
+}
+
+/* Checkpoint key prefixes of each network (LDM single-file layout). */
+static const char *const network_prefixes[SD_NET_COUNT][3] = {
+    [SD_NET_TEXT_ENCODER] = {"cond_stage_model.", NULL},
+    [SD_NET_VAE_ENCODER] = {"first_stage_model.encoder.", "first_stage_model.quant_conv.", NULL},
+    [SD_NET_UNET] = {"model.diffusion_model.", NULL},
+    [SD_NET_VAE_DECODER] = {"first_stage_model.decoder.", "first_stage_model.post_quant_conv.",
+                            NULL},
+};
+
+void sd_model_release(sd_model *m, sd_network net)
+{
+    if (!m || net < 0 || net >= SD_NET_COUNT)
+        return;
+    for (int i = 0; network_prefixes[net][i]; i++)
+        sd_weights_release(m->weights, network_prefixes[net][i]);
 }
 
 void sd_model_free(sd_model *m)

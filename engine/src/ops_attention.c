@@ -4,7 +4,6 @@
  * small, never [heads, nq, nk]. */
 #include "ops.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -199,12 +198,12 @@ int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, cons
             int rows = nq - i0 < (int)chunk ? nq - i0 : (int)chunk;
             float *orows = oh + (size_t)i0 * out_stride;
             /* [rows, nk] = scale · q_h[rows, d] · k_h[nk, d]ᵀ */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, nk, head_dim, scale,
-                        qh + (size_t)i0 * q_stride, q_stride, kh, kv_stride, 0.0f, scores, nk);
+            ops_sgemm(0, 1, rows, nk, head_dim, scale, qh + (size_t)i0 * q_stride, q_stride, kh,
+                      kv_stride, 0.0f, scores, nk);
             softmax_rows(scores, rows, nk, i0, causal, inv_sum);
             /* [rows, d] = p[rows, nk] · v_h[nk, d] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, head_dim, nk, 1.0f,
-                        scores, nk, vh, kv_stride, 0.0f, orows, out_stride);
+            ops_sgemm(0, 0, rows, head_dim, nk, 1.0f, scores, nk, vh, kv_stride, 0.0f, orows,
+                      out_stride);
             for (int r = 0; r < rows; r++) {
                 float *o = orows + (size_t)r * out_stride;
                 for (int j = 0; j < head_dim; j++)

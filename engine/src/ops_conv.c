@@ -4,7 +4,6 @@
  * unfolded matrix stays bounded whatever the image size. */
 #include "ops.h"
 
-#include <cblas.h>
 #include <string.h>
 
 #include "ops_parallel.h"
@@ -120,8 +119,7 @@ static int conv_batched(sd_arena *a, const float *x, int n, int ci, int h, int w
                               col + (size_t)b * out_hw, ld};
         ops_parallel_for(ops_workers_for((size_t)k * out_hw), ci, im2col_band, &unfold);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)ld, k, 1.0f, weight, k, col,
-                (int)ld, 0.0f, out, (int)ld);
+    ops_sgemm(0, 0, co, (int)ld, k, 1.0f, weight, k, col, (int)ld, 0.0f, out, (int)ld);
     for (int b = 0; b < n; b++)
         for (int o = 0; o < co; o++) {
             const float *src = out + (size_t)o * ld + (size_t)b * out_hw;
@@ -153,9 +151,8 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
             if (bias)
                 fill_bias(yb, bias, co, out_hw, out_hw);
             /* [co, hw] = [co, ci] · [ci, hw] */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)out_hw, ci, 1.0f,
-                        weight, ci, x + (size_t)b * ci * in_hw, (int)in_hw, beta, yb,
-                        (int)out_hw);
+            ops_sgemm(0, 0, co, (int)out_hw, ci, 1.0f, weight, ci, x + (size_t)b * ci * in_hw,
+                      (int)in_hw, beta, yb, (int)out_hw);
         }
         return 0;
     }
@@ -193,8 +190,8 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
             if (bias)
                 fill_bias(yband, bias, co, (size_t)ncols, out_hw);
             /* [co, rows*wo] = [co, ci*kh*kw] · [ci*kh*kw, rows*wo], written into the band of y */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, ncols, k, 1.0f, weight, k,
-                        col, ncols, beta, yband, (int)out_hw);
+            ops_sgemm(0, 0, co, ncols, k, 1.0f, weight, k, col, ncols, beta, yband,
+                      (int)out_hw);
         }
     }
     sd_arena_reset(a, mark);

@@ -179,6 +179,17 @@ static void transform_output(void *arg, int worker, int o0, int o1)
     }
 }
 
+/* M[p] = U[p] · V[p]: [co, cols] = [co, ci] · [ci, cols] at tile positions p0..p1-1. */
+static void multiply_positions(void *arg, int worker, int p0, int p1)
+{
+    const winograd *wg = arg;
+    (void)worker;
+    for (int p = p0; p < p1; p++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, wg->co, wg->cols, wg->ci, 1.0f,
+                    wg->u + (size_t)p * wg->co * wg->ci, wg->ci, wg->v + (size_t)p * wg->v_plane,
+                    wg->cols, 0.0f, wg->m + (size_t)p * wg->m_plane, wg->cols);
+}
+
 int ops_winograd_fits(int n, int ci, int co, int h, int w)
 {
     const size_t u = (size_t)POS * co * ci, per_col = (size_t)POS * (ci + co);
@@ -223,12 +234,8 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
         wg.tb = th - ty0 < (int)tb ? th - ty0 : (int)tb;
         wg.cols = n * wg.tb * tw;
         ops_parallel_for(workers, ci, transform_input, &wg);
-        for (int p = 0; p < POS; p++) {
-            /* [co, cols] = [co, ci] · [ci, cols] at tile position p */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, wg.cols, ci, 1.0f,
-                        wg.u + (size_t)p * co * ci, ci, wg.v + (size_t)p * wg.v_plane,
-                        wg.cols, 0.0f, wg.m + (size_t)p * wg.m_plane, wg.cols);
-        }
+        /* the 16 position GEMMs are independent: one worker takes whole GEMMs */
+        ops_parallel_for(workers, POS, multiply_positions, &wg);
         ops_parallel_for(workers, co, transform_output, &wg);
     }
     sd_arena_reset(a, mark);

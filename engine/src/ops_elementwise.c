@@ -1,7 +1,6 @@
 /* Linear layers, activations and the cheap reshuffles between blocks. */
 #include "ops.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -18,8 +17,7 @@ void op_linear(const float *x, int rows, int in, const float *weight, const floa
             memcpy(y + (size_t)r * out, bias, (size_t)out * sizeof *y);
     }
     /* [rows, out] = [rows, in] · [out, in]ᵀ (+ the bias already in y) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, weight, in,
-                bias ? 1.0f : 0.0f, y, out);
+    ops_sgemm(0, 1, rows, out, in, 1.0f, x, in, weight, in, bias ? 1.0f : 0.0f, y, out);
 }
 
 /* Chebyshev coefficients of the Mills ratio M(t) = Phi(-t) e^(t^2/2) sqrt(2 pi) on

@@ -1,7 +1,7 @@
-/* Fork-join over the cores for the ops' own loops (OpenBLAS threads its GEMMs itself).
- * The ops run one at a time, so the worker count follows OpenBLAS's thread count
- * (which sd_model_options.threads sets): our workers and OpenBLAS's never run at once
- * and the cores are never oversubscribed. Engine-internal. */
+/* Fork-join over the cores for the ops' loops and GEMMs. OpenBLAS itself runs
+ * single-threaded inside these workers (its own threads would spin between calls on the
+ * cores our loops need), so exactly ops_workers() threads compute at any time.
+ * Engine-internal. */
 #ifndef SD_OPS_PARALLEL_H
 #define SD_OPS_PARALLEL_H
 
@@ -13,9 +13,17 @@
 typedef void (*ops_range_fn)(void *arg, int worker, int begin, int end);
 void ops_parallel_for(int workers, int n, ops_range_fn fn, void *arg);
 
-/* Workers for the ops' loops: OpenBLAS's thread count, at most OPS_MAX_WORKERS. */
+/* Workers for the ops' loops and GEMMs, at most OPS_MAX_WORKERS: the last positive
+ * ops_set_threads, else what OpenBLAS would have used (all cores, or OPENBLAS_NUM_THREADS).
+ * The first call of either sets OpenBLAS to one thread. Process-wide, like the cores. */
 #define OPS_MAX_WORKERS 64
 int ops_workers(void);
+void ops_set_threads(int threads);
+
+/* Row-major C[m, n] = alpha · op(A) · op(B) + beta · C, as cblas_sgemm, with the larger of
+ * m and n split over the workers (each slice one single-threaded OpenBLAS call). */
+void ops_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+               int lda, const float *b, int ldb, float beta, float *c, int ldc);
 
 /* Workers for a loop touching `values` floats: 1 below OPS_PARALLEL_MIN, where starting
  * a thread would cost more than it saves (CLIP, the small test models). */

@@ -38,6 +38,7 @@ typedef struct {
     size_t lat_n;             /* lat_c * lh * lw */
     int cfg;                  /* classifier-free guidance: batch 2 */
     int ctx_len, ctx_dim;
+    int vae_tile;             /* VAE tile side in pixels, or <= 0: untiled */
 
     float *context;           /* [batch, 77, ctx_dim]: negative row first */
     float *image;             /* [1, 3, H, W] in [-1, 1] */
@@ -110,6 +111,12 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
         j->masked_content != SD_MASKED_LATENT_NOISE)
         return sd_fail(err, SD_ERR_INVALID_ARG, "unknown masked-content mode %d",
                        (int)j->masked_content);
+    if (j->vae_tile != 0 && j->vae_tile != -1 &&
+        (j->vae_tile < SD_VAE_TILE_MIN || j->vae_tile % SD_VAE_TILE_MULTIPLE != 0))
+        return sd_fail(err, SD_ERR_INVALID_ARG,
+                       "VAE tile size must be a multiple of %d pixels (at least %d), 0 for "
+                       "automatic or -1 for never; got %d", SD_VAE_TILE_MULTIPLE,
+                       SD_VAE_TILE_MIN, j->vae_tile);
     return SD_OK;
 }
 
@@ -156,8 +163,12 @@ static sd_status encode_image(run *r, const float *image, int index, float *late
     float *noise = alloc_floats(r, r->lat_n);
     if (!mean || !logvar || !noise)
         return SD_ERR_NOMEM;
-    sd_status st = sd_vae_encode(&r->m->vae, &r->arena, image, r->height, r->width, mean,
-                                 logvar, NULL, r->err);
+    sd_status st =
+        r->vae_tile > 0
+            ? sd_vae_encode_tiled(&r->m->vae, &r->arena, image, r->height, r->width,
+                                  r->vae_tile, mean, logvar, r->err)
+            : sd_vae_encode(&r->m->vae, &r->arena, image, r->height, r->width, mean, logvar,
+                            NULL, r->err);
     if (st != SD_OK)
         return sd_fail_context(r->err, "VAE encoder");
     char name[48];
@@ -401,7 +412,11 @@ static sd_status phase_decode(run *r, float *out_rgb)
         return SD_ERR_CANCELLED;
     sd_vae_unscale(r->latents, r->lat_n, r->m->cfg.vae.scaling_factor, z);
     trace(r, "decode_input", z, r->lat_n);
-    sd_status st = sd_vae_decode(&r->m->vae, &r->arena, z, r->lh, r->lw, decoded, NULL, r->err);
+    sd_status st =
+        r->vae_tile > 0
+            ? sd_vae_decode_tiled(&r->m->vae, &r->arena, z, r->lh, r->lw, r->vae_tile, decoded,
+                                  r->err)
+            : sd_vae_decode(&r->m->vae, &r->arena, z, r->lh, r->lw, decoded, NULL, r->err);
     if (st != SD_OK)
         return sd_fail_context(r->err, "VAE decoder");
     trace(r, "decoded", decoded, 3 * plane);
@@ -442,7 +457,9 @@ static sd_status run_phases(run *r, float *out_rgb)
 
     if (report(r, "text", 0, 1))
         return SD_ERR_CANCELLED;
-    if ((st = phase_text(r)) != SD_OK)
+    st = phase_text(r);
+    sd_model_release(r->m, SD_NET_TEXT_ENCODER);
+    if (st != SD_OK)
         return st;
     if (report(r, "text", 1, 1))
         return SD_ERR_CANCELLED;
@@ -453,11 +470,16 @@ static sd_status run_phases(run *r, float *out_rgb)
         st = phase_inpaint_init(r, mask_padded);
     else
         st = phase_txt2img_init(r);
+    sd_model_release(r->m, SD_NET_VAE_ENCODER);
     if (st != SD_OK)
         return st;
-    if ((st = phase_denoise(r)) != SD_OK)
+    st = phase_denoise(r);
+    sd_model_release(r->m, SD_NET_UNET);
+    if (st != SD_OK)
         return st;
-    return phase_decode(r, out_rgb);
+    st = phase_decode(r, out_rgb);
+    sd_model_release(r->m, SD_NET_VAE_DECODER);
+    return st;
 }
 
 sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source *noise,
@@ -477,7 +499,8 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     /* Refuse up front what cannot fit, with the size it needs; bound the run by the same
      * budget so that an underestimate fails cleanly rather than waking the OOM killer. */
     size_t budget = m->memory_budget ? m->memory_budget : sd_memory_available();
-    size_t need = sd_job_memory_estimate(m, job);
+    const int vae_tile = sd_job_vae_tile(m, job, budget);
+    size_t need = sd_job_memory_estimate_tiled(m, job, vae_tile);
     if (budget && need > budget)
         return sd_fail(err, SD_ERR_NOMEM,
                        "a %dx%d job needs about %zu MiB of working memory, but only %zu MiB %s; "
@@ -495,6 +518,7 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     r.cfg = job->cfg_scale > 1.0f;   /* diffusers: do_classifier_free_guidance */
     r.ctx_len = SD_CLIP_CONTEXT;
     r.ctx_dim = m->cfg.clip.hidden;
+    r.vae_tile = vae_tile;
     sd_arena_init(&r.arena, budget);
 
     st = run_phases(&r, out_rgb);

@@ -474,11 +474,11 @@ static sd_status encoder_forward(const sd_vae *vae, vae_state *s, const float *i
     return SD_OK;
 }
 
-sd_status sd_vae_encode(const sd_vae *vae, sd_arena *arena, const float *image, int height,
-                        int width, float *mean, float *logvar, const sd_vae_trace *trace,
-                        sd_error *err)
+sd_status sd_vae_encode_moments(const sd_vae *vae, sd_arena *arena, const float *image,
+                                int height, int width, float *moments,
+                                const sd_vae_trace *trace, sd_error *err)
 {
-    if (!vae || !arena || !image || !mean || !logvar)
+    if (!vae || !arena || !image || !moments)
         return sd_fail(err, SD_ERR_INVALID_ARG, "sd_vae_encode: NULL argument");
     const int factor = 1 << (vae->cfg.levels - 1);
     sd_status st = check_size(height, width, factor, VAE_MAX_PIXELS, "encode", err);
@@ -491,14 +491,38 @@ sd_status sd_vae_encode(const sd_vae *vae, sd_arena *arena, const float *image, 
         st = encoder_forward(vae, &s, image, err);
     /* moments = quant_conv(h): [2 * latent, h, w] = mean | logvar */
     if (st == SD_OK)
-        st = conv_same(&vae->quant_conv, arena, s.x, s.h, s.w, s.t0, err);
-    if (st == SD_OK) {
-        trace_emit(&s, "quant_conv", s.t0, s.c, s.h, s.w);
-        const size_t n = (size_t)vae->cfg.latent_channels * s.h * s.w;
-        memcpy(mean, s.t0, n * sizeof(float));
-        for (size_t i = 0; i < n; i++)
-            logvar[i] = fminf(fmaxf(s.t0[n + i], VAE_LOGVAR_MIN), VAE_LOGVAR_MAX);
-    }
+        st = conv_same(&vae->quant_conv, arena, s.x, s.h, s.w, moments, err);
+    if (st == SD_OK)
+        trace_emit(&s, "quant_conv", moments, s.c, s.h, s.w);
+    sd_arena_reset(arena, mark);
+    return st;
+}
+
+void sd_vae_split_moments(const float *moments, size_t n, float *mean, float *logvar)
+{
+    memcpy(mean, moments, n * sizeof(float));
+    for (size_t i = 0; i < n; i++)
+        logvar[i] = fminf(fmaxf(moments[n + i], VAE_LOGVAR_MIN), VAE_LOGVAR_MAX);
+}
+
+sd_status sd_vae_encode(const sd_vae *vae, sd_arena *arena, const float *image, int height,
+                        int width, float *mean, float *logvar, const sd_vae_trace *trace,
+                        sd_error *err)
+{
+    if (!vae || !arena || !image || !mean || !logvar)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "sd_vae_encode: NULL argument");
+    const int factor = 1 << (vae->cfg.levels - 1);
+    sd_status st = check_size(height, width, factor, VAE_MAX_PIXELS, "encode", err);
+    if (st != SD_OK)
+        return st;
+    const size_t n = (size_t)vae->cfg.latent_channels * (height / factor) * (width / factor);
+    const sd_arena_mark mark = sd_arena_get_mark(arena);
+    float *moments = sd_arena_floats(arena, 2 * n);   /* [2 * latent, h, w] */
+    if (!moments)
+        return sd_fail(err, SD_ERR_NOMEM, "VAE encode: out of scratch memory");
+    st = sd_vae_encode_moments(vae, arena, image, height, width, moments, trace, err);
+    if (st == SD_OK)
+        sd_vae_split_moments(moments, n, mean, logvar);
     sd_arena_reset(arena, mark);
     return st;
 }

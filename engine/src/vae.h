@@ -116,6 +116,27 @@ sd_status sd_vae_encode(const sd_vae *vae, sd_arena *arena, const float *image, 
                         int width, float *mean, float *logvar, const sd_vae_trace *trace,
                         sd_error *err);
 
+/* sd_vae_encode before the posterior: moments [1, 2 · latent_channels, height/8, width/8]
+ * = mean | logvar, logvar not yet clamped (what tiled encoding blends). */
+sd_status sd_vae_encode_moments(const sd_vae *vae, sd_arena *arena, const float *image,
+                                int height, int width, float *moments,
+                                const sd_vae_trace *trace, sd_error *err);
+
+/* moments [2n] → mean [n] and logvar [n] clamped to [-30, 20]. */
+void sd_vae_split_moments(const float *moments, size_t n, float *mean, float *logvar);
+
+/* Tiles of tile_px pixels a side (a multiple of SD_VAE_TILE_MULTIPLE, at least
+ * SD_VAE_TILE_MIN), overlapping by a quarter and cross-faded, as diffusers'
+ * enable_tiling(): the working memory is one tile's whatever the image size. An image
+ * that fits in one tile runs untiled (the same result as sd_vae_encode / decode). */
+#define SD_VAE_TILE_MULTIPLE 64
+#define SD_VAE_TILE_MIN 64
+sd_status sd_vae_encode_tiled(const sd_vae *vae, sd_arena *arena, const float *image,
+                              int height, int width, int tile_px, float *mean, float *logvar,
+                              sd_error *err);
+sd_status sd_vae_decode_tiled(const sd_vae *vae, sd_arena *arena, const float *z, int h,
+                              int w, int tile_px, float *image, sd_error *err);
+
 /* std = exp(0.5 · logvar) over n values. */
 void sd_vae_std(const float *logvar, size_t n, float *std);
 

@@ -1,10 +1,12 @@
 /* Model weights: the opened checkpoint plus every tensor converted to fp32 on first bind.
  *
  * Each checkpoint tensor has one entry, sorted by name, so a bind is a binary search and a
- * second bind of the same key returns the same buffer. The source pages of a tensor are
- * handed back to the kernel (st_release) as soon as it is converted, so a fp16 checkpoint
- * costs about its fp32 size in RAM, not fp32 + fp16. A tensor bound packed keeps its 16-bit
- * values instead (copied out of the mapping, so the file can still be dropped). */
+ * second bind of the same key returns the same buffer. A tensor whose file bytes already
+ * are what the op reads (fp32 bound as fp32, fp16/bf16 bound packed, aligned, on a
+ * little-endian host) is used in place in the mapping: no copy, and its pages are the
+ * kernel's page cache, which sd_weights_release hands back while a network is idle (a
+ * later use faults them in again from the cache). Anything else is converted once into
+ * its own buffer, and the source pages of that tensor are released at once. */
 #include "weights.h"
 
 #include <stdarg.h>
@@ -25,9 +27,10 @@
 typedef struct {
     char *name;             /* a copy: it outlives the st_file */
     const st_tensor *src;   /* NULL once the file is dropped */
-    float *data;            /* converted, NULL until bound */
-    uint16_t *packed;       /* 16-bit copy, NULL until bound packed */
+    float *data;            /* fp32, NULL until bound */
+    uint16_t *packed;       /* 16-bit values, NULL until bound packed */
     int packed_bf16;
+    int in_mapping;         /* data / packed point into the file's mapping (not owned) */
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
@@ -85,8 +88,10 @@ void sd_weights_free(sd_weights *w)
     if (!w)
         return;
     for (size_t i = 0; i < w->count; i++) {
-        free(w->entries[i].data);
-        free(w->entries[i].packed);
+        if (!w->entries[i].in_mapping) {
+            free(w->entries[i].data);
+            free(w->entries[i].packed);
+        }
         free(w->entries[i].name);
     }
     free(w->entries);
@@ -178,6 +183,15 @@ static sd_status convert(sd_weights *w, weight_entry *e, sd_error *err)
     return SD_OK;
 }
 
+/* 1 when the file holds tensor e's values as `dtype`, aligned for reading them in place. */
+static int usable_in_place(const weight_entry *e, st_dtype dtype, size_t align)
+{
+    const uint16_t probe = 1;
+    const int little_endian = *(const unsigned char *)&probe == 1;
+    return e->src && e->src->dtype == dtype && little_endian &&
+           (uintptr_t)e->src->data % align == 0;
+}
+
 /* Copies a F16/BF16 tensor's bits out of the mapping (little-endian in the file). */
 static sd_status copy_packed(sd_weights *w, weight_entry *e, sd_error *err)
 {
@@ -225,17 +239,29 @@ static sd_status bind_v(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
     if (allow_packed && half && !e->data) {
         if (!e->packed) {
             e->packed_bf16 = e->src->dtype == ST_BF16;
-            sd_status s = copy_packed(w, e, err);
-            if (s != SD_OK)
-                return s;
+            if (usable_in_place(e, e->src->dtype, sizeof(uint16_t))) {
+                e->packed = (uint16_t *)(uintptr_t)e->src->data;
+                e->in_mapping = 1;
+                w->bytes += e->src->nbytes;
+            } else {
+                sd_status s = copy_packed(w, e, err);
+                if (s != SD_OK)
+                    return s;
+            }
         }
         out->packed = e->packed;
         out->packed_bf16 = e->packed_bf16;
     } else {
         if (!e->data) {
-            sd_status s = convert(w, e, err);
-            if (s != SD_OK)
-                return s;
+            if (!e->packed && usable_in_place(e, ST_F32, sizeof(float))) {
+                e->data = (float *)(uintptr_t)e->src->data;
+                e->in_mapping = 1;
+                w->bytes += e->src->nbytes;
+            } else {
+                sd_status s = convert(w, e, err);
+                if (s != SD_OK)
+                    return s;
+            }
         }
         out->data = e->data;
     }
@@ -282,9 +308,36 @@ void sd_weights_drop_file(sd_weights *w)
     if (!w || !w->file)
         return;
     for (size_t i = 0; i < w->count; i++)
+        if (w->entries[i].in_mapping)
+            return;   /* still read in place: the mapping stays */
+    for (size_t i = 0; i < w->count; i++)
         w->entries[i].src = NULL;
     st_close(w->file);
     w->file = NULL;
+}
+
+size_t sd_weights_release(sd_weights *w, const char *prefix)
+{
+    size_t bytes = 0, len = strlen(prefix);
+    if (!w || !w->file)
+        return 0;
+    /* Entries are sorted by name: those under the prefix are one run. */
+    size_t lo = 0, hi = w->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(w->entries[mid].name, prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t i = lo; i < w->count && strncmp(w->entries[i].name, prefix, len) == 0; i++) {
+        const weight_entry *e = &w->entries[i];
+        if (e->in_mapping && e->src) {
+            st_release(w->file, e->src);
+            bytes += e->src->nbytes;
+        }
+    }
+    return bytes;
 }
 
 size_t sd_weights_bytes(const sd_weights *w)

@@ -16,7 +16,8 @@
 
 /* Exactly one of data and packed is set. packed holds the checkpoint's own 16-bit values
  * (sd_weights_bind_packed on a F16/BF16 file): the conv and linear weights of SD 1.5 are
- * 1.7 GB that way instead of 3.4 GB widened; sd_tensor_f32 widens them per use. */
+ * 1.7 GB that way instead of 3.4 GB widened; sd_tensor_f32 widens them per use. Either
+ * may point into the checkpoint's mapping (read in place). */
 typedef struct {
     const float *data;       /* fp32, row-major (PyTorch layout) */
     const uint16_t *packed;  /* fp16 or bf16 bits, same layout */
@@ -54,8 +55,15 @@ const float *sd_tensor_f32(const sd_tensor *t, sd_arena *a);
 int sd_weights_has(const sd_weights *w, const char *name_fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Unmaps the checkpoint once every tensor is bound (converted data stays). */
+/* Unmaps the checkpoint once every tensor is bound, unless some are read in place from
+ * the mapping (then it stays until sd_weights_free). Converted data stays. */
 void sd_weights_drop_file(sd_weights *w);
+
+/* Hands the resident pages of every tensor under `prefix` that is read in place back to
+ * the kernel (they stay in the page cache; the next read faults them in again): a
+ * network's weights cost no resident memory while another network runs. Values are
+ * unchanged. Returns the bytes of the tensors released. */
+size_t sd_weights_release(sd_weights *w, const char *prefix);
 
 /* Bytes of weights held (fp32 and packed). */
 size_t sd_weights_bytes(const sd_weights *w);

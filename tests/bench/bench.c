@@ -246,7 +246,24 @@ static int cmd_ops(int repeat)
 
 /* ---- a pipeline run ---------------------------------------------------------------- */
 
+/* Resident memory now (VmRSS), in MiB. */
+static double rss_now_mib(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (double)resident * 4096.0 / 1048576.0;
+}
+
+enum { PH_TEXT, PH_ENCODE, PH_DENOISE, PH_DECODE, PH_COUNT };
+static const char *const phase_names[PH_COUNT] = {"text", "encode", "denoise", "decode"};
+
 typedef struct {
+    double rss_max[PH_COUNT];   /* resident MiB sampled at each progress report of a phase */
     double phase_start, step_start, phase_cpu, step_cpu;
     double text_s, encode_s, decode_s;
     double text_cpu, encode_cpu, decode_cpu;
@@ -259,6 +276,12 @@ static int on_progress(void *user, const char *phase, int step, int total)
     timing *t = user;
     double now = now_s(), cpu = cpu_s();
     (void)total;
+    for (int p = 0; p < PH_COUNT; p++)
+        if (strcmp(phase, phase_names[p]) == 0) {
+            double rss = rss_now_mib();
+            if (rss > t->rss_max[p])
+                t->rss_max[p] = rss;
+        }
     if (strcmp(phase, "denoise") == 0) {
         if (step > 0 && step <= MAX_STEPS) {
             t->step_s[step - 1] = now - t->step_start;
@@ -284,8 +307,9 @@ static int on_progress(void *user, const char *phase, int step, int total)
 
 typedef struct {
     const char *model, *vocab, *mode;
-    int size, steps, quick, repeat, threads;
-    double strength, sgemm;
+    int size, steps, quick, repeat, threads, vae_tile;
+    double strength, sgemm, cfg;
+    sd_sampler sampler;
 } run_options;
 
 /* Steps diffusers runs for a schedule of `steps` at `strength`: int(steps * strength). */
@@ -340,7 +364,7 @@ static int cmd_run(const run_options *o)
         fprintf(stderr, "bench: %s\n", err.message);
         return 1;
     }
-    double load_s = now_s() - t0;
+    double load_s = now_s() - t0, load_rss = rss_now_mib();
     double sgemm = o->sgemm > 0.0 ? o->sgemm : sgemm_gflops(2048, 3);
 
     double text[MAX_REPEAT], enc[MAX_REPEAT], dec[MAX_REPEAT], total[MAX_REPEAT];
@@ -360,9 +384,10 @@ static int cmd_run(const run_options *o)
         job.negative_prompt = "blurry, low quality";
         job.strength = o->strength;
         job.steps = steps;
-        job.cfg_scale = 7.5f;
-        job.sampler = SD_SAMPLER_EULER_ANCESTRAL;
+        job.cfg_scale = (float)o->cfg;
+        job.sampler = o->sampler;
         job.seed = 1;
+        job.vae_tile = o->vae_tile;
         job.progress = on_progress;
         job.progress_user = &tm;
         memset(&tm, 0, sizeof tm);
@@ -398,16 +423,19 @@ static int cmd_run(const run_options *o)
     const double est_total = m_text + m_enc + m_dec + other + m_step * full_steps;
     const double est_total_c = c_total + c_step * (full_steps - ran);
     const int lat = size / 8;
-    const double step_gflop = 2.0 * unet_gflop(lat, lat);   /* CFG: batch 2 */
+    const int batch = o->cfg > 1.0 ? 2 : 1;   /* CFG runs the U-Net on a batch of 2 */
+    const double step_gflop = batch * unet_gflop(lat, lat);
 
-    printf("%s %dx%d, strength %.2f, %d steps (%d run), CFG 7.5, euler_a, %s\n", o->mode, size,
-           size, o->strength, o->steps, full_steps,
+    printf("%s %dx%d, strength %.2f, %d steps (%d run), CFG %g, %s%s, %s\n", o->mode, size,
+           size, o->strength, o->steps, full_steps, o->cfg, sd_sampler_name(o->sampler),
+           o->vae_tile > 0 ? ", VAE tiles" : "",
            o->quick > 0 ? "QUICK MODE" : "full schedule");
     printf("  model load %.1f s; sgemm rate %.1f GFLOP/s; median of %d run(s); load average "
            "%.2f before, %.2f after\n", load_s, sgemm, o->repeat, la0, load_average());
     print_phase("text encode", m_text, c_text, 0.0, sgemm);
     print_phase("VAE encode", m_enc, c_enc, vae_gflop(size, size, 0), sgemm);
-    print_phase("U-Net step (CFG x2)", m_step, c_step, step_gflop, sgemm);
+    print_phase(batch == 2 ? "U-Net step (CFG x2)" : "U-Net step (batch 1)", m_step, c_step,
+                step_gflop, sgemm);
     printf("  %-22s", "  each step (s)");
     for (int i = 0; i < n_steps_all; i++)
         printf(" %.2f", step_all[i]);
@@ -420,6 +448,10 @@ static int cmd_run(const run_options *o)
     else
         printf("  %-22s %9.2f s  (cpu %.1f s)\n", "total", m_total, c_total);
     printf("  %-22s %9.0f MiB\n", "peak RSS", peak_rss_mib());
+    printf("  %-22s after load %.0f", "  RSS by phase (MiB)", load_rss);
+    for (int p = 0; p < PH_COUNT; p++)
+        printf(", %s %.0f", phase_names[p], tm.rss_max[p]);
+    printf(" (sampled at progress reports)\n");
     sd_model_free(model);
     free(image), free(mask), free(out);
     return 0;
@@ -432,7 +464,7 @@ static int usage(void)
             "       bench ops [--repeat R]\n"
             "       bench run --model FILE --vocab DIR [--size S] [--mode img2img|inpaint]\n"
             "                 [--steps N] [--strength X] [--quick K] [--repeat R] [--threads T]\n"
-            "                 [--sgemm-gflops G]\n");
+            "                 [--sgemm-gflops G] [--sampler NAME] [--cfg X] [--vae-tile PX]\n");
     return 2;
 }
 
@@ -441,7 +473,7 @@ int main(int argc, char **argv)
     if (argc < 2)
         return usage();
     run_options o = {.mode = "img2img", .size = 512, .steps = 20, .repeat = 1,
-                     .strength = 0.75};
+                     .strength = 0.75, .cfg = 7.5, .sampler = SD_SAMPLER_EULER_ANCESTRAL};
     int n = 2048, repeat_set = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -459,6 +491,14 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--threads") == 0) o.threads = atoi(v);
         else if (strcmp(a, "--sgemm-gflops") == 0) o.sgemm = atof(v);
         else if (strcmp(a, "--n") == 0) n = atoi(v);
+        else if (strcmp(a, "--cfg") == 0) o.cfg = atof(v);
+        else if (strcmp(a, "--vae-tile") == 0) o.vae_tile = atoi(v);
+        else if (strcmp(a, "--sampler") == 0) {
+            int sm = sd_sampler_from_name(v);
+            if (sm < 0)
+                return usage();
+            o.sampler = (sd_sampler)sm;
+        }
         else return usage();
     }
     if (o.repeat < 1 || o.repeat > MAX_REPEAT || n < 64 || o.size < 64 || o.size % 8 ||

@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # Speed benchmark of issue 9 (not part of `meson test`).
 #
 # Builds tests/bench, generates (once) a full-size SD 1.5-shaped fp16 checkpoint with random
@@ -8,16 +8,18 @@
 # strength 0.75, 20 steps (15 run), CFG 7.5, euler_a.
 #
 # usage: tests/bench/run_bench.sh [--quick K] [--repeat R] [--only NAME] [--threads T]
-#                                 [BUILD_DIR [SHARED_DIR]]
+#                                 [BUILD_DIR [SHARED_DIR]] [-- BENCH_RUN_OPTIONS]
 #   --quick K    run K U-Net steps per scenario and extrapolate to 15 (default: full runs)
 #   --repeat R   runs per scenario, medians reported (default 1; noisy machines want 3)
 #   --only NAME  img2img512 | img2img256 | inpaint512 | sgemm | ops
 #   --threads T  engine threads (default: all cores)
+#   after --, options for every `bench run`: --sampler NAME, --cfg X, --steps N,
+#   --strength X, --vae-tile PX (the speed/quality options of the README's table)
 #
 # The figures to compare with are issue 9's stable-diffusion.cpp run on this machine
 # (sd.cpp itself is not available here): 512² img2img 405 s total, ~23 s/step, 41 s VAE
 # decode, 3.85 GB peak RSS; 256² img2img 78 s, 2.56 GB.
-set -eu
+set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
 quick=
@@ -30,12 +32,19 @@ while [ $# -gt 0 ]; do
     --repeat) repeat=$2; shift 2 ;;
     --only) only=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) break ;;
     esac
 done
-build=${1:-$here/build}
-shared=${2:-$here/../shared}
+positional=()
+while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    positional+=("$1")
+    shift
+done
+[ "${1:-}" = -- ] && shift
+extra=("$@")
+build=${positional[0]:-$here/build}
+shared=${positional[1]:-$here/../shared}
 bench_dir=${BENCH_DIR:-/var/tmp/gimp-diffusion-bench}
 keys=$shared/golden/sd15-fullsize.keys.txt
 model=$bench_dir/sd15-random-f16.safetensors
@@ -61,7 +70,7 @@ rate=$("$bench" sgemm --repeat 3 | sed -n 's/.*: \([0-9.]*\) GFLOP\/s with.*/\1/
 run() {   # name mode size
     [ -z "$only" ] || [ "$only" = "$1" ] || return 0
     "$bench" run --model "$model" --vocab "$shared/clip" --mode "$2" --size "$3" \
-        --repeat "$repeat" --threads "$threads" --sgemm-gflops "$rate" $quick
+        --repeat "$repeat" --threads "$threads" --sgemm-gflops "$rate" $quick "${extra[@]}"
 }
 run img2img512 img2img 512
 run img2img256 img2img 256

@@ -114,3 +114,22 @@ void sd_arena_reset(sd_arena *a, sd_arena_mark mark)
         b = b->next;
     }
 }
+
+void sd_arena_trim(sd_arena *a)
+{
+    /* Blocks are in `used` order: the first block starting at or past `used` and every
+     * block after it hold nothing live. */
+    sd_arena_block **link = &a->head;
+    while (*link && (*link)->start < a->used)
+        link = &(*link)->next;
+    sd_arena_block *b = *link;
+    *link = NULL;
+    while (b) {
+        sd_arena_block *next = b->next;
+        a->reserved -= b->size;
+        free(b->data);
+        free(b);
+        b = next;
+    }
+    sd_arena_reset(a, a->used);
+}

@@ -33,4 +33,9 @@ float *sd_arena_floats(sd_arena *a, size_t n);
 sd_arena_mark sd_arena_get_mark(const sd_arena *a);
 void sd_arena_reset(sd_arena *a, sd_arena_mark mark);
 
+/* Frees the blocks that hold nothing below the current mark, so that the next phase of a
+ * run, with differently sized buffers, gets blocks of its own sizes instead of the tails
+ * of the last phase's (and the memory the last phase alone needed goes back). */
+void sd_arena_trim(sd_arena *a);
+
 #endif

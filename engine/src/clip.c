@@ -78,7 +78,8 @@ sd_status sd_clip_load(sd_clip *clip, sd_weights *w, const sd_clip_config *cfg, 
                        cfg->hidden, cfg->heads, cfg->layers);
     clip->cfg = *cfg;
     const int d = cfg->hidden;
-    sd_status st = sd_weights_bind(w, &clip->token_embedding, err, 2,
+    /* 49408 x 768 floats (150 MB) widened: kept 16-bit, its rows widened on lookup */
+    sd_status st = sd_weights_bind_packed(w, &clip->token_embedding, err, 2,
                                    SD_SHAPE(cfg->vocab_size, d),
                                    CLIP_PREFIX "embeddings.token_embedding.weight");
     if (st == SD_OK)
@@ -228,9 +229,11 @@ sd_status sd_clip_encode(const sd_clip *clip, sd_arena *arena, const int32_t *id
     }
 
     /* embeddings: token_embedding[ids] + position_embedding[0..n): [n, d] */
-    for (int i = 0; i < n; i++)
-        op_add(clip->token_embedding.data + (size_t)ids[i] * d,
-               clip->position_embedding.data + (size_t)i * d, s.x + (size_t)i * d, (size_t)d);
+    for (int i = 0; i < n; i++) {
+        float *row = s.x + (size_t)i * d;
+        sd_tensor_row_f32(&clip->token_embedding, ids[i], row);
+        op_add(row, clip->position_embedding.data + (size_t)i * d, row, (size_t)d);
+    }
     trace_emit(trace, "embeddings", s.x, n, d);
 
     sd_status st = SD_OK;

@@ -54,7 +54,10 @@ size_t sd_job_memory_estimate_tiled(const sd_model *m, const sd_job *job, int va
         size_t cols = (w + (size_t)vae_tile * 3 / 4 - 1) / ((size_t)vae_tile * 3 / 4);
         tile_rows = 2 * cols * (size_t)vae->out_channels * vae_pixels * f;
     }
-    size_t vae_bytes = VAE_LIVE_ACTIVATIONS * vae_c * vae_pixels * f + CONV_SCRATCH_BYTES +
+    /* The scratch twice: its pieces are large, and the arena does not put one into the
+     * unused tail of a block (measured: a tiled decode under a budget of exactly one
+     * scratch ran out). */
+    size_t vae_bytes = VAE_LIVE_ACTIVATIONS * vae_c * vae_pixels * f + 2 * CONV_SCRATCH_BYTES +
                        tile_rows;
 
     /* fp16 checkpoints keep weights 16-bit and widen the one in use into the arena: the

@@ -473,10 +473,12 @@ static sd_status run_phases(run *r, float *out_rgb)
     sd_model_release(r->m, SD_NET_VAE_ENCODER);
     if (st != SD_OK)
         return st;
+    sd_arena_trim(&r->arena);
     st = phase_denoise(r);
     sd_model_release(r->m, SD_NET_UNET);
     if (st != SD_OK)
         return st;
+    sd_arena_trim(&r->arena);
     st = phase_decode(r, out_rgb);
     sd_model_release(r->m, SD_NET_VAE_DECODER);
     return st;

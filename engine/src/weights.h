@@ -51,6 +51,9 @@ sd_status sd_weights_bind_packed(sd_weights *w, sd_tensor *out, sd_error *err, i
  * scratch from `a`, valid until the arena is reset below it. NULL when the arena is out. */
 const float *sd_tensor_f32(const sd_tensor *t, sd_arena *a);
 
+/* Row `row` of a 2-D tensor as fp32 into dst [shape[1]] (widened exactly when packed). */
+void sd_tensor_row_f32(const sd_tensor *t, int64_t row, float *dst);
+
 /* 1 when the checkpoint holds `name` (printf-style). */
 int sd_weights_has(const sd_weights *w, const char *name_fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -5,6 +5,8 @@
  * are exact, so a packed tensor gives the same fp32 values as a widened-at-load one. */
 #include "weights.h"
 
+#include <string.h>
+
 #include "ops_parallel.h"
 #ifdef SD_HAVE_F16C
 #include <cpuid.h>
@@ -68,4 +70,15 @@ const float *sd_tensor_f32(const sd_tensor *t, sd_arena *a)
     int chunks = (int)((numel + WIDEN_CHUNK - 1) / WIDEN_CHUNK);
     ops_parallel_for(ops_workers_for(numel), chunks, widen_range, &j);
     return dst;
+}
+
+void sd_tensor_row_f32(const sd_tensor *t, int64_t row, float *dst)
+{
+    const size_t cols = (size_t)t->shape[1], at = (size_t)row * cols;
+    if (!t->packed) {
+        memcpy(dst, t->data + at, cols * sizeof *dst);
+        return;
+    }
+    for (size_t i = 0; i < cols; i++)
+        dst[i] = t->packed_bf16 ? sd_bf16_to_f32(t->packed[at + i]) : sd_f16_to_f32(t->packed[at + i]);
 }

@@ -39,6 +39,10 @@ static const char usage[] =
 "  --threads N         worker threads (default: all cores)\n"
 "  --memory MB         working-memory budget; a job that needs more is refused with the\n"
 "                      size it needs (default: the memory available when it starts)\n"
+"  --vae-tile PX|auto|off  VAE encode/decode in overlapping tiles of PX pixels (a multiple\n"
+"                      of 64): bounded memory for large regions, seams cross-faded\n"
+"                      (diffusers' enable_tiling). auto (default): untiled unless the\n"
+"                      untiled pass would not fit the memory budget\n"
 "  --preset NAME|FILE  take prompt template, negative prompt and settings from a\n"
 "                      preset; --prompt then fills its {prompt} placeholder, and\n"
 "                      options given explicitly win over the preset\n"
@@ -206,6 +210,12 @@ static int parse_args(int argc, char **argv, options *o)
             if (parse_int(v, 1, 1L << 30, &n))
                 return fail("--memory must be a number of MiB >= 1, got '%s'", v);
             o->memory_mb = n;
+        } else if (strcmp(a, "--vae-tile") == 0) {
+            if (strcmp(v, "auto") == 0) o->job.vae_tile = 0;
+            else if (strcmp(v, "off") == 0) o->job.vae_tile = -1;
+            else if (parse_int(v, 64, 32768, &n) || n % 64)
+                return fail("--vae-tile must be auto, off or a multiple of 64 pixels, got '%s'", v);
+            else o->job.vae_tile = (int)n;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_int(v, 1, 1024, &n))
                 return fail("--threads must be an integer in 1..1024, got '%s'", v);

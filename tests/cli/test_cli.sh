@@ -66,11 +66,16 @@ expect_ok "txt2img 60x44" 60x44 txt2img "${COMMON[@]}" --prompt "a lighthouse" -
 expect_ok "preset by name" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --preset Watercolour --steps 3
 expect_ok "timings" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --timings
 if grep -q "peak RSS" "$TMP/err" && grep -q "per step" "$TMP/err"; then ok "timings printed"; else bad "timings printed"; fi
+expect_ok "txt2img 128x96 in VAE tiles of 64" 128x96 txt2img "${COMMON[@]}" --prompt "a lighthouse" --width 128 --height 96 --vae-tile 64
+cp "$TMP/out.png" "$TMP/big.png" 2>/dev/null
+expect_ok "img2img 128x96 in VAE tiles of 64" 128x96 img2img "${COMMON[@]}" --init "$TMP/big.png" --prompt "a boat" --vae-tile 64
+expect_ok "img2img VAE tiles off" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --vae-tile off
 
 # Bad input: each gets its message and a non-zero status.
 printf 'not a model' > "$TMP/junk.safetensors"
 head -c 1000000 "$MODEL" > "$TMP/truncated.safetensors"
 printf 'not a png' > "$TMP/junk.png"
+expect_fail "VAE tile not a multiple of 64" "multiple of 64" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt x --vae-tile 100
 expect_fail "missing model" "no-such-model" img2img --model "$TMP/no-such-model.safetensors" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
 expect_fail "corrupt model" "junk.safetensors" img2img --model "$TMP/junk.safetensors" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
 expect_fail "truncated model" "truncated.safetensors" img2img --model "$TMP/truncated.safetensors" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x

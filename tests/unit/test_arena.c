@@ -29,6 +29,21 @@ int main(void)
     CHECK(big2 == big1 && small2 == small1, "same addresses after reset");
     CHECK(a.reserved == reserved, "no growth on the second pass (%zu vs %zu)", a.reserved, reserved);
 
+    /* Trim: the blocks past the mark go back; what is below the mark stays; the arena
+     * grows again when asked. */
+    sd_arena_reset(&a, m);
+    ((char *)y)[0] = 7;
+    sd_arena_trim(&a);
+    CHECK(a.reserved < reserved && a.used == m && ((char *)y)[0] == 7,
+          "trim frees the unused blocks (%zu -> %zu bytes), keeps the live ones", reserved,
+          a.reserved);
+    void *big3 = sd_arena_alloc(&a, (size_t)100 << 20);
+    CHECK(big3 != NULL && a.reserved >= ((size_t)100 << 20), "grows again after a trim");
+    sd_arena_reset(&a, 0);
+    sd_arena_trim(&a);
+    CHECK(a.reserved == 0 && a.head == NULL, "trim at mark 0 frees everything");
+    CHECK(sd_arena_floats(&a, 10) != NULL, "usable after a full trim");
+
     /* Limit. */
     sd_arena b;
     sd_arena_init(&b, 1 << 20);

@@ -264,7 +264,7 @@ static void test_memory_budget(void)
     sd_status st = sd_generate(m, &job, out, &err);
     CHECK(st == SD_ERR_NOMEM && strstr(err.message, "needs about") && strstr(err.message, "budget"),
           "over-budget job refused with its size (%d: %s)", (int)st, err.message);
-    job.width = job.height = 512;
+    job.width = job.height = 1024;
     CHECK(sd_job_memory_estimate(m, &job) > 2 * need, "estimate grows with the pixels");
     sd_model_free(m);
 
@@ -279,6 +279,56 @@ static void test_memory_budget(void)
             CHECK(st == SD_OK, "a job within its estimate runs under that budget: %s", err.message);
             sd_model_free(m);
         }
+    }
+    free(img);
+    free(out);
+}
+
+/* VAE tiling: a job whose untiled VAE pass does not fit the budget runs in tiles when
+ * vae_tile is automatic (0), and is refused when tiling is off (-1). */
+static void test_auto_vae_tiles(void)
+{
+    sd_model *m = NULL;
+    sd_error err = {0};
+    if (sd_model_load(model_path, vocab_path, NULL, &m, &err) != SD_OK) {
+        CHECK(0, "load: %s", err.message);
+        return;
+    }
+    enum { S = 768 };
+    float *img = test_image(S, S), *out = malloc((size_t)S * S * 3 * sizeof *out);
+    sd_job job;
+    sd_job_defaults(&job);
+    job.width = job.height = S;
+    job.image = img;
+    job.prompt = "x";
+    job.steps = 1;
+    job.strength = 1.0;
+    job.vae_tile = -1;
+    const size_t untiled = sd_job_memory_estimate(m, &job);
+    job.vae_tile = 128;
+    const size_t tiled = sd_job_memory_estimate(m, &job);
+    sd_model_free(m);
+    const size_t budget_mb = (tiled >> 20) + 1;
+    CHECK(tiled < untiled && (budget_mb << 20) < untiled,
+          "tiles of 128 need less (%zu vs %zu bytes untiled)", tiled, untiled);
+    sd_model_options opts = {.memory_budget_mb = budget_mb};
+    if (sd_model_load(model_path, vocab_path, &opts, &m, &err) == SD_OK) {
+        job.vae_tile = -1;
+        sd_status st = sd_generate(m, &job, out, &err);
+        CHECK(st == SD_ERR_NOMEM && strstr(err.message, "needs about"),
+              "untiled over the budget: refused (%s)", err.message);
+        job.vae_tile = 0;
+        st = sd_generate(m, &job, out, &err);
+        int finite = 1;
+        for (size_t i = 0; st == SD_OK && i < (size_t)S * S * 3; i++)
+            finite &= out[i] >= 0.0f && out[i] <= 1.0f;
+        CHECK(st == SD_OK && finite, "automatic: the same job runs in VAE tiles (%s)",
+              st == SD_OK ? "ok" : err.message);
+        job.vae_tile = 100;
+        CHECK(sd_generate(m, &job, out, &err) == SD_ERR_INVALID_ARG &&
+                  strstr(err.message, "multiple of 64"),
+              "a tile size off the grid is refused: %s", err.message);
+        sd_model_free(m);
     }
     free(img);
     free(out);
@@ -306,6 +356,7 @@ int main(int argc, char **argv)
     test_sizes_and_modes(m, inpaint);
     test_bad_jobs(m);
     test_memory_budget();
+    test_auto_vae_tiles();
     sd_model_free(m);
     sd_model_free(inpaint);
     return check_summary();

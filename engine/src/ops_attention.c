@@ -1,5 +1,6 @@
 /* Multi-head scaled-dot-product attention. With AVX2 + FMA: fused tiles of a few query
- * rows (ops_attention_avx2.c) spread over the cores. Otherwise one head and one band of
+ * rows (ops_attention_avx2.c, or ops_attention_avx512.c where AVX-512 runs) spread over
+ * the cores. Otherwise one head and one band of
  * query rows at a time through cblas_sgemm. Either way the score block held at once is
  * small, never [heads, nq, nk]. */
 #include "ops.h"
@@ -83,7 +84,13 @@ static void softmax_rows(float *s, int rows, int nk, int row0, int causal, float
 
 #ifdef SD_HAVE_AVX2
 /* The fused path's operands: every head's keys transposed and values packed. */
+typedef void (*attention_tile_fn)(const float *q, int q_stride, int rows, int d,
+                                  const float *kt, int nk, int nk16, const float *vp,
+                                  float scale, int causal_row0, float *scores, float *qt,
+                                  float *out, int out_stride);
+
 typedef struct {
+    attention_tile_fn tile;   /* the AVX2 or the AVX-512 kernel */
     const float *q;
     int q_stride;
     const float *kt;     /* [heads, nk16 / 16, d, 16] */
@@ -105,12 +112,10 @@ static void fused_tiles(void *arg, int worker, int begin, int end)
     for (int task = begin; task < end; task++) {
         const int h = task / f->tiles, i0 = (task % f->tiles) * OPS_ATTN_ROWS;
         const int rows = f->nq - i0 < OPS_ATTN_ROWS ? f->nq - i0 : OPS_ATTN_ROWS;
-        ops_attention_tile_avx2(f->q + (size_t)i0 * f->q_stride + (size_t)h * f->d, f->q_stride,
-                                rows, f->d, f->kt + (size_t)h * f->d * f->nk16, f->nk, f->nk16,
-                                f->vp + (size_t)h * f->nk * f->d, f->scale,
-                                f->causal ? i0 : -1, scores, qt,
-                                f->out + (size_t)i0 * f->out_stride + (size_t)h * f->d,
-                                f->out_stride);
+        f->tile(f->q + (size_t)i0 * f->q_stride + (size_t)h * f->d, f->q_stride, rows, f->d,
+                f->kt + (size_t)h * f->d * f->nk16, f->nk, f->nk16,
+                f->vp + (size_t)h * f->nk * f->d, f->scale, f->causal ? i0 : -1, scores, qt,
+                f->out + (size_t)i0 * f->out_stride + (size_t)h * f->d, f->out_stride);
     }
 }
 
@@ -120,6 +125,11 @@ static int attention_fused(sd_arena *a, const float *q, int q_stride, const floa
 {
     const int nk16 = (nk + 15) / 16 * 16, workers = ops_workers();
     fused_attention f = {
+#ifdef SD_HAVE_AVX512
+        .tile = ops_have_avx512() ? ops_attention_tile_avx512 : ops_attention_tile_avx2,
+#else
+        .tile = ops_attention_tile_avx2,
+#endif
         .q = q, .q_stride = q_stride, .nq = nq, .nk = nk, .nk16 = nk16, .d = d,
         .tiles = (nq + OPS_ATTN_ROWS - 1) / OPS_ATTN_ROWS, .causal = causal,
         .scale = 1.0f / sqrtf((float)d), .out = out, .out_stride = heads * d,

@@ -161,3 +161,13 @@ int ops_have_avx2(void)
     return 0;
 #endif
 }
+
+int ops_have_avx512(void)
+{
+#ifdef SD_HAVE_AVX512
+    __builtin_cpu_init();   /* libgcc also checks that the OS saves the zmm state */
+    return ops_have_avx2() && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}

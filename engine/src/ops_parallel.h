@@ -32,5 +32,7 @@ int ops_workers_for(size_t values);
 
 /* 1 when the CPU runs the AVX2 + FMA kernels (and they were compiled in). */
 int ops_have_avx2(void);
+/* 1 when the CPU and OS run the AVX-512F kernels (and they were compiled in). */
+int ops_have_avx512(void);
 
 #endif

@@ -19,4 +19,10 @@ void ops_attention_tile_avx2(const float *q, int q_stride, int rows, int d, cons
                              int nk, int nk16, const float *vp, float scale, int causal_row0,
                              float *scores, float *qt, float *out, int out_stride);
 
+/* The same tile with AVX-512F (ops_attention_avx512.c, built with -mavx512f): same
+ * arguments, same values up to the order of the softmax sum. Only when ops_have_avx512(). */
+void ops_attention_tile_avx512(const float *q, int q_stride, int rows, int d, const float *kt,
+                               int nk, int nk16, const float *vp, float scale, int causal_row0,
+                               float *scores, float *qt, float *out, int out_stride);
+
 #endif

@@ -9,6 +9,8 @@
 
 #include "check.h"
 #include "ops.h"
+#include "ops_parallel.h"
+#include "ops_simd.h"
 #include "safetensors.h"
 
 /* Ops built on sgemm: max |y - ref| must stay below this times max |ref|. */
@@ -513,8 +515,63 @@ static void check_attention(rng *r, sd_arena *a, const attn_case *c)
     free(ref);
 }
 
+#ifdef SD_HAVE_AVX2
+typedef void (*tile_fn)(const float *q, int q_stride, int rows, int d, const float *kt, int nk,
+                        int nk16, const float *vp, float scale, int causal_row0, float *scores,
+                        float *qt, float *out, int out_stride);
+
+/* Each fused tile kernel compiled in and run by this CPU, called directly (the dispatch
+ * picks only one of them), against the naive attention of one head. */
+static void test_attention_tiles(rng *r)
+{
+    struct {
+        tile_fn fn;
+        const char *name;
+        int runs;
+    } kernels[] = {
+        {ops_attention_tile_avx2, "avx2", ops_have_avx2()},
+#ifdef SD_HAVE_AVX512
+        {ops_attention_tile_avx512, "avx512", ops_have_avx512()},
+#endif
+    };
+    const int shapes[][4] = {   /* rows, nk, d, causal */
+        {6, 64, 40, 0}, {5, 77, 40, 0}, {6, 33, 80, 0}, {3, 100, 160, 0}, {6, 17, 64, 1},
+        {1, 1, 8, 0},   {4, 48, 24, 0}, {6, 129, 48, 1},
+    };
+    for (size_t k = 0; k < sizeof kernels / sizeof kernels[0]; k++) {
+        if (!kernels[k].runs)
+            continue;
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int rows = shapes[s][0], nk = shapes[s][1], d = shapes[s][2];
+            const int causal = shapes[s][3], nk16 = (nk + 15) / 16 * 16;
+            float *q = rand_floats(r, (size_t)rows * d, 2.0f);
+            float *kv = rand_floats(r, (size_t)nk * 2 * d, 2.0f);   /* k | v per token */
+            float *kt = calloc((size_t)nk16 * d, sizeof *kt), *vp = malloc((size_t)nk * d * 4);
+            float *scores = malloc((size_t)OPS_ATTN_ROWS * nk16 * 4);
+            float *qt = malloc((size_t)OPS_ATTN_ROWS * d * 4), *out = malloc((size_t)rows * d * 4);
+            double *ref = new_doubles((size_t)rows * d);
+            for (int j = 0; j < nk; j++)
+                for (int c = 0; c < d; c++) {
+                    kt[(size_t)(j / 16) * d * 16 + (size_t)c * 16 + j % 16] = kv[(size_t)j * 2 * d + c];
+                    vp[(size_t)j * d + c] = kv[(size_t)j * 2 * d + d + c];
+                }
+            kernels[k].fn(q, d, rows, d, kt, nk, nk16, vp, 1.0f / sqrtf((float)d),
+                          causal ? 0 : -1, scores, qt, out, d);
+            naive_attention(q, d, kv, kv + d, 2 * d, rows, nk, 1, d, causal, ref);
+            double e = rel_err(out, ref, (size_t)rows * d);
+            CHECK(e <= TOL_GEMM, "%s tile rows %d nk %d d %d causal %d: rel err %.3g",
+                  kernels[k].name, rows, nk, d, causal, e);
+            free(q), free(kv), free(kt), free(vp), free(scores), free(qt), free(out), free(ref);
+        }
+    }
+}
+#endif
+
 static void test_attention(rng *r)
 {
+#ifdef SD_HAVE_AVX2
+    test_attention_tiles(r);
+#endif
     sd_arena a;
     sd_arena_init(&a, 0);
     const attn_case cases[] = {
@@ -523,6 +580,8 @@ static void test_attention(rng *r)
         {64, 64, 1, 40, 0, 0, 1},  {9, 9, 2, 4, 1, 1, 1},  {77, 77, 4, 16, 1, 1, 1},   /* CLIP causal */
         {12, 12, 3, 40, 0, 1, 1},  {3, 1, 2, 8, 0, 0, 1},
         {16, 21, 2, 8, 0, 0, 30},  {19, 19, 2, 8, 1, 1, 30},   /* scores in the hundreds */
+        {40, 33, 2, 80, 0, 0, 1},  {30, 100, 1, 160, 0, 0, 1},   /* U-Net levels 1, 2 */
+        {20, 45, 2, 64, 1, 1, 1},  {8, 17, 1, 24, 0, 0, 1},   /* CLIP heads; odd key tails */
         {1100, 1000, 1, 4, 0, 0, 1},   /* several query chunks */
         {1100, 1100, 1, 4, 1, 1, 1},   /* causal mask across chunk boundaries */
     };

@@ -27,7 +27,8 @@ opts="halt_on_error=1 second_deadlock_stack=1 history_size=4 ${TSAN_EXTRA_OPTION
 echo "== two contexts, single-threaded math"
 OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS="$opts" "$BUILD/tests/test-threads" "$SHARED"
 
-# 2. Default threads: the ops' own worker threads too. tests/tsan.supp drops the reports
-#    with an OpenBLAS frame, whose thread hand-off TSan cannot see (see there).
+# 2. Default threads: the ops' own worker threads too (each calling OpenBLAS, which runs
+#    single-threaded inside them). tests/tsan.supp drops the reports with an OpenBLAS
+#    frame, whose internals TSan cannot see (see there).
 echo "== two contexts, multi-threaded math"
 TSAN_OPTIONS="$opts suppressions=$(pwd)/tests/tsan.supp" "$BUILD/tests/test-threads" "$SHARED"

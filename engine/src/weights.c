@@ -212,6 +212,34 @@ static sd_status copy_packed(sd_weights *w, weight_entry *e, sd_error *err)
     return SD_OK;
 }
 
+/* The tensor's bytes are used where they lie in the mapping. */
+static void keep_in_place(sd_weights *w, weight_entry *e)
+{
+    e->in_mapping = 1;
+    w->bytes += e->src->nbytes;
+}
+
+/* e->packed: the F16/BF16 values in place, or a copy when they are not aligned. */
+static sd_status load_packed(sd_weights *w, weight_entry *e, sd_error *err)
+{
+    e->packed_bf16 = e->src->dtype == ST_BF16;
+    if (!usable_in_place(e, e->src->dtype, sizeof(uint16_t)))
+        return copy_packed(w, e, err);
+    e->packed = (uint16_t *)(uintptr_t)e->src->data;
+    keep_in_place(w, e);
+    return SD_OK;
+}
+
+/* e->data: the F32 values in place, or converted into a buffer of their own. */
+static sd_status load_f32(sd_weights *w, weight_entry *e, sd_error *err)
+{
+    if (e->packed || !usable_in_place(e, ST_F32, sizeof(float)))
+        return convert(w, e, err);
+    e->data = (float *)(uintptr_t)e->src->data;
+    keep_in_place(w, e);
+    return SD_OK;
+}
+
 static sd_status bind_v(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
                         const int64_t *shape, int allow_packed, const char *name_fmt,
                         va_list ap)
@@ -238,30 +266,17 @@ static sd_status bind_v(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
     int half = e->packed || (e->src && (e->src->dtype == ST_F16 || e->src->dtype == ST_BF16));
     if (allow_packed && half && !e->data) {
         if (!e->packed) {
-            e->packed_bf16 = e->src->dtype == ST_BF16;
-            if (usable_in_place(e, e->src->dtype, sizeof(uint16_t))) {
-                e->packed = (uint16_t *)(uintptr_t)e->src->data;
-                e->in_mapping = 1;
-                w->bytes += e->src->nbytes;
-            } else {
-                sd_status s = copy_packed(w, e, err);
-                if (s != SD_OK)
-                    return s;
-            }
+            sd_status s = load_packed(w, e, err);
+            if (s != SD_OK)
+                return s;
         }
         out->packed = e->packed;
         out->packed_bf16 = e->packed_bf16;
     } else {
         if (!e->data) {
-            if (!e->packed && usable_in_place(e, ST_F32, sizeof(float))) {
-                e->data = (float *)(uintptr_t)e->src->data;
-                e->in_mapping = 1;
-                w->bytes += e->src->nbytes;
-            } else {
-                sd_status s = convert(w, e, err);
-                if (s != SD_OK)
-                    return s;
-            }
+            sd_status s = load_f32(w, e, err);
+            if (s != SD_OK)
+                return s;
         }
         out->data = e->data;
     }

@@ -16,9 +16,7 @@
 #   after --, options for every `bench run`: --sampler NAME, --cfg X, --steps N,
 #   --strength X, --vae-tile PX (the speed/quality options of the README's table)
 #
-# The figures to compare with are issue 9's stable-diffusion.cpp run on this machine
-# (sd.cpp itself is not available here): 512² img2img 405 s total, ~23 s/step, 41 s VAE
-# decode, 3.85 GB peak RSS; 256² img2img 78 s, 2.56 GB.
+# stable-diffusion.cpp on the same machine and job: tests/bench/sdcpp_side_by_side.sh.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -43,7 +41,12 @@ while [ $# -gt 0 ] && [ "$1" != -- ]; do
 done
 [ "${1:-}" = -- ] && shift
 extra=("$@")
-build=${positional[0]:-$here/build}
+# What users run: install.sh builds with -Dbuildtype=release (-O3), so the bench does too,
+# in a build folder of its own (the test build is debugoptimized, -O2: ~10 % slower).
+build=${positional[0]:-$here/build-bench}
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" "$here" -Dbuildtype=release -Dgimp=none >/dev/null
+fi
 shared=${positional[1]:-$here/../shared}
 bench_dir=${BENCH_DIR:-/var/tmp/gimp-diffusion-bench}
 keys=$shared/golden/sd15-fullsize.keys.txt
@@ -75,5 +78,4 @@ run() {   # name mode size
 run img2img512 img2img 512
 run img2img256 img2img 256
 run inpaint512 inpaint 512
-echo "== sd.cpp reference (issue 9, same machine, quiet): 512² img2img 405 s total, ~23 s/step," \
-     "41 s VAE decode, 3.85 GB peak RSS; 256² img2img 78 s, 2.56 GB"
+echo "== stable-diffusion.cpp on this machine: tests/bench/sdcpp_side_by_side.sh"

@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
     esac
 done
-build=${1:-$here/build}
+build=${1:-$here/build-bench}   # run_bench.sh sets it up: a release build, as install.sh
 shared=${2:-$here/../shared}
 bench_dir=${BENCH_DIR:-/var/tmp/gimp-diffusion-bench}
 model=$bench_dir/sd15-random-f16.safetensors
@@ -39,7 +39,7 @@ sd_cli=$sdcpp_dir/build/bin/sd-cli
 threads=$(nproc)
 
 # The checkpoint (and our bench binary): run_bench.sh makes both.
-if [ ! -f "$model" ]; then
+if [ ! -f "$model" ] || [ ! -f "$build/build.ninja" ]; then
     "$here/tests/bench/run_bench.sh" --only sgemm "$build" "$shared" >/dev/null
 fi
 ninja -C "$build" tests/bench >/dev/null
@@ -153,15 +153,19 @@ scenario() {   # name mode size
     printf '\n%s: %s %dx%d, strength 0.75, 20 steps (%d run), CFG 7.5, euler_a, %d threads; medians of %d\n' \
         "$name" "$mode" "$size" "$size" "$steps_run" "$threads" "$repeat"
     printf '  %-22s %12s' "" "ours"
-    for variant in "${variants[@]}"; do printf ' %12s %8s' "sd.cpp${variant/plain/}" "ratio"; done
+    for variant in "${variants[@]}"; do
+        printf ' %12s %8s' "sd.cpp$([ "$variant" = fa ] && echo ' --fa')" "ratio"
+    done
     printf '\n'
     row() {   # label ours-value field(1-based in sd figures) unit
         local label=$1 ours=$2 field=$3 unit=$4
-        printf '  %-22s %10.2f %s' "$label" "$ours" "$unit"
+        local fmt='%10.2f %s'
+        [ "$unit" = MiB ] && fmt='%8.0f %s'
+        printf "  %-22s $fmt" "$label" "$ours" "$unit"
         for variant in "${variants[@]}"; do
             local v
             v=$(awk -v f="$field" '{print $f}' "$work/sd.$variant" | median)
-            printf ' %10.2f %s %7.2fx' "$v" "$unit" "$(awk -v a="$ours" -v b="$v" 'BEGIN {print (b > 0 ? a / b : 0)}')"
+            printf " $fmt %7.2fx" "$v" "$unit" "$(awk -v a="$ours" -v b="$v" 'BEGIN {print (b > 0 ? a / b : 0)}')"
         done
         printf '\n'
     }
@@ -170,7 +174,7 @@ scenario() {   # name mode size
     row "U-Net step (CFG x2)" "$o_step" 3 s
     row "VAE decode" "$o_dec" 4 s
     row "total" "$o_total" 5 s
-    row "peak RSS" "$o_rss" 6 M
+    row "peak RSS" "$o_rss" 6 MiB
     echo "  (ratio = ours / sd.cpp: below 1 is faster or smaller. sd.cpp's step is its sampling" \
          "time over the $(awk '{print $7}' "$work/sd.plain" | head -1) U-Net iterations its" \
          "progress bar counts; ours runs $steps_run)"

@@ -30,7 +30,8 @@ typedef struct {
     float *data;            /* fp32, NULL until bound */
     uint16_t *packed;       /* 16-bit values, NULL until bound packed */
     int packed_bf16;
-    int in_mapping;         /* data / packed point into the file's mapping (not owned) */
+    int data_mapped;        /* data points into the file's mapping (not owned) */
+    int packed_mapped;      /* packed points into the file's mapping (not owned) */
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
@@ -88,10 +89,10 @@ void sd_weights_free(sd_weights *w)
     if (!w)
         return;
     for (size_t i = 0; i < w->count; i++) {
-        if (!w->entries[i].in_mapping) {
+        if (!w->entries[i].data_mapped)
             free(w->entries[i].data);
+        if (!w->entries[i].packed_mapped)
             free(w->entries[i].packed);
-        }
         free(w->entries[i].name);
     }
     free(w->entries);
@@ -213,9 +214,9 @@ static sd_status copy_packed(sd_weights *w, weight_entry *e, sd_error *err)
 }
 
 /* The tensor's bytes are used where they lie in the mapping. */
-static void keep_in_place(sd_weights *w, weight_entry *e)
+static void keep_in_place(sd_weights *w, weight_entry *e, int *mapped)
 {
-    e->in_mapping = 1;
+    *mapped = 1;
     w->bytes += e->src->nbytes;
 }
 
@@ -226,7 +227,7 @@ static sd_status load_packed(sd_weights *w, weight_entry *e, sd_error *err)
     if (!usable_in_place(e, e->src->dtype, sizeof(uint16_t)))
         return copy_packed(w, e, err);
     e->packed = (uint16_t *)(uintptr_t)e->src->data;
-    keep_in_place(w, e);
+    keep_in_place(w, e, &e->packed_mapped);
     return SD_OK;
 }
 
@@ -236,7 +237,7 @@ static sd_status load_f32(sd_weights *w, weight_entry *e, sd_error *err)
     if (e->packed || !usable_in_place(e, ST_F32, sizeof(float)))
         return convert(w, e, err);
     e->data = (float *)(uintptr_t)e->src->data;
-    keep_in_place(w, e);
+    keep_in_place(w, e, &e->data_mapped);
     return SD_OK;
 }
 
@@ -323,7 +324,7 @@ void sd_weights_drop_file(sd_weights *w)
     if (!w || !w->file)
         return;
     for (size_t i = 0; i < w->count; i++)
-        if (w->entries[i].in_mapping)
+        if (w->entries[i].data_mapped || w->entries[i].packed_mapped)
             return;   /* still read in place: the mapping stays */
     for (size_t i = 0; i < w->count; i++)
         w->entries[i].src = NULL;
@@ -347,7 +348,7 @@ size_t sd_weights_release(sd_weights *w, const char *prefix)
     }
     for (size_t i = lo; i < w->count && strncmp(w->entries[i].name, prefix, len) == 0; i++) {
         const weight_entry *e = &w->entries[i];
-        if (e->in_mapping && e->src) {
+        if ((e->data_mapped || e->packed_mapped) && e->src) {
             st_release(w->file, e->src);
             bytes += e->src->nbytes;
         }

@@ -581,7 +581,7 @@ static void test_attention(rng *r)
         {12, 12, 3, 40, 0, 1, 1},  {3, 1, 2, 8, 0, 0, 1},
         {16, 21, 2, 8, 0, 0, 30},  {19, 19, 2, 8, 1, 1, 30},   /* scores in the hundreds */
         {40, 33, 2, 80, 0, 0, 1},  {30, 100, 1, 160, 0, 0, 1},   /* U-Net levels 1, 2 */
-        {20, 45, 2, 64, 1, 1, 1},  {8, 17, 1, 24, 0, 0, 1},   /* CLIP heads; odd key tails */
+        {45, 45, 2, 64, 1, 1, 1},  {8, 17, 1, 24, 0, 0, 1},   /* CLIP heads; odd key tails */
         {1100, 1000, 1, 4, 0, 0, 1},   /* several query chunks */
         {1100, 1100, 1, 4, 1, 1, 1},   /* causal mask across chunk boundaries */
     };

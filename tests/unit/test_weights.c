@@ -231,6 +231,18 @@ static void test_in_place(void)
     CHECK(equal, "values read after a release are the file's");
     sd_arena_free(&a);
 
+    /* Read in place packed, and widened too: the widened copy is owned (and freed: the
+     * sanitizer run checks), the packed values still the mapping's. */
+    sd_tensor odd_f32;
+    CHECK(sd_weights_bind(w, &odd_f32, &err, 1, SD_SHAPE(3), "odd") == SD_OK &&
+              odd_f32.data[0] == 1.0f && odd_f32.data[2] == -3.0f,
+          "a tensor bound packed binds as fp32 too: %s", err.message);
+    sd_tensor w16_f32;
+    CHECK(sd_weights_bind(w, &w16_f32, &err, 1, SD_SHAPE((int64_t)BIG), "big") == SD_OK &&
+              w16_f32.data && w16_f32.data[BIG - 1] == (float)((BIG - 1) % 2048) - 1024.0f &&
+              big.packed == st_find(file, "big")->data,
+          "in-place packed and owned fp32 side by side: %s", err.message);
+
     sd_weights_drop_file(w);
     CHECK(sd_weights_file(w) != NULL && w32.data[0] == 0.5f,
           "the mapping stays while tensors are read in place");

@@ -48,9 +48,10 @@ typedef enum {
 typedef struct sd_model sd_model;
 
 typedef struct {
-    int threads;              /* worker threads for math; 0 = all cores. Process-wide (it is
-                                 OpenBLAS's setting): the last model loaded with a non-zero
-                                 value sets it for every context */
+    int threads;              /* worker threads for math; 0 = all cores (or OPENBLAS_NUM_THREADS).
+                                 Process-wide, like the cores it describes: the last model
+                                 loaded with a non-zero value sets it for every context.
+                                 OpenBLAS runs single-threaded inside these workers */
     size_t memory_budget_mb;  /* working memory a job may use beyond the weights;
                                  0 = what the system has available when the job starts */
 } sd_model_options;
@@ -69,7 +70,10 @@ typedef struct {
 
 /* Loads a checkpoint (.safetensors, F32/F16/BF16) and the CLIP BPE vocabulary.
  * vocab_path is a folder holding vocab.json + merges.txt or bpe_simple_vocab_16e6.txt.gz,
- * or the path of one of those files. opts may be NULL. */
+ * or the path of one of those files. opts may be NULL. The checkpoint stays mapped until
+ * sd_model_free: its large tensors are read in place, and each network's pages are handed
+ * back to the page cache after its phase of a job. Do not truncate or rewrite the file in
+ * place while the model is loaded (replacing it by a rename is safe). */
 sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err);
 void sd_model_free(sd_model *model);

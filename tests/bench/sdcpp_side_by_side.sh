@@ -131,7 +131,6 @@ scenario() {   # name mode size
     local steps_run=15 extra=() variants=(plain)
     [ "$mode" = inpaint ] && extra=(--mask "$work/mask$size.png")
     [ "$with_fa" = 1 ] && variants+=(fa)
-    declare -A col
     for variant in "${variants[@]}"; do
         local flags=()
         [ "$variant" = fa ] && flags=(--fa)

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 
+#include "ops_exp.h"
 #include "ops_simd.h"
 
 #define ROWS OPS_ATTN_ROWS   /* ACC_ROWS below lists as many */
@@ -16,16 +17,16 @@
 static inline __m256 exp_nonpos8(__m256 x)
 {
     x = _mm256_max_ps(_mm256_set1_ps(-87.0f), x);
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(OPS_EXP_LOG2E)),
                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693145751953125f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(1.428606765330187045e-06f), r);
-    __m256 u = _mm256_set1_ps(0.000198527617612853646278381f);
-    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.00139304355252534151077271f));
-    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.00833336077630519866943359f));
-    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.0416664853692054748535156f));
-    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.166666671633720397949219f));
-    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(0.5f));
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(OPS_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(OPS_EXP_LN2_LO), r);
+    __m256 u = _mm256_set1_ps(OPS_EXP_P5);
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(OPS_EXP_P4));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(OPS_EXP_P3));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(OPS_EXP_P2));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(OPS_EXP_P1));
+    u = _mm256_fmadd_ps(u, r, _mm256_set1_ps(OPS_EXP_P0));
     u = _mm256_add_ps(_mm256_set1_ps(1.0f), _mm256_fmadd_ps(_mm256_mul_ps(r, r), u, r));
     const __m256i e = _mm256_slli_epi32(
         _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);

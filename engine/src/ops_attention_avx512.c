@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 
+#include "ops_exp.h"
 #include "ops_simd.h"
 
 #define ROWS OPS_ATTN_ROWS   /* ACC_ROWS below lists as many */
@@ -14,16 +15,16 @@
 static inline __m512 exp_nonpos16(__m512 x)
 {
     x = _mm512_max_ps(_mm512_set1_ps(-87.0f), x);
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(OPS_EXP_LOG2E)),
                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
-    __m512 u = _mm512_set1_ps(0.000198527617612853646278381f);
-    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.00139304355252534151077271f));
-    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.00833336077630519866943359f));
-    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.0416664853692054748535156f));
-    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.166666671633720397949219f));
-    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(0.5f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(OPS_EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(OPS_EXP_LN2_LO), r);
+    __m512 u = _mm512_set1_ps(OPS_EXP_P5);
+    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(OPS_EXP_P4));
+    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(OPS_EXP_P3));
+    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(OPS_EXP_P2));
+    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(OPS_EXP_P1));
+    u = _mm512_fmadd_ps(u, r, _mm512_set1_ps(OPS_EXP_P0));
     u = _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_mul_ps(r, r), u, r));
     const __m512i e = _mm512_slli_epi32(
         _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);

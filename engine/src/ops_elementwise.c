@@ -279,17 +279,15 @@ void op_concat_channels(const float *a, int ca, const float *b, int cb, int n, i
  * an ulp of frequency moves the sinusoid by ~2e-6. */
 static float expf_torch(float d)
 {
-    const float r_ln2 = 1.442695040888963407359924681001892137426645954152985934f;
-    const float l2u = 0.693145751953125f, l2l = 1.428606765330187045e-06f;
-    float q = rintf(d * r_ln2);
-    float s = fmaf(q, -l2u, d);
-    s = fmaf(q, -l2l, s);
-    float u = 0.000198527617612853646278381f;
-    u = fmaf(u, s, 0.00139304355252534151077271f);
-    u = fmaf(u, s, 0.00833336077630519866943359f);
-    u = fmaf(u, s, 0.0416664853692054748535156f);
-    u = fmaf(u, s, 0.166666671633720397949219f);
-    u = fmaf(u, s, 0.5f);
+    float q = rintf(d * OPS_EXP_LOG2E);
+    float s = fmaf(q, -OPS_EXP_LN2_HI, d);
+    s = fmaf(q, -OPS_EXP_LN2_LO, s);
+    float u = OPS_EXP_P5;
+    u = fmaf(u, s, OPS_EXP_P4);
+    u = fmaf(u, s, OPS_EXP_P3);
+    u = fmaf(u, s, OPS_EXP_P2);
+    u = fmaf(u, s, OPS_EXP_P1);
+    u = fmaf(u, s, OPS_EXP_P0);
     u = 1.0f + fmaf(s * s, u, s);
     return ldexpf(u, (int)q);
 }

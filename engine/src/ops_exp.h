@@ -7,6 +7,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* SLEEF's expf: x = n ln2 + r (ln2 split in two so n ln2 is exact), e^r = 1 + r + r^2 p(r)
+ * with p of degree 5 (Horner from P5 down to P0), 2^n put in the exponent bits. Every exp
+ * of the engine evaluates these constants: the scalar one below, the AVX2 and AVX-512
+ * attention tiles, and the timestep embedding's expf_torch. */
+#define OPS_EXP_LOG2E 1.44269504088896341f
+#define OPS_EXP_LN2_HI 0.693145751953125f
+#define OPS_EXP_LN2_LO 1.428606765330187045e-06f
+#define OPS_EXP_P5 0.000198527617612853646278381f
+#define OPS_EXP_P4 0.00139304355252534151077271f
+#define OPS_EXP_P3 0.00833336077630519866943359f
+#define OPS_EXP_P2 0.0416664853692054748535156f
+#define OPS_EXP_P1 0.166666671633720397949219f
+#define OPS_EXP_P0 0.5f
+
 /* Width of the blocked loops that use these functions. */
 #define OPS_LANES 8
 
@@ -18,8 +32,8 @@
  * compare (which may trap) does not. */
 static inline float ops_exp_nonpos(float x)
 {
-    const float log2e = 1.44269504088896341f;
-    const float ln2_hi = 0.693145751953125f, ln2_lo = 1.428606765330187045e-06f;
+    const float log2e = OPS_EXP_LOG2E;
+    const float ln2_hi = OPS_EXP_LN2_HI, ln2_lo = OPS_EXP_LN2_LO;
     const float round_magic = 12582912.0f;   /* 1.5 * 2^23: adding it rounds to an integer */
     const uint32_t minus_87 = 0xC2AE0000u;   /* bits of -87.0f */
     uint32_t xb;
@@ -28,12 +42,12 @@ static inline float ops_exp_nonpos(float x)
     memcpy(&x, &xb, sizeof x);
     float n = (x * log2e + round_magic) - round_magic;
     float r = x - n * ln2_hi - n * ln2_lo;
-    float u = 0.000198527617612853646278381f;
-    u = u * r + 0.00139304355252534151077271f;
-    u = u * r + 0.00833336077630519866943359f;
-    u = u * r + 0.0416664853692054748535156f;
-    u = u * r + 0.166666671633720397949219f;
-    u = u * r + 0.5f;
+    float u = OPS_EXP_P5;
+    u = u * r + OPS_EXP_P4;
+    u = u * r + OPS_EXP_P3;
+    u = u * r + OPS_EXP_P2;
+    u = u * r + OPS_EXP_P1;
+    u = u * r + OPS_EXP_P0;
     u = 1.0f + (r * r * u + r);
     uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
     float scale;

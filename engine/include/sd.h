@@ -161,7 +161,8 @@ void sd_job_defaults(sd_job *job);
 /* Working memory in bytes (beyond the model's weights) that a job needs: what
  * sd_generate checks against the budget before it starts, so a job that cannot fit is
  * refused at once ("needs about N MiB") instead of failing late or waking the OOM killer.
- * Allocations during the run are bounded by the same budget. */
+ * With vae_tile 0 (automatic) it is the estimate with the tiles sd_generate would choose
+ * under the model's budget now. Allocations during the run are bounded by the same budget. */
 size_t sd_job_memory_estimate(const sd_model *model, const sd_job *job);
 
 /* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1]. */

@@ -91,9 +91,15 @@ int sd_job_vae_tile(const sd_model *m, const sd_job *job, size_t budget)
     return -1;   /* nothing fits: the untiled estimate is reported */
 }
 
+size_t sd_job_budget(const sd_model *m)
+{
+    return m->memory_budget ? m->memory_budget : sd_memory_available();
+}
+
 size_t sd_job_memory_estimate(const sd_model *m, const sd_job *job)
 {
     if (!m || !job)
         return 0;
-    return sd_job_memory_estimate_tiled(m, job, job->vae_tile);
+    /* with the tiles sd_generate would choose, so the figure is the one it checks */
+    return sd_job_memory_estimate_tiled(m, job, sd_job_vae_tile(m, job, sd_job_budget(m)));
 }

@@ -9,6 +9,10 @@
 /* Bytes the system can give now (MemAvailable), or 0 when unknown. */
 size_t sd_memory_available(void);
 
+/* The working-memory budget of a job on model m, in bytes: the model's memory budget, or
+ * the memory available now (0 when unknown: unbounded). */
+size_t sd_job_budget(const sd_model *m);
+
 /* sd_job_memory_estimate with the VAE run in tiles of vae_tile pixels (<= 0: untiled). */
 size_t sd_job_memory_estimate_tiled(const sd_model *m, const sd_job *job, int vae_tile);
 

@@ -48,7 +48,9 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
         return st;
     }
     /* Every tensor is bound: unless some are read in place, the mapping is no longer
-     * needed. Those that are cost no resident memory until a job uses them. */
+     * needed. Reading the small converted tensors faulted in their neighbours' pages too
+     * (the kernel maps around a fault): handing those back leaves no network resident
+     * before a job needs it (measured on SD 1.5: 43 → 25 MB after load, for 0.1 s). */
     sd_weights_drop_file(m->weights);
     for (int net = 0; net < SD_NET_COUNT; net++)
         sd_model_release(m, (sd_network)net);

@@ -500,7 +500,7 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
 
     /* Refuse up front what cannot fit, with the size it needs; bound the run by the same
      * budget so that an underestimate fails cleanly rather than waking the OOM killer. */
-    size_t budget = m->memory_budget ? m->memory_budget : sd_memory_available();
+    size_t budget = sd_job_budget(m);
     const int vae_tile = sd_job_vae_tile(m, job, budget);
     size_t need = sd_job_memory_estimate_tiled(m, job, vae_tile);
     if (budget && need > budget)

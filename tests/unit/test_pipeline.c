@@ -318,6 +318,9 @@ static void test_auto_vae_tiles(void)
         CHECK(st == SD_ERR_NOMEM && strstr(err.message, "needs about"),
               "untiled over the budget: refused (%s)", err.message);
         job.vae_tile = 0;
+        CHECK(sd_job_memory_estimate(m, &job) <= (budget_mb << 20),
+              "automatic: the estimate is that of the tiles sd_generate picks (%zu bytes)",
+              sd_job_memory_estimate(m, &job));
         st = sd_generate(m, &job, out, &err);
         int finite = 1;
         for (size_t i = 0; st == SD_OK && i < (size_t)S * S * 3; i++)

@@ -27,9 +27,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "model_config.h"
-#include "safetensors.h"
-#include "weights.h"
+#include "nets/model_config.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
 
 #define MAX_NAME 256
 #define CHUNK_VALUES (1 << 20)

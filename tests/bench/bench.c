@@ -27,8 +27,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "arena.h"
-#include "ops.h"
+#include "core/arena.h"
+#include "ops/ops.h"
 #include "sd.h"
 
 #define MAX_REPEAT 16

@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
-#include "model_config.h"
-#include "safetensors.h"
-#include "weights.h"
+#include "nets/model_config.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
 
 /* The reader promises that a tensor's bytes lie inside the file, so conversion
  * needs at most 8 floats per input byte (U8/BOOL into int64). */

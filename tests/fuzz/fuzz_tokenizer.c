@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 static sd_tokenizer *tokenizer;
 

@@ -13,7 +13,7 @@
 #include <zlib.h>
 
 #include "fuzz_util.h"
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 #define SEPARATOR "\n---\n"
 

@@ -9,7 +9,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "safetensors.h"
+#include "io/safetensors.h"
 
 typedef struct {
     const char *dir;        /* fixture folder */

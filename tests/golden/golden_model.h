@@ -6,8 +6,8 @@
 #define GOLDEN_MODEL_H
 
 #include "golden.h"
-#include "model_config.h"
-#include "weights.h"
+#include "nets/model_config.h"
+#include "io/weights.h"
 
 #define GOLDEN_MAX_CHECKPOINTS 2
 

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 
 #include "golden.h"
-#include "pipeline.h"
-#include "rng.h"
+#include "pipeline/pipeline.h"
+#include "core/rng.h"
 #include "sd.h"
 
 typedef struct {

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "golden.h"
-#include "scheduler.h"
+#include "sched/scheduler.h"
 
 #define TABLE_REL_TOL 1e-6
 /* Trajectory tolerance: this many float32 epsilons of max(1, max |reference|). */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clip.h"
+#include "nets/clip.h"
 #include "golden.h"
 #include "golden_model.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "golden.h"
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 /* Compares got[0..n_got) with the JSON int array `expected`; on a mismatch writes
  * where into why. Returns 1 when equal. */

@@ -16,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "golden.h"
-#include "model_config.h"
-#include "unet.h"
-#include "weights.h"
+#include "nets/model_config.h"
+#include "nets/unet.h"
+#include "io/weights.h"
 
 typedef struct {
     float *sample;    /* [batch, channels, h, w] */

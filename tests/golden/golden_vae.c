@@ -11,7 +11,7 @@
 
 #include "golden.h"
 #include "golden_model.h"
-#include "vae.h"
+#include "nets/vae.h"
 
 #define TOL_FACTOR 10.0
 /* float32 rounding of one operation on values of magnitude 1 (2^-23): the z and

@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "ops.h"
-#include "ops_parallel.h"
-#include "ops_simd.h"
-#include "safetensors.h"
+#include "ops/ops.h"
+#include "ops/parallel.h"
+#include "ops/simd.h"
+#include "io/safetensors.h"
 
 /* Ops built on sgemm: max |y - ref| must stay below this times max |ref|. */
 #define TOL_GEMM 1e-5

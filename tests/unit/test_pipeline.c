@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "check.h"
-#include "pipeline.h"
-#include "rng.h"
+#include "pipeline/pipeline.h"
+#include "core/rng.h"
 #include "sd.h"
 
 static char model_path[1024], inpaint_path[1024], vocab_path[1024];

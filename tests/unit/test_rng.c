@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "rng.h"
+#include "core/rng.h"
 
 enum { MAX_N = 1 << 16 };
 

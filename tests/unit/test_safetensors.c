@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "error.h"
-#include "model_config.h"
-#include "safetensors.h"
-#include "weights.h"
+#include "core/error.h"
+#include "nets/model_config.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
 
 typedef struct {
     char dir[256];

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "scheduler.h"
+#include "sched/scheduler.h"
 
 #define NUMEL 64
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "tokenizer.h"
+#include "text/tokenizer.h"
 
 static char *read_text(const char *path, size_t *len)
 {

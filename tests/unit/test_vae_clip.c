@@ -11,10 +11,10 @@
 #include <string.h>
 
 #include "check.h"
-#include "clip.h"
-#include "model_config.h"
-#include "vae.h"
-#include "weights.h"
+#include "nets/clip.h"
+#include "nets/model_config.h"
+#include "nets/vae.h"
+#include "io/weights.h"
 
 #define MAX_TRACE 32
 

@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "check.h"
-#include "model_config.h"
-#include "vae.h"
-#include "weights.h"
+#include "nets/model_config.h"
+#include "nets/vae.h"
+#include "io/weights.h"
 
 typedef struct {
     float *x;   /* [c, h, w] */

@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "core/arena.h"
 #include "check.h"
-#include "weights.h"
+#include "io/weights.h"
 
 static uint32_t bits(float f)
 {

@@ -1,0 +1,324 @@
+/* Model family and hyper-parameters from the single-file LDM checkpoint layout:
+ *   model.diffusion_model.*                    U-Net (openaimodel.py names)
+ *   first_stage_model.*                        VAE (AutoencoderKL, taming names)
+ *   cond_stage_model.transformer.text_model.*  CLIP text encoder (transformers names)
+ * Every width and depth is read from tensor shapes and counted from tensor names; only the
+ * constants SD 1.x does not store (GroupNorm groups, head counts, VAE scale) are fixed. */
+#include "nets/model_config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/error.h"
+
+#define UNET "model.diffusion_model."
+#define VAE "first_stage_model."
+#define CLIP "cond_stage_model.transformer.text_model."
+
+/* SD 1.x constants the checkpoint does not record (ldm configs v1-inference.yaml). */
+#define SD1_GROUPS 32
+#define SD1_UNET_HEADS 8
+#define SD1_VAE_SCALING_FACTOR 0.18215f
+#define SD1_CONTEXT_DIM_SD2 1024  /* OpenCLIP ViT-H: SD 2.x's context width */
+#define MAX_BLOCKS 64             /* bound on input_blocks / layer counts we scan for */
+
+const char *sd_family_name(sd_family f)
+{
+    switch (f) {
+    case SD_FAMILY_SD1: return "sd1";
+    case SD_FAMILY_SD1_INPAINT: return "sd1-inpaint";
+    }
+    return "unknown";
+}
+
+/* The tensor named by the format, or NULL. */
+static const st_tensor *get(const st_file *f, const char *fmt, ...) SD_PRINTF(2, 3);
+static const st_tensor *get(const st_file *f, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return NULL;
+    return st_find(f, name);
+}
+
+static int has_prefix(const st_file *f, const char *prefix)
+{
+    size_t len = strlen(prefix);
+    for (size_t i = 0; i < st_count(f); i++)
+        if (strncmp(st_at(f, i)->name, prefix, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Fetches a tensor that must exist with `ndim` dims; a missing or misshapen one means the
+ * file is not the layout we read. */
+static sd_status require(const st_file *f, const st_tensor **out, int ndim, sd_error *err,
+                         const char *name)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t)
+        return sd_fail(err, SD_ERR_FORMAT, "missing tensor %s", name);
+    if (t->ndim != ndim)
+        return sd_fail(err, SD_ERR_FORMAT, "tensor %s has %d dims, expected %d", name, t->ndim,
+                       ndim);
+    *out = t;
+    return SD_OK;
+}
+
+static sd_status unsupported(sd_error *err, const char *why)
+{
+    return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s", why);
+}
+
+/* Families that are recognisable from their key names alone. */
+static sd_status reject_other_families(const st_file *f, sd_error *err)
+{
+    if (has_prefix(f, "conditioner.embedders.") || has_prefix(f, UNET "label_emb."))
+        return unsupported(err, "SDXL (conditioner.embedders.* / label_emb tensors); "
+                                "only Stable Diffusion 1.x is supported");
+    if (has_prefix(f, "cond_stage_model.model."))
+        return unsupported(err, "SD 2.x (OpenCLIP text encoder cond_stage_model.model.*); "
+                                "only Stable Diffusion 1.x is supported");
+    if (!has_prefix(f, UNET)) {
+        if (st_find(f, "conv_in.weight") && has_prefix(f, "down_blocks."))
+            return unsupported(err, "a diffusers-format component file (conv_in / "
+                                    "down_blocks.*); use a single-file checkpoint");
+        return unsupported(err, "not a Stable Diffusion checkpoint "
+                                "(no model.diffusion_model.* tensors)");
+    }
+    if (!has_prefix(f, VAE))
+        return unsupported(err, "the checkpoint has no VAE (first_stage_model.* tensors)");
+    if (!has_prefix(f, CLIP)) {
+        if (has_prefix(f, "cond_stage_model.transformer."))
+            return unsupported(err, "text encoder without the text_model. prefix "
+                                    "(an old transformers layout)");
+        return unsupported(err, "the checkpoint has no CLIP text encoder "
+                                "(cond_stage_model.transformer.text_model.* tensors)");
+    }
+    return SD_OK;
+}
+
+/* input_blocks: 0 is conv_in; then per level `layers_per_block` res blocks (N.0, with a
+ * spatial transformer at N.1 on attention levels), and a downsampler (N.0.op) between
+ * levels. Walking them in order recovers levels, widths and attention. */
+static sd_status detect_unet(const st_file *f, sd_unet_config *u, sd_error *err)
+{
+    const st_tensor *t = NULL;
+    sd_status s = require(f, &t, 4, err, UNET "input_blocks.0.0.weight");
+    if (s != SD_OK)
+        return s;
+    u->model_channels = (int)t->shape[0];  /* [model_channels, in_channels, 3, 3] */
+    u->in_channels = (int)t->shape[1];
+    if ((s = require(f, &t, 4, err, UNET "out.2.weight")) != SD_OK)
+        return s;
+    u->out_channels = (int)t->shape[0];  /* [out_channels, model_channels, 3, 3] */
+    if ((s = require(f, &t, 2, err, UNET "time_embed.0.weight")) != SD_OK)
+        return s;
+    u->time_embed_dim = (int)t->shape[0];  /* [time_embed_dim, model_channels] */
+
+    int level = 0, in_level = 0, attn_seen = 0;
+    u->levels = 0;
+    u->layers_per_block = 0;
+    u->context_dim = 0;
+    u->transformer_depth = 0;
+    for (int n = 1; n < MAX_BLOCKS; n++) {
+        if (get(f, UNET "input_blocks.%d.0.op.weight", n)) {
+            if (u->layers_per_block == 0)
+                u->layers_per_block = in_level;
+            else if (in_level != u->layers_per_block)
+                return sd_fail(err, SD_ERR_UNSUPPORTED,
+                               "unsupported model: U-Net level %d has %d res blocks, "
+                               "level 0 has %d", level, in_level, u->layers_per_block);
+            level++;
+            in_level = 0;
+            continue;
+        }
+        const st_tensor *conv = get(f, UNET "input_blocks.%d.0.in_layers.2.weight", n);
+        if (!conv)
+            break;
+        if (level >= SD_MAX_LEVELS)
+            return sd_fail(err, SD_ERR_UNSUPPORTED,
+                           "unsupported model: U-Net with more than %d levels", SD_MAX_LEVELS);
+        if (conv->ndim != 4)
+            return sd_fail(err, SD_ERR_FORMAT, "tensor " UNET
+                           "input_blocks.%d.0.in_layers.2.weight has %d dims, expected 4",
+                           n, conv->ndim);
+        int width = (int)conv->shape[0];  /* [C_out, C_in, 3, 3] */
+        if (in_level > 0 && width != u->channels[level])
+            return sd_fail(err, SD_ERR_FORMAT,
+                           "U-Net level %d: res blocks of widths %d and %d", level,
+                           u->channels[level], width);
+        u->channels[level] = width;
+
+        const st_tensor *proj_in = get(f, UNET "input_blocks.%d.1.proj_in.weight", n);
+        int has_attn = proj_in != NULL;
+        if (in_level > 0 && has_attn != u->attention[level])
+            return sd_fail(err, SD_ERR_FORMAT,
+                           "U-Net level %d: attention on some res blocks only", level);
+        u->attention[level] = has_attn;
+        if (has_attn && !attn_seen) {
+            attn_seen = 1;
+            /* linear projections ([C, C] instead of a 1x1 conv) are SD 2.x's */
+            u->use_linear_projection = proj_in->ndim == 2;
+            const st_tensor *to_k = get(
+                f, UNET "input_blocks.%d.1.transformer_blocks.0.attn2.to_k.weight", n);
+            if (!to_k || to_k->ndim != 2)
+                return sd_fail(err, SD_ERR_FORMAT, "missing tensor " UNET
+                               "input_blocks.%d.1.transformer_blocks.0.attn2.to_k.weight", n);
+            u->context_dim = (int)to_k->shape[1];  /* [C, context_dim] */
+            while (u->transformer_depth < MAX_BLOCKS &&
+                   get(f, UNET "input_blocks.%d.1.transformer_blocks.%d.norm1.weight", n,
+                       u->transformer_depth))
+                u->transformer_depth++;
+        }
+        in_level++;
+    }
+    if (in_level == 0 || (u->layers_per_block && in_level != u->layers_per_block))
+        return sd_fail(err, SD_ERR_FORMAT, "U-Net input_blocks end in an incomplete level %d",
+                       level);
+    if (u->layers_per_block == 0)
+        u->layers_per_block = in_level;
+    u->levels = level + 1;
+    u->num_heads = SD1_UNET_HEADS;
+    u->groups = SD1_GROUPS;
+
+    if (!attn_seen)
+        return sd_fail(err, SD_ERR_FORMAT, "U-Net has no spatial transformers");
+    if (u->use_linear_projection || u->context_dim == SD1_CONTEXT_DIM_SD2) {
+        char why[160];
+        snprintf(why, sizeof why, "SD 2.x U-Net (%s, context dim %d); only Stable "
+                 "Diffusion 1.x is supported",
+                 u->use_linear_projection ? "linear proj_in" : "conv proj_in", u->context_dim);
+        return unsupported(err, why);
+    }
+    if (u->in_channels != 4 && u->in_channels != 9) {
+        char why[160];
+        snprintf(why, sizeof why, "U-Net with %d input channels (4 = SD 1.x, 9 = inpainting)",
+                 u->in_channels);
+        return unsupported(err, why);
+    }
+    for (int l = 0; l < u->levels; l++)
+        if (u->channels[l] % u->groups || u->channels[l] % u->num_heads)
+            return sd_fail(err, SD_ERR_FORMAT,
+                           "U-Net level %d width %d is not a multiple of %d groups and %d "
+                           "heads", l, u->channels[l], u->groups, u->num_heads);
+    if (!get(f, UNET "middle_block.1.proj_in.weight") ||
+        !get(f, UNET "output_blocks.%d.0.in_layers.2.weight",
+             u->levels * (u->layers_per_block + 1) - 1))
+        return sd_fail(err, SD_ERR_FORMAT, "U-Net middle_block or output_blocks incomplete");
+    return SD_OK;
+}
+
+/* encoder.down.L.block.B: res blocks per level; the decoder mirrors it with one more
+ * block per level (decoder.up.L.block.0..layers). */
+static sd_status detect_vae(const st_file *f, sd_vae_config *v, sd_error *err)
+{
+    const st_tensor *t = NULL;
+    sd_status s = require(f, &t, 4, err, VAE "encoder.conv_in.weight");
+    if (s != SD_OK)
+        return s;
+    v->in_channels = (int)t->shape[1];  /* [C0, 3, 3, 3] */
+    if ((s = require(f, &t, 4, err, VAE "decoder.conv_out.weight")) != SD_OK)
+        return s;
+    v->out_channels = (int)t->shape[0];  /* [3, C0, 3, 3] */
+    if ((s = require(f, &t, 4, err, VAE "post_quant_conv.weight")) != SD_OK)
+        return s;
+    v->latent_channels = (int)t->shape[0];  /* [4, 4, 1, 1] */
+
+    v->levels = 0;
+    while (get(f, VAE "encoder.down.%d.block.0.conv2.weight", v->levels)) {
+        if (v->levels >= SD_MAX_LEVELS)
+            return sd_fail(err, SD_ERR_UNSUPPORTED,
+                           "unsupported model: VAE with more than %d levels", SD_MAX_LEVELS);
+        v->levels++;
+    }
+    if (v->levels == 0)
+        return sd_fail(err, SD_ERR_FORMAT, "missing tensor " VAE
+                       "encoder.down.0.block.0.conv2.weight");
+    for (int l = 0; l < v->levels; l++) {
+        t = get(f, VAE "encoder.down.%d.block.0.conv2.weight", l);
+        if (t->ndim != 4)
+            return sd_fail(err, SD_ERR_FORMAT, "VAE encoder level %d conv2 is not a conv", l);
+        v->channels[l] = (int)t->shape[0];  /* [C_l, C_l, 3, 3] */
+        if (v->channels[l] % SD1_GROUPS)
+            return sd_fail(err, SD_ERR_FORMAT,
+                           "VAE level %d width %d is not a multiple of %d groups", l,
+                           v->channels[l], SD1_GROUPS);
+    }
+    v->layers_per_block = 0;
+    while (v->layers_per_block < MAX_BLOCKS &&
+           get(f, VAE "encoder.down.0.block.%d.conv1.weight", v->layers_per_block))
+        v->layers_per_block++;
+    for (int l = 0; l < v->levels; l++)
+        if (!get(f, VAE "encoder.down.%d.block.%d.conv1.weight", l, v->layers_per_block - 1) ||
+            !get(f, VAE "decoder.up.%d.block.%d.conv1.weight", l, v->layers_per_block))
+            return sd_fail(err, SD_ERR_FORMAT,
+                           "VAE level %d lacks its %d encoder / %d decoder res blocks", l,
+                           v->layers_per_block, v->layers_per_block + 1);
+    if (!get(f, VAE "encoder.mid.attn_1.q.weight") || !get(f, VAE "decoder.mid.attn_1.q.weight"))
+        return sd_fail(err, SD_ERR_FORMAT, "VAE mid-block attention missing");
+    v->groups = SD1_GROUPS;
+    v->scaling_factor = SD1_VAE_SCALING_FACTOR;
+    return SD_OK;
+}
+
+static sd_status detect_clip(const st_file *f, sd_clip_config *c, sd_error *err)
+{
+    const st_tensor *t = NULL;
+    sd_status s = require(f, &t, 2, err, CLIP "embeddings.token_embedding.weight");
+    if (s != SD_OK)
+        return s;
+    c->vocab_size = (int)t->shape[0];  /* [vocab, hidden] */
+    c->hidden = (int)t->shape[1];
+    if ((s = require(f, &t, 2, err, CLIP "embeddings.position_embedding.weight")) != SD_OK)
+        return s;
+    c->max_positions = (int)t->shape[0];  /* [77, hidden] */
+    if ((s = require(f, &t, 2, err, CLIP "encoder.layers.0.mlp.fc1.weight")) != SD_OK)
+        return s;
+    c->intermediate = (int)t->shape[0];  /* [intermediate, hidden] */
+    c->layers = 0;
+    while (c->layers < MAX_BLOCKS &&
+           get(f, CLIP "encoder.layers.%d.self_attn.q_proj.weight", c->layers))
+        c->layers++;
+    /* The checkpoint does not store the head count. CLIP ViT-L/14 (SD 1.x) uses heads of
+     * 64 (768 = 12 x 64); the narrow test model uses 4 heads (64 = 4 x 16). Rule: head dim
+     * 64 when the width is a multiple of 64 and at least 512, otherwise 4 heads. */
+    if (c->hidden >= 512 && c->hidden % 64 == 0)
+        c->heads = c->hidden / 64;
+    else
+        c->heads = 4;
+    if (c->hidden % c->heads)
+        return sd_fail(err, SD_ERR_FORMAT, "CLIP width %d does not split into %d heads",
+                       c->hidden, c->heads);
+    return SD_OK;
+}
+
+sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_error *err)
+{
+    memset(cfg, 0, sizeof *cfg);
+    sd_status s = reject_other_families(f, err);
+    if (s != SD_OK)
+        return s;
+    if ((s = detect_unet(f, &cfg->unet, err)) != SD_OK ||
+        (s = detect_vae(f, &cfg->vae, err)) != SD_OK ||
+        (s = detect_clip(f, &cfg->clip, err)) != SD_OK) {
+        if (err)
+            sd_fail_context(err, "%s", st_path(f));
+        return s;
+    }
+    if (cfg->clip.hidden != cfg->unet.context_dim)
+        return sd_fail(err, SD_ERR_FORMAT,
+                       "%s: CLIP width %d differs from the U-Net context dim %d", st_path(f),
+                       cfg->clip.hidden, cfg->unet.context_dim);
+    if (cfg->vae.latent_channels != cfg->unet.out_channels)
+        return sd_fail(err, SD_ERR_FORMAT,
+                       "%s: VAE latent channels %d differ from the U-Net output channels %d",
+                       st_path(f), cfg->vae.latent_channels, cfg->unet.out_channels);
+    cfg->family = cfg->unet.in_channels == 9 ? SD_FAMILY_SD1_INPAINT : SD_FAMILY_SD1;
+    return SD_OK;
+}

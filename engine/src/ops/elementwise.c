@@ -1,0 +1,310 @@
+/* Linear layers, activations and the cheap reshuffles between blocks. */
+#include "ops/ops.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "ops/exp.h"
+#include "ops/parallel.h"
+
+void op_linear(const float *x, int rows, int in, const float *weight, const float *bias,
+               int out, float *y)
+{
+    if (rows <= 0 || out <= 0)
+        return;
+    if (bias) {
+        for (int r = 0; r < rows; r++)
+            memcpy(y + (size_t)r * out, bias, (size_t)out * sizeof *y);
+    }
+    /* [rows, out] = [rows, in] · [out, in]ᵀ (+ the bias already in y) */
+    ops_sgemm(0, 1, rows, out, in, 1.0f, x, in, weight, in, bias ? 1.0f : 0.0f, y, out);
+}
+
+/* Chebyshev coefficients of the Mills ratio M(t) = Phi(-t) e^(t^2/2) sqrt(2 pi) on
+ * t in [0, GELU_T_MAX], in the variable u = GELU_U_SCALE * t / (t + 3) - 1 (which maps
+ * the interval to [-1, 1] and makes M nearly polynomial). Chebyshev interpolation at
+ * 200 nodes against double erfc, truncated at degree 11: fit error 3.3e-9 relative. */
+#define GELU_T_MAX 13.2f
+#define GELU_U_SCALE 2.4545454545454546f   /* 2 (T_MAX + 3) / T_MAX */
+static const float mills_cheb[12] = {
+    5.376770336e-01f,  -5.733068654e-01f, 1.262983120e-01f,  -1.586511118e-02f,
+    3.564376950e-04f,  1.832616872e-04f,  -9.783546063e-06f, -3.400465452e-06f,
+    9.907575274e-08f,  8.175673262e-08f,  3.325193283e-09f,  -1.843437167e-09f,
+};
+
+/* x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), branch-free so a block vectorises. With
+ * t = |x|: Phi(-t) = e^(-t^2/2) M(t) / sqrt(2 pi) holds its relative accuracy deep in
+ * the negative tail (where 1 + erf cancels to nothing in float), and Phi(t) = 1 - Phi(-t).
+ * t^2/2 is exact in double and split into two floats, so the exponential does not
+ * inherit the rounding of t^2. Within ~4e-7 relative of the float64 value (1.2e-6 where
+ * the result nears the denormal range); the selects are bit masks for the reason
+ * given in ops_exp.h. */
+static inline float gelu_erf1(float x)
+{
+    uint32_t xb, tb;
+    memcpy(&xb, &x, sizeof xb);
+    const uint32_t t_max_bits = 0x41533333u;   /* bits of GELU_T_MAX: Phi(-t) ~ 0 past it */
+    tb = xb & 0x7fffffffu;
+    tb = tb > t_max_bits ? t_max_bits : tb;
+    float t;
+    memcpy(&t, &tb, sizeof t);
+
+    /* Clenshaw's recurrence b_k = 2u b_(k+1) - b_(k+2) + c_k, written out: a loop here
+     * would keep the caller's block from vectorising. */
+    const float u = GELU_U_SCALE * (t / (t + 3.0f)) - 1.0f, u2 = 2.0f * u;
+    const float *c = mills_cheb;
+    const float b11 = c[11];
+    const float b10 = u2 * b11 + c[10];
+    const float b9 = u2 * b10 - b11 + c[9];
+    const float b8 = u2 * b9 - b10 + c[8];
+    const float b7 = u2 * b8 - b9 + c[7];
+    const float b6 = u2 * b7 - b8 + c[6];
+    const float b5 = u2 * b6 - b7 + c[5];
+    const float b4 = u2 * b5 - b6 + c[4];
+    const float b3 = u2 * b4 - b5 + c[3];
+    const float b2 = u2 * b3 - b4 + c[2];
+    const float b1 = u2 * b2 - b3 + c[1];
+    const float mills = u * b1 - b2 + c[0];
+
+    const double half_t2 = 0.5 * (double)t * (double)t;
+    const float hi = (float)half_t2, lo = (float)(half_t2 - (double)hi);
+    const float phi_neg = ops_exp_nonpos(-hi) * (1.0f - lo) * mills * 0.398942280401432678f;
+    const float phi_pos = 1.0f - phi_neg;
+
+    uint32_t nb, pb, neg = 0u - (xb >> 31);
+    memcpy(&nb, &phi_neg, sizeof nb);
+    memcpy(&pb, &phi_pos, sizeof pb);
+    uint32_t phib = (nb & neg) | (pb & ~neg);
+    float phi;
+    memcpy(&phi, &phib, sizeof phi);
+    return x * phi;
+}
+
+/* y[0..OPS_LANES-1] = gelu(x[...]): the one place gelu_erf1 is expanded, as vector
+ * code (y may be x). Tails go through it padded, so no scalar copy is needed. */
+static void gelu_block(const float *x, float *y)
+{
+    float t[OPS_LANES];
+    for (int l = 0; l < OPS_LANES; l++)
+        t[l] = gelu_erf1(x[l]);
+    memcpy(y, t, sizeof t);
+}
+
+/* gelu over a tail of n < OPS_LANES values. */
+static void gelu_tail(const float *x, size_t n, float *y)
+{
+    float t[OPS_LANES] = {0};
+    memcpy(t, x, n * sizeof *t);
+    gelu_block(t, t);
+    memcpy(y, t, n * sizeof *t);
+}
+
+typedef struct {
+    const float *x;
+    int d;
+    float *y;
+} geglu_args;
+
+static void geglu_range(void *arg, int worker, int begin, int end)
+{
+    const geglu_args *p = arg;
+    const int d = p->d;
+    (void)worker;
+    for (int r = begin; r < end; r++) {
+        const float *value = p->x + (size_t)r * 2 * d;   /* [d] */
+        const float *gate = value + d;                   /* [d] */
+        float *yr = p->y + (size_t)r * d;
+        float g[OPS_LANES];
+        int j = 0;
+        for (; j + OPS_LANES <= d; j += OPS_LANES) {
+            gelu_block(gate + j, g);
+            for (int l = 0; l < OPS_LANES; l++)
+                yr[j + l] = value[j + l] * g[l];
+        }
+        gelu_tail(gate + j, (size_t)(d - j), g);
+        for (int l = 0; j + l < d; l++)
+            yr[j + l] = value[j + l] * g[l];
+    }
+}
+
+void op_geglu(const float *x, int rows, int d, float *y)
+{
+    geglu_args p = {x, d, y};
+    ops_parallel_for(ops_workers_for((size_t)rows * d), rows, geglu_range, &p);
+}
+
+/* An element-wise function applied in place to x[0..n), in blocks of OPS_BLOCK values
+ * spread over the workers (block edges are multiples of OPS_LANES, so every value goes
+ * through the same vector path whatever the split). */
+#define OPS_BLOCK 4096
+typedef struct {
+    float *x;
+    size_t n;
+    void (*fn)(float *x, size_t n);
+} map_args;
+
+static void map_range(void *arg, int worker, int begin, int end)
+{
+    const map_args *p = arg;
+    (void)worker;
+    size_t i0 = (size_t)begin * OPS_BLOCK, i1 = (size_t)end * OPS_BLOCK;
+    p->fn(p->x + i0, (i1 < p->n ? i1 : p->n) - i0);
+}
+
+static void map_parallel(float *x, size_t n, void (*fn)(float *x, size_t n))
+{
+    map_args p = {x, n, fn};
+    ops_parallel_for(ops_workers_for(n), (int)((n + OPS_BLOCK - 1) / OPS_BLOCK), map_range, &p);
+}
+
+static void gelu_serial(float *x, size_t n)
+{
+    size_t i = 0;
+    for (; i + OPS_LANES <= n; i += OPS_LANES)
+        gelu_block(x + i, x + i);
+    gelu_tail(x + i, n - i, x + i);
+}
+
+static void quick_gelu_serial(float *x, size_t n)
+{
+    /* CLIP's activation: x · sigmoid(1.702 x) */
+    size_t i = 0;
+    for (; i + OPS_LANES <= n; i += OPS_LANES)
+        for (int l = 0; l < OPS_LANES; l++)
+            x[i + l] *= ops_sigmoid(1.702f * x[i + l]);
+    for (; i < n; i++)
+        x[i] *= ops_sigmoid(1.702f * x[i]);
+}
+
+void op_silu(float *x, size_t n)
+{
+    map_parallel(x, n, ops_silu_serial);
+}
+
+void op_gelu_erf(float *x, size_t n)
+{
+    map_parallel(x, n, gelu_serial);
+}
+
+void op_quick_gelu(float *x, size_t n)
+{
+    map_parallel(x, n, quick_gelu_serial);
+}
+
+void op_add(const float *a, const float *b, float *y, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
+void op_add_channel_bias(float *x, const float *v, int n, int c, int hw)
+{
+    for (int b = 0; b < n; b++) {
+        for (int ch = 0; ch < c; ch++) {
+            float bias = v[(size_t)b * c + ch];
+            float *xc = x + ((size_t)b * c + ch) * hw;
+            for (int i = 0; i < hw; i++)
+                xc[i] += bias;
+        }
+    }
+}
+
+/* PyTorch's nearest source index (upsample_nearest2d with an explicit output size):
+ * identity and exact 2x are special-cased there, otherwise scale = (float)in / out and
+ * src = floor(dst * scale) evaluated in float. */
+static int nearest_src(int dst, int in, int out)
+{
+    if (out == in)
+        return dst;
+    if (out == 2 * in)
+        return dst >> 1;
+    float scale = (float)in / (float)out;
+    int s = (int)floorf((float)dst * scale);
+    return s < in - 1 ? s : in - 1;
+}
+
+void op_upsample_nearest(const float *x, int n, int c, int h, int w, int ho, int wo, float *y)
+{
+    for (int p = 0; p < n * c; p++) {
+        const float *xp = x + (size_t)p * h * w;    /* [h, w] plane */
+        float *yp = y + (size_t)p * ho * wo;        /* [ho, wo] plane */
+        int prev_src = -1;
+        for (int oy = 0; oy < ho; oy++) {
+            int sy = nearest_src(oy, h, ho);
+            float *dst = yp + (size_t)oy * wo;
+            if (sy == prev_src) {   /* a repeated source row: copy the row just made */
+                memcpy(dst, dst - wo, (size_t)wo * sizeof *dst);
+                continue;
+            }
+            prev_src = sy;
+            const float *src = xp + (size_t)sy * w;
+            if (wo == 2 * w) {
+                for (int ox = 0; ox < w; ox++)
+                    dst[2 * ox] = dst[2 * ox + 1] = src[ox];
+            } else {
+                for (int ox = 0; ox < wo; ox++)
+                    dst[ox] = src[nearest_src(ox, w, wo)];
+            }
+        }
+    }
+}
+
+void op_transpose(const float *x, int rows, int cols, float *y)
+{
+    /* Tiled so both the reads and the writes stay within a few cache lines. */
+    enum { TILE = 32 };
+    for (int r0 = 0; r0 < rows; r0 += TILE) {
+        int r1 = r0 + TILE < rows ? r0 + TILE : rows;
+        for (int c0 = 0; c0 < cols; c0 += TILE) {
+            int c1 = c0 + TILE < cols ? c0 + TILE : cols;
+            for (int r = r0; r < r1; r++)
+                for (int c = c0; c < c1; c++)
+                    y[(size_t)c * rows + r] = x[(size_t)r * cols + c];
+        }
+    }
+}
+
+void op_concat_channels(const float *a, int ca, const float *b, int cb, int n, int hw, float *y)
+{
+    const size_t la = (size_t)ca * hw, lb = (size_t)cb * hw;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + (size_t)i * (la + lb);
+        memcpy(yi, a + (size_t)i * la, la * sizeof *y);
+        memcpy(yi + la, b + (size_t)i * lb, lb * sizeof *y);
+    }
+}
+
+/* expf as PyTorch's vectorised CPU kernel evaluates it (SLEEF's xexpf, 1-ulp, FMA):
+ * glibc's correctly rounded expf differs by an ulp on some frequencies, and at t = 999
+ * an ulp of frequency moves the sinusoid by ~2e-6. */
+static float expf_torch(float d)
+{
+    float q = rintf(d * OPS_EXP_LOG2E);
+    float s = fmaf(q, -OPS_EXP_LN2_HI, d);
+    s = fmaf(q, -OPS_EXP_LN2_LO, s);
+    float u = OPS_EXP_P5;
+    u = fmaf(u, s, OPS_EXP_P4);
+    u = fmaf(u, s, OPS_EXP_P3);
+    u = fmaf(u, s, OPS_EXP_P2);
+    u = fmaf(u, s, OPS_EXP_P1);
+    u = fmaf(u, s, OPS_EXP_P0);
+    u = 1.0f + fmaf(s * s, u, s);
+    return ldexpf(u, (int)q);
+}
+
+void op_timestep_embedding(float t, int dim, float *out)
+{
+    /* diffusers get_timestep_embedding, evaluated in the same float32 order:
+     * exponent = -ln(10000) * i / half; emb = t * exp(exponent); [cos | sin]. */
+    const int half = dim / 2;
+    const float neg_log_max_period = (float)-9.210340371976184;   /* -math.log(10000) */
+    for (int i = 0; i < half; i++) {
+        float exponent = neg_log_max_period * (float)i;
+        exponent = exponent / (float)half;
+        float arg = t * expf_torch(exponent);
+        out[i] = cosf(arg);
+        out[half + i] = sinf(arg);
+    }
+    if (dim % 2)
+        out[dim - 1] = 0.0f;   /* diffusers zero-pads an odd dimension */
+}

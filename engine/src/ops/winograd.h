@@ -1,0 +1,24 @@
+/* Winograd F(2x2, 3x3) for op_conv2d's 3x3 stride-1 pad-1 case (ops_conv_winograd.c).
+ * Engine-internal. */
+#ifndef SD_OPS_WINOGRAD_H
+#define SD_OPS_WINOGRAD_H
+
+#include "core/arena.h"
+
+/* Scratch bound, in floats (64 MB): transformed weights + one band of transformed input
+ * and output. */
+#define OPS_WINOGRAD_MAX_FLOATS ((size_t)16 << 20)
+/* Below this many pixels per image the per-call weight transform (16 co ci values)
+ * costs more than the multiplications it saves. */
+#define OPS_WINOGRAD_MIN_HW 1024
+
+/* 1 when a conv of these sizes goes through Winograd: large enough an image, and the
+ * transformed weights plus one tile row of the batch fit the scratch bound. */
+int ops_winograd_fits(int n, int ci, int co, int h, int w);
+
+/* y[n, co, h, w] = conv3x3(x[n, ci, h, w], weight[co, ci, 3, 3], stride 1, pad 1) + bias
+ * (bias may be NULL). 0, or -1 when the arena cannot give the scratch. */
+int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int w,
+                         const float *weight, const float *bias, int co, float *y);
+
+#endif

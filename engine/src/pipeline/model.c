@@ -1,0 +1,99 @@
+/* sd_model_load: checkpoint → config → tokenizer → text encoder, U-Net, VAE. */
+#include "pipeline/model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ops/parallel.h"
+
+sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
+                        const sd_model_options *opts, sd_model **out, sd_error *err)
+{
+    if (!out)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "sd_model_load: out is NULL");
+    *out = NULL;
+    if (!checkpoint_path || !checkpoint_path[0])
+        return sd_fail(err, SD_ERR_INVALID_ARG, "no model file given");
+    if (!vocab_path || !vocab_path[0])
+        return sd_fail(err, SD_ERR_INVALID_ARG, "no CLIP vocabulary path given");
+
+    sd_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s", checkpoint_path);
+    m->threads = opts ? opts->threads : 0;
+    /* The worker count is a process-wide setting: set once here, not per job, so contexts
+     * running concurrently never change it under each other's feet. */
+    ops_set_threads(m->threads);
+    m->memory_budget = opts ? opts->memory_budget_mb << 20 : 0;
+
+    sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);
+    if (st != SD_OK && err && !strstr(err->message, checkpoint_path))
+        sd_fail_context(err, "%s", checkpoint_path);
+    if (st == SD_OK) {
+        st = sd_model_config_detect(sd_weights_file(m->weights), &m->cfg, err);
+        if (st != SD_OK)
+            sd_fail_context(err, "%s", checkpoint_path);
+    }
+    if (st == SD_OK)
+        st = sd_tokenizer_load(vocab_path, &m->tokenizer, err);
+    if (st == SD_OK && (st = sd_clip_load(&m->clip, m->weights, &m->cfg.clip, err)) != SD_OK)
+        sd_fail_context(err, "%s: text encoder", checkpoint_path);
+    if (st == SD_OK && (st = sd_unet_load(&m->unet, m->weights, &m->cfg.unet, err)) != SD_OK)
+        sd_fail_context(err, "%s: U-Net", checkpoint_path);
+    if (st == SD_OK && (st = sd_vae_load(&m->vae, m->weights, &m->cfg.vae, err)) != SD_OK)
+        sd_fail_context(err, "%s: VAE", checkpoint_path);
+    if (st != SD_OK) {
+        sd_model_free(m);
+        return st;
+    }
+    /* Every tensor is bound: unless some are read in place, the mapping is no longer
+     * needed. Reading the small converted tensors faulted in their neighbours' pages too
+     * (the kernel maps around a fault): handing those back leaves no network resident
+     * before a job needs it (measured on SD 1.5: 43 → 25 MB after load, for 0.1 s). */
+    sd_weights_drop_file(m->weights);
+    for (int net = 0; net < SD_NET_COUNT; net++)
+        sd_model_release(m, (sd_network)net);
+    *out = m;
+    return SD_OK;
+}
+
+/* Checkpoint key prefixes of each network (LDM single-file layout). */
+static const char *const network_prefixes[SD_NET_COUNT][3] = {
+    [SD_NET_TEXT_ENCODER] = {"cond_stage_model.", NULL},
+    [SD_NET_VAE_ENCODER] = {"first_stage_model.encoder.", "first_stage_model.quant_conv.", NULL},
+    [SD_NET_UNET] = {"model.diffusion_model.", NULL},
+    [SD_NET_VAE_DECODER] = {"first_stage_model.decoder.", "first_stage_model.post_quant_conv.",
+                            NULL},
+};
+
+void sd_model_release(sd_model *m, sd_network net)
+{
+    if (!m || net < 0 || net >= SD_NET_COUNT)
+        return;
+    for (int i = 0; network_prefixes[net][i]; i++)
+        sd_weights_release(m->weights, network_prefixes[net][i]);
+}
+
+void sd_model_free(sd_model *m)
+{
+    if (!m)
+        return;
+    sd_clip_free(&m->clip);
+    sd_tokenizer_free(m->tokenizer);
+    sd_weights_free(m->weights);
+    free(m);
+}
+
+void sd_model_get_info(const sd_model *m, sd_model_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->family = m->cfg.family;
+    info->family_name = sd_family_name(m->cfg.family);
+    info->unet_in_channels = m->cfg.unet.in_channels;
+    info->unet_model_channels = m->cfg.unet.model_channels;
+    info->unet_context_dim = m->cfg.unet.context_dim;
+    info->vae_base_channels = m->cfg.vae.channels[0];
+    info->clip_hidden = m->cfg.clip.hidden;
+    info->clip_layers = m->cfg.clip.layers;
+}

@@ -1,5 +1,6 @@
 /* CLIP text encoder forward pass (transformers' CLIPTextModel as SD 1.x uses it:
  * causal mask, no padding mask, quick_gelu, pre-LN layers). */
+#include "nets/keys.h"
 #include "nets/clip.h"
 
 #include <stdio.h>
@@ -9,7 +10,7 @@
 #include "core/error.h"
 #include "ops/ops.h"
 
-#define CLIP_PREFIX "cond_stage_model.transformer.text_model."
+#define CLIP_PREFIX SD_KEY_CLIP_L_TEXT
 #define CLIP_LAYER_NORM_EPS 1e-5f   /* CLIPTextConfig.layer_norm_eps */
 
 /* ---- loading ------------------------------------------------------------ */

@@ -4,6 +4,7 @@
  *   cond_stage_model.transformer.text_model.*  CLIP text encoder (transformers names)
  * Every width and depth is read from tensor shapes and counted from tensor names; only the
  * constants SD 1.x does not store (GroupNorm groups, head counts, VAE scale) are fixed. */
+#include "nets/keys.h"
 #include "nets/model_config.h"
 
 #include <stdarg.h>
@@ -12,9 +13,9 @@
 
 #include "core/error.h"
 
-#define UNET "model.diffusion_model."
-#define VAE "first_stage_model."
-#define CLIP "cond_stage_model.transformer.text_model."
+#define UNET SD_KEY_UNET
+#define VAE SD_KEY_VAE
+#define CLIP SD_KEY_CLIP_L_TEXT
 
 /* SD 1.x constants the checkpoint does not record (ldm configs v1-inference.yaml). */
 #define SD1_GROUPS 32
@@ -81,7 +82,7 @@ static sd_status reject_other_families(const st_file *f, sd_error *err)
     if (has_prefix(f, "conditioner.embedders.") || has_prefix(f, UNET "label_emb."))
         return unsupported(err, "SDXL (conditioner.embedders.* / label_emb tensors); "
                                 "only Stable Diffusion 1.x is supported");
-    if (has_prefix(f, "cond_stage_model.model."))
+    if (has_prefix(f, SD_KEY_OPENCLIP))
         return unsupported(err, "SD 2.x (OpenCLIP text encoder cond_stage_model.model.*); "
                                 "only Stable Diffusion 1.x is supported");
     if (!has_prefix(f, UNET)) {
@@ -94,7 +95,7 @@ static sd_status reject_other_families(const st_file *f, sd_error *err)
     if (!has_prefix(f, VAE))
         return unsupported(err, "the checkpoint has no VAE (first_stage_model.* tensors)");
     if (!has_prefix(f, CLIP)) {
-        if (has_prefix(f, "cond_stage_model.transformer."))
+        if (has_prefix(f, SD_KEY_CLIP_L))
             return unsupported(err, "text encoder without the text_model. prefix "
                                     "(an old transformers layout)");
         return unsupported(err, "the checkpoint has no CLIP text encoder "

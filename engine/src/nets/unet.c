@@ -1,4 +1,5 @@
 /* The SD 1.x U-Net: binds the LDM module tree and runs it (see unet.h for the layout). */
+#include "nets/keys.h"
 #include "nets/unet.h"
 
 #include <stdio.h>
@@ -8,7 +9,7 @@
 #include "ops/ops.h"
 #include "nets/unet_blocks.h"
 
-#define UNET_KEY "model.diffusion_model."
+#define UNET_KEY SD_KEY_UNET
 
 /* ---- loading ---------------------------------------------------------------- */
 

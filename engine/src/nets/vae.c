@@ -5,6 +5,7 @@
  * plus two scratch tensors); ops take their own scratch above them and give it back.
  * Nothing else is live, so a 512x512 decode of the full-size VAE holds 3 x 256 ch x
  * 512 x 512 floats (~0.8 GB) plus the convolution scratch. */
+#include "nets/keys.h"
 #include "nets/vae.h"
 
 #include <math.h>
@@ -15,7 +16,7 @@
 #include "core/error.h"
 #include "ops/ops.h"
 
-#define VAE_PREFIX "first_stage_model."
+#define VAE_PREFIX SD_KEY_VAE
 #define VAE_GN_EPS 1e-6f          /* every VAE GroupNorm (diffusers: eps=1e-6) */
 #define VAE_LOGVAR_MIN (-30.0f)   /* DiagonalGaussianDistribution clamps logvar */
 #define VAE_LOGVAR_MAX 20.0f

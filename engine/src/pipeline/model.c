@@ -1,4 +1,5 @@
 /* sd_model_load: checkpoint → config → tokenizer → text encoder, U-Net, VAE. */
+#include "nets/keys.h"
 #include "pipeline/model.h"
 
 #include <stdlib.h>
@@ -60,10 +61,10 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
 
 /* Checkpoint key prefixes of each network (LDM single-file layout). */
 static const char *const network_prefixes[SD_NET_COUNT][3] = {
-    [SD_NET_TEXT_ENCODER] = {"cond_stage_model.", NULL},
-    [SD_NET_VAE_ENCODER] = {"first_stage_model.encoder.", "first_stage_model.quant_conv.", NULL},
-    [SD_NET_UNET] = {"model.diffusion_model.", NULL},
-    [SD_NET_VAE_DECODER] = {"first_stage_model.decoder.", "first_stage_model.post_quant_conv.",
+    [SD_NET_TEXT_ENCODER] = {SD_KEY_TEXT_ENCODER, NULL},
+    [SD_NET_VAE_ENCODER] = {SD_KEY_VAE_ENCODER, SD_KEY_VAE_QUANT_CONV, NULL},
+    [SD_NET_UNET] = {SD_KEY_UNET, NULL},
+    [SD_NET_VAE_DECODER] = {SD_KEY_VAE_DECODER, SD_KEY_VAE_POST_QUANT_CONV,
                             NULL},
 };
 

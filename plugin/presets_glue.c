@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Set by plugin/meson.build; empty in builds that do not install presets. */
 #ifndef GD_PRESETS_DIR
@@ -42,12 +43,35 @@ static int is_dir(const char *path)
     return *path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+#ifdef GD_BUNDLE
+/* The self-contained build (-Dbundle=true, for the Flatpak GIMP) carries its presets in
+ * presets/ beside the executable: the sandbox's /usr is the Flatpak's own. */
+static const char *bundle_presets_dir(char *buf, size_t n)
+{
+    ssize_t len = readlink("/proc/self/exe", buf, n - sizeof "/presets");
+    if (len <= 0)
+        return "";
+    buf[len] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return "";
+    strcpy(slash, "/presets");
+    return buf;
+}
+#endif
+
 void gd_preset_dirs_init(gd_preset_dirs *d, const char *gimp_dir)
 {
     const char *env = getenv("GIMP_DIFFUSION_PRESETS");
+#ifdef GD_BUNDLE
+    char exe_dir[sizeof d->shipped];
+    const char *installed = bundle_presets_dir(exe_dir, sizeof exe_dir);
+#else
+    const char *installed = GD_PRESETS_DIR;
+#endif
     const char *shipped = env && *env ? env
-                          : is_dir(GD_PRESETS_DIR) ? GD_PRESETS_DIR
-                                                   : GD_PRESETS_SOURCE_DIR;
+                          : is_dir(installed) ? installed
+                                              : GD_PRESETS_SOURCE_DIR;
     snprintf(d->shipped, sizeof d->shipped, "%s", shipped);
     if (gimp_dir && *gimp_dir)
         snprintf(d->user, sizeof d->user, "%s/diffusion/presets", gimp_dir);

@@ -107,7 +107,7 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
 {
     sd_status st;
     int present;
-    const char *str;
+    const char *str = NULL;  /* set by get_string; gcc 14/16 cannot see it (-Wmaybe-uninitialized) */
     memset(s, 0, sizeof *s);
 
     if (!cJSON_IsObject(obj))

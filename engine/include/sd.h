@@ -38,12 +38,52 @@ typedef struct {
 /* Short English name of a status code ("invalid argument", ...). */
 const char *sd_status_name(sd_status code);
 
+/* ---- published limits and defaults -------------------------------------- */
+/* The one place these ranges live: sd_generate checks a job against them, and the CLI,
+ * the presets and the plug-in use the same names (the plug-in's dialog may offer a
+ * narrower range inside them). */
+#define SD_STEPS_MIN 1
+#define SD_STEPS_MAX 1000          /* every sampler, up to the 1000 training timesteps */
+#define SD_STEPS_DEFAULT 20
+#define SD_CFG_MIN 0.0f            /* classifier-free guidance scale; <= 1 runs no guidance */
+#define SD_CFG_MAX 100.0f
+#define SD_CFG_DEFAULT 7.5f
+#define SD_STRENGTH_MAX 1.0        /* strength is in (0, SD_STRENGTH_MAX] */
+#define SD_STRENGTH_DEFAULT 0.75
+#define SD_SIZE_MIN 8              /* job width / height, pixels */
+#define SD_SIZE_MAX 16384
+#define SD_CLIP_SKIP_MIN 1
+#define SD_CLIP_SKIP_MAX 12        /* CLIP ViT-L's layers; a model with fewer allows fewer */
+#define SD_CLIP_SKIP_DEFAULT 1
+#define SD_SEED_MAX UINT64_MAX     /* seeds are 0..SD_SEED_MAX */
+#define SD_RESOLUTION_MIN 64       /* working resolution (long side) of presets, plug-in */
+#define SD_RESOLUTION_MAX 4096
+#define SD_PADDING_MAX 4096        /* context padding, pixels */
+#define SD_FEATHER_MAX 1000.0      /* mask feather radius, pixels */
+#define SD_THREADS_MAX 1024
+
 /* ---- model ------------------------------------------------------------ */
 
+/* Model families, told apart from the checkpoint's tensor names and shapes (never from
+ * its file name). Only SD 1.x runs today; the others are recognised, so that a load
+ * refuses them with the reason and `diffuse check` names them. */
 typedef enum {
-    SD_FAMILY_SD1 = 1,         /* SD 1.x, 4-channel U-Net */
-    SD_FAMILY_SD1_INPAINT = 2  /* SD 1.x inpainting, 9-channel U-Net */
+    SD_FAMILY_UNKNOWN = 0,
+    SD_FAMILY_SD1 = 1,          /* SD 1.x, 4-channel U-Net */
+    SD_FAMILY_SD1_INPAINT = 2,  /* SD 1.x inpainting, 9-channel U-Net */
+    SD_FAMILY_SD2 = 3,          /* SD 2.x, ε-prediction (SD 2 base, 512)      - not yet */
+    SD_FAMILY_SD2_V = 4,        /* SD 2.x, v-prediction (SD 2.x 768-v)        - not yet */
+    SD_FAMILY_SD2_INPAINT = 5,  /* SD 2.x inpainting, 9-channel U-Net         - not yet */
+    SD_FAMILY_SD_TURBO = 6,     /* SD-Turbo: SD 2.1 in Stability's SGM layout - not yet */
+    SD_FAMILY_SDXL = 7,         /* SDXL: two text encoders                    - refused */
+    SD_FAMILY_COUNT
 } sd_family;
+
+/* What the U-Net predicts: the noise ε, or v = √ᾱ·ε − √(1−ᾱ)·x0. */
+typedef enum {
+    SD_PREDICTION_EPS = 0,
+    SD_PREDICTION_V
+} sd_prediction;
 
 typedef struct sd_model sd_model;
 
@@ -60,6 +100,8 @@ typedef struct {
 typedef struct {
     sd_family family;
     const char *family_name;      /* "sd1", "sd1-inpaint" */
+    sd_prediction prediction;     /* ε for every family that runs today */
+    int default_resolution;       /* what the family was trained at: 512 (SD 1.x) */
     int unet_in_channels;         /* 4 or 9 */
     int unet_model_channels;      /* 320 for SD 1.5 */
     int unet_context_dim;         /* 768 for SD 1.5 */
@@ -78,6 +120,34 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err);
 void sd_model_free(sd_model *model);
 void sd_model_get_info(const sd_model *model, sd_model_info *info);
+
+/* What a checkpoint is, without loading it: the family detected from its tensor names and
+ * shapes, and whether sd_model_load would take it (what `diffuse check` prints). */
+typedef struct {
+    sd_family family;              /* SD_FAMILY_UNKNOWN when no family matched */
+    const char *family_name;       /* "sd1", ..., "unknown" */
+    const char *family_title;      /* "Stable Diffusion 1.x", ... */
+    const char *text_encoder;      /* "CLIP ViT-L/14", ... */
+    sd_prediction prediction;
+    char prediction_source[128];   /* why: "family", "v_pred key", "... std 0.150 > 0.09" */
+    int context_dim;               /* the family's (full-size) text width: 768, 1024, 2048 */
+    int unet_in_channels;          /* read from the file */
+    int default_resolution, default_steps;
+    float default_cfg;
+    float vae_scale;               /* latent scaling factor: 0.18215; SDXL 0.13025 */
+    size_t tensor_count;
+    uint64_t total_bytes;          /* tensor data */
+    uint64_t unet_bytes, vae_bytes, text_encoder_bytes, other_bytes;
+    char dtypes[96];               /* "F16 1239, F32 1" */
+    int runnable;                  /* 1: sd_model_load takes it */
+    char reason[512];              /* when not runnable: why ("... not supported yet") */
+} sd_model_check;
+
+/* Fills *out for the checkpoint at path. SD_OK when sd_model_load would take it (weights
+ * are not bound, so a wrong shape deep in a network still only shows at load); otherwise
+ * the status the load would give, out->reason and err saying why, and out filled as far as
+ * the file could be read (family, sizes). */
+sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *err);
 
 /* ---- jobs ------------------------------------------------------------- */
 

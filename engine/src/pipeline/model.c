@@ -28,22 +28,18 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
     ops_set_threads(m->threads);
     m->memory_budget = opts ? opts->memory_budget_mb << 20 : 0;
 
+    /* The file's layer (safetensors) names the file in its own messages; below it each
+     * network adds its noun ("VAE: missing tensor ..."), and this layer the file name. */
     sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);
-    if (st != SD_OK && err && !strstr(err->message, checkpoint_path))
-        sd_fail_context(err, "%s", checkpoint_path);
-    if (st == SD_OK) {
+    if (st == SD_OK)
         st = sd_model_config_detect(sd_weights_file(m->weights), &m->cfg, err);
-        if (st != SD_OK)
-            sd_fail_context(err, "%s", checkpoint_path);
-    }
+    if (st == SD_OK && (st = sd_clip_load(&m->clip, m->weights, &m->cfg.clip, err)) == SD_OK &&
+        (st = sd_unet_load(&m->unet, m->weights, &m->cfg.unet, err)) == SD_OK)
+        st = sd_vae_load(&m->vae, m->weights, &m->cfg.vae, err);
+    if (st != SD_OK && m->weights)
+        sd_fail_context(err, st, "%s", checkpoint_path);
     if (st == SD_OK)
         st = sd_tokenizer_load(vocab_path, &m->tokenizer, err);
-    if (st == SD_OK && (st = sd_clip_load(&m->clip, m->weights, &m->cfg.clip, err)) != SD_OK)
-        sd_fail_context(err, "%s: text encoder", checkpoint_path);
-    if (st == SD_OK && (st = sd_unet_load(&m->unet, m->weights, &m->cfg.unet, err)) != SD_OK)
-        sd_fail_context(err, "%s: U-Net", checkpoint_path);
-    if (st == SD_OK && (st = sd_vae_load(&m->vae, m->weights, &m->cfg.vae, err)) != SD_OK)
-        sd_fail_context(err, "%s: VAE", checkpoint_path);
     if (st != SD_OK) {
         sd_model_free(m);
         return st;

@@ -60,7 +60,7 @@ static void trace(const run *r, const char *name, const float *x, size_t n)
 static sd_status draw(run *r, float *out, size_t n)
 {
     sd_status st = r->noise->draw(r->noise->user, out, n, r->err);
-    return st == SD_OK ? st : sd_fail_context(r->err, "noise");
+    return st == SD_OK ? st : sd_fail_context(r->err, st, "noise");
 }
 
 static int report(const run *r, const char *phase, int step, int total)
@@ -147,7 +147,7 @@ static sd_status phase_text(run *r)
     if (st == SD_OK && r->cfg)
         st = encode_text(r, r->job->negative_prompt, 1, r->context);
     if (st != SD_OK)
-        return sd_fail_context(r->err, "text encoder");
+        return st;  /* the text encoder's messages name it */
     trace(r, "prompt_embeds", positive, one);
     if (r->cfg)
         trace(r, "negative_prompt_embeds", r->context, one);
@@ -170,7 +170,7 @@ static sd_status encode_image(run *r, const float *image, int index, float *late
             : sd_vae_encode(&r->m->vae, &r->arena, image, r->height, r->width, mean, logvar,
                             NULL, r->err);
     if (st != SD_OK)
-        return sd_fail_context(r->err, "VAE encoder");
+        return st;  /* the VAE's messages name it */
     char name[48];
     snprintf(name, sizeof name, "vae_encode%d.mean", index);
     trace(r, name, mean, r->lat_n);
@@ -350,7 +350,7 @@ static sd_status phase_denoise(run *r)
                              NULL, r->err);
         sd_arena_reset(&r->arena, mark);
         if (st != SD_OK)
-            return sd_fail_context(r->err, "U-Net, step %d", i + 1);
+            return sd_fail_context(r->err, st, "step %d", i + 1);  /* "unet ...: " follows */
         snprintf(name, sizeof name, "unet_out_%d", i);
         trace(r, name, eps, (size_t)batch * r->lat_n);
 
@@ -418,7 +418,7 @@ static sd_status phase_decode(run *r, float *out_rgb)
                                   r->err)
             : sd_vae_decode(&r->m->vae, &r->arena, z, r->lh, r->lw, decoded, NULL, r->err);
     if (st != SD_OK)
-        return sd_fail_context(r->err, "VAE decoder");
+        return st;  /* the VAE's messages name it */
     trace(r, "decoded", decoded, 3 * plane);
     if (!sd_all_finite(decoded, 3 * plane))
         return sd_fail(r->err, SD_ERR_NUMERIC, "the decoded image holds NaN or Inf values");

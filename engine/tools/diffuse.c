@@ -11,12 +11,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "check.h"
 #include "image_io.h"
 #include "sd.h"
 
 static const char usage[] =
 "usage: diffuse img2img|inpaint|txt2img --model FILE [options] --out OUT.png\n"
 "       diffuse presets list | show NAME | validate FILE...\n"
+"       diffuse check MODEL...   what a checkpoint is, or why it is refused\n"
 "\n"
 "  --model FILE        SD 1.x single-file checkpoint (.safetensors, F32/F16/BF16)\n"
 "  --vocab PATH        CLIP vocabulary: folder with vocab.json + merges.txt or\n"
@@ -419,6 +421,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "presets") == 0)
         return cmd_presets(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "check") == 0)
+        return diffuse_check(argc, argv);
 
     options o;
     int rc = parse_args(argc, argv, &o);

@@ -87,6 +87,9 @@ void sd_model_get_info(const sd_model *m, sd_model_info *info)
     memset(info, 0, sizeof *info);
     info->family = m->cfg.family;
     info->family_name = sd_family_name(m->cfg.family);
+    info->prediction = m->cfg.prediction;
+    const sd_family_row *row = sd_family_row_of(m->cfg.family);
+    info->default_resolution = row ? row->default_resolution : 0;
     info->unet_in_channels = m->cfg.unet.in_channels;
     info->unet_model_channels = m->cfg.unet.model_channels;
     info->unet_context_dim = m->cfg.unet.context_dim;

@@ -40,6 +40,7 @@ static const sd_family_row rows[] = {
         .family = SD_FAMILY_SD1, .name = "sd1", .title = "SD 1.x",
         .evidence = "CLIP text encoder " SD_KEY_CLIP_L "*",
         .unet_prefix = SD_KEY_UNET, .vae_prefix = SD_KEY_VAE, .text_prefix = SD_KEY_CLIP_L,
+        .absent_prefix = SD_KEY_UNET_LABEL_EMB,
         .text_encoder = SD_TEXT_CLIP_L, .text_encoder_name = "CLIP ViT-L/14",
         .context_dim = CONTEXT_CLIP_L, .unet_in_channels = UNET_IN,
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_512,
@@ -51,6 +52,7 @@ static const sd_family_row rows[] = {
         .title = "SD 1.x inpainting",
         .evidence = "CLIP text encoder " SD_KEY_CLIP_L "*, 9-channel U-Net",
         .unet_prefix = SD_KEY_UNET, .vae_prefix = SD_KEY_VAE, .text_prefix = SD_KEY_CLIP_L,
+        .absent_prefix = SD_KEY_UNET_LABEL_EMB,
         .text_encoder = SD_TEXT_CLIP_L, .text_encoder_name = "CLIP ViT-L/14",
         .context_dim = CONTEXT_CLIP_L, .unet_in_channels = UNET_IN_INPAINT,
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_512,
@@ -61,6 +63,7 @@ static const sd_family_row rows[] = {
         .family = SD_FAMILY_SD2, .name = "sd2", .title = "SD 2.x",
         .evidence = "OpenCLIP text encoder " SD_KEY_OPENCLIP "*",
         .unet_prefix = SD_KEY_UNET, .vae_prefix = SD_KEY_VAE, .text_prefix = SD_KEY_OPENCLIP,
+        .absent_prefix = SD_KEY_UNET_LABEL_EMB,
         .text_encoder = SD_TEXT_OPENCLIP_H,
         .text_encoder_name = "OpenCLIP ViT-H/14 (penultimate layer + ln_final)",
         .context_dim = CONTEXT_OPENCLIP_H, .unet_in_channels = UNET_IN, .linear_projection = 1,
@@ -72,6 +75,7 @@ static const sd_family_row rows[] = {
         .family = SD_FAMILY_SD2_V, .name = "sd2-v", .title = "SD 2.x",
         .evidence = "OpenCLIP text encoder " SD_KEY_OPENCLIP "*",
         .unet_prefix = SD_KEY_UNET, .vae_prefix = SD_KEY_VAE, .text_prefix = SD_KEY_OPENCLIP,
+        .absent_prefix = SD_KEY_UNET_LABEL_EMB,
         .text_encoder = SD_TEXT_OPENCLIP_H,
         .text_encoder_name = "OpenCLIP ViT-H/14 (penultimate layer + ln_final)",
         .context_dim = CONTEXT_OPENCLIP_H, .unet_in_channels = UNET_IN, .linear_projection = 1,
@@ -84,6 +88,7 @@ static const sd_family_row rows[] = {
         .title = "SD 2.x inpainting",
         .evidence = "OpenCLIP text encoder " SD_KEY_OPENCLIP "*, 9-channel U-Net",
         .unet_prefix = SD_KEY_UNET, .vae_prefix = SD_KEY_VAE, .text_prefix = SD_KEY_OPENCLIP,
+        .absent_prefix = SD_KEY_UNET_LABEL_EMB,
         .text_encoder = SD_TEXT_OPENCLIP_H,
         .text_encoder_name = "OpenCLIP ViT-H/14 (penultimate layer + ln_final)",
         .context_dim = CONTEXT_OPENCLIP_H, .unet_in_channels = UNET_IN_INPAINT,
@@ -254,7 +259,7 @@ sd_status sd_family_detect(const st_file *f, sd_family_match *m, sd_error *err)
         return sd_fail(err, SD_ERR_FORMAT, "missing tensor " SD_KEY_UNET "input_blocks.0.0.weight");
     }
     /* Rows are tried in table order; the first match wins (sd-turbo before sdxl, whose
-     * prefixes overlap), and a row whose prediction the file decides hands over to its
+     * text prefixes overlap; only sdxl allows SDXL's label_emb), and a row whose prediction the file decides hands over to its
      * twin when the file says the other type. */
     for (size_t i = 0; i < ROW_COUNT; i++) {
         const sd_family_row *r = &rows[i];

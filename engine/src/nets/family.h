@@ -28,7 +28,8 @@ typedef struct {
     const char *evidence;         /* what in a file says so, for messages */
     /* key prefixes a file of this family has (nets/keys.h) */
     const char *unet_prefix, *vae_prefix, *text_prefix;
-    const char *absent_prefix;    /* a prefix it must not have, or NULL */
+    const char *absent_prefix;    /* a prefix it must not have, or NULL: every row but
+                                     sdxl refuses SDXL's label_emb */
     sd_text_encoder_kind text_encoder;
     const char *text_encoder_name;
     int context_dim;              /* text width the U-Net attends to, full size: 768 / 1024 /

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "core/error.h"
-#include "ops/parallel.h"
 
 sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err)
@@ -22,10 +21,6 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
     sd_model *m = calloc(1, sizeof *m);
     if (!m)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s", checkpoint_path);
-    m->threads = opts ? opts->threads : 0;
-    /* The worker count is a process-wide setting: set once here, not per job, so contexts
-     * running concurrently never change it under each other's feet. */
-    ops_set_threads(m->threads);
     m->memory_budget = opts ? opts->memory_budget_mb << 20 : 0;
 
     /* The file's layer (safetensors) names the file in its own messages; below it each

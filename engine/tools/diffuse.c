@@ -16,6 +16,10 @@
 #include "sd.h"
 #include "sd_preset.h"
 
+/* The published limits (sd.h) spelled into messages: integer constants only. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 static const char usage[] =
 "usage: diffuse img2img|inpaint|txt2img --model FILE [options] --out OUT.png\n"
 "       diffuse presets list | show NAME | validate FILE...\n"
@@ -29,7 +33,7 @@ static const char usage[] =
 "  --prompt TEXT       what to generate\n"
 "  --negative TEXT     what to avoid (default: empty)\n"
 "  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
-"  --steps N           denoising steps, 1..999 (default 20)\n"
+"  --steps N           denoising steps, " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) " (default " STR(SD_STEPS_DEFAULT) ")\n"
 "  --cfg X             classifier-free guidance scale (default 7.5)\n"
 "  --sampler NAME      ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, lcm\n"
 "                      (default euler_a)\n"
@@ -169,7 +173,7 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--steps") == 0) {
             o->explicit_fields |= SD_PRESET_STEPS;
             if (parse_int(v, SD_STEPS_MIN, SD_STEPS_MAX, &n))
-                return fail("--steps must be an integer in 1..999, got '%s'", v);
+                return fail("--steps must be an integer in " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) ", got '%s'", v);
             o->job.steps = (int)n;
         } else if (strcmp(a, "--cfg") == 0) {
             o->explicit_fields |= SD_PRESET_CFG;
@@ -198,7 +202,8 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--clip-skip") == 0) {
             o->explicit_fields |= SD_PRESET_CLIP_SKIP;
             if (parse_int(v, SD_CLIP_SKIP_MIN, SD_CLIP_SKIP_MAX, &n))
-                return fail("--clip-skip must be an integer in 1..12, got '%s'", v);
+                return fail("--clip-skip must be an integer in " STR(SD_CLIP_SKIP_MIN) ".." STR(SD_CLIP_SKIP_MAX)
+                            ", got '%s'", v);
             o->job.clip_skip = (int)n;
         } else if (strcmp(a, "--masked-content") == 0) {
             if (strcmp(v, "original") == 0) o->job.masked_content = SD_MASKED_ORIGINAL;
@@ -207,7 +212,8 @@ static int parse_args(int argc, char **argv, options *o)
             else return fail("--masked-content must be original, fill or noise, got '%s'", v);
         } else if (strcmp(a, "--width") == 0 || strcmp(a, "--height") == 0) {
             if (parse_int(v, SD_SIZE_MIN, IMAGE_MAX_SIDE, &n))
-                return fail("--width/--height must be an integer in 8..8192, got '%s'", v);
+                return fail("--width/--height must be an integer in " STR(SD_SIZE_MIN) ".." STR(IMAGE_MAX_SIDE)
+                            ", got '%s'", v);
             if (a[2] == 'w') o->job.width = (int)n; else o->job.height = (int)n;
         } else if (strcmp(a, "--memory") == 0) {
             if (parse_int(v, 1, 1L << 30, &n))
@@ -221,7 +227,7 @@ static int parse_args(int argc, char **argv, options *o)
             else o->job.vae_tile = (int)n;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_int(v, 1, SD_THREADS_MAX, &n))
-                return fail("--threads must be an integer in 1..1024, got '%s'", v);
+                return fail("--threads must be an integer in 1.." STR(SD_THREADS_MAX) ", got '%s'", v);
             o->threads = (int)n;
         } else
             return fail("unknown option %s (try --help)", a);

@@ -2,7 +2,9 @@
  * every family on the fixture files (../shared/golden, ../shared/golden-sd2), the SD 2.x
  * prediction rule, and errors that keep their status without an sd_error. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -146,6 +148,114 @@ static void test_v_rule(const char *shared)
     }
 }
 
+/* A header-only checkpoint: the named tensors (shape [1], F16; conv_in [4, in_ch, 3, 3])
+ * over zero bytes. Detection reads names and conv_in's shape only. Returns 0 on success. */
+static int write_keys(const char *path, const char *const *names, int in_ch)
+{
+    char json[4096];
+    size_t len = 0, offset = 0;
+    len += (size_t)snprintf(json + len, sizeof json - len,
+                            "{\"" SD_KEY_UNET "input_blocks.0.0.weight\":{\"dtype\":\"F16\","
+                            "\"shape\":[4,%d,3,3],\"data_offsets\":[0,%zu]}", in_ch,
+                            (size_t)(4 * in_ch * 9 * 2));
+    offset = (size_t)(4 * in_ch * 9 * 2);
+    for (int i = 0; names[i]; i++) {
+        len += (size_t)snprintf(json + len, sizeof json - len,
+                                ",\"%s\":{\"dtype\":\"F16\",\"shape\":[1],"
+                                "\"data_offsets\":[%zu,%zu]}", names[i], offset, offset + 2);
+        offset += 2;
+    }
+    len += (size_t)snprintf(json + len, sizeof json - len, "}");
+    if (len >= sizeof json)
+        return -1;
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    uint64_t n = len;
+    int ok = fwrite(&n, sizeof n, 1, f) == 1 && fwrite(json, 1, len, f) == len;
+    for (size_t i = 0; ok && i < offset; i++)
+        ok = fputc(0, f) != EOF;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* Families the fixtures do not hold, and files no row takes, from their key names. */
+static void test_key_sets(void)
+{
+    static const char *const turbo[] = {SD_KEY_VAE "x", SD_KEY_SGM_OPENCLIP "ln_final.weight",
+                                        NULL};
+    static const char *const sdxl[] = {SD_KEY_VAE "x", SD_KEY_SGM_TEXT "0.transformer.x",
+                                       SD_KEY_SGM_TEXT "1.model.ln_final.weight",
+                                       SD_KEY_UNET_LABEL_EMB "0.0.weight", NULL};
+    static const char *const refiner[] = {SD_KEY_VAE "x", SD_KEY_SGM_OPENCLIP "ln_final.weight",
+                                          SD_KEY_UNET_LABEL_EMB "0.0.weight", NULL};
+    static const char *const clip_l_label_emb[] = {SD_KEY_VAE "x", SD_KEY_CLIP_L_TEXT "x",
+                                                   SD_KEY_UNET_LABEL_EMB "0.0.weight", NULL};
+    static const char *const sd2_v[] = {SD_KEY_VAE "x", SD_KEY_OPENCLIP "ln_final.weight",
+                                        SD_KEY_V_PRED, NULL};
+    static const char *const sd2_no_norm[] = {SD_KEY_VAE "x", SD_KEY_OPENCLIP "x", NULL};
+    static const char *const no_vae[] = {SD_KEY_CLIP_L_TEXT "x", NULL};
+    static const char *const no_text[] = {SD_KEY_VAE "x", NULL};
+    static const char *const sd1[] = {SD_KEY_VAE "x", SD_KEY_CLIP_L_TEXT "x", NULL};
+    static const struct {
+        const char *what;
+        const char *const *names;
+        int in_ch;
+        sd_status status;
+        sd_family family;
+        sd_prediction pred;
+        const char *needle;  /* in the error or the prediction source */
+    } cases[] = {
+        {"sd-turbo (SGM layout)", turbo, 4, SD_OK, SD_FAMILY_SD_TURBO, SD_PREDICTION_EPS,
+         "family"},
+        {"sdxl base", sdxl, 4, SD_OK, SD_FAMILY_SDXL, SD_PREDICTION_EPS, "family"},
+        {"sdxl refiner (OpenCLIP at 0, label_emb)", refiner, 4, SD_OK, SD_FAMILY_SDXL,
+         SD_PREDICTION_EPS, "family"},
+        {"CLIP-L with label_emb", clip_l_label_emb, 4, SD_ERR_UNSUPPORTED, SD_FAMILY_UNKNOWN,
+         SD_PREDICTION_EPS, "SDXL-style U-Net"},
+        {"sd2 with v_pred", sd2_v, 4, SD_OK, SD_FAMILY_SD2_V, SD_PREDICTION_V, "v_pred key"},
+        {"sd2 without the norm1.bias", sd2_no_norm, 4, SD_OK, SD_FAMILY_SD2, SD_PREDICTION_EPS,
+         "no usable"},
+        {"sd2 inpainting with v_pred", sd2_v, 9, SD_OK, SD_FAMILY_SD2_INPAINT,
+         SD_PREDICTION_EPS, "family"},
+        {"no VAE", no_vae, 4, SD_ERR_UNSUPPORTED, SD_FAMILY_UNKNOWN, SD_PREDICTION_EPS,
+         "no VAE"},
+        {"no text encoder", no_text, 4, SD_ERR_UNSUPPORTED, SD_FAMILY_UNKNOWN,
+         SD_PREDICTION_EPS, "no CLIP text encoder"},
+        {"8 input channels (InstructPix2Pix)", sd1, 8, SD_ERR_UNSUPPORTED, SD_FAMILY_UNKNOWN,
+         SD_PREDICTION_EPS, "U-Net with 8 input channels"},
+    };
+    const char *tmp = getenv("TMPDIR");
+    char path[512];
+    snprintf(path, sizeof path, "%s/test-family-%ld.safetensors", tmp && *tmp ? tmp : "/tmp",
+             (long)getpid());
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        st_file *f = NULL;
+        sd_error err = {0};
+        if (write_keys(path, cases[i].names, cases[i].in_ch) != 0 ||
+            st_open(path, &f, &err) != SD_OK) {
+            CHECK(0, "%s: write/open: %s", cases[i].what, err.message);
+            continue;
+        }
+        sd_family_match m;
+        sd_status s = sd_family_detect(f, &m, &err);
+        const char *said = s == SD_OK ? m.prediction_source : err.message;
+        CHECK(s == cases[i].status &&
+              (s != SD_OK || (m.row->family == cases[i].family &&
+                              m.prediction == cases[i].pred)) &&
+              strstr(said, cases[i].needle),
+              "%s: status %d, family %s, prediction %d: %s", cases[i].what, (int)s,
+              s == SD_OK ? m.row->name : "-", (int)m.prediction, said);
+        /* and the load refuses every one of them with a reason */
+        sd_model_config cfg;
+        sd_error_clear(&err);
+        CHECK(sd_model_config_detect(f, &cfg, &err) == SD_ERR_UNSUPPORTED &&
+              strstr(err.message, "unsupported model: "), "%s: load refuses: %s",
+              cases[i].what, err.message);
+        st_close(f);
+    }
+    remove(path);
+}
+
 static void test_error_context(void)
 {
     sd_error err = {0};
@@ -176,6 +286,7 @@ int main(int argc, char **argv)
         return 2;
     }
     test_table();
+    test_key_sets();
     test_error_context();
     char probe[600];
     snprintf(probe, sizeof probe, "%s/golden-sd2/tiny-sd2.safetensors", argv[1]);

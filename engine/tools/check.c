@@ -17,9 +17,9 @@ static void print_report(const char *path, const sd_model_check *c)
                c->prediction_source);
         printf("  text encoder  %s, context %d\n", c->text_encoder, c->context_dim);
         printf("  U-Net         %d input channels\n", c->unet_in_channels);
-        printf("  defaults      %dx%d, %d steps, CFG %g, VAE scale %g\n", c->default_resolution,
-               c->default_resolution, c->default_steps, (double)c->default_cfg,
-               (double)c->vae_scale);
+        printf("  defaults      %dx%d, %d step%s, CFG %g, VAE scale %g\n",
+               c->default_resolution, c->default_resolution, c->default_steps,
+               c->default_steps == 1 ? "" : "s", (double)c->default_cfg, (double)c->vae_scale);
     } else {
         printf("  family        unknown\n");
     }

@@ -66,7 +66,7 @@ PY
 expect_check "no U-Net" 1 "$TMP/nounet.safetensors" "no model.diffusion_model.* tensors" "family        unknown"
 expect_check "SDXL-like keys" 1 "$TMP/sdxl.safetensors" "family        sdxl" "unsupported model: SDXL (conditioner.embedders"
 expect_check "SD-Turbo (SGM layout)" 1 "$TMP/turbo.safetensors" "family        sd-turbo" \
-  "defaults      512x512, 1 steps, CFG 0"
+  "defaults      512x512, 1 step, CFG 0"
 
 # The load names the file once, the network once, then what is wrong.
 rc=0
@@ -75,6 +75,23 @@ rc=0
 want="diffuse: $TMP/novae-bias.safetensors: VAE: missing tensor first_stage_model.decoder.conv_out.bias"
 if [ $rc != 0 ] && [ "$(cat "$TMP/err")" = "$want" ] && [ ! -e "$TMP/o.png" ]; then ok "load error: each noun once"
 else bad "load error: want '$want'"; fi
+
+# install.sh's model check is `diffuse check` once the build made it, file checks before.
+HERE=$(cd "$(dirname "$0")" && pwd)
+source <(sed -n '/^checkpoint_problem() {/,/^}/p' "$HERE/../../install.sh")
+check_install() {  # NAME FILE DIFFUSE WANT ("" = accepted)
+  local got; got=$(DIFFUSE=$3 checkpoint_problem "$2")
+  if { [ -z "$4" ] && [ -z "$got" ]; } || { [ -n "$4" ] && [[ $got == *"$4"* ]]; }; then ok "install.sh: $1"
+  else : >"$TMP/out"; echo "$got" >"$TMP/err"; bad "install.sh: $1 (want '${4:-accepted}')"; fi
+}
+check_install "sd1 accepted" "$SD1/tiny-sd1.safetensors" "$DIFFUSE" ""
+check_install "sd2 refused with the engine's reason" "$SD2/tiny-sd2-v.safetensors" "$DIFFUSE" \
+  "SD 2.x (OpenCLIP text encoder cond_stage_model.model.*): recognised, but not supported yet"
+check_install "SDXL refused" "$TMP/sdxl.safetensors" "$DIFFUSE" "unsupported model: SDXL"
+check_install "before the build: file checks only" "$SD2/tiny-sd2.safetensors" "" ""
+check_install "missing file" "$TMP/nope.safetensors" "$DIFFUSE" "does not exist"
+head -c 4 "$SD1/tiny-sd1.safetensors" >"$TMP/short.safetensors"
+check_install "not a safetensors file" "$TMP/short.safetensors" "" "not a safetensors file"
 
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

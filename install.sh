@@ -126,6 +126,7 @@ flatpak_minor() {  # "3.N" of the Flatpak GIMP, empty when there is none
 }
 GIMP3_MINORS=() FLATPAK_MINOR=
 FRONTS=()
+DIFFUSE=   # the built diffuse, once there is one: checks the model (checkpoint_problem)
 case $GIMP_SEL in
   2) FRONTS=(2) ;;
   3) FRONTS=(3); mapfile -t GIMP3_MINORS < <(gimp3_minors) ;;
@@ -368,8 +369,11 @@ install_data_files() {  # presets and icons, when the build did not install them
 }
 
 # ---------------------------------------------------------------- model + vocabulary
-checkpoint_problem() {  # prints why FILE is not an SD 1.x single-file checkpoint; silent if it is
-  local f=$1 n size header
+checkpoint_problem() {  # prints why FILE is not a checkpoint the engine runs; silent if it is
+  # The file-level checks need nothing built; what the file holds (family, keys, shapes) is
+  # for `diffuse check`, once the build has made it ($DIFFUSE): the engine's own detection,
+  # not a second key list here.
+  local f=$1 n size out
   [ -e "$f" ] || { echo "$f does not exist"; return; }
   [ -d "$f" ] && { echo "$f is a folder; give the single .safetensors file (diffusers folders are not supported)"; return; }
   [ -r "$f" ] || { echo "$f is not readable"; return; }
@@ -379,15 +383,11 @@ checkpoint_problem() {  # prints why FILE is not an SD 1.x single-file checkpoin
   if [ -z "$n" ] || [ "$n" -lt 2 ] || [ "$n" -gt 100000000 ] || [ $((n + 8)) -gt "$size" ]; then
     echo "$f is not a safetensors file (or it is truncated: an interrupted download?)"; return
   fi
-  header=$(tail -c +9 "$f" | head -c "$n")
-  case $header in
-    *conditioner.embedders*) echo "$f is an SDXL checkpoint; only Stable Diffusion 1.x is supported"; return ;;
-    *cond_stage_model.model.*) echo "$f is a Stable Diffusion 2.x checkpoint; only 1.x is supported"; return ;;
-  esac
-  local k
-  for k in model.diffusion_model. first_stage_model. cond_stage_model.transformer.; do
-    case $header in *"\"$k"*) ;; *) echo "$f has no $k* tensors: not a full SD 1.x checkpoint"; return ;; esac
-  done
+  [ -n "$DIFFUSE" ] || return 0
+  if ! out=$("$DIFFUSE" check "$f" 2>&1 >/dev/null); then
+    out=${out#diffuse: }
+    echo "${out:-$f: diffuse check failed}"
+  fi
 }
 
 vocab_ok() { [ -f "$1/vocab.json" ] && [ -f "$1/merges.txt" ] || [ -f "$1/$VOCAB_FILE" ]; }
@@ -593,6 +593,7 @@ for g in "${FRONTS[@]}"; do
     continue
   fi
   b=$(build_front "$g")
+  [ -n "$DIFFUSE" ] || DIFFUSE=$b/engine/tools/diffuse
   if [ -n "$PREFIX" ]; then install_system "$b"; else install_user "$b" "$g"; fi
 done
 install_data_files

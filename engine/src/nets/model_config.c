@@ -22,6 +22,8 @@
 #define SD1_UNET_HEADS 8
 #define SD1_VAE_SCALING_FACTOR 0.18215f
 #define SD1_CONTEXT_DIM_SD2 1024  /* OpenCLIP ViT-H: SD 2.x's context width */
+#define SD2_UNET_HEAD_DIM 64      /* v2-inference.yaml: num_head_channels */
+#define SD2_TEST_UNET_HEAD_DIM 16 /* the narrow SD 2.x test model (golden-sd2) */
 #define MAX_BLOCKS 64             /* bound on input_blocks / layer counts we scan for */
 
 const char *sd_family_name(sd_family f)
@@ -107,8 +109,9 @@ static sd_status reject_other_families(const st_file *f, sd_error *err)
 /* input_blocks: 0 is conv_in; then per level `layers_per_block` res blocks (N.0, with a
  * spatial transformer at N.1 on attention levels), and a downsampler (N.0.op) between
  * levels. Walking them in order recovers levels, widths and attention. */
-static sd_status detect_unet(const st_file *f, sd_unet_config *u, sd_error *err)
+sd_status sd_unet_config_detect(const st_file *f, sd_unet_config *u, sd_error *err)
 {
+    memset(u, 0, sizeof *u);
     const st_tensor *t = NULL;
     sd_status s = require(f, &t, 4, err, UNET "input_blocks.0.0.weight");
     if (s != SD_OK)
@@ -190,12 +193,15 @@ static sd_status detect_unet(const st_file *f, sd_unet_config *u, sd_error *err)
 
     if (!attn_seen)
         return sd_fail(err, SD_ERR_FORMAT, "U-Net has no spatial transformers");
-    if (u->use_linear_projection || u->context_dim == SD1_CONTEXT_DIM_SD2) {
-        char why[160];
-        snprintf(why, sizeof why, "SD 2.x U-Net (%s, context dim %d); only Stable "
-                 "Diffusion 1.x is supported",
-                 u->use_linear_projection ? "linear proj_in" : "conv proj_in", u->context_dim);
-        return unsupported(err, why);
+    if (u->use_linear_projection) {
+        /* The checkpoint does not store the head width. SD 2.x fixes it at 64
+         * (num_head_channels: 64, heads 5, 10, 20, 20); the narrow test model of
+         * golden-sd2 (widths 32..128) uses 16. Rule: 64 when every attention width is a
+         * multiple of 64, otherwise 16. */
+        u->head_dim = SD2_UNET_HEAD_DIM;
+        for (int l = 0; l < u->levels; l++)
+            if (u->attention[l] && u->channels[l] % SD2_UNET_HEAD_DIM)
+                u->head_dim = SD2_TEST_UNET_HEAD_DIM;
     }
     if (u->in_channels != 4 && u->in_channels != 9) {
         char why[160];
@@ -204,10 +210,13 @@ static sd_status detect_unet(const st_file *f, sd_unet_config *u, sd_error *err)
         return unsupported(err, why);
     }
     for (int l = 0; l < u->levels; l++)
-        if (u->channels[l] % u->groups || u->channels[l] % u->num_heads)
+        if (u->channels[l] % u->groups ||
+            (u->attention[l] && u->channels[l] % (u->head_dim ? u->head_dim : u->num_heads)))
             return sd_fail(err, SD_ERR_FORMAT,
                            "U-Net level %d width %d is not a multiple of %d groups and %d "
-                           "heads", l, u->channels[l], u->groups, u->num_heads);
+                           "%s", l, u->channels[l], u->groups,
+                           u->head_dim ? u->head_dim : u->num_heads,
+                           u->head_dim ? "channels per head" : "heads");
     if (!get(f, UNET "middle_block.1.proj_in.weight") ||
         !get(f, UNET "output_blocks.%d.0.in_layers.2.weight",
              u->levels * (u->layers_per_block + 1) - 1))
@@ -305,9 +314,20 @@ sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_erro
     sd_status s = reject_other_families(f, err);
     if (s != SD_OK)
         return s;
-    if ((s = detect_unet(f, &cfg->unet, err)) != SD_OK ||
+    if ((s = sd_unet_config_detect(f, &cfg->unet, err)) != SD_OK ||
         (s = detect_vae(f, &cfg->vae, err)) != SD_OK ||
         (s = detect_clip(f, &cfg->clip, err)) != SD_OK) {
+        if (err)
+            sd_fail_context(err, "%s", st_path(f));
+        return s;
+    }
+    if (cfg->unet.use_linear_projection || cfg->unet.context_dim == SD1_CONTEXT_DIM_SD2) {
+        char why[160];
+        snprintf(why, sizeof why, "SD 2.x U-Net (%s, context dim %d); only Stable "
+                 "Diffusion 1.x is supported",
+                 cfg->unet.use_linear_projection ? "linear proj_in" : "conv proj_in",
+                 cfg->unet.context_dim);
+        s = unsupported(err, why);
         if (err)
             sd_fail_context(err, "%s", st_path(f));
         return s;

@@ -22,7 +22,7 @@ static sd_scheduler *make(sd_sampler sampler, int steps, double strength)
 {
     sd_scheduler *s = NULL;
     sd_error err = {0};
-    sd_status st = sd_scheduler_create(sampler, steps, strength, NUMEL, &s, &err);
+    sd_status st = sd_scheduler_create(sampler, NULL, steps, strength, NUMEL, &s, &err);
     CHECK(st == SD_OK, "%s %d steps strength %g: %s", sd_sampler_name(sampler), steps,
           strength, err.message);
     return s;
@@ -51,7 +51,7 @@ static void test_strength_slice(void)
     /* Strength 0 leaves nothing to run... */
     sd_scheduler *none = NULL;
     sd_error err = {0};
-    CHECK(sd_scheduler_create(SD_SAMPLER_DDIM, 8, 0.0, NUMEL, &none, &err)
+    CHECK(sd_scheduler_create(SD_SAMPLER_DDIM, NULL, 8, 0.0, NUMEL, &none, &err)
               == SD_ERR_INVALID_ARG && none == NULL && err.message[0],
           "strength 0 is refused with a message");
     /* ...except for PNDM, whose repeated entry leaves the last timestep in the slice. */
@@ -71,13 +71,13 @@ static void test_arguments(void)
 {
     sd_scheduler *s = NULL;
     sd_error err = {0};
-    CHECK(sd_scheduler_create(SD_SAMPLER_LCM, 51, 1.0, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
+    CHECK(sd_scheduler_create(SD_SAMPLER_LCM, NULL, 51, 1.0, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
           "LCM beyond its 50 distillation steps is refused");
-    CHECK(sd_scheduler_create(SD_SAMPLER_DDIM, 0, 1.0, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
+    CHECK(sd_scheduler_create(SD_SAMPLER_DDIM, NULL, 0, 1.0, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
           "0 steps refused");
-    CHECK(sd_scheduler_create(SD_SAMPLER_DDIM, 8, 1.5, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
+    CHECK(sd_scheduler_create(SD_SAMPLER_DDIM, NULL, 8, 1.5, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
           "strength above 1 refused");
-    CHECK(sd_scheduler_create(SD_SAMPLER_COUNT, 8, 1.0, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
+    CHECK(sd_scheduler_create(SD_SAMPLER_COUNT, NULL, 8, 1.0, NUMEL, &s, &err) == SD_ERR_INVALID_ARG,
           "unknown sampler refused");
 
     float x[NUMEL], eps[NUMEL], out[NUMEL];

@@ -58,7 +58,7 @@ expect_ok "img2img philox noise" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-
 for s in ddim pndm euler euler_a dpmpp_2m dpmpp_2m_karras lms lcm; do
   expect_ok "img2img sampler $s" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --sampler "$s"
 done
-expect_ok "txt2img SD-Turbo style: 1 step, trailing, no guidance" 64x64 txt2img "${COMMON[@]}" --prompt "a fox" --steps 1 --cfg 0 --sampler euler_a --spacing trailing
+expect_ok "txt2img SD-Turbo style: 1 step, trailing, no guidance" 64x64 txt2img "${COMMON[@]}" --prompt "a fox" --steps 1 --cfg 0 --sampler euler_a --spacing trailing --width 64 --height 64
 expect_ok "img2img 2 x 0.5, trailing, v prediction" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --steps 2 --strength 0.5 --spacing trailing --prediction v
 expect_ok "img2img linspace, eps" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --sampler dpmpp_2m --spacing linspace --prediction eps
 expect_ok "inpaint 4-channel" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat"

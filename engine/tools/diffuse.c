@@ -34,9 +34,13 @@ static const char usage[] =
 "  --negative TEXT     what to avoid (default: empty)\n"
 "  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
 "  --steps N           denoising steps, " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) " (default " STR(SD_STEPS_DEFAULT) ")\n"
-"  --cfg X             classifier-free guidance scale (default 7.5)\n"
-"  --sampler NAME      ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, lcm\n"
+"  --cfg X             classifier-free guidance scale (default 7.5); 1 or less runs the\n"
+"                      U-Net once per step without the negative prompt\n"
+"  --sampler NAME      %s\n"
 "                      (default euler_a)\n"
+"  --spacing S         timestep spacing: leading (default), trailing (SD-Turbo and other\n"
+"                      few-step models), linspace; as diffusers' timestep_spacing\n"
+"  --prediction P      what the U-Net predicts: auto (default: the model's), eps, v\n"
 "  --seed N            random seed, 0..2^64-1 (default 0)\n"
 "  --rng torch|philox  noise source: torch CPU generator (diffusers, ComfyUI; default)\n"
 "                      or Philox4x32 (A1111 GPU noise)\n"
@@ -85,6 +89,12 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static void print_usage(void)
+{
+    char list[SD_SAMPLER_LIST_SIZE];
+    printf(usage, sd_sampler_list(list, sizeof list));
+}
+
 static int fail(const char *fmt, const char *arg)
 {
     fprintf(stderr, "diffuse: ");
@@ -123,7 +133,7 @@ static int parse_args(int argc, char **argv, options *o)
     if (argc < 2)
         return fail("%s", "missing command (try --help)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, stdout);
+        print_usage();
         exit(0);
     }
     o->command = argv[1];
@@ -141,7 +151,7 @@ static int parse_args(int argc, char **argv, options *o)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0) {
-            fputs(usage, stdout);
+            print_usage();
             exit(0);
         }
         if (strcmp(a, "--timings") == 0) { o->timings = 1; continue; }
@@ -183,10 +193,25 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--sampler") == 0) {
             o->explicit_fields |= SD_PRESET_SAMPLER;
             int s = sd_sampler_from_name(v);
-            if (s < 0)
-                return fail("unknown sampler '%s' (ddim, pndm, euler, euler_a, dpmpp_2m, "
-                            "dpmpp_2m_karras, lms, lcm)", v);
+            if (s < 0) {
+                char list[SD_SAMPLER_LIST_SIZE];
+                fprintf(stderr, "diffuse: unknown sampler '%s' (%s)\n", v,
+                        sd_sampler_list(list, sizeof list));
+                return 2;
+            }
             o->job.sampler = (sd_sampler)s;
+        } else if (strcmp(a, "--spacing") == 0) {
+            o->explicit_fields |= SD_PRESET_SPACING;
+            int s = sd_spacing_from_name(v);
+            if (s < 0)
+                return fail("--spacing must be leading, trailing or linspace, got '%s'", v);
+            o->job.spacing = (sd_spacing)s;
+        } else if (strcmp(a, "--prediction") == 0) {
+            o->explicit_fields |= SD_PRESET_PREDICTION;
+            int p = sd_prediction_from_name(v);
+            if (p < 0)
+                return fail("--prediction must be auto, eps or v, got '%s'", v);
+            o->job.prediction = (sd_prediction)p;
         } else if (strcmp(a, "--seed") == 0) {
             o->explicit_fields |= SD_PRESET_SEED;
             char *end;

@@ -19,6 +19,7 @@
 #include "pipeline/image_prep.h"
 #include "pipeline/memory.h"
 #include "pipeline/model.h"
+#include "pipeline/sampling.h"
 #include "core/rng.h"
 #include "sched/scheduler.h"
 
@@ -102,8 +103,9 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
     if (!(j->cfg_scale >= SD_CFG_MIN && j->cfg_scale <= SD_CFG_MAX))
         return sd_fail(err, SD_ERR_INVALID_ARG, "CFG scale must be in %g..%g, got %g",
                        (double)SD_CFG_MIN, (double)SD_CFG_MAX, (double)j->cfg_scale);
-    if ((unsigned)j->sampler >= SD_SAMPLER_COUNT)
-        return sd_fail(err, SD_ERR_INVALID_ARG, "unknown sampler %d", (int)j->sampler);
+    sd_status st = sd_job_check_sampling(j, err);
+    if (st != SD_OK)
+        return st;
     if (j->clip_skip < 1 || j->clip_skip > m->cfg.clip.layers)
         return sd_fail(err, SD_ERR_INVALID_ARG, "clip skip must be in 1..%d, got %d",
                        m->cfg.clip.layers, j->clip_skip);
@@ -441,7 +443,9 @@ static sd_status run_phases(run *r, float *out_rgb)
     const sd_job *j = r->job;
     sd_status st;
     double strength = j->mode == SD_MODE_TXT2IMG ? 1.0 : j->strength;
-    if ((st = sd_scheduler_create(j->sampler, j->steps, strength, r->lat_n, &r->sched, r->err)))
+    const sd_sched_config sched = sd_job_sched_config(r->m, j);
+    if ((st = sd_scheduler_create(j->sampler, &sched, j->steps, strength, r->lat_n, &r->sched,
+                                  r->err)))
         return st;
 
     size_t plane = (size_t)r->width * r->height;

@@ -1,6 +1,6 @@
 /* diffuse: Stable Diffusion img2img / inpaint / txt2img from the command line.
- * PNG in and out through GEGL; progress on stderr; every bad input gets a message
- * and a non-zero status. */
+ * PNG, JPEG or WebP in, PNG out (image_io.h); progress on stderr; every bad input gets a
+ * message naming it and a non-zero status, and nothing is written. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -28,8 +28,10 @@ static const char usage[] =
 "  --model FILE        SD 1.x single-file checkpoint (.safetensors, F32/F16/BF16)\n"
 "  --vocab PATH        CLIP vocabulary: folder with vocab.json + merges.txt or\n"
 "                      bpe_simple_vocab_16e6.txt.gz (default: $GIMP_DIFFUSION_VOCAB)\n"
-"  --init IN.png       input image (img2img, inpaint)\n"
-"  --mask MASK.png     inpaint mask, same size as the input; white = repaint\n"
+"  --init IMAGE        input image (img2img, inpaint): PNG, JPEG or WebP, known by its\n"
+"                      contents, not its name; alpha is ignored, pixels are taken as sRGB\n"
+"  --mask IMAGE        inpaint mask, same size as the input, same formats; white = repaint\n"
+"                      (a colour mask counts by its luminance)\n"
 "  --prompt TEXT       what to generate\n"
 "  --negative TEXT     what to avoid (default: empty)\n"
 "  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
@@ -59,12 +61,16 @@ static const char usage[] =
 "                      options given explicitly win over the preset\n"
 "  --timings           print phase times and peak RSS on stderr\n"
 "  --quiet             no progress bar\n"
-"  --out OUT.png       where to write the result (8-bit PNG)\n"
+"  --out OUT.png       where to write the result (8-bit PNG), atomically: a failed or\n"
+"                      interrupted run leaves no partial file there\n"
 "  --help              this text\n"
 "\n"
 "Presets are read from the shipped folder (" SD_PRESETS_DIR ", or $GIMP_DIFFUSION_PRESETS),\n"
 "then from the user folders of GIMP's profile ($XDG_CONFIG_HOME/GIMP/{2.10,3.0}/diffusion/presets);\n"
-"a user preset overrides a shipped one of the same name.\n";
+"a user preset overrides a shipped one of the same name.\n"
+"\n"
+"Images: " IMAGE_FORMATS ", at most " STR(IMAGE_MAX_SIDE) " pixels a side. A file that is cut short, damaged\n"
+"(any decoder warning), of another format or of the wrong size is refused with the reason.\n";
 
 typedef struct {
     const char *command, *model, *vocab, *init, *mask, *out, *preset;
@@ -486,17 +492,17 @@ int main(int argc, char **argv)
         return fail("%s", "--model FILE is required");
     }
 
-    image_io_init();
     char msg[1024];
     float *image = NULL, *mask = NULL, *out = NULL;
     sd_model *model = NULL;
     progress_state prog = {.quiet = o.quiet};
     rc = 1;
 
+    /* every input and the output's folder are checked before the model is loaded */
     if (o.init) {
         image = image_read(o.init, 3, &o.job.width, &o.job.height, msg, sizeof msg);
         if (!image) {
-            fprintf(stderr, "diffuse: %s\n", msg);
+            fprintf(stderr, "diffuse: --init: %s\n", msg);
             goto done;
         }
         o.job.image = image;
@@ -505,15 +511,19 @@ int main(int argc, char **argv)
         int mw, mh;
         mask = image_read(o.mask, 1, &mw, &mh, msg, sizeof msg);
         if (!mask) {
-            fprintf(stderr, "diffuse: %s\n", msg);
+            fprintf(stderr, "diffuse: --mask: %s\n", msg);
             goto done;
         }
         if (mw != o.job.width || mh != o.job.height) {
-            fprintf(stderr, "diffuse: mask %s is %dx%d but the image is %dx%d\n", o.mask, mw, mh,
-                    o.job.width, o.job.height);
+            fprintf(stderr, "diffuse: --mask: mask %s is %dx%d but the image %s is %dx%d\n",
+                    o.mask, mw, mh, o.init, o.job.width, o.job.height);
             goto done;
         }
         o.job.mask = mask;
+    }
+    if (image_io_check_output(o.out, msg, sizeof msg) != 0) {
+        fprintf(stderr, "diffuse: --out: %s\n", msg);
+        goto done;
     }
 
     double t0 = now_s();
@@ -546,7 +556,7 @@ int main(int argc, char **argv)
         goto done;
     }
     double run_s = now_s() - t1;
-    if (image_write_png(o.out, out, o.job.width, o.job.height, msg, sizeof msg) != 0) {
+    if (image_io_write_png_atomic(o.out, out, o.job.width, o.job.height, msg, sizeof msg) != 0) {
         fprintf(stderr, "diffuse: %s\n", msg);
         goto done;
     }
@@ -575,6 +585,5 @@ done:
     free(out);
     free(mask);
     free(image);
-    image_io_exit();
     return rc;
 }

@@ -74,6 +74,21 @@ cp "$TMP/out.png" "$TMP/big.png" 2>/dev/null
 expect_ok "img2img 128x96 in VAE tiles of 64" 128x96 img2img "${COMMON[@]}" --init "$TMP/big.png" --prompt "a boat" --vae-tile 64
 expect_ok "img2img VAE tiles off" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --vae-tile off
 
+# Every format diffuse reads, known by its contents (the bad ones are in matrix_cli.sh).
+mkdir -p "$TMP/img"
+if /usr/bin/python3 "$(dirname "$0")/make_bad_images.py" "$FIX/init-64.png" "$TMP/img" --no-big 2>"$TMP/err"; then
+  expect_ok "img2img JPEG init" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/good.jpg" --prompt "a fox"
+  expect_ok "img2img WebP init" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/good.webp" --prompt "a fox"
+  expect_ok "img2img PNG named .jpg" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/png-named.jpg" --prompt "a fox"
+  cp "$TMP/out.png" "$TMP/named.png"
+  expect_ok "img2img same PNG named .png" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox"
+  if cmp -s "$TMP/out.png" "$TMP/named.png"; then ok "the name does not change the result"; else bad "the name does not change the result"; fi
+  expect_ok "inpaint RGB JPEG mask" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$TMP/img/mask.jpg" --prompt "a cat"
+else
+  echo "SKIP image formats: make_bad_images.py needs python3-pil"; sed 's/^/     | /' "$TMP/err" | tail -2
+fi
+if [ -z "$(find "$TMP" -name '.out.png.*')" ]; then ok "no temporary file left"; else bad "no temporary file left"; fi
+
 # Bad input: each gets its message and a non-zero status.
 printf 'not a model' > "$TMP/junk.safetensors"
 head -c 1000000 "$MODEL" > "$TMP/truncated.safetensors"

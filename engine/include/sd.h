@@ -79,6 +79,18 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
 void sd_model_free(sd_model *model);
 void sd_model_get_info(const sd_model *model, sd_model_info *info);
 
+/* Adds a TAESD (madebyollin/taesd, the Tiny AutoEncoder) to a loaded model, for draft
+ * decodes (job.draft_vae) and live previews. path: diffusers' file
+ * (diffusion_pytorch_model.safetensors), taesd_decoder.safetensors or taesd_encoder.safetensors
+ * (the other half is taken from beside it), or a folder holding them. The decoder is
+ * required; the encoder only for draft img2img/inpaint. A TAESD for another latent space
+ * is refused with the reason: TAESD3/TAEF1 by their 16 latent channels, TAESDXL (same
+ * shapes as TAESD) by its published names taesdxl_* or a folder named taesdxl. Replaces a
+ * TAESD loaded before. */
+sd_status sd_model_load_taesd(sd_model *model, const char *path, sd_error *err);
+/* 0: no TAESD; 1: its decoder only; 2: encoder and decoder. */
+int sd_model_taesd_halves(const sd_model *model);
+
 /* ---- jobs ------------------------------------------------------------- */
 
 typedef enum {
@@ -124,6 +136,28 @@ typedef enum {
  * with everything it allocated freed. */
 typedef int (*sd_progress_fn)(void *user, const char *phase, int step, int total);
 
+/* A live preview of the picture forming: the current estimate of the final image (the
+ * scheduler's predicted x0), shown while the denoise phase runs. */
+typedef enum {
+    SD_PREVIEW_AUTO = 0,     /* TAESD when the model has one (sd_model_load_taesd), else the
+                                latent→RGB projection */
+    SD_PREVIEW_LATENT_RGB,   /* the latent→RGB linear projection: 1/8 of the size, free */
+    SD_PREVIEW_TAESD         /* decoded by TAESD at full size (refused without a TAESD) */
+} sd_preview_kind;
+
+typedef struct {
+    int step, total;         /* after denoise step `step` (1..total) */
+    int width, height;       /* pixels of rgb: the job's size (TAESD), or the latent's
+                                (width / 8 rounded up; latent→RGB) */
+    const float *rgb;        /* width*height*3 interleaved R'G'B' in [0,1]; valid during the
+                                call only */
+    const char *source;      /* "taesd" or "latent-rgb" */
+} sd_preview;
+
+/* Called after every job.preview_every-th denoise step (and after the last one), on the
+ * thread running sd_generate. Return non-zero to cancel, as the progress callback. */
+typedef int (*sd_preview_fn)(void *user, const sd_preview *preview);
+
 typedef struct {
     sd_mode mode;
     int width, height;            /* pixels; any size >= 8, padded to multiples of 8 inside */
@@ -152,6 +186,14 @@ typedef struct {
                                      -1 = never tile */
     sd_progress_fn progress;
     void *progress_user;
+    int draft_vae;                /* 1: encode and decode with the model's TAESD instead of the
+                                     full VAE (sd_model_load_taesd; refused without one):
+                                     a fraction of a second instead of seconds, softer
+                                     detail. 0 (default): the full VAE */
+    sd_preview_fn preview;        /* NULL = no previews */
+    void *preview_user;
+    int preview_every;            /* a preview every N denoise steps (>= 1; 0 = never) */
+    sd_preview_kind preview_kind;
 } sd_job;
 
 /* Fills a job with the defaults: img2img, strength 0.75, 20 steps, CFG 7.5, euler_a,

@@ -26,6 +26,7 @@ typedef struct {
     float *x, *t0, *t1;   /* running activation and two scratch buffers */
     int c, h, w;
     sd_arena *arena;
+    sd_layer_ctx ctx;     /* the convolutions' scratch (arena) and kernels */
     const sd_taesd_trace *trace;
     const char *side;     /* "encoder" / "decoder" */
     int trace_shift;      /* taesd.py index → diffusers' layer index */
@@ -44,34 +45,24 @@ static void relu(float *x, size_t n)
         x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-static sd_status conv(const taesd_conv *cv, taesd_state *s, const float *x, int stride,
-                      float *y, sd_error *err)
+static sd_status conv(const sd_conv2d *cv, taesd_state *s, const float *x, float *y,
+                      sd_error *err)
 {
-    const sd_arena_mark mark = sd_arena_get_mark(s->arena);
-    const float *weight = sd_tensor_f32(&cv->weight, s->arena);   /* [co, ci, 3, 3] */
-    const sd_conv_params p = op_conv_params(3, stride, 1);
-    const int failed = !weight || op_conv2d(s->arena, x, 1, cv->ci, s->h, s->w, weight,
-                                            cv->bias.numel ? cv->bias.data : NULL, cv->co,
-                                            &p, y) != 0;
-    sd_arena_reset(s->arena, mark);
-    if (failed)
-        return sd_fail(err, SD_ERR_NOMEM, "TAESD: out of scratch memory in a 3x3 convolution "
-                       "(%d -> %d channels at %dx%d)", cv->ci, cv->co, s->h, s->w);
-    return SD_OK;
+    return sd_conv2d_forward(cv, &s->ctx, x, 1, s->h, s->w, y, err);
 }
 
 /* Block: x ← ReLU(conv.4(ReLU(conv.2(ReLU(conv.0(x))))) + x). [C, h, w] → [C, h, w] */
 static sd_status block(const taesd_layer *l, taesd_state *s, sd_error *err)
 {
     const size_t n = (size_t)l->conv[2].co * s->h * s->w;
-    sd_status st = conv(&l->conv[0], s, s->x, 1, s->t0, err);
+    sd_status st = conv(&l->conv[0], s, s->x, s->t0, err);
     if (st == SD_OK) {
         relu(s->t0, n);
-        st = conv(&l->conv[1], s, s->t0, 1, s->t1, err);
+        st = conv(&l->conv[1], s, s->t0, s->t1, err);
     }
     if (st == SD_OK) {
         relu(s->t1, n);
-        st = conv(&l->conv[2], s, s->t1, 1, s->t0, err);
+        st = conv(&l->conv[2], s, s->t1, s->t0, err);
     }
     if (st != SD_OK)
         return st;
@@ -87,14 +78,14 @@ static sd_status layer_forward(const taesd_layer *l, taesd_state *s, float *out,
     switch (l->kind) {
     case TAESD_CONV:
         /* [ci, h, w] → [co, h, w]; the last conv writes straight into `out` */
-        st = conv(&l->conv[0], s, s->x, 1, out ? out : s->t0, err);
+        st = conv(&l->conv[0], s, s->x, out ? out : s->t0, err);
         if (st == SD_OK && !out)
             swap_in(s, &s->t0);
         s->c = l->conv[0].co;
         break;
     case TAESD_CONV_DOWN: {
         /* [C, h, w] → [C, h/2, w/2] (h, w even here: multiples of 8 at the input) */
-        st = conv(&l->conv[0], s, s->x, 2, s->t0, err);
+        st = conv(&l->conv[0], s, s->x, s->t0, err);
         swap_in(s, &s->t0);
         s->h = op_conv_out_size(s->h, 3, 2, 1, 1);
         s->w = op_conv_out_size(s->w, 3, 2, 1, 1);
@@ -141,6 +132,8 @@ static sd_status net_forward(const taesd_net *net, taesd_state *s, float *out, s
 
 static sd_status state_init(taesd_state *s, sd_arena *arena, size_t floats, sd_error *err)
 {
+    s->arena = arena;
+    s->ctx = sd_layer_ctx_make(arena, SD_LAYER_FP32);
     s->x = sd_arena_floats(arena, floats);
     s->t0 = sd_arena_floats(arena, floats);
     s->t1 = sd_arena_floats(arena, floats);

@@ -37,6 +37,7 @@
 
 #include "core/arena.h"
 #include "io/weights.h"
+#include "layers/layers.h"
 #include "sd.h"
 
 /* Sequential lengths of taesd.py's Encoder() and Decoder(). */
@@ -61,14 +62,9 @@ typedef enum {
 } taesd_kind;
 
 typedef struct {
-    sd_tensor weight;  /* [co, ci, 3, 3] */
-    sd_tensor bias;    /* [co], or empty (numel 0) for the bias-free convs */
-    int ci, co;
-} taesd_conv;
-
-typedef struct {
     taesd_kind kind;
-    taesd_conv conv[3];   /* CONV / CONV_DOWN: conv[0]; BLOCK: conv.0, conv.2, conv.4 */
+    sd_conv2d conv[3];   /* 3x3 pad 1. CONV / CONV_DOWN: conv[0] (the strided and upsampling
+                            convs have no bias); BLOCK: conv.0, conv.2, conv.4 */
 } taesd_layer;
 
 typedef struct {

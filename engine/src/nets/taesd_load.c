@@ -4,7 +4,6 @@
 #include "nets/taesd.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,27 +82,17 @@ static int channels_of(const sd_taesd *t, int ch)
     }
 }
 
-static sd_status bind_conv(sd_weights *w, taesd_conv *cv, int ci, int co, int bias,
-                           sd_error *err, const char *fmt, ...) SD_PRINTF(7, 8);
-static sd_status bind_conv(sd_weights *w, taesd_conv *cv, int ci, int co, int bias,
-                           sd_error *err, const char *fmt, ...)
+/* A 3x3 conv, padding 1, of the given stride, with or without its bias. */
+static sd_status bind_conv(sd_weights *w, sd_conv2d *cv, int ci, int co, int stride, int bias,
+                           sd_error *err, const char *fmt, const char *prefix, int index)
 {
     char key[TAESD_KEY_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    int len = vsnprintf(key, sizeof key, fmt, ap);
-    va_end(ap);
+    const int len = snprintf(key, sizeof key, fmt, prefix, index);
     if (len < 0 || len >= (int)sizeof key)
         return sd_fail(err, SD_ERR_INTERNAL, "TAESD: key too long (%s...)", key);
-    cv->ci = ci;
-    cv->co = co;
-    sd_status st = sd_weights_bind_packed(w, &cv->weight, err, 4, SD_SHAPE(co, ci, 3, 3),
-                                          "%s.weight", key);
-    if (st == SD_OK && bias)
-        st = sd_weights_bind(w, &cv->bias, err, 1, SD_SHAPE(co), "%s.bias", key);
-    if (st == SD_OK && !bias && sd_weights_has(w, "%s.bias", key))
-        st = sd_fail(err, SD_ERR_FORMAT, "%s.bias: TAESD has no bias there", key);
-    return st;
+    const sd_conv_params p = op_conv_params(3, stride, 1);
+    return bias ? sd_conv2d_bind(w, cv, ci, co, p, err, "%s", key)
+                : sd_conv2d_bind_no_bias(w, cv, ci, co, p, err, "%s", key);
 }
 
 /* Binds the layers of `rows` under prefix + (taesd.py index + shift). */
@@ -118,11 +107,14 @@ static sd_status bind_net(sd_taesd *t, taesd_net *net, const layer_row *rows, in
         const int ci = channels_of(t, r->ci), co = channels_of(t, r->co), idx = i + shift;
         l->kind = r->kind;
         if (r->kind == TAESD_CONV || r->kind == TAESD_CONV_DOWN)
-            st = bind_conv(w, &l->conv[0], ci, co, r->bias, err, "%s%d", prefix, idx);
+            st = bind_conv(w, &l->conv[0], ci, co, r->kind == TAESD_CONV_DOWN ? 2 : 1, r->bias,
+                           err, "%s%d", prefix, idx);
         else if (r->kind == TAESD_BLOCK)
-            for (int j = 0; j < 3 && st == SD_OK; j++)
-                st = bind_conv(w, &l->conv[j], j ? co : ci, co, 1, err, "%s%d.conv.%d", prefix,
-                               idx, block_conv_index[j]);
+            for (int j = 0; j < 3 && st == SD_OK; j++) {
+                char fmt[32];
+                snprintf(fmt, sizeof fmt, "%%s%%d.conv.%d", block_conv_index[j]);
+                st = bind_conv(w, &l->conv[j], j ? co : ci, co, 1, 1, err, fmt, prefix, idx);
+            }
         /* Block's skip is Identity when in = out (always here): a skip weight means a
          * network we do not know. */
         if (st == SD_OK && r->kind == TAESD_BLOCK && sd_weights_has(w, "%s%d.skip.weight", prefix, idx))

@@ -228,7 +228,8 @@ enum {
     SD_PRESET_PADDING = 1u << 7,
     SD_PRESET_FEATHER = 1u << 8,
     SD_PRESET_MODEL = 1u << 9,
-    SD_PRESET_NEGATIVE = 1u << 10
+    SD_PRESET_NEGATIVE = 1u << 10,
+    SD_PRESET_DRAFT_VAE = 1u << 11   /* "draft_vae": true / false */
 };
 
 typedef struct {
@@ -244,6 +245,7 @@ typedef struct {
     int padding;             /* context padding in pixels */
     float feather;           /* mask feather radius in pixels */
     const char *model;       /* owned by the preset */
+    int draft_vae;           /* 1: decode with TAESD (job.draft_vae) when one is configured */
 } sd_preset_settings;
 
 /* Parses a preset from JSON text; `source` names the file in error messages

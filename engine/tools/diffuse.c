@@ -10,7 +10,6 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "image_io.h"
 #include "sd.h"
@@ -441,29 +440,8 @@ static int on_progress(void *user, const char *phase, int step, int total)
     return 0;
 }
 
-/* Writes a PNG through a temporary file in the same folder and a rename, so a viewer
- * never reads a half-written preview. */
-static int write_png_atomic(const char *path, const float *rgb, int w, int h, char *msg,
-                            size_t msg_size)
-{
-    char tmp[4200];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld.png", path, (long)getpid()) >= (int)sizeof tmp) {
-        snprintf(msg, msg_size, "%s: path too long", path);
-        return -1;
-    }
-    if (image_write_png(tmp, rgb, w, h, msg, msg_size) != 0) {
-        remove(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(msg, msg_size, "%s: %s", path, strerror(errno));
-        remove(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-/* --preview: the picture so far, rewritten after every preview_every steps. The time since
+/* --preview: the picture so far, rewritten after every preview_every steps (image_write_png
+ * writes a temporary file and renames it: a viewer never reads half a PNG). The time since
  * the step's progress report is what making the preview cost (the engine reports the step,
  * then makes the preview). */
 static int on_preview(void *user, const sd_preview *pv)
@@ -471,7 +449,7 @@ static int on_preview(void *user, const sd_preview *pv)
     progress_state *p = user;
     double t0 = now_s();
     char msg[1024];
-    if (write_png_atomic(p->preview_path, pv->rgb, pv->width, pv->height, msg, sizeof msg) != 0) {
+    if (image_write_png(p->preview_path, pv->rgb, pv->width, pv->height, msg, sizeof msg) != 0) {
         fprintf(stderr, "\ndiffuse: preview: %s\n", msg);
         return 1;   /* a preview that cannot be written stops the run, as the output would */
     }

@@ -166,7 +166,7 @@ sd_status sd_taesd_bind_encoder(sd_taesd *t, sd_weights *w, const char *prefix, 
     if (st == SD_OK)
         st = bind_net(t, &t->encoder, encoder_rows, SD_TAESD_ENCODER_LAYERS, w, prefix, 0, err);
     if (st != SD_OK)
-        return sd_fail_context(err, "TAESD encoder: ");
+        return sd_fail_context(err, "TAESD encoder");
     t->has_encoder = 1;
     return SD_OK;
 }
@@ -184,7 +184,7 @@ sd_status sd_taesd_bind_decoder(sd_taesd *t, sd_weights *w, const char *prefix,
         st = bind_net(t, &t->decoder, decoder_rows, SD_TAESD_DECODER_LAYERS, w, prefix,
                       index_shift, err);
     if (st != SD_OK)
-        return sd_fail_context(err, "TAESD decoder: ");
+        return sd_fail_context(err, "TAESD decoder");
     t->has_decoder = 1;
     return SD_OK;
 }
@@ -263,7 +263,7 @@ static sd_status load_file(sd_taesd *t, const char *path, sd_taesd_latent want, 
     sd_weights *w = NULL;
     sd_status st = sd_weights_open(path, &w, err);
     if (st != SD_OK)
-        return err && !strstr(err->message, path) ? sd_fail_context(err, "%s: ", path) : st;
+        return err && !strstr(err->message, path) ? sd_fail_context(err, "%s", path) : st;
     t->files[t->files[0] ? 1 : 0] = w;
     *got = layout_of(w);
     switch (*got) {
@@ -289,7 +289,7 @@ static sd_status load_file(sd_taesd *t, const char *path, sd_taesd_latent want, 
                      "this model's latents have %d channels: use madebyollin/taesd",
                      t->latent_channels, TAESD_SD_LATENT_CHANNELS);
     if (st != SD_OK)
-        return sd_fail_context(err, "%s: ", path);
+        return sd_fail_context(err, "%s", path);
     return SD_OK;
 }
 

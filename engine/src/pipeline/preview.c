@@ -102,6 +102,6 @@ sd_status sd_preview_emit(sd_model *m, sd_arena *arena, const sd_job *job, const
         st = SD_ERR_CANCELLED;
     sd_arena_reset(arena, mark);
     if (st != SD_OK && st != SD_ERR_CANCELLED)
-        return sd_fail_context(err, "preview");
+        sd_fail_context(err, "preview");
     return st;
 }

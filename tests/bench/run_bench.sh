@@ -66,7 +66,10 @@ taesd_bench() {
             --dtype f32 --seed 1 --out "$dir/taesd_$h.safetensors" >/dev/null
     done
     echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-    "$bench" taesd --taesd "$dir/taesd_decoder.safetensors" --repeat "$repeat" --threads "$threads"
+    # the full VAE of the SD 1.5-shaped checkpoint (made below when absent) for the ratio
+    local vae=()
+    [ ! -f "$model" ] || vae=(--vae "$model")
+    "$bench" taesd --taesd "$dir/taesd_decoder.safetensors" --repeat "$repeat" --threads "$threads" "${vae[@]}"
 }
 if [ "$only" = taesd ]; then taesd_bench; exit 0; fi
 if [ ! -f "$model" ]; then

@@ -10,7 +10,9 @@
 
 #include "check.h"
 #include "nets/taesd.h"
+#include "pipeline/pipeline.h"
 #include "pipeline/preview.h"
+#include "core/rng.h"
 #include "sd.h"
 
 static char dir_taesd[1024], model_path[1024], vocab_path[1024], tmp[1024];
@@ -341,6 +343,68 @@ static void test_jobs(void)
     sd_model_free(m);
 }
 
+/* Counts the pipeline's noise draws (a seeded generator underneath). */
+typedef struct {
+    sd_rng rng;
+    int draws;
+} counting_noise;
+
+static sd_status draw_counted(void *user, float *out, size_t n, sd_error *err)
+{
+    (void)err;
+    counting_noise *c = user;
+    sd_rng_randn(&c->rng, out, n);
+    c->draws++;
+    return SD_OK;
+}
+
+/* TAESD's encode draws no noise (AutoencoderTiny has no posterior to sample): a draft
+ * inpaint with the 4-channel U-Net draws the latent noise and the sampler's, not the two
+ * VAE samples (image, masked image) the full VAE draws. */
+static void test_draft_draws(void)
+{
+    sd_model *m = NULL;
+    sd_error err = {0};
+    char p[2048];
+    snprintf(p, sizeof p, "%s/tiny-taesd", dir_taesd);
+    if (sd_model_load(model_path, vocab_path, NULL, &m, &err) != SD_OK ||
+        sd_model_load_taesd(m, p, &err) != SD_OK) {
+        CHECK(0, "tiny model and TAESD load: %s", err.message);
+        sd_model_free(m);
+        return;
+    }
+    const int w = 32, h = 32;
+    float *img = test_image(w, h), *mask = calloc((size_t)w * h, sizeof *mask);
+    float *out = malloc((size_t)w * h * 3 * sizeof *out);
+    for (int i = 0; i < w * h / 2; i++)
+        mask[i] = 1.0f;
+    sd_job job;
+    sd_job_defaults(&job);
+    job.mode = SD_MODE_INPAINT;
+    job.width = w;
+    job.height = h;
+    job.image = img;
+    job.mask = mask;
+    job.prompt = "a fox";
+    job.steps = 4;
+    job.strength = 0.5;          /* 2 steps run */
+    job.sampler = SD_SAMPLER_DDIM;   /* no per-step draws */
+    for (int draft = 0; draft <= 1; draft++) {
+        counting_noise c = {.draws = 0};
+        sd_rng_init(&c.rng, SD_RNG_TORCH_CPU, 1);
+        sd_noise_source noise = {draw_counted, &c};
+        job.draft_vae = draft;
+        sd_status st = sd_pipeline_run(m, &job, &noise, NULL, out, &err);
+        CHECK(st == SD_OK && c.draws == (draft ? 1 : 3),
+              "%s inpaint: %d noise draws (want %d): %s", draft ? "draft" : "full-VAE", c.draws,
+              draft ? 1 : 3, st == SD_OK ? "ok" : err.message);
+    }
+    free(img);
+    free(mask);
+    free(out);
+    sd_model_free(m);
+}
+
 static void test_helpers(void)
 {
     /* x0 = (x - sqrt(1 - a) eps) / sqrt(a) */
@@ -381,6 +445,7 @@ int main(int argc, char **argv)
     test_layouts();
     test_refusals();
     test_jobs();
+    test_draft_draws();
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

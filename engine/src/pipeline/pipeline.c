@@ -291,9 +291,10 @@ static sd_status phase_inpaint_init(run *r, const float *mask_padded)
         if ((st = encode_image(r, masked, encode_index, r->masked_image_latents)) != SD_OK)
             return st;
         trace(r, "masked_image_latents", r->masked_image_latents, r->lat_n);
-    } else {
+    } else if (!r->draft) {
         /* diffusers encodes the masked image even for a 4-channel U-Net, which never uses
-         * it; only its noise draw matters (it advances the generator). */
+         * it; only its noise draw matters (it advances the generator). TAESD's encode
+         * draws nothing. */
         sd_arena_mark mark = sd_arena_get_mark(&r->arena);
         float *unused = alloc_floats(r, r->lat_n);
         if (!unused)

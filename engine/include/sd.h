@@ -188,8 +188,8 @@ typedef struct {
     void *progress_user;
     int draft_vae;                /* 1: encode and decode with the model's TAESD instead of the
                                      full VAE (sd_model_load_taesd; refused without one):
-                                     a fraction of a second instead of seconds, softer
-                                     detail. 0 (default): the full VAE */
+                                     a small fraction of the full VAE's time (README,
+                                     Performance), softer detail. 0 (default): the full VAE */
     sd_preview_fn preview;        /* NULL = no previews */
     void *preview_user;
     int preview_every;            /* a preview every N denoise steps (>= 1; 0 = never) */

@@ -178,6 +178,8 @@ sd_status sd_taesd_encode(const sd_taesd *t, sd_arena *arena, const float *image
     if (st == SD_OK) {
         memcpy(s.x, image01, (size_t)3 * height * width * sizeof(float));
         st = net_forward(&t->encoder, &s, latents, err);
+        if (st != SD_OK)
+            sd_fail_context(err, st, "TAESD encoder");
     }
     sd_arena_reset(arena, mark);
     return st;
@@ -201,6 +203,8 @@ sd_status sd_taesd_decode(const sd_taesd *t, sd_arena *arena, const float *laten
     if (st == SD_OK) {
         memcpy(s.x, latents, (size_t)t->latent_channels * h * w * sizeof(float));
         st = net_forward(&t->decoder, &s, image01, err);
+        if (st != SD_OK)
+            sd_fail_context(err, st, "TAESD decoder");
     }
     sd_arena_reset(arena, mark);
     return st;

@@ -165,10 +165,8 @@ sd_status sd_taesd_bind_encoder(sd_taesd *t, sd_weights *w, const char *prefix, 
     sd_status st = take_dims(t, first[0], last[0], "the encoder", err);
     if (st == SD_OK)
         st = bind_net(t, &t->encoder, encoder_rows, SD_TAESD_ENCODER_LAYERS, w, prefix, 0, err);
-    if (st != SD_OK) {
-        sd_fail_context(err, "TAESD encoder");
-        return st;
-    }
+    if (st != SD_OK)
+        return sd_fail_context(err, st, "TAESD encoder");
     t->has_encoder = 1;
     return SD_OK;
 }
@@ -185,10 +183,8 @@ sd_status sd_taesd_bind_decoder(sd_taesd *t, sd_weights *w, const char *prefix,
     if (st == SD_OK)
         st = bind_net(t, &t->decoder, decoder_rows, SD_TAESD_DECODER_LAYERS, w, prefix,
                       index_shift, err);
-    if (st != SD_OK) {
-        sd_fail_context(err, "TAESD decoder");
-        return st;
-    }
+    if (st != SD_OK)
+        return sd_fail_context(err, st, "TAESD decoder");
     t->has_decoder = 1;
     return SD_OK;
 }
@@ -266,11 +262,8 @@ static sd_status load_file(sd_taesd *t, const char *path, sd_taesd_latent want, 
                        path, latent_name(named), latent_name(want));
     sd_weights *w = NULL;
     sd_status st = sd_weights_open(path, &w, err);
-    if (st != SD_OK) {
-        if (err && !strstr(err->message, path))
-            sd_fail_context(err, "%s", path);
-        return st;
-    }
+    if (st != SD_OK)   /* the reader's message names the file */
+        return sd_fail_context(err, st, "TAESD");
     t->files[t->files[0] ? 1 : 0] = w;
     *got = layout_of(w);
     switch (*got) {
@@ -295,10 +288,8 @@ static sd_status load_file(sd_taesd *t, const char *path, sd_taesd_latent want, 
                      "a TAESD for a %d-channel latent space (TAESD3 and TAEF1 are 16-channel); "
                      "this model's latents have %d channels: use madebyollin/taesd",
                      t->latent_channels, TAESD_SD_LATENT_CHANNELS);
-    if (st != SD_OK) {
-        sd_fail_context(err, "%s", path);
-        return st;
-    }
+    if (st != SD_OK)
+        return sd_fail_context(err, st, "%s", path);
     return SD_OK;
 }
 

@@ -19,7 +19,6 @@ struct sd_model {
     sd_unet unet;
     sd_vae vae;
     sd_taesd taesd;           /* draft VAE and previews; has_decoder 0 when none loaded */
-    int threads;              /* 0 = library default */
     size_t memory_budget;     /* bytes; 0 = what the system has available per job */
 };
 

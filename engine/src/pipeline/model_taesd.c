@@ -20,10 +20,8 @@ sd_status sd_model_load_taesd(sd_model *m, const char *path, sd_error *err)
         return sd_fail(err, SD_ERR_INVALID_ARG, "sd_model_load_taesd: model is NULL");
     sd_taesd t;
     sd_status st = sd_taesd_load(&t, path, latent_of(m->cfg.family), err);
-    if (st != SD_OK) {
-        sd_fail_context(err, "TAESD");
-        return st;
-    }
+    if (st != SD_OK)
+        return st;   /* the loader's messages name the file, or TAESD */
     if (t.latent_channels != m->cfg.vae.latent_channels) {
         sd_taesd_free(&t);
         return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: a TAESD for %d latent channels; this "

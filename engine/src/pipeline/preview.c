@@ -101,7 +101,5 @@ sd_status sd_preview_emit(sd_model *m, sd_arena *arena, const sd_job *job, const
     if (st == SD_OK && job->preview(job->preview_user, &p))
         st = SD_ERR_CANCELLED;
     sd_arena_reset(arena, mark);
-    if (st != SD_OK && st != SD_ERR_CANCELLED)
-        sd_fail_context(err, "preview");
-    return st;
+    return st == SD_OK || st == SD_ERR_CANCELLED ? st : sd_fail_context(err, st, "preview");
 }

@@ -7,10 +7,10 @@
 static sd_taesd_latent latent_of(sd_family family)
 {
     switch (family) {
-    case SD_FAMILY_SD1:
-    case SD_FAMILY_SD1_INPAINT:
+    case SD_FAMILY_SDXL:
+        return SD_TAESD_LATENT_SDXL;   /* madebyollin/taesdxl */
     default:
-        return SD_TAESD_LATENT_SD;
+        return SD_TAESD_LATENT_SD;     /* SD 1.x and 2.x share the SD VAE's latent space */
     }
 }
 

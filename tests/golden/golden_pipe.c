@@ -158,7 +158,7 @@ static double floor_or_base(const golden_case *c, const char *checkpoint, const 
 }
 
 /* A case whose VAE is diffusers' AutoencoderTiny (TAESD): its folder, from "vae": {"kind":
- * "AutoencoderTiny", "files": {"diffusers": "<folder>/ (...)"}}, into buf; 0 when the
+ * "AutoencoderTiny", "files": {"diffusers": "<folder>/ (...)"}} (or files.taesd_decoder), into buf; 0 when the
  * case uses the checkpoint's own VAE, -1 when the description is unusable. */
 static int taesd_of(const golden_case *c, char *buf, size_t size)
 {
@@ -170,6 +170,8 @@ static int taesd_of(const golden_case *c, char *buf, size_t size)
         return -1;
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(vae, "files");
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(files, "diffusers");
+    if (!cJSON_IsString(d))   /* else taesd.py's decoder (its encoder is found beside it) */
+        d = cJSON_GetObjectItemCaseSensitive(files, "taesd_decoder");
     char folder[1024];
     if (!cJSON_IsString(d) || sscanf(d->valuestring, "%1023s", folder) != 1)
         return -1;

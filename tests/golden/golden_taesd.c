@@ -184,7 +184,8 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
     if (input_shape(c, t, "image", 3, &H, &W) != 0)
         goto done;
     const size_t n_img = (size_t)3 * H * W;
-    const size_t n = (size_t)taesd.latent_channels * (H / SD_TAESD_SCALE) * (W / SD_TAESD_SCALE);
+    const size_t n = (size_t)taesd.latent_channels * sd_taesd_latent_size(H) *
+                     sd_taesd_latent_size(W);
     image = golden_f32(c, "image", NULL);
     image01 = malloc(n_img * sizeof *image01);
     latents = malloc(n * sizeof *latents);

@@ -177,6 +177,33 @@ static void test_layouts(void)
     expect_refused(p, SD_ERR_FORMAT, "without its decoder", "a lone encoder");
 }
 
+/* Encoding any image size, as torch does: each strided conv gives ceil(x / 2). */
+static void test_odd_sizes(void)
+{
+    char p[2048];
+    snprintf(p, sizeof p, "%s/tiny-taesd", dir_taesd);
+    sd_taesd t;
+    sd_error err = {0};
+    if (sd_taesd_load(&t, p, SD_TAESD_LATENT_SD, &err) != SD_OK) {
+        CHECK(0, "load: %s", err.message);
+        return;
+    }
+    CHECK(sd_taesd_latent_size(64) == 8 && sd_taesd_latent_size(60) == 8 &&
+          sd_taesd_latent_size(44) == 6 && sd_taesd_latent_size(1) == 1, "latent sizes");
+    const int h = 44, w = 60, lh = 6, lw = 8;
+    float *img = calloc((size_t)3 * h * w, sizeof *img);
+    float *lat = malloc(((size_t)4 * lh * lw + 1) * sizeof *lat);
+    sd_arena arena;
+    sd_arena_init(&arena, 0);
+    lat[4 * lh * lw] = 12345.0f;   /* guard: the encoder writes 4 x 6 x 8 values, no more */
+    CHECK(sd_taesd_encode(&t, &arena, img, h, w, lat, NULL, &err) == SD_OK &&
+          lat[4 * lh * lw] == 12345.0f, "a 60x44 image encodes to 8x6 latents (%s)", err.message);
+    sd_arena_free(&arena);
+    free(img);
+    free(lat);
+    sd_taesd_free(&t);
+}
+
 static void test_refusals(void)
 {
     char p[2048], from[2048];
@@ -443,6 +470,7 @@ int main(int argc, char **argv)
     }
     test_helpers();
     test_layouts();
+    test_odd_sizes();
     test_refusals();
     test_jobs();
     test_draft_draws();

@@ -84,7 +84,7 @@ static sd_status layer_forward(const taesd_layer *l, taesd_state *s, float *out,
         s->c = l->conv[0].co;
         break;
     case TAESD_CONV_DOWN: {
-        /* [C, h, w] → [C, h/2, w/2] (h, w even here: multiples of 8 at the input) */
+        /* [C, h, w] → [C, ceil(h/2), ceil(w/2)] (torch: stride 2, padding 1) */
         st = conv(&l->conv[0], s, s->x, s->t0, err);
         swap_in(s, &s->t0);
         s->h = op_conv_out_size(s->h, 3, 2, 1, 1);
@@ -159,6 +159,13 @@ static size_t peak_floats(const sd_taesd *t, int height, int width)
     return c * (size_t)height * (size_t)width;
 }
 
+int sd_taesd_latent_size(int pixels)
+{
+    for (int i = 0; i < 3; i++)
+        pixels = op_conv_out_size(pixels, 3, 2, 1, 1);
+    return pixels;
+}
+
 sd_status sd_taesd_encode(const sd_taesd *t, sd_arena *arena, const float *image01, int height,
                           int width, float *latents, const sd_taesd_trace *trace,
                           sd_error *err)
@@ -168,7 +175,8 @@ sd_status sd_taesd_encode(const sd_taesd *t, sd_arena *arena, const float *image
     if (!t->has_encoder)
         return sd_fail(err, SD_ERR_INVALID_ARG, "this TAESD has no encoder (only "
                        "taesd_decoder was found): put taesd_encoder.safetensors beside it");
-    sd_status st = check_size(height, width, SD_TAESD_SCALE, TAESD_MAX_PIXELS, "encode", err);
+    /* any size: each strided conv gives ceil(x / 2), as torch's (pad 1, stride 2) */
+    sd_status st = check_size(height, width, 1, TAESD_MAX_PIXELS, "encode", err);
     if (st != SD_OK)
         return st;
     const sd_arena_mark mark = sd_arena_get_mark(arena);

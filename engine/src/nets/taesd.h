@@ -106,8 +106,13 @@ typedef struct {
     void *user;
 } sd_taesd_trace;
 
-/* image01 [1, 3, height, width] in [0, 1] (height, width multiples of 8) → latents
- * [1, latent_channels, height/8, width/8] in the U-Net's space (taesd.py Encoder).
+/* The encoder's latent side for an image side: ceil(x / 8) through its three stride-2
+ * convs (x / 8 for the multiples of 8 the pipeline uses). */
+int sd_taesd_latent_size(int pixels);
+
+/* image01 [1, 3, height, width] in [0, 1] (any size; the pipeline's are multiples of 8) →
+ * latents [1, latent_channels, sd_taesd_latent_size(height), sd_taesd_latent_size(width)]
+ * in the U-Net's space (taesd.py Encoder).
  * Returns SD_OK, SD_ERR_INVALID_ARG (sizes, no encoder), SD_ERR_NOMEM (arena). */
 sd_status sd_taesd_encode(const sd_taesd *t, sd_arena *arena, const float *image01, int height,
                           int width, float *latents, const sd_taesd_trace *trace,

@@ -181,8 +181,9 @@ static int parse_args(int argc, char **argv, options *o)
         else if (strcmp(a, "--taesd") == 0) o->taesd = v;
         else if (strcmp(a, "--preview") == 0) o->preview = v;
         else if (strcmp(a, "--preview-every") == 0) {
-            if (parse_int(v, 1, 1000, &n))
-                return fail("--preview-every must be an integer in 1..1000, got '%s'", v);
+            if (parse_int(v, 1, SD_STEPS_MAX, &n))
+                return fail("--preview-every must be a number of steps in 1.." STR(SD_STEPS_MAX)
+                            ", got '%s'", v);
             o->job.preview_every = (int)n;
         } else if (strcmp(a, "--preview-kind") == 0) {
             if (strcmp(v, "auto") == 0) o->job.preview_kind = SD_PREVIEW_AUTO;

@@ -16,13 +16,14 @@ MESON_MIN=0.63
 
 # Debian 12/13 and Ubuntu 22.04+ names. Build: the engine, the CLI and the plug-in core;
 # test: what tests/run.sh needs beyond the build (the GIMP end-to-end checks read PNGs).
+# libpng/libjpeg/libwebp: the images of the diffuse CLI (engine/tools/image_io.h).
 APT_BUILD=(build-essential meson ninja-build pkg-config libopenblas-dev libcjson-dev
-           zlib1g-dev libutf8proc-dev libgegl-dev libbabl-dev)
+           zlib1g-dev libutf8proc-dev libgegl-dev libbabl-dev libpng-dev libjpeg-dev libwebp-dev)
 APT_TEST=(python3-pil procps bc clang)  # clang (+ its recommended runtimes): fuzzers, sanitizers
 APT_GIMP2=libgimp2.0-dev
 APT_GIMP3=libgimp-3.0-dev
-DNF_BUILD="gcc meson ninja-build pkgconf-pkg-config openblas-devel cjson-devel zlib-devel utf8proc-devel gegl04-devel babl-devel gimp-devel python3-pillow"
-PACMAN_BUILD="base-devel meson ninja pkgconf openblas cjson zlib libutf8proc gegl babl gimp python-pillow"
+DNF_BUILD="gcc meson ninja-build pkgconf-pkg-config openblas-devel cjson-devel zlib-devel utf8proc-devel gegl04-devel babl-devel libpng-devel libjpeg-turbo-devel libwebp-devel gimp-devel python3-pillow"
+PACMAN_BUILD="base-devel meson ninja pkgconf openblas cjson zlib libutf8proc gegl babl libpng libjpeg-turbo libwebp gimp python-pillow"
 
 # Stable Diffusion 1.5, fp16 single file (2.1 GB), and the CLIP BPE table (1.3 MB).
 # Hugging Face serves the LFS object's sha256 in X-Linked-Etag; GD_MODEL_SHA256 pins it.

@@ -86,10 +86,13 @@ typedef enum {
     SD_FAMILY_COUNT
 } sd_family;
 
-/* What the U-Net predicts: the noise ε, or v = √ᾱ·ε − √(1−ᾱ)·x0. */
+/* What the U-Net predicts: the noise (epsilon) or v = sqrt(abar) eps - sqrt(1 - abar) x0
+ * (SD 2.x 768-v). AUTO takes the model's own type. */
 typedef enum {
-    SD_PREDICTION_EPS = 0,
-    SD_PREDICTION_V
+    SD_PREDICTION_AUTO = 0,
+    SD_PREDICTION_EPS,
+    SD_PREDICTION_V,
+    SD_PREDICTION_COUNT
 } sd_prediction;
 
 typedef struct sd_model sd_model;
@@ -196,6 +199,31 @@ typedef enum {
  * "lms", "lcm". Parsing also accepts "euler_ancestral". Returns -1 when unknown. */
 const char *sd_sampler_name(sd_sampler s);
 int sd_sampler_from_name(const char *name);
+/* Writes every canonical name, ", "-separated ("ddim, pndm, ..."), for help texts and
+ * errors, into buf (truncated to size; SD_SAMPLER_LIST_SIZE always fits); returns buf. */
+#define SD_SAMPLER_LIST_SIZE 256
+const char *sd_sampler_list(char *buf, size_t size);
+
+/* How the N inference timesteps are spread over the 1000 training steps: diffusers'
+ * `timestep_spacing` (Table 2 of "Common Diffusion Noise Schedules and Sample Steps are
+ * Flawed"). leading: k * (1000 // N) + steps_offset (SD 1.x / 2.x default); trailing:
+ * round(1000 - k * 1000 / N) - 1, starting at t = 999 (SD-Turbo, few-step models);
+ * linspace: linspace(0, 999, N). DPM++ 2M Karras and LCM have their own ramps and
+ * ignore it, as in diffusers. */
+typedef enum {
+    SD_SPACING_LEADING = 0,
+    SD_SPACING_TRAILING,
+    SD_SPACING_LINSPACE,
+    SD_SPACING_COUNT
+} sd_spacing;
+
+
+/* "leading", "trailing", "linspace" / "auto", "eps", "v" ("epsilon" and "v_prediction",
+ * diffusers' spellings, are accepted too). from_name returns -1 when unknown. */
+const char *sd_spacing_name(sd_spacing s);
+int sd_spacing_from_name(const char *name);
+const char *sd_prediction_name(sd_prediction p);
+int sd_prediction_from_name(const char *name);
 
 typedef enum {
     SD_RNG_TORCH_CPU = 0,  /* torch.randn on a CPU generator (diffusers, ComfyUI) */
@@ -272,6 +300,8 @@ typedef struct {
     int steps;                    /* SD_STEPS_MIN..SD_STEPS_MAX (LCM: at most 50) */
     float cfg_scale;              /* SD_CFG_MIN..SD_CFG_MAX */
     sd_sampler sampler;
+    sd_spacing spacing;           /* timestep spacing (default leading) */
+    sd_prediction prediction;     /* U-Net output type (default auto: the model's) */
     uint64_t seed;
     sd_rng_kind rng;
     int clip_skip;                /* 1 = last layer (default), 2 = penultimate, ...;
@@ -299,8 +329,10 @@ typedef struct {
 } sd_job;
 
 /* Fills a job with the defaults: img2img, strength SD_STRENGTH_DEFAULT (0.75),
- * SD_STEPS_DEFAULT (20) steps, CFG SD_CFG_DEFAULT (7.5), euler_a, seed 0, torch-CPU RNG,
- * clip skip 1, masked content original, VAE tiles automatic. */
+ * SD_STEPS_DEFAULT (20) steps, CFG SD_CFG_DEFAULT (7.5), euler_a, leading spacing, the
+ * model's prediction type, seed 0, torch-CPU RNG, clip skip 1, masked content original, VAE
+ * tiles automatic. CFG 1 or less runs the U-Net once per step, without the negative prompt
+ * (diffusers' do_classifier_free_guidance = guidance_scale > 1). */
 void sd_job_defaults(sd_job *job);
 
 /* Working memory in bytes (beyond the model's weights) that a job needs: what

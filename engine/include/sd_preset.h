@@ -28,12 +28,16 @@ enum {
     SD_PRESET_FEATHER = 1u << 8,
     SD_PRESET_MODEL = 1u << 9,
     SD_PRESET_NEGATIVE = 1u << 10,
-    SD_PRESET_DRAFT_VAE = 1u << 11   /* "draft_vae": true / false */
+    SD_PRESET_SPACING = 1u << 11,    /* "timestep_spacing": leading, trailing, linspace */
+    SD_PRESET_PREDICTION = 1u << 12, /* "prediction": auto, eps, v */
+    SD_PRESET_DRAFT_VAE = 1u << 13   /* "draft_vae": true / false */
 };
 
 typedef struct {
     unsigned set;            /* SD_PRESET_* bits of the settings the preset gives */
     sd_sampler sampler;
+    sd_spacing spacing;
+    sd_prediction prediction;
     int steps;
     float cfg_scale;
     double strength;

@@ -440,6 +440,17 @@ static void test_helpers(void)
     sd_x0_from_eps(x, eps, 2, 0.25f, x0);
     CHECK(fabsf(x0[0] - (1.0f - sqrtf(0.75f) * 0.2f) / 0.5f) < 1e-6f &&
           fabsf(x0[1] - (-0.5f - sqrtf(0.75f) * 0.4f) / 0.5f) < 1e-6f, "x0 from eps");
+    /* x = sqrt(a) x0 + sqrt(1-a) eps and v = sqrt(a) eps - sqrt(1-a) x0 give x0 back */
+    {
+        const float a = 0.36f, x0_true = 0.7f, e = -1.3f;
+        const float xt = sqrtf(a) * x0_true + sqrtf(1 - a) * e, v = sqrtf(a) * e - sqrtf(1 - a) * x0_true;
+        float got_eps, got_v;
+        sd_x0_from_eps(&xt, &e, 1, a, &got_eps);
+        sd_x0_from_v(&xt, &v, 1, a, &got_v);
+        CHECK(fabsf(got_eps - x0_true) < 1e-6f && fabsf(got_v - x0_true) < 1e-6f,
+              "x0 from eps %g and from v %g (want %g)", (double)got_eps, (double)got_v,
+              (double)x0_true);
+    }
     /* a zero latent is mid-grey; channel 0 alone moves each colour by its factor */
     float lat[4] = {0, 0, 0, 0}, rgb[3];
     sd_preview_latent_rgb(lat, 1, 1, rgb);

@@ -21,6 +21,7 @@
 #include "pipeline/memory.h"
 #include "pipeline/model.h"
 #include "pipeline/preview.h"
+#include "pipeline/sampling.h"
 #include "core/rng.h"
 #include "sched/scheduler.h"
 
@@ -105,8 +106,9 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
     if (!(j->cfg_scale >= SD_CFG_MIN && j->cfg_scale <= SD_CFG_MAX))
         return sd_fail(err, SD_ERR_INVALID_ARG, "CFG scale must be in %g..%g, got %g",
                        (double)SD_CFG_MIN, (double)SD_CFG_MAX, (double)j->cfg_scale);
-    if ((unsigned)j->sampler >= SD_SAMPLER_COUNT)
-        return sd_fail(err, SD_ERR_INVALID_ARG, "unknown sampler %d", (int)j->sampler);
+    sd_status st = sd_job_check_sampling(j, err);
+    if (st != SD_OK)
+        return st;
     if (j->clip_skip < 1 || j->clip_skip > m->cfg.clip.layers)
         return sd_fail(err, SD_ERR_INVALID_ARG, "clip skip must be in 1..%d, got %d",
                        m->cfg.clip.layers, j->clip_skip);
@@ -340,15 +342,18 @@ static void build_unet_input(const run *r, const float *scaled, int batch, int c
     }
 }
 
-/* x0 for samplers whose step returns none (PNDM, DPM++): from eps at the step's timestep,
- * with the latents before the step. */
-static void preview_x0_from_eps(const run *r, int i, const float *eps, float *x0)
+/* x0 for samplers whose step returns none (PNDM, DPM++, on alphas_cumprod): from the
+ * model output (ε or v) at the step's timestep, with the latents before the step. */
+static void preview_x0(const run *r, int i, const float *model_output, float *x0)
 {
     sd_scheduler_tables tab;
     sd_scheduler_get_tables(r->sched, &tab);
     int t = (int)lrintf(sd_scheduler_timestep(r->sched, i));
     t = t < 0 ? 0 : t >= SCHED_TRAIN_STEPS ? SCHED_TRAIN_STEPS - 1 : t;
-    sd_x0_from_eps(r->latents, eps, r->lat_n, tab.alphas_cumprod[t], x0);
+    if (sd_job_sched_config(r->m, r->job).prediction == SD_PREDICTION_V)
+        sd_x0_from_v(r->latents, model_output, r->lat_n, tab.alphas_cumprod[t], x0);
+    else
+        sd_x0_from_eps(r->latents, model_output, r->lat_n, tab.alphas_cumprod[t], x0);
 }
 
 /* The preview of x0; the 4-channel inpaint shows the original outside the mask, as the
@@ -421,7 +426,7 @@ static sd_status phase_denoise(run *r)
             return st;
         const int preview = sd_preview_due(r->job, i + 1, steps);
         if (preview && !sd_scheduler_has_pred_original(r->sched))
-            preview_x0_from_eps(r, i, noise_pred, x0);
+            preview_x0(r, i, noise_pred, x0);
         st = sd_scheduler_step(r->sched, i, noise_pred, r->latents, needs ? step_noise : NULL,
                                r->latents, preview ? x0 : NULL, r->err);
         if (st != SD_OK)
@@ -500,7 +505,9 @@ static sd_status run_phases(run *r, float *out_rgb)
     const sd_job *j = r->job;
     sd_status st;
     double strength = j->mode == SD_MODE_TXT2IMG ? 1.0 : j->strength;
-    if ((st = sd_scheduler_create(j->sampler, j->steps, strength, r->lat_n, &r->sched, r->err)))
+    const sd_sched_config sched = sd_job_sched_config(r->m, j);
+    if ((st = sd_scheduler_create(j->sampler, &sched, j->steps, strength, r->lat_n, &r->sched,
+                                  r->err)))
         return st;
 
     size_t plane = (size_t)r->width * r->height;

@@ -38,6 +38,13 @@ void sd_x0_from_eps(const float *x, const float *eps, size_t n, float alpha_cump
         x0[i] = (x[i] - b * eps[i]) / a;
 }
 
+void sd_x0_from_v(const float *x, const float *v, size_t n, float alpha_cumprod, float *x0)
+{
+    const float a = sqrtf(alpha_cumprod), b = sqrtf(1.0f - alpha_cumprod);
+    for (size_t i = 0; i < n; i++)
+        x0[i] = a * x[i] - b * v[i];
+}
+
 static float unit(float v)
 {
     return fminf(fmaxf(v, 0.0f), 1.0f);

@@ -17,6 +17,10 @@ int sd_preview_due(const sd_job *job, int step, int total);
  * samplers whose step returns none (PNDM, DPM++). */
 void sd_x0_from_eps(const float *x, const float *eps, size_t n, float alpha_cumprod, float *x0);
 
+/* x0 = sqrt(ᾱ) · x − sqrt(1 − ᾱ) · v over n values: the same for a v-prediction model
+ * (v = sqrt(ᾱ) · eps − sqrt(1 − ᾱ) · x0). */
+void sd_x0_from_v(const float *x, const float *v, size_t n, float alpha_cumprod, float *x0);
+
 /* Latents [4, lh, lw] (U-Net space) → interleaved RGB [lh, lw, 3] in [0, 1] by the SD 1.5
  * latent→RGB factors (see preview.c for their source): 12 multiply-adds a latent pixel. */
 void sd_preview_latent_rgb(const float *latents, int lh, int lw, float *rgb);

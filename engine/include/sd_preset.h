@@ -27,12 +27,17 @@ enum {
     SD_PRESET_PADDING = 1u << 7,
     SD_PRESET_FEATHER = 1u << 8,
     SD_PRESET_MODEL = 1u << 9,
-    SD_PRESET_NEGATIVE = 1u << 10
+    SD_PRESET_NEGATIVE = 1u << 10,
+    SD_PRESET_SPACING = 1u << 11,    /* "timestep_spacing": leading, trailing, linspace */
+    SD_PRESET_PREDICTION = 1u << 12, /* "prediction": auto, eps, v */
+    SD_PRESET_DRAFT_VAE = 1u << 13   /* "draft_vae": true / false */
 };
 
 typedef struct {
     unsigned set;            /* SD_PRESET_* bits of the settings the preset gives */
     sd_sampler sampler;
+    sd_spacing spacing;
+    sd_prediction prediction;
     int steps;
     float cfg_scale;
     double strength;
@@ -43,6 +48,7 @@ typedef struct {
     int padding;             /* context padding in pixels */
     float feather;           /* mask feather radius in pixels */
     const char *model;       /* owned by the preset */
+    int draft_vae;           /* 1: decode with TAESD (job.draft_vae) when one is configured */
 } sd_preset_settings;
 
 /* Parses a preset from JSON text; `source` names the file in error messages

@@ -24,8 +24,37 @@ PKGS="gimp libgimp-3.0-dev libgegl-dev libbabl-dev libopenblas-dev libcjson-dev
       zlib1g-dev libutf8proc-dev libpng-dev libjpeg-dev libwebp-dev meson ninja-build gcc pkg-config python3-pil
       xvfb xauth imagemagick x11-utils xdotool dbus procps"
 
+# apt_in_chroot "CMD": CMD with apt's network inside a private mount + PID namespace:
+# nothing stays mounted afterwards
+apt_in_chroot() {
+  cp -L /etc/resolv.conf "$R/etc/resolv.conf"
+  unshare --mount --propagation private --pid --fork --kill-child /bin/bash -c '
+    set -e; R=$1
+    mount -t proc proc "$R/proc"; mount -t sysfs sysfs "$R/sys"; mount --rbind /dev "$R/dev"
+    chroot "$R" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+      PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c "set -e; $2"
+  ' apt-in-chroot "$R" "$1"
+}
+cache() {
+  tar --numeric-owner --xattrs --acls -I 'zstd -T0 -3' -cpf "$TAR.part" -C "$(dirname "$R")" "$(basename "$R")"
+  mv "$TAR.part" "$TAR"
+  echo "cached as $TAR ($(du -h "$TAR" | cut -f1))"
+}
+# A chroot (or tarball) made before PKGS grew gets what it lacks, and is cached again.
+top_up() {
+  local missing=() p
+  for p in $PKGS; do
+    chroot "$R" dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  echo "chroot $R lacks ${missing[*]}: installing"
+  apt_in_chroot "apt-get update -q && apt-get install -y -q ${missing[*]} && apt-get clean"
+  find "$R/tmp" -mindepth 1 -delete
+  cache
+}
+
 if compgen -G "$R/usr/bin/gimp-console-3.[0-9]*" >/dev/null; then
-  echo "chroot ready: $R"; exit 0
+  top_up; echo "chroot ready: $R"; exit 0
 fi
 [ ! -e "$R" ] || { echo "$R exists but has no GIMP 3: remove it first"; exit 1; }
 if [ -f "$TAR" ]; then
@@ -33,7 +62,8 @@ if [ -f "$TAR" ]; then
   mkdir -p "$(dirname "$R")"
   tar --numeric-owner --xattrs --acls -I zstd -xpf "$TAR" -C "$(dirname "$R")"
   [ "$(basename "$R")" = "$SUITE" ] || mv "$(dirname "$R")/$SUITE" "$R"
-  echo "chroot unpacked from $TAR in $(( $(date +%s) - t )) s"; exit 0
+  echo "chroot unpacked from $TAR in $(( $(date +%s) - t )) s"
+  top_up; exit 0
 fi
 
 t0=$(date +%s)
@@ -43,19 +73,9 @@ debootstrap --variant=minbase "$SUITE" "$R" "$MIRROR"
 printf '#!/bin/sh\nexit 101\n' > "$R/usr/sbin/policy-rc.d"; chmod +x "$R/usr/sbin/policy-rc.d"
 printf 'APT::Install-Recommends "false";\nAPT::Install-Suggests "false";\n' \
   > "$R/etc/apt/apt.conf.d/99norecommends"
-# apt inside a private mount + PID namespace: nothing stays mounted afterwards
-cp -L /etc/resolv.conf "$R/etc/resolv.conf"
-unshare --mount --propagation private --pid --fork --kill-child /bin/bash -c '
-  set -e; R=$1; PKGS=$2
-  mount -t proc proc "$R/proc"; mount -t sysfs sysfs "$R/sys"; mount --rbind /dev "$R/dev"
-  chroot "$R" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-    PATH=/usr/sbin:/usr/bin:/sbin:/bin /bin/bash -c "apt-get update -q && apt-get install -y -q $PKGS && apt-get clean"
+apt_in_chroot "apt-get update -q && apt-get install -y -q $(echo $PKGS) && apt-get clean
   # a ready GIMP 3 profile (first start = user install + query of the stock plug-ins, 10-15 s)
-  chroot "$R" /usr/bin/env -i HOME=/root LANG=C.UTF-8 GIMP3_DIRECTORY=/opt/gimp3-profile-template \
-    PATH=/usr/sbin:/usr/bin:/sbin:/bin timeout 300 gimp-console-3 -i -d -f --quit >/dev/null 2>&1 || true
-' make-chroot "$R" "$(echo $PKGS)"
+  GIMP3_DIRECTORY=/opt/gimp3-profile-template timeout 300 gimp-console-3 -i -d -f --quit >/dev/null 2>&1 || true"
 find "$R/tmp" -mindepth 1 -delete
 echo "chroot built in $(( $(date +%s) - t0 )) s: $(du -sh "$R" | cut -f1)"
-tar --numeric-owner --xattrs --acls -I 'zstd -T0 -3' -cpf "$TAR.part" -C "$(dirname "$R")" "$(basename "$R")"
-mv "$TAR.part" "$TAR"
-echo "cached as $TAR ($(du -h "$TAR" | cut -f1))"
+cache

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Builds the GIMP 3 front end inside the trixie chroot (make-gimp3-chroot.sh) from this
 # source tree and runs gimp3-e2e.sh there, offline, on a throw-away overlay of the chroot.
-# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR [e2e|gui]
+# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR [e2e|gui|gui-presets|matrix]
 #   OUTDIR keeps the chroot build (OUTDIR/build) and the test's artefacts (OUTDIR/TEST).
-#   e2e (default): gimp3-e2e.sh, headless; gui: gimp3-gui.sh, dialog under Xvfb.
+#   TEST (default e2e) runs tests/gimp/gimp3-TEST.sh inside the chroot.
+#   GIMP3_CHROOT names the chroot (default: the trixie one, GIMP 3.0); one with GIMP 3.2
+#   works the same (common.sh finds gimp-console-3.2).
 # Exit 0 = pass, 1 = fail, 77 = skipped (no chroot, or not root).
 set -u
 SRC=$(realpath "${1:?source root}") MODEL=$(realpath -m "${2:?model}") VOCAB=$(realpath -m "${3:?vocab}")
@@ -11,7 +13,8 @@ OUT=$(realpath -m "${4:?outdir}") TEST=${5:-e2e}
 R=$(realpath -m "${GIMP3_CHROOT:-/var/tmp/gimp-host/trixie}")
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root for the chroot (unshare + mount)"
-[ -x "$R/usr/bin/gimp-console-3.0" ] ||
+# any GIMP 3.x: the drivers take its console's name from common.sh
+compgen -G "$R/usr/bin/gimp-console-3.[0-9]*" >/dev/null ||
   skip "no GIMP 3 chroot at $R: run tests/gimp/make-gimp3-chroot.sh (or set GIMP3_CHROOT)"
 [ -r "$MODEL" ] || { echo "FAIL: model $MODEL not readable"; exit 1; }
 mkdir -p "$OUT"

@@ -23,7 +23,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # Console noise of each GIMP that says nothing about the test (RECIPES.md).
 GD_NOISE2='Gtk-WARNING|^$|dbus-daemon'
-GD_NOISE3='CRITICAL|^$|resource name is invalid|cannot open display|unexpected EOF|Welcome to GIMP|stale context|list of contexts|Broken pipe|dbus-daemon|set device'
+GD_NOISE3='CRITICAL|Glycin running without sandbox|^INFO: argument|^$|resource name is invalid|cannot open display|unexpected EOF|Welcome to GIMP|stale context|list of contexts|Broken pipe|dbus-daemon|set device'
 
 # gd_newest REGEX: the command on PATH whose whole name matches REGEX, highest version first.
 gd_newest() {

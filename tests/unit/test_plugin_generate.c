@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "generate.h"
@@ -155,9 +156,25 @@ static void test_run_path(const char *model, const char *vocab)
     CHECK(h.progress_starts == 1, "the progress bar started once (%d)", h.progress_starts);
     CHECK(!strcmp(p.model_path, model), "the caller's parameters keep their own strings");
 
-    /* grayscale: a GRAYA layer */
+    /* grayscale: a GRAYA layer; a config file that cannot be used is a warning, not a stop */
+    char cfg_home[] = "/tmp/gd-run-config.XXXXXX", cfg_dir[64], cfg_file[96];
+    if (mkdtemp(cfg_home)) {
+        snprintf(cfg_dir, sizeof cfg_dir, "%s/gimp-diffusion", cfg_home);
+        snprintf(cfg_file, sizeof cfg_file, "%s/config.json", cfg_dir);
+        FILE *f = mkdir(cfg_dir, 0700) == 0 ? fopen(cfg_file, "w") : NULL;
+        if (f) {
+            fputs("[not an object]", f);
+            fclose(f);
+        }
+        setenv("XDG_CONFIG_HOME", cfg_home, 1);
+    }
     fake_host g = { .selection_value = 1 };
     CHECK(fake_run(&g, 1, 20, 15, 40, 35, &p, &err) == SD_OK && g.res.gray, "grayscale run");
+    CHECK(g.warnings == 1, "the broken config file was a warning (%d)", g.warnings);
+    unsetenv("XDG_CONFIG_HOME");
+    remove(cfg_file);
+    remove(cfg_dir);
+    remove(cfg_home);
 
     /* refusals: nothing read or written, a message that says why */
     fake_host r = { .selection_value = 1 };

@@ -236,7 +236,7 @@ void gd_params_defaults(gd_params *p, sd_mode mode)
     if (mode == SD_MODE_INPAINT)
         p->strength = GD_INPAINT_STRENGTH_DEFAULT;
     /* fields no argument sets (presets and Apply Preset do) */
-    p->clip_skip = 1;
+    p->clip_skip = SD_CLIP_SKIP_DEFAULT;
     p->preset = "";
 }
 

@@ -29,7 +29,8 @@ enum {
     SD_PRESET_MODEL = 1u << 9,
     SD_PRESET_NEGATIVE = 1u << 10,
     SD_PRESET_SPACING = 1u << 11,    /* "timestep_spacing": leading, trailing, linspace */
-    SD_PRESET_PREDICTION = 1u << 12  /* "prediction": auto, eps, v */
+    SD_PRESET_PREDICTION = 1u << 12, /* "prediction": auto, eps, v */
+    SD_PRESET_DRAFT_VAE = 1u << 13   /* "draft_vae": true / false */
 };
 
 typedef struct {
@@ -47,6 +48,7 @@ typedef struct {
     int padding;             /* context padding in pixels */
     float feather;           /* mask feather radius in pixels */
     const char *model;       /* owned by the preset */
+    int draft_vae;           /* 1: decode with TAESD (job.draft_vae) when one is configured */
 } sd_preset_settings;
 
 /* Parses a preset from JSON text; `source` names the file in error messages

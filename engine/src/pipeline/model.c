@@ -72,6 +72,7 @@ void sd_model_free(sd_model *m)
     if (!m)
         return;
     sd_clip_free(&m->clip);
+    sd_taesd_free(&m->taesd);
     sd_tokenizer_free(m->tokenizer);
     sd_weights_free(m->weights);
     free(m);

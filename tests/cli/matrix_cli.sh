@@ -10,6 +10,8 @@
 # nothing written: the output folder stays empty (no result, no temporary file).
 set -u
 DIFFUSE=$1 MODEL=$2 VOCAB=$3 INIT=$4 TAESD=${5:-}
+[ -r "$MODEL" ] && [ -d "$VOCAB" ] ||
+  { echo "SKIP: $MODEL or $VOCAB is missing (the shared fixtures; see tests/README.md)"; exit 77; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || { echo "SKIP: python3-pil is not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/matrix-cli.XXXXXX)

@@ -10,6 +10,8 @@ FIX=$3
 MODEL=$SHARED/golden/tiny-sd1.safetensors
 INPAINT_MODEL=$SHARED/golden/tiny-sd1-inpaint.safetensors
 VOCAB=$SHARED/clip
+[ -r "$MODEL" ] && [ -d "$VOCAB" ] ||
+  { echo "SKIP: $MODEL or $VOCAB is missing (the shared fixtures; see tests/README.md)"; exit 77; }
 TMP=$(mktemp -d /tmp/test-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 passed=0

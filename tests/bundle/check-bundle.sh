@@ -87,6 +87,6 @@ in_chroot "$RUN_R" "$SRC:/gd/src:ro" "$OUT:/gd/out" "$(dirname "$MODEL"):/gd/mod
   echo 'ok   run chroot: GIMP' \$(gimp-console-3.2 --version | grep -o '[0-9.]*\$') 'without OpenBLAS, cJSON, utf8proc, gcc'
   ldd /gd/out/bundle/gimp-diffusion/gimp-diffusion | grep -q 'not found' &&
     { ldd /gd/out/bundle/gimp-diffusion/gimp-diffusion; echo 'FAIL unresolved libraries'; exit 1; }
-  GIMP3_VERSION=3.2 exec /gd/src/tests/gimp/gimp3-e2e.sh /gd/out/bundle/gimp-diffusion/gimp-diffusion \
+  GIMP3_CONSOLE=gimp-console-3.2 GIMP3_GUI=gimp-3.2 exec /gd/src/tests/gimp/gimp3-e2e.sh /gd/out/bundle/gimp-diffusion/gimp-diffusion \
     /gd/model/$(basename "$MODEL") /gd/vocab /gd/out/e2e
 "

@@ -124,6 +124,15 @@ typedef enum {
  * with everything it allocated freed. */
 typedef int (*sd_progress_fn)(void *user, const char *phase, int step, int total);
 
+/* A LoRA file (kohya-ss or diffusers/PEFT .safetensors, LoRA and LoCon) and its weight:
+ * W' = W + weight · alpha/rank · up·down on the U-Net and the text encoder. */
+typedef struct {
+    const char *path;
+    float weight;                 /* 1.0 = as trained; may be negative */
+} sd_lora;
+
+#define SD_LORA_MAX 16            /* LoRAs one job may apply (its own plus the prompt's) */
+
 typedef struct {
     sd_mode mode;
     int width, height;            /* pixels; any size >= 8, padded to multiples of 8 inside */
@@ -150,6 +159,10 @@ typedef struct {
                                      unless the untiled pass would not fit in the memory
                                      budget, then the largest of 512/256/128 that fits;
                                      -1 = never tile */
+    const sd_lora *loras;         /* n_loras LoRAs to apply, with those the prompt names */
+    int n_loras;
+    const char *lora_dir;         /* folder where <lora:name:weight> in the prompt finds
+                                     name.safetensors; NULL: such a prompt is refused */
     sd_progress_fn progress;
     void *progress_user;
 } sd_job;
@@ -165,7 +178,11 @@ void sd_job_defaults(sd_job *job);
  * under the model's budget now. Allocations during the run are bounded by the same budget. */
 size_t sd_job_memory_estimate(const sd_model *model, const sd_job *job);
 
-/* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1]. */
+/* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1].
+ * The prompt may use A1111's syntax: (word:1.3), [word], BREAK, prompts past 75 tokens,
+ * <lora:name:weight>. The job's LoRAs are merged into the model's weights before the job
+ * runs and stay merged until a job asks for another set (re-merging costs about a second
+ * on SD 1.5); a LoRA that cannot be applied fails the job with the model unchanged. */
 sd_status sd_generate(sd_model *model, const sd_job *job, float *out_rgb, sd_error *err);
 
 /* ---- prompt presets ---------------------------------------------------- */

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "golden.h"
+#include "golden_model.h"
 #include "pipeline/pipeline.h"
 #include "core/rng.h"
 #include "sd.h"
@@ -68,6 +69,42 @@ static const char *checkpoint_path(const golden_case *c, const char *file, char 
     if (stat(buf, &st) != 0 && c->models_dir)
         snprintf(buf, size, "%s/%s", c->models_dir, file);
     return buf;
+}
+
+/* The noise floor of a network's output: from the case folder's precision.json, else from
+ * the one beside the checkpoint (a folder of LoRA cases measures its pipeline's floors only;
+ * the text encoder's and the VAE's are the model's own, measured in the model's folder). */
+static double model_floor(const golden_case *c, const char *checkpoint, const char *key)
+{
+    double floor = golden_noise_floor(c, key);
+    if (floor > 0.0)
+        return floor;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", checkpoint);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        return 0.0;
+    snprintf(slash, sizeof dir - (size_t)(slash - dir), "/precision.json");
+    FILE *f = fopen(dir, "rb");
+    if (!f)
+        return 0.0;
+    char *text = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) &&
+        fread(text, 1, (size_t)n, f) == (size_t)n)
+        text[n] = '\0';
+    else {
+        free(text);
+        text = NULL;
+    }
+    fclose(f);
+    cJSON *precision = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    golden_case model = *c;
+    model.precision = precision;
+    floor = golden_noise_floor(&model, key);
+    cJSON_Delete(precision);
+    return floor;
 }
 
 /* A seeded case's generator: "torch_cpu" (torch.Generator('cpu')) or "philox"; -1 if
@@ -206,9 +243,9 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     snprintf(key, sizeof key, "%s.image_out", case_name);
     p.tol_image = 10.0 * golden_noise_floor(c, key);
     p.tol_decoded = 2.0 * p.tol_image;   /* image_out = decoded / 2 + 0.5 */
-    p.tol_embeds = 10.0 * golden_noise_floor(c, "text_encoder.last_hidden_state");
-    p.tol_vae = 10.0 * fmax(golden_noise_floor(c, "vae_encode0.mean"),
-                            golden_noise_floor(c, "vae_encode1.mean"));
+    p.tol_embeds = 10.0 * model_floor(c, path, "text_encoder.last_hidden_state");
+    p.tol_vae = 10.0 * fmax(model_floor(c, path, "vae_encode0.mean"),
+                            model_floor(c, path, "vae_encode1.mean"));
     if (p.tol_latents <= 0 || p.tol_image <= 0 || p.tol_embeds <= 0 || p.tol_vae <= 0) {
         golden_check(c, t, 0, "precision.json has no noise floor for this case");
         goto done;
@@ -231,6 +268,15 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     job.cfg_scale = (float)num(c->json, "guidance_scale", 7.5);
     job.rng = (sd_rng_kind)rng_kind;
     job.seed = seeded ? (uint64_t)seed->valuedouble : 0;
+    enum { MAX_LORAS = 8 };
+    static char lora_paths[MAX_LORAS][4096];
+    sd_lora loras[MAX_LORAS];
+    job.n_loras = golden_case_loras(c, loras, lora_paths, MAX_LORAS);
+    job.loras = loras;
+    if (job.n_loras < 0) {
+        golden_check(c, t, 0, "the case's \"lora\" list is malformed");
+        goto done;
+    }
 
     sd_rng rng;
     sd_rng_init(&rng, job.rng, job.seed);

@@ -32,6 +32,7 @@ typedef struct {
     int packed_bf16;
     int data_mapped;        /* data points into the file's mapping (not owned) */
     int packed_mapped;      /* packed points into the file's mapping (not owned) */
+    float *patch;           /* LoRA-merged fp32 copy (owned), returned by binds when set */
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
@@ -93,6 +94,7 @@ void sd_weights_free(sd_weights *w)
             free(w->entries[i].data);
         if (!w->entries[i].packed_mapped)
             free(w->entries[i].packed);
+        free(w->entries[i].patch);
         free(w->entries[i].name);
     }
     free(w->entries);
@@ -265,7 +267,9 @@ static sd_status bind_v(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
                        format_shape(got, sizeof got, e->ndim, e->shape));
     }
     int half = e->packed || (e->src && (e->src->dtype == ST_F16 || e->src->dtype == ST_BF16));
-    if (allow_packed && half && !e->data) {
+    if (e->patch) {
+        out->data = e->patch;
+    } else if (allow_packed && half && !e->data) {
         if (!e->packed) {
             sd_status s = load_packed(w, e, err);
             if (s != SD_OK)
@@ -354,6 +358,94 @@ size_t sd_weights_release(sd_weights *w, const char *prefix)
         }
     }
     return bytes;
+}
+
+/* The tensor's current values as fp32 into dst (numel floats). */
+static sd_status values_f32(const weight_entry *e, float *dst, sd_error *err)
+{
+    if (e->data) {
+        memcpy(dst, e->data, (size_t)e->numel * sizeof *dst);
+    } else if (e->packed) {
+        for (int64_t i = 0; i < e->numel; i++)
+            dst[i] = e->packed_bf16 ? sd_bf16_to_f32(e->packed[i]) : sd_f16_to_f32(e->packed[i]);
+    } else if (e->src) {
+        return st_to_f32(e->src, dst, err);
+    } else {
+        return sd_fail(err, SD_ERR_INTERNAL,
+                       "tensor %s patched after the checkpoint file was dropped", e->name);
+    }
+    return SD_OK;
+}
+
+float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
+                        sd_error *err)
+{
+    weight_entry *e = find_entry(w, name);
+    if (!e) {
+        sd_fail(err, SD_ERR_FORMAT, "missing tensor %s", name);
+        return NULL;
+    }
+    if (e->ndim > 4) {
+        sd_fail(err, SD_ERR_FORMAT, "tensor %s: %d dims", name, e->ndim);
+        return NULL;
+    }
+    if (!e->patch) {
+        size_t bytes = (size_t)e->numel * sizeof(float);
+        float *p = alloc_weights(bytes);
+        if (!p) {
+            sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", name, bytes);
+            return NULL;
+        }
+        if (values_f32(e, p, err) != SD_OK) {
+            free(p);
+            return NULL;
+        }
+        e->patch = p;
+        w->bytes += bytes;
+    }
+    *ndim = e->ndim;
+    for (int i = 0; i < 4; i++)
+        shape[i] = i < e->ndim ? e->shape[i] : 1;
+    return e->patch;
+}
+
+void sd_weights_unpatch(sd_weights *w)
+{
+    for (size_t i = 0; w && i < w->count; i++) {
+        weight_entry *e = &w->entries[i];
+        if (e->patch) {
+            free(e->patch);
+            e->patch = NULL;
+            w->bytes -= (size_t)e->numel * sizeof(float);
+        }
+    }
+}
+
+size_t sd_weights_patched(const sd_weights *w, size_t *bytes)
+{
+    size_t n = 0, b = 0;
+    for (size_t i = 0; w && i < w->count; i++)
+        if (w->entries[i].patch) {
+            n++;
+            b += (size_t)w->entries[i].numel * sizeof(float);
+        }
+    if (bytes)
+        *bytes = b;
+    return n;
+}
+
+size_t sd_weights_count(const sd_weights *w)
+{
+    return w ? w->count : 0;
+}
+
+const char *sd_weights_key(const sd_weights *w, size_t i, int *ndim, int64_t shape[4])
+{
+    const weight_entry *e = &w->entries[i];
+    *ndim = e->ndim;
+    for (int d = 0; d < 4; d++)
+        shape[d] = d < e->ndim ? e->shape[d] : 1;
+    return e->name;
 }
 
 size_t sd_weights_bytes(const sd_weights *w)

@@ -68,6 +68,27 @@ void sd_weights_drop_file(sd_weights *w);
  * unchanged. Returns the bytes of the tensors released. */
 size_t sd_weights_release(sd_weights *w, const char *prefix);
 
+/* LoRA merges (nets/lora.h). A patched tensor has a writable fp32 copy of its own, owned
+ * by w, that every later bind returns instead of the checkpoint's values (which stay
+ * read-only in the mapping or in their converted buffer). Networks bound before a patch
+ * keep pointing at the old values: bind them again after patching.
+ *
+ * sd_weights_patch returns that copy for tensor `name`, made on first use from the
+ * tensor's values (fp32, widened exactly from F16/BF16), with its shape; later calls
+ * return the same buffer, so several deltas add up. NULL with err set (missing tensor,
+ * out of memory, file already dropped). */
+float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
+                        sd_error *err);
+/* Frees every patched copy: binds return the checkpoint's values again. */
+void sd_weights_unpatch(sd_weights *w);
+/* Number of patched tensors and their bytes. */
+size_t sd_weights_patched(const sd_weights *w, size_t *bytes);
+
+/* The checkpoint's tensors in name order (also after sd_weights_drop_file): the name of
+ * tensor i < sd_weights_count(w), with its rank and shape (4 dims, 1-padded). */
+size_t sd_weights_count(const sd_weights *w);
+const char *sd_weights_key(const sd_weights *w, size_t i, int *ndim, int64_t shape[4]);
+
 /* Bytes of weights held (fp32 and packed). */
 size_t sd_weights_bytes(const sd_weights *w);
 

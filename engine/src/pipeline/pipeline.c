@@ -19,6 +19,7 @@
 #include "pipeline/image_prep.h"
 #include "pipeline/memory.h"
 #include "pipeline/model.h"
+#include "pipeline/model_lora.h"
 #include "pipeline/prompt_encode.h"
 #include "core/rng.h"
 #include "sched/scheduler.h"
@@ -526,6 +527,9 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
                        "use a smaller region or working resolution", job->width, job->height,
                        need >> 20, budget >> 20,
                        m->memory_budget ? "are allowed (memory budget)" : "are available");
+
+    if ((st = sd_model_use_loras(m, job, err)) != SD_OK)
+        return sd_fail_context(err, "LoRA");
 
     run r = {.m = m, .job = job, .noise = noise, .trace = tr, .err = err};
     r.width = sd_pad8(job->width);

@@ -1,0 +1,138 @@
+/* LoRA modules → checkpoint weights (sd_lora_map) and the merge W += w·scale·up@down
+ * (sd_lora_apply), one GEMM per module into the weight's writable copy. */
+#include "nets/lora_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "ops/parallel.h"
+
+/* The weight's shape against the module's: up [out, r], down [r, in(, kh, kw)]. */
+static int shapes_match(const lora_module *m, int ndim, const int64_t *shape)
+{
+    if (m->up_shape[0] != shape[0] || m->down_shape[1] != shape[1])
+        return 0;
+    if (ndim == 2)
+        return m->down_ndim == 2;
+    /* conv: a 4-D down with the kernel's size, or a 2-D one on a 1×1 conv */
+    if (m->down_ndim == 4)
+        return m->down_shape[2] == shape[2] && m->down_shape[3] == shape[3];
+    return shape[2] == 1 && shape[3] == 1;
+}
+
+static const char *format_shape(char *buf, size_t size, int ndim, const int64_t *s)
+{
+    if (ndim == 2)
+        snprintf(buf, size, "[%lld, %lld]", (long long)s[0], (long long)s[1]);
+    else
+        snprintf(buf, size, "[%lld, %lld, %lld, %lld]", (long long)s[0], (long long)s[1],
+                 (long long)s[2], (long long)s[3]);
+    return buf;
+}
+
+/* Shape of checkpoint tensor `key` (its index found by a binary search on the names). */
+static int key_shape(const sd_weights *w, const char *key, int *ndim, int64_t shape[4])
+{
+    size_t lo = 0, hi = sd_weights_count(w);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const char *name = sd_weights_key(w, mid, ndim, shape);
+        int c = strcmp(key, name);
+        if (c == 0)
+            return 0;
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return -1;
+}
+
+sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_config *cfg,
+                      sd_error *err)
+{
+    lora_targets t;
+    sd_status st = lora_targets_build(w, cfg, &t, err);
+    if (st != SD_OK)
+        return sd_fail_context(err, "%s", l->path);
+    int missing = 0, mismatched = 0;
+    const lora_module *first_missing = NULL, *first_mismatched = NULL;
+    int64_t mismatched_shape[4] = {0};
+    int mismatched_ndim = 0;
+    for (int i = 0; i < l->count && st == SD_OK; i++) {
+        lora_module *m = &l->modules[i];
+        const char *key = lora_targets_find(&t, m->name);
+        int ndim;
+        int64_t shape[4];
+        if (!key || key_shape(w, key, &ndim, shape) != 0) {
+            if (!missing++)
+                first_missing = m;
+            continue;
+        }
+        if (!shapes_match(m, ndim, shape)) {
+            if (!mismatched++) {
+                first_mismatched = m;
+                mismatched_ndim = ndim;
+                memcpy(mismatched_shape, shape, sizeof shape);
+            }
+            continue;
+        }
+        free(m->target);
+        if (!(m->target = strdup(key)))
+            st = sd_fail(err, SD_ERR_NOMEM, "%s: out of memory", l->path);
+    }
+    lora_targets_free(&t);
+    if (st != SD_OK)
+        return st;
+    if (missing)
+        return sd_fail(err, SD_ERR_UNSUPPORTED,
+                       "%s: %d of its %d modules name no layer of this model (first: %s): a "
+                       "LoRA for another model family?", l->path, missing, l->count,
+                       first_missing->name);
+    if (mismatched) {
+        char want[64], got[64];
+        int64_t lora_shape[4] = {first_mismatched->up_shape[0], first_mismatched->down_shape[1],
+                                 first_mismatched->down_shape[2], first_mismatched->down_shape[3]};
+        return sd_fail(err, SD_ERR_UNSUPPORTED,
+                       "%s: %d of its %d modules do not fit this model's shapes (first: %s, "
+                       "LoRA %s, model %s): a LoRA for another model family?", l->path,
+                       mismatched, l->count, first_mismatched->name,
+                       format_shape(got, sizeof got, first_mismatched->down_ndim, lora_shape),
+                       format_shape(want, sizeof want, mismatched_ndim, mismatched_shape));
+    }
+    return SD_OK;
+}
+
+sd_status sd_lora_apply(const sd_lora_file *l, sd_weights *w, float weight, sd_error *err)
+{
+    for (int i = 0; i < l->count; i++) {
+        const lora_module *m = &l->modules[i];
+        if (!m->target)
+            return sd_fail(err, SD_ERR_INTERNAL, "%s: %s applied before it was mapped", l->path,
+                           m->name);
+        int ndim;
+        int64_t shape[4];
+        float *dst = sd_weights_patch(w, m->target, &ndim, shape, err);
+        if (!dst)
+            return sd_fail_context(err, "%s", l->path);
+        int out = (int)shape[0], k = (int)(shape[1] * shape[2] * shape[3]);
+        /* W[out, in·kh·kw] += (weight · scale) · up[out, r] @ down[r, in·kh·kw] */
+        ops_sgemm(0, 0, out, k, m->rank, (float)(weight * m->scale), m->up, m->rank, m->down, k,
+                  1.0f, dst, k);
+    }
+    return SD_OK;
+}
+
+int sd_lora_target(const sd_weights *w, const sd_model_config *cfg, const char *module,
+                   char *buf, size_t size)
+{
+    lora_targets t;
+    if (lora_targets_build(w, cfg, &t, NULL) != SD_OK)
+        return -1;
+    const char *key = lora_targets_find(&t, module);
+    int rc = key && snprintf(buf, size, "%s", key) < (int)size ? 0 : -1;
+    lora_targets_free(&t);
+    return rc;
+}

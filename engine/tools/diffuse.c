@@ -43,6 +43,11 @@ static const char usage[] =
 "                      of 64): bounded memory for large regions, seams cross-faded\n"
 "                      (diffusers' enable_tiling). auto (default): untiled unless the\n"
 "                      untiled pass would not fit the memory budget\n"
+"  --lora FILE[:W]     apply a LoRA (kohya or diffusers/PEFT .safetensors) at weight W\n"
+"                      (default 1); repeatable. The prompt may also name LoRAs from the\n"
+"                      LoRA folder: <lora:NAME:W> loads NAME.safetensors\n"
+"  --lora-dir DIR      the LoRA folder (default: $GIMP_DIFFUSION_LORA_DIR, else\n"
+"                      ~/.local/share/gimp-diffusion/loras)\n"
 "  --preset NAME|FILE  take prompt template, negative prompt and settings from a\n"
 "                      preset; --prompt then fills its {prompt} placeholder, and\n"
 "                      options given explicitly win over the preset\n"
@@ -60,6 +65,8 @@ typedef struct {
     int timings, quiet, threads;
     long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
+    sd_lora loras[SD_LORA_MAX];
+    char lora_dir[4096];
     sd_job job;
 } options;
 
@@ -108,10 +115,47 @@ static int parse_float(const char *s, float *out)
     return 0;
 }
 
+/* --lora FILE[:WEIGHT]: the text after the last ':' is the weight when it is a number
+ * (a path may hold ':' itself). */
+static int parse_lora(char *v, options *o)
+{
+    if (o->job.n_loras == SD_LORA_MAX)
+        return fail("too many LoRAs (the one too many: %s)", v);
+    float weight = 1.0f;
+    char *colon = strrchr(v, ':');
+    if (colon && colon != v && parse_float(colon + 1, &weight) == 0)
+        *colon = '\0';
+    else
+        weight = 1.0f;
+    if (!v[0])
+        return fail("--lora needs a FILE, got '%s'", v);
+    o->loras[o->job.n_loras].path = v;
+    o->loras[o->job.n_loras].weight = weight;
+    o->job.n_loras++;
+    o->job.loras = o->loras;
+    return 0;
+}
+
+/* The LoRA folder <lora:NAME> reads from: $GIMP_DIFFUSION_LORA_DIR, else the user's data
+ * folder (install.sh makes it; the plug-in's config key "lora_dir" says the same). */
+static void default_lora_dir(char *buf, size_t size)
+{
+    const char *env = getenv("GIMP_DIFFUSION_LORA_DIR");
+    const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (env && env[0])
+        snprintf(buf, size, "%s", env);
+    else if (data && data[0])
+        snprintf(buf, size, "%s/gimp-diffusion/loras", data);
+    else
+        snprintf(buf, size, "%s/.local/share/gimp-diffusion/loras", home ? home : ".");
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     sd_job_defaults(&o->job);
+    default_lora_dir(o->lora_dir, sizeof o->lora_dir);
+    o->job.lora_dir = o->lora_dir;
     o->vocab = getenv("GIMP_DIFFUSION_VOCAB");
     if (argc < 2)
         return fail("%s", "missing command (try --help)");
@@ -150,6 +194,14 @@ static int parse_args(int argc, char **argv, options *o)
         else if (strcmp(a, "--mask") == 0) o->mask = v;
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--preset") == 0) o->preset = v;
+        else if (strcmp(a, "--lora") == 0) {
+            if (parse_lora(argv[i], o) != 0)
+                return 2;
+        } else if (strcmp(a, "--lora-dir") == 0) {
+            if (!v[0] || strlen(v) >= sizeof o->lora_dir)
+                return fail("--lora-dir needs a folder, got '%s'", v);
+            snprintf(o->lora_dir, sizeof o->lora_dir, "%s", v);
+        }
         else if (strcmp(a, "--prompt") == 0) o->job.prompt = v;
         else if (strcmp(a, "--negative") == 0) {
             o->job.negative_prompt = v;

@@ -32,6 +32,15 @@ expect_fail "SDXL checkpoint" "SDXL (conditioner.embedders" img2img --model "$TM
 expect_fail "NaN weights" "NaN or Inf" img2img --model "$TMP/nan.safetensors" "${ARGS[@]}"
 expect_fail "txt2img 16384 x 16384" "--width/--height must be an integer in 8..8192" \
   txt2img --model "$MODEL" --vocab "$VOCAB" --prompt x --width 16384 --height 16384
+# LoRA files (issue 15): each refused with its reason before anything runs
+/usr/bin/python3 "$HERE/make_bad_loras.py" "$TMP" || exit 1
+expect_fail "truncated LoRA" "truncated.safetensors" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/truncated.safetensors"
+expect_fail "LoRA with NaN weights" "holds NaN values" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/nan.safetensors"
+expect_fail "SDXL LoRA on SD 1" "a LoRA for SDXL" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/sdxl.safetensors"
+expect_fail "LoHa" "LoHa (LyCORIS Hadamard-product) weights are not supported" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/loha.safetensors"
+expect_fail "LoRA naming other layers" "1 of its 2 modules name no layer of this model" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/foreign.safetensors:0.5"
+expect_fail "LoRA of other shapes" "1 of its 1 modules do not fit this model's shapes" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/shapes.safetensors"
+expect_fail "missing LoRA" "no-such-lora.safetensors" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/no-such-lora.safetensors"
 # a 16k picture: refused from its header, before it is decoded (not killed for lack of memory)
 /usr/bin/python3 -c "from PIL import Image; Image.new('RGB', (16384, 16384), 'white').save('$TMP/big.png')"
 expect_fail "img2img on a 16384 x 16384 image" "is 16384x16384: at most 8192 pixels a side" \

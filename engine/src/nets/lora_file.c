@@ -148,9 +148,10 @@ static sd_status read_values(const char *path, const st_tensor *t, float **out, 
     }
     for (int64_t i = 0; i < t->numel; i++)
         if (!isfinite(v[i])) {
+            const char *what = isnan(v[i]) ? "NaN" : "infinite";
             free(v);
             return sd_fail(err, SD_ERR_NUMERIC, "%s: tensor %s holds %s values", path, t->name,
-                           isnan(v[i]) ? "NaN" : "infinite");
+                           what);
         }
     *out = v;
     return SD_OK;

@@ -26,8 +26,9 @@ int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkp
 sd_status golden_open_model(const char *path, sd_weights **w, sd_model_config *cfg,
                             sd_error *err);
 
-/* Merges the case's LoRAs (json "lora": [{"file", "weight"}], files beside the case) into w
- * with nets/lora.h, before the networks bind. Returns 0 (also when the case has none), or
+/* Merges the case's LoRAs (json "lora": [{"file", "weight"}], files beside the case) into
+ * patched copies in w with nets/lora.h; sd_lora_attach after the network is bound points
+ * its layers at them. Returns 0 (also when the case has none), or
  * -1 with the failure tallied. */
 int golden_apply_loras(const golden_case *c, golden_tally *t, sd_weights *w,
                        const sd_model_config *cfg, const char *label);

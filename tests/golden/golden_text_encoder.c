@@ -13,6 +13,8 @@
 #include "nets/clip.h"
 #include "golden.h"
 #include "golden_model.h"
+#include "nets/keys.h"
+#include "nets/lora.h"
 
 #define TOL_FACTOR 10.0
 /* Used where a folder's precision.json lacks the case: the shared folder's relative
@@ -90,6 +92,8 @@ static int encode_all(const golden_case *c, golden_tally *t, const char *path,
         goto done;
     if (st == SD_OK)
         st = sd_clip_load(&clip, w, &cfg.clip, &err);
+    if (st == SD_OK)
+        st = sd_lora_attach(w, SD_KEY_TEXT_ENCODER, &err);   /* the case's LoRAs, if any */
     if (st != SD_OK) {
         golden_check(c, t, 0, "[%s] loading %s: %s", label, path, err.message);
         goto done;

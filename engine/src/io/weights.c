@@ -268,9 +268,7 @@ static sd_status bind_v(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
                        format_shape(got, sizeof got, e->ndim, e->shape));
     }
     int half = e->packed || (e->src && (e->src->dtype == ST_F16 || e->src->dtype == ST_BF16));
-    if (e->patch) {
-        out->data = e->patch;
-    } else if (allow_packed && half && !e->data) {
+    if (allow_packed && half && !e->data) {
         if (!e->packed) {
             sd_status s = load_packed(w, e, err);
             if (s != SD_OK)
@@ -451,6 +449,19 @@ void sd_weights_unpatch(sd_weights *w)
             e->patch = NULL;
             w->bytes -= (size_t)e->numel * sizeof(float);
         }
+    }
+}
+
+void sd_weights_each_patch(const sd_weights *w,
+                           void (*fn)(void *user, const sd_tensor *patched), void *user)
+{
+    for (size_t i = 0; w && i < w->count; i++) {
+        const weight_entry *e = &w->entries[i];
+        if (!e->patch)
+            continue;
+        sd_tensor t = {.name = e->name, .data = e->patch, .ndim = e->ndim, .numel = e->numel};
+        memcpy(t.shape, e->shape, (size_t)e->ndim * sizeof t.shape[0]);
+        fn(user, &t);
     }
 }
 

@@ -81,9 +81,9 @@ void sd_weights_drop_file(sd_weights *w);
 size_t sd_weights_release(sd_weights *w, const char *prefix);
 
 /* LoRA merges (nets/lora.h). A patched tensor has a writable fp32 copy of its own, owned
- * by w, that every later bind returns instead of the checkpoint's values (which stay
- * read-only in the mapping or in their converted buffer). Networks bound before a patch
- * keep pointing at the old values: bind them again after patching.
+ * by w; the checkpoint's values stay read-only in the mapping or in their converted
+ * buffer, and binds keep returning them: the layer that reads the tensor is pointed at the
+ * copy through its merged-weight hook (layers/layers.h, sd_lora_attach).
  *
  * sd_weights_patch returns that copy for tensor `name`, made on first use from the
  * tensor's values (fp32, widened exactly from F16/BF16), with its shape; later calls
@@ -91,7 +91,10 @@ size_t sd_weights_release(sd_weights *w, const char *prefix);
  * out of memory, file already dropped). */
 float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
                         sd_error *err);
-/* Frees every patched copy: binds return the checkpoint's values again. */
+/* fn for every patched tensor (name, shape, data = the copy), in key order. */
+void sd_weights_each_patch(const sd_weights *w,
+                           void (*fn)(void *user, const sd_tensor *patched), void *user);
+/* Frees every patched copy (detach the layers first: sd_lora_detach). */
 void sd_weights_unpatch(sd_weights *w);
 /* Number of patched tensors and their bytes. */
 size_t sd_weights_patched(const sd_weights *w, size_t *bytes);

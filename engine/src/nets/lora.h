@@ -40,8 +40,16 @@ sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_confi
                       sd_error *err);
 
 /* Adds weight · scale · up @ down to every mapped weight (sd_weights_patch: writable fp32
- * copies; the checkpoint stays read-only). Rebind the networks afterwards. */
+ * copies; the checkpoint stays read-only). Several LoRAs add up in the same copies. */
 sd_status sd_lora_apply(const sd_lora_file *l, sd_weights *w, float weight, sd_error *err);
+
+/* Points the layer that reads each patched weight under `prefix` (a key prefix of
+ * nets/keys.h; "" for all) at its copy, through the merged hook of layers/layers.h: call
+ * once the networks are bound and every LoRA applied. SD_ERR_UNSUPPORTED naming a patched
+ * weight that no Linear / Conv2d reads. */
+sd_status sd_lora_attach(sd_weights *w, const char *prefix, sd_error *err);
+/* Clears every layer's merged hook and frees the copies: the checkpoint's weights again. */
+void sd_lora_detach(sd_weights *w);
 
 /* The checkpoint key a LoRA module name targets (kohya or PEFT, without the .lora_* suffix):
  * the same lookup sd_lora_map uses, for tests. Writes key into buf; 0 when found. */

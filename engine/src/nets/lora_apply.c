@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "layers/layers.h"
 #include "ops/parallel.h"
 
 /* The weight's shape against the module's: up [out, r], down [r, in(, kh, kw)]. */
@@ -135,4 +136,44 @@ int sd_lora_target(const sd_weights *w, const sd_model_config *cfg, const char *
     int rc = key && snprintf(buf, size, "%s", key) < (int)size ? 0 : -1;
     lora_targets_free(&t);
     return rc;
+}
+
+typedef struct {
+    sd_weights *w;
+    const char *prefix;
+    sd_error *err;
+    sd_status st;
+} attach_state;
+
+static void attach_one(void *user, const sd_tensor *patched)
+{
+    attach_state *s = user;
+    if (s->st != SD_OK || strncmp(patched->name, s->prefix, strlen(s->prefix)) != 0)
+        return;
+    sd_layer_params *p = sd_layer_find(s->w, patched->name);
+    if (!p) {
+        s->st = sd_fail(s->err, SD_ERR_UNSUPPORTED,
+                        "LoRA on %s, which no Linear or Conv2d of the model reads", patched->name);
+        return;
+    }
+    p->merged = *patched;
+}
+
+sd_status sd_lora_attach(sd_weights *w, const char *prefix, sd_error *err)
+{
+    attach_state s = {.w = w, .prefix = prefix, .err = err, .st = SD_OK};
+    sd_weights_each_patch(w, attach_one, &s);
+    return s.st;
+}
+
+static void detach_one(void *user, sd_layer_params *p)
+{
+    (void)user;
+    memset(&p->merged, 0, sizeof p->merged);
+}
+
+void sd_lora_detach(sd_weights *w)
+{
+    sd_layer_each(w, "", detach_one, NULL);
+    sd_weights_unpatch(w);
 }

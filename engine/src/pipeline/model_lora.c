@@ -91,17 +91,6 @@ static int same_set(const sd_model *m, const lora_set *s)
     return 1;
 }
 
-/* Binds the networks a LoRA touches again, so they read the patched (or original) values. */
-static sd_status rebind(sd_model *m, sd_error *err)
-{
-    sd_clip_free(&m->clip);
-    sd_status st = sd_clip_load(&m->clip, m->weights, &m->cfg.clip, err);
-    if (st != SD_OK)
-        return sd_fail_context(err, "text encoder");
-    st = sd_unet_load(&m->unet, m->weights, &m->cfg.unet, err);
-    return st == SD_OK ? st : sd_fail_context(err, "U-Net");
-}
-
 static sd_status merge(sd_model *m, const lora_set *s, sd_error *err)
 {
     sd_status st = SD_OK;
@@ -126,13 +115,13 @@ sd_status sd_model_use_loras(sd_model *m, const sd_job *job, sd_error *err)
         return st;
     }
     sd_model_loras_free(m);
-    sd_weights_unpatch(m->weights);
+    sd_lora_detach(m->weights);
     st = merge(m, &want, err);
+    if (st == SD_OK)
+        st = sd_lora_attach(m->weights, "", err);
     if (st != SD_OK) {
-        sd_weights_unpatch(m->weights);
+        sd_lora_detach(m->weights);
         set_clear(&want);
-        sd_error ignored;
-        rebind(m, &ignored);   /* the checkpoint's own tensors bound before: cannot fail */
         return st;
     }
     for (int i = 0; i < want.n; i++) {
@@ -140,7 +129,7 @@ sd_status sd_model_use_loras(sd_model *m, const sd_job *job, sd_error *err)
         m->lora_weights[i] = want.weight[i];
     }
     m->n_loras = want.n;
-    return rebind(m, err);
+    return SD_OK;
 }
 
 void sd_model_loras_free(sd_model *m)

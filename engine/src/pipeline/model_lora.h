@@ -1,8 +1,9 @@
 /* The LoRAs merged into a loaded model: a job's own (sd_job.loras) followed by those its
  * prompt names (<lora:name:weight>, found as <lora_dir>/name.safetensors). The merge
- * (nets/lora.h) patches writable fp32 copies of the touched weights; the text encoder and
- * U-Net are then bound again. A model keeps the set of its last job: the next job with the
- * same set (same files, same weights, same order) costs nothing. */
+ * (nets/lora.h) patches writable fp32 copies of the touched weights and points the layers
+ * that read them at the copies (layers/layers.h's merged hook). A model keeps the set of
+ * its last job: the next job with the same set (same files, same weights, same order)
+ * costs nothing. */
 #ifndef SD_MODEL_LORA_H
 #define SD_MODEL_LORA_H
 

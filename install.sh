@@ -403,8 +403,9 @@ setup_model() {
     cp -p "$CONFIG" "$CONFIG.before-$NAME"; record b "$CONFIG"
   fi
   mkdir_track "$CONFIG_DIR"
-  printf '{\n  "model": %s,\n  "vocab": %s,\n  "threads": %s\n}\n' \
-    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "$THREADS" >"$CONFIG.tmp"
+  mkdir_track "$DATA/loras"   # LoRA files: --lora NAME and <lora:NAME:weight> look here
+  printf '{\n  "model": %s,\n  "vocab": %s,\n  "threads": %s,\n  "lora_dir": %s\n}\n' \
+    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "$THREADS" "$(json_str "$DATA/loras")" >"$CONFIG.tmp"
   mv "$CONFIG.tmp" "$CONFIG"
   record c "$CONFIG"
   say "config: $CONFIG"
@@ -433,7 +434,7 @@ uninstall() {
   local dirs; dirs=$(sed -n 's/^d //p' "$MANIFEST" | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-)
   rm -f "$MANIFEST"
   # our own data folders too, when empty (a run cut short may not have listed them)
-  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA$'\n'$CONFIG_DIR
+  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA/loras$'\n'$DATA$'\n'$CONFIG_DIR
   while IFS= read -r path; do
     [ -d "$path" ] && [ -z "$(ls -A "$path")" ] || continue
     maybe_root "$(dirname "$path")" rmdir "$path" || true

@@ -203,7 +203,10 @@ enum {
     SD_PRESET_PADDING = 1u << 7,
     SD_PRESET_FEATHER = 1u << 8,
     SD_PRESET_MODEL = 1u << 9,
-    SD_PRESET_NEGATIVE = 1u << 10
+    SD_PRESET_NEGATIVE = 1u << 10,
+    SD_PRESET_LORAS = 1u << 11       /* "loras": [{"name", "weight"}], LoRA-folder names;
+                                        sd_preset_apply adds them to the prompt as
+                                        <lora:name:weight> */
 };
 
 typedef struct {

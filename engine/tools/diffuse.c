@@ -73,6 +73,7 @@ typedef struct {
 typedef struct {
     int quiet;
     double phase_start, step_start, denoise_start;
+    double run_start, first_report;   /* LoRA merge: from sd_generate to its first report */
     double text_s, encode_s, decode_s;
     double *step_s;
     int steps_done, steps_total;
@@ -444,6 +445,8 @@ static int on_progress(void *user, const char *phase, int step, int total)
         }
         return 0;
     }
+    if (p->first_report == 0.0)
+        p->first_report = t;
     if (step == 0) {
         p->phase_start = t;
         if (!p->quiet)
@@ -550,6 +553,7 @@ int main(int argc, char **argv)
     o.job.progress = on_progress;
     o.job.progress_user = &prog;
     double t1 = now_s();
+    prog.run_start = t1;
     if (sd_generate(model, &o.job, out, &err) != SD_OK) {
         if (!o.quiet)
             fputc('\n', stderr);
@@ -562,9 +566,9 @@ int main(int argc, char **argv)
         goto done;
     }
     if (o.timings) {
-        fprintf(stderr, "timings (s): load %.3f  text-encode %.3f  vae-encode %.3f  "
+        fprintf(stderr, "timings (s): load %.3f  lora %.3f  text-encode %.3f  vae-encode %.3f  "
                 "denoise %.3f (%d steps)  vae-decode %.3f  generate %.3f\n",
-                load_s, prog.text_s, prog.encode_s,
+                load_s, prog.first_report - prog.run_start, prog.text_s, prog.encode_s,
                 prog.steps_done ? prog.step_start - prog.denoise_start : 0.0, prog.steps_done,
                 prog.decode_s, run_s);
         if (prog.step_s && prog.steps_done) {

@@ -192,6 +192,73 @@ static void test_merge(sd_weights *w, const sd_model_config *cfg)
     sd_lora_free(b);
 }
 
+struct find {
+    const char *name;
+    sd_tensor t;
+    int found;
+};
+
+static void on_patch(void *user, const sd_tensor *t)
+{
+    struct find *f = user;
+    if (strcmp(t->name, f->name) == 0) {
+        f->t = *t;
+        f->found = 1;
+    }
+}
+
+/* On a fp16 checkpoint the merged copy is sealed back to fp16: round-to-nearest-even of
+ * W + w·alpha/r·up@down (a value on a rounding boundary may land one fp16 step away, as the
+ * sum is fp32), the size of the checkpoint's tensor. */
+static void test_seal_fp16(void)
+{
+    static const char *target = "model.diffusion_model.input_blocks.1.0.in_layers.2.weight";
+    static const char *module = "lora_unet_down_blocks_0_resnets_0_conv1";
+    char ck[4096], lp[4096];
+    path_of(ck, sizeof ck, "golden/tiny-sd1-fp16.safetensors");
+    path_of(lp, sizeof lp, "golden-lora/lora_a_kohya.safetensors");
+    sd_weights *w = NULL;
+    sd_model_config cfg;
+    sd_lora_file *l = NULL;
+    sd_error err = {0};
+    sd_tensor base;
+    if (sd_weights_open(ck, &w, &err) != SD_OK ||
+        sd_model_config_detect(sd_weights_file(w), &cfg, &err) != SD_OK ||
+        sd_weights_bind_packed(w, &base, &err, 4, NULL, "%s", target) != SD_OK || !base.packed ||
+        sd_lora_read(lp, &l, &err) != SD_OK || sd_lora_map(l, w, &cfg, &err) != SD_OK ||
+        sd_lora_apply(l, w, 1.0f, &err) != SD_OK) {
+        CHECK(0, "fp16 twin + LoRA A: %s", err.message);
+        sd_lora_free(l);
+        sd_weights_free(w);
+        return;
+    }
+    size_t bytes = 0;
+    sd_weights_patched(w, &bytes);
+    CHECK(bytes == 0 || bytes % 2 == 0, "sealed copies are 16-bit");
+    const sd_tensor *sealed = NULL;
+    struct find f = {target, {0}, 0};
+    sd_weights_each_patch(w, on_patch, &f);
+    sealed = f.found ? &f.t : NULL;
+    const lora_module *m = module_named(l, module);
+    int exact = 0, near = 0;
+    const int out = (int)base.shape[0], k = (int)(base.numel / base.shape[0]);
+    for (int o = 0; sealed && sealed->packed && m && o < out; o++)
+        for (int j = 0; j < k; j++) {
+            double d = 0.0;
+            for (int r = 0; r < m->rank; r++)
+                d += (double)m->up[o * m->rank + r] * m->down[r * k + j];
+            double want = sd_f16_to_f32(base.packed[o * k + j]) + m->scale * d;
+            uint16_t got = sealed->packed[o * k + j], ref = sd_f32_to_f16((float)want);
+            exact += got == ref;
+            near += abs((int)got - (int)ref) <= 1;
+        }
+    CHECK(sealed && sealed->packed && near == out * k && exact >= out * k * 99 / 100,
+          "fp16 checkpoint: merged weight sealed to fp16 = round(W + delta) (%d of %d exact, "
+          "%d within one step)", exact, out * k, near);
+    sd_lora_free(l);
+    sd_weights_free(w);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -212,6 +279,7 @@ int main(int argc, char **argv)
     test_targets(w, &cfg);
     test_scales();
     test_merge(w, &cfg);
+    test_seal_fp16();
     sd_weights_free(w);
     return check_summary();
 }

@@ -32,7 +32,9 @@ typedef struct {
     int packed_bf16;
     int data_mapped;        /* data points into the file's mapping (not owned) */
     int packed_mapped;      /* packed points into the file's mapping (not owned) */
-    float *patch;           /* LoRA-merged fp32 copy (owned), returned by binds when set */
+    int half;               /* the checkpoint holds it as 1: F16, 2: BF16 (0: other) */
+    float *patch;           /* LoRA-merged fp32 copy (owned), while deltas are added */
+    uint16_t *patch_packed; /* the sealed copy of a F16/BF16 tensor, in its own dtype (owned) */
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
@@ -77,6 +79,7 @@ sd_status sd_weights_open(const char *path, sd_weights **out, sd_error *err)
             return sd_fail(err, SD_ERR_NOMEM, "out of memory indexing %s", path);
         }
         e->src = t;
+        e->half = t->dtype == ST_F16 ? 1 : t->dtype == ST_BF16 ? 2 : 0;
         e->ndim = t->ndim;
         memcpy(e->shape, t->shape, sizeof e->shape);
         e->numel = t->numel;
@@ -96,6 +99,7 @@ void sd_weights_free(sd_weights *w)
         if (!w->entries[i].packed_mapped)
             free(w->entries[i].packed);
         free(w->entries[i].patch);
+        free(w->entries[i].patch_packed);
         free(w->entries[i].name);
     }
     free(w->entries);
@@ -408,6 +412,11 @@ static sd_status values_f32(const weight_entry *e, float *dst, sd_error *err)
     return SD_OK;
 }
 
+static size_t patch_bytes(const weight_entry *e)
+{
+    return (size_t)e->numel * (e->patch ? sizeof(float) : e->patch_packed ? sizeof(uint16_t) : 0);
+}
+
 float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
                         sd_error *err)
 {
@@ -427,12 +436,19 @@ float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shap
             sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", name, bytes);
             return NULL;
         }
-        if (values_f32(e, p, err) != SD_OK) {
+        if (e->patch_packed) {   /* sealed before: widen it back (exact) */
+            for (int64_t i = 0; i < e->numel; i++)
+                p[i] = e->half == 2 ? sd_bf16_to_f32(e->patch_packed[i])
+                                    : sd_f16_to_f32(e->patch_packed[i]);
+        } else if (values_f32(e, p, err) != SD_OK) {
             free(p);
             return NULL;
         }
+        w->bytes -= patch_bytes(e);
+        free(e->patch_packed);
+        e->patch_packed = NULL;
         e->patch = p;
-        w->bytes += bytes;
+        w->bytes += patch_bytes(e);
     }
     *ndim = e->ndim;
     for (int i = 0; i < 4; i++)
@@ -440,15 +456,33 @@ float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shap
     return e->patch;
 }
 
+sd_status sd_weights_patch_seal(sd_weights *w, const char *name, sd_error *err)
+{
+    weight_entry *e = find_entry(w, name);
+    if (!e || !e->patch || !e->half)
+        return SD_OK;
+    uint16_t *q = alloc_weights((size_t)e->numel * sizeof *q);
+    if (!q)
+        return sd_fail(err, SD_ERR_NOMEM, "out of memory sealing %s", name);
+    for (int64_t i = 0; i < e->numel; i++)
+        q[i] = e->half == 2 ? sd_f32_to_bf16(e->patch[i]) : sd_f32_to_f16(e->patch[i]);
+    w->bytes -= patch_bytes(e);
+    free(e->patch);
+    e->patch = NULL;
+    e->patch_packed = q;
+    w->bytes += patch_bytes(e);
+    return SD_OK;
+}
+
 void sd_weights_unpatch(sd_weights *w)
 {
     for (size_t i = 0; w && i < w->count; i++) {
         weight_entry *e = &w->entries[i];
-        if (e->patch) {
-            free(e->patch);
-            e->patch = NULL;
-            w->bytes -= (size_t)e->numel * sizeof(float);
-        }
+        w->bytes -= patch_bytes(e);
+        free(e->patch);
+        free(e->patch_packed);
+        e->patch = NULL;
+        e->patch_packed = NULL;
     }
 }
 
@@ -457,9 +491,10 @@ void sd_weights_each_patch(const sd_weights *w,
 {
     for (size_t i = 0; w && i < w->count; i++) {
         const weight_entry *e = &w->entries[i];
-        if (!e->patch)
+        if (!e->patch && !e->patch_packed)
             continue;
-        sd_tensor t = {.name = e->name, .data = e->patch, .ndim = e->ndim, .numel = e->numel};
+        sd_tensor t = {.name = e->name, .data = e->patch, .packed = e->patch ? NULL : e->patch_packed,
+                       .packed_bf16 = e->half == 2, .ndim = e->ndim, .numel = e->numel};
         memcpy(t.shape, e->shape, (size_t)e->ndim * sizeof t.shape[0]);
         fn(user, &t);
     }
@@ -468,11 +503,10 @@ void sd_weights_each_patch(const sd_weights *w,
 size_t sd_weights_patched(const sd_weights *w, size_t *bytes)
 {
     size_t n = 0, b = 0;
-    for (size_t i = 0; w && i < w->count; i++)
-        if (w->entries[i].patch) {
-            n++;
-            b += (size_t)w->entries[i].numel * sizeof(float);
-        }
+    for (size_t i = 0; w && i < w->count; i++) {
+        n += w->entries[i].patch || w->entries[i].patch_packed;
+        b += patch_bytes(&w->entries[i]);
+    }
     if (bytes)
         *bytes = b;
     return n;

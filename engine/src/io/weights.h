@@ -91,7 +91,13 @@ size_t sd_weights_release(sd_weights *w, const char *prefix);
  * out of memory, file already dropped). */
 float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
                         sd_error *err);
-/* fn for every patched tensor (name, shape, data = the copy), in key order. */
+/* Ends the deltas of tensor `name`: a F16/BF16 checkpoint tensor's copy is rounded
+ * (to nearest even) to its own dtype, as A1111 and ComfyUI store a merged LoRA, so the
+ * merged U-Net costs the memory of the checkpoint's, not twice it; fp32 copies stay. A
+ * later sd_weights_patch widens it back (exactly). SD_ERR_NOMEM. */
+sd_status sd_weights_patch_seal(sd_weights *w, const char *name, sd_error *err);
+/* fn for every patched tensor (name, shape, and data = the fp32 copy or packed = the
+ * sealed one), in key order. */
 void sd_weights_each_patch(const sd_weights *w,
                            void (*fn)(void *user, const sd_tensor *patched), void *user);
 /* Frees every patched copy (detach the layers first: sd_lora_detach). */

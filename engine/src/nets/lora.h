@@ -39,8 +39,14 @@ int sd_lora_modules(const sd_lora_file *l, int *text_encoder);
 sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_config *cfg,
                       sd_error *err);
 
-/* Adds weight · scale · up @ down to every mapped weight (sd_weights_patch: writable fp32
- * copies; the checkpoint stays read-only). Several LoRAs add up in the same copies. */
+/* Adds Σ weights[i] · scale · up @ down of every mapped module of files[0..n) to its
+ * weight, one target at a time: a writable fp32 copy (sd_weights_patch; the checkpoint
+ * stays read-only) gets every file's delta in file order, then is sealed (a F16/BF16
+ * checkpoint's tensor back to its dtype, sd_weights_patch_seal). Peak extra memory: the
+ * merged copies plus one fp32 tensor. */
+sd_status sd_lora_merge(const sd_lora_file *const *files, const float *weights, int n_files,
+                        sd_weights *w, sd_error *err);
+/* One file: sd_lora_merge(&l, &weight, 1, …); a second call adds onto the same copies. */
 sd_status sd_lora_apply(const sd_lora_file *l, sd_weights *w, float weight, sd_error *err);
 
 /* Points the layer that reads each patched weight under `prefix` (a key prefix of

@@ -106,24 +106,74 @@ sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_confi
     return SD_OK;
 }
 
+/* One module's delta to apply: which file, which module, at what user weight. */
+typedef struct {
+    const sd_lora_file *file;
+    const lora_module *m;
+    float weight;
+    size_t order;   /* file order: deltas to one target add up in the order the files come */
+} contribution;
+
+static int cmp_contribution(const void *a, const void *b)
+{
+    const contribution *x = a, *y = b;
+    int c = strcmp(x->m->target, y->m->target);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* W[out, in·kh·kw] += (weight · scale) · up[out, r] @ down[r, in·kh·kw] for each of the
+ * contributions [c, c + n) to the same target, then the copy is sealed. */
+static sd_status merge_target(const contribution *c, size_t n, sd_weights *w, sd_error *err)
+{
+    int ndim;
+    int64_t shape[4];
+    float *dst = sd_weights_patch(w, c[0].m->target, &ndim, shape, err);
+    if (!dst)
+        return sd_fail_context(err, "%s", c[0].file->path);
+    const int out = (int)shape[0], k = (int)(shape[1] * shape[2] * shape[3]);
+    for (size_t i = 0; i < n; i++)
+        ops_sgemm(0, 0, out, k, c[i].m->rank, (float)(c[i].weight * c[i].m->scale), c[i].m->up,
+                  c[i].m->rank, c[i].m->down, k, 1.0f, dst, k);
+    return sd_weights_patch_seal(w, c[0].m->target, err);
+}
+
+sd_status sd_lora_merge(const sd_lora_file *const *files, const float *weights, int n_files,
+                        sd_weights *w, sd_error *err)
+{
+    size_t total = 0;
+    for (int f = 0; f < n_files; f++)
+        total += (size_t)files[f]->count;
+    contribution *c = malloc((total ? total : 1) * sizeof *c);
+    if (!c)
+        return sd_fail(err, SD_ERR_NOMEM, "out of memory merging %d LoRAs", n_files);
+    size_t n = 0;
+    for (int f = 0; f < n_files; f++)
+        for (int i = 0; i < files[f]->count; i++) {
+            const lora_module *m = &files[f]->modules[i];
+            if (!m->target) {
+                free(c);
+                return sd_fail(err, SD_ERR_INTERNAL, "%s: %s applied before it was mapped",
+                               files[f]->path, m->name);
+            }
+            c[n] = (contribution){files[f], m, weights[f], n};
+            n++;
+        }
+    qsort(c, n, sizeof *c, cmp_contribution);
+    sd_status st = SD_OK;
+    for (size_t i = 0; i < n && st == SD_OK;) {
+        size_t j = i + 1;
+        while (j < n && strcmp(c[j].m->target, c[i].m->target) == 0)
+            j++;
+        st = merge_target(c + i, j - i, w, err);
+        i = j;
+    }
+    free(c);
+    return st;
+}
+
 sd_status sd_lora_apply(const sd_lora_file *l, sd_weights *w, float weight, sd_error *err)
 {
-    for (int i = 0; i < l->count; i++) {
-        const lora_module *m = &l->modules[i];
-        if (!m->target)
-            return sd_fail(err, SD_ERR_INTERNAL, "%s: %s applied before it was mapped", l->path,
-                           m->name);
-        int ndim;
-        int64_t shape[4];
-        float *dst = sd_weights_patch(w, m->target, &ndim, shape, err);
-        if (!dst)
-            return sd_fail_context(err, "%s", l->path);
-        int out = (int)shape[0], k = (int)(shape[1] * shape[2] * shape[3]);
-        /* W[out, in·kh·kw] += (weight · scale) · up[out, r] @ down[r, in·kh·kw] */
-        ops_sgemm(0, 0, out, k, m->rank, (float)(weight * m->scale), m->up, m->rank, m->down, k,
-                  1.0f, dst, k);
-    }
-    return SD_OK;
+    return sd_lora_merge(&l, &weight, 1, w, err);
 }
 
 int sd_lora_target(const sd_weights *w, const sd_model_config *cfg, const char *module,

@@ -93,16 +93,17 @@ static int same_set(const sd_model *m, const lora_set *s)
 
 static sd_status merge(sd_model *m, const lora_set *s, sd_error *err)
 {
+    sd_lora_file *files[SD_LORA_MAX] = {NULL};
     sd_status st = SD_OK;
     for (int i = 0; i < s->n && st == SD_OK; i++) {
-        sd_lora_file *l = NULL;
-        st = sd_lora_read(s->path[i], &l, err);
+        st = sd_lora_read(s->path[i], &files[i], err);
         if (st == SD_OK)
-            st = sd_lora_map(l, m->weights, &m->cfg, err);
-        if (st == SD_OK)
-            st = sd_lora_apply(l, m->weights, s->weight[i], err);
-        sd_lora_free(l);
+            st = sd_lora_map(files[i], m->weights, &m->cfg, err);
     }
+    if (st == SD_OK)
+        st = sd_lora_merge((const sd_lora_file *const *)files, s->weight, s->n, m->weights, err);
+    for (int i = 0; i < s->n; i++)
+        sd_lora_free(files[i]);
     return st;
 }
 

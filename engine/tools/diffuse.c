@@ -11,12 +11,19 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "check.h"
 #include "image_io.h"
 #include "sd.h"
+#include "sd_preset.h"
+
+/* The published limits (sd.h) spelled into messages: integer constants only. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char usage[] =
 "usage: diffuse img2img|inpaint|txt2img --model FILE [options] --out OUT.png\n"
 "       diffuse presets list | show NAME | validate FILE...\n"
+"       diffuse check MODEL...   what a checkpoint is, or why it is refused\n"
 "\n"
 "  --model FILE        SD 1.x single-file checkpoint (.safetensors, F32/F16/BF16)\n"
 "  --vocab PATH        CLIP vocabulary: folder with vocab.json + merges.txt or\n"
@@ -26,7 +33,7 @@ static const char usage[] =
 "  --prompt TEXT       what to generate\n"
 "  --negative TEXT     what to avoid (default: empty)\n"
 "  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
-"  --steps N           denoising steps, 1..1000 (default 20)\n"
+"  --steps N           denoising steps, " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) " (default " STR(SD_STEPS_DEFAULT) ")\n"
 "  --cfg X             classifier-free guidance scale (default 7.5)\n"
 "  --sampler NAME      ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, lcm\n"
 "                      (default euler_a)\n"
@@ -213,17 +220,17 @@ static int parse_args(int argc, char **argv, options *o)
             char *end;
             errno = 0;
             double d = strtod(v, &end);
-            if (errno || end == v || *end || !(d > 0.0 && d <= 1.0))
+            if (errno || end == v || *end || !(d > 0.0 && d <= SD_STRENGTH_MAX))
                 return fail("--strength must be a number in (0, 1], got '%s'", v);
             o->job.strength = d;
         } else if (strcmp(a, "--steps") == 0) {
             o->explicit_fields |= SD_PRESET_STEPS;
-            if (parse_int(v, 1, 1000, &n))
-                return fail("--steps must be an integer in 1..1000, got '%s'", v);
+            if (parse_int(v, SD_STEPS_MIN, SD_STEPS_MAX, &n))
+                return fail("--steps must be an integer in " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) ", got '%s'", v);
             o->job.steps = (int)n;
         } else if (strcmp(a, "--cfg") == 0) {
             o->explicit_fields |= SD_PRESET_CFG;
-            if (parse_float(v, &f) || f < 0.0f || f > 100.0f)
+            if (parse_float(v, &f) || f < SD_CFG_MIN || f > SD_CFG_MAX)
                 return fail("--cfg must be a number in 0..100, got '%s'", v);
             o->job.cfg_scale = f;
         } else if (strcmp(a, "--sampler") == 0) {
@@ -247,8 +254,9 @@ static int parse_args(int argc, char **argv, options *o)
             else return fail("--rng must be torch or philox, got '%s'", v);
         } else if (strcmp(a, "--clip-skip") == 0) {
             o->explicit_fields |= SD_PRESET_CLIP_SKIP;
-            if (parse_int(v, 1, 12, &n))
-                return fail("--clip-skip must be an integer in 1..12, got '%s'", v);
+            if (parse_int(v, SD_CLIP_SKIP_MIN, SD_CLIP_SKIP_MAX, &n))
+                return fail("--clip-skip must be an integer in " STR(SD_CLIP_SKIP_MIN) ".." STR(SD_CLIP_SKIP_MAX)
+                            ", got '%s'", v);
             o->job.clip_skip = (int)n;
         } else if (strcmp(a, "--masked-content") == 0) {
             if (strcmp(v, "original") == 0) o->job.masked_content = SD_MASKED_ORIGINAL;
@@ -256,22 +264,23 @@ static int parse_args(int argc, char **argv, options *o)
             else if (strcmp(v, "noise") == 0) o->job.masked_content = SD_MASKED_LATENT_NOISE;
             else return fail("--masked-content must be original, fill or noise, got '%s'", v);
         } else if (strcmp(a, "--width") == 0 || strcmp(a, "--height") == 0) {
-            if (parse_int(v, 8, IMAGE_MAX_SIDE, &n))
-                return fail("--width/--height must be an integer in 8..8192, got '%s'", v);
+            if (parse_int(v, SD_SIZE_MIN, IMAGE_MAX_SIDE, &n))
+                return fail("--width/--height must be an integer in " STR(SD_SIZE_MIN) ".." STR(IMAGE_MAX_SIDE)
+                            ", got '%s'", v);
             if (a[2] == 'w') o->job.width = (int)n; else o->job.height = (int)n;
         } else if (strcmp(a, "--memory") == 0) {
             if (parse_int(v, 1, 1L << 30, &n))
                 return fail("--memory must be a number of MiB >= 1, got '%s'", v);
             o->memory_mb = n;
         } else if (strcmp(a, "--vae-tile") == 0) {
-            if (strcmp(v, "auto") == 0) o->job.vae_tile = 0;
-            else if (strcmp(v, "off") == 0) o->job.vae_tile = -1;
-            else if (parse_int(v, 64, 32768, &n) || n % 64)
+            if (strcmp(v, "auto") == 0) o->job.vae_tile = SD_VAE_TILE_AUTO;
+            else if (strcmp(v, "off") == 0) o->job.vae_tile = SD_VAE_TILE_OFF;
+            else if (parse_int(v, SD_VAE_TILE_MIN, SD_VAE_TILE_MAX, &n) || n % SD_VAE_TILE_MULTIPLE)
                 return fail("--vae-tile must be auto, off or a multiple of 64 pixels, got '%s'", v);
             else o->job.vae_tile = (int)n;
         } else if (strcmp(a, "--threads") == 0) {
-            if (parse_int(v, 1, 1024, &n))
-                return fail("--threads must be an integer in 1..1024, got '%s'", v);
+            if (parse_int(v, 1, SD_THREADS_MAX, &n))
+                return fail("--threads must be an integer in 1.." STR(SD_THREADS_MAX) ", got '%s'", v);
             o->threads = (int)n;
         } else
             return fail("unknown option %s (try --help)", a);
@@ -418,11 +427,11 @@ static int resolve_preset(const char *arg, sd_preset **out)
     return rc;
 }
 
-static int on_progress(void *user, const char *phase, int step, int total)
+static int on_progress(void *user, sd_phase phase, int step, int total)
 {
     progress_state *p = user;
     double t = now_s();
-    if (strcmp(phase, "denoise") == 0) {
+    if (phase == SD_PHASE_DENOISE) {
         if (step == 0) {
             p->denoise_start = p->step_start = t;
             p->steps_total = total;
@@ -450,14 +459,15 @@ static int on_progress(void *user, const char *phase, int step, int total)
     if (step == 0) {
         p->phase_start = t;
         if (!p->quiet)
-            fprintf(stderr, "%s...\n", strcmp(phase, "text") == 0 ? "encoding prompt"
-                                       : strcmp(phase, "encode") == 0 ? "encoding image"
-                                       : strcmp(phase, "decode") == 0 ? "decoding image" : phase);
+            fprintf(stderr, "%s...\n", phase == SD_PHASE_TEXT ? "encoding prompt"
+                                       : phase == SD_PHASE_ENCODE ? "encoding image"
+                                       : phase == SD_PHASE_DECODE ? "decoding image"
+                                       : sd_phase_name(phase));
     } else {
         double d = t - p->phase_start;
-        if (strcmp(phase, "text") == 0) p->text_s = d;
-        else if (strcmp(phase, "encode") == 0) p->encode_s = d;
-        else if (strcmp(phase, "decode") == 0) p->decode_s = d;
+        if (phase == SD_PHASE_TEXT) p->text_s = d;
+        else if (phase == SD_PHASE_ENCODE) p->encode_s = d;
+        else if (phase == SD_PHASE_DECODE) p->decode_s = d;
     }
     return 0;
 }
@@ -474,6 +484,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "presets") == 0)
         return cmd_presets(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "check") == 0)
+        return diffuse_check(argc, argv);
 
     options o;
     int rc = parse_args(argc, argv, &o);
@@ -536,7 +548,11 @@ int main(int argc, char **argv)
 
     double t0 = now_s();
     sd_error err = {0};
-    sd_model_options mopts = {.threads = o.threads, .memory_budget_mb = (size_t)o.memory_mb};
+    sd_model_options mopts = {.memory_budget_mb = (size_t)o.memory_mb};
+    if (o.threads && sd_set_threads(o.threads, &err) != SD_OK) {  /* process-wide */
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        goto done;
+    }
     if (!o.quiet)
         fprintf(stderr, "loading %s...\n", o.model);
     if (sd_model_load(o.model, o.vocab, &mopts, &model, &err) != SD_OK) {

@@ -15,13 +15,13 @@ static char model_path[1024], inpaint_path[1024], vocab_path[1024];
 
 typedef struct {
     int cancel_at;            /* cancel when denoise reaches this step (-1: never) */
-    const char *cancel_phase; /* or cancel at the start of this phase */
+    int cancel_phase;         /* or cancel at the start of this phase (-1: none) */
     int last_denoise_step;
     int calls_after_cancel;
     int cancelled;
 } progress_log;
 
-static int on_progress(void *user, const char *phase, int step, int total)
+static int on_progress(void *user, sd_phase phase, int step, int total)
 {
     progress_log *p = user;
     (void)total;
@@ -29,10 +29,9 @@ static int on_progress(void *user, const char *phase, int step, int total)
         p->calls_after_cancel++;
         return 1;
     }
-    if (strcmp(phase, "denoise") == 0)
+    if (phase == SD_PHASE_DENOISE)
         p->last_denoise_step = step;
-    if ((p->cancel_phase && strcmp(phase, p->cancel_phase) == 0) ||
-        (strcmp(phase, "denoise") == 0 && step == p->cancel_at)) {
+    if ((int)phase == p->cancel_phase || (phase == SD_PHASE_DENOISE && step == p->cancel_at)) {
         p->cancelled = 1;
         return 1;
     }
@@ -54,7 +53,7 @@ static float *test_image(int w, int h)
 
 static void test_cancel(sd_model *m)
 {
-    const char *phases[] = {"text", "encode", "decode"};
+    const sd_phase phases[] = {SD_PHASE_TEXT, SD_PHASE_ENCODE, SD_PHASE_DECODE};
     for (int k = -1; k < 3; k++) {
         sd_job job;
         sd_job_defaults(&job);
@@ -63,12 +62,12 @@ static void test_cancel(sd_model *m)
         job.image = img;
         job.prompt = "a fox";
         job.steps = 8;
-        progress_log log = {.cancel_at = k < 0 ? 2 : -1, .cancel_phase = k < 0 ? NULL : phases[k]};
+        progress_log log = {.cancel_at = k < 0 ? 2 : -1, .cancel_phase = k < 0 ? -1 : (int)phases[k]};
         job.progress = on_progress;
         job.progress_user = &log;
         sd_error err = {0};
         sd_status st = sd_generate(m, &job, out, &err);
-        const char *where = k < 0 ? "denoise step 2" : phases[k];
+        const char *where = k < 0 ? "denoise step 2" : sd_phase_name(phases[k]);
         CHECK(st == SD_ERR_CANCELLED, "cancel at %s gives SD_ERR_CANCELLED (got %d: %s)", where,
               (int)st, err.message);
         CHECK(log.calls_after_cancel == 0, "no progress after cancel at %s (%d calls)", where,

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "sd.h"
+#include "sd_preset.h"
 
 static char tmpdir[256];
 
@@ -146,7 +147,7 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\"}", "\"prompt\": is required");
     expect_error("{\"version\": 1, \"name\": 3, \"prompt\": \"p\"}", "\"name\": must be a string");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": \"20\"}", "\"steps\": must be an integer");
-    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 0}", "\"steps\": must be an integer in 1..1000");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 0}", "\"steps\": must be an integer in 1..999");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 2.5}", "\"steps\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"strength\": 1.5}", "\"strength\": must be a number in (0, 1]");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"strength\": 0}", "\"strength\"");

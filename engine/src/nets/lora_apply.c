@@ -57,7 +57,7 @@ sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_confi
     lora_targets t;
     sd_status st = lora_targets_build(w, cfg, &t, err);
     if (st != SD_OK)
-        return sd_fail_context(err, "%s", l->path);
+        return sd_fail_context(err, st, "%s", l->path);
     int missing = 0, mismatched = 0;
     const lora_module *first_missing = NULL, *first_mismatched = NULL;
     int64_t mismatched_shape[4] = {0};
@@ -129,7 +129,7 @@ static sd_status merge_target(const contribution *c, size_t n, sd_weights *w, sd
     int64_t shape[4];
     float *dst = sd_weights_patch(w, c[0].m->target, &ndim, shape, err);
     if (!dst)
-        return sd_fail_context(err, "%s", c[0].file->path);
+        return sd_fail_context(err, err ? err->code : SD_ERR_NOMEM, "%s", c[0].file->path);
     const int out = (int)shape[0], k = (int)(shape[1] * shape[2] * shape[3]);
     for (size_t i = 0; i < n; i++)
         ops_sgemm(0, 0, out, k, c[i].m->rank, (float)(c[i].weight * c[i].m->scale), c[i].m->up,

@@ -144,7 +144,7 @@ static sd_status read_values(const char *path, const st_tensor *t, float **out, 
     sd_status st = st_to_f32(t, v, err);
     if (st != SD_OK) {
         free(v);
-        return sd_fail_context(err, "%s", path);
+        return sd_fail_context(err, st, "%s", path);
     }
     for (int64_t i = 0; i < t->numel; i++)
         if (!isfinite(v[i])) {
@@ -337,7 +337,7 @@ sd_status sd_lora_read(const char *path, sd_lora_file **out, sd_error *err)
     st_file *f = NULL;
     sd_status st = st_open(path, &f, err);
     if (st != SD_OK && err && !strstr(err->message, path))
-        sd_fail_context(err, "%s", path);
+        sd_fail_context(err, st, "%s", path);
     const char *family = st == SD_OK ? metadata_family(f) : NULL;
     if (family)
         st = sd_fail(err, SD_ERR_UNSUPPORTED, "%s: a LoRA for %s, not for SD 1.x", path, family);

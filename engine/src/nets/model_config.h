@@ -4,6 +4,7 @@
 #define SD_MODEL_CONFIG_H
 
 #include "io/safetensors.h"
+#include "nets/family.h"
 #include "sd.h"
 
 #define SD_MAX_LEVELS 4
@@ -46,15 +47,15 @@ typedef struct {
 
 typedef struct {
     sd_family family;
+    sd_prediction prediction;
     sd_unet_config unet;
     sd_vae_config vae;
     sd_clip_config clip;
 } sd_model_config;
 
-/* Reads the family and every width/depth from the checkpoint. Other families (SDXL,
- * SD 2.x, ...) give SD_ERR_UNSUPPORTED with "unsupported model: <why>". */
+/* Reads the family (the table's row, nets/family.h) and every width/depth from the
+ * checkpoint. Families that do not run (SD 2.x, SDXL, ...) and files that match no row
+ * give SD_ERR_UNSUPPORTED with "unsupported model: <why>". */
 sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_error *err);
-
-const char *sd_family_name(sd_family f);
 
 #endif

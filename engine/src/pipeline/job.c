@@ -32,16 +32,28 @@ int sd_sampler_from_name(const char *name)
     return -1;
 }
 
+const char *sd_phase_name(sd_phase phase)
+{
+    static const char *const names[SD_PHASE_COUNT] = {
+        [SD_PHASE_TEXT] = "text",
+        [SD_PHASE_ENCODE] = "encode",
+        [SD_PHASE_DENOISE] = "denoise",
+        [SD_PHASE_DECODE] = "decode",
+    };
+    return (unsigned)phase < SD_PHASE_COUNT ? names[phase] : "unknown";
+}
+
 void sd_job_defaults(sd_job *job)
 {
     memset(job, 0, sizeof *job);
     job->mode = SD_MODE_IMG2IMG;
-    job->strength = 0.75;
-    job->steps = 20;
-    job->cfg_scale = 7.5f;
+    job->strength = SD_STRENGTH_DEFAULT;
+    job->steps = SD_STEPS_DEFAULT;
+    job->cfg_scale = SD_CFG_DEFAULT;
     job->sampler = SD_SAMPLER_EULER_ANCESTRAL;
     job->seed = 0;
     job->rng = SD_RNG_TORCH_CPU;
-    job->clip_skip = 1;
+    job->clip_skip = SD_CLIP_SKIP_DEFAULT;
     job->masked_content = SD_MASKED_ORIGINAL;
+    job->vae_tile = SD_VAE_TILE_AUTO;
 }

@@ -17,7 +17,6 @@ struct sd_model {
     sd_clip clip;
     sd_unet unet;
     sd_vae vae;
-    int threads;              /* 0 = library default */
     size_t memory_budget;     /* bytes; 0 = what the system has available per job */
     char *lora_paths[SD_LORA_MAX];  /* the LoRAs merged into weights (model_lora.h) */
     float lora_weights[SD_LORA_MAX];

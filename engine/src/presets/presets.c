@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/error.h"
-#include "sd.h"
+#include "sd_preset.h"
 
 #define PRESET_FORMAT_VERSION 1
 #define PRESET_MAX_FILE_BYTES (1 << 20)
@@ -189,13 +189,13 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
         s->sampler = (sd_sampler)k;
         s->set |= SD_PRESET_SAMPLER;
     }
-    if ((st = get_int(c, obj, "steps", 1, 1000, &s->steps, &present)))
+    if ((st = get_int(c, obj, "steps", SD_STEPS_MIN, SD_STEPS_MAX, &s->steps, &present)))
         return st;
     s->set |= present ? SD_PRESET_STEPS : 0;
-    if ((st = get_float(c, obj, "cfg_scale", 0.0, 100.0, 0, &s->cfg_scale, &present)))
+    if ((st = get_float(c, obj, "cfg_scale", SD_CFG_MIN, SD_CFG_MAX, 0, &s->cfg_scale, &present)))
         return st;
     s->set |= present ? SD_PRESET_CFG : 0;
-    if ((st = get_double(c, obj, "strength", 0.0, 1.0, 1, &s->strength, &present)))
+    if ((st = get_double(c, obj, "strength", 0.0, SD_STRENGTH_MAX, 1, &s->strength, &present)))
         return st;
     s->set |= present ? SD_PRESET_STRENGTH : 0;
 
@@ -209,18 +209,18 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
             return bad(c, "seed", "must be \"random\" or an integer in 0..2^53");
         s->set |= SD_PRESET_SEED;
     }
-    if ((st = get_int(c, obj, "clip_skip", 1, 12, &s->clip_skip, &present)))
+    if ((st = get_int(c, obj, "clip_skip", SD_CLIP_SKIP_MIN, SD_CLIP_SKIP_MAX, &s->clip_skip, &present)))
         return st;
     s->set |= present ? SD_PRESET_CLIP_SKIP : 0;
-    if ((st = get_int(c, obj, "resolution", 64, 4096, &s->resolution, &present)))
+    if ((st = get_int(c, obj, "resolution", SD_RESOLUTION_MIN, SD_RESOLUTION_MAX, &s->resolution, &present)))
         return st;
     if (present && s->resolution % 8)
         return bad(c, "resolution", "must be a multiple of 8");
     s->set |= present ? SD_PRESET_RESOLUTION : 0;
-    if ((st = get_int(c, obj, "padding", 0, 4096, &s->padding, &present)))
+    if ((st = get_int(c, obj, "padding", 0, SD_PADDING_MAX, &s->padding, &present)))
         return st;
     s->set |= present ? SD_PRESET_PADDING : 0;
-    if ((st = get_float(c, obj, "feather", 0.0, 1000.0, 0, &s->feather, &present)))
+    if ((st = get_float(c, obj, "feather", 0.0, SD_FEATHER_MAX, 0, &s->feather, &present)))
         return st;
     s->set |= present ? SD_PRESET_FEATHER : 0;
     if ((st = get_string(c, obj, "model", 0, &s->model)))

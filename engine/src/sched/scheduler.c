@@ -77,7 +77,7 @@ sd_status sd_scheduler_create(sd_sampler sampler, int num_inference_steps, doubl
     *out = NULL;
     if ((int)sampler < 0 || sampler >= SD_SAMPLER_COUNT)
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: unknown sampler %d", (int)sampler);
-    int max_steps = sampler == SD_SAMPLER_LCM ? LCM_MAX_STEPS : SCHED_TRAIN_STEPS - 1;
+    int max_steps = sampler == SD_SAMPLER_LCM ? LCM_MAX_STEPS : SD_STEPS_MAX;
     if (num_inference_steps < 1 || num_inference_steps > max_steps)
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler %s: steps %d outside 1..%d",
                        sd_sampler_name(sampler), num_inference_steps, max_steps);

@@ -42,6 +42,9 @@ typedef struct {
 } weight_entry;
 
 struct sd_weights {
+    float *scratch;         /* the fp32 working copy of the one F16/BF16 tensor being patched */
+    size_t scratch_n;
+    weight_entry *open;     /* that tensor (its patch points into scratch), or NULL */
     st_file *file;
     weight_entry *entries;  /* sorted by name */
     size_t count;
@@ -98,11 +101,13 @@ void sd_weights_free(sd_weights *w)
             free(w->entries[i].data);
         if (!w->entries[i].packed_mapped)
             free(w->entries[i].packed);
-        free(w->entries[i].patch);
+        if (w->entries[i].patch != w->scratch)
+            free(w->entries[i].patch);
         free(w->entries[i].patch_packed);
         free(w->entries[i].name);
     }
     free(w->entries);
+    free(w->scratch);
     st_close(w->file);
     free(w);
 }
@@ -401,8 +406,7 @@ static sd_status values_f32(const weight_entry *e, float *dst, sd_error *err)
     if (e->data) {
         memcpy(dst, e->data, (size_t)e->numel * sizeof *dst);
     } else if (e->packed) {
-        for (int64_t i = 0; i < e->numel; i++)
-            dst[i] = e->packed_bf16 ? sd_bf16_to_f32(e->packed[i]) : sd_f16_to_f32(e->packed[i]);
+        sd_weights_widen(e->packed, dst, (size_t)e->numel, e->packed_bf16);
     } else if (e->src) {
         return st_to_f32(e->src, dst, err);
     } else {
@@ -412,9 +416,42 @@ static sd_status values_f32(const weight_entry *e, float *dst, sd_error *err)
     return SD_OK;
 }
 
-static size_t patch_bytes(const weight_entry *e)
+/* Bytes a patched tensor holds of its own (the shared scratch not counted). */
+static size_t patch_bytes(const sd_weights *w, const weight_entry *e)
 {
-    return (size_t)e->numel * (e->patch ? sizeof(float) : e->patch_packed ? sizeof(uint16_t) : 0);
+    if (e->patch && e->patch != w->scratch)
+        return (size_t)e->numel * sizeof(float);
+    return e->patch_packed ? (size_t)e->numel * sizeof(uint16_t) : 0;
+}
+
+/* The fp32 buffer a patch of e is made in: its own for a F32 tensor (the final copy), the
+ * shared scratch for a F16/BF16 one (sealed into a 16-bit copy of its own), so merging a
+ * whole U-Net does not fault in a fresh fp32 buffer per tensor. */
+static float *patch_buffer(sd_weights *w, weight_entry *e, sd_error *err)
+{
+    size_t n = (size_t)e->numel;
+    if (!e->half) {
+        float *p = alloc_weights(n * sizeof(float));
+        if (!p)
+            sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", e->name,
+                    n * sizeof(float));
+        return p;
+    }
+    if (w->open && w->open != e && sd_weights_patch_seal(w, w->open->name, err) != SD_OK)
+        return NULL;
+    if (w->scratch_n < n) {
+        float *p = alloc_weights(n * sizeof(float));
+        if (!p) {
+            sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", e->name,
+                    n * sizeof(float));
+            return NULL;
+        }
+        free(w->scratch);
+        w->scratch = p;
+        w->scratch_n = n;
+    }
+    w->open = e;
+    return w->scratch;
 }
 
 float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
@@ -430,25 +467,28 @@ float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shap
         return NULL;
     }
     if (!e->patch) {
-        size_t bytes = (size_t)e->numel * sizeof(float);
-        float *p = alloc_weights(bytes);
-        if (!p) {
-            sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", name, bytes);
+        float *p = patch_buffer(w, e, err);
+        if (!p)
             return NULL;
-        }
         if (e->patch_packed) {   /* sealed before: widen it back (exact) */
-            for (int64_t i = 0; i < e->numel; i++)
-                p[i] = e->half == 2 ? sd_bf16_to_f32(e->patch_packed[i])
-                                    : sd_f16_to_f32(e->patch_packed[i]);
+            sd_weights_widen(e->patch_packed, p, (size_t)e->numel, e->half == 2);
         } else if (values_f32(e, p, err) != SD_OK) {
-            free(p);
+            if (p != w->scratch)
+                free(p);
+            if (w->open == e)
+                w->open = NULL;
             return NULL;
         }
-        w->bytes -= patch_bytes(e);
+        w->bytes -= patch_bytes(w, e);
         free(e->patch_packed);
         e->patch_packed = NULL;
         e->patch = p;
-        w->bytes += patch_bytes(e);
+        w->bytes += patch_bytes(w, e);
+        /* The layer reads the copy from now on: the checkpoint's pages of this tensor go
+         * back to the page cache (a detach faults them in again), so a merge does not hold
+         * the mapped U-Net and its merged copy resident at once. */
+        if ((e->data_mapped || e->packed_mapped) && e->src && w->file)
+            st_release(w->file, e->src);
     }
     *ndim = e->ndim;
     for (int i = 0; i < 4; i++)
@@ -464,25 +504,43 @@ sd_status sd_weights_patch_seal(sd_weights *w, const char *name, sd_error *err)
     uint16_t *q = alloc_weights((size_t)e->numel * sizeof *q);
     if (!q)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory sealing %s", name);
-    for (int64_t i = 0; i < e->numel; i++)
-        q[i] = e->half == 2 ? sd_f32_to_bf16(e->patch[i]) : sd_f32_to_f16(e->patch[i]);
-    w->bytes -= patch_bytes(e);
-    free(e->patch);
+    sd_weights_narrow(e->patch, q, (size_t)e->numel, e->half == 2);
+    w->bytes -= patch_bytes(w, e);
+    if (e->patch != w->scratch)
+        free(e->patch);
     e->patch = NULL;
     e->patch_packed = q;
-    w->bytes += patch_bytes(e);
+    w->bytes += patch_bytes(w, e);
+    if (w->open == e)
+        w->open = NULL;
     return SD_OK;
+}
+
+sd_status sd_weights_patch_end(sd_weights *w, sd_error *err)
+{
+    sd_status st = w->open ? sd_weights_patch_seal(w, w->open->name, err) : SD_OK;
+    free(w->scratch);
+    w->scratch = NULL;
+    w->scratch_n = 0;
+    return st;
 }
 
 void sd_weights_unpatch(sd_weights *w)
 {
     for (size_t i = 0; w && i < w->count; i++) {
         weight_entry *e = &w->entries[i];
-        w->bytes -= patch_bytes(e);
-        free(e->patch);
+        w->bytes -= patch_bytes(w, e);
+        if (e->patch != w->scratch)
+            free(e->patch);
         free(e->patch_packed);
         e->patch = NULL;
         e->patch_packed = NULL;
+    }
+    if (w) {
+        w->open = NULL;
+        free(w->scratch);
+        w->scratch = NULL;
+        w->scratch_n = 0;
     }
 }
 
@@ -505,7 +563,7 @@ size_t sd_weights_patched(const sd_weights *w, size_t *bytes)
     size_t n = 0, b = 0;
     for (size_t i = 0; w && i < w->count; i++) {
         n += w->entries[i].patch || w->entries[i].patch_packed;
-        b += patch_bytes(&w->entries[i]);
+        b += patch_bytes(w, &w->entries[i]);
     }
     if (bytes)
         *bytes = b;

@@ -52,6 +52,11 @@ sd_status sd_weights_bind_packed(sd_weights *w, sd_tensor *out, sd_error *err, i
  * scratch from `a`, valid until the arena is reset below it. NULL when the arena is out. */
 const float *sd_tensor_f32(const sd_tensor *t, sd_arena *a);
 
+/* n fp16 (bf16) values widened exactly to fp32, and fp32 narrowed to fp16 (bf16) with
+ * round-to-nearest-even, over the worker threads (F16C where the CPU has it). */
+void sd_weights_widen(const uint16_t *src, float *dst, size_t n, int bf16);
+void sd_weights_narrow(const float *src, uint16_t *dst, size_t n, int bf16);
+
 /* Row `row` of a 2-D tensor as fp32 into dst [shape[1]] (widened exactly when packed). */
 void sd_tensor_row_f32(const sd_tensor *t, int64_t row, float *dst);
 
@@ -96,6 +101,9 @@ float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shap
  * merged U-Net costs the memory of the checkpoint's, not twice it; fp32 copies stay. A
  * later sd_weights_patch widens it back (exactly). SD_ERR_NOMEM. */
 sd_status sd_weights_patch_seal(sd_weights *w, const char *name, sd_error *err);
+/* A F16/BF16 tensor is patched in one shared fp32 scratch buffer: patching another seals
+ * it first. sd_weights_patch_end seals the last one and frees the scratch. */
+sd_status sd_weights_patch_end(sd_weights *w, sd_error *err);
 /* fn for every patched tensor (name, shape, and data = the fp32 copy or packed = the
  * sealed one), in key order. */
 void sd_weights_each_patch(const sd_weights *w,

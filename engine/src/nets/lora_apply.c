@@ -168,7 +168,8 @@ sd_status sd_lora_merge(const sd_lora_file *const *files, const float *weights, 
         i = j;
     }
     free(c);
-    return st;
+    sd_status end = sd_weights_patch_end(w, err);
+    return st != SD_OK ? st : end;
 }
 
 sd_status sd_lora_apply(const sd_lora_file *l, sd_weights *w, float weight, sd_error *err)

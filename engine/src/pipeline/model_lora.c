@@ -1,6 +1,7 @@
 /* A job's LoRA set merged into the model (see model_lora.h). */
 #include "pipeline/model_lora.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ static void set_clear(lora_set *s)
 
 static sd_status set_add(lora_set *s, const char *path, float weight, sd_error *err)
 {
+    if (!isfinite(weight))
+        return sd_fail(err, SD_ERR_INVALID_ARG, "LoRA %s: weight is not a number", path);
     if (s->n == SD_LORA_MAX)
         return sd_fail(err, SD_ERR_INVALID_ARG, "more than %d LoRAs in one job", SD_LORA_MAX);
     if (!(s->path[s->n] = strdup(path)))

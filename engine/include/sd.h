@@ -86,10 +86,13 @@ typedef enum {
     SD_FAMILY_COUNT
 } sd_family;
 
-/* What the U-Net predicts: the noise ε, or v = √ᾱ·ε − √(1−ᾱ)·x0. */
+/* What the U-Net predicts: the noise (epsilon) or v = sqrt(abar) eps - sqrt(1 - abar) x0
+ * (SD 2.x 768-v). AUTO takes the model's own type. */
 typedef enum {
-    SD_PREDICTION_EPS = 0,
-    SD_PREDICTION_V
+    SD_PREDICTION_AUTO = 0,
+    SD_PREDICTION_EPS,
+    SD_PREDICTION_V,
+    SD_PREDICTION_COUNT
 } sd_prediction;
 
 typedef struct sd_model sd_model;
@@ -160,6 +163,18 @@ typedef struct {
  * the file could be read (family, sizes). */
 sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *err);
 
+/* Adds a TAESD (madebyollin/taesd, the Tiny AutoEncoder) to a loaded model, for draft
+ * decodes (job.draft_vae) and live previews. path: diffusers' file
+ * (diffusion_pytorch_model.safetensors), taesd_decoder.safetensors or taesd_encoder.safetensors
+ * (the other half is taken from beside it), or a folder holding them. The decoder is
+ * required; the encoder only for draft img2img/inpaint. A TAESD for another latent space
+ * is refused with the reason: TAESD3/TAEF1 by their 16 latent channels, TAESDXL (same
+ * shapes as TAESD) by its published names taesdxl_* or a folder named taesdxl. Replaces a
+ * TAESD loaded before. */
+sd_status sd_model_load_taesd(sd_model *model, const char *path, sd_error *err);
+/* 0: no TAESD; 1: its decoder only; 2: encoder and decoder. */
+int sd_model_taesd_halves(const sd_model *model);
+
 /* ---- jobs ------------------------------------------------------------- */
 
 typedef enum {
@@ -184,6 +199,31 @@ typedef enum {
  * "lms", "lcm". Parsing also accepts "euler_ancestral". Returns -1 when unknown. */
 const char *sd_sampler_name(sd_sampler s);
 int sd_sampler_from_name(const char *name);
+/* Writes every canonical name, ", "-separated ("ddim, pndm, ..."), for help texts and
+ * errors, into buf (truncated to size; SD_SAMPLER_LIST_SIZE always fits); returns buf. */
+#define SD_SAMPLER_LIST_SIZE 256
+const char *sd_sampler_list(char *buf, size_t size);
+
+/* How the N inference timesteps are spread over the 1000 training steps: diffusers'
+ * `timestep_spacing` (Table 2 of "Common Diffusion Noise Schedules and Sample Steps are
+ * Flawed"). leading: k * (1000 // N) + steps_offset (SD 1.x / 2.x default); trailing:
+ * round(1000 - k * 1000 / N) - 1, starting at t = 999 (SD-Turbo, few-step models);
+ * linspace: linspace(0, 999, N). DPM++ 2M Karras and LCM have their own ramps and
+ * ignore it, as in diffusers. */
+typedef enum {
+    SD_SPACING_LEADING = 0,
+    SD_SPACING_TRAILING,
+    SD_SPACING_LINSPACE,
+    SD_SPACING_COUNT
+} sd_spacing;
+
+
+/* "leading", "trailing", "linspace" / "auto", "eps", "v" ("epsilon" and "v_prediction",
+ * diffusers' spellings, are accepted too). from_name returns -1 when unknown. */
+const char *sd_spacing_name(sd_spacing s);
+int sd_spacing_from_name(const char *name);
+const char *sd_prediction_name(sd_prediction p);
+int sd_prediction_from_name(const char *name);
 
 typedef enum {
     SD_RNG_TORCH_CPU = 0,  /* torch.randn on a CPU generator (diffusers, ComfyUI) */
@@ -223,6 +263,28 @@ typedef int (*sd_progress_fn)(void *user, sd_phase phase, int step, int total);
 #define SD_VAE_TILE_MULTIPLE 64   /* a multiple of this (the latent is 1/8, kept a multiple of 8) */
 #define SD_VAE_TILE_MAX 32768     /* and at most this */
 
+/* A live preview of the picture forming: the current estimate of the final image (the
+ * scheduler's predicted x0), shown while the denoise phase runs. */
+typedef enum {
+    SD_PREVIEW_AUTO = 0,     /* TAESD when the model has one (sd_model_load_taesd), else the
+                                latent→RGB projection */
+    SD_PREVIEW_LATENT_RGB,   /* the latent→RGB linear projection: 1/8 of the size, free */
+    SD_PREVIEW_TAESD         /* decoded by TAESD at full size (refused without a TAESD) */
+} sd_preview_kind;
+
+typedef struct {
+    int step, total;         /* after denoise step `step` (1..total) */
+    int width, height;       /* pixels of rgb: the job's size (TAESD), or the latent's
+                                (width / 8 rounded up; latent→RGB) */
+    const float *rgb;        /* width*height*3 interleaved R'G'B' in [0,1]; valid during the
+                                call only */
+    const char *source;      /* "taesd" or "latent-rgb" */
+} sd_preview;
+
+/* Called after every job.preview_every-th denoise step (and after the last one), on the
+ * thread running sd_generate. Return non-zero to cancel, as the progress callback. */
+typedef int (*sd_preview_fn)(void *user, const sd_preview *preview);
+
 /* A LoRA file (kohya-ss or diffusers/PEFT .safetensors, LoRA and LoCon) and its weight:
  * W' = W + weight · alpha/rank · up·down on the U-Net and the text encoder. */
 typedef struct {
@@ -247,6 +309,8 @@ typedef struct {
     int steps;                    /* SD_STEPS_MIN..SD_STEPS_MAX (LCM: at most 50) */
     float cfg_scale;              /* SD_CFG_MIN..SD_CFG_MAX */
     sd_sampler sampler;
+    sd_spacing spacing;           /* timestep spacing (default leading) */
+    sd_prediction prediction;     /* U-Net output type (default auto: the model's) */
     uint64_t seed;
     sd_rng_kind rng;
     int clip_skip;                /* 1 = last layer (default), 2 = penultimate, ...;
@@ -267,11 +331,21 @@ typedef struct {
                                      name.safetensors; NULL: such a prompt is refused */
     sd_progress_fn progress;
     void *progress_user;
+    int draft_vae;                /* 1: encode and decode with the model's TAESD instead of the
+                                     full VAE (sd_model_load_taesd; refused without one):
+                                     a small fraction of the full VAE's time (README,
+                                     Performance), softer detail. 0 (default): the full VAE */
+    sd_preview_fn preview;        /* NULL = no previews */
+    void *preview_user;
+    int preview_every;            /* a preview every N denoise steps (>= 1; 0 = never) */
+    sd_preview_kind preview_kind;
 } sd_job;
 
 /* Fills a job with the defaults: img2img, strength SD_STRENGTH_DEFAULT (0.75),
- * SD_STEPS_DEFAULT (20) steps, CFG SD_CFG_DEFAULT (7.5), euler_a, seed 0, torch-CPU RNG,
- * clip skip 1, masked content original, VAE tiles automatic. */
+ * SD_STEPS_DEFAULT (20) steps, CFG SD_CFG_DEFAULT (7.5), euler_a, leading spacing, the
+ * model's prediction type, seed 0, torch-CPU RNG, clip skip 1, masked content original, VAE
+ * tiles automatic. CFG 1 or less runs the U-Net once per step, without the negative prompt
+ * (diffusers' do_classifier_free_guidance = guidance_scale > 1). */
 void sd_job_defaults(sd_job *job);
 
 /* Working memory in bytes (beyond the model's weights) that a job needs: what

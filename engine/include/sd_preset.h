@@ -28,7 +28,10 @@ enum {
     SD_PRESET_FEATHER = 1u << 8,
     SD_PRESET_MODEL = 1u << 9,
     SD_PRESET_NEGATIVE = 1u << 10,
-    SD_PRESET_LORAS = 1u << 11       /* "loras": [{"name", "weight"}], LoRA-folder names;
+    SD_PRESET_SPACING = 1u << 11,    /* "timestep_spacing": leading, trailing, linspace */
+    SD_PRESET_PREDICTION = 1u << 12, /* "prediction": auto, eps, v */
+    SD_PRESET_DRAFT_VAE = 1u << 13,  /* "draft_vae": true / false */
+    SD_PRESET_LORAS = 1u << 14       /* "loras": [{"name", "weight"}], LoRA-folder names;
                                         sd_preset_apply adds them to the prompt as
                                         <lora:name:weight> */
 };
@@ -36,6 +39,8 @@ enum {
 typedef struct {
     unsigned set;            /* SD_PRESET_* bits of the settings the preset gives */
     sd_sampler sampler;
+    sd_spacing spacing;
+    sd_prediction prediction;
     int steps;
     float cfg_scale;
     double strength;
@@ -46,6 +51,7 @@ typedef struct {
     int padding;             /* context padding in pixels */
     float feather;           /* mask feather radius in pixels */
     const char *model;       /* owned by the preset */
+    int draft_vae;           /* 1: decode with TAESD (job.draft_vae) when one is configured */
 } sd_preset_settings;
 
 /* Parses a preset from JSON text; `source` names the file in error messages

@@ -1,6 +1,6 @@
 /* diffuse: Stable Diffusion img2img / inpaint / txt2img from the command line.
- * PNG in and out through GEGL; progress on stderr; every bad input gets a message
- * and a non-zero status. */
+ * PNG, JPEG or WebP in, PNG out (image_io.h); progress on stderr; every bad input gets a
+ * message naming it and a non-zero status, and nothing is written. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -28,15 +28,21 @@ static const char usage[] =
 "  --model FILE        SD 1.x single-file checkpoint (.safetensors, F32/F16/BF16)\n"
 "  --vocab PATH        CLIP vocabulary: folder with vocab.json + merges.txt or\n"
 "                      bpe_simple_vocab_16e6.txt.gz (default: $GIMP_DIFFUSION_VOCAB)\n"
-"  --init IN.png       input image (img2img, inpaint)\n"
-"  --mask MASK.png     inpaint mask, same size as the input; white = repaint\n"
+"  --init IMAGE        input image (img2img, inpaint): PNG, JPEG or WebP, known by its\n"
+"                      contents, not its name; alpha is ignored, pixels are taken as sRGB\n"
+"  --mask IMAGE        inpaint mask, same size as the input, same formats; white = repaint\n"
+"                      (a colour mask counts by its luminance)\n"
 "  --prompt TEXT       what to generate\n"
 "  --negative TEXT     what to avoid (default: empty)\n"
 "  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
 "  --steps N           denoising steps, " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) " (default " STR(SD_STEPS_DEFAULT) ")\n"
-"  --cfg X             classifier-free guidance scale (default 7.5)\n"
-"  --sampler NAME      ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, lcm\n"
+"  --cfg X             classifier-free guidance scale (default 7.5); 1 or less runs the\n"
+"                      U-Net once per step without the negative prompt\n"
+"  --sampler NAME      %s\n"
 "                      (default euler_a)\n"
+"  --spacing S         timestep spacing: leading (default), trailing (SD-Turbo and other\n"
+"                      few-step models), linspace; as diffusers' timestep_spacing\n"
+"  --prediction P      what the U-Net predicts: auto (default: the model's), eps, v\n"
 "  --seed N            random seed, 0..2^64-1 (default 0)\n"
 "  --rng torch|philox  noise source: torch CPU generator (diffusers, ComfyUI; default)\n"
 "                      or Philox4x32 (A1111 GPU noise)\n"
@@ -50,6 +56,17 @@ static const char usage[] =
 "                      of 64): bounded memory for large regions, seams cross-faded\n"
 "                      (diffusers' enable_tiling). auto (default): untiled unless the\n"
 "                      untiled pass would not fit the memory budget\n"
+"  --taesd PATH        TAESD (madebyollin/taesd): diffusion_pytorch_model.safetensors,\n"
+"                      taesd_decoder.safetensors (+ taesd_encoder beside it) or their\n"
+"                      folder (default: $GIMP_DIFFUSION_TAESD). Used for --draft-vae and\n"
+"                      for previews\n"
+"  --draft-vae         encode and decode with TAESD instead of the full VAE: about a\n"
+"                      tenth of its time, softer detail (needs --taesd)\n"
+"  --preview FILE.png  write a preview of the picture forming (the current estimate of\n"
+"                      the result) after every --preview-every steps, replaced atomically\n"
+"  --preview-every N   steps between previews (default 1)\n"
+"  --preview-kind K    auto (TAESD when given, default), latent (the latent->RGB\n"
+"                      projection: 1/8 size, free) or taesd (full size)\n"
 "  --lora FILE[:W]     apply a LoRA (kohya or diffusers/PEFT .safetensors) at weight W\n"
 "                      (default 1); repeatable. The prompt may also name LoRAs from the\n"
 "                      LoRA folder: <lora:NAME:W> loads NAME.safetensors\n"
@@ -60,15 +77,19 @@ static const char usage[] =
 "                      options given explicitly win over the preset\n"
 "  --timings           print phase times and peak RSS on stderr\n"
 "  --quiet             no progress bar\n"
-"  --out OUT.png       where to write the result (8-bit PNG)\n"
+"  --out OUT.png       where to write the result (8-bit PNG), atomically: a failed or\n"
+"                      interrupted run leaves no partial file there\n"
 "  --help              this text\n"
 "\n"
 "Presets are read from the shipped folder (" SD_PRESETS_DIR ", or $GIMP_DIFFUSION_PRESETS),\n"
 "then from the user folders of GIMP's profile ($XDG_CONFIG_HOME/GIMP/{2.10,3.0}/diffusion/presets);\n"
-"a user preset overrides a shipped one of the same name.\n";
+"a user preset overrides a shipped one of the same name.\n"
+"\n"
+"Images: " IMAGE_FORMATS ", at most " STR(IMAGE_MAX_SIDE) " pixels a side. A file that is cut short, damaged\n"
+"(any decoder warning), of another format or of the wrong size is refused with the reason.\n";
 
 typedef struct {
-    const char *command, *model, *vocab, *init, *mask, *out, *preset;
+    const char *command, *model, *vocab, *init, *mask, *out, *preset, *taesd, *preview;
     int timings, quiet, threads;
     long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
@@ -79,6 +100,9 @@ typedef struct {
 
 typedef struct {
     int quiet;
+    const char *preview_path;
+    int previews;
+    double preview_make_s, preview_write_s;   /* sums over the previews */
     double phase_start, step_start, denoise_start;
     double run_start, first_report;   /* LoRA merge: from sd_generate to its first report */
     double text_s, encode_s, decode_s;
@@ -91,6 +115,12 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void print_usage(void)
+{
+    char list[SD_SAMPLER_LIST_SIZE];
+    printf(usage, sd_sampler_list(list, sizeof list));
 }
 
 static int fail(const char *fmt, const char *arg)
@@ -165,10 +195,12 @@ static int parse_args(int argc, char **argv, options *o)
     default_lora_dir(o->lora_dir, sizeof o->lora_dir);
     o->job.lora_dir = o->lora_dir;
     o->vocab = getenv("GIMP_DIFFUSION_VOCAB");
+    o->taesd = getenv("GIMP_DIFFUSION_TAESD");
+    o->job.preview_every = 1;
     if (argc < 2)
         return fail("%s", "missing command (try --help)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, stdout);
+        print_usage();
         exit(0);
     }
     o->command = argv[1];
@@ -186,11 +218,16 @@ static int parse_args(int argc, char **argv, options *o)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0) {
-            fputs(usage, stdout);
+            print_usage();
             exit(0);
         }
         if (strcmp(a, "--timings") == 0) { o->timings = 1; continue; }
         if (strcmp(a, "--quiet") == 0) { o->quiet = 1; continue; }
+        if (strcmp(a, "--draft-vae") == 0) {
+            o->job.draft_vae = 1;
+            o->explicit_fields |= SD_PRESET_DRAFT_VAE;
+            continue;
+        }
         if (i + 1 >= argc)
             return fail("option %s needs a value", a);
         const char *v = argv[++i];
@@ -209,6 +246,19 @@ static int parse_args(int argc, char **argv, options *o)
             if (!v[0] || strlen(v) >= sizeof o->lora_dir)
                 return fail("--lora-dir needs a folder, got '%s'", v);
             snprintf(o->lora_dir, sizeof o->lora_dir, "%s", v);
+        }
+        else if (strcmp(a, "--taesd") == 0) o->taesd = v;
+        else if (strcmp(a, "--preview") == 0) o->preview = v;
+        else if (strcmp(a, "--preview-every") == 0) {
+            if (parse_int(v, 1, SD_STEPS_MAX, &n))
+                return fail("--preview-every must be a number of steps in 1.." STR(SD_STEPS_MAX)
+                            ", got '%s'", v);
+            o->job.preview_every = (int)n;
+        } else if (strcmp(a, "--preview-kind") == 0) {
+            if (strcmp(v, "auto") == 0) o->job.preview_kind = SD_PREVIEW_AUTO;
+            else if (strcmp(v, "latent") == 0) o->job.preview_kind = SD_PREVIEW_LATENT_RGB;
+            else if (strcmp(v, "taesd") == 0) o->job.preview_kind = SD_PREVIEW_TAESD;
+            else return fail("--preview-kind must be auto, latent or taesd, got '%s'", v);
         }
         else if (strcmp(a, "--prompt") == 0) o->job.prompt = v;
         else if (strcmp(a, "--negative") == 0) {
@@ -236,10 +286,25 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--sampler") == 0) {
             o->explicit_fields |= SD_PRESET_SAMPLER;
             int s = sd_sampler_from_name(v);
-            if (s < 0)
-                return fail("unknown sampler '%s' (ddim, pndm, euler, euler_a, dpmpp_2m, "
-                            "dpmpp_2m_karras, lms, lcm)", v);
+            if (s < 0) {
+                char list[SD_SAMPLER_LIST_SIZE];
+                fprintf(stderr, "diffuse: unknown sampler '%s' (%s)\n", v,
+                        sd_sampler_list(list, sizeof list));
+                return 2;
+            }
             o->job.sampler = (sd_sampler)s;
+        } else if (strcmp(a, "--spacing") == 0) {
+            o->explicit_fields |= SD_PRESET_SPACING;
+            int s = sd_spacing_from_name(v);
+            if (s < 0)
+                return fail("--spacing must be leading, trailing or linspace, got '%s'", v);
+            o->job.spacing = (sd_spacing)s;
+        } else if (strcmp(a, "--prediction") == 0) {
+            o->explicit_fields |= SD_PRESET_PREDICTION;
+            int p = sd_prediction_from_name(v);
+            if (p < 0)
+                return fail("--prediction must be auto, eps or v, got '%s'", v);
+            o->job.prediction = (sd_prediction)p;
         } else if (strcmp(a, "--seed") == 0) {
             o->explicit_fields |= SD_PRESET_SEED;
             char *end;
@@ -472,6 +537,26 @@ static int on_progress(void *user, sd_phase phase, int step, int total)
     return 0;
 }
 
+/* --preview: the picture so far, rewritten after every preview_every steps, atomically (a
+ * viewer never reads half a PNG). The time since
+ * the step's progress report is what making the preview cost (the engine reports the step,
+ * then makes the preview). */
+static int on_preview(void *user, const sd_preview *pv)
+{
+    progress_state *p = user;
+    double t0 = now_s();
+    char msg[1024];
+    if (image_io_write_png_atomic(p->preview_path, pv->rgb, pv->width, pv->height, msg,
+                                  sizeof msg) != 0) {
+        fprintf(stderr, "\ndiffuse: preview: %s\n", msg);
+        return 1;   /* a preview that cannot be written stops the run, as the output would */
+    }
+    p->previews++;
+    p->preview_make_s += t0 - p->step_start;
+    p->preview_write_s += now_s() - t0;
+    return 0;
+}
+
 static double peak_rss_mb(void)
 {
     struct rusage ru;
@@ -508,6 +593,13 @@ int main(int argc, char **argv)
         sd_preset_get_settings(preset, &ps);
         if (!o.model && (ps.set & SD_PRESET_MODEL))
             o.model = ps.model;
+        /* A preset's draft VAE is a wish: without a TAESD the full VAE runs. */
+        if (o.job.draft_vae && !(o.explicit_fields & SD_PRESET_DRAFT_VAE) && !o.taesd) {
+            if (!o.quiet)
+                fprintf(stderr, "diffuse: note: preset '%s' asks for the draft VAE, but no "
+                        "TAESD is given (--taesd): using the full VAE\n", sd_preset_name(preset));
+            o.job.draft_vae = 0;
+        }
     }
     if (!o.model) {
         sd_preset_free(preset);
@@ -516,17 +608,17 @@ int main(int argc, char **argv)
         return fail("%s", "--model FILE is required");
     }
 
-    image_io_init();
     char msg[1024];
     float *image = NULL, *mask = NULL, *out = NULL;
     sd_model *model = NULL;
     progress_state prog = {.quiet = o.quiet};
     rc = 1;
 
+    /* every input and the output's folder are checked before the model is loaded */
     if (o.init) {
         image = image_read(o.init, 3, &o.job.width, &o.job.height, msg, sizeof msg);
         if (!image) {
-            fprintf(stderr, "diffuse: %s\n", msg);
+            fprintf(stderr, "diffuse: --init: %s\n", msg);
             goto done;
         }
         o.job.image = image;
@@ -535,15 +627,23 @@ int main(int argc, char **argv)
         int mw, mh;
         mask = image_read(o.mask, 1, &mw, &mh, msg, sizeof msg);
         if (!mask) {
-            fprintf(stderr, "diffuse: %s\n", msg);
+            fprintf(stderr, "diffuse: --mask: %s\n", msg);
             goto done;
         }
         if (mw != o.job.width || mh != o.job.height) {
-            fprintf(stderr, "diffuse: mask %s is %dx%d but the image is %dx%d\n", o.mask, mw, mh,
-                    o.job.width, o.job.height);
+            fprintf(stderr, "diffuse: --mask: mask %s is %dx%d but the image %s is %dx%d\n",
+                    o.mask, mw, mh, o.init, o.job.width, o.job.height);
             goto done;
         }
         o.job.mask = mask;
+    }
+    if (image_io_check_output(o.out, msg, sizeof msg) != 0) {
+        fprintf(stderr, "diffuse: --out: %s\n", msg);
+        goto done;
+    }
+    if (o.preview && image_io_check_output(o.preview, msg, sizeof msg) != 0) {
+        fprintf(stderr, "diffuse: --preview: %s\n", msg);
+        goto done;
     }
 
     double t0 = now_s();
@@ -559,6 +659,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "diffuse: %s\n", err.message);
         goto done;
     }
+    if (o.taesd && sd_model_load_taesd(model, o.taesd, &err) != SD_OK) {
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        goto done;
+    }
     double load_s = now_s() - t0;
 
     out = malloc((size_t)o.job.width * (size_t)o.job.height * 3 * sizeof *out);
@@ -568,6 +672,11 @@ int main(int argc, char **argv)
     }
     o.job.progress = on_progress;
     o.job.progress_user = &prog;
+    if (o.preview) {
+        prog.preview_path = o.preview;
+        o.job.preview = on_preview;
+        o.job.preview_user = &prog;
+    }
     double t1 = now_s();
     prog.run_start = t1;
     if (sd_generate(model, &o.job, out, &err) != SD_OK) {
@@ -577,7 +686,7 @@ int main(int argc, char **argv)
         goto done;
     }
     double run_s = now_s() - t1;
-    if (image_write_png(o.out, out, o.job.width, o.job.height, msg, sizeof msg) != 0) {
+    if (image_io_write_png_atomic(o.out, out, o.job.width, o.job.height, msg, sizeof msg) != 0) {
         fprintf(stderr, "diffuse: %s\n", msg);
         goto done;
     }
@@ -593,6 +702,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, " %.3f", prog.step_s[i]);
             fputc('\n', stderr);
         }
+        if (prog.previews)
+            fprintf(stderr, "previews: %d, making %.3f s and writing %.3f s each (mean)\n",
+                    prog.previews, prog.preview_make_s / prog.previews,
+                    prog.preview_write_s / prog.previews);
         fprintf(stderr, "peak RSS: %.1f MiB\n", peak_rss_mb());
     }
     rc = 0;
@@ -606,6 +719,5 @@ done:
     free(out);
     free(mask);
     free(image);
-    image_io_exit();
     return rc;
 }

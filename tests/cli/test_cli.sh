@@ -58,6 +58,9 @@ expect_ok "img2img philox noise" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-
 for s in ddim pndm euler euler_a dpmpp_2m dpmpp_2m_karras lms lcm; do
   expect_ok "img2img sampler $s" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --sampler "$s"
 done
+expect_ok "txt2img SD-Turbo style: 1 step, trailing, no guidance" 64x64 txt2img "${COMMON[@]}" --prompt "a fox" --steps 1 --cfg 0 --sampler euler_a --spacing trailing --width 64 --height 64
+expect_ok "img2img 2 x 0.5, trailing, v prediction" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --steps 2 --strength 0.5 --spacing trailing --prediction v
+expect_ok "img2img linspace, eps" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --sampler dpmpp_2m --spacing linspace --prediction eps
 expect_ok "inpaint 4-channel" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat"
 expect_ok "inpaint fill" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat" --masked-content fill
 expect_ok "inpaint latent noise" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat" --masked-content noise --strength 0.6
@@ -87,6 +90,20 @@ fi
 expect_ok "A1111 emphasis, BREAK and a 3-chunk prompt" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
   --prompt "a (red:1.3) fox, [blurry], ((sharp)) BREAK $(printf 'word%d, ' $(seq 1 90))" --negative "(ugly:1.2)"
 expect_fail "prompt weight that is not a number" "is not a number" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "(cat:1.2.3)"
+# Every format diffuse reads, known by its contents (the bad ones are in matrix_cli.sh).
+mkdir -p "$TMP/img"
+if /usr/bin/python3 "$(dirname "$0")/make_bad_images.py" "$FIX/init-64.png" "$TMP/img" --no-big 2>"$TMP/err"; then
+  expect_ok "img2img JPEG init" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/good.jpg" --prompt "a fox"
+  expect_ok "img2img WebP init" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/good.webp" --prompt "a fox"
+  expect_ok "img2img PNG named .jpg" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/png-named.jpg" --prompt "a fox"
+  cp "$TMP/out.png" "$TMP/named.png"
+  expect_ok "img2img same PNG named .png" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox"
+  if cmp -s "$TMP/out.png" "$TMP/named.png"; then ok "the name does not change the result"; else bad "the name does not change the result"; fi
+  expect_ok "inpaint RGB JPEG mask" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$TMP/img/mask.jpg" --prompt "a cat"
+else
+  echo "SKIP image formats: make_bad_images.py needs python3-pil"; sed 's/^/     | /' "$TMP/err" | tail -2
+fi
+if [ -z "$(find "$TMP" -name '.out.png.*')" ]; then ok "no temporary file left"; else bad "no temporary file left"; fi
 
 # Bad input: each gets its message and a non-zero status.
 printf 'not a model' > "$TMP/junk.safetensors"
@@ -108,6 +125,9 @@ expect_fail "strength 0" "--strength" img2img "${COMMON[@]}" --init "$FIX/init-6
 expect_fail "strength too small for the steps" "strength" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --strength 0.1
 expect_fail "bad cfg" "--cfg" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --cfg abc
 expect_fail "unknown sampler" "unknown sampler" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --sampler warp
+expect_fail "unknown spacing" "--spacing must be leading, trailing or linspace" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --spacing even
+expect_fail "unknown prediction" "--prediction must be auto, eps or v" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prediction x0
+expect_fail "steps x strength < 1" "at least 2 steps" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --steps 1 --strength 0.5
 expect_fail "unknown option" "unknown option" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --frobnicate 1
 expect_fail "unknown command" "unknown command" paint "${COMMON[@]}"
 expect_fail "inpainting model for img2img" "inpainting checkpoint" img2img --model "$INPAINT_MODEL" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
@@ -121,6 +141,36 @@ printf '{"version":1,"name":"x","prompt":"p","steps":-1}' > "$TMP/badpreset.json
 if ! "$DIFFUSE" presets validate "$TMP/badpreset.json" 2>"$TMP/err" && grep -q 'badpreset.json: key "steps"' "$TMP/err"; then
   ok "presets validate names file and key"; else bad "presets validate names file and key"; fi
 if "$DIFFUSE" --help | grep -q -- "--masked-content"; then ok "--help"; else bad "--help"; fi
+if "$DIFFUSE" --help | grep -q -- "--spacing S" && "$DIFFUSE" --help | grep -q "dpmpp_2m_karras, lms, lcm"; then
+  ok "--help lists --spacing and the samplers of the table"; else bad "--help lists --spacing and the samplers"; fi
+
+# TAESD: draft VAE in both layouts, live previews (TAESD at full size, latent->RGB at 1/8)
+TAESD=$SHARED/golden-taesd
+if [ -d "$TAESD" ]; then
+  expect_ok "draft img2img (diffusers TAESD)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --taesd "$TAESD/tiny-taesd" --draft-vae
+  cp "$TMP/out.png" "$TMP/draft.png"
+  expect_ok "draft img2img (taesd.py files)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --taesd "$TAESD/taesd_decoder.safetensors" --draft-vae
+  if cmp -s "$TMP/out.png" "$TMP/draft.png"; then ok "both TAESD layouts, same image"; else bad "both TAESD layouts, same image"; fi
+  if cmp -s "$TMP/out.png" "$TMP/first.png"; then bad "the draft VAE differs from the full VAE"; else ok "the draft VAE differs from the full VAE"; fi
+  rm -f "$TMP/preview.png"
+  expect_ok "txt2img with a TAESD preview" 40x24 txt2img "${COMMON[@]}" --width 40 --height 24 \
+    --prompt "a fox" --taesd "$TAESD/tiny-taesd" --preview "$TMP/preview.png" --preview-every 2
+  if [ "$(png_size "$TMP/preview.png" 2>/dev/null)" = 40x24 ] && ! ls -A "$TMP" | grep -q '^\.preview\.png\.'; then
+    ok "TAESD preview written at the job's size, no temporary left"; else bad "TAESD preview written at the job's size"; fi
+  rm -f "$TMP/preview.png"
+  expect_ok "img2img with a latent preview" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --preview "$TMP/preview.png" --sampler dpmpp_2m
+  if [ "$(png_size "$TMP/preview.png" 2>/dev/null)" = 8x8 ]; then ok "latent preview at 1/8 size"; else bad "latent preview at 1/8 size"; fi
+  # a preset that asks for the draft VAE runs the full VAE when no TAESD is given
+  printf '{"version":1,"name":"D","prompt":"{prompt}","draft_vae":true}' > "$TMP/draft-preset.json"
+  expect_ok "draft preset without a TAESD" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a red fox" --preset "$TMP/draft-preset.json"
+  if cmp -s "$TMP/out.png" "$TMP/first.png"; then ok "... is the full VAE's image"; else bad "... is the full VAE's image"; fi
+else
+  echo "note: no $TAESD: TAESD cases not run"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

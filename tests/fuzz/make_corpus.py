@@ -2,13 +2,15 @@
 """Writes the small seed inputs of the fuzz targets into corpus/<target>/.
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py [path/to/shared/clip]
-The model-shaped safetensors seeds (corpus/fuzz_safetensors/sd1-skeleton*.safetensors)
+The image seeds (corpus/fuzz_image) need Pillow (python3-pil); without it they are left as
+they are. The model-shaped safetensors seeds (corpus/fuzz_safetensors/sd1-skeleton*.safetensors)
 are not made here: see README.md."""
 import gzip
 import json
 import os
 import struct
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -164,9 +166,118 @@ def lora_seeds():
         ('lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', 'F32', [1, 4], [0.0] * 4)]))
 
 
+
+def taesd_tensors(half, c, latent=4, prefix='', shift=0, dtype='F32'):
+    """taesd.py's Encoder() or Decoder() of width c as (name, dtype, shape, values)."""
+    if half == 'encoder':
+        convs = {0: (3, c, True), 2: (c, c, False), 6: (c, c, False), 10: (c, c, False),
+                 14: (c, latent, True)}
+        blocks = [1, 3, 4, 5, 7, 8, 9, 11, 12, 13]
+    else:
+        convs = {1: (latent, c, True), 7: (c, c, False), 12: (c, c, False), 17: (c, c, False),
+                 19: (c, 3, True)}
+        blocks = [3, 4, 5, 8, 9, 10, 13, 14, 15, 18]
+    out_t = []
+
+    def values(n, k):
+        return [((i * 7 + k) % 11 - 5) * 0.0625 for i in range(n)]
+    for i, (ci, co, bias) in convs.items():
+        out_t.append(('%s%d.weight' % (prefix, i + shift), dtype, [co, ci, 3, 3], values(co * ci * 9, i)))
+        if bias:
+            out_t.append(('%s%d.bias' % (prefix, i + shift), dtype, [co], values(co, i + 1)))
+    for b in blocks:
+        for j in (0, 2, 4):
+            out_t.append(('%s%d.conv.%d.weight' % (prefix, b + shift, j), dtype, [c, c, 3, 3],
+                          values(c * c * 9, b + j)))
+            out_t.append(('%s%d.conv.%d.bias' % (prefix, b + shift, j), dtype, [c], values(c, b)))
+    return out_t
+
+
+def taesd_seeds():
+    """Width-2 TAESDs in both layouts (the real ones are 64 wide, 1.2 MB a half)."""
+    t = 'fuzz_taesd'
+    out(t, 'py-decoder.safetensors', safetensors(taesd_tensors('decoder', 2)))
+    out(t, 'py-encoder.safetensors', safetensors(taesd_tensors('encoder', 2)))
+    out(t, 'py-decoder-f16.safetensors', safetensors(taesd_tensors('decoder', 2, dtype='F16')))
+    out(t, 'diffusers.safetensors', safetensors(
+        taesd_tensors('encoder', 2, prefix='encoder.layers.') +
+        taesd_tensors('decoder', 2, prefix='decoder.layers.', shift=-1)))
+    out(t, 'py-decoder-16ch.safetensors', safetensors(taesd_tensors('decoder', 2, latent=16)))
+
+
+def png_chunk(tag, payload):
+    body = tag + payload
+    return struct.pack('>I', len(payload)) + body + struct.pack('>I', zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def png16_rgb(w, h):
+    """A 16-bit RGB PNG (Pillow writes 16 bits for grey only)."""
+    rows = b''.join(b'\0' + b''.join(struct.pack('>HHH', x * 4000, y * 5000, (x ^ y) * 3000)
+                                      for x in range(w)) for y in range(h))
+    return (b'\x89PNG\r\n\x1a\n' + png_chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 16, 2, 0, 0, 0))
+            + png_chunk(b'IDAT', zlib.compress(rows, 9)) + png_chunk(b'IEND', b''))
+
+
+def image_seeds():
+    """Small pictures of every layout the three decoders take, and a few they refuse."""
+    try:
+        from PIL import Image, PngImagePlugin
+    except ImportError:
+        print('make_corpus.py: no Pillow (python3-pil): corpus/fuzz_image left as it is')
+        return
+    import io
+    t = 'fuzz_image'
+    w, h = 16, 12
+    rgba = Image.new('RGBA', (w, h))
+    rgba.putdata([(x * 16, y * 20, (x * y) % 256, 255 - x * 8) for y in range(h) for x in range(w)])
+    rgb = rgba.convert('RGB')
+
+    def save(name, img, fmt, **kw):
+        b = io.BytesIO()
+        img.save(b, fmt, **kw)
+        out(t, name, b.getvalue())
+        return b.getvalue()
+
+    png = save('rgb.png', rgb, 'PNG')
+    save('rgba.png', rgba, 'PNG')
+    save('grey.png', rgb.convert('L'), 'PNG')
+    save('grey-alpha.png', rgba.convert('LA'), 'PNG')
+    save('palette.png', rgb.quantize(16), 'PNG')
+    save('palette-trns.png', rgb.quantize(16), 'PNG', transparency=2)
+    save('bilevel.png', rgb.convert('1'), 'PNG')
+    grey16 = Image.new('I;16', (w, h))
+    grey16.putdata([(x * 4096 + y * 300) % 65536 for y in range(h) for x in range(w)])
+    save('grey16.png', grey16, 'PNG')
+    out(t, 'rgb16.png', png16_rgb(w, h))
+    save('interlaced.png', rgb, 'PNG', interlace=1)
+    info = PngImagePlugin.PngInfo()
+    info.add_text('Comment', 'made by make_corpus.py')
+    info.add_itxt('Title', 'seed', zip=True)
+    save('ancillary-chunks.png', rgb, 'PNG', pnginfo=info, dpi=(72, 72))
+    out(t, 'truncated.png', png[:len(png) // 2])
+    jpg = save('baseline.jpg', rgb, 'JPEG', quality=90)
+    save('grey.jpg', rgb.convert('L'), 'JPEG')
+    save('progressive.jpg', rgb, 'JPEG', progressive=True)
+    save('444-optimized.jpg', rgb, 'JPEG', subsampling=0, optimize=True)
+    save('cmyk.jpg', rgb.convert('CMYK'), 'JPEG')
+    out(t, 'truncated.jpg', jpg[:len(jpg) // 2])
+    save('lossy.webp', rgb, 'WEBP', quality=80)
+    save('lossy-alpha.webp', rgba, 'WEBP', quality=80)
+    save('lossless.webp', rgba, 'WEBP', lossless=True)
+    save('animated.webp', rgb, 'WEBP', save_all=True, append_images=[rgb.rotate(90)], duration=100)
+    out(t, 'text.txt', 'not an image, but a line of text\n')
+
+
 if __name__ == '__main__':
-    lora_seeds()
+    if len(sys.argv) == 3 and sys.argv[1] == '--taesd16':
+        # the CLI matrix's TAESD for another latent space (16 channels, as TAESD3 / TAEF1)
+        with open(sys.argv[2], 'wb') as f:
+            f.write(safetensors(taesd_tensors('decoder', 2, latent=16)))
+        sys.exit(0)
     safetensors_seeds()
     tokenizer_seeds()
     vocab_seeds()
     preset_seeds()
+    image_seeds()
+    taesd_seeds()
+    lora_seeds()

@@ -39,7 +39,8 @@ static void test_round_trip(void)
     const char *text =
         "{\"version\": 1, \"name\": \"Fox\", \"description\": \"d\", "
         "\"prompt\": \"a {prompt} in snow\", \"negative_prompt\": \"blurry\", "
-        "\"sampler\": \"dpmpp_2m_karras\", \"steps\": 12, \"cfg_scale\": 6.5, "
+        "\"sampler\": \"dpmpp_2m_karras\", \"timestep_spacing\": \"trailing\", "
+        "\"prediction\": \"v\", \"steps\": 12, \"cfg_scale\": 6.5, "
         "\"strength\": 0.5, \"seed\": 42, \"clip_skip\": 2, \"resolution\": 768, "
         "\"padding\": 32, \"feather\": 4.5, \"model\": \"/m.safetensors\", "
         "\"x-future\": {\"nested\": [1, 2, 3]}}";
@@ -64,6 +65,9 @@ static void test_round_trip(void)
               "settings equal after round trip");
         CHECK(b.steps == 12 && b.sampler == SD_SAMPLER_DPMPP_2M_KARRAS && b.seed == 42 &&
               b.clip_skip == 2 && b.resolution == 768, "values as written");
+        CHECK((b.set & SD_PRESET_SPACING) && b.spacing == SD_SPACING_TRAILING
+                  && (b.set & SD_PRESET_PREDICTION) && b.prediction == SD_PREDICTION_V,
+              "timestep_spacing and prediction as written");
         char *j = sd_preset_to_json(q);
         CHECK(j && strstr(j, "x-future") && strstr(j, "nested"), "unknown key kept on re-save");
         free(j);
@@ -115,7 +119,9 @@ static void test_precedence(void)
     sd_error err = {0};
     CHECK(sd_preset_parse("{\"version\":1,\"name\":\"P\",\"prompt\":\"style {prompt}\","
                           "\"negative_prompt\":\"neg\",\"steps\":33,\"cfg_scale\":4,"
-                          "\"sampler\":\"ddim\",\"seed\":\"random\"}", "p.json", &p, &err) == SD_OK,
+                          "\"sampler\":\"ddim\",\"seed\":\"random\","
+                          "\"timestep_spacing\":\"trailing\",\"prediction\":\"eps\"}",
+                          "p.json", &p, &err) == SD_OK,
           "parse: %s", err.message);
     if (!p)
         return;
@@ -124,7 +130,11 @@ static void test_precedence(void)
     job.cfg_scale = 9.0f;   /* the user typed --cfg 9 */
     job.seed = 5;
     char *prompt, *neg;
-    CHECK(sd_preset_apply(p, "cat", SD_PRESET_CFG, &job, &prompt, &neg, &err) == SD_OK, "apply");
+    job.prediction = SD_PREDICTION_V;   /* the user typed --prediction v */
+    CHECK(sd_preset_apply(p, "cat", SD_PRESET_CFG | SD_PRESET_PREDICTION, &job, &prompt, &neg,
+                          &err) == SD_OK, "apply");
+    CHECK(job.spacing == SD_SPACING_TRAILING && job.prediction == SD_PREDICTION_V,
+          "spacing from the preset, explicit prediction kept");
     CHECK(strcmp(job.prompt, "style cat") == 0 && strcmp(job.negative_prompt, "neg") == 0, "prompts");
     CHECK(job.steps == 33, "preset beats default");
     CHECK(job.cfg_scale == 9.0f, "explicit beats preset");
@@ -133,6 +143,39 @@ static void test_precedence(void)
     CHECK(job.seed == 5, "random seed in a preset leaves the seed to the caller");
     free(prompt);
     free(neg);
+    sd_preset_free(p);
+}
+
+/* "draft_vae": parsed, applied unless given explicitly, saved back. */
+static void test_draft_vae(void)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    CHECK(sd_preset_parse("{\"version\":1,\"name\":\"D\",\"prompt\":\"{prompt}\",\"draft_vae\":true}",
+                          "d.json", &p, &err) == SD_OK, "parse: %s", err.message);
+    if (!p)
+        return;
+    sd_preset_settings s;
+    sd_preset_get_settings(p, &s);
+    CHECK((s.set & SD_PRESET_DRAFT_VAE) && s.draft_vae == 1, "draft_vae read");
+    sd_job job;
+    sd_job_defaults(&job);
+    char *prompt, *neg;
+    CHECK(sd_preset_apply(p, "cat", 0, &job, &prompt, &neg, &err) == SD_OK && job.draft_vae == 1,
+          "draft_vae applied");
+    free(prompt);
+    free(neg);
+    sd_job_defaults(&job);
+    CHECK(sd_preset_apply(p, "cat", SD_PRESET_DRAFT_VAE, &job, &prompt, &neg, &err) == SD_OK &&
+          job.draft_vae == 0, "an explicit choice wins over the preset's");
+    free(prompt);
+    free(neg);
+    s.set = SD_PRESET_DRAFT_VAE;
+    s.draft_vae = 0;
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_OK, "set draft_vae false");
+    char *json = sd_preset_to_json(p);
+    CHECK(json && strstr(json, "\"draft_vae\":\tfalse") , "saved as false: %s", json ? json : "");
+    free(json);
     sd_preset_free(p);
 }
 
@@ -153,6 +196,8 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"strength\": 0}", "\"strength\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"cfg_scale\": -1}", "\"cfg_scale\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"sampler\": \"warp\"}", "\"sampler\": unknown sampler");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"timestep_spacing\": \"even\"}", "\"timestep_spacing\": must be");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"prediction\": \"x0\"}", "\"prediction\": must be");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": -3}", "\"seed\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": \"lucky\"}", "\"seed\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"clip_skip\": 0}", "\"clip_skip\"");
@@ -160,6 +205,7 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"padding\": -1}", "\"padding\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"feather\": \"soft\"}", "\"feather\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"model\": 7}", "\"model\": must be a string");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"draft_vae\": 1}", "\"draft_vae\": must be true or false");
 
     sd_preset *p = NULL;
     sd_error err = {0};
@@ -263,6 +309,7 @@ int main(int argc, char **argv)
     test_expand();
     test_precedence();
     test_malformed();
+    test_draft_vae();
     test_folders(shipped);
     test_loras(shipped);
     char cmd[512];

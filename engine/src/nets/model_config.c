@@ -24,6 +24,8 @@
 /* SD 1.x constants the checkpoint does not record (ldm configs v1-inference.yaml). */
 #define SD1_GROUPS 32
 #define SD1_UNET_HEADS 8
+#define SD2_UNET_HEAD_DIM 64      /* v2-inference.yaml: num_head_channels */
+#define SD2_TEST_UNET_HEAD_DIM 16 /* the narrow SD 2.x test model (golden-sd2) */
 #define MAX_BLOCKS 64             /* bound on input_blocks / layer counts we scan for */
 
 /* The tensor named by the format, or NULL. */
@@ -63,9 +65,9 @@ static sd_status unsupported(sd_error *err, const char *why)
 /* input_blocks: 0 is conv_in; then per level `layers_per_block` res blocks (N.0, with a
  * spatial transformer at N.1 on attention levels), and a downsampler (N.0.op) between
  * levels. Walking them in order recovers levels, widths and attention. */
-static sd_status detect_unet(const st_file *f, const sd_family_row *row, sd_unet_config *u,
-                             sd_error *err)
+sd_status sd_unet_config_detect(const st_file *f, sd_unet_config *u, sd_error *err)
 {
+    memset(u, 0, sizeof *u);
     const st_tensor *t = NULL;
     sd_status s = require(f, &t, 4, err, UNET "input_blocks.0.0.weight");
     if (s != SD_OK)
@@ -147,6 +149,38 @@ static sd_status detect_unet(const st_file *f, const sd_family_row *row, sd_unet
 
     if (!attn_seen)
         return sd_fail(err, SD_ERR_FORMAT, "U-Net has no spatial transformers");
+    if (u->use_linear_projection) {
+        /* The checkpoint does not store the head width. SD 2.x fixes it at 64
+         * (num_head_channels: 64, heads 5, 10, 20, 20); the narrow test model of
+         * golden-sd2 (widths 32..128) uses 16. Rule: 64 when every attention width is a
+         * multiple of 64, otherwise 16. */
+        u->head_dim = SD2_UNET_HEAD_DIM;
+        for (int l = 0; l < u->levels; l++)
+            if (u->attention[l] && u->channels[l] % SD2_UNET_HEAD_DIM)
+                u->head_dim = SD2_TEST_UNET_HEAD_DIM;
+    }
+    for (int l = 0; l < u->levels; l++)
+        if (u->channels[l] % u->groups ||
+            (u->attention[l] && u->channels[l] % (u->head_dim ? u->head_dim : u->num_heads)))
+            return sd_fail(err, SD_ERR_FORMAT,
+                           "U-Net level %d width %d is not a multiple of %d groups and %d "
+                           "%s", l, u->channels[l], u->groups,
+                           u->head_dim ? u->head_dim : u->num_heads,
+                           u->head_dim ? "channels per head" : "heads");
+    if (!get(f, UNET "middle_block.1.proj_in.weight") ||
+        !get(f, UNET "output_blocks.%d.0.in_layers.2.weight",
+             u->levels * (u->layers_per_block + 1) - 1))
+        return sd_fail(err, SD_ERR_FORMAT, "U-Net middle_block or output_blocks incomplete");
+    return SD_OK;
+}
+
+/* The U-Net of a file the family table took: its projections must be the row's. */
+static sd_status detect_unet(const st_file *f, const sd_family_row *row, sd_unet_config *u,
+                             sd_error *err)
+{
+    sd_status s = sd_unet_config_detect(f, u, err);
+    if (s != SD_OK)
+        return s;
     if (u->use_linear_projection != row->linear_projection) {
         char why[200];
         snprintf(why, sizeof why, "%s U-Net (%s proj_in, context dim %d) under the %s's "
@@ -154,15 +188,6 @@ static sd_status detect_unet(const st_file *f, const sd_family_row *row, sd_unet
                  u->use_linear_projection ? "linear" : "conv", u->context_dim, row->title);
         return unsupported(err, why);
     }
-    for (int l = 0; l < u->levels; l++)
-        if (u->channels[l] % u->groups || u->channels[l] % u->num_heads)
-            return sd_fail(err, SD_ERR_FORMAT,
-                           "U-Net level %d width %d is not a multiple of %d groups and %d "
-                           "heads", l, u->channels[l], u->groups, u->num_heads);
-    if (!get(f, UNET "middle_block.1.proj_in.weight") ||
-        !get(f, UNET "output_blocks.%d.0.in_layers.2.weight",
-             u->levels * (u->layers_per_block + 1) - 1))
-        return sd_fail(err, SD_ERR_FORMAT, "U-Net middle_block or output_blocks incomplete");
     return SD_OK;
 }
 

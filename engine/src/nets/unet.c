@@ -1,4 +1,4 @@
-/* The SD 1.x U-Net: binds the LDM module tree and runs it (see unet.h for the layout). */
+/* The SD 1.x / 2.x U-Net: binds the LDM module tree and runs it (see unet.h for the layout). */
 #include "nets/keys.h"
 #include "nets/unet.h"
 
@@ -24,9 +24,9 @@ static sd_status check_config(const sd_unet_config *cfg, sd_error *err)
     if (cfg->transformer_depth < 1 || cfg->transformer_depth > SD_UNET_MAX_DEPTH)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "transformer depth %d (1..%d supported)",
                        cfg->transformer_depth, SD_UNET_MAX_DEPTH);
-    if (cfg->use_linear_projection)
-        return sd_fail(err, SD_ERR_UNSUPPORTED,
-                       "linear proj_in/proj_out (SD 2.x style) not supported");
+    if (cfg->head_dim < 0 || (cfg->head_dim == 0 && cfg->num_heads <= 0))
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%d heads of width %d", cfg->num_heads,
+                       cfg->head_dim);
     if (cfg->model_channels <= 0 || cfg->time_embed_dim <= 0 || cfg->context_dim <= 0 ||
         cfg->in_channels <= 0 || cfg->out_channels <= 0 || cfg->model_channels % 2 != 0)
         return sd_fail(err, SD_ERR_FORMAT, "bad widths (model %d, time %d, context %d)",

@@ -74,6 +74,7 @@ void sd_model_free(sd_model *m)
         return;
     sd_clip_free(&m->clip);
     sd_model_loras_free(m);
+    sd_taesd_free(&m->taesd);
     sd_tokenizer_free(m->tokenizer);
     sd_weights_free(m->weights);
     free(m);

@@ -7,6 +7,7 @@
 #include "sd.h"
 #include "text/tokenizer.h"
 #include "nets/unet.h"
+#include "nets/taesd.h"
 #include "nets/vae.h"
 #include "io/weights.h"
 
@@ -17,6 +18,7 @@ struct sd_model {
     sd_clip clip;
     sd_unet unet;
     sd_vae vae;
+    sd_taesd taesd;           /* draft VAE and previews; has_decoder 0 when none loaded */
     size_t memory_budget;     /* bytes; 0 = what the system has available per job */
     char *lora_paths[SD_LORA_MAX];  /* the LoRAs merged into weights (model_lora.h) */
     float lora_weights[SD_LORA_MAX];

@@ -183,11 +183,30 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
         return st;
     if (str) {
         int k = sd_sampler_from_name(str);
+        char list[SD_SAMPLER_LIST_SIZE], why[SD_SAMPLER_LIST_SIZE + 32];
+        snprintf(why, sizeof why, "unknown sampler (%s)", sd_sampler_list(list, sizeof list));
         if (k < 0)
-            return bad(c, "sampler", "unknown sampler (ddim, pndm, euler, euler_a, dpmpp_2m, "
-                                     "dpmpp_2m_karras, lms, lcm)");
+            return bad(c, "sampler", why);
         s->sampler = (sd_sampler)k;
         s->set |= SD_PRESET_SAMPLER;
+    }
+    if ((st = get_string(c, obj, "timestep_spacing", 0, &str)))
+        return st;
+    if (str) {
+        int k = sd_spacing_from_name(str);
+        if (k < 0)
+            return bad(c, "timestep_spacing", "must be \"leading\", \"trailing\" or \"linspace\"");
+        s->spacing = (sd_spacing)k;
+        s->set |= SD_PRESET_SPACING;
+    }
+    if ((st = get_string(c, obj, "prediction", 0, &str)))
+        return st;
+    if (str) {
+        int k = sd_prediction_from_name(str);
+        if (k < 0)
+            return bad(c, "prediction", "must be \"auto\", \"eps\" or \"v\"");
+        s->prediction = (sd_prediction)k;
+        s->set |= SD_PRESET_PREDICTION;
     }
     if ((st = get_int(c, obj, "steps", SD_STEPS_MIN, SD_STEPS_MAX, &s->steps, &present)))
         return st;
@@ -226,6 +245,13 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
     if ((st = get_string(c, obj, "model", 0, &s->model)))
         return st;
     s->set |= s->model ? SD_PRESET_MODEL : 0;
+    const cJSON *draft = cJSON_GetObjectItemCaseSensitive(obj, "draft_vae");
+    if (draft) {
+        if (!cJSON_IsBool(draft))
+            return bad(c, "draft_vae", "must be true or false");
+        s->draft_vae = cJSON_IsTrue(draft);
+        s->set |= SD_PRESET_DRAFT_VAE;
+    }
     if ((st = validate_loras(c, obj)))
         return st;
     s->set |= cJSON_GetObjectItemCaseSensitive(obj, "loras") ? SD_PRESET_LORAS : 0;
@@ -389,6 +415,10 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
     unsigned set = s->set;
     if (ok && (set & SD_PRESET_SAMPLER))
         ok = replace_item(j, "sampler", cJSON_CreateString(sd_sampler_name(s->sampler)));
+    if (ok && (set & SD_PRESET_SPACING))
+        ok = replace_item(j, "timestep_spacing", cJSON_CreateString(sd_spacing_name(s->spacing)));
+    if (ok && (set & SD_PRESET_PREDICTION))
+        ok = replace_item(j, "prediction", cJSON_CreateString(sd_prediction_name(s->prediction)));
     if (ok && (set & SD_PRESET_STEPS))
         ok = replace_item(j, "steps", cJSON_CreateNumber(s->steps));
     if (ok && (set & SD_PRESET_CFG))
@@ -408,6 +438,8 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
         ok = replace_item(j, "feather", float_number(s->feather));
     if (ok && (set & SD_PRESET_MODEL))
         ok = replace_item(j, "model", cJSON_CreateString(s->model ? s->model : ""));
+    if (ok && (set & SD_PRESET_DRAFT_VAE))
+        ok = replace_item(j, "draft_vae", cJSON_CreateBool(s->draft_vae != 0));
     if (!ok) {
         cJSON_Delete(j);
         return sd_fail(err, SD_ERR_NOMEM, "out of memory editing a preset");
@@ -520,11 +552,14 @@ sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned expl
         job->negative_prompt = *owned_negative;
     }
     if (take & SD_PRESET_SAMPLER) job->sampler = s->sampler;
+    if (take & SD_PRESET_SPACING) job->spacing = s->spacing;
+    if (take & SD_PRESET_PREDICTION) job->prediction = s->prediction;
     if (take & SD_PRESET_STEPS) job->steps = s->steps;
     if (take & SD_PRESET_CFG) job->cfg_scale = s->cfg_scale;
     if ((take & SD_PRESET_STRENGTH) && job->mode != SD_MODE_TXT2IMG) job->strength = s->strength;
     if ((take & SD_PRESET_SEED) && !s->random_seed) job->seed = s->seed;
     if (take & SD_PRESET_CLIP_SKIP) job->clip_skip = s->clip_skip;
+    if (take & SD_PRESET_DRAFT_VAE) job->draft_vae = s->draft_vae;
     return SD_OK;
 }
 

@@ -561,10 +561,12 @@ setup_model() {
     cp -p "$CONFIG" "$CONFIG.before-$NAME"; record b "$CONFIG"
   fi
   mkdir_track "$CONFIG_DIR"
+  mkdir_track "$DATA/loras"   # LoRA files: --lora NAME and <lora:NAME:weight> look here
   local taesd_line=
   [ -z "$TAESD" ] || taesd_line=$(printf '  "taesd": %s,\n ' "$(json_str "$TAESD")")
-  printf '{\n  "model": %s,\n  "vocab": %s,\n%s  "threads": %s\n}\n' \
-    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "${taesd_line% }" "$THREADS" >"$CONFIG.tmp"
+  printf '{\n  "model": %s,\n  "vocab": %s,\n%s  "threads": %s,\n  "lora_dir": %s\n}\n' \
+    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "${taesd_line% }" "$THREADS" \
+    "$(json_str "$DATA/loras")" >"$CONFIG.tmp"
   mv "$CONFIG.tmp" "$CONFIG"
   record c "$CONFIG"
   say "config: $CONFIG"
@@ -610,7 +612,7 @@ uninstall() {
   local dirs; dirs=$(sed -n 's/^d //p' "$MANIFEST" | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-)
   rm -f "$MANIFEST"
   # our own data folders too, when empty (a run cut short may not have listed them)
-  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/taesd$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA$'\n'$CONFIG_DIR
+  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/taesd$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA/loras$'\n'$DATA$'\n'$CONFIG_DIR
   while IFS= read -r path; do
     [ -d "$path" ] && [ -z "$(ls -A "$path")" ] || continue
     maybe_root "$(dirname "$path")" rmdir "$path" || true

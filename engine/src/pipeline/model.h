@@ -20,6 +20,9 @@ struct sd_model {
     sd_vae vae;
     sd_taesd taesd;           /* draft VAE and previews; has_decoder 0 when none loaded */
     size_t memory_budget;     /* bytes; 0 = what the system has available per job */
+    char *lora_paths[SD_LORA_MAX];  /* the LoRAs merged into weights (model_lora.h) */
+    float lora_weights[SD_LORA_MAX];
+    int n_loras;
 };
 
 /* The networks whose weights are used one phase at a time. */

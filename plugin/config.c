@@ -60,13 +60,32 @@ static void read_config_file(gd_config *cfg)
     cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "model");
     cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "vocab");
     cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "threads");
+    cJSON *taesd = cJSON_GetObjectItemCaseSensitive(root, "taesd");
+    cJSON *loras = cJSON_GetObjectItemCaseSensitive(root, "lora_dir");
     if (cJSON_IsString(m))
         set_path(cfg->model, m->valuestring);
     if (cJSON_IsString(v))
         set_path(cfg->vocab, v->valuestring);
+    if (cJSON_IsString(taesd))
+        set_path(cfg->taesd, taesd->valuestring);
+    if (cJSON_IsString(loras))
+        set_path(cfg->lora_dir, loras->valuestring);
     if (cJSON_IsNumber(t) && cfg->threads == 0 && t->valuedouble >= 0 && t->valuedouble <= SD_THREADS_MAX)
         cfg->threads = (int)t->valuedouble;
     cJSON_Delete(root);
+}
+
+/* install.sh's LoRA folder, under the user's data folder, when nothing names another */
+static void default_lora_dir(gd_config *cfg)
+{
+    const char *data = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    if (cfg->lora_dir[0])
+        return;
+    if (data && *data)
+        snprintf(cfg->lora_dir, GD_PATH_MAX, "%s/gimp-diffusion/loras", data);
+    else if (home && *home)
+        snprintf(cfg->lora_dir, GD_PATH_MAX, "%s/.local/share/gimp-diffusion/loras", home);
 }
 
 void gd_config_resolve(const char *model_arg, const char *vocab_arg, gd_config *cfg)
@@ -79,7 +98,10 @@ void gd_config_resolve(const char *model_arg, const char *vocab_arg, gd_config *
     const char *th = getenv("GIMP_DIFFUSION_THREADS");
     if (th && *th)
         cfg->threads = atoi(th) > 0 ? atoi(th) : 0;
+    set_path(cfg->taesd, getenv("GIMP_DIFFUSION_TAESD"));
+    set_path(cfg->lora_dir, getenv("GIMP_DIFFUSION_LORA_DIR"));
     read_config_file(cfg);
+    default_lora_dir(cfg);
 
     if (!*cfg->vocab && *cfg->model) {
         /* the engine accepts a folder holding vocab.json + merges.txt or the .gz */
@@ -90,4 +112,15 @@ void gd_config_resolve(const char *model_arg, const char *vocab_arg, gd_config *
         else
             snprintf(cfg->vocab, GD_PATH_MAX, ".");
     }
+}
+
+int gd_config_has_taesd(void)
+{
+    gd_config *cfg = malloc(sizeof *cfg); /* paths of GD_PATH_MAX: not on the stack */
+    if (!cfg)
+        return 1; /* unknown: say nothing */
+    gd_config_resolve("", "", cfg);
+    int has = cfg->taesd[0] != '\0';
+    free(cfg);
+    return has;
 }

@@ -7,7 +7,7 @@
 
 #include "region.h"
 
-sd_status gd_load_model(const gd_config *cfg, sd_model **out, sd_error *err)
+sd_status gd_load_model(const gd_config *cfg, int taesd, sd_model **out, sd_error *err)
 {
     if (!*cfg->model)
         return gd_fail(err, SD_ERR_INVALID_ARG,
@@ -26,6 +26,12 @@ sd_status gd_load_model(const gd_config *cfg, sd_model **out, sd_error *err)
                     cfg->model, e.message);
     if (st != SD_OK)
         return gd_fail(err, st, "Loading %.200s failed: %.280s", cfg->model, e.message);
+    if (taesd && (st = sd_model_load_taesd(*out, cfg->taesd, &e)) != SD_OK) {
+        sd_model_free(*out);
+        *out = NULL;
+        return gd_fail(err, st, "The TAESD %.200s (draft VAE) cannot be used: %.280s", cfg->taesd,
+                       e.message);
+    }
     return SD_OK;
 }
 
@@ -101,6 +107,13 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     int sampler = sd_sampler_from_name(p->sampler);
     if (sampler < 0)
         return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+    int spacing = sd_spacing_from_name(p->spacing);
+    int prediction = sd_prediction_from_name(p->prediction);
+    if (spacing < 0 || prediction < 0)
+        return gd_fail(err, SD_ERR_INVALID_ARG,
+                       "Unknown %s \"%s\" (leading, trailing, linspace / auto, eps, v).",
+                       spacing < 0 ? "timestep spacing" : "prediction type",
+                       spacing < 0 ? p->spacing : p->prediction);
     if (gd_check_selection(in->selection, n, err) != SD_OK)
         return SD_ERR_INVALID_ARG;
 
@@ -138,6 +151,12 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     job.sampler = (sd_sampler)sampler;
     job.seed = p->seed;
     job.clip_skip = p->clip_skip;
+    job.spacing = (sd_spacing)spacing;
+    job.prediction = (sd_prediction)prediction;
+    job.loras = p->engine_loras;
+    job.n_loras = p->n_engine_loras;
+    job.lora_dir = p->lora_dir && *p->lora_dir ? p->lora_dir : NULL;
+    job.draft_vae = p->draft_vae;
     progress_ctx pc = { progress, user };
     job.progress = on_engine_progress;
     job.progress_user = &pc;

@@ -21,8 +21,9 @@ typedef struct {
     unsigned open_edges;     /* region.open_edges */
 } gd_region_pixels;
 
-/* Loads the configured model; the message names the file and what is wrong with it. */
-sd_status gd_load_model(const gd_config *cfg, sd_model **out, sd_error *err);
+/* Loads the configured model, and its TAESD (cfg->taesd) when `taesd` is set; the message
+ * names the file and what is wrong with it. */
+sd_status gd_load_model(const gd_config *cfg, int taesd, sd_model **out, sd_error *err);
 
 /* Bytes the plug-in itself needs for a region of w x h run at work_w x work_h. */
 size_t gd_region_bytes(int w, int h, int work_w, int work_h);

@@ -15,11 +15,33 @@
     _Generic(((gd_params *)0)->f, int: GD_FIELD_INT, uint64_t: GD_FIELD_U64,                 \
              double: GD_FIELD_DOUBLE, const char *: GD_FIELD_STRING)
 #define FIELD(f) .offset = offsetof(gd_params, f), .field = GD_FIELD_KIND(f)
+_Static_assert(GD_DIALOG_LORAS == 2, "one LORA_ROWS line per dialog LoRA");
 
 static const char *sampler_choice(int index)
 {
     return index >= 0 && index < SD_SAMPLER_COUNT ? sd_sampler_name((sd_sampler)index) : NULL;
 }
+
+static const char *spacing_choice(int index)
+{
+    return index >= 0 && index < SD_SPACING_COUNT ? sd_spacing_name((sd_spacing)index) : NULL;
+}
+
+static const char *prediction_choice(int index)
+{
+    return index >= 0 && index < SD_PREDICTION_COUNT ? sd_prediction_name((sd_prediction)index)
+                                                     : NULL;
+}
+
+/* A dialog LoRA chooser k (0-based) and its weight: aux rows, after every PDB argument. */
+#define LORA_ROWS(k, file_nick, weight_nick)                                                 \
+    { .name = "lora-" #k, .nick = file_nick,                                                 \
+      .blurb = "A LoRA .safetensors file applied with the weight below (empty: none)",      \
+      .type = GD_ARG_FILE, FIELD(lora_file[k - 1]), .modes = ALL_MODES, .aux = 1 },          \
+    { .name = "lora-" #k "-weight", .nick = weight_nick,                                     \
+      .blurb = "Weight of the LoRA above (1 = as trained; negative reverses it)",            \
+      .type = GD_ARG_DOUBLE, .min = GD_LORA_WEIGHT_MIN, .max = GD_LORA_WEIGHT_MAX,          \
+      .def = GD_LORA_WEIGHT_DEFAULT, FIELD(lora_weight[k - 1]), .modes = ALL_MODES, .aux = 1 }
 
 /* One row per argument, in PDB order: new arguments go at the end, so that scripts calling
  * the procedures with positional arguments (Script-Fu) keep working.
@@ -73,6 +95,25 @@ const gd_arg gd_args[] = {
       .blurb = "Folder of the CLIP vocabulary (empty: GIMP_DIFFUSION_VOCAB, the config file, "
                "or the model's folder)",
       .type = GD_ARG_FOLDER, FIELD(vocab_path), .modes = ALL_MODES },
+    { .name = "timestep-spacing", .nick = "T_imestep spacing",
+      .blurb = "leading, trailing or linspace (diffusers' timestep_spacing; trailing for "
+               "1-4 step models)",
+      .type = GD_ARG_CHOICE, .def_str = "leading", .choice = spacing_choice, FIELD(spacing),
+      .modes = ALL_MODES },
+    { .name = "prediction", .nick = "Prediction t_ype",
+      .blurb = "What the U-Net predicts: auto (the model's), eps or v",
+      .type = GD_ARG_CHOICE, .def_str = "auto", .choice = prediction_choice,
+      FIELD(prediction), .modes = ALL_MODES },
+    { .name = "loras", .nick = "LoRAs _by name",
+      .blurb = "LoRAs as file:weight;file:weight (a name without a folder is looked up in the "
+               "config's lora_dir, .safetensors added; weight 1 when left out)",
+      .type = GD_ARG_STRING, FIELD(loras), .modes = ALL_MODES },
+    { .name = "draft-vae", .nick = "_Quick draft VAE (TAESD)",
+      .blurb = "Encode and decode with the configured TAESD instead of the full VAE: much "
+               "faster, softer detail",
+      .type = GD_ARG_BOOL, .min = 0, .max = 1, .def = 0, FIELD(draft_vae), .modes = ALL_MODES },
+    LORA_ROWS(1, "LoRA _1", "LoRA 1 weight (_3)"),
+    LORA_ROWS(2, "LoRA _2", "LoRA 2 weight (_4)"),
 };
 const int gd_n_args = (int)(sizeof gd_args / sizeof gd_args[0]);
 
@@ -280,6 +321,34 @@ const char *gd_mode_name(sd_mode mode)
     return "?";
 }
 
+/* A float as the shortest decimal that reads back as it (0.8f as 0.8, not 0.800000011920929). */
+static double short_float(float f)
+{
+    char buf[32];
+    for (int digits = 1; digits < 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
+        if ((float)strtod(buf, NULL) == f)
+            break;
+    }
+    return strtod(buf, NULL);
+}
+
+/* "loras": [{"file": the file's name without its folder, "weight"}] of the LoRAs the run
+ * applied (those the prompt names are in the prompt). */
+static int add_loras(cJSON *o, const gd_params *p)
+{
+    cJSON *list = cJSON_AddArrayToObject(o, "loras");
+    for (int i = 0; list && i < p->n_engine_loras; i++) {
+        const char *path = p->engine_loras[i].path, *slash = strrchr(path, '/');
+        cJSON *item = cJSON_CreateObject();
+        if (!item || !cJSON_AddItemToArray(list, item) ||
+            !cJSON_AddStringToObject(item, "file", slash ? slash + 1 : path) ||
+            !cJSON_AddNumberToObject(item, "weight", short_float(p->engine_loras[i].weight)))
+            return 0;
+    }
+    return list != NULL;
+}
+
 char *gd_params_to_json(const gd_params *p, int region_x, int region_y, int region_w,
                         int region_h, int work_w, int work_h)
 {
@@ -305,7 +374,10 @@ char *gd_params_to_json(const gd_params *p, int region_x, int region_y, int regi
              cJSON_AddBoolToObject(o, "color_match", p->color_match) &&
              cJSON_AddNumberToObject(o, "clip_skip", p->clip_skip) &&
              cJSON_AddStringToObject(o, "model", p->model_path) &&
-             (!p->preset || !*p->preset || cJSON_AddStringToObject(o, "preset", p->preset));
+             (!p->preset || !*p->preset || cJSON_AddStringToObject(o, "preset", p->preset)) &&
+             cJSON_AddStringToObject(o, "timestep_spacing", p->spacing ? p->spacing : "") &&
+             cJSON_AddStringToObject(o, "prediction", p->prediction ? p->prediction : "") &&
+             cJSON_AddBoolToObject(o, "draft_vae", p->draft_vae) && add_loras(o, p);
     cJSON *r = ok ? cJSON_AddObjectToObject(o, "region") : NULL;
     ok = r && cJSON_AddNumberToObject(r, "x", region_x) && cJSON_AddNumberToObject(r, "y", region_y) &&
          cJSON_AddNumberToObject(r, "width", region_w) &&

@@ -44,6 +44,10 @@
 #define GD_FEATHER_MAX 256.0
 #define GD_FEATHER_DEFAULT 8.0
 #define GD_SAMPLER_DEFAULT "euler_a"
+#define GD_LORA_WEIGHT_MIN (-2.0) /* the dialog's range; a LoRA string may ask for more */
+#define GD_LORA_WEIGHT_MAX 2.0
+#define GD_LORA_WEIGHT_DEFAULT 1.0 /* as trained */
+#define GD_DIALOG_LORAS 2          /* LoRA file choosers in the dialog */
 _Static_assert(GD_STEPS_MAX <= SD_STEPS_MAX && GD_CFG_MAX <= SD_CFG_MAX &&
                GD_WORK_SIZE_MAX <= SD_RESOLUTION_MAX && GD_PADDING_MAX <= SD_PADDING_MAX &&
                GD_FEATHER_MAX <= SD_FEATHER_MAX, "the dialog's ranges lie inside the engine's");
@@ -66,6 +70,18 @@ typedef struct {
     const char *model_path; /* "" = from GIMP_DIFFUSION_MODEL / config file */
     const char *vocab_path; /* "" = from GIMP_DIFFUSION_VOCAB / config file */
     const char *preset;     /* name of the preset "Apply Preset..." ran, else "" */
+    const char *spacing;    /* sd_spacing_name() spelling */
+    const char *prediction; /* sd_prediction_name() spelling */
+    const char *loras;      /* "file:weight;file:weight" (loras.h) */
+    int draft_vae;          /* non-zero: encode and decode with the configured TAESD */
+    /* the dialog's LoRA choosers (no PDB argument): a file ("" = none) and its weight */
+    const char *lora_file[GD_DIALOG_LORAS];
+    double lora_weight[GD_DIALOG_LORAS];
+    /* set by gd_run from the above and the config, not arguments: the LoRAs with the paths
+       the engine loads, and the folder <lora:name:w> in the prompt is found in */
+    const sd_lora *engine_loras;
+    int n_engine_loras;
+    const char *lora_dir;
 } gd_params;
 
 /* Strings read from a host (a dialog, a config, last values) for a gd_params to point to. */
@@ -116,6 +132,7 @@ typedef struct {
     size_t offset;      /* offsetof(gd_params, field) */
     gd_field_kind field;
     unsigned modes;     /* bit (1 << sd_mode) for each procedure that takes it */
+    int aux;            /* a dialog field only, no PDB argument (GIMP 3: an aux argument) */
 } gd_arg;
 
 extern const gd_arg gd_args[];

@@ -1,5 +1,7 @@
 #include "presets_glue.h"
 
+#include "loras.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -112,7 +114,27 @@ void gd_preset_strings_free(gd_preset_strings *s)
     free(s->prompt);
     free(s->negative_prompt);
     free(s->model);
+    free(s->loras);
     memset(s, 0, sizeof *s);
+}
+
+/* The preset's LoRAs as the "loras" argument spells them: "name:weight;name:weight"
+ * (malloc'd; NULL when out of memory). */
+static char *loras_text(const sd_preset *preset)
+{
+    int n = sd_preset_lora_count(preset);
+    size_t len = 1;
+    for (int i = 0; i < n; i++)
+        len += strlen(sd_preset_lora_at(preset, i).path) + 32;
+    char *text = malloc(len), *w = text;
+    if (!text)
+        return NULL;
+    *w = '\0';
+    for (int i = 0; i < n; i++) {
+        sd_lora l = sd_preset_lora_at(preset, i);
+        w += sprintf(w, "%s%s:%.9g", i ? ";" : "", l.path, (double)l.weight);
+    }
+    return text;
 }
 
 sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
@@ -129,8 +151,10 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
         owned->negative_prompt = strdup(sd_preset_negative_prompt(preset));
     if ((take & SD_PRESET_MODEL) && owned->prompt)
         owned->model = strdup(s.model);
+    if ((take & SD_PRESET_LORAS) && owned->prompt)
+        owned->loras = loras_text(preset);
     if (!owned->prompt || (take & SD_PRESET_NEGATIVE && !owned->negative_prompt) ||
-        (take & SD_PRESET_MODEL && !owned->model)) {
+        (take & SD_PRESET_MODEL && !owned->model) || (take & SD_PRESET_LORAS && !owned->loras)) {
         gd_preset_strings_free(owned);
         return gd_fail(err, SD_ERR_NOMEM, "Out of memory applying the preset \"%s\".",
                     sd_preset_name(preset));
@@ -162,6 +186,17 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
         p->padding = s.padding;
     if (take & SD_PRESET_FEATHER)
         p->feather = s.feather;
+    if (take & SD_PRESET_SPACING)
+        p->spacing = sd_spacing_name(s.spacing);
+    if (take & SD_PRESET_PREDICTION)
+        p->prediction = sd_prediction_name(s.prediction);
+    if (take & SD_PRESET_DRAFT_VAE)
+        p->draft_vae = s.draft_vae;
+    if (take & SD_PRESET_LORAS) {
+        p->loras = owned->loras;
+        for (int k = 0; k < GD_DIALOG_LORAS; k++)
+            p->lora_file[k] = "";
+    }
     /* a preset's ranges are the engine's; the plug-in's arguments are narrower */
     gd_params_clamp(p);
     return SD_OK;
@@ -210,6 +245,27 @@ void gd_preset_picker_clear(gd_preset_picker *pk)
     pk->subject = pk->written = NULL;
 }
 
+/* p's LoRAs (the argument's and the dialog's) into the preset, by the names the LoRA folder
+ * knows them by. */
+static sd_status set_loras(sd_preset *preset, const gd_params *p, sd_error *err)
+{
+    gd_lora_entry *given = malloc(SD_LORA_MAX * sizeof *given);
+    char (*names)[256] = malloc(SD_LORA_MAX * sizeof *names);
+    sd_lora loras[SD_LORA_MAX];
+    int n = 0;
+    sd_status st = given && names ? gd_loras_parse(p, given, &n, err)
+                                  : gd_fail(err, SD_ERR_NOMEM, "out of memory");
+    for (int i = 0; st == SD_OK && i < n; i++) {
+        gd_lora_stem(given[i].file, names[i], sizeof names[i]);
+        loras[i] = (sd_lora){ names[i], (float)given[i].weight };
+    }
+    if (st == SD_OK && n > 0)
+        st = sd_preset_set_loras(preset, loras, n, err);
+    free(given);
+    free(names);
+    return st;
+}
+
 sd_status gd_preset_from_params(const char *name, const char *description, const gd_params *p,
                                 sd_preset **out, sd_error *err)
 {
@@ -217,10 +273,19 @@ sd_status gd_preset_from_params(const char *name, const char *description, const
     int sampler = sd_sampler_from_name(p->sampler);
     if (sampler < 0)
         return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+    int spacing = sd_spacing_from_name(p->spacing);
+    int prediction = sd_prediction_from_name(p->prediction);
+    if (spacing < 0 || prediction < 0)
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown timestep spacing \"%s\" or prediction \"%s\".",
+                       p->spacing, p->prediction);
     sd_preset_settings s = {
         .set = SD_PRESET_SAMPLER | SD_PRESET_STEPS | SD_PRESET_CFG | SD_PRESET_SEED |
-               SD_PRESET_RESOLUTION | SD_PRESET_PADDING | SD_PRESET_FEATHER,
+               SD_PRESET_RESOLUTION | SD_PRESET_PADDING | SD_PRESET_FEATHER |
+               SD_PRESET_SPACING | SD_PRESET_PREDICTION | SD_PRESET_DRAFT_VAE,
         .sampler = (sd_sampler)sampler,
+        .spacing = (sd_spacing)spacing,
+        .prediction = (sd_prediction)prediction,
+        .draft_vae = p->draft_vae != 0,
         .steps = p->steps,
         .cfg_scale = (float)p->cfg_scale,
         .strength = p->strength,
@@ -245,6 +310,8 @@ sd_status gd_preset_from_params(const char *name, const char *description, const
         st = sd_preset_set_settings(preset, &s, err);
     if (st == SD_OK && description && *description)
         st = sd_preset_set_description(preset, description, err);
+    if (st == SD_OK)
+        st = set_loras(preset, p, err);
     if (st != SD_OK) {
         sd_preset_free(preset);
         return st;

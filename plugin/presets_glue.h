@@ -74,6 +74,7 @@ typedef struct {
     char *prompt;
     char *negative_prompt;
     char *model;
+    char *loras; /* the preset's LoRAs as the "loras" argument spells them */
 } gd_preset_strings;
 
 void gd_preset_strings_free(gd_preset_strings *s);
@@ -81,7 +82,9 @@ void gd_preset_strings_free(gd_preset_strings *s);
 /* Applies `preset` to p: the prompt becomes the template with `subject` in {prompt}, and
  * every setting the preset gives replaces p's, except those whose SD_PRESET_* bit is in
  * `explicit_fields`. Settings map to the plug-in's: resolution -> work_size, padding,
- * feather, model -> model_path, seed "random" -> random_seed; strength only where p's mode
+ * feather, model -> model_path, seed "random" -> random_seed, timestep_spacing -> spacing,
+ * prediction, draft_vae, loras -> the "loras" argument as name:weight;... (names found in
+ * the LoRA folder; the dialog's LoRA choosers are emptied); strength only where p's mode
  * takes one; clip skip too, though no dialog field shows it (it reaches Apply Preset's
  * runs). Values outside the plug-in's ranges (params.h) are clamped to them. p's strings
  * then point into *owned. */

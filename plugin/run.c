@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "generate.h"
+#include "loras.h"
 
 /* A layer name's longest form, bytes (GIMP shows names in one line of the Layers dock). */
 #define GD_LAYER_NAME_MAX 128
@@ -23,11 +24,38 @@ void gd_target_init(gd_target *t, int gimp_base_type, int image_w, int image_h, 
     t->random = random;
 }
 
+/* What a run resolves before it starts, kept until it ends (too large for the stack). */
+typedef struct {
+    gd_config cfg;
+    gd_lora_entry given[SD_LORA_MAX];
+    sd_lora loras[SD_LORA_MAX];
+} run_state;
+
+/* The run's LoRAs (the argument's and the dialog's), bare names found in the LoRA folder,
+ * into run->engine_loras; the folder for <lora:name:w> in the prompt into run->lora_dir. */
+static sd_status resolve_loras(gd_params *run, run_state *rs, sd_error *err)
+{
+    int n = 0;
+    sd_status st = gd_loras_parse(run, rs->given, &n, err);
+    for (int i = 0; st == SD_OK && i < n; i++) {
+        char path[GD_PATH_MAX];
+        if ((st = gd_lora_resolve(rs->given[i].file, rs->cfg.lora_dir, path, sizeof path, err)))
+            break;
+        snprintf(rs->given[i].file, sizeof rs->given[i].file, "%s", path);
+        rs->loras[i] = (sd_lora){ rs->given[i].file, (float)rs->given[i].weight };
+    }
+    run->engine_loras = rs->loras;
+    run->n_engine_loras = st == SD_OK ? n : 0;
+    run->lora_dir = rs->cfg.lora_dir;
+    return st;
+}
+
 /* Everything before the pixels are read: the refusals that need no pixels, the region and
- * its working size, the memory it needs, the model and the seed. */
-static sd_status plan(const gd_host *host, const gd_target *t, gd_params *run, gd_config *cfg,
+ * its working size, the memory it needs, the model, the TAESD, the LoRAs and the seed. */
+static sd_status plan(const gd_host *host, const gd_target *t, gd_params *run, run_state *rs,
                       region *r, int *work_w, int *work_h, sd_error *err)
 {
+    gd_config *cfg = &rs->cfg;
     if (t->base == GD_IMAGE_INDEXED)
         return gd_fail(err, SD_ERR_INVALID_ARG,
                     "Indexed images are not supported: their palette cannot hold generated "
@@ -46,6 +74,14 @@ static sd_status plan(const gd_host *host, const gd_target *t, gd_params *run, g
         host->warn(host->user, cfg->warning);
     run->model_path = cfg->model;
     run->vocab_path = cfg->vocab;
+    if (run->draft_vae && !*cfg->taesd) {
+        /* as the draft presets say: the draft VAE when one is configured */
+        if (host->warn)
+            host->warn(host->user, GD_NO_TAESD_TEXT " This run decodes with the full VAE.");
+        run->draft_vae = 0; /* the parasite records what ran */
+    }
+    if ((st = resolve_loras(run, rs, err)) != SD_OK)
+        return st;
     if (run->random_seed)
         run->seed = t->random;
     return SD_OK;
@@ -54,14 +90,14 @@ static sd_status plan(const gd_host *host, const gd_target *t, gd_params *run, g
 sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error *err)
 {
     gd_params run = *p;
-    gd_config *cfg = malloc(sizeof *cfg); /* three paths of GD_PATH_MAX: not on the stack */
+    run_state *rs = malloc(sizeof *rs);
     region r;
     int ww = 0, wh = 0;
-    if (!cfg)
+    if (!rs)
         return gd_fail(err, SD_ERR_NOMEM, "Out of memory.");
-    sd_status st = plan(host, t, &run, cfg, &r, &ww, &wh, err);
+    sd_status st = plan(host, t, &run, rs, &r, &ww, &wh, err);
     if (st != SD_OK) {
-        free(cfg);
+        free(rs);
         return st;
     }
 
@@ -81,7 +117,7 @@ sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error
         goto done;
 
     host->progress(host->user, -1.0, "Stable Diffusion: loading the model");
-    if ((st = gd_load_model(cfg, &model, err)) != SD_OK)
+    if ((st = gd_load_model(&rs->cfg, run.draft_vae, &model, err)) != SD_OK)
         goto done;
     gd_region_pixels in = { w, h, rgba, mask, r.open_edges };
     sd_error e = { 0 };
@@ -106,6 +142,6 @@ done:
     free(rgba);
     free(mask);
     free(out);
-    free(cfg);
+    free(rs);
     return st;
 }

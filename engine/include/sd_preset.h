@@ -54,6 +54,14 @@ typedef struct {
     int draft_vae;           /* 1: decode with TAESD (job.draft_vae) when one is configured */
 } sd_preset_settings;
 
+/* The preset's "loras" (SD_PRESET_LORAS): how many, and the i-th as a LoRA-folder name (in
+ * .path, pointing into the preset) and its weight; {NULL, 0} past the last. */
+int sd_preset_lora_count(const sd_preset *p);
+sd_lora sd_preset_lora_at(const sd_preset *p, int i);
+/* Replaces the preset's "loras" with n names and weights (n = 0 removes the key); each
+ * .path is a LoRA-folder name, validated like a parsed file. */
+sd_status sd_preset_set_loras(sd_preset *p, const sd_lora *loras, int n, sd_error *err);
+
 /* Parses a preset from JSON text; `source` names the file in error messages
  * ("watercolour.json: key \"steps\": must be an integer in 1..1000"). */
 sd_status sd_preset_parse(const char *json_text, const char *source, sd_preset **out,

@@ -20,7 +20,7 @@ int gd2_param_defs(int mode, GimpParamDef *args)
         args[n] = fixed[n];
     for (int i = 0; i < gd_n_args && i < GD_N_ARGS_MAX; i++) {
         const gd_arg *a = &gd_args[i];
-        if (mode < 0 || !gd_arg_in_mode(a, (sd_mode)mode))
+        if (mode < 0 || !gd_arg_in_mode(a, (sd_mode)mode) || a->aux)
             continue;
         args[n].type = a->type == GD_ARG_DOUBLE ? GIMP_PDB_FLOAT
                        : gd_arg_is_string(a)    ? GIMP_PDB_STRING
@@ -38,7 +38,7 @@ gboolean gd2_params_from_pdb(const GimpParam *param, gint nparams, gd_params *p,
     int k = GD_N_FIXED;
     for (int i = 0; i < gd_n_args; i++) {
         const gd_arg *a = &gd_args[i];
-        if (!gd_arg_in_mode(a, p->mode))
+        if (!gd_arg_in_mode(a, p->mode) || a->aux)
             continue;
         if (k >= nparams)
             return FALSE;

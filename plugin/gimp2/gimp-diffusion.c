@@ -58,13 +58,18 @@ static gboolean show_dialog(const gd_proc_info *info, gd_params *p, gd_strings *
 
     GtkWidget *w[GD_N_ARGS_MAX] = { 0 };
     guint row = 0;
+    int no_taesd = !gd_config_has_taesd();
     for (int i = 0; i < gd_n_args && i < GD_N_ARGS_MAX; i++) {
         const gd_arg *a = &gd_args[i];
         if (!gd_arg_in_mode(a, info->mode))
             continue;
-        GtkWidget *label = gtk_label_new_with_mnemonic(a->nick);
+        /* the draft VAE's box says when there is no TAESD to draft with */
+        int note = no_taesd && !strcmp(a->name, "draft-vae");
+        GtkWidget *label = gtk_label_new_with_mnemonic(note ? GD_NO_TAESD_LABEL : a->nick);
         gtk_misc_set_alignment(GTK_MISC(label), 0.0, 0.5);
         w[i] = gd2_widget_new(a, p);
+        if (note)
+            gtk_widget_set_tooltip_text(w[i], GD_NO_TAESD_TEXT);
         gtk_label_set_mnemonic_widget(GTK_LABEL(label), w[i]);
         gtk_table_attach(GTK_TABLE(table), label, 0, 1, row, row + 1, GTK_FILL, GTK_FILL, 0, 0);
         gtk_table_attach(GTK_TABLE(table), w[i], 1, 2, row, row + 1, GTK_EXPAND | GTK_FILL,

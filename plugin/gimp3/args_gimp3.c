@@ -1,43 +1,41 @@
 #include "args_gimp3.h"
 
+/* A row's PDB argument, or its aux argument (a dialog field only, kept with the config). */
+#define ADD(kind, ...)                                                                        \
+    (a->aux ? gimp_procedure_add_##kind##_aux_argument                                         \
+            : gimp_procedure_add_##kind##_argument)(procedure, a->name, a->nick, a->blurb,    \
+                                                     __VA_ARGS__, G_PARAM_READWRITE)
+
 void gd3_add_argument(GimpProcedure *procedure, const gd_arg *a, sd_mode mode)
 {
     switch (a->type) {
     case GD_ARG_TEXT:
     case GD_ARG_STRING:
-        gimp_procedure_add_string_argument(procedure, a->name, a->nick, a->blurb,
-                                           gd_arg_default_string(a, mode), G_PARAM_READWRITE);
+        ADD(string, gd_arg_default_string(a, mode));
         break;
     case GD_ARG_INT:
-        gimp_procedure_add_int_argument(procedure, a->name, a->nick, a->blurb, (gint)a->min,
-                                        (gint)a->max, (gint)gd_arg_default_number(a, mode),
-                                        G_PARAM_READWRITE);
+        ADD(int, (gint)a->min, (gint)a->max, (gint)gd_arg_default_number(a, mode));
         break;
     case GD_ARG_DOUBLE:
-        gimp_procedure_add_double_argument(procedure, a->name, a->nick, a->blurb, a->min, a->max,
-                                           gd_arg_default_number(a, mode), G_PARAM_READWRITE);
+        ADD(double, a->min, a->max, gd_arg_default_number(a, mode));
         break;
     case GD_ARG_BOOL:
-        gimp_procedure_add_boolean_argument(procedure, a->name, a->nick, a->blurb,
-                                            gd_arg_default_number(a, mode) != 0.0,
-                                            G_PARAM_READWRITE);
+        ADD(boolean, gd_arg_default_number(a, mode) != 0.0);
         break;
     case GD_ARG_CHOICE: {
         GimpChoice *choice = gimp_choice_new();
         const char *c;
         for (int k = 0; (c = a->choice(k)) != NULL; k++)
             gimp_choice_add(choice, c, k, c, NULL);
-        gimp_procedure_add_choice_argument(procedure, a->name, a->nick, a->blurb, choice,
-                                           gd_arg_default_string(a, mode), G_PARAM_READWRITE);
+        ADD(choice, choice, gd_arg_default_string(a, mode));
         break;
     }
     case GD_ARG_FILE:
     case GD_ARG_FOLDER:
-        gimp_procedure_add_file_argument(procedure, a->name, a->nick, a->blurb,
-                                         a->type == GD_ARG_FILE
-                                             ? GIMP_FILE_CHOOSER_ACTION_OPEN
-                                             : GIMP_FILE_CHOOSER_ACTION_SELECT_FOLDER,
-                                         TRUE, NULL, G_PARAM_READWRITE);
+        ADD(file,
+            a->type == GD_ARG_FILE ? GIMP_FILE_CHOOSER_ACTION_OPEN
+                                   : GIMP_FILE_CHOOSER_ACTION_SELECT_FOLDER,
+            TRUE, NULL);
         break;
     }
 }

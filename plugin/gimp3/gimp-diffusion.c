@@ -131,6 +131,12 @@ static gboolean show_dialog(GimpProcedure *procedure, GimpProcedureConfig *confi
                                                     : a->name));
     }
     gimp_procedure_dialog_set_sensitive(pd, "seed", TRUE, G_OBJECT(config), "random-seed", TRUE);
+    if (!gd_config_has_taesd()) {
+        GtkWidget *draft = gimp_procedure_dialog_get_widget(pd, "draft-vae", G_TYPE_NONE);
+        if (GTK_IS_BUTTON(draft))
+            gtk_button_set_label(GTK_BUTTON(draft), GD_NO_TAESD_LABEL);
+        gtk_widget_set_tooltip_text(draft, GD_NO_TAESD_TEXT);
+    }
     gimp_procedure_dialog_fill_list(pd, order);
     gd3_preset_row_attach(pd, config, info->mode);
     g_list_free(order);

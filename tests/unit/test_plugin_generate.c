@@ -209,7 +209,7 @@ int main(int argc, char **argv)
 
     sd_model *model = NULL;
     sd_error err = { 0 };
-    CHECK(gd_load_model(&cfg, &model, &err) == SD_OK, "load: %s", err.message);
+    CHECK(gd_load_model(&cfg, 0, &model, &err) == SD_OK, "load: %s", err.message);
     if (!model)
         return check_summary();
 
@@ -292,10 +292,10 @@ int main(int argc, char **argv)
 
     /* no model configured, missing file: messages that say what to do */
     gd_config none = { 0 };
-    CHECK(gd_load_model(&none, &model, &err) != SD_OK && strstr(err.message, "GIMP_DIFFUSION_MODEL"),
+    CHECK(gd_load_model(&none, 0, &model, &err) != SD_OK && strstr(err.message, "GIMP_DIFFUSION_MODEL"),
           "no model: %s", err.message);
     snprintf(none.model, sizeof none.model, "/nonexistent.safetensors");
-    CHECK(gd_load_model(&none, &model, &err) == SD_ERR_IO && strstr(err.message, "/nonexistent"),
+    CHECK(gd_load_model(&none, 0, &model, &err) == SD_ERR_IO && strstr(err.message, "/nonexistent"),
           "missing model: %s", err.message);
     test_run_path(cfg.model, cfg.vocab);
     return check_summary();

@@ -407,6 +407,22 @@ static cJSON *float_number(float f)
     return cJSON_CreateNumber((double)f);
 }
 
+/* The edited copy j validated and swapped in; a rejected edit leaves p as it was. */
+static sd_status swap_checked(sd_preset *p, cJSON *j, sd_error *err)
+{
+    sd_preset_settings checked;
+    ctx c = {p->source[0] ? p->source : sd_preset_name(p), err};
+    sd_status st = validate(&c, j, &checked);
+    if (st != SD_OK) {
+        cJSON_Delete(j);
+        return st;
+    }
+    cJSON_Delete(p->json);
+    p->json = j;
+    p->settings = checked;
+    return SD_OK;
+}
+
 sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_error *err)
 {
     /* Edit a copy, validate it, then swap: a rejected value leaves the preset as it was. */
@@ -444,17 +460,7 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
         cJSON_Delete(j);
         return sd_fail(err, SD_ERR_NOMEM, "out of memory editing a preset");
     }
-    sd_preset_settings checked;
-    ctx c = {p->source[0] ? p->source : sd_preset_name(p), err};
-    sd_status st = validate(&c, j, &checked);
-    if (st != SD_OK) {
-        cJSON_Delete(j);
-        return st;
-    }
-    cJSON_Delete(p->json);
-    p->json = j;
-    p->settings = checked;
-    return SD_OK;
+    return swap_checked(p, j, err);
 }
 
 sd_status sd_preset_set_description(sd_preset *p, const char *description, sd_error *err)
@@ -731,4 +737,49 @@ int sd_preset_list_error_count(const sd_preset_list *l) { return l->n_errors; }
 const char *sd_preset_list_error(const sd_preset_list *l, int i)
 {
     return i >= 0 && i < l->n_errors ? l->errors[i] : NULL;
+}
+
+/* ---- LoRAs ------------------------------------------------------------- */
+
+int sd_preset_lora_count(const sd_preset *p)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p->json, "loras");
+    return cJSON_IsArray(list) ? cJSON_GetArraySize(list) : 0;
+}
+
+sd_lora sd_preset_lora_at(const sd_preset *p, int i)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p->json, "loras");
+    const cJSON *item = i >= 0 && cJSON_IsArray(list) ? cJSON_GetArrayItem(list, i) : NULL;
+    if (!item)
+        return (sd_lora){ NULL, 0.0f };
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(item, "weight");
+    return (sd_lora){ json_string(item, "name"), cJSON_IsNumber(w) ? (float)w->valuedouble : 1.0f };
+}
+
+sd_status sd_preset_set_loras(sd_preset *p, const sd_lora *loras, int n, sd_error *err)
+{
+    /* as sd_preset_set_settings: edit a copy, validate it, then swap */
+    cJSON *j = cJSON_Duplicate(p->json, 1);
+    cJSON *list = n > 0 ? cJSON_CreateArray() : NULL;
+    int ok = j && (n == 0 || list);
+    for (int i = 0; ok && i < n; i++) {
+        cJSON *item = cJSON_CreateObject();
+        ok = item && cJSON_AddItemToArray(list, item) &&
+             cJSON_AddStringToObject(item, "name", loras[i].path ? loras[i].path : "") &&
+             cJSON_AddItemToObject(item, "weight", float_number(loras[i].weight));
+        if (!item)
+            break;
+    }
+    if (ok && n > 0)
+        ok = replace_item(j, "loras", list);
+    else if (ok)
+        cJSON_DeleteItemFromObjectCaseSensitive(j, "loras");
+    else
+        cJSON_Delete(list);
+    if (!ok) {
+        cJSON_Delete(j);
+        return sd_fail(err, SD_ERR_NOMEM, "out of memory editing a preset");
+    }
+    return swap_checked(p, j, err);
 }

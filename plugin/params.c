@@ -321,8 +321,7 @@ const char *gd_mode_name(sd_mode mode)
     return "?";
 }
 
-/* A float as the shortest decimal that reads back as it (0.8f as 0.8, not 0.800000011920929). */
-static double short_float(float f)
+double gd_short_float(float f)
 {
     char buf[32];
     for (int digits = 1; digits < 9; digits++) {
@@ -343,7 +342,7 @@ static int add_loras(cJSON *o, const gd_params *p)
         cJSON *item = cJSON_CreateObject();
         if (!item || !cJSON_AddItemToArray(list, item) ||
             !cJSON_AddStringToObject(item, "file", slash ? slash + 1 : path) ||
-            !cJSON_AddNumberToObject(item, "weight", short_float(p->engine_loras[i].weight)))
+            !cJSON_AddNumberToObject(item, "weight", gd_short_float(p->engine_loras[i].weight)))
             return 0;
     }
     return list != NULL;

@@ -205,6 +205,10 @@ __attribute__((format(printf, 3, 4)))
 #endif
 sd_status gd_fail(sd_error *err, sd_status code, const char *fmt, ...);
 
+/* A float as the shortest decimal that reads back as it (0.8f as 0.8, not
+ * 0.800000011920929), for JSON and the LoRA argument. */
+double gd_short_float(float f);
+
 /* "img2img", "inpaint", "txt2img". */
 const char *gd_mode_name(sd_mode mode);
 

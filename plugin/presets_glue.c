@@ -132,7 +132,7 @@ static char *loras_text(const sd_preset *preset)
     *w = '\0';
     for (int i = 0; i < n; i++) {
         sd_lora l = sd_preset_lora_at(preset, i);
-        w += sprintf(w, "%s%s:%.9g", i ? ";" : "", l.path, (double)l.weight);
+        w += sprintf(w, "%s%s:%.9g", i ? ";" : "", l.path, gd_short_float(l.weight));
     }
     return text;
 }

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "loras.h"
 #include "params.h"
 
 static void test_arg_table(void)
@@ -84,6 +85,68 @@ static void test_json(void)
     free(s);
 }
 
+/* The LoRA argument and the dialog's choosers: one list, weights parsed, bare names found in
+ * the LoRA folder, bad entries refused with the entry named; the parasite names each file. */
+static void test_loras(void)
+{
+    static gd_lora_entry e[SD_LORA_MAX];
+    gd_params p;
+    sd_error err = { 0 };
+    int n = -1;
+    gd_params_defaults(&p, SD_MODE_IMG2IMG);
+    CHECK(gd_loras_parse(&p, e, &n, &err) == SD_OK && n == 0, "no LoRAs by default: %d", n);
+    p.loras = " /a/x.safetensors:0.5 ; style ;; y:-1.25 ";
+    p.lora_file[1] = "/b/z.safetensors";
+    p.lora_weight[1] = 0.75;
+    CHECK(gd_loras_parse(&p, e, &n, &err) == SD_OK && n == 4, "four LoRAs: %d %s", n, err.message);
+    if (n == 4)
+        CHECK(!strcmp(e[0].file, "/a/x.safetensors") && e[0].weight == 0.5 &&
+                  !strcmp(e[1].file, "style") && e[1].weight == 1.0 && !strcmp(e[2].file, "y") &&
+                  e[2].weight == -1.25 && !strcmp(e[3].file, "/b/z.safetensors") &&
+                  e[3].weight == 0.75,
+              "entries: %s %g, %s %g, %s %g, %s %g", e[0].file, e[0].weight, e[1].file,
+              e[1].weight, e[2].file, e[2].weight, e[3].file, e[3].weight);
+    p.loras = "x:heavy";
+    CHECK(gd_loras_parse(&p, e, &n, &err) == SD_ERR_INVALID_ARG && strstr(err.message, "x:heavy"),
+          "a weight that is no number: %s", err.message);
+    p.loras = "a;a;a;a;a;a;a;a;a;a;a;a;a;a;a;a";
+    CHECK(gd_loras_parse(&p, e, &n, &err) == SD_ERR_INVALID_ARG && strstr(err.message, "16"),
+          "at most SD_LORA_MAX: %s", err.message);
+
+    char path[GD_PATH_MAX], stem[64];
+    CHECK(gd_lora_resolve("style", "/l", path, sizeof path, &err) == SD_OK &&
+              !strcmp(path, "/l/style.safetensors"), "a name in the folder: %s", path);
+    CHECK(gd_lora_resolve("s.safetensors", "/l", path, sizeof path, &err) == SD_OK &&
+              !strcmp(path, "/l/s.safetensors"), "a file name in the folder: %s", path);
+    CHECK(gd_lora_resolve("/a/x.safetensors", "", path, sizeof path, &err) == SD_OK &&
+              !strcmp(path, "/a/x.safetensors"), "a path as it is: %s", path);
+    CHECK(gd_lora_resolve("style", "", path, sizeof path, &err) == SD_ERR_INVALID_ARG &&
+              strstr(err.message, "lora_dir"), "no folder: %s", err.message);
+    gd_lora_stem("/a/b/my style.safetensors", stem, sizeof stem);
+    CHECK(!strcmp(stem, "my style"), "stem: %s", stem);
+
+    sd_lora applied[2] = { { "/a/x.safetensors", 0.8f }, { "/l/style.safetensors", -1.0f } };
+    gd_params_defaults(&p, SD_MODE_TXT2IMG);
+    p.engine_loras = applied;
+    p.n_engine_loras = 2;
+    p.spacing = "trailing";
+    p.draft_vae = 1;
+    char *s = gd_params_to_json(&p, 0, 0, 8, 8, 8, 8);
+    cJSON *o = s ? cJSON_Parse(s) : NULL;
+    cJSON *l = o ? cJSON_GetObjectItem(o, "loras") : NULL;
+    cJSON *first = cJSON_GetArrayItem(l, 0);
+    CHECK(cJSON_GetArraySize(l) == 2 && first &&
+              !strcmp(cJSON_GetObjectItem(first, "file")->valuestring, "x.safetensors") &&
+              cJSON_GetObjectItem(first, "weight")->valuedouble == 0.8,
+          "parasite LoRAs: %s", s ? s : "(null)");
+    CHECK(o && !strcmp(cJSON_GetObjectItem(o, "timestep_spacing")->valuestring, "trailing") &&
+              !strcmp(cJSON_GetObjectItem(o, "prediction")->valuestring, "auto") &&
+              cJSON_IsTrue(cJSON_GetObjectItem(o, "draft_vae")),
+          "parasite spacing, prediction, draft VAE: %s", s ? s : "(null)");
+    cJSON_Delete(o);
+    free(s);
+}
+
 static void test_layer_name(void)
 {
     char buf[32];
@@ -141,6 +204,28 @@ static void test_config(void)
     write_file(file, "[1, 2");
     gd_config_resolve("", "", &c);
     CHECK(!*c.model && strstr(c.warning, "config.json"), "a broken file is reported: '%s'", c.warning);
+
+    /* the TAESD and the LoRA folder: the file's keys, the environment over them, and
+       install.sh's folder under the data folder when nothing names one */
+    unsetenv("GIMP_DIFFUSION_TAESD");
+    unsetenv("GIMP_DIFFUSION_LORA_DIR");
+    setenv("XDG_DATA_HOME", "/data", 1);
+    write_file(file, "{\"model\": \"/m/a.safetensors\"}");
+    gd_config_resolve("", "", &c);
+    CHECK(!*c.taesd && !strcmp(c.lora_dir, "/data/gimp-diffusion/loras") && !gd_config_has_taesd(),
+          "defaults: taesd '%s', lora_dir '%s'", c.taesd, c.lora_dir);
+    write_file(file, "{\"taesd\": \"/t/taesd\", \"lora_dir\": \"/l\"}");
+    gd_config_resolve("", "", &c);
+    CHECK(!strcmp(c.taesd, "/t/taesd") && !strcmp(c.lora_dir, "/l") && gd_config_has_taesd(),
+          "config keys: taesd '%s', lora_dir '%s'", c.taesd, c.lora_dir);
+    setenv("GIMP_DIFFUSION_TAESD", "/env/taesd", 1);
+    setenv("GIMP_DIFFUSION_LORA_DIR", "/env/loras", 1);
+    gd_config_resolve("", "", &c);
+    CHECK(!strcmp(c.taesd, "/env/taesd") && !strcmp(c.lora_dir, "/env/loras"),
+          "environment over the file: taesd '%s', lora_dir '%s'", c.taesd, c.lora_dir);
+    unsetenv("GIMP_DIFFUSION_TAESD");
+    unsetenv("GIMP_DIFFUSION_LORA_DIR");
+    unsetenv("XDG_DATA_HOME");
 
     unlink(file);
     rmdir(sub);
@@ -234,5 +319,6 @@ int main(void)
     test_json();
     test_layer_name();
     test_config();
+    test_loras();
     return check_summary();
 }

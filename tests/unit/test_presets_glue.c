@@ -290,6 +290,12 @@ static void test_save_round_trip(void)
     p.padding = 40;
     p.feather = 3.5;
     p.model_path = "/m/harbour.safetensors";
+    p.spacing = "trailing";
+    p.prediction = "v";
+    p.draft_vae = 1;
+    p.loras = "harbour-light:0.6";
+    p.lora_file[0] = "/elsewhere/film grain.safetensors";
+    p.lora_weight[0] = -0.5;
 
     sd_preset *saved;
     char path[GD_PATH_MAX];
@@ -318,6 +324,11 @@ static void test_save_round_trip(void)
     CHECK(q.work_size == 504 && q.padding == p.padding && fabs(q.feather - p.feather) < 1e-6,
           "work size %d padding %d feather %g", q.work_size, q.padding, q.feather);
     CHECK(!strcmp(q.model_path, p.model_path), "model %s", q.model_path);
+    CHECK(!strcmp(q.spacing, "trailing") && !strcmp(q.prediction, "v") && q.draft_vae,
+          "spacing %s prediction %s draft VAE %d", q.spacing, q.prediction, q.draft_vae);
+    /* LoRAs by the names the LoRA folder knows them by, in the LoRA argument */
+    CHECK(q.loras && !strcmp(q.loras, "harbour-light:0.6;film grain:-0.5") && !*q.lora_file[0],
+          "loras '%s', chooser '%s'", q.loras ? q.loras : "(null)", q.lora_file[0]);
     gd_preset_strings_free(&own);
     sd_preset_free(back);
 

@@ -104,16 +104,9 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     region_work_size(w, h, p->work_size, &ww, &wh);
     wn = (size_t)ww * wh;
 
-    int sampler = sd_sampler_from_name(p->sampler);
-    if (sampler < 0)
-        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
-    int spacing = sd_spacing_from_name(p->spacing);
-    int prediction = sd_prediction_from_name(p->prediction);
-    if (spacing < 0 || prediction < 0)
-        return gd_fail(err, SD_ERR_INVALID_ARG,
-                       "Unknown %s \"%s\" (leading, trailing, linspace / auto, eps, v).",
-                       spacing < 0 ? "timestep spacing" : "prediction type",
-                       spacing < 0 ? p->spacing : p->prediction);
+    gd_schedule sched;
+    if (gd_params_schedule(p, &sched, err) != SD_OK)
+        return SD_ERR_INVALID_ARG;
     if (gd_check_selection(in->selection, n, err) != SD_OK)
         return SD_ERR_INVALID_ARG;
 
@@ -148,11 +141,11 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     job.strength = (float)p->strength;
     job.steps = p->steps;
     job.cfg_scale = (float)p->cfg_scale;
-    job.sampler = (sd_sampler)sampler;
+    job.sampler = sched.sampler;
     job.seed = p->seed;
     job.clip_skip = p->clip_skip;
-    job.spacing = (sd_spacing)spacing;
-    job.prediction = (sd_prediction)prediction;
+    job.spacing = sched.spacing;
+    job.prediction = sched.prediction;
     job.loras = p->engine_loras;
     job.n_loras = p->n_engine_loras;
     job.lora_dir = p->lora_dir && *p->lora_dir ? p->lora_dir : NULL;

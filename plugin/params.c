@@ -37,11 +37,13 @@ static const char *prediction_choice(int index)
 #define LORA_ROWS(k, file_nick, weight_nick)                                                 \
     { .name = "lora-" #k, .nick = file_nick,                                                 \
       .blurb = "A LoRA .safetensors file applied with the weight below (empty: none)",      \
-      .type = GD_ARG_FILE, FIELD(lora_file[k - 1]), .modes = ALL_MODES, .aux = 1 },          \
+      .type = GD_ARG_FILE, FIELD(lora_file[k - 1]), .modes = ALL_MODES, .aux = 1,            \
+      .advanced = 1 },                                                                       \
     { .name = "lora-" #k "-weight", .nick = weight_nick,                                     \
       .blurb = "Weight of the LoRA above (1 = as trained; negative reverses it)",            \
       .type = GD_ARG_DOUBLE, .min = GD_LORA_WEIGHT_MIN, .max = GD_LORA_WEIGHT_MAX,          \
-      .def = GD_LORA_WEIGHT_DEFAULT, FIELD(lora_weight[k - 1]), .modes = ALL_MODES, .aux = 1 }
+      .def = GD_LORA_WEIGHT_DEFAULT, FIELD(lora_weight[k - 1]), .modes = ALL_MODES,          \
+      .aux = 1, .advanced = 1 }
 
 /* One row per argument, in PDB order: new arguments go at the end, so that scripts calling
  * the procedures with positional arguments (Script-Fu) keep working.
@@ -99,19 +101,20 @@ const gd_arg gd_args[] = {
       .blurb = "leading, trailing or linspace (diffusers' timestep_spacing; trailing for "
                "1-4 step models)",
       .type = GD_ARG_CHOICE, .def_str = "leading", .choice = spacing_choice, FIELD(spacing),
-      .modes = ALL_MODES },
+      .modes = ALL_MODES, .advanced = 1 },
     { .name = "prediction", .nick = "Prediction t_ype",
       .blurb = "What the U-Net predicts: auto (the model's), eps or v",
       .type = GD_ARG_CHOICE, .def_str = "auto", .choice = prediction_choice,
-      FIELD(prediction), .modes = ALL_MODES },
+      FIELD(prediction), .modes = ALL_MODES, .advanced = 1 },
     { .name = "loras", .nick = "LoRAs _by name",
       .blurb = "LoRAs as file:weight;file:weight (a name without a folder is looked up in the "
                "config's lora_dir, .safetensors added; weight 1 when left out)",
-      .type = GD_ARG_STRING, FIELD(loras), .modes = ALL_MODES },
+      .type = GD_ARG_STRING, FIELD(loras), .modes = ALL_MODES, .advanced = 1 },
     { .name = "draft-vae", .nick = "_Quick draft VAE (TAESD)",
       .blurb = "Encode and decode with the configured TAESD instead of the full VAE: much "
                "faster, softer detail",
-      .type = GD_ARG_BOOL, .min = 0, .max = 1, .def = 0, FIELD(draft_vae), .modes = ALL_MODES },
+      .type = GD_ARG_BOOL, .min = 0, .max = 1, .def = 0, FIELD(draft_vae), .modes = ALL_MODES,
+      .advanced = 1 },
     LORA_ROWS(1, "LoRA _1", "LoRA 1 weight (_3)"),
     LORA_ROWS(2, "LoRA _2", "LoRA 2 weight (_4)"),
 };
@@ -319,6 +322,23 @@ const char *gd_mode_name(sd_mode mode)
     case SD_MODE_TXT2IMG: return "txt2img";
     }
     return "?";
+}
+
+sd_status gd_params_schedule(const gd_params *p, gd_schedule *out, sd_error *err)
+{
+    int sampler = sd_sampler_from_name(p->sampler);
+    int spacing = sd_spacing_from_name(p->spacing);
+    int prediction = sd_prediction_from_name(p->prediction);
+    if (sampler < 0)
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+    if (spacing < 0)
+        return gd_fail(err, SD_ERR_INVALID_ARG,
+                       "Unknown timestep spacing \"%s\" (leading, trailing, linspace).", p->spacing);
+    if (prediction < 0)
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown prediction type \"%s\" (auto, eps, v).",
+                       p->prediction);
+    *out = (gd_schedule){ (sd_sampler)sampler, (sd_spacing)spacing, (sd_prediction)prediction };
+    return SD_OK;
 }
 
 double gd_short_float(float f)

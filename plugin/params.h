@@ -133,7 +133,11 @@ typedef struct {
     gd_field_kind field;
     unsigned modes;     /* bit (1 << sd_mode) for each procedure that takes it */
     int aux;            /* a dialog field only, no PDB argument (GIMP 3: an aux argument) */
+    int advanced;       /* the dialog shows it under GD_ADVANCED_LABEL, folded */
 } gd_arg;
+
+/* The folded part of the dialogs (the dialog fits a 1280 x 800 screen with it folded). */
+#define GD_ADVANCED_LABEL "Advanced: timestep schedule, LoRAs, draft VAE"
 
 extern const gd_arg gd_args[];
 extern const int gd_n_args;
@@ -204,6 +208,15 @@ const gd_proc_info *gd_proc_find(const char *proc);
 __attribute__((format(printf, 3, 4)))
 #endif
 sd_status gd_fail(sd_error *err, sd_status code, const char *fmt, ...);
+
+/* The sampler, timestep spacing and prediction type p names, as the engine's enums;
+ * SD_ERR_INVALID_ARG naming the unknown one. */
+typedef struct {
+    sd_sampler sampler;
+    sd_spacing spacing;
+    sd_prediction prediction;
+} gd_schedule;
+sd_status gd_params_schedule(const gd_params *p, gd_schedule *out, sd_error *err);
 
 /* A float as the shortest decimal that reads back as it (0.8f as 0.8, not
  * 0.800000011920929), for JSON and the LoRA argument. */

@@ -270,21 +270,17 @@ sd_status gd_preset_from_params(const char *name, const char *description, const
                                 sd_preset **out, sd_error *err)
 {
     *out = NULL;
-    int sampler = sd_sampler_from_name(p->sampler);
-    if (sampler < 0)
-        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
-    int spacing = sd_spacing_from_name(p->spacing);
-    int prediction = sd_prediction_from_name(p->prediction);
-    if (spacing < 0 || prediction < 0)
-        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown timestep spacing \"%s\" or prediction \"%s\".",
-                       p->spacing, p->prediction);
+    gd_schedule sched;
+    sd_status st = gd_params_schedule(p, &sched, err);
+    if (st != SD_OK)
+        return st;
     sd_preset_settings s = {
         .set = SD_PRESET_SAMPLER | SD_PRESET_STEPS | SD_PRESET_CFG | SD_PRESET_SEED |
                SD_PRESET_RESOLUTION | SD_PRESET_PADDING | SD_PRESET_FEATHER |
                SD_PRESET_SPACING | SD_PRESET_PREDICTION | SD_PRESET_DRAFT_VAE,
-        .sampler = (sd_sampler)sampler,
-        .spacing = (sd_spacing)spacing,
-        .prediction = (sd_prediction)prediction,
+        .sampler = sched.sampler,
+        .spacing = sched.spacing,
+        .prediction = sched.prediction,
         .draft_vae = p->draft_vae != 0,
         .steps = p->steps,
         .cfg_scale = (float)p->cfg_scale,
@@ -305,7 +301,7 @@ sd_status gd_preset_from_params(const char *name, const char *description, const
     const char *negative = p->negative_prompt && *p->negative_prompt ? p->negative_prompt : NULL;
 
     sd_preset *preset = NULL;
-    sd_status st = sd_preset_new(name, p->prompt ? p->prompt : "", negative, &preset, err);
+    st = sd_preset_new(name, p->prompt ? p->prompt : "", negative, &preset, err);
     if (st == SD_OK)
         st = sd_preset_set_settings(preset, &s, err);
     if (st == SD_OK && description && *description)

@@ -56,8 +56,18 @@ static gboolean show_dialog(const gd_proc_info *info, gd_params *p, gd_strings *
     gtk_container_set_border_width(GTK_CONTAINER(table), 12);
     gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(dialog))), table, TRUE, TRUE, 0);
 
+    /* the advanced rows, folded under the others */
+    GtkWidget *expander = gtk_expander_new(GD_ADVANCED_LABEL);
+    GtkWidget *advanced = gtk_table_new((guint)gd_n_args, 2, FALSE);
+    gtk_table_set_row_spacings(GTK_TABLE(advanced), 4);
+    gtk_table_set_col_spacings(GTK_TABLE(advanced), 8);
+    gtk_container_add(GTK_CONTAINER(expander), advanced);
+    gtk_container_set_border_width(GTK_CONTAINER(expander), 12);
+    gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(dialog))), expander, FALSE,
+                       FALSE, 0);
+
     GtkWidget *w[GD_N_ARGS_MAX] = { 0 };
-    guint row = 0;
+    guint row = 0, advanced_row = 0;
     int no_taesd = !gd_config_has_taesd();
     for (int i = 0; i < gd_n_args && i < GD_N_ARGS_MAX; i++) {
         const gd_arg *a = &gd_args[i];
@@ -71,10 +81,12 @@ static gboolean show_dialog(const gd_proc_info *info, gd_params *p, gd_strings *
         if (note)
             gtk_widget_set_tooltip_text(w[i], GD_NO_TAESD_TEXT);
         gtk_label_set_mnemonic_widget(GTK_LABEL(label), w[i]);
-        gtk_table_attach(GTK_TABLE(table), label, 0, 1, row, row + 1, GTK_FILL, GTK_FILL, 0, 0);
-        gtk_table_attach(GTK_TABLE(table), w[i], 1, 2, row, row + 1, GTK_EXPAND | GTK_FILL,
-                         GTK_FILL, 0, 0);
-        row++;
+        GtkWidget *t = a->advanced ? advanced : table;
+        guint *r = a->advanced ? &advanced_row : &row;
+        gtk_table_attach(GTK_TABLE(t), label, 0, 1, *r, *r + 1, GTK_FILL, GTK_FILL, 0, 0);
+        gtk_table_attach(GTK_TABLE(t), w[i], 1, 2, *r, *r + 1, GTK_EXPAND | GTK_FILL, GTK_FILL,
+                         0, 0);
+        (*r)++;
     }
     GtkWidget *seed_w = w[gd_arg_find("seed") - gd_args];
     GtkWidget *random_w = w[gd_arg_find("random-seed") - gd_args];

@@ -120,15 +120,26 @@ static gboolean show_dialog(GimpProcedure *procedure, GimpProcedureConfig *confi
     gimp_ui_init(PLUG_IN_BINARY);
     GtkWidget *dialog = gimp_procedure_dialog_new(procedure, config, info->title);
     GimpProcedureDialog *pd = GIMP_PROCEDURE_DIALOG(dialog);
-    GList *order = NULL;
+    GList *order = NULL, *advanced = NULL;
     for (int i = 0; i < gd_n_args; i++) {
         const gd_arg *a = &gd_args[i];
         if (!gd_arg_in_mode(a, info->mode))
             continue;
-        order = g_list_append(order, (gpointer)(a->type == GD_ARG_TEXT
-                                                    ? prompt_box(pd, a->name, a->nick,
-                                                                 !strcmp(a->name, "prompt") ? 64 : 40)
-                                                    : a->name));
+        gpointer id = (gpointer)(a->type == GD_ARG_TEXT
+                                     ? prompt_box(pd, a->name, a->nick,
+                                                  !strcmp(a->name, "prompt") ? 64 : 40)
+                                     : a->name);
+        if (a->advanced)
+            advanced = g_list_append(advanced, id);
+        else
+            order = g_list_append(order, id);
+    }
+    if (advanced) {
+        gimp_procedure_dialog_fill_box_list(pd, "advanced-box", advanced);
+        gimp_procedure_dialog_get_label(pd, "advanced-label", GD_ADVANCED_LABEL, FALSE, FALSE);
+        gimp_procedure_dialog_fill_expander(pd, "advanced", "advanced-label", FALSE, "advanced-box");
+        order = g_list_append(order, (gpointer) "advanced");
+        g_list_free(advanced);
     }
     gimp_procedure_dialog_set_sensitive(pd, "seed", TRUE, G_OBJECT(config), "random-seed", TRUE);
     if (!gd_config_has_taesd()) {

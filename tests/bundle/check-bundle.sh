@@ -76,7 +76,14 @@ else echo "FAIL newest glibc symbol: $glibc_max (> GLIBC_2.38)"; bad=1; fi
 
 # 3. end-to-end in GIMP 3.2 with our build dependencies removed
 purge='libopenblas* libblas* liblapack* libcjson* libutf8proc* libgfortran* gcc gcc-[0-9]* cpp cpp-[0-9]* meson ninja-build'
-in_chroot "$RUN_R" "$SRC:/gd/src:ro" "$OUT:/gd/out" "$(dirname "$MODEL"):/gd/model:ro" "$VOCAB:/gd/vocab:ro" -- "
+# the LoRA and TAESD fixtures beside the model folder, where gimp3-e2e.sh looks for them
+fixtures=()
+for f in golden-lora golden-taesd; do
+  d=$(realpath -m "$(dirname "$MODEL")/../$f")
+  [ ! -d "$d" ] || fixtures+=("$d:/gd/$f:ro")
+done
+in_chroot "$RUN_R" "$SRC:/gd/src:ro" "$OUT:/gd/out" "$(dirname "$MODEL"):/gd/model:ro" "$VOCAB:/gd/vocab:ro" \
+  "${fixtures[@]}" -- "
   set -e
   pkgs=\$(dpkg-query -W -f='\${Package}\n' $purge 2>/dev/null || true)
   [ -z \"\$pkgs\" ] || dpkg --purge --force-depends \$pkgs >/gd/out/purge.log 2>&1

@@ -120,6 +120,21 @@ gd_profile() {
   "$PY" "$HERE/make_input.py" "$WORK/in.png"
 }
 
+# gd_options_config: for the options scenario (check_options.py), the LoRA and TAESD
+# fixtures beside the model's folder (../golden-lora, ../golden-taesd/tiny-taesd; the GIMP 3
+# chroot mounts them there too) named in the config file as lora_dir and taesd; LORA is the
+# LoRA file the scenario runs. Returns 1, the scenario then skipped, without them.
+gd_options_config() {
+  local shared taesd
+  shared=$(realpath -m "$(dirname "$MODEL")/..")
+  LORA=$shared/golden-lora/lora_a_kohya.safetensors taesd=$shared/golden-taesd/tiny-taesd
+  [ -r "$LORA" ] && [ -d "$taesd" ] || { echo "SKIP: options scenario: no $LORA or $taesd"; return 1; }
+  mkdir -p "$XDG_CONFIG_HOME/gimp-diffusion"
+  printf '{"lora_dir": "%s", "taesd": "%s"}\n' "$shared/golden-lora" "$taesd" \
+    >"$XDG_CONFIG_HOME/gimp-diffusion/config.json"
+  export GD_LORA=$LORA
+}
+
 # gd2_batch LOG EXPR: one headless GIMP 2.10 run of a Script-Fu expression. gimp-console-2.10
 # always exits 0: the scripts write WORK/marker, and the driver judges by it. It execs, like
 # gd3_batch: run it in a subshell, `(gd2_batch ...)`.

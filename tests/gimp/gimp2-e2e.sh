@@ -10,9 +10,13 @@ t0=$(date +%s.%N)
 gd_profile 2 presets
 t1=$(date +%s.%N)
 
+options=
+gd_options_config &&
+  options="(load \"$HERE/e2e-gimp2-options.scm\") (gd-options-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\" \"$LORA\")"
 (gd2_batch "$WORK/gimp.log" \
   "(begin (load \"$HERE/e2e-gimp2.scm\") (load \"$HERE/e2e-gimp2-presets.scm\")
-          (gd-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\") (gd-presets-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\"))")
+          (gd-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\") (gd-presets-e2e \"$WORK\" \"$MODEL\" \"$VOCAB\")
+          $options)")
 rc=$?
 t2=$(date +%s.%N)
 gd_show_log 2 "$WORK/gimp.log"
@@ -29,6 +33,7 @@ for msg in "model file /nonexistent/model.safetensors cannot be read" \
 done
 "$PY" "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
 "$PY" "$HERE/check_presets.py" "$WORK" "$HERE/presets" || exit 1
+[ -z "$options" ] || "$PY" "$HERE/check_options.py" "$WORK" || exit 1
 "$PY" "$HERE/same_pixels.py" "$WORK/gray-in.png" "$WORK/gray-out.png" \
   "grayscale image outside the selection" 40 30 80 60 || exit 1
 

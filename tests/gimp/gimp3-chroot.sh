@@ -40,6 +40,11 @@ unshare --mount --propagation private --pid --fork --kill-child --net /bin/bash 
   mount --bind "$OUT" "$C/gd/out"
   mount --bind -o ro "$(dirname "$MODEL")" "$C/gd/model"
   mount --bind -o ro "$VOCAB" "$C/gd/vocab"
+  # the LoRA and TAESD fixtures beside the model folder, where the drivers look for them
+  for f in golden-lora golden-taesd; do
+    [ -d "$(dirname "$MODEL")/../$f" ] || continue
+    mkdir -p "$C/gd/$f"; mount --bind -o ro "$(dirname "$MODEL")/../$f" "$C/gd/$f"
+  done
   exec chroot "$C" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c "
       set -e

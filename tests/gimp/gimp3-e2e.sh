@@ -11,7 +11,9 @@ gd_profile 3 presets
 t1=$(date +%s.%N)
 
 rc=0
-(gd3_batch "$WORK/gimp.log" e2e_gimp3.py e2e_gimp3_presets.py) || rc=$?
+options=
+gd_options_config && options=e2e_gimp3_options.py
+(gd3_batch "$WORK/gimp.log" e2e_gimp3.py e2e_gimp3_presets.py $options) || rc=$?
 t2=$(date +%s.%N)
 gd_show_log 3 "$WORK/gimp.log"
 awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "profile+install %.1f s, test batch %.1f s\n", b - a, c - b }'
@@ -19,6 +21,10 @@ awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "profile+install %.1f s, te
 "$PY" "$HERE/check_e2e.py" "$WORK" img2img inpaint || exit 1
 grep -q E2E-GIMP3-PRESETS-OK "$WORK/gimp.log" || fail "the Apply Preset batch failed"
 "$PY" "$HERE/check_presets.py" "$WORK" "$HERE/presets" || exit 1
+if [ -n "$options" ]; then
+  grep -q E2E-GIMP3-OPTIONS-OK "$WORK/gimp.log" || fail "the options batch failed"
+  "$PY" "$HERE/check_options.py" "$WORK" || exit 1
+fi
 
 # Cancel = GIMP kills the plug-in: kill it mid-run, the image must be unchanged.
 (GD_TIMEOUT=600 gd3_batch "$WORK/gimp-kill.log" e2e_gimp3_kill.py) &

@@ -26,7 +26,7 @@
          (sl (car (gimp-layer-new scratch 64 64 RGB-IMAGE "s" 100 LAYER-MODE-NORMAL))))
     (gimp-image-insert-layer scratch sl 0 0)
     (plug-in-diffusion-img2img RUN-NONINTERACTIVE scratch sl
-      "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab)
+      "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab "leading" "auto" "" FALSE)
     (gimp-image-delete scratch))
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
          (src (car (gimp-image-get-active-layer img))))
@@ -34,7 +34,7 @@
     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
     (gimp-image-clean-all img)
     (let ((layer (car (plug-in-diffusion-img2img RUN-INTERACTIVE img src
-                        "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" ""))))
+                        "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE))))
       (gd-write dir "layer-name.txt" (car (gimp-item-get-name layer)))
       (gd-assert (= (car (gimp-image-get-layers img)) 2) "one new layer after OK")
       (gimp-displays-flush)

@@ -1,6 +1,8 @@
 ; GUI test of the GIMP 2.10 plug-in, driven by gimp2-gui.sh under Xvfb:
-;   (gd-gui "WORKDIR" "MODEL" "VOCAB")
-; 1. a non-interactive run on a scratch image sets the procedure's last values;
+;   (gd-gui "WORKDIR" "MODEL" "VOCAB" "LORA")
+; 1. a non-interactive run on a scratch image sets the procedure's last values; with a
+;    LORA file ("" for none) they then also fill the dialog's first LoRA chooser (no PDB
+;    argument: the last values are set as the plug-in keeps them, JSON by gimp_set_data);
 ; 2. the real image gets a display, a selection, and the procedure RUN-INTERACTIVE: the
 ;    dialog shows those last values, the shell screenshots it and clicks OK;
 ; 3. the shell presses Ctrl+Z in the image window: the new layer must be gone and the
@@ -20,7 +22,12 @@
         ((= n 0) #f)
         (else (gd-wait-file path (- n 1)))))
 
-(define (gd-gui dir model vocab)
+; GIMP 2.10 keeps a procedure's last values as the JSON of gd_params_values_json
+(define (gd-set-last-values proc json)
+  (gimp-procedural-db-set-data proc (+ 1 (string-length json))
+    (list->vector (append (map char->integer (string->list json)) '(0)))))
+
+(define (gd-gui dir model vocab lora)
   (gd-mark dir "FAIL")
   (let* ((scratch (car (gimp-image-new 64 64 RGB)))
          (sl (car (gimp-layer-new scratch 64 64 RGB-IMAGE "s" 100 LAYER-MODE-NORMAL))))
@@ -28,6 +35,12 @@
     (plug-in-diffusion-img2img RUN-NONINTERACTIVE scratch sl
       "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab "leading" "auto" "" FALSE)
     (gimp-image-delete scratch))
+  (if (not (string=? lora ""))
+      (gd-set-last-values "plug-in-diffusion-img2img"
+        (string-append "{\"prompt\":\"a red barn in a field\",\"negative-prompt\":\"\","
+                       "\"strength\":0.6,\"steps\":4,\"cfg-scale\":7.5,\"sampler\":\"euler_a\","
+                       "\"seed\":42,\"random-seed\":0,\"work-size\":128,\"context-padding\":16,"
+                       "\"feather\":4,\"color-match\":0,\"lora-1\":\"" lora "\",\"lora-1-weight\":0.8}")))
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
          (src (car (gimp-image-get-active-layer img))))
     (gimp-display-new img)
@@ -36,6 +49,8 @@
     (let ((layer (car (plug-in-diffusion-img2img RUN-INTERACTIVE img src
                         "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE))))
       (gd-write dir "layer-name.txt" (car (gimp-item-get-name layer)))
+      (gd-write dir "gui-parasite.json"
+                (caddr (car (gimp-item-get-parasite layer "gimp-diffusion-params"))))
       (gd-assert (= (car (gimp-image-get-layers img)) 2) "one new layer after OK")
       (gimp-displays-flush)
       (gd-mark dir "RAN")

@@ -11,7 +11,6 @@ gd_profile 2
 export GIMP_DIFFUSION_MODEL=$MODEL GIMP_DIFFUSION_VOCAB=$VOCAB
 
 # the dialog's first LoRA chooser holds the LoRA fixture (when there is one)
-LORA=
 gd_options_config || LORA=
 gd_gui_run gimp-2.10 --no-splash -d -f \
   -b "(begin (load \"$HERE/gui-gimp2.scm\") (gd-gui \"$WORK\" \"$MODEL\" \"$VOCAB\" \"$LORA\"))" \
@@ -19,8 +18,4 @@ gd_gui_run gimp-2.10 --no-splash -d -f \
 gd_show_log 2 "$WORK/gimp.log"
 [ $rc = 0 ] || fail "driving the GUI failed ($rc)"
 gd_check_gui_undo
-if [ -n "$LORA" ]; then
-  grep -q '"loras":\[{"file":"lora_a_kohya.safetensors","weight":0.8}\]' "$WORK/gui-parasite.json" ||
-    fail "the dialog's LoRA chooser did not reach the run: $(cat "$WORK/gui-parasite.json")"
-  echo "ok   the dialog's LoRA chooser ran (parasite: lora_a_kohya.safetensors at 0.8)"
-fi
+gd_check_gui_lora

@@ -9,7 +9,8 @@ import sys
 import time
 
 sys.path.insert(0, os.environ['GD_HERE'])
-from gd_gimp3 import D, Gimp, Gio, mark, open_test_image, run_interactive  # noqa: E402
+from gd_gimp3 import (D, Gimp, Gio, mark, open_test_image, run_interactive,  # noqa: E402
+                      save_parasite)
 
 mark('FAIL')
 img = open_test_image(display=True)
@@ -19,6 +20,7 @@ img.clean_all()
 layer = run_interactive('plug-in-diffusion-img2img', img, src)
 with open(f'{D}/layer-name.txt', 'w') as f:
     f.write(layer.get_name())
+save_parasite(layer, f'{D}/gui-parasite.json')  # the dialog's LoRA chooser (gimp3-gui.sh)
 assert len(img.get_layers()) == 2, 'one new layer after OK'
 Gimp.displays_flush()
 mark('RAN')

@@ -188,8 +188,11 @@ void gd2_widgets_write(void *widgets, const gd_params *p)
             break;
         case GD_ARG_FILE:
         case GD_ARG_FOLDER:
+            /* "" empties the chooser (a preset's LoRAs replace the dialog's) */
             if (*s)
                 gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(w[i]), s);
+            else
+                gtk_file_chooser_unselect_all(GTK_FILE_CHOOSER(w[i]));
             break;
         case GD_ARG_INT:
         case GD_ARG_DOUBLE:

@@ -124,13 +124,13 @@ void gd3_config_write(void *config, const gd_params *p)
             g_object_set(config, a->name, s, NULL);
             break;
         case GD_ARG_FILE:
-        case GD_ARG_FOLDER:
-            if (*s) {
-                GFile *f = g_file_new_for_path(s);
-                g_object_set(config, a->name, f, NULL);
-                g_object_unref(f);
-            }
+        case GD_ARG_FOLDER: {
+            /* "" empties the chooser (a preset's LoRAs replace the dialog's) */
+            GFile *f = *s ? g_file_new_for_path(s) : NULL;
+            g_object_set(config, a->name, f, NULL);
+            g_clear_object(&f);
             break;
+        }
         case GD_ARG_INT:
             g_object_set(config, a->name, (gint)v, NULL);
             break;

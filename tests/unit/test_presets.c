@@ -274,6 +274,22 @@ static void test_loras(const char *shipped_dir)
         char *again = sd_preset_to_json(p);
         CHECK(again && strstr(again, "\"loras\""), "loras kept on save");
         free(again);
+        sd_lora first = sd_preset_lora_at(p, 0), second = sd_preset_lora_at(p, 1);
+        CHECK(sd_preset_lora_count(p) == 2 && !strcmp(first.path, "style") &&
+                  first.weight == 0.75f && !strcmp(second.path, "detail") &&
+                  second.weight == 1.0f && !sd_preset_lora_at(p, 2).path,
+              "loras read back: %d", sd_preset_lora_count(p));
+        /* the setter validates like a parsed file and leaves the preset as it was on refusal */
+        sd_lora bad = {"a/b", 1.0f}, good[2] = {{"grain", -0.5f}, {"ink", 0.3f}};
+        CHECK(sd_preset_set_loras(p, &bad, 1, &err) == SD_ERR_FORMAT && strstr(err.message, "no path") &&
+                  sd_preset_lora_count(p) == 2, "a path refused: %s", err.message);
+        CHECK(sd_preset_set_loras(p, good, 2, &err) == SD_OK && sd_preset_lora_count(p) == 2 &&
+                  !strcmp(sd_preset_lora_at(p, 0).path, "grain") &&
+                  sd_preset_lora_at(p, 1).weight == 0.3f, "loras replaced: %s", err.message);
+        CHECK(sd_preset_set_loras(p, NULL, 0, &err) == SD_OK && sd_preset_lora_count(p) == 0,
+              "loras removed");
+        sd_preset_get_settings(p, &s);
+        CHECK(!(s.set & SD_PRESET_LORAS), "SD_PRESET_LORAS cleared with them");
         free(prompt);
         free(neg);
         sd_preset_free(p);

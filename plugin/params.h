@@ -44,8 +44,8 @@
 #define GD_FEATHER_MAX 256.0
 #define GD_FEATHER_DEFAULT 8.0
 #define GD_SAMPLER_DEFAULT "euler_a"
-#define GD_LORA_WEIGHT_MIN (-2.0) /* the dialog's range; a LoRA string may ask for more */
-#define GD_LORA_WEIGHT_MAX 2.0
+#define GD_LORA_WEIGHT_MIN (-10.0) /* the chooser's weight: a preset's range (presets.c) */
+#define GD_LORA_WEIGHT_MAX 10.0
 #define GD_LORA_WEIGHT_DEFAULT 1.0 /* as trained */
 #define GD_DIALOG_LORAS 2          /* LoRA file choosers in the dialog */
 _Static_assert(GD_STEPS_MAX <= SD_STEPS_MAX && GD_CFG_MAX <= SD_CFG_MAX &&

@@ -20,7 +20,7 @@ img.clean_all()
 layer = run_interactive('plug-in-diffusion-img2img', img, src)
 with open(f'{D}/layer-name.txt', 'w') as f:
     f.write(layer.get_name())
-save_parasite(layer, f'{D}/gui-parasite.json')  # the dialog's LoRA chooser (gimp3-gui.sh)
+save_parasite(layer, f'{D}/gui-parasite.json')  # an artefact: what the dialog ran
 assert len(img.get_layers()) == 2, 'one new layer after OK'
 Gimp.displays_flush()
 mark('RAN')

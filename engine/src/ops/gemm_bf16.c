@@ -26,43 +26,105 @@ uint16_t ops_bf16_round(float f)
     return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
-void ops_bf16_pack_rows(const float *src, int m, int k, size_t lds, uint16_t *dst, size_t lda)
+/* ---- packing ------------------------------------------------------------------------ */
+
+/* 1 when the AVX-512 packers run (every CPU with a bf16 kernel has them). */
+static int vector_pack(void)
 {
-    for (int i = 0; i < m; i++) {
-        const float *s = src + (size_t)i * lds;
-        uint16_t *d = dst + (size_t)i * lda;
-        for (int j = 0; j < k; j++)
-            d[j] = ops_bf16_round(s[j]);
-        memset(d + k, 0, (lda - (size_t)k) * sizeof *d);
-    }
+#ifdef SD_HAVE_AVX512_BF16
+    return ops_bf16_best() != OPS_BF16_NONE;
+#else
+    return 0;
+#endif
 }
 
-/* Element (kk, j) of B from src: B row-major [k][n] or, transposed, Bᵀ [n][k]. */
-static void pack_cols(const float *src, int k, int n, size_t lds, int transposed, uint16_t *dst)
+static void pack_row(const float *src, int k, uint16_t *dst, size_t lda, int vec)
 {
-    const int kpad = ops_bf16_kpad(k), nb = ops_bf16_nblocks(n);
-    for (int b = 0; b < nb; b++) {
-        uint16_t *blk = dst + (size_t)b * kpad * OPS_BF16_NBLOCK;   /* [kpad/2][16][2] */
-        for (int kk = 0; kk < kpad; kk++)
-            for (int jj = 0; jj < OPS_BF16_NBLOCK; jj++) {
-                const int j = b * OPS_BF16_NBLOCK + jj;
-                float v = 0.0f;
-                if (kk < k && j < n)
-                    v = transposed ? src[(size_t)j * lds + kk] : src[(size_t)kk * lds + j];
-                blk[(size_t)(kk / 2) * 2 * OPS_BF16_NBLOCK + 2 * jj + kk % 2] =
-                    kk < k && j < n ? ops_bf16_round(v) : 0;
-            }
+#ifdef SD_HAVE_AVX512_BF16
+    if (vec) {
+        ops_bf16_pack_row_avx512(src, k, dst, lda);
+        return;
     }
+#endif
+    (void)vec;
+    for (int j = 0; j < k; j++)
+        dst[j] = ops_bf16_round(src[j]);
+    memset(dst + k, 0, (lda - (size_t)k) * sizeof *dst);
+}
+
+typedef struct {
+    const float *src;
+    int k;
+    size_t lds, lda;
+    uint16_t *dst;
+    int vec;
+} rows_job;
+
+static void pack_rows_range(void *arg, int worker, int i0, int i1)
+{
+    const rows_job *j = arg;
+    (void)worker;
+    for (int i = i0; i < i1; i++)
+        pack_row(j->src + (size_t)i * j->lds, j->k, j->dst + (size_t)i * j->lda, j->lda, j->vec);
+}
+
+void ops_bf16_pack_rows(const float *src, int m, int k, size_t lds, uint16_t *dst, size_t lda)
+{
+    rows_job j = {src, k, lds, lda, dst, vector_pack()};
+    ops_parallel_for(ops_workers_for((size_t)m * k), m, pack_rows_range, &j);
+}
+
+void ops_bf16_pack_pair(const float *k0, const float *k1, int n, uint16_t *dst, size_t block)
+{
+#ifdef SD_HAVE_AVX512_BF16
+    if (vector_pack()) {
+        ops_bf16_pack_pair_avx512(k0, k1, n, dst, block);
+        return;
+    }
+#endif
+    const int nb = ops_bf16_nblocks(n);
+    for (int b = 0; b < nb; b++)
+        for (int jj = 0; jj < OPS_BF16_NBLOCK; jj++) {
+            const int j = b * OPS_BF16_NBLOCK + jj;
+            uint16_t *d = dst + (size_t)b * block + 2 * jj;
+            d[0] = j < n ? ops_bf16_round(k0[j]) : 0;
+            d[1] = j < n && k1 ? ops_bf16_round(k1[j]) : 0;
+        }
+}
+
+/* Zero pairs from k up to the padding, in every block. */
+static void zero_pad_pairs(int k, int n, uint16_t *dst)
+{
+    const int kpad = ops_bf16_kpad(k), nb = ops_bf16_nblocks(n), q0 = (k + 1) / 2;
+    const size_t block = (size_t)kpad * OPS_BF16_NBLOCK;
+    for (int b = 0; b < nb; b++)
+        memset(dst + (size_t)b * block + (size_t)q0 * 2 * OPS_BF16_NBLOCK, 0,
+               (size_t)(kpad / 2 - q0) * 2 * OPS_BF16_NBLOCK * sizeof *dst);
 }
 
 void ops_bf16_pack_cols(const float *src, int k, int n, size_t lds, uint16_t *dst)
 {
-    pack_cols(src, k, n, lds, 0, dst);
+    const size_t block = (size_t)ops_bf16_kpad(k) * OPS_BF16_NBLOCK;
+    for (int q = 0; q < (k + 1) / 2; q++)
+        ops_bf16_pack_pair(src + (size_t)2 * q * lds, 2 * q + 1 < k ? src + (size_t)(2 * q + 1) * lds : NULL,
+                           n, dst + (size_t)q * 2 * OPS_BF16_NBLOCK, block);
+    zero_pad_pairs(k, n, dst);
 }
 
+/* Bᵀ[n][k]: element (kk, j) at src[j * lds + kk]. */
 void ops_bf16_pack_cols_t(const float *src, int k, int n, size_t lds, uint16_t *dst)
 {
-    pack_cols(src, k, n, lds, 1, dst);
+    const int kpad = ops_bf16_kpad(k), nb = ops_bf16_nblocks(n);
+    for (int b = 0; b < nb; b++) {
+        uint16_t *blk = dst + (size_t)b * kpad * OPS_BF16_NBLOCK;   /* [kpad/2][16][2] */
+        for (int jj = 0; jj < OPS_BF16_NBLOCK; jj++) {
+            const int j = b * OPS_BF16_NBLOCK + jj;
+            const float *row = src + (size_t)j * lds;
+            for (int kk = 0; kk < kpad; kk++)
+                blk[(size_t)(kk / 2) * 2 * OPS_BF16_NBLOCK + 2 * jj + kk % 2] =
+                    kk < k && j < n ? ops_bf16_round(row[kk]) : 0;
+        }
+    }
 }
 
 /* ---- what the CPU runs -------------------------------------------------------------- */
@@ -90,7 +152,8 @@ static int cpu_avx512_bf16(void)
 #ifdef SD_HAVE_AVX512_BF16
     unsigned eax, ebx, ecx, edx;
     /* ops_have_avx512: the CPU has AVX-512F and the OS saves the zmm state */
-    return ops_have_avx512() && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) &&
+    return ops_have_avx512() && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) &&
            (eax & (1u << 5));   /* CPUID.(7,1):EAX[5] AVX512_BF16 */
 #else
     return 0;

@@ -71,6 +71,12 @@ const char *ops_bf16_isa_name(ops_bf16_isa isa);
  * to lda (lda >= ops_bf16_kpad(k), even). */
 void ops_bf16_pack_rows(const float *src, int m, int k, size_t lds, uint16_t *dst, size_t lda);
 
+/* One k-pair of a cols operand: rows k0 and k1 of B (fp32 [n] each; k1 NULL for the zero
+ * padding past an odd k) into pair row q of every block, dst = the operand + q * 32,
+ * block = ops_bf16_kpad(k) * OPS_BF16_NBLOCK (the distance between blocks). Columns past
+ * n are zero. What an im2col writes the cols layout with. */
+void ops_bf16_pack_pair(const float *k0, const float *k1, int n, uint16_t *dst, size_t block);
+
 /* Cols operand from fp32 given as B[k, n] row-major (row stride lds): dst as above,
  * ops_bf16_cols_size(k, n) elements. */
 void ops_bf16_pack_cols(const float *src, int k, int n, size_t lds, uint16_t *dst);
@@ -91,6 +97,9 @@ void ops_gemm_bf16_serial(ops_bf16_isa isa, int m, int n, int k, const uint16_t 
  * gemm_bf16_amx.c). Columns n0 .. n1-1 (n0 a multiple of 16) and rows m0 .. m1-1 of C. */
 void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const uint16_t *a,
                           size_t lda, const uint16_t *b, float *c, size_t ldc, int accumulate);
+void ops_bf16_pack_row_avx512(const float *src, int k, uint16_t *dst, size_t lda);
+void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t *dst,
+                               size_t block);
 void ops_gemm_bf16_amx(int m0, int m1, int n0, int n1, int n, int k, const uint16_t *a,
                        size_t lda, const uint16_t *b, float *c, size_t ldc, int accumulate);
 

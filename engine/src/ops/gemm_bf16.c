@@ -74,6 +74,13 @@ void ops_bf16_pack_rows(const float *src, int m, int k, size_t lds, uint16_t *ds
     ops_parallel_for(ops_workers_for((size_t)m * k), m, pack_rows_range, &j);
 }
 
+void ops_bf16_pack_rows_serial(const float *src, int m, int k, size_t lds, uint16_t *dst,
+                               size_t lda)
+{
+    rows_job j = {src, k, lds, lda, dst, vector_pack()};
+    pack_rows_range(&j, 0, 0, m);
+}
+
 void ops_bf16_pack_pair(const float *k0, const float *k1, int n, uint16_t *dst, size_t block)
 {
 #ifdef SD_HAVE_AVX512_BF16

@@ -71,6 +71,10 @@ const char *ops_bf16_isa_name(ops_bf16_isa isa);
  * to lda (lda >= ops_bf16_kpad(k), even). */
 void ops_bf16_pack_rows(const float *src, int m, int k, size_t lds, uint16_t *dst, size_t lda);
 
+/* The same on the calling thread only. */
+void ops_bf16_pack_rows_serial(const float *src, int m, int k, size_t lds, uint16_t *dst,
+                               size_t lda);
+
 /* One k-pair of a cols operand: rows k0 and k1 of B (fp32 [n] each; k1 NULL for the zero
  * padding past an odd k) into pair row q of every block, dst = the operand + q * 32,
  * block = ops_bf16_kpad(k) * OPS_BF16_NBLOCK (the distance between blocks). Columns past

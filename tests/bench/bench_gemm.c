@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/arena.h"
 #include "ops/gemm_bf16.h"
+#include "ops/ops.h"
+#include "ops/ops_bf16.h"
 #include "ops/parallel.h"
 
 #define MAX_RUNS 15
@@ -76,6 +79,43 @@ static void bench(const char *what, int m, int n, int k, int runs, ops_bf16_isa 
     free(a), free(b), free(c), free(ap), free(bp);
 }
 
+/* A whole convolution, batch 2 (CFG), fp32 op_conv2d vs op_conv2d_bf16. */
+static void bench_conv(int ci, int co, int hw, int k, int runs, ops_bf16_isa isa)
+{
+    const int n = 2;
+    const sd_conv_params p = op_conv_params(k, 1, k / 2);
+    float *x = xmalloc((size_t)n * ci * hw * hw * sizeof *x);
+    float *w = xmalloc((size_t)co * ci * k * k * sizeof *w), *y = xmalloc((size_t)n * co * hw * hw * sizeof *y);
+    for (size_t i = 0; i < (size_t)n * ci * hw * hw; i++)
+        x[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < (size_t)co * ci * k * k; i++)
+        w[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
+    uint16_t *wp = xmalloc(ops_bf16_conv_weight_size(co, ci, k, k) * sizeof *wp);
+    ops_bf16_pack_conv_weight(w, co, ci, k, k, wp);
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    double t32[MAX_RUNS], t16[MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        int rc = op_conv2d(&a, x, n, ci, hw, hw, w, NULL, co, &p, y);
+        double t1 = now();
+        rc |= op_conv2d_bf16(&a, isa, x, n, ci, hw, hw, wp, NULL, co, &p, y);
+        double t2 = now();
+        if (rc) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        t32[r] = t1 - t0;
+        t16[r] = t2 - t1;
+    }
+    const double gflop = 2.0 * n * co * ci * k * k * hw * hw * 1e-9;   /* direct-conv count */
+    const double f32 = median(t32, runs), f16 = median(t16, runs);
+    printf("conv%dx%d %4d->%4d %3dx%-3d x2       | fp32 %6.1f ms %6.1f | bf16 %6.1f ms %6.1f GFLOP/s | x%.2f\n",
+           k, k, ci, co, hw, hw, 1e3 * f32, gflop / f32, 1e3 * f16, gflop / f16, f32 / f16);
+    sd_arena_free(&a);
+    free(x), free(w), free(y), free(wp);
+}
+
 int main(int argc, char **argv)
 {
     int runs = argc > 1 ? atoi(argv[1]) : 3;
@@ -96,5 +136,12 @@ int main(int argc, char **argv)
     bench("linear geglu 4096x320->2560", 4096, 2560, 320, runs, isa);
     bench("attn q.kT 4096x4096 d40", 4096, 4096, 40, runs, isa);
     bench("attn p.v 4096x40 k4096", 4096, 40, 4096, runs, isa);
+    printf("whole convolutions (GFLOP/s counted as direct convolution: Winograd does fewer)\n");
+    bench_conv(320, 320, 64, 3, runs, isa);
+    bench_conv(640, 640, 32, 3, runs, isa);
+    bench_conv(1280, 1280, 16, 3, runs, isa);
+    bench_conv(1280, 1280, 8, 3, runs, isa);
+    bench_conv(512, 512, 128, 3, runs, isa);
+    bench_conv(320, 320, 64, 1, runs, isa);
     return 0;
 }

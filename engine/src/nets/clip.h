@@ -11,42 +11,29 @@
 #include <stdint.h>
 
 #include "core/arena.h"
+#include "layers/layers.h"
 #include "nets/model_config.h"
 #include "sd.h"
 #include "io/weights.h"
 
 typedef struct {
-    sd_tensor weight;   /* [dim] */
-    sd_tensor bias;     /* [dim] */
-} clip_layer_norm;
-
-typedef struct {
-    sd_tensor weight;   /* [out, in] */
-    sd_tensor bias;     /* [out] */
-} clip_linear;
-
-typedef struct {
-    clip_linear q_proj, k_proj, v_proj, out_proj;   /* [hidden, hidden] */
-} clip_attention;
-
-typedef struct {
-    clip_linear fc1;    /* [intermediate, hidden] */
-    clip_linear fc2;    /* [hidden, intermediate] */
+    sd_linear fc1;    /* [intermediate, hidden] */
+    sd_linear fc2;    /* [hidden, intermediate] */
 } clip_mlp;
 
 typedef struct {
-    clip_layer_norm layer_norm1;
-    clip_attention self_attn;
-    clip_layer_norm layer_norm2;
+    sd_layer_norm layer_norm1;
+    sd_attention self_attn;   /* q_proj, k_proj, v_proj, out_proj [hidden, hidden] */
+    sd_layer_norm layer_norm2;
     clip_mlp mlp;
 } clip_encoder_layer;
 
 typedef struct {
     sd_clip_config cfg;
-    sd_tensor token_embedding;      /* [vocab, hidden] */
-    sd_tensor position_embedding;   /* [positions, hidden] */
-    clip_encoder_layer *layers;     /* cfg.layers of them */
-    clip_layer_norm final_layer_norm;
+    sd_embedding token_embedding;      /* [vocab, hidden] */
+    sd_embedding position_embedding;   /* [positions, hidden] */
+    clip_encoder_layer *layers;        /* cfg.layers of them */
+    sd_layer_norm final_layer_norm;
 } sd_clip;
 
 /* Optional observer of intermediate tensors (the golden tests compare them).

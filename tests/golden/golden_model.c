@@ -6,6 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "layers/layers_bf16.h"
+#include "nets/keys.h"
+#include "ops/gemm_bf16.h"
+
 int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkpoints *cp)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(c->json, "checkpoint");
@@ -87,4 +91,29 @@ int golden_compare_relative(const golden_case *c, golden_tally *t, const char *l
     int ok = golden_compare_arrays(c, t, label, ref, got, n, tol);
     free(ref);
     return ok;
+}
+
+/* as the model packs them (pipeline/precision.c): the VAE encoder stays fp32 */
+static const char *const bf16_prefixes[] = {SD_KEY_UNET, SD_KEY_VAE_DECODER,
+                                            SD_KEY_VAE_POST_QUANT_CONV};
+
+sd_status golden_prepare(const golden_case *c, sd_weights *w, sd_layer_precision *precision,
+                         sd_error *err)
+{
+    *precision = SD_LAYER_FP32;
+    if (c->bf16_rel <= 0.0)
+        return SD_OK;
+    for (size_t i = 0; i < sizeof bf16_prefixes / sizeof bf16_prefixes[0]; i++) {
+        sd_status s = sd_layers_prepare_bf16(w, bf16_prefixes[i], ops_bf16_best(), err);
+        if (s != SD_OK)
+            return s;
+    }
+    *precision = SD_LAYER_BF16;
+    return SD_OK;
+}
+
+void golden_unprepare(sd_weights *w)
+{
+    for (size_t i = 0; w && i < sizeof bf16_prefixes / sizeof bf16_prefixes[0]; i++)
+        sd_layers_unprepare(w, bf16_prefixes[i]);
 }

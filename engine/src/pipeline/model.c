@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "ops/gemm_bf16.h"
 #include "ops/parallel.h"
+#include "pipeline/precision.h"
 
 sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err)
@@ -44,6 +46,9 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
         sd_fail_context(err, "%s: U-Net", checkpoint_path);
     if (st == SD_OK && (st = sd_vae_load(&m->vae, m->weights, &m->cfg.vae, err)) != SD_OK)
         sd_fail_context(err, "%s: VAE", checkpoint_path);
+    if (st == SD_OK &&
+        (st = sd_model_set_precision(m, opts ? opts->precision : SD_PRECISION_AUTO, err)) != SD_OK)
+        sd_fail_context(err, "%s", checkpoint_path);
     if (st != SD_OK) {
         sd_model_free(m);
         return st;
@@ -80,6 +85,8 @@ void sd_model_free(sd_model *m)
 {
     if (!m)
         return;
+    if (m->weights)
+        sd_model_unprepare(m);
     sd_clip_free(&m->clip);
     sd_tokenizer_free(m->tokenizer);
     sd_weights_free(m->weights);
@@ -97,4 +104,6 @@ void sd_model_get_info(const sd_model *m, sd_model_info *info)
     info->vae_base_channels = m->cfg.vae.channels[0];
     info->clip_hidden = m->cfg.clip.hidden;
     info->clip_layers = m->cfg.clip.layers;
+    info->precision = m->precision;
+    info->bf16_kernel = ops_bf16_isa_name((ops_bf16_isa)m->bf16_isa);
 }

@@ -37,6 +37,10 @@ static const char usage[] =
 "  --masked-content M  inpaint: original (default), fill, noise\n"
 "  --width N --height N  txt2img output size (default 512x512)\n"
 "  --threads N         worker threads (default: all cores)\n"
+"  --precision P       auto (default): bf16 where the CPU has bf16 matrix instructions\n"
+"                      (AMX, AVX512-BF16), else fp32; fp32: float32 throughout (the\n"
+"                      reference); bf16: the U-Net's and VAE decoder's products in bfloat16\n"
+"                      with float32 sums (an error on a CPU without the instructions)\n"
 "  --memory MB         working-memory budget; a job that needs more is refused with the\n"
 "                      size it needs (default: the memory available when it starts)\n"
 "  --vae-tile PX|auto|off  VAE encode/decode in overlapping tiles of PX pixels (a multiple\n"
@@ -58,6 +62,7 @@ static const char usage[] =
 typedef struct {
     const char *command, *model, *vocab, *init, *mask, *out, *preset;
     int timings, quiet, threads;
+    sd_precision precision;
     long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
     sd_job job;
@@ -220,6 +225,9 @@ static int parse_args(int argc, char **argv, options *o)
             if (parse_int(v, 1, 1024, &n))
                 return fail("--threads must be an integer in 1..1024, got '%s'", v);
             o->threads = (int)n;
+        } else if (strcmp(a, "--precision") == 0) {
+            if (sd_precision_parse(v, &o->precision))
+                return fail("--precision must be auto, fp32 or bf16, got '%s'", v);
         } else
             return fail("unknown option %s (try --help)", a);
     }
@@ -481,7 +489,8 @@ int main(int argc, char **argv)
 
     double t0 = now_s();
     sd_error err = {0};
-    sd_model_options mopts = {.threads = o.threads, .memory_budget_mb = (size_t)o.memory_mb};
+    sd_model_options mopts = {.threads = o.threads, .memory_budget_mb = (size_t)o.memory_mb,
+                              .precision = o.precision};
     if (!o.quiet)
         fprintf(stderr, "loading %s...\n", o.model);
     if (sd_model_load(o.model, o.vocab, &mopts, &model, &err) != SD_OK) {
@@ -522,6 +531,10 @@ int main(int argc, char **argv)
             fputc('\n', stderr);
         }
         fprintf(stderr, "peak RSS: %.1f MiB\n", peak_rss_mb());
+        sd_model_info info;
+        sd_model_get_info(model, &info);
+        fprintf(stderr, "precision: %s (bf16 kernel: %s)\n", sd_precision_name(info.precision),
+                info.bf16_kernel);
     }
     rc = 0;
 

@@ -207,7 +207,8 @@ enum {
     SD_PRESET_PADDING = 1u << 7,
     SD_PRESET_FEATHER = 1u << 8,
     SD_PRESET_MODEL = 1u << 9,
-    SD_PRESET_NEGATIVE = 1u << 10
+    SD_PRESET_NEGATIVE = 1u << 10,
+    SD_PRESET_PRECISION = 1u << 11   /* "precision": "auto" | "fp32" | "bf16" (model load) */
 };
 
 typedef struct {
@@ -223,6 +224,7 @@ typedef struct {
     int padding;             /* context padding in pixels */
     float feather;           /* mask feather radius in pixels */
     const char *model;       /* owned by the preset */
+    sd_precision precision;  /* a model-load setting, like model */
 } sd_preset_settings;
 
 /* Parses a preset from JSON text; `source` names the file in error messages

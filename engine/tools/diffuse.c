@@ -228,6 +228,7 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--precision") == 0) {
             if (sd_precision_parse(v, &o->precision))
                 return fail("--precision must be auto, fp32 or bf16, got '%s'", v);
+            o->explicit_fields |= SD_PRESET_PRECISION;
         } else
             return fail("unknown option %s (try --help)", a);
     }
@@ -449,6 +450,8 @@ int main(int argc, char **argv)
         sd_preset_get_settings(preset, &ps);
         if (!o.model && (ps.set & SD_PRESET_MODEL))
             o.model = ps.model;
+        if (!(o.explicit_fields & SD_PRESET_PRECISION) && (ps.set & SD_PRESET_PRECISION))
+            o.precision = ps.precision;
     }
     if (!o.model) {
         sd_preset_free(preset);

@@ -180,6 +180,13 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
     if ((st = get_string(c, obj, "model", 0, &s->model)))
         return st;
     s->set |= s->model ? SD_PRESET_MODEL : 0;
+    if ((st = get_string(c, obj, "precision", 0, &str)))
+        return st;
+    if (str) {
+        if (sd_precision_parse(str, &s->precision))
+            return bad(c, "precision", "must be auto, fp32 or bf16");
+        s->set |= SD_PRESET_PRECISION;
+    }
     return SD_OK;
 }
 
@@ -359,6 +366,10 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
         ok = replace_item(j, "feather", float_number(s->feather));
     if (ok && (set & SD_PRESET_MODEL))
         ok = replace_item(j, "model", cJSON_CreateString(s->model ? s->model : ""));
+    if (ok && (set & SD_PRESET_PRECISION))
+        ok = replace_item(j, "precision", cJSON_CreateString(sd_precision_name(s->precision)
+                                                                 ? sd_precision_name(s->precision)
+                                                                 : "?"));
     if (!ok) {
         cJSON_Delete(j);
         return sd_fail(err, SD_ERR_NOMEM, "out of memory editing a preset");

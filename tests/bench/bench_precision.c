@@ -14,8 +14,6 @@
 #include <time.h>
 
 #include "core/arena.h"
-#include "layers/layers_bf16.h"
-#include "nets/keys.h"
 #include "pipeline/model.h"
 #include "pipeline/precision.h"
 #include "sd.h"
@@ -166,8 +164,7 @@ int main(int argc, char **argv)
         return 1;
     }
     const double pack_s = now() - t0;
-    const size_t packed = sd_layers_prepared_bytes(m->weights, SD_KEY_UNET) +
-                          sd_layers_prepared_bytes(m->weights, SD_KEY_VAE);
+    const size_t packed = sd_model_packed_bytes(m);
     sd_model_info info;
     sd_model_get_info(m, &info);
     if (run(m, &a, repeat, x, ctx, z, eps16, img16, &b16) != 0)

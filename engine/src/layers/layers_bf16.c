@@ -2,16 +2,33 @@
  * (layers_bf16.h has the contract). */
 #include "layers/layers_bf16.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "core/error.h"
+
+/* Where the packed weights' file lives: on disk, so that its pages can leave memory
+ * (/tmp may be a tmpfs, whose pages stay in memory). */
+#define PACK_DIR "/var/tmp"
+#define PACK_ALIGN 64
+#define PREFIX_MAX 64
 
 struct sd_layer_prepared {
     ops_bf16_isa isa;
     int conv;            /* rows operand [co][kpad(ci kh kw)]; else cols operand of Wᵀ */
-    size_t bytes;
-    uint16_t data[];
+    uint16_t *data;      /* in the pack's mapping */
+};
+
+struct sd_layers_bf16_pack {
+    char prefix[PREFIX_MAX];
+    void *map;           /* the packed values, 64-byte aligned per layer */
+    size_t map_bytes;
+    int file_backed;     /* map is a shared file mapping (its pages can be given back) */
+    int n_layers;
+    sd_layer_prepared *layers;   /* [n_layers] */
 };
 
 static const sd_tensor *effective(const sd_layer_params *p)
@@ -19,81 +36,153 @@ static const sd_tensor *effective(const sd_layer_params *p)
     return p->merged.numel > 0 ? &p->merged : &p->weight;
 }
 
-typedef struct {
-    ops_bf16_isa isa;
-    sd_arena scratch;    /* the widened fp32 weight, one at a time */
-    sd_status status;
-    sd_error *err;
-    size_t bytes;
-} prepare_job;
-
-static void unprepare_one(void *user, sd_layer_params *p)
+/* bf16 values of a layer's packed weight, and whether it is the conv (rows) layout. */
+static size_t packed_elems(const sd_layer_params *p, int *conv)
 {
-    (void)user;
-    free((void *)p->prepared);
-    p->prepared = NULL;
-}
-
-static void prepare_one(void *user, sd_layer_params *p)
-{
-    prepare_job *j = user;
-    if (j->status != SD_OK)
-        return;
     const sd_tensor *t = effective(p);
     const int out = (int)t->shape[0], in = (int)t->shape[1];
     const int kh = t->ndim == 4 ? (int)t->shape[2] : 1, kw = t->ndim == 4 ? (int)t->shape[3] : 1;
-    const int conv = kh * kw > 1;
-    const size_t elems = conv ? ops_bf16_conv_weight_size(out, in, kh, kw)
-                              : ops_bf16_linear_weight_size(in, out);
-    sd_layer_prepared *prep = malloc(sizeof *prep + elems * sizeof(uint16_t));
+    *conv = kh * kw > 1;
+    return *conv ? ops_bf16_conv_weight_size(out, in, kh, kw) : ops_bf16_linear_weight_size(in, out);
+}
+
+static size_t aligned(size_t bytes)
+{
+    return (bytes + PACK_ALIGN - 1) / PACK_ALIGN * PACK_ALIGN;
+}
+
+typedef struct {
+    sd_layers_bf16_pack *pack;
+    ops_bf16_isa isa;
+    size_t bytes;        /* pass 1: the mapping's size; pass 2: where the next layer goes */
+    int count;
+    sd_arena scratch;    /* the widened fp32 weight, one at a time */
+    sd_status status;
+    sd_error *err;
+} pack_job;
+
+static void measure_one(void *user, sd_layer_params *p)
+{
+    pack_job *j = user;
+    int conv;
+    j->bytes += aligned(packed_elems(p, &conv) * sizeof(uint16_t));
+    j->count++;
+}
+
+static void pack_one(void *user, sd_layer_params *p)
+{
+    pack_job *j = user;
+    if (j->status != SD_OK || j->count >= j->pack->n_layers)
+        return;
+    const sd_tensor *t = effective(p);
+    int conv;
+    const size_t elems = packed_elems(p, &conv);
     const sd_arena_mark mark = sd_arena_get_mark(&j->scratch);
-    const float *f32 = prep ? sd_tensor_f32(t, &j->scratch) : NULL;
-    if (!prep || !f32) {
-        free(prep);
-        sd_arena_reset(&j->scratch, mark);
+    const float *f32 = sd_tensor_f32(t, &j->scratch);
+    if (!f32) {
         j->status = sd_fail(j->err, SD_ERR_NOMEM, "%s: out of memory packing it for bf16",
                             t->name ? t->name : "a weight");
         return;
     }
+    sd_layer_prepared *prep = &j->pack->layers[j->count++];
     prep->isa = j->isa;
     prep->conv = conv;
-    prep->bytes = sizeof *prep + elems * sizeof(uint16_t);
+    prep->data = (uint16_t *)((char *)j->pack->map + j->bytes);
+    j->bytes += aligned(elems * sizeof(uint16_t));
     if (conv)
-        ops_bf16_pack_conv_weight(f32, out, in, kh, kw, prep->data);
+        ops_bf16_pack_conv_weight(f32, (int)t->shape[0], (int)t->shape[1], (int)t->shape[2],
+                                  (int)t->shape[3], prep->data);
     else
-        ops_bf16_pack_linear_weight(f32, in, out, prep->data);
+        ops_bf16_pack_linear_weight(f32, (int)t->shape[1], (int)t->shape[0], prep->data);
     sd_arena_reset(&j->scratch, mark);
-    unprepare_one(NULL, p);
     p->prepared = prep;
-    j->bytes += prep->bytes;
+}
+
+static void clear_one(void *user, sd_layer_params *p)
+{
+    (void)user;
+    p->prepared = NULL;
+}
+
+/* The mapping: a shared mapping of an unlinked file in PACK_DIR, else anonymous. */
+static void *map_pack(size_t bytes, int *file_backed)
+{
+    *file_backed = 0;
+    int fd = open(PACK_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        void *p = MAP_FAILED;
+        if (ftruncate(fd, (off_t)bytes) == 0)
+            p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);   /* the mapping keeps the file */
+        if (p != MAP_FAILED) {
+            *file_backed = 1;
+            return p;
+        }
+    }
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 
 sd_status sd_layers_prepare_bf16(sd_weights *w, const char *prefix, ops_bf16_isa isa,
-                                 sd_error *err)
+                                 sd_layers_bf16_pack **out, sd_error *err)
 {
-    prepare_job j = {.isa = isa, .status = SD_OK, .err = err};
+    *out = NULL;
+    pack_job j = {.isa = isa, .status = SD_OK, .err = err};
+    sd_layer_each(w, prefix, measure_one, &j);
+    if (j.count == 0)
+        return SD_OK;
+    sd_layers_bf16_pack *pack = calloc(1, sizeof *pack);
+    if (!pack || strlen(prefix) >= sizeof pack->prefix ||
+        !(pack->layers = calloc((size_t)j.count, sizeof *pack->layers))) {
+        if (pack)
+            free(pack->layers);
+        free(pack);
+        return sd_fail(err, SD_ERR_NOMEM, "%s: out of memory packing the weights for bf16",
+                       prefix);
+    }
+    strcpy(pack->prefix, prefix);
+    pack->n_layers = j.count;
+    pack->map_bytes = j.bytes;
+    if (!(pack->map = map_pack(j.bytes, &pack->file_backed))) {
+        free(pack->layers);
+        free(pack);
+        return sd_fail(err, SD_ERR_NOMEM, "%s: cannot map %zu MB for the bf16 weights", prefix,
+                       j.bytes >> 20);
+    }
+    j.pack = pack;
+    j.bytes = 0;
+    j.count = 0;
     sd_arena_init(&j.scratch, 0);
-    sd_layer_each(w, prefix, prepare_one, &j);
+    sd_layer_each(w, prefix, pack_one, &j);
     sd_arena_free(&j.scratch);
-    return j.status;
+    if (j.status != SD_OK) {
+        sd_layers_bf16_free(w, pack);
+        return j.status;
+    }
+    *out = pack;
+    return SD_OK;
 }
 
-void sd_layers_unprepare(sd_weights *w, const char *prefix)
+void sd_layers_bf16_free(sd_weights *w, sd_layers_bf16_pack *pack)
 {
-    sd_layer_each(w, prefix, unprepare_one, NULL);
+    if (!pack)
+        return;
+    sd_layer_each(w, pack->prefix, clear_one, NULL);
+    munmap(pack->map, pack->map_bytes);
+    free(pack->layers);
+    free(pack);
 }
 
-static void count_one(void *user, sd_layer_params *p)
+void sd_layers_bf16_release(sd_layers_bf16_pack *pack)
 {
-    if (p->prepared)
-        *(size_t *)user += p->prepared->bytes;
+    /* a shared file mapping only: on anonymous memory MADV_DONTNEED would zero the values */
+    if (pack && pack->file_backed)
+        madvise(pack->map, pack->map_bytes, MADV_DONTNEED);
 }
 
-size_t sd_layers_prepared_bytes(const sd_weights *w, const char *prefix)
+size_t sd_layers_bf16_bytes(const sd_layers_bf16_pack *pack)
 {
-    size_t bytes = 0;
-    sd_layer_each(w, prefix, count_one, &bytes);
-    return bytes;
+    return pack ? pack->map_bytes : 0;
 }
 
 /* ---- forwards ---------------------------------------------------------------------------- */

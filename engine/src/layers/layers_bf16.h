@@ -20,15 +20,26 @@
 #include "layers/layers.h"
 #include "ops/ops_bf16.h"
 
+/* The packed weights of one network (one key prefix), in one mapping of an unlinked temp
+ * file in /var/tmp (anonymous memory when no file can be made): like the checkpoint's own
+ * pages, sd_layers_bf16_release hands their resident memory back while another network
+ * runs (they stay in the page cache, or go back to the file under memory pressure) and the
+ * next forward faults them in again. */
+typedef struct sd_layers_bf16_pack sd_layers_bf16_pack;
+
 /* Packs every bound Linear / Conv2d under `prefix` (nets/keys.h) for kernel isa (not
- * OPS_BF16_NONE), replacing what was prepared before. SD_ERR_NOMEM naming the module when
- * memory runs out (the layers prepared so far stay prepared). */
+ * OPS_BF16_NONE) and points their prepared hooks at it. *out is NULL when the prefix has
+ * no such layer. SD_ERR_NOMEM / SD_ERR_IO naming the weight or the temp file when memory
+ * or disk runs out (nothing is then prepared). */
 sd_status sd_layers_prepare_bf16(sd_weights *w, const char *prefix, ops_bf16_isa isa,
-                                 sd_error *err);
-/* Frees what sd_layers_prepare_bf16 made under `prefix`; the layers run fp32 again. */
-void sd_layers_unprepare(sd_weights *w, const char *prefix);
-/* Bytes held by the prepared weights under `prefix`. */
-size_t sd_layers_prepared_bytes(const sd_weights *w, const char *prefix);
+                                 sd_layers_bf16_pack **out, sd_error *err);
+/* Clears the hooks of the layers under the pack's prefix (they run fp32 again) and frees
+ * the pack. NULL is allowed. The network's layers must still be bound. */
+void sd_layers_bf16_free(sd_weights *w, sd_layers_bf16_pack *pack);
+/* Gives back the resident pages of the pack (values unchanged). NULL is allowed. */
+void sd_layers_bf16_release(sd_layers_bf16_pack *pack);
+/* Bytes of packed weights held. */
+size_t sd_layers_bf16_bytes(const sd_layers_bf16_pack *pack);
 
 /* The forwards' bf16 branch (layers.c calls them when ctx->precision is SD_LAYER_BF16 and
  * the layer is prepared). 0, or -1 when the arena is out. */

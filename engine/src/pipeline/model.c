@@ -79,6 +79,7 @@ void sd_model_release(sd_model *m, sd_network net)
         return;
     for (int i = 0; network_prefixes[net][i]; i++)
         sd_weights_release(m->weights, network_prefixes[net][i]);
+    sd_model_release_packed(m, net);
 }
 
 void sd_model_free(sd_model *m)

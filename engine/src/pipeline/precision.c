@@ -30,9 +30,16 @@ int sd_precision_parse(const char *name, sd_precision *out)
     return -1;
 }
 
-/* The key prefixes of the networks that run in bf16 (nets/keys.h). */
-static const char *const bf16_prefixes[] = {SD_KEY_UNET, SD_KEY_VAE_DECODER,
-                                            SD_KEY_VAE_POST_QUANT_CONV};
+/* The networks that run in bf16, by key prefix (nets/keys.h), and the phase each is
+ * released with (sd_model_release). */
+static const struct {
+    const char *prefix;
+    sd_network net;
+} bf16_nets[SD_MODEL_BF16_PACKS] = {
+    {SD_KEY_UNET, SD_NET_UNET},
+    {SD_KEY_VAE_DECODER, SD_NET_VAE_DECODER},
+    {SD_KEY_VAE_POST_QUANT_CONV, SD_NET_VAE_DECODER},
+};
 
 sd_status sd_model_set_precision(sd_model *m, sd_precision wanted, sd_error *err)
 {
@@ -43,14 +50,12 @@ sd_status sd_model_set_precision(sd_model *m, sd_precision wanted, sd_error *err
     if (wanted == SD_PRECISION_BF16 && isa == OPS_BF16_NONE)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "precision bf16: this CPU has neither AMX-BF16 "
                        "nor AVX512-BF16 (or SD_NO_BF16 is set); use fp32 or auto");
-    const int bf16 = wanted == SD_PRECISION_BF16 || (wanted == SD_PRECISION_AUTO && isa != OPS_BF16_NONE);
-    m->precision = SD_PRECISION_FP32;
-    m->bf16_isa = OPS_BF16_NONE;
-    m->unet.precision = m->vae.precision = SD_LAYER_FP32;
-    if (!bf16)
+    sd_model_unprepare(m);
+    if (wanted == SD_PRECISION_FP32 || isa == OPS_BF16_NONE)
         return SD_OK;
-    for (size_t i = 0; i < sizeof bf16_prefixes / sizeof bf16_prefixes[0]; i++) {
-        sd_status s = sd_layers_prepare_bf16(m->weights, bf16_prefixes[i], isa, err);
+    for (int i = 0; i < SD_MODEL_BF16_PACKS; i++) {
+        sd_status s = sd_layers_prepare_bf16(m->weights, bf16_nets[i].prefix, isa,
+                                             &m->bf16_packs[i], err);
         if (s != SD_OK) {
             sd_model_unprepare(m);
             return s;
@@ -64,9 +69,26 @@ sd_status sd_model_set_precision(sd_model *m, sd_precision wanted, sd_error *err
 
 void sd_model_unprepare(sd_model *m)
 {
-    for (size_t i = 0; i < sizeof bf16_prefixes / sizeof bf16_prefixes[0]; i++)
-        sd_layers_unprepare(m->weights, bf16_prefixes[i]);
+    for (int i = 0; i < SD_MODEL_BF16_PACKS; i++) {
+        sd_layers_bf16_free(m->weights, m->bf16_packs[i]);
+        m->bf16_packs[i] = NULL;
+    }
     m->precision = SD_PRECISION_FP32;
     m->bf16_isa = OPS_BF16_NONE;
     m->unet.precision = m->vae.precision = SD_LAYER_FP32;
+}
+
+void sd_model_release_packed(sd_model *m, sd_network net)
+{
+    for (int i = 0; i < SD_MODEL_BF16_PACKS; i++)
+        if (bf16_nets[i].net == net)
+            sd_layers_bf16_release(m->bf16_packs[i]);
+}
+
+size_t sd_model_packed_bytes(const sd_model *m)
+{
+    size_t bytes = 0;
+    for (int i = 0; i < SD_MODEL_BF16_PACKS; i++)
+        bytes += sd_layers_bf16_bytes(m->bf16_packs[i]);
+    return bytes;
 }

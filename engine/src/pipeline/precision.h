@@ -12,5 +12,9 @@
 sd_status sd_model_set_precision(sd_model *m, sd_precision wanted, sd_error *err);
 /* Frees the packed weights; the model runs fp32. */
 void sd_model_unprepare(sd_model *m);
+/* Gives back the resident pages of the network's packed weights (sd_model_release). */
+void sd_model_release_packed(sd_model *m, sd_network net);
+/* Bytes of packed weights the model holds. */
+size_t sd_model_packed_bytes(const sd_model *m);
 
 #endif

@@ -196,7 +196,7 @@ static void find_best(void)
 {
     if (env_set("SD_NO_BF16"))
         best_isa = OPS_BF16_NONE;
-    else if (!env_set("SD_NO_AMX") && cpu_avx512_bf16() && cpu_amx_bf16())
+    else if (env_set("SD_AMX") && !env_set("SD_NO_AMX") && cpu_avx512_bf16() && cpu_amx_bf16())
         best_isa = OPS_BF16_AMX;   /* the AMX kernel converts with AVX512-BF16 too */
     else if (cpu_avx512_bf16())
         best_isa = OPS_BF16_AVX512;

@@ -59,7 +59,11 @@ typedef enum {
 
 /* What the CPU and the OS run, with these environment overrides for tests and users:
  *   SD_NO_BF16=1  no bf16 kernel at all (the fp32 path, as on a CPU without them);
- *   SD_NO_AMX=1   AVX512-BF16 even where AMX runs.
+ *   SD_AMX=1      the AMX kernel where the CPU has AMX-BF16. Opt-in until it has run on
+ *                 real AMX hardware: it was written and built on a machine without AMX
+ *                 (an AMD EPYC with AVX512-BF16), so its tests have only ever skipped;
+ *                 without SD_AMX an AMX CPU runs the AVX512-BF16 kernel, which is tested;
+ *   SD_NO_AMX=1   AVX512-BF16 even with SD_AMX.
  * Read once per process (the first call) and process-wide, like the CPU itself. The first
  * call that finds AMX also asks Linux for the tile state (arch_prctl
  * ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA): a per-process permission, granted to every

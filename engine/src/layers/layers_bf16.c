@@ -15,6 +15,8 @@
 #define PACK_DIR "/var/tmp"
 #define PACK_ALIGN 64
 #define PREFIX_MAX 64
+/* Pixels per band of a 1x1 convolution run as a linear layer. */
+#define TOKEN_BAND 4096
 
 struct sd_layer_prepared {
     ops_bf16_isa isa;
@@ -52,6 +54,7 @@ static size_t aligned(size_t bytes)
 }
 
 typedef struct {
+    sd_weights *w;
     sd_layers_bf16_pack *pack;
     ops_bf16_isa isa;
     size_t bytes;        /* pass 1: the mapping's size; pass 2: where the next layer goes */
@@ -60,6 +63,16 @@ typedef struct {
     sd_status status;
     sd_error *err;
 } pack_job;
+
+/* MADV_DONTNEED over the whole pages inside [p, p + bytes) of a shared file mapping. */
+static void release_range(void *p, size_t bytes)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = ((uintptr_t)p + page - 1) / page * page;
+    const uintptr_t hi = ((uintptr_t)p + bytes) / page * page;
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
 
 static void measure_one(void *user, sd_layer_params *p)
 {
@@ -96,6 +109,12 @@ static void pack_one(void *user, sd_layer_params *p)
         ops_bf16_pack_linear_weight(f32, (int)t->shape[1], (int)t->shape[0], prep->data);
     sd_arena_reset(&j->scratch, mark);
     p->prepared = prep;
+    /* Neither the checkpoint's pages of this weight nor the packed ones are needed in memory
+     * now: without this, packing a network would hold both at once (3.3 GB for SD 1.5). */
+    if (t->name)
+        sd_weights_release(j->w, t->name);
+    if (j->pack->file_backed)
+        release_range(prep->data, elems * sizeof(uint16_t));
 }
 
 static void clear_one(void *user, sd_layer_params *p)
@@ -127,7 +146,7 @@ sd_status sd_layers_prepare_bf16(sd_weights *w, const char *prefix, ops_bf16_isa
                                  sd_layers_bf16_pack **out, sd_error *err)
 {
     *out = NULL;
-    pack_job j = {.isa = isa, .status = SD_OK, .err = err};
+    pack_job j = {.w = w, .isa = isa, .status = SD_OK, .err = err};
     sd_layer_each(w, prefix, measure_one, &j);
     if (j.count == 0)
         return SD_OK;
@@ -206,6 +225,22 @@ int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx)
                           q->pad_bottom == 0 && q->pad_right == 0);
 }
 
+/* dst[j, i] = src[i, j] for i < rows, j < cols; row strides lds and ldd. Tiled so reads
+ * and writes stay within a few cache lines. */
+static void transpose_band(const float *src, int rows, int cols, size_t lds, float *dst,
+                           size_t ldd)
+{
+    enum { TILE = 32 };
+    for (int i0 = 0; i0 < rows; i0 += TILE)
+        for (int j0 = 0; j0 < cols; j0 += TILE) {
+            const int i1 = i0 + TILE < rows ? i0 + TILE : rows;
+            const int j1 = j0 + TILE < cols ? j0 + TILE : cols;
+            for (int i = i0; i < i1; i++)
+                for (int j = j0; j < j1; j++)
+                    dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
+        }
+}
+
 int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
                            int h, int w, float *y)
 {
@@ -214,17 +249,24 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
     if (prep->conv)
         return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
                               &c->params, y);
-    /* 1x1: y[b] = (x[b]ᵀ · Wᵀ)ᵀ, [co, hw] ← [hw, co] ← [hw, ci] ← [ci, hw] */
-    const int hw = h * w;
+    /* 1x1: y[b] = (x[b]ᵀ · Wᵀ)ᵀ, [co, hw] ← [hw, co] ← [hw, ci] ← [ci, hw], in bands of
+     * pixels so the token-major copies stay small at the VAE's 512² */
+    const int hw = h * w, band = hw < TOKEN_BAND ? hw : TOKEN_BAND;
     const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
-    float *xt = sd_arena_floats(ctx->arena, (size_t)hw * c->ci);   /* [hw, ci] */
-    float *yt = sd_arena_floats(ctx->arena, (size_t)hw * c->co);   /* [hw, co] */
+    float *xt = sd_arena_floats(ctx->arena, (size_t)band * c->ci);   /* [band, ci] */
+    float *yt = sd_arena_floats(ctx->arena, (size_t)band * c->co);   /* [band, co] */
     int rc = xt && yt ? 0 : -1;
     for (int b = 0; b < n && rc == 0; b++) {
-        op_transpose(x + (size_t)b * c->ci * hw, c->ci, hw, xt);
-        rc = op_linear_bf16(ctx->arena, prep->isa, xt, hw, c->ci, prep->data, bias, c->co, yt);
-        if (rc == 0)
-            op_transpose(yt, hw, c->co, y + (size_t)b * c->co * hw);
+        const float *xb = x + (size_t)b * c->ci * hw;
+        float *yb = y + (size_t)b * c->co * hw;
+        for (int p0 = 0; p0 < hw && rc == 0; p0 += band) {
+            const int np = hw - p0 < band ? hw - p0 : band;
+            transpose_band(xb + p0, c->ci, np, (size_t)hw, xt, (size_t)c->ci);
+            rc = op_linear_bf16(ctx->arena, prep->isa, xt, np, c->ci, prep->data, bias, c->co,
+                                yt);
+            if (rc == 0)
+                transpose_band(yt, np, c->co, (size_t)c->co, yb + p0, (size_t)hw);
+        }
     }
     sd_arena_reset(ctx->arena, mark);
     return rc;

@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "sd.h"
+
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +64,7 @@ static void read_config_file(gd_config *cfg)
         set_path(cfg->model, m->valuestring);
     if (cJSON_IsString(v))
         set_path(cfg->vocab, v->valuestring);
-    if (cJSON_IsNumber(t) && cfg->threads == 0 && t->valuedouble >= 0 && t->valuedouble <= 1024)
+    if (cJSON_IsNumber(t) && cfg->threads == 0 && t->valuedouble >= 0 && t->valuedouble <= SD_THREADS_MAX)
         cfg->threads = (int)t->valuedouble;
     cJSON_Delete(root);
 }

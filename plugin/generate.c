@@ -29,9 +29,11 @@ sd_status gd_load_model(const gd_config *cfg, sd_model **out, sd_error *err)
     if (access(cfg->model, R_OK) != 0)
         return fail(err, SD_ERR_IO, "The model file %.200s cannot be read.", cfg->model);
 
-    sd_model_options opts = { .threads = cfg->threads };
+    sd_model_options opts = { 0 };
     sd_error e = { 0 };
-    sd_status st = sd_model_load(cfg->model, cfg->vocab, &opts, out, &e);
+    sd_status st = sd_set_threads(cfg->threads, &e); /* process-wide, like OpenBLAS's */
+    if (st == SD_OK)
+        st = sd_model_load(cfg->model, cfg->vocab, &opts, out, &e);
     if (st == SD_ERR_FORMAT || st == SD_ERR_UNSUPPORTED)
         return fail(err, st, "%.200s is not a Stable Diffusion 1.x checkpoint this plug-in can run: %.250s",
                     cfg->model, e.message);
@@ -68,23 +70,23 @@ typedef struct {
 } progress_ctx;
 
 /* Engine phase -> a share of the whole run: the U-Net steps dominate. */
-static int on_engine_progress(void *user, const char *phase, int step, int total)
+static int on_engine_progress(void *user, sd_phase phase, int step, int total)
 {
     const progress_ctx *pc = user;
     if (!pc->fn)
         return 0;
     char text[64];
     double f, t = total > 0 ? (double)step / total : 0.0;
-    if (!strcmp(phase, "text")) {
+    if (phase == SD_PHASE_TEXT) {
         f = 0.05 * t;
         snprintf(text, sizeof text, "Encoding the prompt");
-    } else if (!strcmp(phase, "encode")) {
+    } else if (phase == SD_PHASE_ENCODE) {
         f = 0.05 + 0.05 * t;
         snprintf(text, sizeof text, "Encoding the image");
-    } else if (!strcmp(phase, "denoise")) {
+    } else if (phase == SD_PHASE_DENOISE) {
         f = 0.10 + 0.85 * t;
         snprintf(text, sizeof text, "Denoising %d/%d", step, total);
-    } else { /* "decode" */
+    } else { /* SD_PHASE_DECODE */
         f = 0.95 + 0.05 * t;
         snprintf(text, sizeof text, "Decoding");
     }

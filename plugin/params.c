@@ -111,7 +111,7 @@ void gd_params_defaults(gd_params *p, sd_mode mode)
     p->model_path = "";
     p->vocab_path = "";
     p->preset = "";
-    p->clip_skip = 1;
+    p->clip_skip = SD_CLIP_SKIP_DEFAULT;
 }
 
 const char *gd_mode_name(sd_mode mode)

@@ -15,19 +15,20 @@
 #define GD_PROC_TXT2IMG "plug-in-diffusion-txt2img"
 #define GD_MENU_PATH "<Image>/Filters/Generate/Stable Diffusion"
 
-/* Ranges of the numeric arguments (the PDB and the dialogs enforce them). */
-#define GD_STEPS_MIN 1
+/* Ranges of the numeric arguments (the PDB and the dialogs enforce them): the engine's
+ * published limits (sd.h), or a narrower range the dialog offers inside them. */
+#define GD_STEPS_MIN SD_STEPS_MIN
 #define GD_STEPS_MAX 150
-#define GD_STEPS_DEFAULT 20
-#define GD_CFG_MIN 0.0
+#define GD_STEPS_DEFAULT SD_STEPS_DEFAULT
+#define GD_CFG_MIN SD_CFG_MIN
 #define GD_CFG_MAX 30.0
-#define GD_CFG_DEFAULT 7.5
+#define GD_CFG_DEFAULT SD_CFG_DEFAULT
 #define GD_STRENGTH_MIN 0.01
-#define GD_STRENGTH_MAX 1.0
-#define GD_STRENGTH_DEFAULT 0.75
-#define GD_INPAINT_STRENGTH_DEFAULT 1.0
+#define GD_STRENGTH_MAX SD_STRENGTH_MAX
+#define GD_STRENGTH_DEFAULT SD_STRENGTH_DEFAULT
+#define GD_INPAINT_STRENGTH_DEFAULT SD_STRENGTH_MAX
 #define GD_SEED_MAX 2147483647
-#define GD_WORK_SIZE_MIN 64
+#define GD_WORK_SIZE_MIN SD_RESOLUTION_MIN
 #define GD_WORK_SIZE_MAX 2048
 #define GD_WORK_SIZE_DEFAULT 512 /* SD 1.x was trained at 512x512 */
 #define GD_PADDING_MAX 1024
@@ -35,6 +36,9 @@
 #define GD_FEATHER_MAX 256.0
 #define GD_FEATHER_DEFAULT 8.0
 #define GD_SAMPLER_DEFAULT "euler_a"
+_Static_assert(GD_STEPS_MAX <= SD_STEPS_MAX && GD_CFG_MAX <= SD_CFG_MAX &&
+               GD_WORK_SIZE_MAX <= SD_RESOLUTION_MAX && GD_PADDING_MAX <= SD_PADDING_MAX &&
+               GD_FEATHER_MAX <= SD_FEATHER_MAX, "the dialog's ranges lie inside the engine's");
 
 typedef struct {
     sd_mode mode;

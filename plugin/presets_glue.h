@@ -12,6 +12,7 @@
 #include "config.h"
 #include "params.h"
 #include "sd.h"
+#include "sd_preset.h"
 
 #define GD_PROC_PRESET "plug-in-diffusion-apply-preset"
 

@@ -1,12 +1,16 @@
-/* gimp-diffusion engine: the one public header.
+/* gimp-diffusion engine: the public header of the library.
  *
  * Load a Stable Diffusion 1.x single-file checkpoint once (sd_model_load), then run
- * many jobs on it (sd_generate). No global state: everything lives in the model
- * context and in per-call scratch. One job at a time per model context; separate
- * contexts may run concurrently in separate threads.
+ * many jobs on it (sd_generate). A model context holds the weights and each job its own
+ * scratch; one job at a time per model context, and separate contexts may run
+ * concurrently in separate threads. One setting is process-wide: the number of worker
+ * threads (sd_set_threads), because OpenBLAS's thread count is.
+ * Prompt presets (JSON files the CLI and plug-in share) are in sd_preset.h.
  *
  * Every function that can fail returns an sd_status and, when given a non-NULL
- * sd_error, fills it with a human-readable message. Nothing here prints or exits.
+ * sd_error, fills it with a human-readable message: the file first, then each layer's
+ * noun once ("model.safetensors: VAE: missing tensor first_stage_model..."). The status
+ * is the same with or without an sd_error. Nothing here prints or exits.
  */
 #ifndef SD_H
 #define SD_H
@@ -38,12 +42,58 @@ typedef struct {
 /* Short English name of a status code ("invalid argument", ...). */
 const char *sd_status_name(sd_status code);
 
+/* ---- published limits and defaults -------------------------------------- */
+/* The one place these ranges live: sd_generate checks a job against them, and the CLI,
+ * the presets and the plug-in use the same names (the plug-in's dialog may offer a
+ * narrower range inside them). */
+#define SD_STEPS_MIN 1
+#define SD_STEPS_MAX 999           /* every sampler. Not 1000: with diffusers' "leading"
+                                      spacing and steps_offset 1, 1000 steps would start at
+                                      t = 1000, past the 1000 training timesteps 0..999
+                                      (diffusers' own DDIM fails there: alphas_cumprod[1000]) */
+#define SD_STEPS_DEFAULT 20
+#define SD_CFG_MIN 0.0f            /* classifier-free guidance scale; <= 1 runs no guidance */
+#define SD_CFG_MAX 100.0f
+#define SD_CFG_DEFAULT 7.5f
+#define SD_STRENGTH_MAX 1.0        /* strength is in (0, SD_STRENGTH_MAX] */
+#define SD_STRENGTH_DEFAULT 0.75
+#define SD_SIZE_MIN 8              /* job width / height, pixels */
+#define SD_SIZE_MAX 16384
+#define SD_CLIP_SKIP_MIN 1
+#define SD_CLIP_SKIP_MAX 12        /* CLIP ViT-L's layers; a model with fewer allows fewer */
+#define SD_CLIP_SKIP_DEFAULT 1
+#define SD_SEED_MAX UINT64_MAX     /* seeds are 0..SD_SEED_MAX */
+#define SD_RESOLUTION_MIN 64       /* working resolution (long side) of presets, plug-in */
+#define SD_RESOLUTION_MAX 4096
+#define SD_PADDING_MAX 4096        /* context padding, pixels */
+#define SD_FEATHER_MAX 1000.0      /* mask feather radius, pixels */
+#define SD_THREADS_MAX 1024
+
 /* ---- model ------------------------------------------------------------ */
 
+/* Model families, told apart from the checkpoint's tensor names and shapes (never from
+ * its file name). Only SD 1.x runs today; the others are recognised, so that a load
+ * refuses them with the reason and `diffuse check` names them. */
 typedef enum {
-    SD_FAMILY_SD1 = 1,         /* SD 1.x, 4-channel U-Net */
-    SD_FAMILY_SD1_INPAINT = 2  /* SD 1.x inpainting, 9-channel U-Net */
+    SD_FAMILY_UNKNOWN = 0,
+    SD_FAMILY_SD1 = 1,          /* SD 1.x, 4-channel U-Net */
+    SD_FAMILY_SD1_INPAINT = 2,  /* SD 1.x inpainting, 9-channel U-Net */
+    SD_FAMILY_SD2 = 3,          /* SD 2.x, ε-prediction (SD 2 base, 512)      - not yet */
+    SD_FAMILY_SD2_V = 4,        /* SD 2.x, v-prediction (SD 2.x 768-v)        - not yet */
+    SD_FAMILY_SD2_INPAINT = 5,  /* SD 2.x inpainting, 9-channel U-Net         - not yet */
+    SD_FAMILY_SD_TURBO = 6,     /* SD-Turbo: SD 2.1 in Stability's SGM layout - not yet */
+    SD_FAMILY_SDXL = 7,         /* SDXL: two text encoders                    - refused */
+    SD_FAMILY_COUNT
 } sd_family;
+
+/* What the U-Net predicts: the noise (epsilon) or v = sqrt(abar) eps - sqrt(1 - abar) x0
+ * (SD 2.x 768-v). AUTO takes the model's own type. */
+typedef enum {
+    SD_PREDICTION_AUTO = 0,
+    SD_PREDICTION_EPS,
+    SD_PREDICTION_V,
+    SD_PREDICTION_COUNT
+} sd_prediction;
 
 typedef struct sd_model sd_model;
 
@@ -66,19 +116,25 @@ const char *sd_precision_name(sd_precision p);
 int sd_precision_parse(const char *name, sd_precision *out);
 
 typedef struct {
-    int threads;              /* worker threads for math; 0 = all cores (or OPENBLAS_NUM_THREADS).
-                                 Process-wide, like the cores it describes: the last model
-                                 loaded with a non-zero value sets it for every context.
-                                 OpenBLAS runs single-threaded inside these workers */
     size_t memory_budget_mb;  /* working memory a job may use beyond the weights;
                                  0 = what the system has available when the job starts */
     sd_precision precision;   /* SD_PRECISION_AUTO when zero */
 } sd_model_options;
 
+/* Worker threads for the math, process-wide: OpenBLAS's thread count is a process-wide
+ * setting, and the engine runs OpenBLAS single-threaded inside its own workers, so one
+ * count serves every model context. 0 = all cores (or OPENBLAS_NUM_THREADS); at most
+ * SD_THREADS_MAX. Set it between jobs, not while one runs. sd_threads gives the count in
+ * use. */
+sd_status sd_set_threads(int threads, sd_error *err);
+int sd_threads(void);
+
 /* What was read from the checkpoint's tensor names and shapes. */
 typedef struct {
     sd_family family;
     const char *family_name;      /* "sd1", "sd1-inpaint" */
+    sd_prediction prediction;     /* ε for every family that runs today */
+    int default_resolution;       /* what the family was trained at: 512 (SD 1.x) */
     int unet_in_channels;         /* 4 or 9 */
     int unet_model_channels;      /* 320 for SD 1.5 */
     int unet_context_dim;         /* 768 for SD 1.5 */
@@ -99,6 +155,34 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err);
 void sd_model_free(sd_model *model);
 void sd_model_get_info(const sd_model *model, sd_model_info *info);
+
+/* What a checkpoint is, without loading it: the family detected from its tensor names and
+ * shapes, and whether sd_model_load would take it (what `diffuse check` prints). */
+typedef struct {
+    sd_family family;              /* SD_FAMILY_UNKNOWN when no family matched */
+    const char *family_name;       /* "sd1", ..., "unknown" */
+    const char *family_title;      /* "Stable Diffusion 1.x", ... */
+    const char *text_encoder;      /* "CLIP ViT-L/14", ... */
+    sd_prediction prediction;
+    char prediction_source[128];   /* why: "family", "v_pred key", "... std 0.150 > 0.09" */
+    int context_dim;               /* the family's (full-size) text width: 768, 1024, 2048 */
+    int unet_in_channels;          /* read from the file */
+    int default_resolution, default_steps;
+    float default_cfg;
+    float vae_scale;               /* latent scaling factor: 0.18215; SDXL 0.13025 */
+    size_t tensor_count;
+    uint64_t total_bytes;          /* tensor data */
+    uint64_t unet_bytes, vae_bytes, text_encoder_bytes, other_bytes;
+    char dtypes[96];               /* "F16 1239, F32 1" */
+    int runnable;                  /* 1: sd_model_load takes it */
+    char reason[512];              /* when not runnable: why ("... not supported yet") */
+} sd_model_check;
+
+/* Fills *out for the checkpoint at path. SD_OK when sd_model_load would take it (weights
+ * are not bound, so a wrong shape deep in a network still only shows at load); otherwise
+ * the status the load would give, out->reason and err saying why, and out filled as far as
+ * the file could be read (family, sizes). */
+sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *err);
 
 /* ---- jobs ------------------------------------------------------------- */
 
@@ -124,6 +208,31 @@ typedef enum {
  * "lms", "lcm". Parsing also accepts "euler_ancestral". Returns -1 when unknown. */
 const char *sd_sampler_name(sd_sampler s);
 int sd_sampler_from_name(const char *name);
+/* Writes every canonical name, ", "-separated ("ddim, pndm, ..."), for help texts and
+ * errors, into buf (truncated to size; SD_SAMPLER_LIST_SIZE always fits); returns buf. */
+#define SD_SAMPLER_LIST_SIZE 256
+const char *sd_sampler_list(char *buf, size_t size);
+
+/* How the N inference timesteps are spread over the 1000 training steps: diffusers'
+ * `timestep_spacing` (Table 2 of "Common Diffusion Noise Schedules and Sample Steps are
+ * Flawed"). leading: k * (1000 // N) + steps_offset (SD 1.x / 2.x default); trailing:
+ * round(1000 - k * 1000 / N) - 1, starting at t = 999 (SD-Turbo, few-step models);
+ * linspace: linspace(0, 999, N). DPM++ 2M Karras and LCM have their own ramps and
+ * ignore it, as in diffusers. */
+typedef enum {
+    SD_SPACING_LEADING = 0,
+    SD_SPACING_TRAILING,
+    SD_SPACING_LINSPACE,
+    SD_SPACING_COUNT
+} sd_spacing;
+
+
+/* "leading", "trailing", "linspace" / "auto", "eps", "v" ("epsilon" and "v_prediction",
+ * diffusers' spellings, are accepted too). from_name returns -1 when unknown. */
+const char *sd_spacing_name(sd_spacing s);
+int sd_spacing_from_name(const char *name);
+const char *sd_prediction_name(sd_prediction p);
+int sd_prediction_from_name(const char *name);
 
 typedef enum {
     SD_RNG_TORCH_CPU = 0,  /* torch.randn on a CPU generator (diffusers, ComfyUI) */
@@ -137,46 +246,72 @@ typedef enum {
 } sd_masked_content;
 
 /* Progress of a job, phase by phase, in this order:
- *   "text"    text encoding           (0, 1) at its start, (1, 1) at its end
- *   "encode"  VAE encoding            (0, 1), (1, 1)   (img2img and inpaint only)
- *   "denoise" U-Net steps             (0, N) at its start, (k, N) after step k
- *   "decode"  VAE decoding            (0, 1), (1, 1)
+ *   SD_PHASE_TEXT     text encoding   (0, 1) at its start, (1, 1) at its end
+ *   SD_PHASE_ENCODE   VAE encoding    (0, 1), (1, 1)   (img2img and inpaint only)
+ *   SD_PHASE_DENOISE  U-Net steps     (0, N) at its start, (k, N) after step k
+ *   SD_PHASE_DECODE   VAE decoding    (0, 1), (1, 1)
  * Return non-zero to cancel: the job stops within one step and returns SD_ERR_CANCELLED
  * with everything it allocated freed. */
-typedef int (*sd_progress_fn)(void *user, const char *phase, int step, int total);
+typedef enum {
+    SD_PHASE_TEXT = 0,
+    SD_PHASE_ENCODE,
+    SD_PHASE_DENOISE,
+    SD_PHASE_DECODE,
+    SD_PHASE_COUNT
+} sd_phase;
+
+/* "text", "encode", "denoise", "decode"; "unknown" out of range. */
+const char *sd_phase_name(sd_phase phase);
+
+typedef int (*sd_progress_fn)(void *user, sd_phase phase, int step, int total);
+
+/* sd_job.vae_tile: automatic, never, or a tile side in pixels. */
+#define SD_VAE_TILE_AUTO 0        /* untiled unless the untiled pass would not fit the budget */
+#define SD_VAE_TILE_OFF (-1)      /* never tile */
+#define SD_VAE_TILE_MIN 64        /* a tile side is at least this, */
+#define SD_VAE_TILE_MULTIPLE 64   /* a multiple of this (the latent is 1/8, kept a multiple of 8) */
+#define SD_VAE_TILE_MAX 32768     /* and at most this */
 
 typedef struct {
     sd_mode mode;
-    int width, height;            /* pixels; any size >= 8, padded to multiples of 8 inside */
+    int width, height;            /* pixels, SD_SIZE_MIN..SD_SIZE_MAX; padded to multiples
+                                     of 8 inside */
     const float *image;           /* width*height*3, interleaved R'G'B' in [0,1] (sRGB-encoded);
                                      may be NULL for txt2img */
     const float *mask;            /* width*height, 1 = repaint; inpaint only */
     const char *prompt;
     const char *negative_prompt;  /* NULL = "" */
-    double strength;              /* (0,1]; img2img and inpaint. A double, as in diffusers:
+    double strength;              /* (0, SD_STRENGTH_MAX]; img2img and inpaint. A double, as in diffusers:
                                      the first step is int(steps * strength), and 0.7f*10
                                      truncates to 6 where 0.7*10 gives 7 */
-    int steps;
-    float cfg_scale;
+    int steps;                    /* SD_STEPS_MIN..SD_STEPS_MAX (LCM: at most 50) */
+    float cfg_scale;              /* SD_CFG_MIN..SD_CFG_MAX */
     sd_sampler sampler;
+    sd_spacing spacing;           /* timestep spacing (default leading) */
+    sd_prediction prediction;     /* U-Net output type (default auto: the model's) */
     uint64_t seed;
     sd_rng_kind rng;
-    int clip_skip;                /* 1 = last layer (default), 2 = penultimate, ... */
+    int clip_skip;                /* 1 = last layer (default), 2 = penultimate, ...;
+                                     at most the model's CLIP layers (SD_CLIP_SKIP_MAX) */
     sd_masked_content masked_content;
     int vae_tile;                 /* VAE encode/decode in overlapping tiles of this many pixels
-                                     a side (a multiple of 64, at least 64), cross-faded as
-                                     diffusers' enable_tiling(): memory stays that of one tile
-                                     whatever the region, at a small cost in fidelity (seams
-                                     are blended, not exact). 0 = automatic: untiled (exact)
-                                     unless the untiled pass would not fit in the memory
-                                     budget, then the largest of 512/256/128 that fits;
-                                     -1 = never tile */
+                                     a side (SD_VAE_TILE_MIN..SD_VAE_TILE_MAX, a multiple of
+                                     SD_VAE_TILE_MULTIPLE), cross-faded as diffusers'
+                                     enable_tiling(): memory stays that of one tile whatever
+                                     the region, at a small cost in fidelity (seams are
+                                     blended, not exact). SD_VAE_TILE_AUTO (0): untiled
+                                     (exact) unless the untiled pass would not fit in the
+                                     memory budget, then the largest of 512/256/128 that
+                                     fits; SD_VAE_TILE_OFF (-1): never tile */
     sd_progress_fn progress;
     void *progress_user;
 } sd_job;
 
-/* Fills a job with the defaults: img2img, strength 0.75, 20 steps, CFG 7.5, euler_a,
- * seed 0, torch-CPU RNG, clip skip 1, masked content original. */
+/* Fills a job with the defaults: img2img, strength SD_STRENGTH_DEFAULT (0.75),
+ * SD_STEPS_DEFAULT (20) steps, CFG SD_CFG_DEFAULT (7.5), euler_a, leading spacing, the
+ * model's prediction type, seed 0, torch-CPU RNG, clip skip 1, masked content original, VAE
+ * tiles automatic. CFG 1 or less runs the U-Net once per step, without the negative prompt
+ * (diffusers' do_classifier_free_guidance = guidance_scale > 1). */
 void sd_job_defaults(sd_job *job);
 
 /* Working memory in bytes (beyond the model's weights) that a job needs: what
@@ -188,96 +323,6 @@ size_t sd_job_memory_estimate(const sd_model *model, const sd_job *job);
 
 /* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1]. */
 sd_status sd_generate(sd_model *model, const sd_job *job, float *out_rgb, sd_error *err);
-
-/* ---- prompt presets ---------------------------------------------------- */
-/* A preset is a JSON file (format in README.md, "version": 1): name, description,
- * prompt template with a {prompt} placeholder, negative prompt and optional generation
- * settings. Unknown keys are kept when a preset is saved again. */
-
-typedef struct sd_preset sd_preset;
-
-enum {
-    SD_PRESET_SAMPLER = 1u << 0,
-    SD_PRESET_STEPS = 1u << 1,
-    SD_PRESET_CFG = 1u << 2,
-    SD_PRESET_STRENGTH = 1u << 3,
-    SD_PRESET_SEED = 1u << 4,        /* seed or "random" */
-    SD_PRESET_CLIP_SKIP = 1u << 5,
-    SD_PRESET_RESOLUTION = 1u << 6,
-    SD_PRESET_PADDING = 1u << 7,
-    SD_PRESET_FEATHER = 1u << 8,
-    SD_PRESET_MODEL = 1u << 9,
-    SD_PRESET_NEGATIVE = 1u << 10,
-    SD_PRESET_PRECISION = 1u << 11   /* "precision": "auto" | "fp32" | "bf16" (model load) */
-};
-
-typedef struct {
-    unsigned set;            /* SD_PRESET_* bits of the settings the preset gives */
-    sd_sampler sampler;
-    int steps;
-    float cfg_scale;
-    double strength;
-    int random_seed;         /* 1: "seed": "random" */
-    uint64_t seed;
-    int clip_skip;
-    int resolution;          /* working resolution, long side in pixels */
-    int padding;             /* context padding in pixels */
-    float feather;           /* mask feather radius in pixels */
-    const char *model;       /* owned by the preset */
-    sd_precision precision;  /* a model-load setting, like model */
-} sd_preset_settings;
-
-/* Parses a preset from JSON text; `source` names the file in error messages
- * ("watercolour.json: key \"steps\": must be an integer in 1..1000"). */
-sd_status sd_preset_parse(const char *json_text, const char *source, sd_preset **out,
-                          sd_error *err);
-sd_status sd_preset_load_file(const char *path, sd_preset **out, sd_error *err);
-/* Writes the preset (unknown keys kept), atomically (temp file + rename). */
-sd_status sd_preset_save_file(const sd_preset *p, const char *path, sd_error *err);
-/* The preset as formatted JSON (malloc'd), or NULL when out of memory. */
-char *sd_preset_to_json(const sd_preset *p);
-void sd_preset_free(sd_preset *p);
-
-/* A new preset with name and prompt template (negative may be NULL), no settings. */
-sd_status sd_preset_new(const char *name, const char *prompt_template,
-                        const char *negative_prompt, sd_preset **out, sd_error *err);
-/* Sets the settings whose bits are in s->set (validated like a parsed file). */
-sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_error *err);
-sd_status sd_preset_set_description(sd_preset *p, const char *description, sd_error *err);
-
-const char *sd_preset_name(const sd_preset *p);
-const char *sd_preset_description(const sd_preset *p);     /* "" when absent */
-const char *sd_preset_prompt_template(const sd_preset *p);
-const char *sd_preset_negative_prompt(const sd_preset *p); /* "" when absent */
-const char *sd_preset_source(const sd_preset *p);          /* file it came from, or "" */
-void sd_preset_get_settings(const sd_preset *p, sd_preset_settings *s);
-
-/* The prompt for `subject`: the template with every {prompt} replaced by subject; a
- * template without the placeholder gets ", subject" appended (nothing when subject is
- * empty). malloc'd; NULL when out of memory. */
-char *sd_preset_expand(const char *prompt_template, const char *subject);
-
-/* Applies a preset to a job with the precedence explicit argument > preset > default:
- * fields whose SD_PRESET_* bit is in `explicit_fields` are left as they are. The
- * expanded prompt (and negative prompt) are malloc'd into *owned_prompt and
- * *owned_negative, which the caller frees after the job. */
-sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned explicit_fields,
-                          sd_job *job, char **owned_prompt, char **owned_negative,
-                          sd_error *err);
-
-/* A set of presets read from folders in order: a later folder's preset overrides an
- * earlier one of the same name (shipped first, then the user's). Bad files do not stop
- * the others from loading; their errors are kept, one per file. */
-typedef struct sd_preset_list sd_preset_list;
-
-sd_status sd_preset_list_load(const char *const *dirs, int n_dirs, sd_preset_list **out,
-                              sd_error *err);
-void sd_preset_list_free(sd_preset_list *l);
-int sd_preset_list_count(const sd_preset_list *l);
-const sd_preset *sd_preset_list_at(const sd_preset_list *l, int i);   /* sorted by name */
-const sd_preset *sd_preset_list_find(const sd_preset_list *l, const char *name);
-int sd_preset_list_error_count(const sd_preset_list *l);
-const char *sd_preset_list_error(const sd_preset_list *l, int i);
 
 #ifdef __cplusplus
 }

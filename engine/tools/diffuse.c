@@ -1,6 +1,6 @@
 /* diffuse: Stable Diffusion img2img / inpaint / txt2img from the command line.
- * PNG in and out through GEGL; progress on stderr; every bad input gets a message
- * and a non-zero status. */
+ * PNG, JPEG or WebP in, PNG out (image_io.h); progress on stderr; every bad input gets a
+ * message naming it and a non-zero status, and nothing is written. */
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -11,25 +11,38 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "check.h"
 #include "image_io.h"
 #include "sd.h"
+#include "sd_preset.h"
+
+/* The published limits (sd.h) spelled into messages: integer constants only. */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char usage[] =
 "usage: diffuse img2img|inpaint|txt2img --model FILE [options] --out OUT.png\n"
 "       diffuse presets list | show NAME | validate FILE...\n"
+"       diffuse check MODEL...   what a checkpoint is, or why it is refused\n"
 "\n"
 "  --model FILE        SD 1.x single-file checkpoint (.safetensors, F32/F16/BF16)\n"
 "  --vocab PATH        CLIP vocabulary: folder with vocab.json + merges.txt or\n"
 "                      bpe_simple_vocab_16e6.txt.gz (default: $GIMP_DIFFUSION_VOCAB)\n"
-"  --init IN.png       input image (img2img, inpaint)\n"
-"  --mask MASK.png     inpaint mask, same size as the input; white = repaint\n"
+"  --init IMAGE        input image (img2img, inpaint): PNG, JPEG or WebP, known by its\n"
+"                      contents, not its name; alpha is ignored, pixels are taken as sRGB\n"
+"  --mask IMAGE        inpaint mask, same size as the input, same formats; white = repaint\n"
+"                      (a colour mask counts by its luminance)\n"
 "  --prompt TEXT       what to generate\n"
 "  --negative TEXT     what to avoid (default: empty)\n"
 "  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
-"  --steps N           denoising steps, 1..1000 (default 20)\n"
-"  --cfg X             classifier-free guidance scale (default 7.5)\n"
-"  --sampler NAME      ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms, lcm\n"
+"  --steps N           denoising steps, " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) " (default " STR(SD_STEPS_DEFAULT) ")\n"
+"  --cfg X             classifier-free guidance scale (default 7.5); 1 or less runs the\n"
+"                      U-Net once per step without the negative prompt\n"
+"  --sampler NAME      %s\n"
 "                      (default euler_a)\n"
+"  --spacing S         timestep spacing: leading (default), trailing (SD-Turbo and other\n"
+"                      few-step models), linspace; as diffusers' timestep_spacing\n"
+"  --prediction P      what the U-Net predicts: auto (default: the model's), eps, v\n"
 "  --seed N            random seed, 0..2^64-1 (default 0)\n"
 "  --rng torch|philox  noise source: torch CPU generator (diffusers, ComfyUI; default)\n"
 "                      or Philox4x32 (A1111 GPU noise)\n"
@@ -52,12 +65,16 @@ static const char usage[] =
 "                      options given explicitly win over the preset\n"
 "  --timings           print phase times and peak RSS on stderr\n"
 "  --quiet             no progress bar\n"
-"  --out OUT.png       where to write the result (8-bit PNG)\n"
+"  --out OUT.png       where to write the result (8-bit PNG), atomically: a failed or\n"
+"                      interrupted run leaves no partial file there\n"
 "  --help              this text\n"
 "\n"
 "Presets are read from the shipped folder (" SD_PRESETS_DIR ", or $GIMP_DIFFUSION_PRESETS),\n"
 "then from the user folders of GIMP's profile ($XDG_CONFIG_HOME/GIMP/{2.10,3.0}/diffusion/presets);\n"
-"a user preset overrides a shipped one of the same name.\n";
+"a user preset overrides a shipped one of the same name.\n"
+"\n"
+"Images: " IMAGE_FORMATS ", at most " STR(IMAGE_MAX_SIDE) " pixels a side. A file that is cut short, damaged\n"
+"(any decoder warning), of another format or of the wrong size is refused with the reason.\n";
 
 typedef struct {
     const char *command, *model, *vocab, *init, *mask, *out, *preset;
@@ -81,6 +98,12 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void print_usage(void)
+{
+    char list[SD_SAMPLER_LIST_SIZE];
+    printf(usage, sd_sampler_list(list, sizeof list));
 }
 
 static int fail(const char *fmt, const char *arg)
@@ -121,7 +144,7 @@ static int parse_args(int argc, char **argv, options *o)
     if (argc < 2)
         return fail("%s", "missing command (try --help)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        fputs(usage, stdout);
+        print_usage();
         exit(0);
     }
     o->command = argv[1];
@@ -139,7 +162,7 @@ static int parse_args(int argc, char **argv, options *o)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0) {
-            fputs(usage, stdout);
+            print_usage();
             exit(0);
         }
         if (strcmp(a, "--timings") == 0) { o->timings = 1; continue; }
@@ -165,26 +188,41 @@ static int parse_args(int argc, char **argv, options *o)
             char *end;
             errno = 0;
             double d = strtod(v, &end);
-            if (errno || end == v || *end || !(d > 0.0 && d <= 1.0))
+            if (errno || end == v || *end || !(d > 0.0 && d <= SD_STRENGTH_MAX))
                 return fail("--strength must be a number in (0, 1], got '%s'", v);
             o->job.strength = d;
         } else if (strcmp(a, "--steps") == 0) {
             o->explicit_fields |= SD_PRESET_STEPS;
-            if (parse_int(v, 1, 1000, &n))
-                return fail("--steps must be an integer in 1..1000, got '%s'", v);
+            if (parse_int(v, SD_STEPS_MIN, SD_STEPS_MAX, &n))
+                return fail("--steps must be an integer in " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) ", got '%s'", v);
             o->job.steps = (int)n;
         } else if (strcmp(a, "--cfg") == 0) {
             o->explicit_fields |= SD_PRESET_CFG;
-            if (parse_float(v, &f) || f < 0.0f || f > 100.0f)
+            if (parse_float(v, &f) || f < SD_CFG_MIN || f > SD_CFG_MAX)
                 return fail("--cfg must be a number in 0..100, got '%s'", v);
             o->job.cfg_scale = f;
         } else if (strcmp(a, "--sampler") == 0) {
             o->explicit_fields |= SD_PRESET_SAMPLER;
             int s = sd_sampler_from_name(v);
-            if (s < 0)
-                return fail("unknown sampler '%s' (ddim, pndm, euler, euler_a, dpmpp_2m, "
-                            "dpmpp_2m_karras, lms, lcm)", v);
+            if (s < 0) {
+                char list[SD_SAMPLER_LIST_SIZE];
+                fprintf(stderr, "diffuse: unknown sampler '%s' (%s)\n", v,
+                        sd_sampler_list(list, sizeof list));
+                return 2;
+            }
             o->job.sampler = (sd_sampler)s;
+        } else if (strcmp(a, "--spacing") == 0) {
+            o->explicit_fields |= SD_PRESET_SPACING;
+            int s = sd_spacing_from_name(v);
+            if (s < 0)
+                return fail("--spacing must be leading, trailing or linspace, got '%s'", v);
+            o->job.spacing = (sd_spacing)s;
+        } else if (strcmp(a, "--prediction") == 0) {
+            o->explicit_fields |= SD_PRESET_PREDICTION;
+            int p = sd_prediction_from_name(v);
+            if (p < 0)
+                return fail("--prediction must be auto, eps or v, got '%s'", v);
+            o->job.prediction = (sd_prediction)p;
         } else if (strcmp(a, "--seed") == 0) {
             o->explicit_fields |= SD_PRESET_SEED;
             char *end;
@@ -199,8 +237,9 @@ static int parse_args(int argc, char **argv, options *o)
             else return fail("--rng must be torch or philox, got '%s'", v);
         } else if (strcmp(a, "--clip-skip") == 0) {
             o->explicit_fields |= SD_PRESET_CLIP_SKIP;
-            if (parse_int(v, 1, 12, &n))
-                return fail("--clip-skip must be an integer in 1..12, got '%s'", v);
+            if (parse_int(v, SD_CLIP_SKIP_MIN, SD_CLIP_SKIP_MAX, &n))
+                return fail("--clip-skip must be an integer in " STR(SD_CLIP_SKIP_MIN) ".." STR(SD_CLIP_SKIP_MAX)
+                            ", got '%s'", v);
             o->job.clip_skip = (int)n;
         } else if (strcmp(a, "--masked-content") == 0) {
             if (strcmp(v, "original") == 0) o->job.masked_content = SD_MASKED_ORIGINAL;
@@ -208,22 +247,23 @@ static int parse_args(int argc, char **argv, options *o)
             else if (strcmp(v, "noise") == 0) o->job.masked_content = SD_MASKED_LATENT_NOISE;
             else return fail("--masked-content must be original, fill or noise, got '%s'", v);
         } else if (strcmp(a, "--width") == 0 || strcmp(a, "--height") == 0) {
-            if (parse_int(v, 8, IMAGE_MAX_SIDE, &n))
-                return fail("--width/--height must be an integer in 8..8192, got '%s'", v);
+            if (parse_int(v, SD_SIZE_MIN, IMAGE_MAX_SIDE, &n))
+                return fail("--width/--height must be an integer in " STR(SD_SIZE_MIN) ".." STR(IMAGE_MAX_SIDE)
+                            ", got '%s'", v);
             if (a[2] == 'w') o->job.width = (int)n; else o->job.height = (int)n;
         } else if (strcmp(a, "--memory") == 0) {
             if (parse_int(v, 1, 1L << 30, &n))
                 return fail("--memory must be a number of MiB >= 1, got '%s'", v);
             o->memory_mb = n;
         } else if (strcmp(a, "--vae-tile") == 0) {
-            if (strcmp(v, "auto") == 0) o->job.vae_tile = 0;
-            else if (strcmp(v, "off") == 0) o->job.vae_tile = -1;
-            else if (parse_int(v, 64, 32768, &n) || n % 64)
+            if (strcmp(v, "auto") == 0) o->job.vae_tile = SD_VAE_TILE_AUTO;
+            else if (strcmp(v, "off") == 0) o->job.vae_tile = SD_VAE_TILE_OFF;
+            else if (parse_int(v, SD_VAE_TILE_MIN, SD_VAE_TILE_MAX, &n) || n % SD_VAE_TILE_MULTIPLE)
                 return fail("--vae-tile must be auto, off or a multiple of 64 pixels, got '%s'", v);
             else o->job.vae_tile = (int)n;
         } else if (strcmp(a, "--threads") == 0) {
-            if (parse_int(v, 1, 1024, &n))
-                return fail("--threads must be an integer in 1..1024, got '%s'", v);
+            if (parse_int(v, 1, SD_THREADS_MAX, &n))
+                return fail("--threads must be an integer in 1.." STR(SD_THREADS_MAX) ", got '%s'", v);
             o->threads = (int)n;
         } else if (strcmp(a, "--precision") == 0) {
             if (sd_precision_parse(v, &o->precision))
@@ -374,11 +414,11 @@ static int resolve_preset(const char *arg, sd_preset **out)
     return rc;
 }
 
-static int on_progress(void *user, const char *phase, int step, int total)
+static int on_progress(void *user, sd_phase phase, int step, int total)
 {
     progress_state *p = user;
     double t = now_s();
-    if (strcmp(phase, "denoise") == 0) {
+    if (phase == SD_PHASE_DENOISE) {
         if (step == 0) {
             p->denoise_start = p->step_start = t;
             p->steps_total = total;
@@ -404,14 +444,15 @@ static int on_progress(void *user, const char *phase, int step, int total)
     if (step == 0) {
         p->phase_start = t;
         if (!p->quiet)
-            fprintf(stderr, "%s...\n", strcmp(phase, "text") == 0 ? "encoding prompt"
-                                       : strcmp(phase, "encode") == 0 ? "encoding image"
-                                       : strcmp(phase, "decode") == 0 ? "decoding image" : phase);
+            fprintf(stderr, "%s...\n", phase == SD_PHASE_TEXT ? "encoding prompt"
+                                       : phase == SD_PHASE_ENCODE ? "encoding image"
+                                       : phase == SD_PHASE_DECODE ? "decoding image"
+                                       : sd_phase_name(phase));
     } else {
         double d = t - p->phase_start;
-        if (strcmp(phase, "text") == 0) p->text_s = d;
-        else if (strcmp(phase, "encode") == 0) p->encode_s = d;
-        else if (strcmp(phase, "decode") == 0) p->decode_s = d;
+        if (phase == SD_PHASE_TEXT) p->text_s = d;
+        else if (phase == SD_PHASE_ENCODE) p->encode_s = d;
+        else if (phase == SD_PHASE_DECODE) p->decode_s = d;
     }
     return 0;
 }
@@ -428,6 +469,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "presets") == 0)
         return cmd_presets(argc, argv);
+    if (argc > 1 && strcmp(argv[1], "check") == 0)
+        return diffuse_check(argc, argv);
 
     options o;
     int rc = parse_args(argc, argv, &o);
@@ -460,17 +503,17 @@ int main(int argc, char **argv)
         return fail("%s", "--model FILE is required");
     }
 
-    image_io_init();
     char msg[1024];
     float *image = NULL, *mask = NULL, *out = NULL;
     sd_model *model = NULL;
     progress_state prog = {.quiet = o.quiet};
     rc = 1;
 
+    /* every input and the output's folder are checked before the model is loaded */
     if (o.init) {
         image = image_read(o.init, 3, &o.job.width, &o.job.height, msg, sizeof msg);
         if (!image) {
-            fprintf(stderr, "diffuse: %s\n", msg);
+            fprintf(stderr, "diffuse: --init: %s\n", msg);
             goto done;
         }
         o.job.image = image;
@@ -479,21 +522,28 @@ int main(int argc, char **argv)
         int mw, mh;
         mask = image_read(o.mask, 1, &mw, &mh, msg, sizeof msg);
         if (!mask) {
-            fprintf(stderr, "diffuse: %s\n", msg);
+            fprintf(stderr, "diffuse: --mask: %s\n", msg);
             goto done;
         }
         if (mw != o.job.width || mh != o.job.height) {
-            fprintf(stderr, "diffuse: mask %s is %dx%d but the image is %dx%d\n", o.mask, mw, mh,
-                    o.job.width, o.job.height);
+            fprintf(stderr, "diffuse: --mask: mask %s is %dx%d but the image %s is %dx%d\n",
+                    o.mask, mw, mh, o.init, o.job.width, o.job.height);
             goto done;
         }
         o.job.mask = mask;
     }
+    if (image_io_check_output(o.out, msg, sizeof msg) != 0) {
+        fprintf(stderr, "diffuse: --out: %s\n", msg);
+        goto done;
+    }
 
     double t0 = now_s();
     sd_error err = {0};
-    sd_model_options mopts = {.threads = o.threads, .memory_budget_mb = (size_t)o.memory_mb,
-                              .precision = o.precision};
+    sd_model_options mopts = {.memory_budget_mb = (size_t)o.memory_mb, .precision = o.precision};
+    if (o.threads && sd_set_threads(o.threads, &err) != SD_OK) {  /* process-wide */
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        goto done;
+    }
     if (!o.quiet)
         fprintf(stderr, "loading %s...\n", o.model);
     if (sd_model_load(o.model, o.vocab, &mopts, &model, &err) != SD_OK) {
@@ -517,7 +567,7 @@ int main(int argc, char **argv)
         goto done;
     }
     double run_s = now_s() - t1;
-    if (image_write_png(o.out, out, o.job.width, o.job.height, msg, sizeof msg) != 0) {
+    if (image_io_write_png_atomic(o.out, out, o.job.width, o.job.height, msg, sizeof msg) != 0) {
         fprintf(stderr, "diffuse: %s\n", msg);
         goto done;
     }
@@ -550,6 +600,5 @@ done:
     free(out);
     free(mask);
     free(image);
-    image_io_exit();
     return rc;
 }

@@ -271,18 +271,18 @@ typedef struct {
     int steps_done;
 } timing;
 
-static int on_progress(void *user, const char *phase, int step, int total)
+static int on_progress(void *user, sd_phase phase, int step, int total)
 {
     timing *t = user;
     double now = now_s(), cpu = cpu_s();
     (void)total;
     for (int p = 0; p < PH_COUNT; p++)
-        if (strcmp(phase, phase_names[p]) == 0) {
+        if (strcmp(sd_phase_name(phase), phase_names[p]) == 0) {
             double rss = rss_now_mib();
             if (rss > t->rss_max[p])
                 t->rss_max[p] = rss;
         }
-    if (strcmp(phase, "denoise") == 0) {
+    if (phase == SD_PHASE_DENOISE) {
         if (step > 0 && step <= MAX_STEPS) {
             t->step_s[step - 1] = now - t->step_start;
             t->step_cpu_s[step - 1] = cpu - t->step_cpu;
@@ -295,11 +295,11 @@ static int on_progress(void *user, const char *phase, int step, int total)
         t->phase_cpu = cpu;
     } else {
         double d = now - t->phase_start, c = cpu - t->phase_cpu;
-        if (strcmp(phase, "text") == 0)
+        if (phase == SD_PHASE_TEXT)
             t->text_s = d, t->text_cpu = c;
-        else if (strcmp(phase, "encode") == 0)
+        else if (phase == SD_PHASE_ENCODE)
             t->encode_s = d, t->encode_cpu = c;
-        else if (strcmp(phase, "decode") == 0)
+        else if (phase == SD_PHASE_DECODE)
             t->decode_s = d, t->decode_cpu = c;
     }
     return 0;
@@ -360,8 +360,9 @@ static int cmd_run(const run_options *o)
     double t0 = now_s();
     sd_model *model = NULL;
     sd_error err = {0};
-    sd_model_options mopts = {.threads = o->threads, .precision = o->precision};
-    if (sd_model_load(o->model, o->vocab, &mopts, &model, &err) != SD_OK) {
+    sd_model_options mopts = {.precision = o->precision};
+    if (sd_set_threads(o->threads, &err) != SD_OK ||
+        sd_model_load(o->model, o->vocab, &mopts, &model, &err) != SD_OK) {
         fprintf(stderr, "bench: %s\n", err.message);
         return 1;
     }

@@ -1,27 +1,35 @@
 #!/bin/bash
-# The CLI's part of the bad-input matrix (issue 8), beside test_cli.sh (missing / corrupt /
-# truncated model, missing vocab, unreadable image, bad numbers, memory budget):
-# another model family, a model that produces NaN, a 16384 x 16384 image.
+# The CLI's part of the bad-input matrix (issues 8 and 19), beside test_cli.sh (missing /
+# corrupt / truncated model, missing vocab, bad numbers, memory budget): another model
+# family, a model that produces NaN, a 16384 x 16384 image; and every way an --init or
+# --mask file can be wrong (empty, truncated, damaged, text, another format, too large,
+# another size than the init) or an --out that cannot be written.
 #   matrix_cli.sh DIFFUSE MODEL VOCAB INIT.png
-# Each case: non-zero exit, the expected message, no output file.
+# Each case: non-zero exit, the expected message (naming the file where there is one), and
+# nothing written: the output folder stays empty (no result, no temporary file).
 set -u
 DIFFUSE=$1 MODEL=$2 VOCAB=$3 INIT=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || { echo "SKIP: python3-pil is not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/matrix-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
+OUT=$TMP/out   # holds nothing but what a run writes
+mkdir -p "$OUT" "$TMP/img"
 passed=0 failed=0
 
-expect_fail() {   # NAME SUBSTRING ARGS...
+# expect_fail NAME SUBSTRING ARGS... ; with FILE=path set, the message must name it too
+expect_fail() {
   local name=$1 want=$2; shift 2
-  rm -f "$TMP/out.png"
-  if "$DIFFUSE" "$@" --quiet --out "$TMP/out.png" 2>"$TMP/err"; then
+  rm -rf "$OUT"; mkdir -p "$OUT"
+  if "$DIFFUSE" "$@" --quiet --out "$OUT/out.png" 2>"$TMP/err"; then
     echo "FAIL $name (exit 0, expected failure)"; failed=$((failed + 1))
-  elif ! grep -qF -- "$want" "$TMP/err" || [ -e "$TMP/out.png" ]; then
-    echo "FAIL $name (message lacks '$want', or an output file was written)"; sed 's/^/     | /' "$TMP/err"
+  elif ! grep -qF -- "$want" "$TMP/err" || { [ -n "${FILE:-}" ] && ! grep -qF -- "$FILE" "$TMP/err"; }; then
+    echo "FAIL $name (message lacks '$want'${FILE:+ or the file name $FILE})"; sed 's/^/     | /' "$TMP/err"
     failed=$((failed + 1))
+  elif [ -n "$(ls -A "$OUT")" ]; then
+    echo "FAIL $name (wrote into the output folder: $(ls -A "$OUT"))"; failed=$((failed + 1))
   else
-    echo "ok   $name: $(head -c 160 "$TMP/err")"; passed=$((passed + 1))
+    echo "ok   $name: $(head -c 200 "$TMP/err")"; passed=$((passed + 1))
   fi
 }
 
@@ -32,9 +40,63 @@ expect_fail "SDXL checkpoint" "SDXL (conditioner.embedders" img2img --model "$TM
 expect_fail "NaN weights" "NaN or Inf" img2img --model "$TMP/nan.safetensors" "${ARGS[@]}"
 expect_fail "txt2img 16384 x 16384" "--width/--height must be an integer in 8..8192" \
   txt2img --model "$MODEL" --vocab "$VOCAB" --prompt x --width 16384 --height 16384
-# a 16k picture: refused from its header, before it is decoded (not killed for lack of memory)
-/usr/bin/python3 -c "from PIL import Image; Image.new('RGB', (16384, 16384), 'white').save('$TMP/big.png')"
-expect_fail "img2img on a 16384 x 16384 image" "is 16384x16384: at most 8192 pixels a side" \
-  img2img --model "$MODEL" "${ARGS[@]/$INIT/$TMP/big.png}"
+
+# ---- image inputs (issue 19) ----
+/usr/bin/python3 "$HERE/make_bad_images.py" "$INIT" "$TMP/img" || exit 1
+I=$TMP/img
+IMG=(--model "$MODEL" --vocab "$VOCAB" --prompt x --steps 2 --seed 1)
+bad_image() {   # NAME FILE REASON: the same file as --init (img2img) and as --mask (inpaint)
+  FILE=$2 expect_fail "--init $1" "$3" img2img "${IMG[@]}" --init "$2"
+  FILE=$2 expect_fail "--mask $1" "$3" inpaint "${IMG[@]}" --init "$INIT" --mask "$2"
+}
+bad_image "empty file" "$I/empty.png" "the file is empty"
+bad_image "truncated PNG" "$I/truncated.png" "ends early (truncated"
+bad_image "PNG cut before IEND" "$I/no-iend.png" "ends early (truncated"
+bad_image "PNG with a CRC error" "$I/crc.png" "IDAT: CRC error"
+bad_image "PNG with damaged pixel data" "$I/damaged.png" "damaged.png (PNG): "
+bad_image "PNG header larger than its data" "$I/short-data.png" "Not enough image data"
+bad_image "truncated JPEG" "$I/truncated.jpg" "Premature end of JPEG file"
+bad_image "truncated WebP" "$I/truncated.webp" "ends early (truncated"
+bad_image "text file named .png" "$I/text.png" "it is a text file, not an image"
+bad_image "TIFF" "$I/image.tif" "it is a TIFF file; diffuse reads PNG, JPEG and WebP"
+bad_image "GIF" "$I/image.gif" "it is a GIF file; diffuse reads PNG, JPEG and WebP"
+bad_image "BMP" "$I/image.bmp" "it is a BMP file; diffuse reads PNG, JPEG and WebP"
+bad_image "missing file" "$I/nothere.png" "No such file or directory"
+bad_image "a folder" "$I" "it is a folder"
+# wrong sizes: over the limit (refused from the header, before it is decoded: not killed
+# for lack of memory), and a mask of another size than the init
+bad_image "16384 x 16384" "$I/big.png" "16384x16384 pixels: at most 8192 pixels a side"
+FILE=$I/mask-63.png expect_fail "--mask 63x64 for a 64x64 init" "is 63x64 but the image" \
+  inpaint "${IMG[@]}" --init "$INIT" --mask "$I/mask-63.png"
+FILE=$INIT expect_fail "--init 64x64 under a 63x64 mask names the init too" "is 63x64 but the image" \
+  inpaint "${IMG[@]}" --init "$INIT" --mask "$I/mask-63.png"
+# an --out that cannot be written is refused before the model is loaded
+rm -rf "$OUT"; mkdir -p "$OUT"
+if "$DIFFUSE" img2img "${IMG[@]}" --init "$INIT" --quiet --out "$TMP/no-such-folder/out.png" 2>"$TMP/err" ||
+   ! grep -qF "$TMP/no-such-folder" "$TMP/err" || grep -q "^loading" "$TMP/err"; then
+  echo "FAIL --out in a missing folder"; sed 's/^/     | /' "$TMP/err"; failed=$((failed + 1))
+else echo "ok   --out in a missing folder: $(head -c 200 "$TMP/err")"; passed=$((passed + 1)); fi
+
+# a failed run leaves an existing result as it was, and no temporary file beside it
+rm -rf "$OUT"; mkdir -p "$OUT"
+printf 'previous result' > "$OUT/out.png"
+if "$DIFFUSE" img2img --model "$TMP/nan.safetensors" --vocab "$VOCAB" --init "$INIT" --prompt x \
+     --steps 2 --quiet --out "$OUT/out.png" 2>"$TMP/err" ||
+   [ "$(cat "$OUT/out.png")" != "previous result" ] || [ "$(ls -A "$OUT")" != out.png ]; then
+  echo "FAIL failed run over an existing result: $(ls -A "$OUT")"; failed=$((failed + 1))
+else echo "ok   failed run over an existing result leaves it untouched"; passed=$((passed + 1)); fi
+
+# a run killed at any moment leaves either no result or a complete one, and no temporary file
+for delay in 0.2 0.5 1 2; do
+  rm -rf "$OUT"; mkdir -p "$OUT"
+  "$DIFFUSE" img2img "${IMG[@]}" --steps 50 --init "$INIT" --quiet --out "$OUT/out.png" 2>/dev/null &
+  pid=$!
+  sleep "$delay"; kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  left=$(ls -A "$OUT")
+  if [ -z "$left" ] || { [ "$left" = out.png ] &&
+       /usr/bin/python3 -c "from PIL import Image; Image.open('$OUT/out.png').load()" 2>/dev/null; }; then
+    echo "ok   killed after ${delay}s: ${left:-nothing written}"; passed=$((passed + 1))
+  else echo "FAIL killed after ${delay}s left: $left"; failed=$((failed + 1)); fi
+done
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -58,6 +58,9 @@ expect_ok "img2img philox noise" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-
 for s in ddim pndm euler euler_a dpmpp_2m dpmpp_2m_karras lms lcm; do
   expect_ok "img2img sampler $s" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --sampler "$s"
 done
+expect_ok "txt2img SD-Turbo style: 1 step, trailing, no guidance" 64x64 txt2img "${COMMON[@]}" --prompt "a fox" --steps 1 --cfg 0 --sampler euler_a --spacing trailing --width 64 --height 64
+expect_ok "img2img 2 x 0.5, trailing, v prediction" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --steps 2 --strength 0.5 --spacing trailing --prediction v
+expect_ok "img2img linspace, eps" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --sampler dpmpp_2m --spacing linspace --prediction eps
 expect_ok "inpaint 4-channel" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat"
 expect_ok "inpaint fill" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat" --masked-content fill
 expect_ok "inpaint latent noise" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a cat" --masked-content noise --strength 0.6
@@ -70,6 +73,21 @@ expect_ok "txt2img 128x96 in VAE tiles of 64" 128x96 txt2img "${COMMON[@]}" --pr
 cp "$TMP/out.png" "$TMP/big.png" 2>/dev/null
 expect_ok "img2img 128x96 in VAE tiles of 64" 128x96 img2img "${COMMON[@]}" --init "$TMP/big.png" --prompt "a boat" --vae-tile 64
 expect_ok "img2img VAE tiles off" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --vae-tile off
+
+# Every format diffuse reads, known by its contents (the bad ones are in matrix_cli.sh).
+mkdir -p "$TMP/img"
+if /usr/bin/python3 "$(dirname "$0")/make_bad_images.py" "$FIX/init-64.png" "$TMP/img" --no-big 2>"$TMP/err"; then
+  expect_ok "img2img JPEG init" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/good.jpg" --prompt "a fox"
+  expect_ok "img2img WebP init" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/good.webp" --prompt "a fox"
+  expect_ok "img2img PNG named .jpg" 64x64 img2img "${COMMON[@]}" --init "$TMP/img/png-named.jpg" --prompt "a fox"
+  cp "$TMP/out.png" "$TMP/named.png"
+  expect_ok "img2img same PNG named .png" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox"
+  if cmp -s "$TMP/out.png" "$TMP/named.png"; then ok "the name does not change the result"; else bad "the name does not change the result"; fi
+  expect_ok "inpaint RGB JPEG mask" 64x64 inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$TMP/img/mask.jpg" --prompt "a cat"
+else
+  echo "SKIP image formats: make_bad_images.py needs python3-pil"; sed 's/^/     | /' "$TMP/err" | tail -2
+fi
+if [ -z "$(find "$TMP" -name '.out.png.*')" ]; then ok "no temporary file left"; else bad "no temporary file left"; fi
 
 # Bad input: each gets its message and a non-zero status.
 printf 'not a model' > "$TMP/junk.safetensors"
@@ -91,6 +109,9 @@ expect_fail "strength 0" "--strength" img2img "${COMMON[@]}" --init "$FIX/init-6
 expect_fail "strength too small for the steps" "strength" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --strength 0.1
 expect_fail "bad cfg" "--cfg" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --cfg abc
 expect_fail "unknown sampler" "unknown sampler" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --sampler warp
+expect_fail "unknown spacing" "--spacing must be leading, trailing or linspace" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --spacing even
+expect_fail "unknown prediction" "--prediction must be auto, eps or v" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prediction x0
+expect_fail "steps x strength < 1" "at least 2 steps" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --steps 1 --strength 0.5
 expect_fail "unknown option" "unknown option" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --frobnicate 1
 expect_fail "unknown command" "unknown command" paint "${COMMON[@]}"
 expect_fail "inpainting model for img2img" "inpainting checkpoint" img2img --model "$INPAINT_MODEL" --vocab "$VOCAB" --init "$FIX/init-64.png" --prompt x
@@ -104,6 +125,8 @@ printf '{"version":1,"name":"x","prompt":"p","steps":-1}' > "$TMP/badpreset.json
 if ! "$DIFFUSE" presets validate "$TMP/badpreset.json" 2>"$TMP/err" && grep -q 'badpreset.json: key "steps"' "$TMP/err"; then
   ok "presets validate names file and key"; else bad "presets validate names file and key"; fi
 if "$DIFFUSE" --help | grep -q -- "--masked-content"; then ok "--help"; else bad "--help"; fi
+if "$DIFFUSE" --help | grep -q -- "--spacing S" && "$DIFFUSE" --help | grep -q "dpmpp_2m_karras, lms, lcm"; then
+  ok "--help lists --spacing and the samplers of the table"; else bad "--help lists --spacing and the samplers"; fi
 
 # Precision (issue 17). A CPU without bf16 instructions (forced with SD_NO_BF16=1) runs
 # auto as fp32: the very same image as --precision fp32.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
+#include "sd_preset.h"
 
 static void exercise(const sd_preset *p, const char *subject)
 {

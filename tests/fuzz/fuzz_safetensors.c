@@ -1,5 +1,6 @@
 /* libFuzzer target: an arbitrary file handed to the safetensors reader, the weights
- * table and the model-family detection, as a downloaded checkpoint would be.
+ * table, the model-family detection and sd_model_check_file (`diffuse check`), as a
+ * downloaded checkpoint would be.
  *
  * The input goes to a memfd so that st_open maps it like a real file. Every tensor the
  * reader accepts is converted, so a header whose offsets or shapes lie about the data
@@ -100,8 +101,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_error(st, &err);
         if (st == SD_OK)
             (void)sd_family_name(cfg.family);
+        sd_family_match m;
+        st = sd_family_detect(f, &m, &err);
+        fuzz_check_error(st, &err);
+        if (st == SD_OK && (!m.row || m.row != sd_family_row_of(m.row->family)))
+            abort();
         st_close(f);
         bind_all(path);
+        /* `diffuse check`: the same file through the public entry */
+        sd_model_check c;
+        st = sd_model_check_file(path, &c, &err);
+        fuzz_check_error(st, &err);
+        if ((st == SD_OK) != c.runnable || (st != SD_OK && !c.reason[0]))
+            abort();
     }
     close(fd);
     return 0;

@@ -2,13 +2,15 @@
 """Writes the small seed inputs of the fuzz targets into corpus/<target>/.
 
 Run from anywhere: python3 tests/fuzz/make_corpus.py [path/to/shared/clip]
-The model-shaped safetensors seeds (corpus/fuzz_safetensors/sd1-skeleton*.safetensors)
+The image seeds (corpus/fuzz_image) need Pillow (python3-pil); without it they are left as
+they are. The model-shaped safetensors seeds (corpus/fuzz_safetensors/sd1-skeleton*.safetensors)
 are not made here: see README.md."""
 import gzip
 import json
 import os
 import struct
 import sys
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -135,8 +137,72 @@ def preset_seeds():
     out(t, 'bad-type.json', '{"version":1,"name":"T","prompt":"p","steps":"ten"}')
 
 
+def png_chunk(tag, payload):
+    body = tag + payload
+    return struct.pack('>I', len(payload)) + body + struct.pack('>I', zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def png16_rgb(w, h):
+    """A 16-bit RGB PNG (Pillow writes 16 bits for grey only)."""
+    rows = b''.join(b'\0' + b''.join(struct.pack('>HHH', x * 4000, y * 5000, (x ^ y) * 3000)
+                                      for x in range(w)) for y in range(h))
+    return (b'\x89PNG\r\n\x1a\n' + png_chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 16, 2, 0, 0, 0))
+            + png_chunk(b'IDAT', zlib.compress(rows, 9)) + png_chunk(b'IEND', b''))
+
+
+def image_seeds():
+    """Small pictures of every layout the three decoders take, and a few they refuse."""
+    try:
+        from PIL import Image, PngImagePlugin
+    except ImportError:
+        print('make_corpus.py: no Pillow (python3-pil): corpus/fuzz_image left as it is')
+        return
+    import io
+    t = 'fuzz_image'
+    w, h = 16, 12
+    rgba = Image.new('RGBA', (w, h))
+    rgba.putdata([(x * 16, y * 20, (x * y) % 256, 255 - x * 8) for y in range(h) for x in range(w)])
+    rgb = rgba.convert('RGB')
+
+    def save(name, img, fmt, **kw):
+        b = io.BytesIO()
+        img.save(b, fmt, **kw)
+        out(t, name, b.getvalue())
+        return b.getvalue()
+
+    png = save('rgb.png', rgb, 'PNG')
+    save('rgba.png', rgba, 'PNG')
+    save('grey.png', rgb.convert('L'), 'PNG')
+    save('grey-alpha.png', rgba.convert('LA'), 'PNG')
+    save('palette.png', rgb.quantize(16), 'PNG')
+    save('palette-trns.png', rgb.quantize(16), 'PNG', transparency=2)
+    save('bilevel.png', rgb.convert('1'), 'PNG')
+    grey16 = Image.new('I;16', (w, h))
+    grey16.putdata([(x * 4096 + y * 300) % 65536 for y in range(h) for x in range(w)])
+    save('grey16.png', grey16, 'PNG')
+    out(t, 'rgb16.png', png16_rgb(w, h))
+    save('interlaced.png', rgb, 'PNG', interlace=1)
+    info = PngImagePlugin.PngInfo()
+    info.add_text('Comment', 'made by make_corpus.py')
+    info.add_itxt('Title', 'seed', zip=True)
+    save('ancillary-chunks.png', rgb, 'PNG', pnginfo=info, dpi=(72, 72))
+    out(t, 'truncated.png', png[:len(png) // 2])
+    jpg = save('baseline.jpg', rgb, 'JPEG', quality=90)
+    save('grey.jpg', rgb.convert('L'), 'JPEG')
+    save('progressive.jpg', rgb, 'JPEG', progressive=True)
+    save('444-optimized.jpg', rgb, 'JPEG', subsampling=0, optimize=True)
+    save('cmyk.jpg', rgb.convert('CMYK'), 'JPEG')
+    out(t, 'truncated.jpg', jpg[:len(jpg) // 2])
+    save('lossy.webp', rgb, 'WEBP', quality=80)
+    save('lossy-alpha.webp', rgba, 'WEBP', quality=80)
+    save('lossless.webp', rgba, 'WEBP', lossless=True)
+    save('animated.webp', rgb, 'WEBP', save_all=True, append_images=[rgb.rotate(90)], duration=100)
+    out(t, 'text.txt', 'not an image, but a line of text\n')
+
+
 if __name__ == '__main__':
     safetensors_seeds()
     tokenizer_seeds()
     vocab_seeds()
     preset_seeds()
+    image_seeds()

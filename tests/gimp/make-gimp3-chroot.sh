@@ -14,7 +14,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # GIMP 3 + what the project needs to build (engine + plug-in) + what the tests use
 PKGS="gimp libgimp-3.0-dev libgegl-dev libbabl-dev libopenblas-dev libcjson-dev
-      zlib1g-dev libutf8proc-dev meson ninja-build gcc pkg-config python3-pil
+      zlib1g-dev libutf8proc-dev libpng-dev libjpeg-dev libwebp-dev meson ninja-build gcc pkg-config python3-pil
       xvfb xauth imagemagick x11-utils xdotool dbus procps"
 
 if [ -x "$R/usr/bin/gimp-console-3.0" ]; then

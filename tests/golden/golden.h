@@ -10,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "io/safetensors.h"
+#include "sched/scheduler.h"
 
 typedef struct {
     const char *dir;        /* fixture folder */
@@ -28,6 +29,7 @@ typedef struct {
 
 typedef struct {
     int passed, failed;
+    int skipped;   /* checks the engine cannot run yet (a model family it refuses) */
 } golden_tally;
 
 /* Returns a malloc'd fp32 copy of tensor `name` of the case (numel in *numel if
@@ -56,6 +58,27 @@ int golden_compare_arrays(const golden_case *c, golden_tally *t, const char *lab
 /* Records a pass/fail with a free-form message (for non-numeric checks). */
 void golden_check(const golden_case *c, golden_tally *t, int ok, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* Records a check that was not run, with the reason ("<case> <reason> SKIP"). */
+void golden_skip(const golden_case *c, golden_tally *t, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Why the engine cannot run the networks of checkpoint `file` (a name in the case folder,
+ * else in --models): 1 with the loader's reason in `why` when the file is well-formed but
+ * of a family the engine refuses (SD_ERR_UNSUPPORTED), 0 otherwise (it loads, or fails
+ * for another reason the runner reports). */
+int golden_checkpoint_unsupported(const golden_case *c, const char *file, char *why,
+                                  size_t size);
+
+/* The sampler and scheduler config of a diffusers scheduler (class name, extra kwargs,
+ * scheduler config json), or -1 after tallying why the engine does not implement it. */
+int golden_sched_config(const golden_case *c, golden_tally *t, const char *cls,
+                        const cJSON *kwargs, const cJSON *cfg, sd_sched_config *out);
+
+/* A pipe_* case whose networks the engine cannot run yet: only its scheduler, checked
+ * against the recorded U-Net outputs (golden_pipe_sched.c). */
+int golden_run_pipeline_scheduler(const golden_case *c, golden_tally *t, sd_sampler sampler,
+                                  const sd_sched_config *cfg, const char *why);
 
 /* Runners, one per kind of case. Each returns 0 when it ran (results in the tally),
  * -1 when it could not run the case at all (it has then tallied a failure). */

@@ -142,3 +142,21 @@ void golden_unprepare(sd_weights *w)
         open_packs[slot].w = NULL;
     }
 }
+
+int golden_checkpoint_unsupported(const golden_case *c, const char *file, char *why,
+                                  size_t size)
+{
+    char path[4096];
+    golden_path(c, file, path, sizeof path);
+    if (access(path, R_OK) != 0 && c->models_dir)
+        snprintf(path, sizeof path, "%s/%s", c->models_dir, file);
+    sd_weights *w = NULL;
+    sd_model_config cfg;
+    sd_error err = {0};
+    sd_status st = golden_open_model(path, &w, &cfg, &err);
+    sd_weights_free(w);
+    if (st != SD_ERR_UNSUPPORTED)
+        return 0;
+    snprintf(why, size, "%s", err.message);
+    return 1;
+}

@@ -22,14 +22,30 @@ typedef struct {
     const golden_case *c;
     golden_tally *t;
     int next_draw;          /* index of the next noise_<k> to hand out */
+    const cJSON *draws;     /* the json's noise_draws: shape and caller of each */
     int draw_errors;
     sd_rng *rng;            /* seeded case: draws come from here instead of noise_<k> */
     double tol_latents, tol_embeds, tol_vae, tol_decoded, tol_image;
 } pipe_ctx;
 
+/* diffusers 0.30 (../golden) drew a noise tensor in every Euler step and left it unused
+ * (s_churn 0); the engine, as diffusers 0.37 (../golden-sd2), draws none. Such recorded
+ * draws are passed over: they change nothing but the count. */
+static void skip_unused_draws(pipe_ctx *p)
+{
+    const cJSON *d;
+    while ((d = cJSON_GetArrayItem(p->draws, p->next_draw)) != NULL) {
+        const char *caller = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "caller"));
+        if (!caller || strcmp(caller, "scheduling_euler_discrete.py:step") != 0)
+            return;
+        p->next_draw++;
+    }
+}
+
 static sd_status draw_recorded(void *user, float *out, size_t n, sd_error *err)
 {
     pipe_ctx *p = user;
+    skip_unused_draws(p);
     char name[32];
     snprintf(name, sizeof name, "noise_%d", p->next_draw);
     int64_t numel = 0;
@@ -108,23 +124,28 @@ static void on_tensor(void *user, const char *name, const float *data, size_t n)
     golden_compare(p->c, p->t, name, name, data, n, tolerance_for(p, name));
 }
 
-static int sampler_of(const cJSON *json)
+/* The case's sampler and scheduler config (scheduler, scheduler_kwargs,
+ * scheduler_config), or -1 after tallying why not. */
+static int sampler_of(const golden_case *c, golden_tally *t, sd_sched_config *cfg)
 {
-    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(json, "scheduler");
-    const cJSON *kw = cJSON_GetObjectItemCaseSensitive(json, "scheduler_kwargs");
-    if (!cJSON_IsString(cls))
-        return -1;
-    const char *s = cls->valuestring;
-    if (strcmp(s, "DDIMScheduler") == 0) return SD_SAMPLER_DDIM;
-    if (strcmp(s, "PNDMScheduler") == 0) return SD_SAMPLER_PNDM;
-    if (strcmp(s, "EulerDiscreteScheduler") == 0) return SD_SAMPLER_EULER;
-    if (strcmp(s, "EulerAncestralDiscreteScheduler") == 0) return SD_SAMPLER_EULER_ANCESTRAL;
-    if (strcmp(s, "LMSDiscreteScheduler") == 0) return SD_SAMPLER_LMS;
-    if (strcmp(s, "LCMScheduler") == 0) return SD_SAMPLER_LCM;
-    if (strcmp(s, "DPMSolverMultistepScheduler") == 0)
-        return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(kw, "use_karras_sigmas"))
-                   ? SD_SAMPLER_DPMPP_2M_KARRAS : SD_SAMPLER_DPMPP_2M;
-    return -1;
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(c->json, "scheduler");
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(c->json, "scheduler_config");
+    if (!sc) {
+        /* ../golden's pipelines name no config: the SD 1.5 one */
+        *cfg = sd_sched_config_default();
+        const sd_sampler_info *info = sd_sampler_info_find(
+            cJSON_GetStringValue(cls),
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(c->json, "scheduler_kwargs"),
+                "use_karras_sigmas")));
+        if (!info)
+            golden_check(c, t, 0, "unknown scheduler %s", cJSON_GetStringValue(cls)
+                                                               ? cJSON_GetStringValue(cls) : "?");
+        return info ? (int)info->id : -1;
+    }
+    return golden_sched_config(c, t, cJSON_GetStringValue(cls),
+                               cJSON_GetObjectItemCaseSensitive(c->json, "scheduler_kwargs"), sc,
+                               cfg);
 }
 
 static int mode_of(const cJSON *json)
@@ -159,9 +180,21 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
 {
     const cJSON *ck = cJSON_GetObjectItemCaseSensitive(c->json, "checkpoint");
     const cJSON *file = cJSON_GetObjectItemCaseSensitive(ck, "file");
-    int mode = mode_of(c->json), sampler = sampler_of(c->json);
-    if (!cJSON_IsString(file) || mode < 0 || sampler < 0) {
-        golden_check(c, t, 0, "case json lacks checkpoint.file, or has an unknown pipeline/scheduler");
+    int mode = mode_of(c->json);
+    if (!cJSON_IsString(file) || mode < 0) {
+        golden_check(c, t, 0, "case json lacks checkpoint.file, or has an unknown pipeline");
+        return -1;
+    }
+    sd_sched_config sched;
+    int sampler = sampler_of(c, t, &sched);
+    if (sampler < 0)
+        return -1;
+    char why[600];
+    if (golden_checkpoint_unsupported(c, file->valuestring, why, sizeof why))
+        return golden_run_pipeline_scheduler(c, t, (sd_sampler)sampler, &sched, why);
+    if (sched.steps_offset != SCHED_STEPS_OFFSET) {
+        golden_check(c, t, 0, "steps_offset %d: the engine's pipelines use %d",
+                     sched.steps_offset, SCHED_STEPS_OFFSET);
         return -1;
     }
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(c->json, "seed");
@@ -201,7 +234,8 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
 
     const char *case_name = c->name;
     char key[128];
-    pipe_ctx p = {.c = c, .t = t};
+    pipe_ctx p = {.c = c, .t = t,
+                  .draws = cJSON_GetObjectItemCaseSensitive(c->json, "noise_draws")};
     /* 10x the float32 noise floor of precision.json (the final latents' floor for every
      * per-step tensor: it is the largest along the trajectory). */
     snprintf(key, sizeof key, "%s.latents_final", case_name);
@@ -223,6 +257,8 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     sd_job_defaults(&job);
     job.mode = (sd_mode)mode;
     job.sampler = (sd_sampler)sampler;
+    job.spacing = sched.spacing;
+    job.prediction = sched.prediction;
     job.width = w;
     job.height = h;
     job.image = image;
@@ -245,7 +281,9 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     if (st != SD_OK)
         goto done;
 
-    const cJSON *draws = cJSON_GetObjectItemCaseSensitive(c->json, "noise_draws");
+    const cJSON *draws = p.draws;
+    if (!seeded)
+        skip_unused_draws(&p);
     int expected_draws = cJSON_GetArraySize(draws);
     golden_check(c, t, p.next_draw == expected_draws && p.draw_errors == 0,
                  "noise draws %d, reference %d", p.next_draw, expected_draws);

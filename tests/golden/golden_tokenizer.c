@@ -4,6 +4,7 @@
  * first differing position. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "golden.h"
 #include "text/tokenizer.h"
@@ -68,6 +69,15 @@ static void run_prompt(const golden_case *c, golden_tally *t, const sd_tokenizer
 
 int golden_run_tokenizer(const golden_case *c, golden_tally *t)
 {
+    /* The runner knows SD 1.x's padded ids (pad 49407); another family's fixture (SD 2.x:
+     * OpenCLIP, pad 0) waits for that family's tokenizer. */
+    const char *family = cJSON_GetStringValue(cJSON_GetObjectItem(c->json, "family"));
+    if (family && strcmp(family, "sd1") != 0) {
+        golden_skip(c, t, "family %s: its padded ids (pad id %d) are not implemented yet", family,
+                    cJSON_GetObjectItem(c->json, "pad_token_id")
+                        ? cJSON_GetObjectItem(c->json, "pad_token_id")->valueint : -1);
+        return 0;
+    }
     sd_error err = {0};
     sd_tokenizer *tok = NULL;
     if (sd_tokenizer_load(c->vocab_dir, &tok, &err) != SD_OK) {

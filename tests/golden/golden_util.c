@@ -145,3 +145,14 @@ void golden_check(const golden_case *c, golden_tally *t, int ok, const char *fmt
     else
         t->failed++;
 }
+
+void golden_skip(const golden_case *c, golden_tally *t, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    printf("%-28s %s SKIP\n", c->name, msg);
+    t->skipped++;
+}

@@ -1,6 +1,7 @@
 /* The pipeline through the public API and its trace seam, on the tiny model:
  * cancellation, the inpaint blend keeping the unmasked latents, sizes that are not
- * multiples of 8, txt2img, argument checks. argv[1] = the shared folder. */
+ * multiples of 8, txt2img, argument checks, one U-Net row per step without guidance, the
+ * spacing and prediction fields. argv[1] = the shared folder. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,13 @@ static char model_path[1024], inpaint_path[1024], vocab_path[1024];
 
 typedef struct {
     int cancel_at;            /* cancel when denoise reaches this step (-1: never) */
-    const char *cancel_phase; /* or cancel at the start of this phase */
+    int cancel_phase;         /* or cancel at the start of this phase (-1: none) */
     int last_denoise_step;
     int calls_after_cancel;
     int cancelled;
 } progress_log;
 
-static int on_progress(void *user, const char *phase, int step, int total)
+static int on_progress(void *user, sd_phase phase, int step, int total)
 {
     progress_log *p = user;
     (void)total;
@@ -29,10 +30,9 @@ static int on_progress(void *user, const char *phase, int step, int total)
         p->calls_after_cancel++;
         return 1;
     }
-    if (strcmp(phase, "denoise") == 0)
+    if (phase == SD_PHASE_DENOISE)
         p->last_denoise_step = step;
-    if ((p->cancel_phase && strcmp(phase, p->cancel_phase) == 0) ||
-        (strcmp(phase, "denoise") == 0 && step == p->cancel_at)) {
+    if ((int)phase == p->cancel_phase || (phase == SD_PHASE_DENOISE && step == p->cancel_at)) {
         p->cancelled = 1;
         return 1;
     }
@@ -54,7 +54,7 @@ static float *test_image(int w, int h)
 
 static void test_cancel(sd_model *m)
 {
-    const char *phases[] = {"text", "encode", "decode"};
+    const sd_phase phases[] = {SD_PHASE_TEXT, SD_PHASE_ENCODE, SD_PHASE_DECODE};
     for (int k = -1; k < 3; k++) {
         sd_job job;
         sd_job_defaults(&job);
@@ -63,12 +63,12 @@ static void test_cancel(sd_model *m)
         job.image = img;
         job.prompt = "a fox";
         job.steps = 8;
-        progress_log log = {.cancel_at = k < 0 ? 2 : -1, .cancel_phase = k < 0 ? NULL : phases[k]};
+        progress_log log = {.cancel_at = k < 0 ? 2 : -1, .cancel_phase = k < 0 ? -1 : (int)phases[k]};
         job.progress = on_progress;
         job.progress_user = &log;
         sd_error err = {0};
         sd_status st = sd_generate(m, &job, out, &err);
-        const char *where = k < 0 ? "denoise step 2" : phases[k];
+        const char *where = k < 0 ? "denoise step 2" : sd_phase_name(phases[k]);
         CHECK(st == SD_ERR_CANCELLED, "cancel at %s gives SD_ERR_CANCELLED (got %d: %s)", where,
               (int)st, err.message);
         CHECK(log.calls_after_cancel == 0, "no progress after cancel at %s (%d calls)", where,
@@ -201,6 +201,88 @@ static void test_sizes_and_modes(sd_model *m, sd_model *inpaint)
     CHECK(sd_generate(inpaint, &job, out, &err) == SD_ERR_UNSUPPORTED &&
           strstr(err.message, "inpainting"), "inpainting model refuses txt2img: %s", err.message);
     free(out);
+}
+
+/* What the trace saw of the U-Net: its calls and the rows (batch) of each. */
+typedef struct {
+    size_t lat_n;
+    int unet_calls, unet_rows, negative_embeds;
+    float final[4 * 4 * 4];
+} unet_log;
+
+static void count_unet(void *user, const char *name, const float *data, size_t n)
+{
+    unet_log *l = user;
+    if (strncmp(name, "unet_out_", 9) == 0) {
+        l->unet_calls++;
+        l->unet_rows += (int)(n / l->lat_n);
+    } else if (strcmp(name, "negative_prompt_embeds") == 0)
+        l->negative_embeds++;
+    else if (strcmp(name, "latents_final") == 0 && n == l->lat_n)
+        memcpy(l->final, data, n * sizeof *data);
+}
+
+static sd_status run_logged(sd_model *m, const sd_job *job, unet_log *log, sd_error *err)
+{
+    float out[32 * 32 * 3];
+    sd_rng rng;
+    sd_rng_init(&rng, job->rng, job->seed);
+    sd_noise_source noise = sd_noise_from_rng(&rng);
+    sd_pipeline_trace trace = {count_unet, log};
+    memset(log, 0, sizeof *log);
+    log->lat_n = 4 * (size_t)(job->width / 8) * (size_t)(job->height / 8);
+    return sd_pipeline_run(m, job, &noise, &trace, out, err);
+}
+
+/* Guidance <= 1 runs the U-Net on one row per step and encodes no negative prompt
+ * (diffusers' do_classifier_free_guidance = guidance_scale > 1); above 1 two rows. The
+ * spacing and prediction fields reach the scheduler. */
+static void test_guidance_and_sampling_fields(sd_model *m)
+{
+    sd_job job;
+    sd_job_defaults(&job);
+    job.mode = SD_MODE_TXT2IMG;
+    job.width = job.height = 32;
+    job.prompt = "a lighthouse";
+    job.negative_prompt = "blurry";
+    job.steps = 3;
+    job.seed = 7;
+    const float scales[] = {0.0f, 1.0f, 1.5f, 7.5f};
+    for (size_t k = 0; k < sizeof scales / sizeof *scales; k++) {
+        job.cfg_scale = scales[k];
+        unet_log log;
+        sd_error err = {0};
+        sd_status st = run_logged(m, &job, &log, &err);
+        int rows = scales[k] > 1.0f ? 2 : 1;
+        CHECK(st == SD_OK && log.unet_calls == 3 && log.unet_rows == 3 * rows
+                  && log.negative_embeds == (rows == 2),
+              "guidance %g: %d U-Net calls of %d rows in all (want 3 of %d each), negative "
+              "prompt encoded %d times: %s", (double)scales[k], log.unet_calls, log.unet_rows,
+              rows, log.negative_embeds, err.message);
+    }
+
+    /* One step, trailing spacing, no guidance: SD-Turbo's job. */
+    job.cfg_scale = 0.0f;
+    job.steps = 1;
+    unet_log leading, trailing, v;
+    sd_error err = {0};
+    sd_status st = run_logged(m, &job, &leading, &err);
+    job.spacing = SD_SPACING_TRAILING;
+    st = st == SD_OK ? run_logged(m, &job, &trailing, &err) : st;
+    job.prediction = SD_PREDICTION_V;
+    st = st == SD_OK ? run_logged(m, &job, &v, &err) : st;
+    CHECK(st == SD_OK && trailing.unet_calls == 1 && trailing.unet_rows == 1
+              && memcmp(leading.final, trailing.final, sizeof leading.final) != 0
+              && memcmp(trailing.final, v.final, sizeof v.final) != 0,
+          "1-step trailing / v jobs run once and differ from leading / eps: %s", err.message);
+
+    job.spacing = SD_SPACING_COUNT;
+    CHECK(sd_generate(m, &job, (float[32 * 32 * 3]){0}, &err) == SD_ERR_INVALID_ARG
+              && strstr(err.message, "spacing"), "unknown spacing refused: %s", err.message);
+    job.spacing = SD_SPACING_LEADING;
+    job.prediction = SD_PREDICTION_COUNT;
+    CHECK(sd_generate(m, &job, (float[32 * 32 * 3]){0}, &err) == SD_ERR_INVALID_ARG
+              && strstr(err.message, "prediction"), "unknown prediction refused: %s", err.message);
 }
 
 static void test_bad_jobs(sd_model *m)
@@ -358,6 +440,7 @@ int main(int argc, char **argv)
     test_inpaint_keeps_unmasked(m);
     test_sizes_and_modes(m, inpaint);
     test_bad_jobs(m);
+    test_guidance_and_sampling_fields(m);
     test_memory_budget();
     test_auto_vae_tiles();
     sd_model_free(m);

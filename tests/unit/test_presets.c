@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "sd.h"
+#include "sd_preset.h"
 
 static char tmpdir[256];
 
@@ -38,7 +39,8 @@ static void test_round_trip(void)
     const char *text =
         "{\"version\": 1, \"name\": \"Fox\", \"description\": \"d\", "
         "\"prompt\": \"a {prompt} in snow\", \"negative_prompt\": \"blurry\", "
-        "\"sampler\": \"dpmpp_2m_karras\", \"steps\": 12, \"cfg_scale\": 6.5, "
+        "\"sampler\": \"dpmpp_2m_karras\", \"timestep_spacing\": \"trailing\", "
+        "\"prediction\": \"v\", \"steps\": 12, \"cfg_scale\": 6.5, "
         "\"strength\": 0.5, \"seed\": 42, \"clip_skip\": 2, \"resolution\": 768, "
         "\"padding\": 32, \"feather\": 4.5, \"model\": \"/m.safetensors\", "
         "\"precision\": \"bf16\", \"x-future\": {\"nested\": [1, 2, 3]}}";
@@ -65,6 +67,9 @@ static void test_round_trip(void)
               b.clip_skip == 2 && b.resolution == 768, "values as written");
         CHECK((b.set & SD_PRESET_PRECISION) && b.precision == SD_PRECISION_BF16,
               "precision as written");
+        CHECK((b.set & SD_PRESET_SPACING) && b.spacing == SD_SPACING_TRAILING
+                  && (b.set & SD_PRESET_PREDICTION) && b.prediction == SD_PREDICTION_V,
+              "timestep_spacing and prediction as written");
         char *j = sd_preset_to_json(q);
         CHECK(j && strstr(j, "x-future") && strstr(j, "nested"), "unknown key kept on re-save");
         free(j);
@@ -116,7 +121,9 @@ static void test_precedence(void)
     sd_error err = {0};
     CHECK(sd_preset_parse("{\"version\":1,\"name\":\"P\",\"prompt\":\"style {prompt}\","
                           "\"negative_prompt\":\"neg\",\"steps\":33,\"cfg_scale\":4,"
-                          "\"sampler\":\"ddim\",\"seed\":\"random\"}", "p.json", &p, &err) == SD_OK,
+                          "\"sampler\":\"ddim\",\"seed\":\"random\","
+                          "\"timestep_spacing\":\"trailing\",\"prediction\":\"eps\"}",
+                          "p.json", &p, &err) == SD_OK,
           "parse: %s", err.message);
     if (!p)
         return;
@@ -125,7 +132,11 @@ static void test_precedence(void)
     job.cfg_scale = 9.0f;   /* the user typed --cfg 9 */
     job.seed = 5;
     char *prompt, *neg;
-    CHECK(sd_preset_apply(p, "cat", SD_PRESET_CFG, &job, &prompt, &neg, &err) == SD_OK, "apply");
+    job.prediction = SD_PREDICTION_V;   /* the user typed --prediction v */
+    CHECK(sd_preset_apply(p, "cat", SD_PRESET_CFG | SD_PRESET_PREDICTION, &job, &prompt, &neg,
+                          &err) == SD_OK, "apply");
+    CHECK(job.spacing == SD_SPACING_TRAILING && job.prediction == SD_PREDICTION_V,
+          "spacing from the preset, explicit prediction kept");
     CHECK(strcmp(job.prompt, "style cat") == 0 && strcmp(job.negative_prompt, "neg") == 0, "prompts");
     CHECK(job.steps == 33, "preset beats default");
     CHECK(job.cfg_scale == 9.0f, "explicit beats preset");
@@ -148,12 +159,14 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\"}", "\"prompt\": is required");
     expect_error("{\"version\": 1, \"name\": 3, \"prompt\": \"p\"}", "\"name\": must be a string");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": \"20\"}", "\"steps\": must be an integer");
-    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 0}", "\"steps\": must be an integer in 1..1000");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 0}", "\"steps\": must be an integer in 1..999");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"steps\": 2.5}", "\"steps\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"strength\": 1.5}", "\"strength\": must be a number in (0, 1]");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"strength\": 0}", "\"strength\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"cfg_scale\": -1}", "\"cfg_scale\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"sampler\": \"warp\"}", "\"sampler\": unknown sampler");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"timestep_spacing\": \"even\"}", "\"timestep_spacing\": must be");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"prediction\": \"x0\"}", "\"prediction\": must be");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": -3}", "\"seed\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": \"lucky\"}", "\"seed\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"clip_skip\": 0}", "\"clip_skip\"");

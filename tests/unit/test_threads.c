@@ -22,7 +22,7 @@ typedef struct {
     int progress_calls;  /* touched only by the job's own thread */
 } task;
 
-static int count_progress(void *user, const char *phase, int step, int total)
+static int count_progress(void *user, sd_phase phase, int step, int total)
 {
     (void)phase;
     (void)step;

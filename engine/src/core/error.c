@@ -32,28 +32,32 @@ sd_status sd_fail(sd_error *err, sd_status code, const char *fmt, ...)
     return code;
 }
 
-sd_status sd_fail_context(sd_error *err, const char *fmt, ...)
+sd_status sd_fail_context(sd_error *err, sd_status code, const char *fmt, ...)
 {
     if (!err)
-        return SD_ERR_INTERNAL;
+        return code;
+    err->code = code;
     char prefix[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     /* prefix + ": " + old message, truncated to the buffer; built by hand because the
-     * old message lives in the destination. */
+     * old message lives in the destination. No separator when there is nothing after. */
     size_t cap = sizeof err->message, plen = strlen(prefix), olen = strlen(err->message);
-    if (plen + 2 >= cap)
-        plen = cap - 3;
-    if (plen + 2 + olen >= cap)
-        olen = cap - 1 - plen - 2;
-    memmove(err->message + plen + 2, err->message, olen);
+    size_t sep = olen ? 2 : 0;
+    if (plen + sep >= cap)
+        plen = cap - 1 - sep;
+    if (plen + sep + olen >= cap)
+        olen = cap - 1 - plen - sep;
+    memmove(err->message + plen + sep, err->message, olen);
     memcpy(err->message, prefix, plen);
-    err->message[plen] = ':';
-    err->message[plen + 1] = ' ';
-    err->message[plen + 2 + olen] = '\0';
-    return err->code;
+    if (sep) {
+        err->message[plen] = ':';
+        err->message[plen + 1] = ' ';
+    }
+    err->message[plen + sep + olen] = '\0';
+    return code;
 }
 
 void sd_error_clear(sd_error *err)

@@ -378,10 +378,10 @@ static sd_status parse_header(st_file *f, const char *json, size_t len, sd_error
 {
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)
-        return sd_fail(err, SD_ERR_FORMAT, "%s: header is not valid JSON", f->path);
+        return sd_fail(err, SD_ERR_FORMAT, "header is not valid JSON");
     sd_status s = SD_OK;
     if (!cJSON_IsObject(root)) {
-        s = sd_fail(err, SD_ERR_FORMAT, "%s: header is not a JSON object", f->path);
+        s = sd_fail(err, SD_ERR_FORMAT, "header is not a JSON object");
         goto done;
     }
     size_t n = (size_t)cJSON_GetArraySize(root);
@@ -394,7 +394,7 @@ static sd_status parse_header(st_file *f, const char *json, size_t len, sd_error
     cJSON_ArrayForEach(item, root) {
         if (strcmp(item->string, "__metadata__") == 0) {
             if (f->meta) {
-                s = sd_fail(err, SD_ERR_FORMAT, "%s: __metadata__ appears twice", f->path);
+                s = sd_fail(err, SD_ERR_FORMAT, "__metadata__ appears twice");
                 goto done;
             }
             s = parse_metadata(f, item, err);
@@ -510,8 +510,10 @@ sd_status st_open(const char *path, st_file **out, sd_error *err)
     f->data = f->map + 8 + hlen;
     f->data_size = f->map_size - 8 - (size_t)hlen;
     s = parse_header(f, (const char *)f->map + 8, (size_t)hlen, err);
-    if (s != SD_OK)
+    if (s != SD_OK) {
+        sd_fail_context(err, s, "%s", path);  /* every message of this reader names the file */
         goto fail;
+    }
     *out = f;
     return SD_OK;
 fail:

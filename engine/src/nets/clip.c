@@ -66,7 +66,7 @@ sd_status sd_clip_load(sd_clip *clip, sd_weights *w, const sd_clip_config *cfg, 
         st = bind_encoder_layer(w, &clip->layers[i], cfg, i, err);
     if (st != SD_OK) {
         sd_clip_free(clip);
-        return sd_fail_context(err, "loading the text encoder: ");
+        return sd_fail_context(err, st, "text encoder");
     }
     return SD_OK;
 }

@@ -17,5 +17,13 @@
 #define SD_KEY_CLIP_L_TEXT SD_KEY_CLIP_L "text_model."
 /* SD 2.x: OpenCLIP ViT-H/14 in its original layout (transformer.resblocks.N, ln_final). */
 #define SD_KEY_OPENCLIP "cond_stage_model.model."
+/* Stability's SGM layout (generative-models): the text encoders are "embedders". SD-Turbo
+ * keeps its one OpenCLIP ViT-H there; SDXL has CLIP ViT-L at 0 and OpenCLIP bigG at 1. */
+#define SD_KEY_SGM_TEXT "conditioner.embedders."
+#define SD_KEY_SGM_OPENCLIP SD_KEY_SGM_TEXT "0.model."
+/* SDXL's U-Net: the size / crop conditioning (ComfyUI's adm_in_channels). */
+#define SD_KEY_UNET_LABEL_EMB SD_KEY_UNET "label_emb."
+/* An empty tensor some v-prediction files carry (ComfyUI's savers write it). */
+#define SD_KEY_V_PRED "v_pred"
 
 #endif

@@ -1,9 +1,13 @@
-/* Model family and hyper-parameters from the single-file LDM checkpoint layout:
+/* Hyper-parameters from the single-file LDM checkpoint layout, once the family table
+ * (nets/family.c) has said which family the file is:
  *   model.diffusion_model.*                    U-Net (openaimodel.py names)
  *   first_stage_model.*                        VAE (AutoencoderKL, taming names)
  *   cond_stage_model.transformer.text_model.*  CLIP text encoder (transformers names)
  * Every width and depth is read from tensor shapes and counted from tensor names; only the
- * constants SD 1.x does not store (GroupNorm groups, head counts, VAE scale) are fixed. */
+ * constants SD 1.x does not store (GroupNorm groups, head counts) are fixed, and the VAE
+ * scale comes from the family's row. Messages name what is wrong, not the file: the
+ * caller that opened the file adds its name. */
+#include "nets/family.h"
 #include "nets/keys.h"
 #include "nets/model_config.h"
 
@@ -20,18 +24,9 @@
 /* SD 1.x constants the checkpoint does not record (ldm configs v1-inference.yaml). */
 #define SD1_GROUPS 32
 #define SD1_UNET_HEADS 8
-#define SD1_VAE_SCALING_FACTOR 0.18215f
-#define SD1_CONTEXT_DIM_SD2 1024  /* OpenCLIP ViT-H: SD 2.x's context width */
+#define SD2_UNET_HEAD_DIM 64      /* v2-inference.yaml: num_head_channels */
+#define SD2_TEST_UNET_HEAD_DIM 16 /* the narrow SD 2.x test model (golden-sd2) */
 #define MAX_BLOCKS 64             /* bound on input_blocks / layer counts we scan for */
-
-const char *sd_family_name(sd_family f)
-{
-    switch (f) {
-    case SD_FAMILY_SD1: return "sd1";
-    case SD_FAMILY_SD1_INPAINT: return "sd1-inpaint";
-    }
-    return "unknown";
-}
 
 /* The tensor named by the format, or NULL. */
 static const st_tensor *get(const st_file *f, const char *fmt, ...) SD_PRINTF(2, 3);
@@ -45,15 +40,6 @@ static const st_tensor *get(const st_file *f, const char *fmt, ...)
     if (n < 0 || (size_t)n >= sizeof name)
         return NULL;
     return st_find(f, name);
-}
-
-static int has_prefix(const st_file *f, const char *prefix)
-{
-    size_t len = strlen(prefix);
-    for (size_t i = 0; i < st_count(f); i++)
-        if (strncmp(st_at(f, i)->name, prefix, len) == 0)
-            return 1;
-    return 0;
 }
 
 /* Fetches a tensor that must exist with `ndim` dims; a missing or misshapen one means the
@@ -76,39 +62,12 @@ static sd_status unsupported(sd_error *err, const char *why)
     return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s", why);
 }
 
-/* Families that are recognisable from their key names alone. */
-static sd_status reject_other_families(const st_file *f, sd_error *err)
-{
-    if (has_prefix(f, "conditioner.embedders.") || has_prefix(f, UNET "label_emb."))
-        return unsupported(err, "SDXL (conditioner.embedders.* / label_emb tensors); "
-                                "only Stable Diffusion 1.x is supported");
-    if (has_prefix(f, SD_KEY_OPENCLIP))
-        return unsupported(err, "SD 2.x (OpenCLIP text encoder cond_stage_model.model.*); "
-                                "only Stable Diffusion 1.x is supported");
-    if (!has_prefix(f, UNET)) {
-        if (st_find(f, "conv_in.weight") && has_prefix(f, "down_blocks."))
-            return unsupported(err, "a diffusers-format component file (conv_in / "
-                                    "down_blocks.*); use a single-file checkpoint");
-        return unsupported(err, "not a Stable Diffusion checkpoint "
-                                "(no model.diffusion_model.* tensors)");
-    }
-    if (!has_prefix(f, VAE))
-        return unsupported(err, "the checkpoint has no VAE (first_stage_model.* tensors)");
-    if (!has_prefix(f, CLIP)) {
-        if (has_prefix(f, SD_KEY_CLIP_L))
-            return unsupported(err, "text encoder without the text_model. prefix "
-                                    "(an old transformers layout)");
-        return unsupported(err, "the checkpoint has no CLIP text encoder "
-                                "(cond_stage_model.transformer.text_model.* tensors)");
-    }
-    return SD_OK;
-}
-
 /* input_blocks: 0 is conv_in; then per level `layers_per_block` res blocks (N.0, with a
  * spatial transformer at N.1 on attention levels), and a downsampler (N.0.op) between
  * levels. Walking them in order recovers levels, widths and attention. */
-static sd_status detect_unet(const st_file *f, sd_unet_config *u, sd_error *err)
+sd_status sd_unet_config_detect(const st_file *f, sd_unet_config *u, sd_error *err)
 {
+    memset(u, 0, sizeof *u);
     const st_tensor *t = NULL;
     sd_status s = require(f, &t, 4, err, UNET "input_blocks.0.0.weight");
     if (s != SD_OK)
@@ -190,24 +149,24 @@ static sd_status detect_unet(const st_file *f, sd_unet_config *u, sd_error *err)
 
     if (!attn_seen)
         return sd_fail(err, SD_ERR_FORMAT, "U-Net has no spatial transformers");
-    if (u->use_linear_projection || u->context_dim == SD1_CONTEXT_DIM_SD2) {
-        char why[160];
-        snprintf(why, sizeof why, "SD 2.x U-Net (%s, context dim %d); only Stable "
-                 "Diffusion 1.x is supported",
-                 u->use_linear_projection ? "linear proj_in" : "conv proj_in", u->context_dim);
-        return unsupported(err, why);
-    }
-    if (u->in_channels != 4 && u->in_channels != 9) {
-        char why[160];
-        snprintf(why, sizeof why, "U-Net with %d input channels (4 = SD 1.x, 9 = inpainting)",
-                 u->in_channels);
-        return unsupported(err, why);
+    if (u->use_linear_projection) {
+        /* The checkpoint does not store the head width. SD 2.x fixes it at 64
+         * (num_head_channels: 64, heads 5, 10, 20, 20); the narrow test model of
+         * golden-sd2 (widths 32..128) uses 16. Rule: 64 when every attention width is a
+         * multiple of 64, otherwise 16. */
+        u->head_dim = SD2_UNET_HEAD_DIM;
+        for (int l = 0; l < u->levels; l++)
+            if (u->attention[l] && u->channels[l] % SD2_UNET_HEAD_DIM)
+                u->head_dim = SD2_TEST_UNET_HEAD_DIM;
     }
     for (int l = 0; l < u->levels; l++)
-        if (u->channels[l] % u->groups || u->channels[l] % u->num_heads)
+        if (u->channels[l] % u->groups ||
+            (u->attention[l] && u->channels[l] % (u->head_dim ? u->head_dim : u->num_heads)))
             return sd_fail(err, SD_ERR_FORMAT,
                            "U-Net level %d width %d is not a multiple of %d groups and %d "
-                           "heads", l, u->channels[l], u->groups, u->num_heads);
+                           "%s", l, u->channels[l], u->groups,
+                           u->head_dim ? u->head_dim : u->num_heads,
+                           u->head_dim ? "channels per head" : "heads");
     if (!get(f, UNET "middle_block.1.proj_in.weight") ||
         !get(f, UNET "output_blocks.%d.0.in_layers.2.weight",
              u->levels * (u->layers_per_block + 1) - 1))
@@ -215,9 +174,27 @@ static sd_status detect_unet(const st_file *f, sd_unet_config *u, sd_error *err)
     return SD_OK;
 }
 
+/* The U-Net of a file the family table took: its projections must be the row's. */
+static sd_status detect_unet(const st_file *f, const sd_family_row *row, sd_unet_config *u,
+                             sd_error *err)
+{
+    sd_status s = sd_unet_config_detect(f, u, err);
+    if (s != SD_OK)
+        return s;
+    if (u->use_linear_projection != row->linear_projection) {
+        char why[200];
+        snprintf(why, sizeof why, "%s U-Net (%s proj_in, context dim %d) under the %s's "
+                 "text encoder", u->use_linear_projection ? "SD 2.x" : "SD 1.x",
+                 u->use_linear_projection ? "linear" : "conv", u->context_dim, row->title);
+        return unsupported(err, why);
+    }
+    return SD_OK;
+}
+
 /* encoder.down.L.block.B: res blocks per level; the decoder mirrors it with one more
  * block per level (decoder.up.L.block.0..layers). */
-static sd_status detect_vae(const st_file *f, sd_vae_config *v, sd_error *err)
+static sd_status detect_vae(const st_file *f, float scaling_factor, sd_vae_config *v,
+                            sd_error *err)
 {
     const st_tensor *t = NULL;
     sd_status s = require(f, &t, 4, err, VAE "encoder.conv_in.weight");
@@ -264,7 +241,7 @@ static sd_status detect_vae(const st_file *f, sd_vae_config *v, sd_error *err)
     if (!get(f, VAE "encoder.mid.attn_1.q.weight") || !get(f, VAE "decoder.mid.attn_1.q.weight"))
         return sd_fail(err, SD_ERR_FORMAT, "VAE mid-block attention missing");
     v->groups = SD1_GROUPS;
-    v->scaling_factor = SD1_VAE_SCALING_FACTOR;
+    v->scaling_factor = scaling_factor;
     return SD_OK;
 }
 
@@ -302,24 +279,30 @@ static sd_status detect_clip(const st_file *f, sd_clip_config *c, sd_error *err)
 sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_error *err)
 {
     memset(cfg, 0, sizeof *cfg);
-    sd_status s = reject_other_families(f, err);
+    sd_family_match m;
+    sd_status s = sd_family_detect(f, &m, err);
     if (s != SD_OK)
         return s;
-    if ((s = detect_unet(f, &cfg->unet, err)) != SD_OK ||
-        (s = detect_vae(f, &cfg->vae, err)) != SD_OK ||
-        (s = detect_clip(f, &cfg->clip, err)) != SD_OK) {
-        if (err)
-            sd_fail_context(err, "%s", st_path(f));
+    const sd_family_row *row = m.row;
+    if (row->not_runnable)
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s (%s): %s", row->title,
+                       row->evidence, row->not_runnable);
+    /* Runnable rows are SD 1.x's: CLIP ViT-L in the transformers layout. */
+    if (!sd_has_prefix(f, CLIP))
+        return unsupported(err, "text encoder without the text_model. prefix (an old "
+                                "transformers layout)");
+    if ((s = detect_unet(f, row, &cfg->unet, err)) != SD_OK ||
+        (s = detect_vae(f, row->vae_scale, &cfg->vae, err)) != SD_OK ||
+        (s = detect_clip(f, &cfg->clip, err)) != SD_OK)
         return s;
-    }
     if (cfg->clip.hidden != cfg->unet.context_dim)
-        return sd_fail(err, SD_ERR_FORMAT,
-                       "%s: CLIP width %d differs from the U-Net context dim %d", st_path(f),
+        return sd_fail(err, SD_ERR_FORMAT, "CLIP width %d differs from the U-Net context dim %d",
                        cfg->clip.hidden, cfg->unet.context_dim);
     if (cfg->vae.latent_channels != cfg->unet.out_channels)
         return sd_fail(err, SD_ERR_FORMAT,
-                       "%s: VAE latent channels %d differ from the U-Net output channels %d",
-                       st_path(f), cfg->vae.latent_channels, cfg->unet.out_channels);
-    cfg->family = cfg->unet.in_channels == 9 ? SD_FAMILY_SD1_INPAINT : SD_FAMILY_SD1;
+                       "VAE latent channels %d differ from the U-Net output channels %d",
+                       cfg->vae.latent_channels, cfg->unet.out_channels);
+    cfg->family = row->family;
+    cfg->prediction = m.prediction;
     return SD_OK;
 }

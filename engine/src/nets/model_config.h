@@ -4,6 +4,7 @@
 #define SD_MODEL_CONFIG_H
 
 #include "io/safetensors.h"
+#include "nets/family.h"
 #include "sd.h"
 
 #define SD_MAX_LEVELS 4
@@ -17,6 +18,7 @@ typedef struct {
     int attention[SD_MAX_LEVELS]; /* 1 1 1 0: level has spatial transformers */
     int layers_per_block;     /* 2 */
     int num_heads;            /* 8 (SD 1.x: fixed head count, head dim = C/8) */
+    int head_dim;             /* 0 (SD 1.x); SD 2.x: 64, heads = C/64 at every level */
     int context_dim;          /* 768 */
     int time_embed_dim;       /* 1280 = 4 * model_channels */
     int transformer_depth;    /* 1 */
@@ -46,15 +48,19 @@ typedef struct {
 
 typedef struct {
     sd_family family;
+    sd_prediction prediction;
     sd_unet_config unet;
     sd_vae_config vae;
     sd_clip_config clip;
 } sd_model_config;
 
-/* Reads the family and every width/depth from the checkpoint. Other families (SDXL,
- * SD 2.x, ...) give SD_ERR_UNSUPPORTED with "unsupported model: <why>". */
+/* Reads the family (the table's row, nets/family.h) and every width/depth from the
+ * checkpoint. Families that do not run (SD 2.x, SDXL, ...) and files that match no row
+ * give SD_ERR_UNSUPPORTED with "unsupported model: <why>". */
 sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_error *err);
 
-const char *sd_family_name(sd_family f);
+/* The U-Net's part alone (model.diffusion_model.*), SD 1.x or SD 2.x (linear proj_in /
+ * proj_out, heads of a fixed width): what the U-Net runs on whatever the text encoder. */
+sd_status sd_unet_config_detect(const st_file *f, sd_unet_config *u, sd_error *err);
 
 #endif

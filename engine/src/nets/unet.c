@@ -1,4 +1,4 @@
-/* The SD 1.x U-Net: binds the LDM module tree and runs it (see unet.h for the layout). */
+/* The SD 1.x / 2.x U-Net: binds the LDM module tree and runs it (see unet.h for the layout). */
 #include "nets/keys.h"
 #include "nets/unet.h"
 
@@ -16,20 +16,20 @@
 static sd_status check_config(const sd_unet_config *cfg, sd_error *err)
 {
     if (cfg->levels < 1 || cfg->levels > SD_MAX_LEVELS)
-        return sd_fail(err, SD_ERR_UNSUPPORTED, "unet: %d levels (1..%d supported)", cfg->levels,
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%d levels (1..%d supported)", cfg->levels,
                        SD_MAX_LEVELS);
     if (cfg->layers_per_block < 1 || cfg->layers_per_block > SD_UNET_MAX_LAYERS)
-        return sd_fail(err, SD_ERR_UNSUPPORTED, "unet: %d res blocks per level (1..%d supported)",
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%d res blocks per level (1..%d supported)",
                        cfg->layers_per_block, SD_UNET_MAX_LAYERS);
     if (cfg->transformer_depth < 1 || cfg->transformer_depth > SD_UNET_MAX_DEPTH)
-        return sd_fail(err, SD_ERR_UNSUPPORTED, "unet: transformer depth %d (1..%d supported)",
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "transformer depth %d (1..%d supported)",
                        cfg->transformer_depth, SD_UNET_MAX_DEPTH);
-    if (cfg->use_linear_projection)
-        return sd_fail(err, SD_ERR_UNSUPPORTED,
-                       "unet: linear proj_in/proj_out (SD 2.x style) not supported");
+    if (cfg->head_dim < 0 || (cfg->head_dim == 0 && cfg->num_heads <= 0))
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%d heads of width %d", cfg->num_heads,
+                       cfg->head_dim);
     if (cfg->model_channels <= 0 || cfg->time_embed_dim <= 0 || cfg->context_dim <= 0 ||
         cfg->in_channels <= 0 || cfg->out_channels <= 0 || cfg->model_channels % 2 != 0)
-        return sd_fail(err, SD_ERR_FORMAT, "unet: bad widths (model %d, time %d, context %d)",
+        return sd_fail(err, SD_ERR_FORMAT, "bad widths (model %d, time %d, context %d)",
                        cfg->model_channels, cfg->time_embed_dim, cfg->context_dim);
     return SD_OK;
 }
@@ -49,7 +49,7 @@ static sd_status load_res_attn(sd_unet_block *b, sd_weights *w, const char *pref
     return unet_spatial_transformer_load(&b->transformer, w, key, co, cfg, err);
 }
 
-sd_status sd_unet_load(sd_unet *u, sd_weights *w, const sd_unet_config *cfg, sd_error *err)
+static sd_status load_unet(sd_unet *u, sd_weights *w, const sd_unet_config *cfg, sd_error *err)
 {
     memset(u, 0, sizeof *u);
     sd_status s = check_config(cfg, err);
@@ -136,6 +136,12 @@ sd_status sd_unet_load(sd_unet *u, sd_weights *w, const sd_unet_config *cfg, sd_
                                err)) != SD_OK)
         return s;
     return SD_OK;
+}
+
+sd_status sd_unet_load(sd_unet *u, sd_weights *w, const sd_unet_config *cfg, sd_error *err)
+{
+    sd_status s = load_unet(u, w, cfg, err);
+    return s == SD_OK ? s : sd_fail_context(err, s, "U-Net");
 }
 
 /* ---- forward ---------------------------------------------------------------- */

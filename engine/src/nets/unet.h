@@ -1,4 +1,4 @@
-/* The SD 1.x U-Net (LDM's openaimodel.UNetModel): eps = unet(x, t, context).
+/* The SD 1.x / 2.x U-Net (LDM's openaimodel.UNetModel): eps = unet(x, t, context).
  *
  * Weights are bound once, by the checkpoint's own keys under model.diffusion_model
  * (input_blocks.N.M..., middle_block.M..., output_blocks.N.M..., time_embed, out), so the
@@ -50,11 +50,19 @@ typedef struct {
     sd_geglu_ff ff;       /* ff.net.0.proj [2 · inner, C], ff.net.2 [C, inner] */
 } sd_unet_transformer_block;
 
-/* SpatialTransformer: GN → proj_in (1x1) → tokens → transformer_blocks → proj_out → + x. */
+/* proj_in / proj_out: a 1x1 conv on [C, hw] (SD 1.x) or a Linear on the tokens (SD 2.x). */
+typedef union {
+    sd_conv2d conv;       /* [C, C, 1, 1] */
+    sd_linear linear;     /* [C, C] */
+} sd_unet_projection;
+
+/* SpatialTransformer: GN → proj_in → tokens → transformer_blocks → proj_out → + x; SD 1.x
+ * projects before making tokens (1x1 conv), SD 2.x after (use_linear_projection). */
 typedef struct {
     int channels;
+    int linear_projection;
     sd_group_norm norm;
-    sd_conv2d proj_in, proj_out;
+    sd_unet_projection proj_in, proj_out;
     int depth;
     sd_unet_transformer_block transformer_blocks[SD_UNET_MAX_DEPTH];
 } sd_unet_spatial_transformer;
@@ -93,8 +101,8 @@ typedef struct {
 /* Binds every U-Net tensor of `w` for the architecture `cfg` (sd_model_config_detect),
  * checking each shape. u keeps pointers into w: w must outlive u (nothing to free).
  * Returns SD_OK; SD_ERR_FORMAT naming the key on a missing tensor or wrong shape;
- * SD_ERR_UNSUPPORTED for configurations outside SD 1.x (linear projections, more
- * layers or depth than the tables hold, channels not divisible by the head count). */
+ * SD_ERR_UNSUPPORTED for configurations outside SD 1.x / 2.x (more layers or depth than
+ * the tables hold, channels not divisible by the head count or width). */
 sd_status sd_unet_load(sd_unet *u, sd_weights *w, const sd_unet_config *cfg, sd_error *err);
 
 /* eps_out[B, out_channels, h, w] = unet(x[B, in_channels, h, w], timestep,

@@ -54,7 +54,11 @@ static sd_status transformer_block_load(sd_unet_transformer_block *tb, sd_weight
                                         sd_error *err)
 {
     const float eps = UNET_LAYER_NORM_EPS;
-    const int heads = cfg->num_heads;
+    /* SD 1.x: a fixed head count; SD 2.x: heads of a fixed width */
+    const int heads = cfg->head_dim > 0 ? c / cfg->head_dim : cfg->num_heads;
+    if (cfg->head_dim > 0 && (c % cfg->head_dim != 0 || heads < 1))
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into heads of %d",
+                       prefix, c, cfg->head_dim);
     sd_status s;
     if ((s = sd_layer_norm_bind(w, &tb->norm1, c, eps, err, "%s.norm1", prefix)) != SD_OK ||
         (s = sd_layer_norm_bind(w, &tb->norm2, c, eps, err, "%s.norm2", prefix)) != SD_OK ||
@@ -68,6 +72,15 @@ static sd_status transformer_block_load(sd_unet_transformer_block *tb, sd_weight
     return sd_geglu_ff_bind(w, &tb->ff, c, err, "%s.ff", prefix);
 }
 
+static sd_status projection_bind(sd_weights *w, sd_unet_projection *p, int linear, int c,
+                                 const char *name, const char *prefix, sd_error *err)
+{
+    if (linear)
+        return sd_linear_bind(w, &p->linear, c, c, SD_LAYER_BIAS, err, "%s.%s", prefix, name);
+    return sd_conv2d_bind(w, &p->conv, c, c, op_conv_params(1, 1, 0), err, "%s.%s", prefix,
+                          name);
+}
+
 sd_status unet_spatial_transformer_load(sd_unet_spatial_transformer *st, sd_weights *w,
                                         const char *prefix, int channels,
                                         const sd_unet_config *cfg, sd_error *err)
@@ -75,13 +88,14 @@ sd_status unet_spatial_transformer_load(sd_unet_spatial_transformer *st, sd_weig
     const int c = channels;
     st->channels = c;
     st->depth = cfg->transformer_depth;
-    sd_status s;
-    if ((s = sd_group_norm_bind(w, &st->norm, c, cfg->groups, UNET_TRANSFORMER_NORM_EPS, err,
-                                "%s.norm", prefix)) != SD_OK ||
-        (s = sd_conv2d_bind(w, &st->proj_in, c, c, op_conv_params(1, 1, 0), err,
-                            "%s.proj_in", prefix)) != SD_OK ||
-        (s = sd_conv2d_bind(w, &st->proj_out, c, c, op_conv_params(1, 1, 0), err,
-                            "%s.proj_out", prefix)) != SD_OK)
+    st->linear_projection = cfg->use_linear_projection;
+    sd_status s = sd_group_norm_bind(w, &st->norm, c, cfg->groups, UNET_TRANSFORMER_NORM_EPS,
+                                     err, "%s.norm", prefix);
+    if (s == SD_OK)
+        s = projection_bind(w, &st->proj_in, st->linear_projection, c, "proj_in", prefix, err);
+    if (s == SD_OK)
+        s = projection_bind(w, &st->proj_out, st->linear_projection, c, "proj_out", prefix, err);
+    if (s != SD_OK)
         return s;
     for (int d = 0; d < st->depth; d++) {
         char block_prefix[256];
@@ -190,6 +204,43 @@ static sd_status transformer_block_pin(const sd_unet_transformer_block *tb, sd_l
     return sd_geglu_ff_pin(ctx, &tb->ff, err);
 }
 
+/* tokens [n, hw, C] = proj_in(x [n, C, hw]), through scratch [n, C, hw]: SD 1.x's 1x1 conv
+ * then the transpose, SD 2.x's transpose then the Linear. */
+static sd_status proj_in(const sd_unet_spatial_transformer *st, sd_layer_ctx *ctx,
+                         const float *x, int n, int h, int w, float *scratch, float *tokens,
+                         sd_error *err)
+{
+    const int c = st->channels, hw = h * w;
+    const size_t chw_n = (size_t)c * hw;
+    if (st->linear_projection) {
+        for (int b = 0; b < n; b++)
+            op_transpose(x + b * chw_n, c, hw, scratch + b * chw_n);     /* [hw, C] */
+        return sd_linear_forward(&st->proj_in.linear, ctx, scratch, n * hw, tokens, err);
+    }
+    sd_status s = sd_conv2d_forward(&st->proj_in.conv, ctx, x, n, h, w, scratch, err);
+    for (int b = 0; b < n && s == SD_OK; b++)
+        op_transpose(scratch + b * chw_n, c, hw, tokens + b * chw_n);   /* [hw, C] */
+    return s;
+}
+
+/* y [n, C, hw] = proj_out(tokens [n, hw, C]), through scratch [n, C, hw]. */
+static sd_status proj_out(const sd_unet_spatial_transformer *st, sd_layer_ctx *ctx,
+                          const float *tokens, int n, int h, int w, float *scratch, float *y,
+                          sd_error *err)
+{
+    const int c = st->channels, hw = h * w;
+    const size_t chw_n = (size_t)c * hw;
+    if (st->linear_projection) {
+        sd_status s = sd_linear_forward(&st->proj_out.linear, ctx, tokens, n * hw, scratch, err);
+        for (int b = 0; b < n && s == SD_OK; b++)
+            op_transpose(scratch + b * chw_n, hw, c, y + b * chw_n);     /* [C, hw] */
+        return s;
+    }
+    for (int b = 0; b < n; b++)
+        op_transpose(tokens + b * chw_n, hw, c, scratch + b * chw_n);   /* [C, hw] */
+    return sd_conv2d_forward(&st->proj_out.conv, ctx, scratch, n, h, w, y, err);
+}
+
 sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,
                                    const sd_unet_config *cfg, sd_layer_ctx *ctx, float *x,
                                    int n, int h, int w, const float *context, int n_ctx,
@@ -209,9 +260,7 @@ sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,
         return out_of_scratch(a, mark, "spatial transformer", err);
 
     sd_group_norm_forward(&st->norm, x, n, hw, chw);
-    sd_status s = sd_conv2d_forward(&st->proj_in, ctx, chw, n, h, w, proj, err); /* [n, C, hw] */
-    for (int b = 0; b < n && s == SD_OK; b++)
-        op_transpose(proj + b * chw_n, c, hw, tokens + b * chw_n);          /* [hw, C] */
+    sd_status s = proj_in(st, ctx, chw, n, h, w, proj, tokens, err);        /* [n, hw, C] */
     for (int d = 0; d < st->depth && s == SD_OK; d++) {
         const sd_unet_transformer_block *tb = &st->transformer_blocks[d];
         const sd_layer_scope scope = sd_layer_scope_begin(ctx);
@@ -222,10 +271,8 @@ sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,
         }
         sd_layer_scope_end(ctx, scope);
     }
-    for (int b = 0; b < n && s == SD_OK; b++)
-        op_transpose(tokens + b * chw_n, hw, c, chw + b * chw_n);           /* [C, hw] */
     if (s == SD_OK)
-        s = sd_conv2d_forward(&st->proj_out, ctx, chw, n, h, w, proj, err); /* [n, C, hw] */
+        s = proj_out(st, ctx, tokens, n, h, w, chw, proj, err);             /* [n, C, hw] */
     if (s == SD_OK)
         op_add(x, proj, x, (size_t)n * chw_n);
     sd_arena_reset(a, mark);

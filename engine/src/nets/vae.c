@@ -177,7 +177,7 @@ sd_status sd_vae_load(sd_vae *vae, sd_weights *w, const sd_vae_config *cfg, sd_e
     if (st == SD_OK)
         st = bind_decoder(w, &vae->decoder, cfg, err);
     if (st != SD_OK)
-        return sd_fail_context(err, "loading the VAE: ");
+        return sd_fail_context(err, st, "VAE");
     return SD_OK;
 }
 

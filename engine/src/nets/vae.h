@@ -120,8 +120,6 @@ void sd_vae_split_moments(const float *moments, size_t n, float *mean, float *lo
  * SD_VAE_TILE_MIN), overlapping by a quarter and cross-faded, as diffusers'
  * enable_tiling(): the working memory is one tile's whatever the image size. An image
  * that fits in one tile runs untiled (the same result as sd_vae_encode / decode). */
-#define SD_VAE_TILE_MULTIPLE 64
-#define SD_VAE_TILE_MIN 64
 sd_status sd_vae_encode_tiled(const sd_vae *vae, sd_arena *arena, const float *image,
                               int height, int width, int tile_px, float *mean, float *logvar,
                               sd_error *err);

@@ -76,8 +76,7 @@ static void take_over_threads(void)
 void ops_set_threads(int threads)
 {
     pthread_once(&threads_once, take_over_threads);
-    if (threads > 0)
-        atomic_store(&workers_setting, clamp_workers(threads));
+    atomic_store(&workers_setting, threads > 0 ? clamp_workers(threads) : 0);
 }
 
 int ops_workers(void)

@@ -13,8 +13,9 @@
 typedef void (*ops_range_fn)(void *arg, int worker, int begin, int end);
 void ops_parallel_for(int workers, int n, ops_range_fn fn, void *arg);
 
-/* Workers for the ops' loops and GEMMs, at most OPS_MAX_WORKERS: the last positive
- * ops_set_threads, else what OpenBLAS would have used (all cores, or OPENBLAS_NUM_THREADS).
+/* Workers for the ops' loops and GEMMs, at most OPS_MAX_WORKERS: the last ops_set_threads
+ * when positive, else (never set, or set to 0) what OpenBLAS would have used (all cores,
+ * or OPENBLAS_NUM_THREADS).
  * The first call of either sets OpenBLAS to one thread. Process-wide, like the cores. */
 #define OPS_MAX_WORKERS 64
 int ops_workers(void);

@@ -1,47 +1,110 @@
-/* Job defaults and sampler names: the vocabulary shared by the CLI, presets and plug-in. */
+/* Job defaults and the names of samplers, spacings and prediction types: the vocabulary
+ * shared by the CLI, presets and plug-in. Sampler names come from the sampler table. */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "sched/scheduler.h"
 #include "sd.h"
-
-static const char *const sampler_names[SD_SAMPLER_COUNT] = {
-    [SD_SAMPLER_DDIM] = "ddim",
-    [SD_SAMPLER_PNDM] = "pndm",
-    [SD_SAMPLER_EULER] = "euler",
-    [SD_SAMPLER_EULER_ANCESTRAL] = "euler_a",
-    [SD_SAMPLER_DPMPP_2M] = "dpmpp_2m",
-    [SD_SAMPLER_DPMPP_2M_KARRAS] = "dpmpp_2m_karras",
-    [SD_SAMPLER_LMS] = "lms",
-    [SD_SAMPLER_LCM] = "lcm",
-};
 
 const char *sd_sampler_name(sd_sampler s)
 {
-    return (unsigned)s < SD_SAMPLER_COUNT ? sampler_names[s] : "unknown";
+    const sd_sampler_info *info = sd_sampler_info_of(s);
+    return info ? info->name : "unknown";
 }
 
 int sd_sampler_from_name(const char *name)
 {
     if (!name)
         return -1;
-    for (int i = 0; i < SD_SAMPLER_COUNT; i++)
-        if (strcasecmp(name, sampler_names[i]) == 0)
+    for (int i = 0; i < SD_SAMPLER_COUNT; i++) {
+        const sd_sampler_info *info = sd_sampler_info_of((sd_sampler)i);
+        if (strcasecmp(name, info->name) == 0 || (info->alias && strcasecmp(name, info->alias) == 0))
             return i;
-    if (strcasecmp(name, "euler_ancestral") == 0)
-        return SD_SAMPLER_EULER_ANCESTRAL;
+    }
     return -1;
+}
+
+const char *sd_sampler_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    if (size)
+        buf[0] = '\0';
+    for (int i = 0; i < SD_SAMPLER_COUNT && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+                                 sd_sampler_info_of((sd_sampler)i)->name);
+    return buf;
+}
+
+static const char *const spacing_names[SD_SPACING_COUNT] = {
+    [SD_SPACING_LEADING] = "leading",
+    [SD_SPACING_TRAILING] = "trailing",
+    [SD_SPACING_LINSPACE] = "linspace",
+};
+
+const char *sd_spacing_name(sd_spacing s)
+{
+    return (unsigned)s < SD_SPACING_COUNT ? spacing_names[s] : "unknown";
+}
+
+int sd_spacing_from_name(const char *name)
+{
+    for (int i = 0; name && i < SD_SPACING_COUNT; i++)
+        if (strcasecmp(name, spacing_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static const char *const prediction_names[SD_PREDICTION_COUNT] = {
+    [SD_PREDICTION_AUTO] = "auto",
+    [SD_PREDICTION_EPS] = "eps",
+    [SD_PREDICTION_V] = "v",
+};
+
+const char *sd_prediction_name(sd_prediction p)
+{
+    return (unsigned)p < SD_PREDICTION_COUNT ? prediction_names[p] : "unknown";
+}
+
+int sd_prediction_from_name(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < SD_PREDICTION_COUNT; i++)
+        if (strcasecmp(name, prediction_names[i]) == 0)
+            return i;
+    /* diffusers' scheduler_config spellings */
+    if (strcasecmp(name, "epsilon") == 0)
+        return SD_PREDICTION_EPS;
+    if (strcasecmp(name, "v_prediction") == 0)
+        return SD_PREDICTION_V;
+    return -1;
+}
+
+const char *sd_phase_name(sd_phase phase)
+{
+    static const char *const names[SD_PHASE_COUNT] = {
+        [SD_PHASE_TEXT] = "text",
+        [SD_PHASE_ENCODE] = "encode",
+        [SD_PHASE_DENOISE] = "denoise",
+        [SD_PHASE_DECODE] = "decode",
+    };
+    return (unsigned)phase < SD_PHASE_COUNT ? names[phase] : "unknown";
 }
 
 void sd_job_defaults(sd_job *job)
 {
     memset(job, 0, sizeof *job);
     job->mode = SD_MODE_IMG2IMG;
-    job->strength = 0.75;
-    job->steps = 20;
-    job->cfg_scale = 7.5f;
+    job->strength = SD_STRENGTH_DEFAULT;
+    job->steps = SD_STEPS_DEFAULT;
+    job->cfg_scale = SD_CFG_DEFAULT;
     job->sampler = SD_SAMPLER_EULER_ANCESTRAL;
+    job->spacing = SD_SPACING_LEADING;
+    job->prediction = SD_PREDICTION_AUTO;
     job->seed = 0;
     job->rng = SD_RNG_TORCH_CPU;
-    job->clip_skip = 1;
+    job->clip_skip = SD_CLIP_SKIP_DEFAULT;
     job->masked_content = SD_MASKED_ORIGINAL;
+    job->vae_tile = SD_VAE_TILE_AUTO;
 }

@@ -80,15 +80,16 @@ size_t sd_job_memory_estimate_tiled(const sd_model *m, const sd_job *job, int va
 
 int sd_job_vae_tile(const sd_model *m, const sd_job *job, size_t budget)
 {
-    if (job->vae_tile != 0)
+    if (job->vae_tile != SD_VAE_TILE_AUTO)
         return job->vae_tile;
-    if (!budget || sd_job_memory_estimate_tiled(m, job, 0) <= budget)
-        return -1;
-    static const int sizes[] = {512, 256, 128};
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        if (sd_job_memory_estimate_tiled(m, job, sizes[i]) <= budget)
-            return sizes[i];
-    return -1;   /* nothing fits: the untiled estimate is reported */
+    if (!budget || sd_job_memory_estimate_tiled(m, job, SD_VAE_TILE_AUTO) <= budget)
+        return SD_VAE_TILE_OFF;
+    /* The sizes automatic tiling tries, largest (fewest seams) first. */
+    static const int auto_tile_sizes[] = {512, 256, 128};
+    for (size_t i = 0; i < sizeof auto_tile_sizes / sizeof auto_tile_sizes[0]; i++)
+        if (sd_job_memory_estimate_tiled(m, job, auto_tile_sizes[i]) <= budget)
+            return auto_tile_sizes[i];
+    return SD_VAE_TILE_OFF;   /* nothing fits: the untiled estimate is reported */
 }
 
 size_t sd_job_budget(const sd_model *m)

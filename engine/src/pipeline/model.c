@@ -7,7 +7,6 @@
 
 #include "core/error.h"
 #include "ops/gemm_bf16.h"
-#include "ops/parallel.h"
 #include "pipeline/precision.h"
 
 sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
@@ -24,31 +23,23 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
     sd_model *m = calloc(1, sizeof *m);
     if (!m)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory loading %s", checkpoint_path);
-    m->threads = opts ? opts->threads : 0;
-    /* The worker count is a process-wide setting: set once here, not per job, so contexts
-     * running concurrently never change it under each other's feet. */
-    ops_set_threads(m->threads);
     m->memory_budget = opts ? opts->memory_budget_mb << 20 : 0;
 
+    /* The file's layer (safetensors) names the file in its own messages; below it each
+     * network adds its noun ("VAE: missing tensor ..."), and this layer the file name. */
     sd_status st = sd_weights_open(checkpoint_path, &m->weights, err);
-    if (st != SD_OK && err && !strstr(err->message, checkpoint_path))
-        sd_fail_context(err, "%s", checkpoint_path);
-    if (st == SD_OK) {
+    if (st == SD_OK)
         st = sd_model_config_detect(sd_weights_file(m->weights), &m->cfg, err);
-        if (st != SD_OK)
-            sd_fail_context(err, "%s", checkpoint_path);
-    }
+    if (st == SD_OK && (st = sd_clip_load(&m->clip, m->weights, &m->cfg.clip, err)) == SD_OK &&
+        (st = sd_unet_load(&m->unet, m->weights, &m->cfg.unet, err)) == SD_OK)
+        st = sd_vae_load(&m->vae, m->weights, &m->cfg.vae, err);
+    if (st != SD_OK && m->weights)
+        sd_fail_context(err, st, "%s", checkpoint_path);
     if (st == SD_OK)
         st = sd_tokenizer_load(vocab_path, &m->tokenizer, err);
-    if (st == SD_OK && (st = sd_clip_load(&m->clip, m->weights, &m->cfg.clip, err)) != SD_OK)
-        sd_fail_context(err, "%s: text encoder", checkpoint_path);
-    if (st == SD_OK && (st = sd_unet_load(&m->unet, m->weights, &m->cfg.unet, err)) != SD_OK)
-        sd_fail_context(err, "%s: U-Net", checkpoint_path);
-    if (st == SD_OK && (st = sd_vae_load(&m->vae, m->weights, &m->cfg.vae, err)) != SD_OK)
-        sd_fail_context(err, "%s: VAE", checkpoint_path);
     if (st == SD_OK &&
         (st = sd_model_set_precision(m, opts ? opts->precision : SD_PRECISION_AUTO, err)) != SD_OK)
-        sd_fail_context(err, "%s", checkpoint_path);
+        sd_fail_context(err, st, "%s", checkpoint_path);
     if (st != SD_OK) {
         sd_model_free(m);
         return st;
@@ -99,6 +90,9 @@ void sd_model_get_info(const sd_model *m, sd_model_info *info)
     memset(info, 0, sizeof *info);
     info->family = m->cfg.family;
     info->family_name = sd_family_name(m->cfg.family);
+    info->prediction = m->cfg.prediction;
+    const sd_family_row *row = sd_family_row_of(m->cfg.family);
+    info->default_resolution = row ? row->default_resolution : 0;
     info->unet_in_channels = m->cfg.unet.in_channels;
     info->unet_model_channels = m->cfg.unet.model_channels;
     info->unet_context_dim = m->cfg.unet.context_dim;

@@ -20,7 +20,6 @@ struct sd_model {
     sd_clip clip;
     sd_unet unet;
     sd_vae vae;
-    int threads;              /* 0 = library default */
     size_t memory_budget;     /* bytes; 0 = what the system has available per job */
     sd_precision precision;   /* what runs (resolved at load: fp32 or bf16) */
     int bf16_isa;             /* ops_bf16_isa of the packed weights (bf16) */

@@ -19,6 +19,7 @@
 #include "pipeline/image_prep.h"
 #include "pipeline/memory.h"
 #include "pipeline/model.h"
+#include "pipeline/sampling.h"
 #include "core/rng.h"
 #include "sched/scheduler.h"
 
@@ -60,10 +61,10 @@ static void trace(const run *r, const char *name, const float *x, size_t n)
 static sd_status draw(run *r, float *out, size_t n)
 {
     sd_status st = r->noise->draw(r->noise->user, out, n, r->err);
-    return st == SD_OK ? st : sd_fail_context(r->err, "noise");
+    return st == SD_OK ? st : sd_fail_context(r->err, st, "noise");
 }
 
-static int report(const run *r, const char *phase, int step, int total)
+static int report(const run *r, sd_phase phase, int step, int total)
 {
     return r->job->progress && r->job->progress(r->job->progress_user, phase, step, total);
 }
@@ -83,25 +84,28 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
 {
     if (j->mode != SD_MODE_IMG2IMG && j->mode != SD_MODE_INPAINT && j->mode != SD_MODE_TXT2IMG)
         return sd_fail(err, SD_ERR_INVALID_ARG, "unknown mode %d", (int)j->mode);
-    if (j->width < 8 || j->height < 8)
-        return sd_fail(err, SD_ERR_INVALID_ARG, "image %dx%d is too small: at least 8x8 pixels",
-                       j->width, j->height);
-    if (j->width > 16384 || j->height > 16384)
-        return sd_fail(err, SD_ERR_INVALID_ARG, "image %dx%d is too large: at most 16384 per side",
-                       j->width, j->height);
+    if (j->width < SD_SIZE_MIN || j->height < SD_SIZE_MIN)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "image %dx%d is too small: at least %dx%d pixels",
+                       j->width, j->height, SD_SIZE_MIN, SD_SIZE_MIN);
+    if (j->width > SD_SIZE_MAX || j->height > SD_SIZE_MAX)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "image %dx%d is too large: at most %d per side",
+                       j->width, j->height, SD_SIZE_MAX);
     if (j->mode != SD_MODE_TXT2IMG && !j->image)
         return sd_fail(err, SD_ERR_INVALID_ARG, "no input image");
     if (j->mode == SD_MODE_INPAINT && !j->mask)
         return sd_fail(err, SD_ERR_INVALID_ARG, "inpainting needs a mask");
-    if (j->steps < 1 || j->steps > 1000)
-        return sd_fail(err, SD_ERR_INVALID_ARG, "steps must be in 1..1000, got %d", j->steps);
-    if (j->mode != SD_MODE_TXT2IMG && !(j->strength > 0.0 && j->strength <= 1.0))
-        return sd_fail(err, SD_ERR_INVALID_ARG, "strength must be in (0, 1], got %g", j->strength);
-    if (!(j->cfg_scale >= 0.0f && j->cfg_scale <= 100.0f))
-        return sd_fail(err, SD_ERR_INVALID_ARG, "CFG scale must be in 0..100, got %g",
-                       (double)j->cfg_scale);
-    if ((unsigned)j->sampler >= SD_SAMPLER_COUNT)
-        return sd_fail(err, SD_ERR_INVALID_ARG, "unknown sampler %d", (int)j->sampler);
+    if (j->steps < SD_STEPS_MIN || j->steps > SD_STEPS_MAX)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "steps must be in %d..%d, got %d", SD_STEPS_MIN,
+                       SD_STEPS_MAX, j->steps);
+    if (j->mode != SD_MODE_TXT2IMG && !(j->strength > 0.0 && j->strength <= SD_STRENGTH_MAX))
+        return sd_fail(err, SD_ERR_INVALID_ARG, "strength must be in (0, %g], got %g",
+                       SD_STRENGTH_MAX, j->strength);
+    if (!(j->cfg_scale >= SD_CFG_MIN && j->cfg_scale <= SD_CFG_MAX))
+        return sd_fail(err, SD_ERR_INVALID_ARG, "CFG scale must be in %g..%g, got %g",
+                       (double)SD_CFG_MIN, (double)SD_CFG_MAX, (double)j->cfg_scale);
+    sd_status st = sd_job_check_sampling(j, err);
+    if (st != SD_OK)
+        return st;
     if (j->clip_skip < 1 || j->clip_skip > m->cfg.clip.layers)
         return sd_fail(err, SD_ERR_INVALID_ARG, "clip skip must be in 1..%d, got %d",
                        m->cfg.clip.layers, j->clip_skip);
@@ -111,12 +115,14 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
         j->masked_content != SD_MASKED_LATENT_NOISE)
         return sd_fail(err, SD_ERR_INVALID_ARG, "unknown masked-content mode %d",
                        (int)j->masked_content);
-    if (j->vae_tile != 0 && j->vae_tile != -1 &&
-        (j->vae_tile < SD_VAE_TILE_MIN || j->vae_tile % SD_VAE_TILE_MULTIPLE != 0))
+    if (j->vae_tile != SD_VAE_TILE_AUTO && j->vae_tile != SD_VAE_TILE_OFF &&
+        (j->vae_tile < SD_VAE_TILE_MIN || j->vae_tile > SD_VAE_TILE_MAX ||
+         j->vae_tile % SD_VAE_TILE_MULTIPLE != 0))
         return sd_fail(err, SD_ERR_INVALID_ARG,
-                       "VAE tile size must be a multiple of %d pixels (at least %d), 0 for "
-                       "automatic or -1 for never; got %d", SD_VAE_TILE_MULTIPLE,
-                       SD_VAE_TILE_MIN, j->vae_tile);
+                       "VAE tile size must be a multiple of %d pixels in %d..%d, %d for "
+                       "automatic or %d for never; got %d", SD_VAE_TILE_MULTIPLE,
+                       SD_VAE_TILE_MIN, SD_VAE_TILE_MAX, SD_VAE_TILE_AUTO, SD_VAE_TILE_OFF,
+                       j->vae_tile);
     return SD_OK;
 }
 
@@ -147,7 +153,7 @@ static sd_status phase_text(run *r)
     if (st == SD_OK && r->cfg)
         st = encode_text(r, r->job->negative_prompt, 1, r->context);
     if (st != SD_OK)
-        return sd_fail_context(r->err, "text encoder");
+        return st;  /* the text encoder's messages name it */
     trace(r, "prompt_embeds", positive, one);
     if (r->cfg)
         trace(r, "negative_prompt_embeds", r->context, one);
@@ -170,7 +176,7 @@ static sd_status encode_image(run *r, const float *image, int index, float *late
             : sd_vae_encode(&r->m->vae, &r->arena, image, r->height, r->width, mean, logvar,
                             NULL, r->err);
     if (st != SD_OK)
-        return sd_fail_context(r->err, "VAE encoder");
+        return st;  /* the VAE's messages name it */
     char name[48];
     snprintf(name, sizeof name, "vae_encode%d.mean", index);
     trace(r, name, mean, r->lat_n);
@@ -190,12 +196,12 @@ static sd_status phase_img2img_init(run *r)
     r->latents = alloc_floats(r, r->lat_n);
     if (!r->image_latents || !r->init_noise || !r->latents)
         return SD_ERR_NOMEM;
-    if (report(r, "encode", 0, 1))
+    if (report(r, SD_PHASE_ENCODE, 0, 1))
         return SD_ERR_CANCELLED;
     sd_status st = encode_image(r, r->image, 0, r->image_latents);
     if (st != SD_OK)
         return st;
-    if (report(r, "encode", 1, 1))
+    if (report(r, SD_PHASE_ENCODE, 1, 1))
         return SD_ERR_CANCELLED;
     if ((st = draw(r, r->init_noise, r->lat_n)) != SD_OK)
         return st;
@@ -244,7 +250,7 @@ static sd_status phase_inpaint_init(run *r, const float *mask_padded)
         sd_fill_masked(r->image, r->mask_bin, r->height, r->width) != 0)
         return sd_fail(r->err, SD_ERR_NOMEM, "out of memory filling the masked area");
 
-    if (report(r, "encode", 0, 1))
+    if (report(r, SD_PHASE_ENCODE, 0, 1))
         return SD_ERR_CANCELLED;
     int encode_index = 0;
     if (!nine || !full) {
@@ -295,7 +301,7 @@ static sd_status phase_inpaint_init(run *r, const float *mask_padded)
                     r->latents[k] = r->init_noise[k] * sigma;
                 }
     }
-    if (report(r, "encode", 1, 1))
+    if (report(r, SD_PHASE_ENCODE, 1, 1))
         return SD_ERR_CANCELLED;
     return SD_OK;
 }
@@ -334,7 +340,7 @@ static sd_status phase_denoise(run *r)
         return SD_ERR_NOMEM;
     sd_arena_mark mark = sd_arena_get_mark(&r->arena);
 
-    if (report(r, "denoise", 0, steps))
+    if (report(r, SD_PHASE_DENOISE, 0, steps))
         return SD_ERR_CANCELLED;
     char name[48];
     for (int i = 0; i < steps; i++) {
@@ -350,7 +356,7 @@ static sd_status phase_denoise(run *r)
                              NULL, r->err);
         sd_arena_reset(&r->arena, mark);
         if (st != SD_OK)
-            return sd_fail_context(r->err, "U-Net, step %d", i + 1);
+            return sd_fail_context(r->err, st, "step %d", i + 1);  /* "unet ...: " follows */
         snprintf(name, sizeof name, "unet_out_%d", i);
         trace(r, name, eps, (size_t)batch * r->lat_n);
 
@@ -394,7 +400,7 @@ static sd_status phase_denoise(run *r)
             return sd_fail(r->err, SD_ERR_NUMERIC,
                            "the latents became NaN or Inf at step %d of %d (a broken model "
                            "file, or an unstable sampler setting)", i + 1, steps);
-        if (report(r, "denoise", i + 1, steps))
+        if (report(r, SD_PHASE_DENOISE, i + 1, steps))
             return SD_ERR_CANCELLED;
     }
     trace(r, "latents_final", r->latents, r->lat_n);
@@ -408,7 +414,7 @@ static sd_status phase_decode(run *r, float *out_rgb)
     float *decoded = alloc_floats(r, 3 * plane);
     if (!z || !decoded)
         return SD_ERR_NOMEM;
-    if (report(r, "decode", 0, 1))
+    if (report(r, SD_PHASE_DECODE, 0, 1))
         return SD_ERR_CANCELLED;
     sd_vae_unscale(r->latents, r->lat_n, r->m->cfg.vae.scaling_factor, z);
     trace(r, "decode_input", z, r->lat_n);
@@ -418,14 +424,14 @@ static sd_status phase_decode(run *r, float *out_rgb)
                                   r->err)
             : sd_vae_decode(&r->m->vae, &r->arena, z, r->lh, r->lw, decoded, NULL, r->err);
     if (st != SD_OK)
-        return sd_fail_context(r->err, "VAE decoder");
+        return st;  /* the VAE's messages name it */
     trace(r, "decoded", decoded, 3 * plane);
     if (!sd_all_finite(decoded, 3 * plane))
         return sd_fail(r->err, SD_ERR_NUMERIC, "the decoded image holds NaN or Inf values");
     sd_vae_to_unit_range(decoded, 3 * plane, decoded);
     trace(r, "image_out", decoded, 3 * plane);
     sd_nchw_to_rgb(decoded, r->width, r->height, r->job->width, r->job->height, out_rgb);
-    if (report(r, "decode", 1, 1))
+    if (report(r, SD_PHASE_DECODE, 1, 1))
         return SD_ERR_CANCELLED;
     return SD_OK;
 }
@@ -437,7 +443,9 @@ static sd_status run_phases(run *r, float *out_rgb)
     const sd_job *j = r->job;
     sd_status st;
     double strength = j->mode == SD_MODE_TXT2IMG ? 1.0 : j->strength;
-    if ((st = sd_scheduler_create(j->sampler, j->steps, strength, r->lat_n, &r->sched, r->err)))
+    const sd_sched_config sched = sd_job_sched_config(r->m, j);
+    if ((st = sd_scheduler_create(j->sampler, &sched, j->steps, strength, r->lat_n, &r->sched,
+                                  r->err)))
         return st;
 
     size_t plane = (size_t)r->width * r->height;
@@ -455,13 +463,13 @@ static sd_status run_phases(run *r, float *out_rgb)
         sd_mask_pad(j->mask, j->width, j->height, r->width, r->height, mask_padded);
     }
 
-    if (report(r, "text", 0, 1))
+    if (report(r, SD_PHASE_TEXT, 0, 1))
         return SD_ERR_CANCELLED;
     st = phase_text(r);
     sd_model_release(r->m, SD_NET_TEXT_ENCODER);
     if (st != SD_OK)
         return st;
-    if (report(r, "text", 1, 1))
+    if (report(r, SD_PHASE_TEXT, 1, 1))
         return SD_ERR_CANCELLED;
 
     if (j->mode == SD_MODE_IMG2IMG)

@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "core/error.h"
-#include "sd.h"
+#include "sd_preset.h"
 
 #define PRESET_FORMAT_VERSION 1
 #define PRESET_MAX_FILE_BYTES (1 << 20)
@@ -137,19 +137,38 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
         return st;
     if (str) {
         int k = sd_sampler_from_name(str);
+        char list[SD_SAMPLER_LIST_SIZE], why[SD_SAMPLER_LIST_SIZE + 32];
+        snprintf(why, sizeof why, "unknown sampler (%s)", sd_sampler_list(list, sizeof list));
         if (k < 0)
-            return bad(c, "sampler", "unknown sampler (ddim, pndm, euler, euler_a, dpmpp_2m, "
-                                     "dpmpp_2m_karras, lms, lcm)");
+            return bad(c, "sampler", why);
         s->sampler = (sd_sampler)k;
         s->set |= SD_PRESET_SAMPLER;
     }
-    if ((st = get_int(c, obj, "steps", 1, 1000, &s->steps, &present)))
+    if ((st = get_string(c, obj, "timestep_spacing", 0, &str)))
+        return st;
+    if (str) {
+        int k = sd_spacing_from_name(str);
+        if (k < 0)
+            return bad(c, "timestep_spacing", "must be \"leading\", \"trailing\" or \"linspace\"");
+        s->spacing = (sd_spacing)k;
+        s->set |= SD_PRESET_SPACING;
+    }
+    if ((st = get_string(c, obj, "prediction", 0, &str)))
+        return st;
+    if (str) {
+        int k = sd_prediction_from_name(str);
+        if (k < 0)
+            return bad(c, "prediction", "must be \"auto\", \"eps\" or \"v\"");
+        s->prediction = (sd_prediction)k;
+        s->set |= SD_PRESET_PREDICTION;
+    }
+    if ((st = get_int(c, obj, "steps", SD_STEPS_MIN, SD_STEPS_MAX, &s->steps, &present)))
         return st;
     s->set |= present ? SD_PRESET_STEPS : 0;
-    if ((st = get_float(c, obj, "cfg_scale", 0.0, 100.0, 0, &s->cfg_scale, &present)))
+    if ((st = get_float(c, obj, "cfg_scale", SD_CFG_MIN, SD_CFG_MAX, 0, &s->cfg_scale, &present)))
         return st;
     s->set |= present ? SD_PRESET_CFG : 0;
-    if ((st = get_double(c, obj, "strength", 0.0, 1.0, 1, &s->strength, &present)))
+    if ((st = get_double(c, obj, "strength", 0.0, SD_STRENGTH_MAX, 1, &s->strength, &present)))
         return st;
     s->set |= present ? SD_PRESET_STRENGTH : 0;
 
@@ -163,18 +182,18 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
             return bad(c, "seed", "must be \"random\" or an integer in 0..2^53");
         s->set |= SD_PRESET_SEED;
     }
-    if ((st = get_int(c, obj, "clip_skip", 1, 12, &s->clip_skip, &present)))
+    if ((st = get_int(c, obj, "clip_skip", SD_CLIP_SKIP_MIN, SD_CLIP_SKIP_MAX, &s->clip_skip, &present)))
         return st;
     s->set |= present ? SD_PRESET_CLIP_SKIP : 0;
-    if ((st = get_int(c, obj, "resolution", 64, 4096, &s->resolution, &present)))
+    if ((st = get_int(c, obj, "resolution", SD_RESOLUTION_MIN, SD_RESOLUTION_MAX, &s->resolution, &present)))
         return st;
     if (present && s->resolution % 8)
         return bad(c, "resolution", "must be a multiple of 8");
     s->set |= present ? SD_PRESET_RESOLUTION : 0;
-    if ((st = get_int(c, obj, "padding", 0, 4096, &s->padding, &present)))
+    if ((st = get_int(c, obj, "padding", 0, SD_PADDING_MAX, &s->padding, &present)))
         return st;
     s->set |= present ? SD_PRESET_PADDING : 0;
-    if ((st = get_float(c, obj, "feather", 0.0, 1000.0, 0, &s->feather, &present)))
+    if ((st = get_float(c, obj, "feather", 0.0, SD_FEATHER_MAX, 0, &s->feather, &present)))
         return st;
     s->set |= present ? SD_PRESET_FEATHER : 0;
     if ((st = get_string(c, obj, "model", 0, &s->model)))
@@ -347,6 +366,10 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
     unsigned set = s->set;
     if (ok && (set & SD_PRESET_SAMPLER))
         ok = replace_item(j, "sampler", cJSON_CreateString(sd_sampler_name(s->sampler)));
+    if (ok && (set & SD_PRESET_SPACING))
+        ok = replace_item(j, "timestep_spacing", cJSON_CreateString(sd_spacing_name(s->spacing)));
+    if (ok && (set & SD_PRESET_PREDICTION))
+        ok = replace_item(j, "prediction", cJSON_CreateString(sd_prediction_name(s->prediction)));
     if (ok && (set & SD_PRESET_STEPS))
         ok = replace_item(j, "steps", cJSON_CreateNumber(s->steps));
     if (ok && (set & SD_PRESET_CFG))
@@ -480,6 +503,8 @@ sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned expl
         job->negative_prompt = *owned_negative;
     }
     if (take & SD_PRESET_SAMPLER) job->sampler = s->sampler;
+    if (take & SD_PRESET_SPACING) job->spacing = s->spacing;
+    if (take & SD_PRESET_PREDICTION) job->prediction = s->prediction;
     if (take & SD_PRESET_STEPS) job->steps = s->steps;
     if (take & SD_PRESET_CFG) job->cfg_scale = s->cfg_scale;
     if ((take & SD_PRESET_STRENGTH) && job->mode != SD_MODE_TXT2IMG) job->strength = s->strength;

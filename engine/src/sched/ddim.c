@@ -1,90 +1,27 @@
-/* DDIM (eta 0) and PNDM (PLMS with skip_prk_steps): steps on alphas_cumprod.
+/* DDIM (eta 0): a deterministic step on alphas_cumprod, epsilon or v prediction.
  * Every 0-d tensor of the reference is a float32 here, computed in its order. */
 #include <math.h>
-#include <string.h>
 
 #include "sched/internal.h"
 
-void sched_ddim_step(sd_scheduler *s, int i, const float *eps, const float *x, float *prev,
-                     float *pred_original)
+void sched_ddim_step(sd_scheduler *s, int i, const float *out, const float *x,
+                     const float *noise, float *prev, float *pred_original)
 {
+    (void)noise;  /* eta 0: no variance noise */
     int t = (int)s->timesteps[s->begin_index + i];
+    /* prev_timestep = timestep - 1000 // N, whatever the spacing (as diffusers) */
     int prev_t = t - SCHED_TRAIN_STEPS / s->num_inference_steps;
     float alpha_prod_t = s->alphas_cumprod[t];
     float alpha_prod_t_prev = sched_alpha_cumprod_at(s, prev_t);
-    float beta_prod_t = 1.0f - alpha_prod_t;
-    float sqrt_beta_t = sqrtf(beta_prod_t);
-    float sqrt_alpha_t = sqrtf(alpha_prod_t);
+    const sched_alpha_x0 c = sched_alpha_x0_make(s->cfg.prediction, alpha_prod_t);
     float sqrt_alpha_prev = sqrtf(alpha_prod_t_prev);
     /* eta 0: std_dev_t = 0, so (1 - alpha_prod_t_prev - std_dev_t ** 2) ** 0.5 */
     float direction_coeff = sqrtf(1.0f - alpha_prod_t_prev - 0.0f);
     for (size_t j = 0; j < s->numel; j++) {
-        float x0 = (x[j] - sqrt_beta_t * eps[j]) / sqrt_alpha_t;
-        float direction = direction_coeff * eps[j];
+        float x0 = sched_alpha_x0_at(&c, out[j], x[j]);
+        float direction = direction_coeff * sched_alpha_eps_at(&c, out[j], x[j]);
         if (pred_original)
             pred_original[j] = x0;
         prev[j] = sqrt_alpha_prev * x0 + direction;
-    }
-}
-
-/* _get_prev_sample: formula (9) of the PNDM paper, from t to prev_t:
- * prev = coeff_x * x - (diff * eps) / denom. */
-typedef struct {
-    float coeff_x, diff, denom;
-} pndm_coeffs;
-
-static pndm_coeffs pndm_prev_sample_coeffs(const sd_scheduler *s, int t, int prev_t)
-{
-    float alpha_prod_t = s->alphas_cumprod[t];
-    float alpha_prod_t_prev = sched_alpha_cumprod_at(s, prev_t);
-    float beta_prod_t = 1.0f - alpha_prod_t;
-    float beta_prod_t_prev = 1.0f - alpha_prod_t_prev;
-    pndm_coeffs c;
-    c.coeff_x = sqrtf(alpha_prod_t_prev / alpha_prod_t);
-    c.denom = alpha_prod_t * sqrtf(beta_prod_t_prev)
-              + sqrtf(alpha_prod_t * beta_prod_t * alpha_prod_t_prev);
-    c.diff = alpha_prod_t_prev - alpha_prod_t;
-    return c;
-}
-
-void sched_pndm_step(sd_scheduler *s, int i, const float *eps, const float *x, float *prev)
-{
-    /* step_plms; the counter counts this run's steps, whatever the img2img slice. */
-    const int counter = i;
-    const int ratio = SCHED_TRAIN_STEPS / s->num_inference_steps;
-    int t = (int)s->timesteps[s->begin_index + i];
-    int prev_t = t - ratio;
-    if (counter != 1) {
-        /* ets = ets[-3:] + [model_output] */
-        memcpy(sched_history_push(s, SCHED_MAX_HISTORY), eps, s->numel * sizeof *eps);
-    } else {
-        /* the second step redoes the first one from its sample, with the mean eps */
-        prev_t = t;
-        t = t + ratio;
-    }
-    float *const *ets = s->history;  /* oldest first */
-    const int n = s->n_history;
-    const float *from = x;
-    if (n == 1 && counter == 0)
-        memcpy(s->cur_sample, x, s->numel * sizeof *x);
-    else if (n == 1 && counter == 1)
-        from = s->cur_sample;
-    const pndm_coeffs c = pndm_prev_sample_coeffs(s, t, prev_t);
-    const float one_24th = (float)(1.0 / 24.0);
-
-    for (size_t j = 0; j < s->numel; j++) {
-        float e;  /* the linear multistep combination of the eps */
-        if (n == 1 && counter == 0)
-            e = eps[j];
-        else if (n == 1)
-            e = (eps[j] + ets[0][j]) / 2.0f;
-        else if (n == 2)
-            e = (3.0f * ets[1][j] - ets[0][j]) / 2.0f;
-        else if (n == 3)
-            e = (23.0f * ets[2][j] - 16.0f * ets[1][j] + 5.0f * ets[0][j]) / 12.0f;
-        else
-            e = one_24th * (55.0f * ets[3][j] - 59.0f * ets[2][j] + 37.0f * ets[1][j]
-                            - 9.0f * ets[0][j]);
-        prev[j] = c.coeff_x * from[j] - (c.diff * e) / c.denom;
     }
 }

@@ -1,4 +1,5 @@
-/* DPM-Solver++ (2M): multistep second order in log-SNR, data (x0) prediction, midpoint
+/* DPM-Solver++ (2M): multistep second order in log-SNR, data (x0) prediction (from eps or
+ * v), midpoint
  * solver type, first order on the first step of a run and on the final step. */
 #include <math.h>
 
@@ -20,18 +21,26 @@ static float dpm_lambda(float alpha_t, float sigma_t)
     return logf(alpha_t) - logf(sigma_t);
 }
 
-void sched_dpm_step(sd_scheduler *s, int i, const float *eps, const float *x, float *prev)
+void sched_dpm_step(sd_scheduler *s, int i, const float *out, const float *x,
+                    const float *noise, float *prev, float *pred_original)
 {
+    (void)noise;
+    (void)pred_original;  /* DPM++ returns no x0 */
     int idx = s->begin_index + i;
     int lower_order_final = idx == s->n_timesteps - 1;  /* final_sigmas_type "zero" */
     int first_order = s->lower_order_nums < 1 || lower_order_final;
 
-    /* convert_model_output: x0 = (sample - sigma_t * eps) / alpha_t */
+    /* convert_model_output: eps: x0 = (sample - sigma_t * eps) / alpha_t;
+     * v: x0 = alpha_t * sample - sigma_t * v */
     float alpha_s0, sigma_s0;
     sched_dpm_alpha_sigma(s->sigmas[idx], &alpha_s0, &sigma_s0);
     float *m0 = sched_history_push(s, DPM_SOLVER_ORDER);
-    for (size_t j = 0; j < s->numel; j++)
-        m0[j] = (x[j] - sigma_s0 * eps[j]) / alpha_s0;
+    if (s->cfg.prediction == SD_PREDICTION_V)
+        for (size_t j = 0; j < s->numel; j++)
+            m0[j] = alpha_s0 * x[j] - sigma_s0 * out[j];
+    else
+        for (size_t j = 0; j < s->numel; j++)
+            m0[j] = (x[j] - sigma_s0 * out[j]) / alpha_s0;
 
     float alpha_t, sigma_t;
     sched_dpm_alpha_sigma(s->sigmas[idx + 1], &alpha_t, &sigma_t);

@@ -1,4 +1,5 @@
-/* LMS: linear multistep (order 4) on the derivatives d = (x - x0) / sigma, with the
+/* LMS: linear multistep (order 4) on the derivatives d = (x - x0) / sigma (x0 from eps or
+ * v), with the
  * coefficients integrated over [sigma_t, sigma_t+1] as scipy.integrate.quad does it. */
 #include <math.h>
 #include <string.h>
@@ -57,14 +58,16 @@ static double gauss_kronrod_21(const float *sigmas, int order, int t, int curren
     return resk * hlgth;
 }
 
-void sched_lms_step(sd_scheduler *s, int i, const float *eps, const float *x, float *prev,
-                    float *pred_original)
+void sched_lms_step(sd_scheduler *s, int i, const float *out, const float *x,
+                    const float *noise, float *prev, float *pred_original)
 {
+    (void)noise;
     int idx = s->begin_index + i;
     float sigma = s->sigmas[idx];
     float *derivative = sched_history_push(s, LMS_ORDER);
+    const sched_sigma_x0 c = sched_sigma_x0_make(s->cfg.prediction, sigma);
     for (size_t j = 0; j < s->numel; j++) {
-        float x0 = x[j] - sigma * eps[j];
+        float x0 = sched_sigma_x0_at(&c, out[j], x[j]);
         derivative[j] = (x[j] - x0) / sigma;
         if (pred_original)
             pred_original[j] = x0;

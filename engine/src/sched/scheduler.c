@@ -7,26 +7,6 @@
 #include "core/error.h"
 #include "sched/internal.h"
 
-/* LCM's distillation schedule has 50 timesteps to choose from. */
-#define LCM_MAX_STEPS 50
-
-static int uses_sigmas(sd_sampler sampler)
-{
-    return sampler == SD_SAMPLER_EULER || sampler == SD_SAMPLER_EULER_ANCESTRAL
-           || sampler == SD_SAMPLER_LMS;
-}
-
-static int history_depth(sd_sampler sampler)
-{
-    switch (sampler) {
-    case SD_SAMPLER_PNDM: return 4;             /* ets[-3:] + the new one */
-    case SD_SAMPLER_LMS: return 4;              /* order 4 */
-    case SD_SAMPLER_DPMPP_2M:
-    case SD_SAMPLER_DPMPP_2M_KARRAS: return 2;  /* solver_order 2 */
-    default: return 0;
-    }
-}
-
 float sched_alpha_cumprod_at(const sd_scheduler *s, int t)
 {
     return t >= 0 ? s->alphas_cumprod[t] : s->final_alpha_cumprod;
@@ -57,13 +37,13 @@ void sd_scheduler_free(sd_scheduler *s)
 
 static sd_status alloc_state(sd_scheduler *s, sd_error *err)
 {
-    int depth = history_depth(s->sampler);
+    int depth = s->info->history;
     for (int j = 0; j < depth; j++) {
         s->history[j] = malloc(s->numel * sizeof(float));
         if (!s->history[j])
             return sd_fail(err, SD_ERR_NOMEM, "scheduler: out of memory for its history");
     }
-    if (s->sampler == SD_SAMPLER_PNDM) {
+    if (s->info->timesteps == SCHED_TIMESTEPS_PNDM) {
         s->cur_sample = malloc(s->numel * sizeof(float));
         if (!s->cur_sample)
             return sd_fail(err, SD_ERR_NOMEM, "scheduler: out of memory for its history");
@@ -71,30 +51,67 @@ static sd_status alloc_state(sd_scheduler *s, sd_error *err)
     return SD_OK;
 }
 
-sd_status sd_scheduler_create(sd_sampler sampler, int num_inference_steps, double strength,
-                              size_t numel, sd_scheduler **out, sd_error *err)
+static sd_status check_config(const sd_sched_config *c, sd_error *err)
+{
+    if ((unsigned)c->spacing >= SD_SPACING_COUNT)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: unknown timestep spacing %d",
+                       (int)c->spacing);
+    if (c->prediction != SD_PREDICTION_EPS && c->prediction != SD_PREDICTION_V)
+        return sd_fail(err, SD_ERR_INVALID_ARG,
+                       "scheduler: prediction type %d is neither eps nor v", (int)c->prediction);
+    if (c->steps_offset < 0 || c->steps_offset >= SCHED_TRAIN_STEPS)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: steps_offset %d outside 0..%d",
+                       c->steps_offset, SCHED_TRAIN_STEPS - 1);
+    return SD_OK;
+}
+
+/* The message when strength leaves nothing to run: diffusers' get_timesteps then gives an
+ * empty slice, and its pipeline runs no step and returns an empty batch (no image). */
+static sd_status no_step_error(int n, double strength, sd_error *err)
+{
+    int min_steps = n;
+    while (min_steps < SCHED_TRAIN_STEPS && (int)((double)min_steps * strength) < 1)
+        min_steps++;
+    return sd_fail(err, SD_ERR_INVALID_ARG,
+                   "strength %g with %d steps leaves no denoising step to run "
+                   "(int(%d x %g) = 0; diffusers runs nothing and returns no image): use at "
+                   "least %d steps, or a strength of at least 1/%d",
+                   strength, n, n, strength, min_steps, n);
+}
+
+sd_status sd_scheduler_create(sd_sampler sampler, const sd_sched_config *cfg,
+                              int num_inference_steps, double strength, size_t numel,
+                              sd_scheduler **out, sd_error *err)
 {
     *out = NULL;
-    if ((int)sampler < 0 || sampler >= SD_SAMPLER_COUNT)
+    const sd_sampler_info *info = sd_sampler_info_of(sampler);
+    if (!info)
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: unknown sampler %d", (int)sampler);
-    int max_steps = sampler == SD_SAMPLER_LCM ? LCM_MAX_STEPS : SCHED_TRAIN_STEPS - 1;
-    if (num_inference_steps < 1 || num_inference_steps > max_steps)
+    sd_sched_config c = cfg ? *cfg : sd_sched_config_default();
+    sd_status st = check_config(&c, err);
+    if (st != SD_OK)
+        return st;
+    if (num_inference_steps < 1 || num_inference_steps > info->max_steps)
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler %s: steps %d outside 1..%d",
-                       sd_sampler_name(sampler), num_inference_steps, max_steps);
+                       info->name, num_inference_steps, info->max_steps);
     if (!(strength >= 0.0 && strength <= 1.0))
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: strength %g outside [0, 1]", strength);
+    if (strength < 1.0 && !info->img2img)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler %s: runs from pure noise only "
+                       "(strength 1)", info->name);
     if (numel == 0)
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: empty latent");
 
     sd_scheduler *s = calloc(1, sizeof *s);
     if (!s)
         return sd_fail(err, SD_ERR_NOMEM, "scheduler: out of memory");
-    s->sampler = sampler;
+    s->info = info;
+    s->cfg = c;
     s->num_inference_steps = num_inference_steps;
     s->numel = numel;
     sched_make_betas(s->betas, s->alphas_cumprod);
     s->final_alpha_cumprod = s->alphas_cumprod[0];
-    sd_status st = sched_set_timesteps(s, err);
+    st = sched_set_timesteps(s, err);
     if (st == SD_OK)
         st = alloc_state(s, err);
     if (st != SD_OK) {
@@ -112,17 +129,17 @@ sd_status sd_scheduler_create(sd_sampler sampler, int num_inference_steps, doubl
     s->num_steps = s->n_timesteps - t_start;
     if (s->num_steps < 1) {
         sd_scheduler_free(s);
-        return sd_fail(err, SD_ERR_INVALID_ARG,
-                       "strength %g with %d steps leaves no denoising step to run", strength, n);
+        return no_step_error(n, strength, err);
     }
 
     s->init_noise_sigma = 1.0f;
-    if (uses_sigmas(sampler)) {
-        /* (sigmas.max() ** 2 + 1) ** 0.5 for 'leading' spacing */
+    if (info->space == SCHED_SPACE_SIGMA) {
         float max_sigma = 0.0f;
         for (int j = 0; j <= s->n_timesteps; j++)
             max_sigma = fmaxf(max_sigma, s->sigmas[j]);
-        s->init_noise_sigma = sqrtf(max_sigma * max_sigma + 1.0f);
+        /* sigmas.max() for linspace and trailing, (sigmas.max() ** 2 + 1) ** 0.5 for leading */
+        s->init_noise_sigma = c.spacing == SD_SPACING_LEADING
+                                  ? sqrtf(max_sigma * max_sigma + 1.0f) : max_sigma;
     }
     *out = s;
     return SD_OK;
@@ -145,26 +162,22 @@ float sd_scheduler_init_noise_sigma(const sd_scheduler *s)
 
 int sd_scheduler_needs_noise(const sd_scheduler *s, int i)
 {
-    switch (s->sampler) {
-    case SD_SAMPLER_EULER:
-    case SD_SAMPLER_EULER_ANCESTRAL:
-        return 1;
-    case SD_SAMPLER_LCM:
-        /* no noise on the final timestep of the schedule */
-        return s->begin_index + i != s->num_inference_steps - 1;
-    default:
+    if (!s->info->ancestral)
         return 0;
-    }
+    /* LCM adds no noise on the final timestep of its schedule */
+    if (s->info->timesteps == SCHED_TIMESTEPS_LCM)
+        return s->begin_index + i != s->num_inference_steps - 1;
+    return 1;
 }
 
 int sd_scheduler_has_pred_original(const sd_scheduler *s)
 {
-    return s->sampler != SD_SAMPLER_PNDM && s->sampler != SD_SAMPLER_DPMPP_2M
-           && s->sampler != SD_SAMPLER_DPMPP_2M_KARRAS;
+    return s->info->has_pred_original;
 }
 
 void sd_scheduler_get_tables(const sd_scheduler *s, sd_scheduler_tables *t)
 {
+    t->sampler = s->info->id;
     t->betas = s->betas;
     t->alphas_cumprod = s->alphas_cumprod;
     t->timesteps = s->timesteps;
@@ -179,7 +192,7 @@ sd_status sd_scheduler_scale_model_input(const sd_scheduler *s, int i, const flo
     if (i < 0 || i >= s->num_steps)
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: step %d outside 0..%d", i,
                        s->num_steps - 1);
-    if (!uses_sigmas(s->sampler)) {
+    if (s->info->space != SCHED_SPACE_SIGMA) {
         if (out != x)
             memcpy(out, x, s->numel * sizeof *out);
         return SD_OK;
@@ -199,27 +212,21 @@ sd_status sd_scheduler_add_noise(const sd_scheduler *s, int k, const float *x0,
                        s->num_steps - 1);
     int idx = s->begin_index + k;
     float a, b;  /* out = a * x0 + b * noise */
-    switch (s->sampler) {
-    case SD_SAMPLER_EULER:
-    case SD_SAMPLER_EULER_ANCESTRAL:
-    case SD_SAMPLER_LMS: {
+    if (s->info->space == SCHED_SPACE_SIGMA) {
         /* original_samples + noise * sigma */
         float sigma = s->sigmas[idx];
         for (size_t j = 0; j < s->numel; j++)
             out[j] = x0[j] + noise[j] * sigma;
         return SD_OK;
     }
-    case SD_SAMPLER_DPMPP_2M:
-    case SD_SAMPLER_DPMPP_2M_KARRAS:
+    if (s->sigmas) {
+        /* DPM++: alpha_t, sigma_t of its own sigma table */
         sched_dpm_alpha_sigma(s->sigmas[idx], &a, &b);
-        break;
-    default: {
+    } else {
         /* alphas_cumprod[t] ** 0.5 and (1 - alphas_cumprod[t]) ** 0.5 */
         float abar = s->alphas_cumprod[(int)s->timesteps[idx]];
         a = sqrtf(abar);
         b = sqrtf(1.0f - abar);
-        break;
-    }
     }
     for (size_t j = 0; j < s->numel; j++)
         out[j] = a * x0[j] + b * noise[j];
@@ -236,33 +243,9 @@ sd_status sd_scheduler_step(sd_scheduler *s, int i, const float *model_output,
                        s->num_steps);
     if (sd_scheduler_needs_noise(s, i) && !noise)
         return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler %s: step %d needs a noise tensor",
-                       sd_sampler_name(s->sampler), i);
-    switch (s->sampler) {
-    case SD_SAMPLER_DDIM:
-        sched_ddim_step(s, i, model_output, sample, prev_sample, pred_original);
-        break;
-    case SD_SAMPLER_PNDM:
-        sched_pndm_step(s, i, model_output, sample, prev_sample);
-        break;
-    case SD_SAMPLER_EULER:
-        sched_euler_step(s, i, model_output, sample, prev_sample, pred_original);
-        break;
-    case SD_SAMPLER_EULER_ANCESTRAL:
-        sched_euler_ancestral_step(s, i, model_output, sample, noise, prev_sample, pred_original);
-        break;
-    case SD_SAMPLER_DPMPP_2M:
-    case SD_SAMPLER_DPMPP_2M_KARRAS:
-        sched_dpm_step(s, i, model_output, sample, prev_sample);
-        break;
-    case SD_SAMPLER_LMS:
-        sched_lms_step(s, i, model_output, sample, prev_sample, pred_original);
-        break;
-    case SD_SAMPLER_LCM:
-        sched_lcm_step(s, i, model_output, sample, noise, prev_sample, pred_original);
-        break;
-    default:
-        return sd_fail(err, SD_ERR_INTERNAL, "scheduler: unknown sampler %d", (int)s->sampler);
-    }
+                       s->info->name, i);
+    s->info->step(s, i, model_output, sample, noise, prev_sample,
+                  s->info->has_pred_original ? pred_original : NULL);
     s->steps_done++;
     return SD_OK;
 }

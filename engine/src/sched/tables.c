@@ -1,15 +1,15 @@
-/* The tables of the schedulers: betas and alphas_cumprod of the SD 1.x config, the
- * timesteps set_timesteps(N) gives each scheduler, and the sigma tables. */
+/* The tables of the schedulers: betas and alphas_cumprod of the SD 1.x / 2.x config, the
+ * timesteps set_timesteps(N) gives each scheduler (spaced as spacing.c computes), and the
+ * sigma tables. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "core/error.h"
 #include "sched/internal.h"
 
-/* SD 1.5 scheduler_config */
+/* SD 1.x / 2.x scheduler_config */
 static const double beta_start = 0.00085;
 static const double beta_end = 0.012;
-static const int steps_offset = 1;
 /* LCMScheduler defaults */
 static const int lcm_original_inference_steps = 50;
 /* Karras et al. rho */
@@ -48,34 +48,40 @@ float sched_train_sigma(float alpha_cumprod)
     return sqrtf((1.0f - alpha_cumprod) / alpha_cumprod);
 }
 
-/* 'leading' spacing: t = k * (1000 // N) + steps_offset, k = N-1 .. 0. */
-static void leading_timesteps(int n, float *timesteps)
+/* DDIM: the spaced timesteps as int64 (linspace rounded). */
+static void ddim_timesteps(const sd_scheduler *s, int n, double *scratch)
 {
-    int ratio = SCHED_TRAIN_STEPS / n;
+    sched_spaced_timesteps(s->cfg.spacing, n, s->cfg.steps_offset, 1, scratch);
     for (int j = 0; j < n; j++)
-        timesteps[j] = (float)((n - 1 - j) * ratio + steps_offset);
+        s->timesteps[j] = (float)scratch[j];
 }
 
-/* PNDM with skip_prk_steps: the leading timesteps with the second one repeated
- * (concatenate(_timesteps[:-1], _timesteps[-2:-1], _timesteps[-1:])[::-1]). */
-static int pndm_timesteps(int n, float *timesteps)
+/* PNDM with skip_prk_steps: the ascending _timesteps t, then
+ * concatenate(t[:-1], t[-2:-1], t[-1:])[::-1]: the spaced timesteps with the second one
+ * repeated. */
+static int pndm_timesteps(const sd_scheduler *s, int n, double *scratch)
 {
-    leading_timesteps(n, timesteps);
+    ddim_timesteps(s, n, scratch);
     if (n < 2)
         return n;
     for (int j = n; j > 1; j--)
-        timesteps[j] = timesteps[j - 1];
+        s->timesteps[j] = s->timesteps[j - 1];
     return n + 1;
 }
 
-/* DPMSolverMultistep 'leading': step_ratio = last_timestep // (N + 1), timesteps
- * (arange(0, N + 1) * step_ratio)[::-1][:-1] + steps_offset; last_timestep is 1000 since
- * lambda_min_clipped is -inf. */
-static void dpm_timesteps(int n, float *timesteps)
+/* DPMSolverMultistep: linspace and leading spread N + 1 points and drop the last
+ * (linspace(0, last_timestep - 1, N + 1).round()[::-1][:-1]; (arange(0, N + 1) *
+ * (last_timestep // (N + 1))).round()[::-1][:-1] + steps_offset); trailing as the others.
+ * last_timestep is 1000 since lambda_min_clipped is -inf. */
+static void dpm_timesteps(const sd_scheduler *s, int n, double *scratch)
 {
-    int ratio = SCHED_TRAIN_STEPS / (n + 1);
+    if (s->cfg.spacing == SD_SPACING_TRAILING) {
+        ddim_timesteps(s, n, scratch);
+        return;
+    }
+    sched_spaced_timesteps(s->cfg.spacing, n + 1, s->cfg.steps_offset, 1, scratch);
     for (int j = 0; j < n; j++)
-        timesteps[j] = (float)((n - j) * ratio + steps_offset);
+        s->timesteps[j] = (float)scratch[j];
 }
 
 /* LCM: the 50 distillation timesteps 999, 979, ..., 19, of which indices
@@ -131,56 +137,72 @@ static void karras_schedule(const float *alphas_cumprod, int n, float *timesteps
     }
 }
 
-/* sigmas = interp(timesteps, arange(1000), train sigmas) + [0]; the timesteps are
- * integers, where interp returns the table entry exactly. */
-static void sigmas_at_timesteps(const float *alphas_cumprod, const float *timesteps, int n,
-                                float *sigmas)
+/* Euler, Euler ancestral, LMS: the spaced timesteps as float32 (linspace fractional),
+ * sigmas = np.interp(timesteps, arange(1000), train sigmas) + [0], cast to float32. */
+static void sigma_timesteps(sd_scheduler *s, int n, double *scratch)
+{
+    float table[SCHED_TRAIN_STEPS];
+    for (int t = 0; t < SCHED_TRAIN_STEPS; t++)
+        table[t] = sched_train_sigma(s->alphas_cumprod[t]);
+    sched_spaced_timesteps(s->cfg.spacing, n, s->cfg.steps_offset, 0, scratch);
+    for (int j = 0; j < n; j++) {
+        s->timesteps[j] = (float)scratch[j];
+        s->sigmas[j] = (float)sched_interp_sigma(table, (double)s->timesteps[j]);
+    }
+    s->sigmas[n] = 0.0f;  /* final_sigmas_type "zero" */
+}
+
+/* DPM++ (no Karras): sigmas interpolated at its integer timesteps. */
+static void dpm_sigmas(sd_scheduler *s, int n)
 {
     for (int j = 0; j < n; j++)
-        sigmas[j] = sched_train_sigma(alphas_cumprod[(int)timesteps[j]]);
-    sigmas[n] = 0.0f;  /* final_sigmas_type "zero" */
+        s->sigmas[j] = sched_train_sigma(s->alphas_cumprod[(int)s->timesteps[j]]);
+    s->sigmas[n] = 0.0f;  /* final_sigmas_type "zero" */
 }
 
 sd_status sched_set_timesteps(sd_scheduler *s, sd_error *err)
 {
     int n = s->num_inference_steps;
-    int has_sigmas = s->sampler == SD_SAMPLER_EULER || s->sampler == SD_SAMPLER_EULER_ANCESTRAL
-                     || s->sampler == SD_SAMPLER_LMS || s->sampler == SD_SAMPLER_DPMPP_2M
-                     || s->sampler == SD_SAMPLER_DPMPP_2M_KARRAS;
-    /* PNDM has one more entry than N. */
+    sched_timesteps_rule rule = s->info->timesteps;
+    int has_sigmas = s->info->space == SCHED_SPACE_SIGMA || rule == SCHED_TIMESTEPS_DPM
+                     || rule == SCHED_TIMESTEPS_KARRAS;
+    /* PNDM has one more entry than N, DPM's spacing spreads N + 1 points. */
     s->timesteps = malloc((size_t)(n + 1) * sizeof *s->timesteps);
-    if (!s->timesteps)
+    double *scratch = malloc((size_t)(n + 1) * sizeof *scratch);
+    if (!s->timesteps || !scratch) {
+        free(scratch);
         return sd_fail(err, SD_ERR_NOMEM, "scheduler: out of memory for %d timesteps", n);
+    }
     if (has_sigmas) {
         s->sigmas = malloc((size_t)(n + 1) * sizeof *s->sigmas);
-        if (!s->sigmas)
+        if (!s->sigmas) {
+            free(scratch);
             return sd_fail(err, SD_ERR_NOMEM, "scheduler: out of memory for %d sigmas", n);
+        }
     }
     s->n_timesteps = n;
-    switch (s->sampler) {
-    case SD_SAMPLER_DDIM:
-    case SD_SAMPLER_EULER:
-    case SD_SAMPLER_EULER_ANCESTRAL:
-    case SD_SAMPLER_LMS:
-        leading_timesteps(n, s->timesteps);
+    switch (rule) {
+    case SCHED_TIMESTEPS_DDIM:
+        ddim_timesteps(s, n, scratch);
         break;
-    case SD_SAMPLER_PNDM:
-        s->n_timesteps = pndm_timesteps(n, s->timesteps);
+    case SCHED_TIMESTEPS_PNDM:
+        s->n_timesteps = pndm_timesteps(s, n, scratch);
         break;
-    case SD_SAMPLER_DPMPP_2M:
-        dpm_timesteps(n, s->timesteps);
+    case SCHED_TIMESTEPS_SIGMA:
+        sigma_timesteps(s, n, scratch);
         break;
-    case SD_SAMPLER_DPMPP_2M_KARRAS:
+    case SCHED_TIMESTEPS_DPM:
+        dpm_timesteps(s, n, scratch);
+        dpm_sigmas(s, n);
+        break;
+    case SCHED_TIMESTEPS_KARRAS:
         karras_schedule(s->alphas_cumprod, n, s->timesteps, s->sigmas);
         s->sigmas[n] = 0.0f;  /* final_sigmas_type "zero" */
-        return SD_OK;
-    case SD_SAMPLER_LCM:
+        break;
+    case SCHED_TIMESTEPS_LCM:
         lcm_timesteps(n, s->timesteps);
         break;
-    default:
-        return sd_fail(err, SD_ERR_INVALID_ARG, "scheduler: unknown sampler %d", (int)s->sampler);
     }
-    if (has_sigmas)
-        sigmas_at_timesteps(s->alphas_cumprod, s->timesteps, n, s->sigmas);
+    free(scratch);
     return SD_OK;
 }

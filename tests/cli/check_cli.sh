@@ -1,0 +1,97 @@
+#!/bin/bash
+# `diffuse check` on every family the fixtures hold, and the load errors of broken files
+# (each layer's noun once: "FILE: VAE: missing tensor ...").
+#   check_cli.sh DIFFUSE SHARED_DIR
+set -u
+DIFFUSE=$1 SHARED=$2
+SD1=$SHARED/golden SD2=$SHARED/golden-sd2
+for f in "$SD1/tiny-sd1.safetensors" "$SD2/tiny-sd2.safetensors"; do
+  [ -f "$f" ] || { echo "SKIP: $f is missing (the shared fixtures)"; exit 77; }
+done
+TMP=$(mktemp -d /tmp/check-cli.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+bad() { failed=$((failed + 1)); echo "FAIL $1"; sed 's/^/     | /' "$TMP/out" "$TMP/err" | tail -12; }
+
+# expect_check NAME STATUS FILE LINE...: exit status, and each LINE in stdout+stderr
+expect_check() {
+  local name=$1 want_rc=$2 file=$3; shift 3
+  local rc=0
+  "$DIFFUSE" check "$file" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  [ "$rc" = "$want_rc" ] || { bad "$name (exit $rc, want $want_rc)"; return; }
+  local line
+  for line in "$@"; do
+    cat "$TMP/out" "$TMP/err" | grep -qF -- "$line" || { bad "$name (no '$line')"; return; }
+  done
+  ok "$name"
+}
+
+expect_check "sd1" 0 "$SD1/tiny-sd1.safetensors" "family        sd1 (SD 1.x)" \
+  "prediction    eps (family)" "status        ok" "tensors       999" "F32 998, I64 1"
+expect_check "sd1 fp16" 0 "$SD1/tiny-sd1-fp16.safetensors" "family        sd1 " "F16 998"
+expect_check "sd1-inpaint" 0 "$SD1/tiny-sd1-inpaint.safetensors" "family        sd1-inpaint" \
+  "U-Net         9 input channels"
+expect_check "sd2 (eps by the norm1.bias rule)" 1 "$SD2/tiny-sd2.safetensors" \
+  "family        sd2 (SD 2.x)" "prediction    eps (output_blocks.11.1.transformer_blocks.0.norm1.bias std 0.050" \
+  "defaults      512x512" "OpenCLIP ViT-H/14" "status        refused" "recognised, but not supported yet"
+expect_check "sd2-v (v_pred key)" 1 "$SD2/tiny-sd2-v.safetensors" \
+  "family        sd2-v" "prediction    v (v_pred key)" "defaults      768x768" "F32 1, F16 1240"
+expect_check "sd2-inpaint" 1 "$SD2/tiny-sd2-inpaint.safetensors" "family        sd2-inpaint" \
+  "prediction    eps (family)"
+expect_check "missing file" 1 "$TMP/nope.safetensors" "cannot open $TMP/nope.safetensors" \
+  "family        unknown"
+rc=0; "$DIFFUSE" check >/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] && ok "no file: usage error" || { : >"$TMP/out"; : >"$TMP/err"; bad "no file: exit $rc"; }
+
+# Edited copies of the tiny SD 1.x checkpoint (header rewritten, data kept).
+/usr/bin/python3 - "$SD1/tiny-sd1.safetensors" "$SD2/tiny-sd2.safetensors" "$TMP" <<'PY' || exit 1
+import json, struct, sys
+def read(p):
+    raw = open(p, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+def write(p, h, d):
+    b = json.dumps(h).encode(); b += b" " * (-len(b) % 8)
+    open(p, "wb").write(struct.pack("<Q", len(b)) + b + d)
+def renamed(h, old, new):
+    return {(new + k[len(old):] if k.startswith(old) else k): v for k, v in h.items()}
+sd1, sd2, out = sys.argv[1:]
+h, d = read(sd1)
+write(f"{out}/novae-bias.safetensors", {k: v for k, v in h.items() if k != "first_stage_model.decoder.conv_out.bias"}, d)
+write(f"{out}/nounet.safetensors", {k: v for k, v in h.items() if not k.startswith("model.diffusion_model.")}, d)
+write(f"{out}/sdxl.safetensors", renamed(h, "cond_stage_model.transformer.", "conditioner.embedders.0.transformer."), d)
+h2, d2 = read(sd2)
+write(f"{out}/turbo.safetensors", renamed(h2, "cond_stage_model.model.", "conditioner.embedders.0.model."), d2)
+PY
+expect_check "no U-Net" 1 "$TMP/nounet.safetensors" "no model.diffusion_model.* tensors" "family        unknown"
+expect_check "SDXL-like keys" 1 "$TMP/sdxl.safetensors" "family        sdxl" "unsupported model: SDXL (conditioner.embedders"
+expect_check "SD-Turbo (SGM layout)" 1 "$TMP/turbo.safetensors" "family        sd-turbo" \
+  "defaults      512x512, 1 step, CFG 0"
+
+# The load names the file once, the network once, then what is wrong.
+rc=0
+"$DIFFUSE" txt2img --model "$TMP/novae-bias.safetensors" --vocab "$SHARED/clip" --quiet \
+  --steps 1 --out "$TMP/o.png" >"$TMP/out" 2>"$TMP/err" || rc=$?
+want="diffuse: $TMP/novae-bias.safetensors: VAE: missing tensor first_stage_model.decoder.conv_out.bias"
+if [ $rc != 0 ] && [ "$(cat "$TMP/err")" = "$want" ] && [ ! -e "$TMP/o.png" ]; then ok "load error: each noun once"
+else bad "load error: want '$want'"; fi
+
+# install.sh's model check is `diffuse check` once the build made it, file checks before.
+HERE=$(cd "$(dirname "$0")" && pwd)
+source <(sed -n '/^checkpoint_problem() {/,/^}/p' "$HERE/../../install.sh")
+check_install() {  # NAME FILE DIFFUSE WANT ("" = accepted)
+  local got; got=$(DIFFUSE=$3 checkpoint_problem "$2")
+  if { [ -z "$4" ] && [ -z "$got" ]; } || { [ -n "$4" ] && [[ $got == *"$4"* ]]; }; then ok "install.sh: $1"
+  else : >"$TMP/out"; echo "$got" >"$TMP/err"; bad "install.sh: $1 (want '${4:-accepted}')"; fi
+}
+check_install "sd1 accepted" "$SD1/tiny-sd1.safetensors" "$DIFFUSE" ""
+check_install "sd2 refused with the engine's reason" "$SD2/tiny-sd2-v.safetensors" "$DIFFUSE" \
+  "SD 2.x (OpenCLIP text encoder cond_stage_model.model.*): recognised, but not supported yet"
+check_install "SDXL refused" "$TMP/sdxl.safetensors" "$DIFFUSE" "unsupported model: SDXL"
+check_install "before the build: file checks only" "$SD2/tiny-sd2.safetensors" "" ""
+check_install "missing file" "$TMP/nope.safetensors" "$DIFFUSE" "does not exist"
+head -c 4 "$SD1/tiny-sd1.safetensors" >"$TMP/short.safetensors"
+check_install "not a safetensors file" "$TMP/short.safetensors" "" "not a safetensors file"
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]

@@ -32,8 +32,8 @@
 #define UNET_IN_INPAINT 9  /* latent + mask + masked-image latent */
 
 #define SD2_NOT_YET                                                                    \
-    "recognised, but not supported yet (its OpenCLIP ViT-H text encoder and linear "  \
-    "U-Net projections are not implemented); use an SD 1.x checkpoint"
+    "recognised, but not supported yet (its OpenCLIP ViT-H text encoder is not "       \
+    "implemented); use an SD 1.x checkpoint"
 
 static const sd_family_row rows[] = {
     {
@@ -108,8 +108,7 @@ static const sd_family_row rows[] = {
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_512,
         .default_steps = TURBO_STEPS, .default_cfg = TURBO_CFG, .vae_scale = VAE_SCALE_SD,
         .not_runnable = "recognised, but not supported yet (an SD 2.1 model: "
-                        "OpenCLIP ViT-H text encoder, linear U-Net projections, trailing "
-                        "timestep spacing)",
+                        "OpenCLIP ViT-H text encoder, trailing timestep spacing)",
     },
     {
         .family = SD_FAMILY_SDXL, .name = "sdxl", .title = "SDXL",

@@ -34,6 +34,14 @@ MODEL_FILE=${MODEL_URL##*/}
 VOCAB_FILE=bpe_simple_vocab_16e6.txt.gz
 VOCAB_URL=${GD_VOCAB_URL:-https://raw.githubusercontent.com/openai/CLIP/main/clip/$VOCAB_FILE}
 VOCAB_SHA256=${GD_VOCAB_SHA256:-924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a}
+# TAESD, the tiny VAE for draft decodes and live previews (madebyollin/taesd, MIT; 2.4 MB
+# each), its two taesd.py halves from the Hub repository. Hugging Face serves each LFS
+# object's sha256 in X-Linked-Etag and the download is checked against it;
+# GD_TAESD_ENCODER_SHA256 / GD_TAESD_DECODER_SHA256 pin them (GD_TAESD_URL: a mirror folder).
+TAESD_URL=${GD_TAESD_URL:-https://huggingface.co/madebyollin/taesd/resolve/main}
+TAESD_FILES=(taesd_encoder.safetensors taesd_decoder.safetensors)
+TAESD_ENCODER_SHA256=${GD_TAESD_ENCODER_SHA256:-}
+TAESD_DECODER_SHA256=${GD_TAESD_DECODER_SHA256:-}
 
 usage() {
   cat <<EOF
@@ -44,8 +52,11 @@ usage: ./install.sh [options]            build and install for the current user
   --model FILE       use a Stable Diffusion 1.x checkpoint you already have (.safetensors)
   --vocab DIR        folder with the CLIP vocabulary: vocab.json + merges.txt, or
                      $VOCAB_FILE (default: the model's folder, then $DATA/clip)
-  --download-model   fetch SD 1.5 (fp16, 2.1 GB) and the CLIP vocabulary into $DATA
+  --download-model   fetch SD 1.5 (fp16, 2.1 GB), the CLIP vocabulary and TAESD (the tiny
+                     VAE for draft decodes and previews, 2 x 2.4 MB) into $DATA
                      (checksum-verified, resumable: run it again after an interruption)
+  --taesd PATH       a TAESD you already have (taesd_decoder.safetensors + taesd_encoder,
+                     diffusers' diffusion_pytorch_model.safetensors, or their folder)
   --threads N        worker threads written to the config (default: $(nproc 2>/dev/null || echo 1))
   --gimp 2|3|none    which GIMP to install for (default: every GIMP found here)
   --prefix DIR       system-wide install with 'meson install' (uses sudo when needed); the
@@ -62,7 +73,7 @@ die()  { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # ---------------------------------------------------------------- arguments
-MODE=install GIMP_SEL=auto PREFIX= MODEL= VOCAB= DOWNLOAD=0 THREADS= NO_DEPS=0 KEEP_MODEL=0
+MODE=install GIMP_SEL=auto PREFIX= MODEL= VOCAB= TAESD= DOWNLOAD=0 THREADS= NO_DEPS=0 KEEP_MODEL=0
 while [ $# -gt 0 ]; do
   case $1 in
     --deps-only) MODE=deps ;;
@@ -72,6 +83,7 @@ while [ $# -gt 0 ]; do
     --prefix) PREFIX=${2:?--prefix needs a folder}; shift ;;
     --model) MODEL=${2:?--model needs a file}; shift ;;
     --vocab) VOCAB=${2:?--vocab needs a folder}; shift ;;
+    --taesd) TAESD=${2:?--taesd needs a file or folder}; shift ;;
     --download-model) DOWNLOAD=1 ;;
     --threads) THREADS=${2:?--threads needs a number}; shift ;;
     --no-deps) NO_DEPS=1 ;;
@@ -333,6 +345,11 @@ the installer at files you already have:
   ./install.sh --model /path/to/model.safetensors --vocab /path/to/clip-folder
 (the vocab folder holds $VOCAB_FILE, or vocab.json + merges.txt from
  https://huggingface.co/openai/clip-vit-large-patch14)
+Optional, for draft decodes and live previews: TAESD (madebyollin/taesd, 2 x 2.4 MB)
+  $TAESD_URL/${TAESD_FILES[0]}
+  $TAESD_URL/${TAESD_FILES[1]}
+      (Hugging Face shows each file's sha256 on its page)
+into $DATA/taesd/ (or pass --taesd /path/to/them).
 EOF
 }
 
@@ -373,6 +390,26 @@ download_model() {
   fetch "$VOCAB_URL" "$vocab/${VOCAB_URL##*/}" "$VOCAB_SHA256"
   fetch "$MODEL_URL" "$model" "$sha"
   MODEL=$model VOCAB=$vocab
+  download_taesd
+}
+
+taesd_ok() {  # a folder holding TAESD's decoder (the encoder is optional: txt2img drafts, previews)
+  [ -f "$1/taesd_decoder.safetensors" ] || [ -f "$1/diffusion_pytorch_model.safetensors" ] ||
+    { [ -f "$1" ] && case $1 in *.safetensors) true ;; *) false ;; esac; }
+}
+
+download_taesd() {  # TAESD is optional: a failure here is a warning, not the end of the install
+  local dir=$DATA/taesd f sha
+  for f in "${TAESD_FILES[@]}"; do
+    case $f in *encoder*) sha=$TAESD_ENCODER_SHA256 ;; *) sha=$TAESD_DECODER_SHA256 ;; esac
+    [ -n "$sha" ] || ! has curl || sha=$(remote_sha256 "$TAESD_URL/$f")
+    [ -n "$sha" ] || warn "no sha256 published for $f; the engine checks its structure when it loads"
+    # fetch dies on failure: run it in a subshell so that TAESD stays optional
+    ( fetch "$TAESD_URL/$f" "$dir/$f" "$sha" ) ||
+      { warn "TAESD was not downloaded: drafts and previews use the full VAE / the cheap preview"; return 0; }
+    record m "$dir/$f"
+  done
+  TAESD=$dir
 }
 
 config_value() {  # config_value KEY: a string value from the existing config (our own format)
@@ -398,14 +435,26 @@ setup_model() {
       if [ -n "$d" ] && vocab_ok "$d"; then VOCAB=$d; break; fi
     done
   fi
+  if [ -n "$TAESD" ]; then
+    TAESD=$(realpath -ms "$TAESD")
+    taesd_ok "$TAESD" || die "$TAESD holds no TAESD (taesd_decoder.safetensors, or diffusers'
+    diffusion_pytorch_model.safetensors from madebyollin/taesd)"
+  else
+    local t
+    for t in "$(config_value taesd || true)" "$DATA/taesd"; do
+      if [ -n "$t" ] && taesd_ok "$t"; then TAESD=$t; break; fi
+    done
+  fi
   [ -n "$THREADS" ] || THREADS=$(nproc 2>/dev/null || echo 1)
 
   if [ -f "$CONFIG" ] && ! in_manifest "c $CONFIG"; then
     cp -p "$CONFIG" "$CONFIG.before-$NAME"; record b "$CONFIG"
   fi
   mkdir_track "$CONFIG_DIR"
-  printf '{\n  "model": %s,\n  "vocab": %s,\n  "threads": %s\n}\n' \
-    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "$THREADS" >"$CONFIG.tmp"
+  local taesd_line=
+  [ -z "$TAESD" ] || taesd_line=$(printf '  "taesd": %s,\n ' "$(json_str "$TAESD")")
+  printf '{\n  "model": %s,\n  "vocab": %s,\n%s  "threads": %s\n}\n' \
+    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "${taesd_line% }" "$THREADS" >"$CONFIG.tmp"
   mv "$CONFIG.tmp" "$CONFIG"
   record c "$CONFIG"
   say "config: $CONFIG"
@@ -434,7 +483,7 @@ uninstall() {
   local dirs; dirs=$(sed -n 's/^d //p' "$MANIFEST" | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-)
   rm -f "$MANIFEST"
   # our own data folders too, when empty (a run cut short may not have listed them)
-  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA$'\n'$CONFIG_DIR
+  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/taesd$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA$'\n'$CONFIG_DIR
   while IFS= read -r path; do
     [ -d "$path" ] && [ -z "$(ls -A "$path")" ] || continue
     maybe_root "$(dirname "$path")" rmdir "$path" || true

@@ -184,6 +184,18 @@ typedef struct {
  * the file could be read (family, sizes). */
 sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *err);
 
+/* Adds a TAESD (madebyollin/taesd, the Tiny AutoEncoder) to a loaded model, for draft
+ * decodes (job.draft_vae) and live previews. path: diffusers' file
+ * (diffusion_pytorch_model.safetensors), taesd_decoder.safetensors or taesd_encoder.safetensors
+ * (the other half is taken from beside it), or a folder holding them. The decoder is
+ * required; the encoder only for draft img2img/inpaint. A TAESD for another latent space
+ * is refused with the reason: TAESD3/TAEF1 by their 16 latent channels, TAESDXL (same
+ * shapes as TAESD) by its published names taesdxl_* or a folder named taesdxl. Replaces a
+ * TAESD loaded before. */
+sd_status sd_model_load_taesd(sd_model *model, const char *path, sd_error *err);
+/* 0: no TAESD; 1: its decoder only; 2: encoder and decoder. */
+int sd_model_taesd_halves(const sd_model *model);
+
 /* ---- jobs ------------------------------------------------------------- */
 
 typedef enum {
@@ -272,6 +284,28 @@ typedef int (*sd_progress_fn)(void *user, sd_phase phase, int step, int total);
 #define SD_VAE_TILE_MULTIPLE 64   /* a multiple of this (the latent is 1/8, kept a multiple of 8) */
 #define SD_VAE_TILE_MAX 32768     /* and at most this */
 
+/* A live preview of the picture forming: the current estimate of the final image (the
+ * scheduler's predicted x0), shown while the denoise phase runs. */
+typedef enum {
+    SD_PREVIEW_AUTO = 0,     /* TAESD when the model has one (sd_model_load_taesd), else the
+                                latent→RGB projection */
+    SD_PREVIEW_LATENT_RGB,   /* the latent→RGB linear projection: 1/8 of the size, free */
+    SD_PREVIEW_TAESD         /* decoded by TAESD at full size (refused without a TAESD) */
+} sd_preview_kind;
+
+typedef struct {
+    int step, total;         /* after denoise step `step` (1..total) */
+    int width, height;       /* pixels of rgb: the job's size (TAESD), or the latent's
+                                (width / 8 rounded up; latent→RGB) */
+    const float *rgb;        /* width*height*3 interleaved R'G'B' in [0,1]; valid during the
+                                call only */
+    const char *source;      /* "taesd" or "latent-rgb" */
+} sd_preview;
+
+/* Called after every job.preview_every-th denoise step (and after the last one), on the
+ * thread running sd_generate. Return non-zero to cancel, as the progress callback. */
+typedef int (*sd_preview_fn)(void *user, const sd_preview *preview);
+
 typedef struct {
     sd_mode mode;
     int width, height;            /* pixels, SD_SIZE_MIN..SD_SIZE_MAX; padded to multiples
@@ -305,6 +339,14 @@ typedef struct {
                                      fits; SD_VAE_TILE_OFF (-1): never tile */
     sd_progress_fn progress;
     void *progress_user;
+    int draft_vae;                /* 1: encode and decode with the model's TAESD instead of the
+                                     full VAE (sd_model_load_taesd; refused without one):
+                                     a small fraction of the full VAE's time (README,
+                                     Performance), softer detail. 0 (default): the full VAE */
+    sd_preview_fn preview;        /* NULL = no previews */
+    void *preview_user;
+    int preview_every;            /* a preview every N denoise steps (>= 1; 0 = never) */
+    sd_preview_kind preview_kind;
 } sd_job;
 
 /* Fills a job with the defaults: img2img, strength SD_STRENGTH_DEFAULT (0.75),

@@ -60,6 +60,17 @@ static const char usage[] =
 "                      of 64): bounded memory for large regions, seams cross-faded\n"
 "                      (diffusers' enable_tiling). auto (default): untiled unless the\n"
 "                      untiled pass would not fit the memory budget\n"
+"  --taesd PATH        TAESD (madebyollin/taesd): diffusion_pytorch_model.safetensors,\n"
+"                      taesd_decoder.safetensors (+ taesd_encoder beside it) or their\n"
+"                      folder (default: $GIMP_DIFFUSION_TAESD). Used for --draft-vae and\n"
+"                      for previews\n"
+"  --draft-vae         encode and decode with TAESD instead of the full VAE: about a\n"
+"                      tenth of its time, softer detail (needs --taesd)\n"
+"  --preview FILE.png  write a preview of the picture forming (the current estimate of\n"
+"                      the result) after every --preview-every steps, replaced atomically\n"
+"  --preview-every N   steps between previews (default 1)\n"
+"  --preview-kind K    auto (TAESD when given, default), latent (the latent->RGB\n"
+"                      projection: 1/8 size, free) or taesd (full size)\n"
 "  --preset NAME|FILE  take prompt template, negative prompt and settings from a\n"
 "                      preset; --prompt then fills its {prompt} placeholder, and\n"
 "                      options given explicitly win over the preset\n"
@@ -77,7 +88,7 @@ static const char usage[] =
 "(any decoder warning), of another format or of the wrong size is refused with the reason.\n";
 
 typedef struct {
-    const char *command, *model, *vocab, *init, *mask, *out, *preset;
+    const char *command, *model, *vocab, *init, *mask, *out, *preset, *taesd, *preview;
     int timings, quiet, threads;
     sd_precision precision;
     long memory_mb;
@@ -87,6 +98,9 @@ typedef struct {
 
 typedef struct {
     int quiet;
+    const char *preview_path;
+    int previews;
+    double preview_make_s, preview_write_s;   /* sums over the previews */
     double phase_start, step_start, denoise_start;
     double text_s, encode_s, decode_s;
     double *step_s;
@@ -141,6 +155,8 @@ static int parse_args(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     sd_job_defaults(&o->job);
     o->vocab = getenv("GIMP_DIFFUSION_VOCAB");
+    o->taesd = getenv("GIMP_DIFFUSION_TAESD");
+    o->job.preview_every = 1;
     if (argc < 2)
         return fail("%s", "missing command (try --help)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -167,6 +183,11 @@ static int parse_args(int argc, char **argv, options *o)
         }
         if (strcmp(a, "--timings") == 0) { o->timings = 1; continue; }
         if (strcmp(a, "--quiet") == 0) { o->quiet = 1; continue; }
+        if (strcmp(a, "--draft-vae") == 0) {
+            o->job.draft_vae = 1;
+            o->explicit_fields |= SD_PRESET_DRAFT_VAE;
+            continue;
+        }
         if (i + 1 >= argc)
             return fail("option %s needs a value", a);
         const char *v = argv[++i];
@@ -178,6 +199,19 @@ static int parse_args(int argc, char **argv, options *o)
         else if (strcmp(a, "--mask") == 0) o->mask = v;
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--preset") == 0) o->preset = v;
+        else if (strcmp(a, "--taesd") == 0) o->taesd = v;
+        else if (strcmp(a, "--preview") == 0) o->preview = v;
+        else if (strcmp(a, "--preview-every") == 0) {
+            if (parse_int(v, 1, SD_STEPS_MAX, &n))
+                return fail("--preview-every must be a number of steps in 1.." STR(SD_STEPS_MAX)
+                            ", got '%s'", v);
+            o->job.preview_every = (int)n;
+        } else if (strcmp(a, "--preview-kind") == 0) {
+            if (strcmp(v, "auto") == 0) o->job.preview_kind = SD_PREVIEW_AUTO;
+            else if (strcmp(v, "latent") == 0) o->job.preview_kind = SD_PREVIEW_LATENT_RGB;
+            else if (strcmp(v, "taesd") == 0) o->job.preview_kind = SD_PREVIEW_TAESD;
+            else return fail("--preview-kind must be auto, latent or taesd, got '%s'", v);
+        }
         else if (strcmp(a, "--prompt") == 0) o->job.prompt = v;
         else if (strcmp(a, "--negative") == 0) {
             o->job.negative_prompt = v;
@@ -457,6 +491,26 @@ static int on_progress(void *user, sd_phase phase, int step, int total)
     return 0;
 }
 
+/* --preview: the picture so far, rewritten after every preview_every steps, atomically (a
+ * viewer never reads half a PNG). The time since
+ * the step's progress report is what making the preview cost (the engine reports the step,
+ * then makes the preview). */
+static int on_preview(void *user, const sd_preview *pv)
+{
+    progress_state *p = user;
+    double t0 = now_s();
+    char msg[1024];
+    if (image_io_write_png_atomic(p->preview_path, pv->rgb, pv->width, pv->height, msg,
+                                  sizeof msg) != 0) {
+        fprintf(stderr, "\ndiffuse: preview: %s\n", msg);
+        return 1;   /* a preview that cannot be written stops the run, as the output would */
+    }
+    p->previews++;
+    p->preview_make_s += t0 - p->step_start;
+    p->preview_write_s += now_s() - t0;
+    return 0;
+}
+
 static double peak_rss_mb(void)
 {
     struct rusage ru;
@@ -495,6 +549,13 @@ int main(int argc, char **argv)
             o.model = ps.model;
         if (!(o.explicit_fields & SD_PRESET_PRECISION) && (ps.set & SD_PRESET_PRECISION))
             o.precision = ps.precision;
+        /* A preset's draft VAE is a wish: without a TAESD the full VAE runs. */
+        if (o.job.draft_vae && !(o.explicit_fields & SD_PRESET_DRAFT_VAE) && !o.taesd) {
+            if (!o.quiet)
+                fprintf(stderr, "diffuse: note: preset '%s' asks for the draft VAE, but no "
+                        "TAESD is given (--taesd): using the full VAE\n", sd_preset_name(preset));
+            o.job.draft_vae = 0;
+        }
     }
     if (!o.model) {
         sd_preset_free(preset);
@@ -536,6 +597,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "diffuse: --out: %s\n", msg);
         goto done;
     }
+    if (o.preview && image_io_check_output(o.preview, msg, sizeof msg) != 0) {
+        fprintf(stderr, "diffuse: --preview: %s\n", msg);
+        goto done;
+    }
 
     double t0 = now_s();
     sd_error err = {0};
@@ -550,6 +615,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "diffuse: %s\n", err.message);
         goto done;
     }
+    if (o.taesd && sd_model_load_taesd(model, o.taesd, &err) != SD_OK) {
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        goto done;
+    }
     double load_s = now_s() - t0;
 
     out = malloc((size_t)o.job.width * (size_t)o.job.height * 3 * sizeof *out);
@@ -559,6 +628,11 @@ int main(int argc, char **argv)
     }
     o.job.progress = on_progress;
     o.job.progress_user = &prog;
+    if (o.preview) {
+        prog.preview_path = o.preview;
+        o.job.preview = on_preview;
+        o.job.preview_user = &prog;
+    }
     double t1 = now_s();
     if (sd_generate(model, &o.job, out, &err) != SD_OK) {
         if (!o.quiet)
@@ -583,6 +657,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, " %.3f", prog.step_s[i]);
             fputc('\n', stderr);
         }
+        if (prog.previews)
+            fprintf(stderr, "previews: %d, making %.3f s and writing %.3f s each (mean)\n",
+                    prog.previews, prog.preview_make_s / prog.previews,
+                    prog.preview_write_s / prog.previews);
         fprintf(stderr, "peak RSS: %.1f MiB\n", peak_rss_mb());
         sd_model_info info;
         sd_model_get_info(model, &info);

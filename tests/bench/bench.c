@@ -18,6 +18,9 @@
  * (conv 444, linear 233, attention 126 of which ~122 self-attention), the VAE encoder 1117
  * and the decoder 2515 (~34 of each in the mid-block's 4096-token attention). Other sizes
  * scale the linear parts by the pixel count and the self-attention by its square.
+ *   bench taesd --taesd PATH [--size S]... [--repeat R] [--threads T]
+ *       TAESD encode / decode and a preview's cost per step (bench_taesd.c).
+ *
  * Not part of `meson test`: tests/bench/run_bench.sh drives it. */
 #include <cblas.h>
 #include <math.h>
@@ -470,14 +473,19 @@ static int usage(void)
             "       bench run --model FILE --vocab DIR [--size S] [--mode img2img|inpaint]\n"
             "                 [--steps N] [--strength X] [--quick K] [--repeat R] [--threads T]\n"
             "                 [--sgemm-gflops G] [--sampler NAME] [--cfg X] [--vae-tile PX]\n"
-            "                 [--precision auto|fp32|bf16]\n");
+            "                 [--precision auto|fp32|bf16]\n"
+            "       bench taesd --taesd PATH [--size S]... [--repeat R] [--threads T]\n");
     return 2;
 }
+
+int bench_taesd(int argc, char **argv);   /* bench_taesd.c */
 
 int main(int argc, char **argv)
 {
     if (argc < 2)
         return usage();
+    if (strcmp(argv[1], "taesd") == 0)
+        return bench_taesd(argc, argv);
     run_options o = {.mode = "img2img", .size = 512, .steps = 20, .repeat = 1,
                      .strength = 0.75, .cfg = 7.5, .sampler = SD_SAMPLER_EULER_ANCESTRAL};
     int n = 2048, repeat_set = 0;

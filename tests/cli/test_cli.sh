@@ -145,6 +145,33 @@ if "$DIFFUSE" "${P[@]}" --quiet --precision bf16 --out "$TMP/bf16.png" 2>"$TMP/e
   if cmp -s "$TMP/bf16.png" "$TMP/fp32.png"; then bad "bf16 differs from fp32"; else ok "bf16 runs, differs from fp32"; fi
 elif grep -qF "neither AMX-BF16 nor AVX512-BF16" "$TMP/err"; then echo "SKIP precision bf16: no bf16 instructions here"
 else bad "precision bf16"; fi
+# TAESD: draft VAE in both layouts, live previews (TAESD at full size, latent->RGB at 1/8)
+TAESD=$SHARED/golden-taesd
+if [ -d "$TAESD" ]; then
+  expect_ok "draft img2img (diffusers TAESD)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --taesd "$TAESD/tiny-taesd" --draft-vae
+  cp "$TMP/out.png" "$TMP/draft.png"
+  expect_ok "draft img2img (taesd.py files)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --taesd "$TAESD/taesd_decoder.safetensors" --draft-vae
+  if cmp -s "$TMP/out.png" "$TMP/draft.png"; then ok "both TAESD layouts, same image"; else bad "both TAESD layouts, same image"; fi
+  if cmp -s "$TMP/out.png" "$TMP/first.png"; then bad "the draft VAE differs from the full VAE"; else ok "the draft VAE differs from the full VAE"; fi
+  rm -f "$TMP/preview.png"
+  expect_ok "txt2img with a TAESD preview" 40x24 txt2img "${COMMON[@]}" --width 40 --height 24 \
+    --prompt "a fox" --taesd "$TAESD/tiny-taesd" --preview "$TMP/preview.png" --preview-every 2
+  if [ "$(png_size "$TMP/preview.png" 2>/dev/null)" = 40x24 ] && ! ls -A "$TMP" | grep -q '^\.preview\.png\.'; then
+    ok "TAESD preview written at the job's size, no temporary left"; else bad "TAESD preview written at the job's size"; fi
+  rm -f "$TMP/preview.png"
+  expect_ok "img2img with a latent preview" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --preview "$TMP/preview.png" --sampler dpmpp_2m
+  if [ "$(png_size "$TMP/preview.png" 2>/dev/null)" = 8x8 ]; then ok "latent preview at 1/8 size"; else bad "latent preview at 1/8 size"; fi
+  # a preset that asks for the draft VAE runs the full VAE when no TAESD is given
+  printf '{"version":1,"name":"D","prompt":"{prompt}","draft_vae":true}' > "$TMP/draft-preset.json"
+  expect_ok "draft preset without a TAESD" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a red fox" --preset "$TMP/draft-preset.json"
+  if cmp -s "$TMP/out.png" "$TMP/first.png"; then ok "... is the full VAE's image"; else bad "... is the full VAE's image"; fi
+else
+  echo "note: no $TAESD: TAESD cases not run"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

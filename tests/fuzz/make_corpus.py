@@ -137,6 +137,44 @@ def preset_seeds():
     out(t, 'bad-type.json', '{"version":1,"name":"T","prompt":"p","steps":"ten"}')
 
 
+def taesd_tensors(half, c, latent=4, prefix='', shift=0, dtype='F32'):
+    """taesd.py's Encoder() or Decoder() of width c as (name, dtype, shape, values)."""
+    if half == 'encoder':
+        convs = {0: (3, c, True), 2: (c, c, False), 6: (c, c, False), 10: (c, c, False),
+                 14: (c, latent, True)}
+        blocks = [1, 3, 4, 5, 7, 8, 9, 11, 12, 13]
+    else:
+        convs = {1: (latent, c, True), 7: (c, c, False), 12: (c, c, False), 17: (c, c, False),
+                 19: (c, 3, True)}
+        blocks = [3, 4, 5, 8, 9, 10, 13, 14, 15, 18]
+    out_t = []
+
+    def values(n, k):
+        return [((i * 7 + k) % 11 - 5) * 0.0625 for i in range(n)]
+    for i, (ci, co, bias) in convs.items():
+        out_t.append(('%s%d.weight' % (prefix, i + shift), dtype, [co, ci, 3, 3], values(co * ci * 9, i)))
+        if bias:
+            out_t.append(('%s%d.bias' % (prefix, i + shift), dtype, [co], values(co, i + 1)))
+    for b in blocks:
+        for j in (0, 2, 4):
+            out_t.append(('%s%d.conv.%d.weight' % (prefix, b + shift, j), dtype, [c, c, 3, 3],
+                          values(c * c * 9, b + j)))
+            out_t.append(('%s%d.conv.%d.bias' % (prefix, b + shift, j), dtype, [c], values(c, b)))
+    return out_t
+
+
+def taesd_seeds():
+    """Width-2 TAESDs in both layouts (the real ones are 64 wide, 1.2 MB a half)."""
+    t = 'fuzz_taesd'
+    out(t, 'py-decoder.safetensors', safetensors(taesd_tensors('decoder', 2)))
+    out(t, 'py-encoder.safetensors', safetensors(taesd_tensors('encoder', 2)))
+    out(t, 'py-decoder-f16.safetensors', safetensors(taesd_tensors('decoder', 2, dtype='F16')))
+    out(t, 'diffusers.safetensors', safetensors(
+        taesd_tensors('encoder', 2, prefix='encoder.layers.') +
+        taesd_tensors('decoder', 2, prefix='decoder.layers.', shift=-1)))
+    out(t, 'py-decoder-16ch.safetensors', safetensors(taesd_tensors('decoder', 2, latent=16)))
+
+
 def png_chunk(tag, payload):
     body = tag + payload
     return struct.pack('>I', len(payload)) + body + struct.pack('>I', zlib.crc32(body) & 0xFFFFFFFF)
@@ -201,8 +239,14 @@ def image_seeds():
 
 
 if __name__ == '__main__':
+    if len(sys.argv) == 3 and sys.argv[1] == '--taesd16':
+        # the CLI matrix's TAESD for another latent space (16 channels, as TAESD3 / TAEF1)
+        with open(sys.argv[2], 'wb') as f:
+            f.write(safetensors(taesd_tensors('decoder', 2, latent=16)))
+        sys.exit(0)
     safetensors_seeds()
     tokenizer_seeds()
     vocab_seeds()
     preset_seeds()
     image_seeds()
+    taesd_seeds()

@@ -91,6 +91,8 @@ int golden_run_scheduler(const golden_case *c, golden_tally *t);
 int golden_run_unet(const golden_case *c, golden_tally *t);
 int golden_run_vae_encode(const golden_case *c, golden_tally *t);
 int golden_run_vae_decode(const golden_case *c, golden_tally *t);
+int golden_run_taesd_encode(const golden_case *c, golden_tally *t);
+int golden_run_taesd_decode(const golden_case *c, golden_tally *t);
 int golden_run_pipeline(const golden_case *c, golden_tally *t);
 
 #endif

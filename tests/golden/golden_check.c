@@ -36,6 +36,8 @@ static const struct {
     {"unet_case", golden_run_unet},
     {"vae_encode", golden_run_vae_encode},
     {"vae_decode", golden_run_vae_decode},
+    {"taesd_encode", golden_run_taesd_encode},
+    {"taesd_decode", golden_run_taesd_decode},
     {"pipe_", golden_run_pipeline},
 };
 

@@ -148,6 +148,39 @@ static void test_precedence(void)
     sd_preset_free(p);
 }
 
+/* "draft_vae": parsed, applied unless given explicitly, saved back. */
+static void test_draft_vae(void)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    CHECK(sd_preset_parse("{\"version\":1,\"name\":\"D\",\"prompt\":\"{prompt}\",\"draft_vae\":true}",
+                          "d.json", &p, &err) == SD_OK, "parse: %s", err.message);
+    if (!p)
+        return;
+    sd_preset_settings s;
+    sd_preset_get_settings(p, &s);
+    CHECK((s.set & SD_PRESET_DRAFT_VAE) && s.draft_vae == 1, "draft_vae read");
+    sd_job job;
+    sd_job_defaults(&job);
+    char *prompt, *neg;
+    CHECK(sd_preset_apply(p, "cat", 0, &job, &prompt, &neg, &err) == SD_OK && job.draft_vae == 1,
+          "draft_vae applied");
+    free(prompt);
+    free(neg);
+    sd_job_defaults(&job);
+    CHECK(sd_preset_apply(p, "cat", SD_PRESET_DRAFT_VAE, &job, &prompt, &neg, &err) == SD_OK &&
+          job.draft_vae == 0, "an explicit choice wins over the preset's");
+    free(prompt);
+    free(neg);
+    s.set = SD_PRESET_DRAFT_VAE;
+    s.draft_vae = 0;
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_OK, "set draft_vae false");
+    char *json = sd_preset_to_json(p);
+    CHECK(json && strstr(json, "\"draft_vae\":\tfalse") , "saved as false: %s", json ? json : "");
+    free(json);
+    sd_preset_free(p);
+}
+
 static void test_malformed(void)
 {
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\",", "syntax error");
@@ -176,6 +209,7 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"model\": 7}", "\"model\": must be a string");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"precision\": \"fp16\"}",
                  "\"precision\": must be auto, fp32 or bf16");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"draft_vae\": 1}", "\"draft_vae\": must be true or false");
 
     sd_preset *p = NULL;
     sd_error err = {0};
@@ -235,6 +269,7 @@ int main(int argc, char **argv)
     test_expand();
     test_precedence();
     test_malformed();
+    test_draft_vae();
     test_folders(shipped);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -160,6 +160,11 @@ sd_status sd_linear_bind(sd_weights *w, sd_linear *l, int in, int out, sd_layer_
 /* weight [co, ci, params.kh, params.kw] and bias [co]. */
 sd_status sd_conv2d_bind(sd_weights *w, sd_conv2d *c, int ci, int co, sd_conv_params params,
                          sd_error *err, const char *key_fmt, ...) SD_PRINTF(7, 8);
+/* The same for a Conv2d with bias=False: weight only (bias numel 0); a bias in the file
+ * is an error. */
+sd_status sd_conv2d_bind_no_bias(sd_weights *w, sd_conv2d *c, int ci, int co,
+                                 sd_conv_params params, sd_error *err, const char *key_fmt, ...)
+    SD_PRINTF(7, 8);
 
 /* weight and bias [channels]; channels must split into `groups`. */
 sd_status sd_group_norm_bind(sd_weights *w, sd_group_norm *g, int channels, int groups,

@@ -80,6 +80,7 @@ void sd_model_free(sd_model *m)
     if (m->weights)
         sd_model_unprepare(m);
     sd_clip_free(&m->clip);
+    sd_taesd_free(&m->taesd);
     sd_tokenizer_free(m->tokenizer);
     sd_weights_free(m->weights);
     free(m);

@@ -7,6 +7,7 @@
 #include "sd.h"
 #include "text/tokenizer.h"
 #include "nets/unet.h"
+#include "nets/taesd.h"
 #include "nets/vae.h"
 #include "io/weights.h"
 
@@ -20,6 +21,7 @@ struct sd_model {
     sd_clip clip;
     sd_unet unet;
     sd_vae vae;
+    sd_taesd taesd;           /* draft VAE and previews; has_decoder 0 when none loaded */
     size_t memory_budget;     /* bytes; 0 = what the system has available per job */
     sd_precision precision;   /* what runs (resolved at load: fp32 or bf16) */
     int bf16_isa;             /* ops_bf16_isa of the packed weights (bf16) */

@@ -16,9 +16,11 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "pipeline/draft.h"
 #include "pipeline/image_prep.h"
 #include "pipeline/memory.h"
 #include "pipeline/model.h"
+#include "pipeline/preview.h"
 #include "pipeline/sampling.h"
 #include "core/rng.h"
 #include "sched/scheduler.h"
@@ -40,6 +42,7 @@ typedef struct {
     int cfg;                  /* classifier-free guidance: batch 2 */
     int ctx_len, ctx_dim;
     int vae_tile;             /* VAE tile side in pixels, or <= 0: untiled */
+    int draft;                /* encode and decode with the TAESD (job.draft_vae) */
 
     float *context;           /* [batch, 77, ctx_dim]: negative row first */
     float *image;             /* [1, 3, H, W] in [-1, 1] */
@@ -162,8 +165,25 @@ static sd_status phase_text(run *r)
 
 /* VAE encode of an image [1,3,H,W] in [-1,1] → scaled latent sample (one noise draw).
  * `index` numbers the encode calls as the fixtures do (vae_encode<index>). */
+/* The draft VAE's encode: TAESD latents are the U-Net's as they are (no sampling, no
+ * draw). Traced as the TAESD fixtures name it: taesd_encode (then taesd_encode1, ...). */
+static sd_status encode_image_draft(run *r, const float *image, int index, float *latent)
+{
+    char name[48];
+    snprintf(name, sizeof name, index ? "taesd_encode%d.input" : "taesd_encode.input", index);
+    trace(r, name, image, (size_t)3 * r->height * r->width);
+    sd_status st = sd_draft_encode(r->m, &r->arena, image, r->height, r->width, latent, r->err);
+    if (st != SD_OK)
+        return st;   /* TAESD's messages name it */
+    snprintf(name, sizeof name, index ? "taesd_encode%d.latents" : "taesd_encode.latents", index);
+    trace(r, name, latent, r->lat_n);
+    return SD_OK;
+}
+
 static sd_status encode_image(run *r, const float *image, int index, float *latent)
 {
+    if (r->draft)
+        return encode_image_draft(r, image, index, latent);
     sd_arena_mark mark = sd_arena_get_mark(&r->arena);
     float *mean = alloc_floats(r, r->lat_n), *logvar = alloc_floats(r, r->lat_n);
     float *noise = alloc_floats(r, r->lat_n);
@@ -277,9 +297,10 @@ static sd_status phase_inpaint_init(run *r, const float *mask_padded)
         if ((st = encode_image(r, masked, encode_index, r->masked_image_latents)) != SD_OK)
             return st;
         trace(r, "masked_image_latents", r->masked_image_latents, r->lat_n);
-    } else {
+    } else if (!r->draft) {
         /* diffusers encodes the masked image even for a 4-channel U-Net, which never uses
-         * it; only its noise draw matters (it advances the generator). */
+         * it; only its noise draw matters (it advances the generator). TAESD's encode
+         * draws nothing. */
         sd_arena_mark mark = sd_arena_get_mark(&r->arena);
         float *unused = alloc_floats(r, r->lat_n);
         if (!unused)
@@ -321,6 +342,35 @@ static void build_unet_input(const run *r, const float *scaled, int batch, int c
     }
 }
 
+/* x0 for samplers whose step returns none (PNDM, DPM++, on alphas_cumprod): from the
+ * model output (ε or v) at the step's timestep, with the latents before the step. */
+static void preview_x0(const run *r, int i, const float *model_output, float *x0)
+{
+    sd_scheduler_tables tab;
+    sd_scheduler_get_tables(r->sched, &tab);
+    int t = (int)lrintf(sd_scheduler_timestep(r->sched, i));
+    t = t < 0 ? 0 : t >= SCHED_TRAIN_STEPS ? SCHED_TRAIN_STEPS - 1 : t;
+    if (sd_job_sched_config(r->m, r->job).prediction == SD_PREDICTION_V)
+        sd_x0_from_v(r->latents, model_output, r->lat_n, tab.alphas_cumprod[t], x0);
+    else
+        sd_x0_from_eps(r->latents, model_output, r->lat_n, tab.alphas_cumprod[t], x0);
+}
+
+/* The preview of x0; the 4-channel inpaint shows the original outside the mask, as the
+ * result will. */
+static sd_status emit_preview(run *r, float *x0, int step, int steps)
+{
+    const size_t hw = (size_t)r->lh * r->lw;
+    if (r->job->mode == SD_MODE_INPAINT && r->image_latents && r->mask_latent)
+        for (int c = 0; c < r->lat_c; c++)
+            for (size_t k = 0; k < hw; k++) {
+                const size_t q = (size_t)c * hw + k;
+                const float m = r->mask_latent[k];
+                x0[q] = (1.0f - m) * r->image_latents[q] + m * x0[q];
+            }
+    return sd_preview_emit(r->m, &r->arena, r->job, x0, r->lh, r->lw, step, steps, r->err);
+}
+
 static sd_status phase_denoise(run *r)
 {
     const sd_unet_config *ucfg = &r->m->cfg.unet;
@@ -336,7 +386,9 @@ static sd_status phase_denoise(run *r)
     float *noise_pred = alloc_floats(r, r->lat_n);
     float *step_noise = alloc_floats(r, r->lat_n);
     float *proper = blend ? alloc_floats(r, r->lat_n) : NULL;
-    if (!scaled || !unet_in || !eps || !noise_pred || !step_noise || (blend && !proper))
+    float *x0 = r->job->preview && r->job->preview_every > 0 ? alloc_floats(r, r->lat_n) : NULL;
+    if (!scaled || !unet_in || !eps || !noise_pred || !step_noise || (blend && !proper) ||
+        (r->job->preview && r->job->preview_every > 0 && !x0))
         return SD_ERR_NOMEM;
     sd_arena_mark mark = sd_arena_get_mark(&r->arena);
 
@@ -372,8 +424,11 @@ static sd_status phase_denoise(run *r)
         int needs = sd_scheduler_needs_noise(r->sched, i);
         if (needs && (st = draw(r, step_noise, r->lat_n)) != SD_OK)
             return st;
+        const int preview = sd_preview_due(r->job, i + 1, steps);
+        if (preview && !sd_scheduler_has_pred_original(r->sched))
+            preview_x0(r, i, noise_pred, x0);
         st = sd_scheduler_step(r->sched, i, noise_pred, r->latents, needs ? step_noise : NULL,
-                               r->latents, NULL, r->err);
+                               r->latents, preview ? x0 : NULL, r->err);
         if (st != SD_OK)
             return st;
 
@@ -402,6 +457,8 @@ static sd_status phase_denoise(run *r)
                            "file, or an unstable sampler setting)", i + 1, steps);
         if (report(r, SD_PHASE_DENOISE, i + 1, steps))
             return SD_ERR_CANCELLED;
+        if (preview && (st = emit_preview(r, x0, i + 1, steps)) != SD_OK)
+            return st;
     }
     trace(r, "latents_final", r->latents, r->lat_n);
     return SD_OK;
@@ -416,10 +473,15 @@ static sd_status phase_decode(run *r, float *out_rgb)
         return SD_ERR_NOMEM;
     if (report(r, SD_PHASE_DECODE, 0, 1))
         return SD_ERR_CANCELLED;
-    sd_vae_unscale(r->latents, r->lat_n, r->m->cfg.vae.scaling_factor, z);
+    /* TAESD decodes U-Net latents as they are (AutoencoderTiny scaling_factor 1) */
+    if (r->draft)
+        memcpy(z, r->latents, r->lat_n * sizeof *z);
+    else
+        sd_vae_unscale(r->latents, r->lat_n, r->m->cfg.vae.scaling_factor, z);
     trace(r, "decode_input", z, r->lat_n);
     sd_status st =
-        r->vae_tile > 0
+        r->draft ? sd_draft_decode(r->m, &r->arena, z, r->lh, r->lw, decoded, r->err)
+        : r->vae_tile > 0
             ? sd_vae_decode_tiled(&r->m->vae, &r->arena, z, r->lh, r->lw, r->vae_tile, decoded,
                                   r->err)
             : sd_vae_decode(&r->m->vae, &r->arena, z, r->lh, r->lw, decoded, NULL, r->err);
@@ -498,6 +560,8 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     if (!m || !job || !noise || !out_rgb)
         return sd_fail(err, SD_ERR_INVALID_ARG, "sd_generate: model, job and output are required");
     sd_status st = check_job(m, job, err);
+    if (st == SD_OK)
+        st = sd_draft_check(m, job, err);
     if (st != SD_OK)
         return st;
     if (m->cfg.family == SD_FAMILY_SD1_INPAINT && job->mode != SD_MODE_INPAINT)
@@ -529,6 +593,7 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     r.ctx_len = SD_CLIP_CONTEXT;
     r.ctx_dim = m->cfg.clip.hidden;
     r.vae_tile = vae_tile;
+    r.draft = job->draft_vae;
     sd_arena_init(&r.arena, budget);
 
     st = run_phases(&r, out_rgb);

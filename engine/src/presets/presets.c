@@ -199,6 +199,13 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
     if ((st = get_string(c, obj, "model", 0, &s->model)))
         return st;
     s->set |= s->model ? SD_PRESET_MODEL : 0;
+    const cJSON *draft = cJSON_GetObjectItemCaseSensitive(obj, "draft_vae");
+    if (draft) {
+        if (!cJSON_IsBool(draft))
+            return bad(c, "draft_vae", "must be true or false");
+        s->draft_vae = cJSON_IsTrue(draft);
+        s->set |= SD_PRESET_DRAFT_VAE;
+    }
     if ((st = get_string(c, obj, "precision", 0, &str)))
         return st;
     if (str) {
@@ -389,6 +396,8 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
         ok = replace_item(j, "feather", float_number(s->feather));
     if (ok && (set & SD_PRESET_MODEL))
         ok = replace_item(j, "model", cJSON_CreateString(s->model ? s->model : ""));
+    if (ok && (set & SD_PRESET_DRAFT_VAE))
+        ok = replace_item(j, "draft_vae", cJSON_CreateBool(s->draft_vae != 0));
     if (ok && (set & SD_PRESET_PRECISION))
         ok = replace_item(j, "precision", cJSON_CreateString(sd_precision_name(s->precision)
                                                                  ? sd_precision_name(s->precision)
@@ -510,6 +519,7 @@ sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned expl
     if ((take & SD_PRESET_STRENGTH) && job->mode != SD_MODE_TXT2IMG) job->strength = s->strength;
     if ((take & SD_PRESET_SEED) && !s->random_seed) job->seed = s->seed;
     if (take & SD_PRESET_CLIP_SKIP) job->clip_skip = s->clip_skip;
+    if (take & SD_PRESET_DRAFT_VAE) job->draft_vae = s->draft_vae;
     return SD_OK;
 }
 

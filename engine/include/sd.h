@@ -306,6 +306,15 @@ typedef struct {
  * thread running sd_generate. Return non-zero to cancel, as the progress callback. */
 typedef int (*sd_preview_fn)(void *user, const sd_preview *preview);
 
+/* A LoRA file (kohya-ss or diffusers/PEFT .safetensors, LoRA and LoCon) and its weight:
+ * W' = W + weight · alpha/rank · up·down on the U-Net and the text encoder. */
+typedef struct {
+    const char *path;
+    float weight;                 /* 1.0 = as trained; may be negative */
+} sd_lora;
+
+#define SD_LORA_MAX 16            /* LoRAs one job may apply (its own plus the prompt's) */
+
 typedef struct {
     sd_mode mode;
     int width, height;            /* pixels, SD_SIZE_MIN..SD_SIZE_MAX; padded to multiples
@@ -337,6 +346,10 @@ typedef struct {
                                      (exact) unless the untiled pass would not fit in the
                                      memory budget, then the largest of 512/256/128 that
                                      fits; SD_VAE_TILE_OFF (-1): never tile */
+    const sd_lora *loras;         /* n_loras LoRAs to apply, with those the prompt names */
+    int n_loras;
+    const char *lora_dir;         /* folder where <lora:name:weight> in the prompt finds
+                                     name.safetensors; NULL: such a prompt is refused */
     sd_progress_fn progress;
     void *progress_user;
     int draft_vae;                /* 1: encode and decode with the model's TAESD instead of the
@@ -363,7 +376,11 @@ void sd_job_defaults(sd_job *job);
  * under the model's budget now. Allocations during the run are bounded by the same budget. */
 size_t sd_job_memory_estimate(const sd_model *model, const sd_job *job);
 
-/* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1]. */
+/* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1].
+ * The prompt may use A1111's syntax: (word:1.3), [word], BREAK, prompts past 75 tokens,
+ * <lora:name:weight>. The job's LoRAs are merged into the model's weights before the job
+ * runs and stay merged until a job asks for another set; a LoRA that cannot be applied
+ * fails the job with the model back to the checkpoint's weights. */
 sd_status sd_generate(sd_model *model, const sd_job *job, float *out_rgb, sd_error *err);
 
 #ifdef __cplusplus

@@ -31,7 +31,10 @@ enum {
     SD_PRESET_SPACING = 1u << 11,    /* "timestep_spacing": leading, trailing, linspace */
     SD_PRESET_PREDICTION = 1u << 12, /* "prediction": auto, eps, v */
     SD_PRESET_DRAFT_VAE = 1u << 13,  /* "draft_vae": true / false */
-    SD_PRESET_PRECISION = 1u << 14   /* "precision": auto, fp32, bf16 (a model-load setting) */
+    SD_PRESET_LORAS = 1u << 14,      /* "loras": [{"name", "weight"}], LoRA-folder names;
+                                        sd_preset_apply adds them to the prompt as
+                                        <lora:name:weight> */
+    SD_PRESET_PRECISION = 1u << 15   /* "precision": auto, fp32, bf16 (a model-load setting) */
 };
 
 typedef struct {

@@ -71,6 +71,11 @@ static const char usage[] =
 "  --preview-every N   steps between previews (default 1)\n"
 "  --preview-kind K    auto (TAESD when given, default), latent (the latent->RGB\n"
 "                      projection: 1/8 size, free) or taesd (full size)\n"
+"  --lora FILE[:W]     apply a LoRA (kohya or diffusers/PEFT .safetensors) at weight W\n"
+"                      (default 1); repeatable. The prompt may also name LoRAs from the\n"
+"                      LoRA folder: <lora:NAME:W> loads NAME.safetensors\n"
+"  --lora-dir DIR      the LoRA folder (default: $GIMP_DIFFUSION_LORA_DIR, else\n"
+"                      ~/.local/share/gimp-diffusion/loras)\n"
 "  --preset NAME|FILE  take prompt template, negative prompt and settings from a\n"
 "                      preset; --prompt then fills its {prompt} placeholder, and\n"
 "                      options given explicitly win over the preset\n"
@@ -93,6 +98,8 @@ typedef struct {
     sd_precision precision;
     long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
+    sd_lora loras[SD_LORA_MAX];
+    char lora_dir[4096];
     sd_job job;
 } options;
 
@@ -102,6 +109,7 @@ typedef struct {
     int previews;
     double preview_make_s, preview_write_s;   /* sums over the previews */
     double phase_start, step_start, denoise_start;
+    double run_start, first_report;   /* LoRA merge: from sd_generate to its first report */
     double text_s, encode_s, decode_s;
     double *step_s;
     int steps_done, steps_total;
@@ -150,10 +158,47 @@ static int parse_float(const char *s, float *out)
     return 0;
 }
 
+/* --lora FILE[:WEIGHT]: the text after the last ':' is the weight when it is a number
+ * (a path may hold ':' itself). */
+static int parse_lora(char *v, options *o)
+{
+    if (o->job.n_loras == SD_LORA_MAX)
+        return fail("too many LoRAs (the one too many: %s)", v);
+    float weight = 1.0f;
+    char *colon = strrchr(v, ':');
+    if (colon && colon != v && parse_float(colon + 1, &weight) == 0)
+        *colon = '\0';
+    else
+        weight = 1.0f;
+    if (!v[0])
+        return fail("--lora needs a FILE, got '%s'", v);
+    o->loras[o->job.n_loras].path = v;
+    o->loras[o->job.n_loras].weight = weight;
+    o->job.n_loras++;
+    o->job.loras = o->loras;
+    return 0;
+}
+
+/* The LoRA folder <lora:NAME> reads from: $GIMP_DIFFUSION_LORA_DIR, else the user's data
+ * folder (install.sh makes it; the plug-in's config key "lora_dir" says the same). */
+static void default_lora_dir(char *buf, size_t size)
+{
+    const char *env = getenv("GIMP_DIFFUSION_LORA_DIR");
+    const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (env && env[0])
+        snprintf(buf, size, "%s", env);
+    else if (data && data[0])
+        snprintf(buf, size, "%s/gimp-diffusion/loras", data);
+    else
+        snprintf(buf, size, "%s/.local/share/gimp-diffusion/loras", home ? home : ".");
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     sd_job_defaults(&o->job);
+    default_lora_dir(o->lora_dir, sizeof o->lora_dir);
+    o->job.lora_dir = o->lora_dir;
     o->vocab = getenv("GIMP_DIFFUSION_VOCAB");
     o->taesd = getenv("GIMP_DIFFUSION_TAESD");
     o->job.preview_every = 1;
@@ -199,6 +244,14 @@ static int parse_args(int argc, char **argv, options *o)
         else if (strcmp(a, "--mask") == 0) o->mask = v;
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--preset") == 0) o->preset = v;
+        else if (strcmp(a, "--lora") == 0) {
+            if (parse_lora(argv[i], o) != 0)
+                return 2;
+        } else if (strcmp(a, "--lora-dir") == 0) {
+            if (!v[0] || strlen(v) >= sizeof o->lora_dir)
+                return fail("--lora-dir needs a folder, got '%s'", v);
+            snprintf(o->lora_dir, sizeof o->lora_dir, "%s", v);
+        }
         else if (strcmp(a, "--taesd") == 0) o->taesd = v;
         else if (strcmp(a, "--preview") == 0) o->preview = v;
         else if (strcmp(a, "--preview-every") == 0) {
@@ -475,6 +528,8 @@ static int on_progress(void *user, sd_phase phase, int step, int total)
         }
         return 0;
     }
+    if (p->first_report == 0.0)
+        p->first_report = t;
     if (step == 0) {
         p->phase_start = t;
         if (!p->quiet)
@@ -634,6 +689,7 @@ int main(int argc, char **argv)
         o.job.preview_user = &prog;
     }
     double t1 = now_s();
+    prog.run_start = t1;
     if (sd_generate(model, &o.job, out, &err) != SD_OK) {
         if (!o.quiet)
             fputc('\n', stderr);
@@ -646,9 +702,9 @@ int main(int argc, char **argv)
         goto done;
     }
     if (o.timings) {
-        fprintf(stderr, "timings (s): load %.3f  text-encode %.3f  vae-encode %.3f  "
+        fprintf(stderr, "timings (s): load %.3f  lora %.3f  text-encode %.3f  vae-encode %.3f  "
                 "denoise %.3f (%d steps)  vae-decode %.3f  generate %.3f\n",
-                load_s, prog.text_s, prog.encode_s,
+                load_s, prog.first_report - prog.run_start, prog.text_s, prog.encode_s,
                 prog.steps_done ? prog.step_start - prog.denoise_start : 0.0, prog.steps_done,
                 prog.decode_s, run_s);
         if (prog.step_s && prog.steps_done) {

@@ -10,6 +10,8 @@
 # nothing written: the output folder stays empty (no result, no temporary file).
 set -u
 DIFFUSE=$1 MODEL=$2 VOCAB=$3 INIT=$4 TAESD=${5:-}
+[ -r "$MODEL" ] && [ -d "$VOCAB" ] ||
+  { echo "SKIP: $MODEL or $VOCAB is missing (the shared fixtures; see tests/README.md)"; exit 77; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || { echo "SKIP: python3-pil is not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/matrix-cli.XXXXXX)
@@ -41,6 +43,16 @@ expect_fail "SDXL checkpoint" "SDXL (conditioner.embedders" img2img --model "$TM
 expect_fail "NaN weights" "NaN or Inf" img2img --model "$TMP/nan.safetensors" "${ARGS[@]}"
 expect_fail "txt2img 16384 x 16384" "--width/--height must be an integer in 8..8192" \
   txt2img --model "$MODEL" --vocab "$VOCAB" --prompt x --width 16384 --height 16384
+# LoRA files (issue 15): each refused with its reason before anything runs
+mkdir -p "$TMP/lora"
+/usr/bin/python3 "$HERE/make_bad_loras.py" "$TMP/lora" || exit 1
+FILE=$TMP/lora/truncated.safetensors expect_fail "truncated LoRA" "truncated.safetensors" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/truncated.safetensors"
+FILE=$TMP/lora/nan.safetensors expect_fail "LoRA with NaN weights" "holds NaN values" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/nan.safetensors"
+FILE=$TMP/lora/sdxl.safetensors expect_fail "SDXL LoRA on SD 1" "a LoRA for SDXL" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/sdxl.safetensors"
+FILE=$TMP/lora/loha.safetensors expect_fail "LoHa" "LoHa (LyCORIS Hadamard-product) weights are not supported" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/loha.safetensors"
+FILE=$TMP/lora/foreign.safetensors expect_fail "LoRA naming other layers" "1 of its 2 modules name no layer of this model" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/foreign.safetensors:0.5"
+FILE=$TMP/lora/shapes.safetensors expect_fail "LoRA of other shapes" "1 of its 1 modules do not fit this model's shapes" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/shapes.safetensors"
+FILE=$TMP/lora/no-such-lora.safetensors expect_fail "missing LoRA" "no-such-lora.safetensors" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/no-such-lora.safetensors"
 
 # ---- image inputs (issue 19) ----
 /usr/bin/python3 "$HERE/make_bad_images.py" "$INIT" "$TMP/img" || exit 1

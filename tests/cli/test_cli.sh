@@ -10,6 +10,8 @@ FIX=$3
 MODEL=$SHARED/golden/tiny-sd1.safetensors
 INPAINT_MODEL=$SHARED/golden/tiny-sd1-inpaint.safetensors
 VOCAB=$SHARED/clip
+[ -r "$MODEL" ] && [ -d "$VOCAB" ] ||
+  { echo "SKIP: $MODEL or $VOCAB is missing (the shared fixtures; see tests/README.md)"; exit 77; }
 TMP=$(mktemp -d /tmp/test-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 passed=0
@@ -74,6 +76,22 @@ cp "$TMP/out.png" "$TMP/big.png" 2>/dev/null
 expect_ok "img2img 128x96 in VAE tiles of 64" 128x96 img2img "${COMMON[@]}" --init "$TMP/big.png" --prompt "a boat" --vae-tile 64
 expect_ok "img2img VAE tiles off" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --vae-tile off
 
+# LoRA and the A1111 prompt syntax (issue 15)
+LORAS=$SHARED/golden-lora
+if [ -f "$LORAS/lora_a_kohya.safetensors" ]; then
+  expect_ok "img2img with --lora FILE:0.8" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --lora "$LORAS/lora_a_kohya.safetensors:0.8"
+  cp "$TMP/out.png" "$TMP/lora-flag.png"
+  expect_ok "img2img with <lora:name:0.8> from --lora-dir" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox<lora:lora_a_kohya:0.8>" --lora-dir "$LORAS"
+  if cmp -s "$TMP/out.png" "$TMP/lora-flag.png"; then ok "--lora and <lora:…> give the same image"; else bad "--lora and <lora:…> give the same image"; fi
+  expect_ok "img2img without LoRA" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox"
+  if ! cmp -s "$TMP/out.png" "$TMP/lora-flag.png"; then ok "a LoRA changes the image"; else bad "a LoRA changes the image"; fi
+  expect_ok "two LoRAs (kohya + PEFT)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --lora "$LORAS/lora_b_kohya.safetensors:0.5" --lora "$LORAS/lora_a_peft.safetensors"
+  expect_fail "<lora:…> missing from the folder" "nothere.safetensors" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "<lora:nothere>" --lora-dir "$LORAS"
+  expect_fail "<lora:…> with a path" "not a path" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "<lora:../x>" --lora-dir "$LORAS"
+fi
+expect_ok "A1111 emphasis, BREAK and a 3-chunk prompt" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+  --prompt "a (red:1.3) fox, [blurry], ((sharp)) BREAK $(printf 'word%d, ' $(seq 1 90))" --negative "(ugly:1.2)"
+expect_fail "prompt weight that is not a number" "is not a number" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "(cat:1.2.3)"
 # Every format diffuse reads, known by its contents (the bad ones are in matrix_cli.sh).
 mkdir -p "$TMP/img"
 if /usr/bin/python3 "$(dirname "$0")/make_bad_images.py" "$FIX/init-64.png" "$TMP/img" --no-big 2>"$TMP/err"; then

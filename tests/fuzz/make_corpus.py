@@ -137,6 +137,36 @@ def preset_seeds():
     out(t, 'bad-type.json', '{"version":1,"name":"T","prompt":"p","steps":"ten"}')
 
 
+def lora_seeds():
+    """Small LoRAs for the tiny model (tiny-sd1: text encoder width 64, fc1 [128, 64]; U-Net
+    level 0 width 32): kohya with alpha, LoCon 3x3, PEFT with a LoraConfig, LoHa, SDXL."""
+    t = 'fuzz_lora'
+    te = 'lora_te_text_model_encoder_layers_0_mlp_fc1'
+    conv = 'lora_unet_down_blocks_0_resnets_0_conv1'
+    out(t, 'kohya-linear.safetensors', safetensors([
+        (te + '.lora_down.weight', 'F16', [2, 64], [0.01] * 128),
+        (te + '.lora_up.weight', 'F16', [128, 2], [0.02] * 256),
+        (te + '.alpha', 'F16', [], [1.0])]))
+    out(t, 'kohya-locon.safetensors', safetensors([
+        (conv + '.lora_down.weight', 'F32', [2, 32, 3, 3], [0.01] * 576),
+        (conv + '.lora_up.weight', 'F32', [32, 2, 1, 1], [0.02] * 64),
+        (conv + '.alpha', 'F32', [], [1.0])],
+        meta={'ss_network_module': 'networks.lora', 'ss_network_dim': '2'}))
+    cfg = json.dumps({'unet.r': 2, 'unet.lora_alpha': 1.0,
+                      'unet.alpha_pattern': {'down_blocks.0.resnets.0.conv1': 2.0},
+                      'unet.rank_pattern': {}, 'unet.use_rslora': False})
+    out(t, 'peft-config.safetensors', safetensors([
+        ('unet.down_blocks.0.resnets.0.conv1.lora_A.weight', 'F32', [2, 32, 3, 3], [0.01] * 576),
+        ('unet.down_blocks.0.resnets.0.conv1.lora_B.weight', 'F32', [32, 2, 1, 1], [0.02] * 64),
+        ('text_encoder.text_model.encoder.layers.0.mlp.fc1.lora_A.weight', 'F32', [2, 64], [0.01] * 128),
+        ('text_encoder.text_model.encoder.layers.0.mlp.fc1.lora_B.weight', 'F32', [128, 2], [0.0] * 256)],
+        meta={'lora_adapter_metadata': cfg}))
+    out(t, 'loha.safetensors', safetensors([(te + '.hada_w1_a', 'F32', [128, 2], [0.0] * 256)]))
+    out(t, 'sdxl.safetensors', safetensors([
+        ('lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', 'F32', [1, 4], [0.0] * 4)]))
+
+
+
 def taesd_tensors(half, c, latent=4, prefix='', shift=0, dtype='F32'):
     """taesd.py's Encoder() or Decoder() of width c as (name, dtype, shape, values)."""
     if half == 'encoder':
@@ -250,3 +280,4 @@ if __name__ == '__main__':
     preset_seeds()
     image_seeds()
     taesd_seeds()
+    lora_seeds()

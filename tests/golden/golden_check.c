@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "golden.h"
@@ -169,6 +170,16 @@ int main(int argc, char **argv)
         snprintf(vocab_default, sizeof vocab_default, "%s/../clip", dir);
         vocab = vocab_default;
     }
+    /* the golden cases and checkpoints are the shared fixtures, outside the repository:
+       without them the test is skipped (meson's exit code 77), saying why */
+    const char *need[] = { dir, vocab, models };
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (need[i] && access(need[i], R_OK) != 0) {
+            printf("SKIP: %s is missing: the shared fixtures are not here (clone them as "
+                   "../shared or configure with -Dshared_dir=DIR; see tests/README.md)\n",
+                   need[i]);
+            return 77;
+        }
 
     if (bf16 && ops_bf16_best() == OPS_BF16_NONE) {
         printf("SKIP: --precision bf16: this CPU (or build) has no bf16 kernel\n");

@@ -1,5 +1,7 @@
 #include "golden_model.h"
 
+#include "nets/lora.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,52 @@ void golden_unprepare(sd_weights *w)
         }
         open_packs[slot].w = NULL;
     }
+}
+
+int golden_case_loras(const golden_case *c, sd_lora *loras, char (*paths)[4096], int max)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(c->json, "lora"), *item;
+    int n = 0;
+    cJSON_ArrayForEach(item, list)
+    {
+        const cJSON *file = cJSON_GetObjectItemCaseSensitive(item, "file");
+        const cJSON *weight = cJSON_GetObjectItemCaseSensitive(item, "weight");
+        if (n == max || !cJSON_IsString(file) || !cJSON_IsNumber(weight))
+            return -1;
+        golden_path(c, file->valuestring, paths[n], sizeof paths[n]);
+        loras[n].path = paths[n];
+        loras[n].weight = (float)weight->valuedouble;
+        n++;
+    }
+    return n;
+}
+
+int golden_apply_loras(const golden_case *c, golden_tally *t, sd_weights *w,
+                       const sd_model_config *cfg, const char *label)
+{
+    enum { MAX_LORAS = 8 };
+    sd_lora loras[MAX_LORAS];
+    char paths[MAX_LORAS][4096];
+    int n = golden_case_loras(c, loras, paths, MAX_LORAS);
+    if (n < 0) {
+        golden_check(c, t, 0, "[%s] the case's \"lora\" list is malformed", label);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        sd_error err = {0};
+        sd_lora_file *l = NULL;
+        sd_status st = sd_lora_read(loras[i].path, &l, &err);
+        if (st == SD_OK)
+            st = sd_lora_map(l, w, cfg, &err);
+        if (st == SD_OK)
+            st = sd_lora_apply(l, w, loras[i].weight, &err);
+        sd_lora_free(l);
+        if (st != SD_OK) {
+            golden_check(c, t, 0, "[%s] LoRA %s: %s", label, loras[i].path, err.message);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 int golden_unet_unsupported(const golden_case *c, const char *file, char *why, size_t size)

@@ -34,6 +34,17 @@ sd_status golden_prepare(const golden_case *c, sd_weights *w, sd_layer_precision
                          sd_error *err);
 void golden_unprepare(sd_weights *w);
 
+/* Merges the case's LoRAs (json "lora": [{"file", "weight"}], files beside the case) into
+ * patched copies in w with nets/lora.h; sd_lora_attach after the network is bound points
+ * its layers at them. Returns 0 (also when the case has none), or
+ * -1 with the failure tallied. */
+int golden_apply_loras(const golden_case *c, golden_tally *t, sd_weights *w,
+                       const sd_model_config *cfg, const char *label);
+
+/* The case's LoRAs as the public API takes them (paths resolved beside the case), up to
+ * max; returns the count. paths[i] receives the path storage. */
+int golden_case_loras(const golden_case *c, sd_lora *loras, char (*paths)[4096], int max);
+
 /* The largest |x| over n values (tolerances scale with the magnitude of a tensor). */
 double golden_max_abs(const float *x, size_t n);
 

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "golden.h"
+#include "golden_model.h"
 #include "pipeline/pipeline.h"
 #include "core/rng.h"
 #include "sd.h"
@@ -327,8 +328,8 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     p.tol_embeds = 10.0 * floor_or_base(c, path, "text_encoder.last_hidden_state");
     p.tol_vae = taesd ? 10.0 * fmax(golden_noise_floor(c, "taesd_encode0.latents"),
                                     golden_noise_floor(c, "taesd_encode1.latents"))
-                      : 10.0 * fmax(golden_noise_floor(c, "vae_encode0.mean"),
-                                    golden_noise_floor(c, "vae_encode1.mean"));
+                      : 10.0 * fmax(floor_or_base(c, path, "vae_encode0.mean"),
+                                    floor_or_base(c, path, "vae_encode1.mean"));
     if (p.tol_latents <= 0 || p.tol_image <= 0 || p.tol_embeds <= 0 ||
         (p.tol_vae <= 0 && mode != SD_MODE_TXT2IMG)) {   /* txt2img encodes nothing */
         golden_check(c, t, 0, "precision.json has no noise floor for this case");
@@ -354,6 +355,15 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     job.cfg_scale = (float)num(c->json, "guidance_scale", 7.5);
     job.rng = (sd_rng_kind)rng_kind;
     job.seed = seeded ? (uint64_t)seed->valuedouble : 0;
+    enum { MAX_LORAS = 8 };
+    static char lora_paths[MAX_LORAS][4096];
+    sd_lora loras[MAX_LORAS];
+    job.n_loras = golden_case_loras(c, loras, lora_paths, MAX_LORAS);
+    job.loras = loras;
+    if (job.n_loras < 0) {
+        golden_check(c, t, 0, "the case's \"lora\" list is malformed");
+        goto done;
+    }
     job.draft_vae = taesd;
 
     sd_rng rng;

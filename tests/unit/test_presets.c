@@ -257,6 +257,50 @@ static void test_folders(const char *shipped_dir)
     }
 }
 
+/* "loras": validated, added to the prompt as <lora:name:weight> tags (issue 15). */
+static void test_loras(const char *shipped_dir)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    const char *json = "{\"version\":1,\"name\":\"L\",\"prompt\":\"{prompt}, ink\","
+                       "\"loras\":[{\"name\":\"style\",\"weight\":0.75},{\"name\":\"detail\"}]}";
+    CHECK(sd_preset_parse(json, "l.json", &p, &err) == SD_OK, "preset with loras: %s", err.message);
+    if (p) {
+        sd_job job;
+        sd_job_defaults(&job);
+        char *prompt = NULL, *neg = NULL;
+        CHECK(sd_preset_apply(p, "a cat", 0, &job, &prompt, &neg, &err) == SD_OK &&
+                  strcmp(job.prompt, "a cat, ink <lora:style:0.75> <lora:detail:1>") == 0,
+              "loras become prompt tags: %s", job.prompt ? job.prompt : "(null)");
+        sd_preset_settings s;
+        sd_preset_get_settings(p, &s);
+        CHECK(s.set & SD_PRESET_LORAS, "SD_PRESET_LORAS set");
+        char *again = sd_preset_to_json(p);
+        CHECK(again && strstr(again, "\"loras\""), "loras kept on save");
+        free(again);
+        free(prompt);
+        free(neg);
+        sd_preset_free(p);
+    }
+    expect_error("{\"version\":1,\"name\":\"x\",\"prompt\":\"p\",\"loras\":{}}", "loras");
+    expect_error("{\"version\":1,\"name\":\"x\",\"prompt\":\"p\",\"loras\":[{\"name\":\"../a\"}]}",
+                 "no path");
+    expect_error("{\"version\":1,\"name\":\"x\",\"prompt\":\"p\",\"loras\":[{\"name\":\"a\",\"weight\":\"1\"}]}",
+                 "weight");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fast-lcm-lora.json", shipped_dir);
+    p = NULL;
+    CHECK(sd_preset_load_file(path, &p, &err) == SD_OK, "shipped Fast (LCM-LoRA): %s", err.message);
+    if (p) {
+        sd_preset_settings s;
+        sd_preset_get_settings(p, &s);
+        CHECK(strcmp(sd_preset_name(p), "Fast (LCM-LoRA)") == 0 && s.sampler == SD_SAMPLER_LCM &&
+                  s.steps == 4 && s.cfg_scale == 1.0f && (s.set & SD_PRESET_LORAS),
+              "Fast (LCM-LoRA): lcm, 4 steps, CFG 1, the LCM-LoRA");
+        sd_preset_free(p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test-presets-XXXXXX");
@@ -271,6 +315,7 @@ int main(int argc, char **argv)
     test_malformed();
     test_draft_vae();
     test_folders(shipped);
+    test_loras(shipped);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

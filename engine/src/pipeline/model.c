@@ -1,6 +1,7 @@
 /* sd_model_load: checkpoint → config → tokenizer → text encoder, U-Net, VAE. */
 #include "nets/keys.h"
 #include "pipeline/model.h"
+#include "pipeline/model_lora.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ void sd_model_free(sd_model *m)
     if (m->weights)
         sd_model_unprepare(m);
     sd_clip_free(&m->clip);
+    sd_model_loras_free(m);
     sd_taesd_free(&m->taesd);
     sd_tokenizer_free(m->tokenizer);
     sd_weights_free(m->weights);

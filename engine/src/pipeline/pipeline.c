@@ -20,6 +20,8 @@
 #include "pipeline/image_prep.h"
 #include "pipeline/memory.h"
 #include "pipeline/model.h"
+#include "pipeline/model_lora.h"
+#include "pipeline/prompt_encode.h"
 #include "pipeline/preview.h"
 #include "pipeline/sampling.h"
 #include "core/rng.h"
@@ -44,7 +46,7 @@ typedef struct {
     int vae_tile;             /* VAE tile side in pixels, or <= 0: untiled */
     int draft;                /* encode and decode with the TAESD (job.draft_vae) */
 
-    float *context;           /* [batch, 77, ctx_dim]: negative row first */
+    float *context;           /* [batch, ctx_len, ctx_dim]: negative row first */
     float *image;             /* [1, 3, H, W] in [-1, 1] */
     float *mask_bin;          /* [H, W] (inpaint) */
     float *mask_latent;       /* [lh, lw] */
@@ -131,32 +133,48 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
 
 /* ---- phases -------------------------------------------------------------- */
 
-static sd_status encode_text(run *r, const char *text, int clip_skip, float *out)
+/* Row `row` of the CFG context [batch, ctx_len, ctx_dim]: the prompt's chunks, then (when
+ * the other prompt has more) the empty prompt's encoding repeated, as A1111 pads cond and
+ * uncond to the same length (pad_cond_uncond). */
+static void fill_context_row(run *r, int row, const float *z, int n, const float *empty)
 {
-    int32_t ids[SD_CLIP_CONTEXT];
-    int truncated = 0;
-    sd_status st = sd_tokenize_padded(r->m->tokenizer, text ? text : "", ids, &truncated, r->err);
-    if (st != SD_OK)
-        return st;
-    sd_arena_mark mark = sd_arena_get_mark(&r->arena);
-    st = sd_clip_encode(&r->m->clip, &r->arena, ids, SD_CLIP_CONTEXT, clip_skip, out, NULL, r->err);
-    sd_arena_reset(&r->arena, mark);
-    return st;
+    size_t one = (size_t)SD_CLIP_CONTEXT * r->ctx_dim;
+    float *dst = r->context + (size_t)row * r->ctx_len * r->ctx_dim;
+    memcpy(dst, z, (size_t)n * one * sizeof *dst);
+    for (int i = n; i < r->ctx_len / SD_CLIP_CONTEXT; i++)
+        memcpy(dst + (size_t)i * one, empty, one * sizeof *dst);
 }
 
-/* The CFG context: [negative, prompt]. diffusers applies clip skip to the prompt only. */
+/* The CFG context: [negative, prompt], each encoded as A1111 (prompt_encode.h), as many
+ * 77-token chunks as the longer needs. diffusers applies clip skip to the prompt only. */
 static sd_status phase_text(run *r)
 {
-    size_t one = (size_t)r->ctx_len * r->ctx_dim;
-    r->context = alloc_floats(r, one * (r->cfg ? 2 : 1));
-    if (!r->context)
-        return SD_ERR_NOMEM;
-    float *positive = r->cfg ? r->context + one : r->context;
-    sd_status st = encode_text(r, r->job->prompt, r->job->clip_skip, positive);
-    if (st == SD_OK && r->cfg)
-        st = encode_text(r, r->job->negative_prompt, 1, r->context);
+    float *z[2] = {NULL, NULL}, *empty[2] = {NULL, NULL};
+    int n[2] = {0, 0}, n_empty = 0;
+    const char *texts[2] = {r->job->negative_prompt, r->job->prompt};
+    const int skips[2] = {1, r->job->clip_skip};
+    sd_status st = SD_OK;
+    for (int row = r->cfg ? 0 : 1; row < 2 && st == SD_OK; row++)
+        st = sd_prompt_encode(r->m, &r->arena, texts[row], skips[row], &z[row], &n[row], r->err);
+    int chunks = n[0] > n[1] ? n[0] : n[1];
+    for (int row = r->cfg ? 0 : 1; row < 2 && st == SD_OK; row++)
+        if (n[row] < chunks)
+            st = sd_prompt_encode(r->m, &r->arena, "", skips[row], &empty[row], &n_empty, r->err);
+    if (st == SD_OK) {
+        r->ctx_len = chunks * SD_CLIP_CONTEXT;
+        r->context = alloc_floats(r, (size_t)r->ctx_len * r->ctx_dim * (r->cfg ? 2 : 1));
+        st = r->context ? SD_OK : SD_ERR_NOMEM;
+    }
+    for (int row = r->cfg ? 0 : 1; row < 2 && st == SD_OK; row++)
+        fill_context_row(r, r->cfg ? row : 0, z[row], n[row], empty[row]);
+    for (int row = 0; row < 2; row++) {
+        free(z[row]);
+        free(empty[row]);
+    }
     if (st != SD_OK)
-        return st;  /* the text encoder's messages name it */
+        return st;  /* the parser's and the text encoder's messages name them */
+    size_t one = (size_t)r->ctx_len * r->ctx_dim;
+    float *positive = r->cfg ? r->context + one : r->context;
     trace(r, "prompt_embeds", positive, one);
     if (r->cfg)
         trace(r, "negative_prompt_embeds", r->context, one);
@@ -581,6 +599,9 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
                        "use a smaller region or working resolution", job->width, job->height,
                        need >> 20, budget >> 20,
                        m->memory_budget ? "are allowed (memory budget)" : "are available");
+
+    if ((st = sd_model_use_loras(m, job, err)) != SD_OK)
+        return sd_fail_context(err, st, "LoRA");
 
     run r = {.m = m, .job = job, .noise = noise, .trace = tr, .err = err};
     r.width = sd_pad8(job->width);

@@ -92,3 +92,9 @@ size_t sd_model_packed_bytes(const sd_model *m)
         bytes += sd_layers_bf16_bytes(m->bf16_packs[i]);
     return bytes;
 }
+
+sd_status sd_model_repack(sd_model *m, sd_error *err)
+{
+    return m->precision == SD_PRECISION_BF16 ? sd_model_set_precision(m, SD_PRECISION_BF16, err)
+                                             : SD_OK;
+}

@@ -10,6 +10,9 @@
  * bf16 on a CPU without the instructions, SD_ERR_NOMEM naming the weight when packing runs
  * out of memory (the model is left in fp32). */
 sd_status sd_model_set_precision(sd_model *m, sd_precision wanted, sd_error *err);
+/* bf16: packs the weights again, after a pass changed the effective ones (a LoRA merge or
+ * its undoing: sd_model_use_loras); fp32: nothing. */
+sd_status sd_model_repack(sd_model *m, sd_error *err);
 /* Frees the packed weights; the model runs fp32. */
 void sd_model_unprepare(sd_model *m);
 /* Gives back the resident pages of the network's packed weights (sd_model_release). */

@@ -103,11 +103,57 @@ static sd_status get_string(const ctx *c, const cJSON *obj, const char *key, int
 }
 
 /* Reads and checks every known key of `obj` into s. */
+/* "loras": [{"name": "file stem in the LoRA folder", "weight": number}] (weight 1 when
+ * absent). A name goes into a <lora:name:weight> tag: no path, no ':' '<' '>'. */
+#define PRESET_LORA_WEIGHT_MAX 10.0
+
+static sd_status validate_loras(const ctx *c, const cJSON *obj)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(obj, "loras"), *item;
+    if (!list)
+        return SD_OK;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > SD_LORA_MAX)
+        return bad(c, "loras", "must be a list of at most 16 {\"name\", \"weight\"}");
+    cJSON_ArrayForEach(item, list)
+    {
+        const char *name = json_string(item, "name");
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(item, "weight");
+        if (!name || !name[0] || strpbrk(name, "/\\:<>"))
+            return bad(c, "loras", "each needs a \"name\": a file name in the LoRA folder "
+                                   "(no path, no ':', '<' or '>')");
+        if (w && !(cJSON_IsNumber(w) && fabs(w->valuedouble) <= PRESET_LORA_WEIGHT_MAX))
+            return bad(c, "loras", "\"weight\" must be a number in -10..10");
+    }
+    return SD_OK;
+}
+
+/* The preset's LoRAs appended to the prompt as <lora:name:weight> tags (malloc'd). */
+static char *append_loras(const sd_preset *p, char *prompt)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p->json, "loras"), *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(item, "weight");
+        char tag[512];
+        int n = snprintf(tag, sizeof tag, " <lora:%s:%.9g>", json_string(item, "name"),
+                         cJSON_IsNumber(w) ? w->valuedouble : 1.0);
+        size_t len = strlen(prompt);
+        char *grown = n > 0 && (size_t)n < sizeof tag ? realloc(prompt, len + (size_t)n + 1) : NULL;
+        if (!grown) {
+            free(prompt);
+            return NULL;
+        }
+        memcpy(grown + len, tag, (size_t)n + 1);
+        prompt = grown;
+    }
+    return prompt;
+}
+
 static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
 {
     sd_status st;
     int present;
-    const char *str;
+    const char *str = NULL;  /* set by get_string; gcc 14/16 cannot see it (-Wmaybe-uninitialized) */
     memset(s, 0, sizeof *s);
 
     if (!cJSON_IsObject(obj))
@@ -206,6 +252,9 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
         s->draft_vae = cJSON_IsTrue(draft);
         s->set |= SD_PRESET_DRAFT_VAE;
     }
+    if ((st = validate_loras(c, obj)))
+        return st;
+    s->set |= cJSON_GetObjectItemCaseSensitive(obj, "loras") ? SD_PRESET_LORAS : 0;
     if ((st = get_string(c, obj, "precision", 0, &str)))
         return st;
     if (str) {
@@ -499,6 +548,8 @@ sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned expl
     unsigned take = s->set & ~explicit_fields;
 
     *owned_prompt = sd_preset_expand(sd_preset_prompt_template(p), subject);
+    if (*owned_prompt && (take & SD_PRESET_LORAS))
+        *owned_prompt = append_loras(p, *owned_prompt);
     if (!*owned_prompt)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory expanding preset %s", sd_preset_name(p));
     job->prompt = *owned_prompt;

@@ -200,9 +200,7 @@ LAST
 
 # gd_check_gui_lora: after a GUI run whose dialog's first LoRA chooser held $LORA at 0.8 (none
 # when LORA is empty), its parasite (WORK/gui-parasite.json) names that LoRA. GIMP 2.10 only:
-# GIMP 3's file chooser (GimpFileChooser) sets its property to NULL while GTK loads the file
-# it was given, so a chooser filled from the last values can read back empty at OK
-# (the h-plugopts note).
+# in GIMP 3 a chooser filled from the last values read back empty (open: the h-plugopts note).
 gd_check_gui_lora() {
   [ -n "${LORA:-}" ] || return 0
   grep -q '"loras":\[{"file":"lora_a_kohya.safetensors","weight":0.8}\]' "$WORK/gui-parasite.json" ||

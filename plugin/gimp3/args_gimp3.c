@@ -56,6 +56,22 @@ void gd3_add_arguments(GimpProcedure *procedure, sd_mode mode)
             gd3_add_argument(procedure, &gd_args[i], mode);
 }
 
+/* A file argument's local path; NULL for no file. A file read from the last values as a
+ * bare path (GIMP keeps it as "/dir/name") has no scheme, so g_file_get_path() and
+ * g_filename_from_uri() give NULL for it: its "URI" is then the path itself. */
+static gchar *file_path(GFile *f)
+{
+    gchar *path = f ? g_file_get_path(f) : NULL;
+    if (f && !path) {
+        gchar *uri = g_file_get_uri(f);
+        path = uri ? g_filename_from_uri(uri, NULL, NULL) : NULL;
+        if (!path && uri && uri[0] == '/')
+            path = g_strdup(uri);
+        g_free(uri);
+    }
+    return path;
+}
+
 /* The one reader of a procedure's config: every row of the argument table the config has
  * (a procedure has the rows of its mode) into p; strings are copied into owned. */
 void gd3_config_read(void *config, gd_params *p, gd_strings *owned)
@@ -79,7 +95,7 @@ void gd3_config_read(void *config, gd_params *p, gd_strings *owned)
         case GD_ARG_FOLDER: {
             GFile *f = NULL;
             g_object_get(config, a->name, &f, NULL);
-            gchar *path = f ? g_file_get_path(f) : NULL;
+            gchar *path = file_path(f);
             gd_arg_set_string(a, p, gd_strings_add(owned, path));
             g_free(path);
             g_clear_object(&f);

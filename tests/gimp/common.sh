@@ -177,9 +177,12 @@ gd3_last_values() {
     >"$GIMP3_DIRECTORY/plug-in-settings/GimpProcedureConfigRun-$1.last"
 }
 
-# gd3_img2img_last PROMPT: Image to Image's last values, short runs (the defaults, 512 px and
-# 20 steps, take minutes on a CPU) with the model from the environment (no model argument).
+# gd3_img2img_last PROMPT [LORA]: Image to Image's last values, short runs (the defaults, 512 px
+# and 20 steps, take minutes on a CPU) with the model from the environment (no model
+# argument); with LORA, the dialog's first LoRA chooser holds it at weight 0.8.
 gd3_img2img_last() {
+  local lora=
+  [ -z "${2:-}" ] || lora=$(printf '(lora-1 "%s")\n(lora-1-weight 0.8)' "$2")
   gd3_last_values plug-in-diffusion-img2img <<LAST
 (prompt "$1")
 (negative-prompt "")
@@ -195,12 +198,12 @@ gd3_img2img_last() {
 (color-match no)
 (model NULL)
 (vocab NULL)
+$lora
 LAST
 }
 
 # gd_check_gui_lora: after a GUI run whose dialog's first LoRA chooser held $LORA at 0.8 (none
-# when LORA is empty), its parasite (WORK/gui-parasite.json) names that LoRA. GIMP 2.10 only:
-# in GIMP 3 a chooser filled from the last values read back empty (open: the h-plugopts note).
+# when LORA is empty), its parasite (WORK/gui-parasite.json) names that LoRA.
 gd_check_gui_lora() {
   [ -n "${LORA:-}" ] || return 0
   grep -q '"loras":\[{"file":"lora_a_kohya.safetensors","weight":0.8}\]' "$WORK/gui-parasite.json" ||

@@ -10,7 +10,10 @@ gd_start 3 gui3 "gui pil" "$@"
 gd_profile 3
 # the dialog's model field is empty: the plug-in must take the model from the environment
 export GIMP_DIFFUSION_MODEL=$MODEL GIMP_DIFFUSION_VOCAB=$VOCAB
-gd3_img2img_last "a red barn in a field"     # the dialog must start from these
+# the dialog must start from these; its first LoRA chooser holds the LoRA fixture (when
+# there is one)
+gd_options_config || LORA=
+gd3_img2img_last "a red barn in a field" "$LORA"
 
 gd_gui_run "$GIMP3_GUI" --no-splash -d -f --batch-interpreter=python-fu-eval \
   -b "exec(open('$HERE/gui_gimp3.py').read())" --quit \
@@ -18,3 +21,4 @@ gd_gui_run "$GIMP3_GUI" --no-splash -d -f --batch-interpreter=python-fu-eval \
 gd_show_log 3 "$WORK/gimp.log"
 [ $rc = 0 ] || fail "driving the GUI failed ($rc)"
 gd_check_gui_undo
+gd_check_gui_lora

@@ -8,11 +8,12 @@ declare -A allowed=(
   [core]=""
   [ops]="core"
   [io]="core ops"
+  [layers]="core ops io"
   [text/cleanup]="core"
   [text]="core text/cleanup"
   [sched]="core"
-  [nets]="core ops io"
-  [pipeline]="core ops io text text/cleanup sched nets"
+  [nets]="core ops io layers"
+  [pipeline]="core ops io layers text text/cleanup sched nets"
   [presets]="core"
 )
 bad=0 n=0

@@ -143,7 +143,7 @@ static void run_checkpoint(const golden_case *c, golden_tally *t, const unet_inp
         goto done;
     }
     if (sd_weights_open(path, &weights, &err) != SD_OK ||
-        sd_model_config_detect(sd_weights_file(weights), &cfg, &err) != SD_OK ||
+        sd_unet_config_detect(sd_weights_file(weights), &cfg.unet, &err) != SD_OK ||
         sd_unet_load(unet, weights, &cfg.unet, &err) != SD_OK) {
         golden_check(c, t, 0, "%s: loading the U-Net: %s", variant, err.message);
         goto done;

@@ -35,6 +35,7 @@ typedef struct {
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
+    void *reader;           /* sd_weights_set_reader: the layer that reads it, not owned */
 } weight_entry;
 
 struct sd_weights {
@@ -281,6 +282,7 @@ static sd_status bind_v(sd_weights *w, sd_tensor *out, sd_error *err, int ndim,
         }
         out->data = e->data;
     }
+    out->name = e->name;
     out->ndim = e->ndim;
     memcpy(out->shape, e->shape, (size_t)e->ndim * sizeof out->shape[0]);
     out->numel = e->numel;
@@ -319,6 +321,46 @@ int sd_weights_has(const sd_weights *w, const char *name_fmt, ...)
     return find_entry(w, name) != NULL;
 }
 
+int sd_weights_set_reader(sd_weights *w, const char *name, void *reader)
+{
+    weight_entry *e = find_entry(w, name);
+    if (!e)
+        return -1;
+    e->reader = reader;
+    return 0;
+}
+
+void *sd_weights_reader(const sd_weights *w, const char *name)
+{
+    const weight_entry *e = find_entry(w, name);
+    return e ? e->reader : NULL;
+}
+
+/* Index of the first entry whose name is not below `prefix`: entries are sorted by name,
+ * so those under the prefix are one run from there. */
+static size_t first_under(const sd_weights *w, const char *prefix)
+{
+    size_t lo = 0, hi = w->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(w->entries[mid].name, prefix) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+void sd_weights_each_reader(const sd_weights *w, const char *prefix,
+                            void (*fn)(void *user, const char *name, void *reader), void *user)
+{
+    const size_t len = strlen(prefix);
+    for (size_t i = first_under(w, prefix);
+         i < w->count && strncmp(w->entries[i].name, prefix, len) == 0; i++)
+        if (w->entries[i].reader)
+            fn(user, w->entries[i].name, w->entries[i].reader);
+}
+
 void sd_weights_drop_file(sd_weights *w)
 {
     if (!w || !w->file)
@@ -337,16 +379,7 @@ size_t sd_weights_release(sd_weights *w, const char *prefix)
     size_t bytes = 0, len = strlen(prefix);
     if (!w || !w->file)
         return 0;
-    /* Entries are sorted by name: those under the prefix are one run. */
-    size_t lo = 0, hi = w->count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(w->entries[mid].name, prefix) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (size_t i = lo; i < w->count && strncmp(w->entries[i].name, prefix, len) == 0; i++) {
+    for (size_t i = first_under(w, prefix); i < w->count && strncmp(w->entries[i].name, prefix, len) == 0; i++) {
         const weight_entry *e = &w->entries[i];
         if ((e->data_mapped || e->packed_mapped) && e->src) {
             st_release(w->file, e->src);

@@ -19,6 +19,7 @@
  * 1.7 GB that way instead of 3.4 GB widened; sd_tensor_f32 widens them per use. Either
  * may point into the checkpoint's mapping (read in place). */
 typedef struct {
+    const char *name;        /* the checkpoint key, owned by sd_weights; NULL when unbound */
     const float *data;       /* fp32, row-major (PyTorch layout) */
     const uint16_t *packed;  /* fp16 or bf16 bits, same layout */
     int packed_bf16;         /* packed holds bf16, not fp16 */
@@ -57,6 +58,17 @@ void sd_tensor_row_f32(const sd_tensor *t, int64_t row, float *dst);
 /* 1 when the checkpoint holds `name` (printf-style). */
 int sd_weights_has(const sd_weights *w, const char *name_fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* The reader of a bound tensor: the layer that reads it for compute (layers/layers.h records
+ * each layer here when it binds, so a later pass, LoRA or a weight conversion, finds every
+ * layer by checkpoint key). sd_weights only keeps the pointer; it never dereferences it.
+ * set_reader returns 0, or -1 when no tensor is called `name`. */
+int sd_weights_set_reader(sd_weights *w, const char *name, void *reader);
+void *sd_weights_reader(const sd_weights *w, const char *name);   /* NULL: none */
+/* Calls fn(user, name, reader) for every tensor under `prefix` that has a reader, in key
+ * order. */
+void sd_weights_each_reader(const sd_weights *w, const char *prefix,
+                            void (*fn)(void *user, const char *name, void *reader), void *user);
 
 /* Unmaps the checkpoint once every tensor is bound, unless some are read in place from
  * the mapping (then it stays until sd_weights_free). Converted data stays. */

@@ -1,5 +1,6 @@
 /* CLIP text encoder forward pass (transformers' CLIPTextModel as SD 1.x uses it:
- * causal mask, no padding mask, quick_gelu, pre-LN layers). */
+ * causal mask, no padding mask, quick_gelu, pre-LN layers), and the same pass for SD 2.x's
+ * OpenCLIP ViT-H tower (exact GELU; its binding is clip_openclip.c). */
 #include "nets/keys.h"
 #include "nets/clip.h"
 
@@ -15,56 +16,26 @@
 
 /* ---- loading ------------------------------------------------------------ */
 
-static sd_status bind_layer_norm(sd_weights *w, clip_layer_norm *n, int dim, const char *key,
-                                 sd_error *err)
-{
-    sd_status st = sd_weights_bind(w, &n->weight, err, 1, SD_SHAPE(dim), "%s.weight", key);
-    if (st != SD_OK)
-        return st;
-    return sd_weights_bind(w, &n->bias, err, 1, SD_SHAPE(dim), "%s.bias", key);
-}
-
-static sd_status bind_linear(sd_weights *w, clip_linear *l, int in, int out, const char *key,
-                             sd_error *err)
-{
-    sd_status st = sd_weights_bind_packed(w, &l->weight, err, 2, SD_SHAPE(out, in), "%s.weight",
-                                          key);
-    if (st != SD_OK)
-        return st;
-    return sd_weights_bind(w, &l->bias, err, 1, SD_SHAPE(out), "%s.bias", key);
-}
+static const sd_attention_names clip_attention_names = {
+    "q_proj", "k_proj", "v_proj", "out_proj", SD_LAYER_BIAS,
+};
 
 static sd_status bind_encoder_layer(sd_weights *w, clip_encoder_layer *l,
                                     const sd_clip_config *cfg, int index, sd_error *err)
 {
     const int d = cfg->hidden, ff = cfg->intermediate;
-    struct {
-        clip_linear *linear;
-        const char *name;
-        int in, out;
-    } const linears[] = {
-        {&l->self_attn.q_proj, "self_attn.q_proj", d, d},
-        {&l->self_attn.k_proj, "self_attn.k_proj", d, d},
-        {&l->self_attn.v_proj, "self_attn.v_proj", d, d},
-        {&l->self_attn.out_proj, "self_attn.out_proj", d, d},
-        {&l->mlp.fc1, "mlp.fc1", d, ff},
-        {&l->mlp.fc2, "mlp.fc2", ff, d},
-    };
-    char key[192];
     sd_status st;
-    snprintf(key, sizeof key, CLIP_PREFIX "encoder.layers.%d.layer_norm1", index);
-    if ((st = bind_layer_norm(w, &l->layer_norm1, d, key, err)) != SD_OK)
+    if ((st = sd_layer_norm_bind(w, &l->layer_norm1, d, CLIP_LAYER_NORM_EPS, err,
+                                 CLIP_PREFIX "encoder.layers.%d.layer_norm1", index)) != SD_OK ||
+        (st = sd_layer_norm_bind(w, &l->layer_norm2, d, CLIP_LAYER_NORM_EPS, err,
+                                 CLIP_PREFIX "encoder.layers.%d.layer_norm2", index)) != SD_OK ||
+        (st = sd_attention_bind(w, &l->self_attn, d, d, d, cfg->heads, &clip_attention_names,
+                                err, CLIP_PREFIX "encoder.layers.%d.self_attn", index)) != SD_OK ||
+        (st = sd_linear_bind(w, &l->mlp.fc1, d, ff, SD_LAYER_BIAS, err,
+                             CLIP_PREFIX "encoder.layers.%d.mlp.fc1", index)) != SD_OK)
         return st;
-    snprintf(key, sizeof key, CLIP_PREFIX "encoder.layers.%d.layer_norm2", index);
-    if ((st = bind_layer_norm(w, &l->layer_norm2, d, key, err)) != SD_OK)
-        return st;
-    for (size_t i = 0; i < sizeof linears / sizeof linears[0]; i++) {
-        snprintf(key, sizeof key, CLIP_PREFIX "encoder.layers.%d.%s", index, linears[i].name);
-        st = bind_linear(w, linears[i].linear, linears[i].in, linears[i].out, key, err);
-        if (st != SD_OK)
-            return st;
-    }
-    return SD_OK;
+    return sd_linear_bind(w, &l->mlp.fc2, ff, d, SD_LAYER_BIAS, err,
+                          CLIP_PREFIX "encoder.layers.%d.mlp.fc2", index);
 }
 
 sd_status sd_clip_load(sd_clip *clip, sd_weights *w, const sd_clip_config *cfg, sd_error *err)
@@ -78,18 +49,17 @@ sd_status sd_clip_load(sd_clip *clip, sd_weights *w, const sd_clip_config *cfg, 
                        "unsupported model: text encoder with hidden %d, %d heads, %d layers",
                        cfg->hidden, cfg->heads, cfg->layers);
     clip->cfg = *cfg;
+    if (cfg->kind == SD_TEXT_OPENCLIP_H)
+        return sd_clip_bind_openclip(clip, w, err);
     const int d = cfg->hidden;
-    /* 49408 x 768 floats (150 MB) widened: kept 16-bit, its rows widened on lookup */
-    sd_status st = sd_weights_bind_packed(w, &clip->token_embedding, err, 2,
-                                   SD_SHAPE(cfg->vocab_size, d),
-                                   CLIP_PREFIX "embeddings.token_embedding.weight");
+    sd_status st = sd_embedding_bind(w, &clip->token_embedding, cfg->vocab_size, d, err,
+                                     CLIP_PREFIX "embeddings.token_embedding.weight");
     if (st == SD_OK)
-        st = sd_weights_bind(w, &clip->position_embedding, err, 2,
-                             SD_SHAPE(cfg->max_positions, d),
-                             CLIP_PREFIX "embeddings.position_embedding.weight");
+        st = sd_embedding_bind(w, &clip->position_embedding, cfg->max_positions, d, err,
+                               CLIP_PREFIX "embeddings.position_embedding.weight");
     if (st == SD_OK)
-        st = bind_layer_norm(w, &clip->final_layer_norm, d, CLIP_PREFIX "final_layer_norm",
-                             err);
+        st = sd_layer_norm_bind(w, &clip->final_layer_norm, d, CLIP_LAYER_NORM_EPS, err,
+                                CLIP_PREFIX "final_layer_norm");
     if (st == SD_OK) {
         clip->layers = calloc((size_t)cfg->layers, sizeof *clip->layers);
         if (!clip->layers)
@@ -114,73 +84,41 @@ void sd_clip_free(sd_clip *clip)
 
 /* ---- forward ------------------------------------------------------------ */
 
-/* Activations of one pass: x is the residual stream, the rest is scratch. */
+/* Activations of one pass: x is the residual stream, h the branch. */
 typedef struct {
     float *x;        /* [n, hidden] */
     float *h;        /* [n, hidden] */
-    float *q, *k, *v; /* [n, hidden] each */
-    float *attn;     /* [n, hidden] */
     float *mlp;      /* [n, intermediate] */
 } clip_state;
 
-/* x [n, in] → y [n, out], the weight widened for the call when packed; -1 when the arena
- * cannot hold the widened weight. */
-static int linear(const clip_linear *l, sd_arena *arena, const float *x, int n, float *y)
-{
-    const int in = (int)l->weight.shape[1], out = (int)l->weight.shape[0];
-    const sd_arena_mark mark = sd_arena_get_mark(arena);
-    const float *weight = sd_tensor_f32(&l->weight, arena);   /* [out, in] */
-    if (weight)
-        op_linear(x, n, in, weight, l->bias.data, out, y);
-    sd_arena_reset(arena, mark);
-    return weight ? 0 : -1;
-}
-
-/* CLIPAttention with the causal mask: x [n, d] → y [n, d]. */
-static sd_status self_attn(const clip_attention *a, const sd_clip_config *cfg, sd_arena *arena,
-                           clip_state *s, const float *x, int n, float *y, sd_error *err)
-{
-    const int d = cfg->hidden, heads = cfg->heads;
-    /* softmax(q kᵀ / sqrt(d / heads) + causal) v per head: [n, d] */
-    if (linear(&a->q_proj, arena, x, n, s->q) != 0 || linear(&a->k_proj, arena, x, n, s->k) != 0 ||
-        linear(&a->v_proj, arena, x, n, s->v) != 0 ||
-        op_attention(arena, s->q, d, s->k, s->v, d, n, n, heads, d / heads, 1, s->attn) != 0 ||
-        linear(&a->out_proj, arena, s->attn, n, y) != 0)
-        return sd_fail(err, SD_ERR_NOMEM, "text encoder: out of scratch memory");
-    return SD_OK;
-}
-
-/* CLIPMLP: fc1 → quick_gelu → fc2, x [n, d] → y [n, d]. */
-static sd_status mlp(const clip_mlp *m, const sd_clip_config *cfg, sd_arena *arena,
+/* CLIPMLP: fc1 → quick_gelu → fc2 (OpenCLIP: c_fc → GELU (erf) → c_proj), x [n, d] →
+ * y [n, d]. */
+static sd_status mlp(const clip_mlp *m, const sd_clip_config *cfg, const sd_layer_ctx *ctx,
                      clip_state *s, const float *x, int n, float *y, sd_error *err)
 {
-    const int ff = cfg->intermediate;
-    if (linear(&m->fc1, arena, x, n, s->mlp) != 0)                      /* [n, ff] */
-        return sd_fail(err, SD_ERR_NOMEM, "text encoder: out of scratch memory");
-    op_quick_gelu(s->mlp, (size_t)n * ff);
-    if (linear(&m->fc2, arena, s->mlp, n, y) != 0)                      /* [n, d] */
-        return sd_fail(err, SD_ERR_NOMEM, "text encoder: out of scratch memory");
-    return SD_OK;
+    sd_status st = sd_linear_forward(&m->fc1, ctx, x, n, s->mlp, err);   /* [n, ff] */
+    if (st != SD_OK)
+        return st;
+    if (cfg->kind == SD_TEXT_OPENCLIP_H)
+        op_gelu_erf(s->mlp, (size_t)n * cfg->intermediate);
+    else
+        op_quick_gelu(s->mlp, (size_t)n * cfg->intermediate);
+    return sd_linear_forward(&m->fc2, ctx, s->mlp, n, y, err);            /* [n, d] */
 }
 
-static void layer_norm(const clip_layer_norm *ln, const float *x, int n, int d, float *y)
-{
-    op_layer_norm(x, n, d, CLIP_LAYER_NORM_EPS, ln->weight.data, ln->bias.data, y);
-}
-
-/* CLIPEncoderLayer (pre-LN): x += self_attn(layer_norm1(x)); x += mlp(layer_norm2(x)). */
+/* CLIPEncoderLayer (pre-LN): x += self_attn(layer_norm1(x)); x += mlp(layer_norm2(x)),
+ * self_attn with the causal mask. */
 static sd_status encoder_layer(const clip_encoder_layer *l, const sd_clip_config *cfg,
-                               sd_arena *arena, clip_state *s, int n, sd_error *err)
+                               const sd_layer_ctx *ctx, clip_state *s, int n, sd_error *err)
 {
-    const int d = cfg->hidden;
-    const size_t nd = (size_t)n * d;
-    layer_norm(&l->layer_norm1, s->x, n, d, s->h);
-    sd_status st = self_attn(&l->self_attn, cfg, arena, s, s->h, n, s->h, err);
+    const size_t nd = (size_t)n * cfg->hidden;
+    sd_layer_norm_forward(&l->layer_norm1, s->x, n, s->h);
+    sd_status st = sd_attention_forward(&l->self_attn, ctx, s->h, n, NULL, n, 1, s->h, err);
     if (st != SD_OK)
         return st;
     op_add(s->x, s->h, s->x, nd);
-    layer_norm(&l->layer_norm2, s->x, n, d, s->h);
-    if ((st = mlp(&l->mlp, cfg, arena, s, s->h, n, s->h, err)) != SD_OK)
+    sd_layer_norm_forward(&l->layer_norm2, s->x, n, s->h);
+    if ((st = mlp(&l->mlp, cfg, ctx, s, s->h, n, s->h, err)) != SD_OK)
         return st;
     op_add(s->x, s->h, s->x, nd);
     return SD_OK;
@@ -218,13 +156,9 @@ sd_status sd_clip_encode(const sd_clip *clip, sd_arena *arena, const int32_t *id
     clip_state s = {
         .x = sd_arena_floats(arena, nd),
         .h = sd_arena_floats(arena, nd),
-        .q = sd_arena_floats(arena, nd),
-        .k = sd_arena_floats(arena, nd),
-        .v = sd_arena_floats(arena, nd),
-        .attn = sd_arena_floats(arena, nd),
         .mlp = sd_arena_floats(arena, (size_t)n * cfg->intermediate),
     };
-    if (!s.x || !s.h || !s.q || !s.k || !s.v || !s.attn || !s.mlp) {
+    if (!s.x || !s.h || !s.mlp) {
         sd_arena_reset(arena, mark);
         return sd_fail(err, SD_ERR_NOMEM, "text encoder: out of scratch memory");
     }
@@ -232,22 +166,23 @@ sd_status sd_clip_encode(const sd_clip *clip, sd_arena *arena, const int32_t *id
     /* embeddings: token_embedding[ids] + position_embedding[0..n): [n, d] */
     for (int i = 0; i < n; i++) {
         float *row = s.x + (size_t)i * d;
-        sd_tensor_row_f32(&clip->token_embedding, ids[i], row);
-        op_add(row, clip->position_embedding.data + (size_t)i * d, row, (size_t)d);
+        sd_embedding_set_row(&clip->token_embedding, ids[i], row);
+        sd_embedding_add_row(&clip->position_embedding, i, row);
     }
     trace_emit(trace, "embeddings", s.x, n, d);
 
+    const sd_layer_ctx ctx = sd_layer_ctx_make(arena, SD_LAYER_FP32);
     sd_status st = SD_OK;
     const int run_layers = cfg->layers - clip_skip + 1;
     char name[32];
     for (int i = 0; i < run_layers && st == SD_OK; i++) {
-        st = encoder_layer(&clip->layers[i], cfg, arena, &s, n, err);
+        st = encoder_layer(&clip->layers[i], cfg, &ctx, &s, n, err);
         snprintf(name, sizeof name, "layer_%d", i + 1);
         if (st == SD_OK)
             trace_emit(trace, name, s.x, n, d);
     }
     if (st == SD_OK)
-        layer_norm(&clip->final_layer_norm, s.x, n, d, out);   /* [n, d] */
+        sd_layer_norm_forward(&clip->final_layer_norm, s.x, n, out);   /* [n, d] */
     sd_arena_reset(arena, mark);
     return st;
 }

@@ -1,4 +1,4 @@
-/* The SD 1.x U-Net: binds the LDM module tree and runs it (see unet.h for the layout). */
+/* The SD 1.x / 2.x U-Net: binds the LDM module tree and runs it (see unet.h for the layout). */
 #include "nets/keys.h"
 #include "nets/unet.h"
 
@@ -24,9 +24,9 @@ static sd_status check_config(const sd_unet_config *cfg, sd_error *err)
     if (cfg->transformer_depth < 1 || cfg->transformer_depth > SD_UNET_MAX_DEPTH)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "transformer depth %d (1..%d supported)",
                        cfg->transformer_depth, SD_UNET_MAX_DEPTH);
-    if (cfg->use_linear_projection)
-        return sd_fail(err, SD_ERR_UNSUPPORTED,
-                       "linear proj_in/proj_out (SD 2.x style) not supported");
+    if (cfg->head_dim < 0 || (cfg->head_dim == 0 && cfg->num_heads <= 0))
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "unet: %d heads of width %d", cfg->num_heads,
+                       cfg->head_dim);
     if (cfg->model_channels <= 0 || cfg->time_embed_dim <= 0 || cfg->context_dim <= 0 ||
         cfg->in_channels <= 0 || cfg->out_channels <= 0 || cfg->model_channels % 2 != 0)
         return sd_fail(err, SD_ERR_FORMAT, "bad widths (model %d, time %d, context %d)",
@@ -60,16 +60,12 @@ static sd_status load_unet(sd_unet *u, sd_weights *w, const sd_unet_config *cfg,
     char prefix[128];
 
     /* time_embed: Linear(mc → temb), SiLU, Linear(temb → temb) */
-    if ((s = sd_weights_bind(w, &u->time_embed_0.weight, err, 2, SD_SHAPE(temb, mc),
-                             UNET_KEY "time_embed.0.weight")) != SD_OK ||
-        (s = sd_weights_bind(w, &u->time_embed_0.bias, err, 1, SD_SHAPE(temb),
-                             UNET_KEY "time_embed.0.bias")) != SD_OK ||
-        (s = sd_weights_bind(w, &u->time_embed_2.weight, err, 2, SD_SHAPE(temb, temb),
-                             UNET_KEY "time_embed.2.weight")) != SD_OK ||
-        (s = sd_weights_bind(w, &u->time_embed_2.bias, err, 1, SD_SHAPE(temb),
-                             UNET_KEY "time_embed.2.bias")) != SD_OK ||
-        (s = unet_bind_conv(w, &u->conv_in, mc, cfg->in_channels, 3,
-                            UNET_KEY "input_blocks.0.0", err)) != SD_OK)
+    if ((s = sd_linear_bind(w, &u->time_embed_0, mc, temb, SD_LAYER_BIAS, err,
+                            UNET_KEY "time_embed.0")) != SD_OK ||
+        (s = sd_linear_bind(w, &u->time_embed_2, temb, temb, SD_LAYER_BIAS, err,
+                            UNET_KEY "time_embed.2")) != SD_OK ||
+        (s = unet_conv3x3_bind(w, &u->conv_in, cfg->in_channels, mc, 1,
+                               UNET_KEY "input_blocks.0.0", err)) != SD_OK)
         return s;
 
     /* input_blocks: the width of every block output, i.e. of every skip tensor */
@@ -90,7 +86,7 @@ static sd_status load_unet(sd_unet *u, sd_weights *w, const sd_unet_config *cfg,
         if (level != cfg->levels - 1) {
             snprintf(prefix, sizeof prefix, UNET_KEY "input_blocks.%d.0.op", idx);
             u->input_blocks[idx].has_downsample = 1;
-            s = unet_bind_conv(w, &u->input_blocks[idx].sample_conv, ch, ch, 3, prefix, err);
+            s = unet_conv3x3_bind(w, &u->input_blocks[idx].sample_conv, ch, ch, 2, prefix, err);
             if (s != SD_OK)
                 return s;
             skip_channels[n_skips++] = ch;
@@ -125,7 +121,7 @@ static sd_status load_unet(sd_unet *u, sd_weights *w, const sd_unet_config *cfg,
                 snprintf(prefix, sizeof prefix, UNET_KEY "output_blocks.%d.%d.conv", idx,
                          b->has_transformer ? 2 : 1);
                 b->has_upsample = 1;
-                s = unet_bind_conv(w, &b->sample_conv, ch, ch, 3, prefix, err);
+                s = unet_conv3x3_bind(w, &b->sample_conv, ch, ch, 1, prefix, err);
                 if (s != SD_OK)
                     return s;
             }
@@ -134,12 +130,10 @@ static sd_status load_unet(sd_unet *u, sd_weights *w, const sd_unet_config *cfg,
     u->n_output_blocks = idx;
 
     /* out: GroupNorm + SiLU, 3x3 conv to the eps channels */
-    if ((s = sd_weights_bind(w, &u->out_0.weight, err, 1, SD_SHAPE(ch),
-                             UNET_KEY "out.0.weight")) != SD_OK ||
-        (s = sd_weights_bind(w, &u->out_0.bias, err, 1, SD_SHAPE(ch),
-                             UNET_KEY "out.0.bias")) != SD_OK ||
-        (s = unet_bind_conv(w, &u->out_2, cfg->out_channels, ch, 3, UNET_KEY "out.2",
-                            err)) != SD_OK)
+    if ((s = sd_group_norm_bind(w, &u->out_0, ch, cfg->groups, UNET_RESBLOCK_NORM_EPS, err,
+                                UNET_KEY "out.0")) != SD_OK ||
+        (s = unet_conv3x3_bind(w, &u->out_2, ch, cfg->out_channels, 1, UNET_KEY "out.2",
+                               err)) != SD_OK)
         return s;
     return SD_OK;
 }
@@ -203,6 +197,7 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
     const sd_unet_config *cfg = &u->cfg;
     const int n = batch, mc = cfg->model_channels, temb_dim = cfg->time_embed_dim;
     const sd_arena_mark start = sd_arena_get_mark(a);
+    sd_layer_ctx ctx = sd_layer_ctx_make(a, SD_LAYER_FP32);
     sd_status s = SD_OK;
 
     /* time_embed: [cos | sin] sinusoid → Linear → SiLU → Linear; one timestep per batch */
@@ -214,11 +209,11 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
         goto nomem;
     op_timestep_embedding(timestep, mc, t_proj.data);
     trace_emit(trace, "time_proj", &t_proj, 1);
-    op_linear(t_proj.data, 1, mc, u->time_embed_0.weight.data, u->time_embed_0.bias.data,
-              temb_dim, hidden);
+    if ((s = sd_linear_forward(&u->time_embed_0, &ctx, t_proj.data, 1, hidden, err)) != SD_OK)
+        goto fail;
     op_silu(hidden, (size_t)temb_dim);
-    op_linear(hidden, 1, temb_dim, u->time_embed_2.weight.data, u->time_embed_2.bias.data,
-              temb_dim, t_emb.data);
+    if ((s = sd_linear_forward(&u->time_embed_2, &ctx, hidden, 1, t_emb.data, err)) != SD_OK)
+        goto fail;
     trace_emit(trace, "time_embedding", &t_emb, 1);
     /* every resblock's emb_layers starts with SiLU: apply it once */
     memcpy(emb_silu, t_emb.data, (size_t)temb_dim * sizeof *emb_silu);
@@ -229,7 +224,7 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
     skips[0] = (activation){sd_arena_floats(a, (size_t)n * mc * h * w), mc, h, w};
     if (!skips[0].data)
         goto nomem;
-    if ((s = unet_conv(&u->conv_in, a, x, n, h, w, 1, skips[0].data, err)) != SD_OK)
+    if ((s = sd_conv2d_forward(&u->conv_in, &ctx, x, n, h, w, skips[0].data, err)) != SD_OK)
         goto fail;                                                    /* [n, mc, h, w] */
     trace_block(trace, "input_blocks", 0, &skips[0], n);
     for (int i = 1; i < u->n_input_blocks; i++) {
@@ -237,19 +232,21 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
         const activation *in = &skips[i - 1];
         activation *out = &skips[i];
         if (b->has_downsample) {
-            *out = (activation){NULL, in->c, op_conv_out_size(in->h, 3, 2, 1, 1),
-                                op_conv_out_size(in->w, 3, 2, 1, 1)};
+            /* [n, c, h, w] → [n, c, (h + 1) / 2, (w + 1) / 2] */
+            *out = (activation){NULL, in->c, 0, 0};
+            sd_conv2d_out_size(&b->sample_conv, in->h, in->w, &out->h, &out->w);
             if (!(out->data = sd_arena_floats(a, numel(n, out))))
                 goto nomem;
-            s = unet_downsample(&b->sample_conv, a, in->data, n, in->h, in->w, out->data, err);
+            s = sd_conv2d_forward(&b->sample_conv, &ctx, in->data, n, in->h, in->w, out->data,
+                                  err);
         } else {
             *out = (activation){NULL, b->resblock.out_channels, in->h, in->w};
             if (!(out->data = sd_arena_floats(a, numel(n, out))))
                 goto nomem;
-            s = unet_resblock(&b->resblock, cfg, a, in->data, n, in->h, in->w, emb_silu,
+            s = unet_resblock(&b->resblock, &ctx, in->data, n, in->h, in->w, emb_silu,
                               out->data, err);
             if (s == SD_OK && b->has_transformer)
-                s = unet_spatial_transformer(&b->transformer, cfg, a, out->data, n, out->h,
+                s = unet_spatial_transformer(&b->transformer, cfg, &ctx, out->data, n, out->h,
                                              out->w, context, n_ctx, err);
         }
         if (s != SD_OK)
@@ -264,11 +261,11 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
     if (!buf[0] || !buf[1])
         goto nomem;
     activation hs = {buf[0], deepest->c, deepest->h, deepest->w};
-    if ((s = unet_resblock(&u->middle_block_0, cfg, a, deepest->data, n, hs.h, hs.w, emb_silu,
+    if ((s = unet_resblock(&u->middle_block_0, &ctx, deepest->data, n, hs.h, hs.w, emb_silu,
                            buf[0], err)) != SD_OK ||
-        (s = unet_spatial_transformer(&u->middle_block_1, cfg, a, buf[0], n, hs.h, hs.w,
+        (s = unet_spatial_transformer(&u->middle_block_1, cfg, &ctx, buf[0], n, hs.h, hs.w,
                                       context, n_ctx, err)) != SD_OK ||
-        (s = unet_resblock(&u->middle_block_2, cfg, a, buf[0], n, hs.h, hs.w, emb_silu,
+        (s = unet_resblock(&u->middle_block_2, &ctx, buf[0], n, hs.h, hs.w, emb_silu,
                            buf[1], err)) != SD_OK)
         goto fail;
     hs.data = buf[1];
@@ -286,16 +283,16 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
         if (!cat)
             goto nomem;
         op_concat_channels(hs.data, hs.c, skip->data, skip->c, n, hw, cat);
-        s = unet_resblock(&b->resblock, cfg, a, cat, n, hs.h, hs.w, emb_silu, other, err);
+        s = unet_resblock(&b->resblock, &ctx, cat, n, hs.h, hs.w, emb_silu, other, err);
         sd_arena_reset(a, mark);
         activation out = {other, b->resblock.out_channels, hs.h, hs.w};
         if (s == SD_OK && b->has_transformer)
-            s = unet_spatial_transformer(&b->transformer, cfg, a, out.data, n, out.h, out.w,
+            s = unet_spatial_transformer(&b->transformer, cfg, &ctx, out.data, n, out.h, out.w,
                                          context, n_ctx, err);
         /* upsample to the size of the skip tensor the next block concatenates */
         if (s == SD_OK && b->has_upsample) {
             const activation *next = &skips[u->n_input_blocks - 2 - i];
-            s = unet_upsample(&b->sample_conv, a, out.data, n, out.c, out.h, out.w, next->h,
+            s = unet_upsample(&b->sample_conv, &ctx, out.data, n, out.c, out.h, out.w, next->h,
                               next->w, hs.data, err);
             out = (activation){hs.data, out.c, next->h, next->w};
         }
@@ -307,10 +304,9 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
 
     /* out: GroupNorm + SiLU into the free buffer, 3x3 conv */
     activation head = {hs.data == buf[0] ? buf[1] : buf[0], hs.c, hs.h, hs.w};
-    op_group_norm(hs.data, n, hs.c, hs.h * hs.w, cfg->groups, UNET_RESBLOCK_NORM_EPS,
-                  u->out_0.weight.data, u->out_0.bias.data, 1, head.data);
+    sd_group_norm_silu_forward(&u->out_0, hs.data, n, hs.h * hs.w, head.data);
     trace_emit(trace, "out.1", &head, n);
-    s = unet_conv(&u->out_2, a, head.data, n, h, w, 1, eps_out, err);  /* [n, out, h, w] */
+    s = sd_conv2d_forward(&u->out_2, &ctx, head.data, n, h, w, eps_out, err); /* [n, out, h, w] */
     if (s != SD_OK)
         goto fail;
     sd_arena_reset(a, start);

@@ -1,5 +1,5 @@
-/* ResBlock, SpatialTransformer (+ BasicTransformerBlock), Downsample and Upsample of
- * the SD 1.x U-Net, bound and computed as LDM's openaimodel.py / attention.py do. */
+/* ResBlock, SpatialTransformer (+ BasicTransformerBlock) and Upsample of the SD 1.x U-Net,
+ * bound and computed as LDM's openaimodel.py / attention.py do, on the layer module. */
 #include "nets/unet_blocks.h"
 
 #include <stdio.h>
@@ -10,117 +10,75 @@
 
 /* ---- binding ---------------------------------------------------------------- */
 
-static sd_status bind_norm(sd_weights *w, sd_unet_param *p, int c, const char *prefix,
-                           const char *name, sd_error *err)
-{
-    sd_status s = sd_weights_bind(w, &p->weight, err, 1, SD_SHAPE(c), "%s.%s.weight", prefix,
-                                  name);
-    if (s == SD_OK)
-        s = sd_weights_bind(w, &p->bias, err, 1, SD_SHAPE(c), "%s.%s.bias", prefix, name);
-    return s;
-}
+/* LDM's attention.py: to_q / to_k / to_v without bias, to_out.0 with one. */
+static const sd_attention_names unet_attention_names = {
+    "to_q", "to_k", "to_v", "to_out.0", SD_LAYER_NO_BIAS,
+};
 
-/* weight [out, in]; bias [out] only when the module has one. */
-static sd_status bind_linear(sd_weights *w, sd_tensor *weight, sd_tensor *bias, int out,
-                             int in, const char *prefix, const char *name, sd_error *err)
+sd_status unet_conv3x3_bind(sd_weights *w, sd_conv2d *c, int ci, int co, int stride,
+                            const char *prefix, sd_error *err)
 {
-    sd_status s = sd_weights_bind_packed(w, weight, err, 2, SD_SHAPE(out, in), "%s.%s.weight",
-                                         prefix, name);
-    if (s == SD_OK && bias)
-        s = sd_weights_bind(w, bias, err, 1, SD_SHAPE(out), "%s.%s.bias", prefix, name);
-    return s;
-}
-
-static sd_status bind_conv_named(sd_weights *w, sd_unet_param *p, int co, int ci, int k,
-                                 const char *prefix, const char *name, sd_error *err)
-{
-    sd_status s = sd_weights_bind_packed(w, &p->weight, err, 4, SD_SHAPE(co, ci, k, k),
-                                         "%s.%s.weight", prefix, name);
-    if (s == SD_OK)
-        s = sd_weights_bind(w, &p->bias, err, 1, SD_SHAPE(co), "%s.%s.bias", prefix, name);
-    return s;
-}
-
-sd_status unet_bind_conv(sd_weights *w, sd_unet_param *p, int co, int ci, int k,
-                         const char *prefix, sd_error *err)
-{
-    sd_status s = sd_weights_bind_packed(w, &p->weight, err, 4, SD_SHAPE(co, ci, k, k),
-                                         "%s.weight", prefix);
-    if (s == SD_OK)
-        s = sd_weights_bind(w, &p->bias, err, 1, SD_SHAPE(co), "%s.bias", prefix);
-    return s;
-}
-
-static sd_status check_groups(int channels, int groups, const char *prefix, sd_error *err)
-{
-    if (groups <= 0 || channels % groups != 0)
-        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d groups",
-                       prefix, channels, groups);
-    return SD_OK;
+    return sd_conv2d_bind(w, c, ci, co, op_conv_params(3, stride, 1), err, "%s", prefix);
 }
 
 sd_status unet_resblock_load(sd_unet_resblock *rb, sd_weights *w, const char *prefix,
                              int in_channels, int out_channels, const sd_unet_config *cfg,
                              sd_error *err)
 {
-    const int ci = in_channels, co = out_channels;
+    const int ci = in_channels, co = out_channels, g = cfg->groups;
+    const float eps = UNET_RESBLOCK_NORM_EPS;
     rb->in_channels = ci;
     rb->out_channels = co;
     /* LDM uses an identity skip when the width is unchanged, a 1x1 conv otherwise. */
     rb->has_skip_connection = ci != co;
     sd_status s;
-    if ((s = check_groups(ci, cfg->groups, prefix, err)) != SD_OK ||
-        (s = check_groups(co, cfg->groups, prefix, err)) != SD_OK ||
-        (s = bind_norm(w, &rb->in_layers_0, ci, prefix, "in_layers.0", err)) != SD_OK ||
-        (s = bind_conv_named(w, &rb->in_layers_2, co, ci, 3, prefix, "in_layers.2", err)) != SD_OK ||
-        (s = bind_linear(w, &rb->emb_layers_1.weight, &rb->emb_layers_1.bias, co,
-                         cfg->time_embed_dim, prefix, "emb_layers.1", err)) != SD_OK ||
-        (s = bind_norm(w, &rb->out_layers_0, co, prefix, "out_layers.0", err)) != SD_OK ||
-        (s = bind_conv_named(w, &rb->out_layers_3, co, co, 3, prefix, "out_layers.3", err)) != SD_OK)
+    if ((s = sd_group_norm_bind(w, &rb->in_layers_0, ci, g, eps, err, "%s.in_layers.0",
+                                prefix)) != SD_OK ||
+        (s = sd_conv2d_bind(w, &rb->in_layers_2, ci, co, op_conv_params(3, 1, 1), err,
+                            "%s.in_layers.2", prefix)) != SD_OK ||
+        (s = sd_linear_bind(w, &rb->emb_layers_1, cfg->time_embed_dim, co, SD_LAYER_BIAS, err,
+                            "%s.emb_layers.1", prefix)) != SD_OK ||
+        (s = sd_group_norm_bind(w, &rb->out_layers_0, co, g, eps, err, "%s.out_layers.0",
+                                prefix)) != SD_OK ||
+        (s = sd_conv2d_bind(w, &rb->out_layers_3, co, co, op_conv_params(3, 1, 1), err,
+                            "%s.out_layers.3", prefix)) != SD_OK)
         return s;
     if (rb->has_skip_connection)
-        s = bind_conv_named(w, &rb->skip_connection, co, ci, 1, prefix, "skip_connection", err);
+        s = sd_conv2d_bind(w, &rb->skip_connection, ci, co, op_conv_params(1, 1, 0), err,
+                           "%s.skip_connection", prefix);
     return s;
 }
 
 static sd_status transformer_block_load(sd_unet_transformer_block *tb, sd_weights *w,
-                                        const char *prefix, int c, int context_dim,
+                                        const char *prefix, int c, const sd_unet_config *cfg,
                                         sd_error *err)
 {
+    const float eps = UNET_LAYER_NORM_EPS;
+    /* SD 1.x: a fixed head count; SD 2.x: heads of a fixed width */
+    const int heads = cfg->head_dim > 0 ? c / cfg->head_dim : cfg->num_heads;
+    if (cfg->head_dim > 0 && (c % cfg->head_dim != 0 || heads < 1))
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into heads of %d",
+                       prefix, c, cfg->head_dim);
     sd_status s;
-    if ((s = bind_norm(w, &tb->norm1, c, prefix, "norm1", err)) != SD_OK ||
-        (s = bind_norm(w, &tb->norm2, c, prefix, "norm2", err)) != SD_OK ||
-        (s = bind_norm(w, &tb->norm3, c, prefix, "norm3", err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn1_to_q, NULL, c, c, prefix, "attn1.to_q", err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn1_to_k, NULL, c, c, prefix, "attn1.to_k", err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn1_to_v, NULL, c, c, prefix, "attn1.to_v", err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn1_to_out_0.weight, &tb->attn1_to_out_0.bias, c, c, prefix,
-                         "attn1.to_out.0", err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn2_to_q, NULL, c, c, prefix, "attn2.to_q", err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn2_to_k, NULL, c, context_dim, prefix, "attn2.to_k",
-                         err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn2_to_v, NULL, c, context_dim, prefix, "attn2.to_v",
-                         err)) != SD_OK ||
-        (s = bind_linear(w, &tb->attn2_to_out_0.weight, &tb->attn2_to_out_0.bias, c, c, prefix,
-                         "attn2.to_out.0", err)) != SD_OK)
+    if ((s = sd_layer_norm_bind(w, &tb->norm1, c, eps, err, "%s.norm1", prefix)) != SD_OK ||
+        (s = sd_layer_norm_bind(w, &tb->norm2, c, eps, err, "%s.norm2", prefix)) != SD_OK ||
+        (s = sd_layer_norm_bind(w, &tb->norm3, c, eps, err, "%s.norm3", prefix)) != SD_OK ||
+        (s = sd_attention_bind(w, &tb->attn1, c, c, c, heads, &unet_attention_names, err,
+                               "%s.attn1", prefix)) != SD_OK ||
+        (s = sd_attention_bind(w, &tb->attn2, c, cfg->context_dim, c, heads,
+                               &unet_attention_names, err, "%s.attn2", prefix)) != SD_OK)
         return s;
-
     /* GEGLU: ff.net.0.proj [2 * inner, C] (SD 1.x: inner = 4C), ff.net.2 [C, inner]. */
-    s = sd_weights_bind_packed(w, &tb->ff_net_0_proj.weight, err, 2, SD_SHAPE(-1, c),
-                               "%s.ff.net.0.proj.weight", prefix);
-    if (s != SD_OK)
-        return s;
-    const int64_t proj_rows = tb->ff_net_0_proj.weight.shape[0];
-    if (proj_rows <= 0 || proj_rows % 2 != 0)
-        return sd_fail(err, SD_ERR_FORMAT, "%s.ff.net.0.proj.weight: %lld rows, not 2 x inner",
-                       prefix, (long long)proj_rows);
-    tb->ff_inner = (int)(proj_rows / 2);
-    if ((s = sd_weights_bind(w, &tb->ff_net_0_proj.bias, err, 1, SD_SHAPE(proj_rows),
-                             "%s.ff.net.0.proj.bias", prefix)) != SD_OK ||
-        (s = bind_linear(w, &tb->ff_net_2.weight, &tb->ff_net_2.bias, c, tb->ff_inner, prefix,
-                         "ff.net.2", err)) != SD_OK)
-        return s;
-    return SD_OK;
+    return sd_geglu_ff_bind(w, &tb->ff, c, err, "%s.ff", prefix);
+}
+
+static sd_status projection_bind(sd_weights *w, sd_unet_projection *p, int linear, int c,
+                                 const char *name, const char *prefix, sd_error *err)
+{
+    if (linear)
+        return sd_linear_bind(w, &p->linear, c, c, SD_LAYER_BIAS, err, "%s.%s", prefix, name);
+    return sd_conv2d_bind(w, &p->conv, c, c, op_conv_params(1, 1, 0), err, "%s.%s", prefix,
+                          name);
 }
 
 sd_status unet_spatial_transformer_load(sd_unet_spatial_transformer *st, sd_weights *w,
@@ -130,20 +88,19 @@ sd_status unet_spatial_transformer_load(sd_unet_spatial_transformer *st, sd_weig
     const int c = channels;
     st->channels = c;
     st->depth = cfg->transformer_depth;
-    if (cfg->num_heads <= 0 || c % cfg->num_heads != 0)
-        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d heads",
-                       prefix, c, cfg->num_heads);
-    sd_status s;
-    if ((s = check_groups(c, cfg->groups, prefix, err)) != SD_OK ||
-        (s = bind_norm(w, &st->norm, c, prefix, "norm", err)) != SD_OK ||
-        (s = bind_conv_named(w, &st->proj_in, c, c, 1, prefix, "proj_in", err)) != SD_OK ||
-        (s = bind_conv_named(w, &st->proj_out, c, c, 1, prefix, "proj_out", err)) != SD_OK)
+    st->linear_projection = cfg->use_linear_projection;
+    sd_status s = sd_group_norm_bind(w, &st->norm, c, cfg->groups, UNET_TRANSFORMER_NORM_EPS,
+                                     err, "%s.norm", prefix);
+    if (s == SD_OK)
+        s = projection_bind(w, &st->proj_in, st->linear_projection, c, "proj_in", prefix, err);
+    if (s == SD_OK)
+        s = projection_bind(w, &st->proj_out, st->linear_projection, c, "proj_out", prefix, err);
+    if (s != SD_OK)
         return s;
     for (int d = 0; d < st->depth; d++) {
         char block_prefix[256];
         snprintf(block_prefix, sizeof block_prefix, "%s.transformer_blocks.%d", prefix, d);
-        s = transformer_block_load(&st->transformer_blocks[d], w, block_prefix, c,
-                                   cfg->context_dim, err);
+        s = transformer_block_load(&st->transformer_blocks[d], w, block_prefix, c, cfg, err);
         if (s != SD_OK)
             return s;
     }
@@ -162,39 +119,10 @@ static sd_status out_of_scratch(sd_arena *a, sd_arena_mark mark, const char *blo
                    block, used);
 }
 
-/* op_linear with the weight [out, in] widened for the call when it is packed;
- * -1 when the arena cannot hold the widened weight. */
-static int linear(sd_arena *a, const float *x, int rows, int in, const sd_tensor *weight,
-                  const float *bias, int out, float *y)
+sd_status unet_resblock(const sd_unet_resblock *rb, sd_layer_ctx *ctx, const float *x, int n,
+                        int h, int w, const float *emb_silu, float *y, sd_error *err)
 {
-    const sd_arena_mark mark = sd_arena_get_mark(a);
-    const float *wt = sd_tensor_f32(weight, a);   /* [out, in] */
-    if (wt)
-        op_linear(x, rows, in, wt, bias, out, y);
-    sd_arena_reset(a, mark);
-    return wt ? 0 : -1;
-}
-
-sd_status unet_conv(const sd_unet_param *p, sd_arena *a, const float *x, int n, int h, int w,
-                    int stride, float *y, sd_error *err)
-{
-    const int co = (int)p->weight.shape[0], ci = (int)p->weight.shape[1];
-    const int k = (int)p->weight.shape[2];
-    const sd_conv_params cp = op_conv_params(k, stride, k / 2);
-    const sd_arena_mark mark = sd_arena_get_mark(a);
-    const float *weight = sd_tensor_f32(&p->weight, a);   /* [co, ci, k, k] */
-    int failed = !weight || op_conv2d(a, x, n, ci, h, w, weight, p->bias.data, co, &cp, y) != 0;
-    sd_arena_reset(a, mark);
-    if (failed)
-        return sd_fail(err, SD_ERR_NOMEM, "unet conv %dx%d %d→%d at %dx%d: out of scratch memory",
-                       k, k, ci, co, h, w);
-    return SD_OK;
-}
-
-sd_status unet_resblock(const sd_unet_resblock *rb, const sd_unet_config *cfg, sd_arena *a,
-                        const float *x, int n, int h, int w, const float *emb_silu,
-                        float *y, sd_error *err)
-{
+    sd_arena *a = ctx->arena;
     const int ci = rb->in_channels, co = rb->out_channels, hw = h * w;
     const sd_arena_mark mark = sd_arena_get_mark(a);
     float *t = sd_arena_floats(a, (size_t)n * ci * hw);    /* [n, ci, h, w] */
@@ -204,31 +132,26 @@ sd_status unet_resblock(const sd_unet_resblock *rb, const sd_unet_config *cfg, s
         return out_of_scratch(a, mark, "resblock", err);
 
     /* in_layers: GroupNorm + SiLU, 3x3 conv */
-    op_group_norm(x, n, ci, hw, cfg->groups, UNET_RESBLOCK_NORM_EPS,
-                  rb->in_layers_0.weight.data, rb->in_layers_0.bias.data, 1, t);
-    sd_status s = unet_conv(&rb->in_layers_2, a, t, n, h, w, 1, hid, err);  /* [n, co, h, w] */
-    if (s != SD_OK)
+    sd_group_norm_silu_forward(&rb->in_layers_0, x, n, hw, t);
+    sd_status s = sd_conv2d_forward(&rb->in_layers_2, ctx, t, n, h, w, hid, err);
+    if (s != SD_OK)                                                    /* [n, co, h, w] */
         goto done;
 
     /* emb_layers: Linear(SiLU(emb)) per channel; one timestep, so one row for all items */
-    if (linear(a, emb_silu, 1, cfg->time_embed_dim, &rb->emb_layers_1.weight,
-               rb->emb_layers_1.bias.data, co, emb) != 0) {            /* [1, co] */
-        s = sd_fail(err, SD_ERR_NOMEM, "unet resblock: out of scratch memory");
-        goto done;
-    }
+    if ((s = sd_linear_forward(&rb->emb_layers_1, ctx, emb_silu, 1, emb, err)) != SD_OK)
+        goto done;                                                     /* [1, co] */
     for (int i = 1; i < n; i++)
         memcpy(emb + (size_t)i * co, emb, (size_t)co * sizeof *emb);   /* [n, co] */
     op_add_channel_bias(hid, emb, n, co, hw);
 
     /* out_layers: GroupNorm + SiLU, dropout (identity at inference), 3x3 conv */
-    op_group_norm(hid, n, co, hw, cfg->groups, UNET_RESBLOCK_NORM_EPS,
-                  rb->out_layers_0.weight.data, rb->out_layers_0.bias.data, 1, hid);
-    if ((s = unet_conv(&rb->out_layers_3, a, hid, n, h, w, 1, y, err)) != SD_OK)
+    sd_group_norm_silu_forward(&rb->out_layers_0, hid, n, hw, hid);
+    if ((s = sd_conv2d_forward(&rb->out_layers_3, ctx, hid, n, h, w, y, err)) != SD_OK)
         goto done;                                                     /* [n, co, h, w] */
 
     /* + skip_connection(x) */
     if (rb->has_skip_connection) {
-        if ((s = unet_conv(&rb->skip_connection, a, x, n, h, w, 1, hid, err)) != SD_OK)
+        if ((s = sd_conv2d_forward(&rb->skip_connection, ctx, x, n, h, w, hid, err)) != SD_OK)
             goto done;                                                 /* [n, co, h, w] */
         op_add(hid, y, y, (size_t)n * co * hw);
     } else {
@@ -239,104 +162,91 @@ done:
     return s;
 }
 
-/* A BasicTransformerBlock's matrices as fp32 (widened once per spatial transformer call
- * when packed, so a CFG batch widens them once, not per image). */
-typedef struct {
-    const float *attn1_to_q, *attn1_to_k, *attn1_to_v, *attn1_to_out_0;  /* [C, C] */
-    const float *attn2_to_q, *attn2_to_out_0;                            /* [C, C] */
-    const float *attn2_to_k, *attn2_to_v;                                /* [C, ctx] */
-    const float *ff_net_0_proj;                                          /* [2 inner, C] */
-    const float *ff_net_2;                                               /* [C, inner] */
-} transformer_block_f32;
-
-/* -1 when the arena cannot hold the widened matrices. */
-static int transformer_block_widen(const sd_unet_transformer_block *tb, sd_arena *a,
-                                   transformer_block_f32 *f)
-{
-    f->attn1_to_q = sd_tensor_f32(&tb->attn1_to_q, a);
-    f->attn1_to_k = sd_tensor_f32(&tb->attn1_to_k, a);
-    f->attn1_to_v = sd_tensor_f32(&tb->attn1_to_v, a);
-    f->attn1_to_out_0 = sd_tensor_f32(&tb->attn1_to_out_0.weight, a);
-    f->attn2_to_q = sd_tensor_f32(&tb->attn2_to_q, a);
-    f->attn2_to_k = sd_tensor_f32(&tb->attn2_to_k, a);
-    f->attn2_to_v = sd_tensor_f32(&tb->attn2_to_v, a);
-    f->attn2_to_out_0 = sd_tensor_f32(&tb->attn2_to_out_0.weight, a);
-    f->ff_net_0_proj = sd_tensor_f32(&tb->ff_net_0_proj.weight, a);
-    f->ff_net_2 = sd_tensor_f32(&tb->ff_net_2.weight, a);
-    return f->attn1_to_q && f->attn1_to_k && f->attn1_to_v && f->attn1_to_out_0 &&
-                   f->attn2_to_q && f->attn2_to_k && f->attn2_to_v && f->attn2_to_out_0 &&
-                   f->ff_net_0_proj && f->ff_net_2
-               ? 0
-               : -1;
-}
-
 /* One BasicTransformerBlock on the tokens x[nq, C] of one image, in place:
  *   x += attn1(norm1(x));  x += attn2(norm2(x), context);  x += ff(norm3(x)). */
-static sd_status transformer_block(const sd_unet_transformer_block *tb,
-                                   const transformer_block_f32 *f, const sd_unet_config *cfg,
-                                   sd_arena *a, float *x, int nq, int c, const float *context,
-                                   int n_ctx, sd_error *err)
+static sd_status transformer_block(const sd_unet_transformer_block *tb, sd_layer_ctx *ctx,
+                                   float *x, int nq, int c, const float *context, int n_ctx,
+                                   sd_error *err)
 {
-    const int heads = cfg->num_heads, head_dim = c / heads, ctx_dim = cfg->context_dim;
-    const int nk_max = nq > n_ctx ? nq : n_ctx;
     const size_t xn = (size_t)nq * c;
-    const sd_arena_mark mark = sd_arena_get_mark(a);
-    float *norm = sd_arena_floats(a, xn);                     /* [nq, C] */
+    const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
+    float *norm = sd_arena_floats(ctx->arena, xn);            /* [nq, C] */
     if (!norm)
-        return out_of_scratch(a, mark, "transformer block", err);
-    const sd_arena_mark attn_mark = sd_arena_get_mark(a);
-    float *q = sd_arena_floats(a, xn);                        /* [nq, C] */
-    float *k = sd_arena_floats(a, (size_t)nk_max * c);        /* [nk, C] */
-    float *v = sd_arena_floats(a, (size_t)nk_max * c);        /* [nk, C] */
-    float *o = sd_arena_floats(a, xn);                        /* [nq, C] */
-    if (!q || !k || !v || !o)
-        return out_of_scratch(a, mark, "transformer block", err);
-
-    /* attn1: self-attention */
-    op_layer_norm(x, nq, c, UNET_LAYER_NORM_EPS, tb->norm1.weight.data, tb->norm1.bias.data,
-                  norm);
-    op_linear(norm, nq, c, f->attn1_to_q, NULL, c, q);
-    op_linear(norm, nq, c, f->attn1_to_k, NULL, c, k);
-    op_linear(norm, nq, c, f->attn1_to_v, NULL, c, v);
-    if (op_attention(a, q, c, k, v, c, nq, nq, heads, head_dim, 0, o) != 0)
-        return out_of_scratch(a, mark, "self-attention", err);
-    op_linear(o, nq, c, f->attn1_to_out_0, tb->attn1_to_out_0.bias.data, c, norm);
+        return out_of_scratch(ctx->arena, mark, "transformer block", err);
+    sd_status s;
+    sd_layer_norm_forward(&tb->norm1, x, nq, norm);
+    if ((s = sd_attention_forward(&tb->attn1, ctx, norm, nq, NULL, nq, 0, norm, err)) != SD_OK)
+        goto done;
     op_add(x, norm, x, xn);
-
-    /* attn2: cross-attention, keys and values from the text context [n_ctx, ctx_dim] */
-    op_layer_norm(x, nq, c, UNET_LAYER_NORM_EPS, tb->norm2.weight.data, tb->norm2.bias.data,
-                  norm);
-    op_linear(norm, nq, c, f->attn2_to_q, NULL, c, q);
-    op_linear(context, n_ctx, ctx_dim, f->attn2_to_k, NULL, c, k);  /* [n_ctx, C] */
-    op_linear(context, n_ctx, ctx_dim, f->attn2_to_v, NULL, c, v);  /* [n_ctx, C] */
-    if (op_attention(a, q, c, k, v, c, nq, n_ctx, heads, head_dim, 0, o) != 0)
-        return out_of_scratch(a, mark, "cross-attention", err);
-    op_linear(o, nq, c, f->attn2_to_out_0, tb->attn2_to_out_0.bias.data, c, norm);
+    /* attn2: cross-attention, keys and values from the text context [n_ctx, context_dim] */
+    sd_layer_norm_forward(&tb->norm2, x, nq, norm);
+    if ((s = sd_attention_forward(&tb->attn2, ctx, norm, nq, context, n_ctx, 0, norm,
+                                  err)) != SD_OK)
+        goto done;
     op_add(x, norm, x, xn);
-    sd_arena_reset(a, attn_mark);
-
-    /* ff: GEGLU (value · GELU(gate)) then Linear back to C */
-    const int inner = tb->ff_inner;
-    float *proj = sd_arena_floats(a, (size_t)nq * 2 * inner); /* [nq, 2 inner] */
-    float *gated = sd_arena_floats(a, (size_t)nq * inner);    /* [nq, inner] */
-    if (!proj || !gated)
-        return out_of_scratch(a, mark, "feed-forward", err);
-    op_layer_norm(x, nq, c, UNET_LAYER_NORM_EPS, tb->norm3.weight.data, tb->norm3.bias.data,
-                  norm);
-    op_linear(norm, nq, c, f->ff_net_0_proj, tb->ff_net_0_proj.bias.data, 2 * inner, proj);
-    op_geglu(proj, nq, inner, gated);
-    op_linear(gated, nq, inner, f->ff_net_2, tb->ff_net_2.bias.data, c, norm);
+    sd_layer_norm_forward(&tb->norm3, x, nq, norm);
+    if ((s = sd_geglu_ff_forward(&tb->ff, ctx, norm, nq, norm, err)) != SD_OK)
+        goto done;
     op_add(x, norm, x, xn);
+done:
+    sd_arena_reset(ctx->arena, mark);
+    return s;
+}
 
-    sd_arena_reset(a, mark);
-    return SD_OK;
+/* Pins one block's ten matrices, so a CFG batch widens them once, not per image. */
+static sd_status transformer_block_pin(const sd_unet_transformer_block *tb, sd_layer_ctx *ctx,
+                                       sd_error *err)
+{
+    sd_status s;
+    if ((s = sd_attention_pin(ctx, &tb->attn1, err)) != SD_OK ||
+        (s = sd_attention_pin(ctx, &tb->attn2, err)) != SD_OK)
+        return s;
+    return sd_geglu_ff_pin(ctx, &tb->ff, err);
+}
+
+/* tokens [n, hw, C] = proj_in(x [n, C, hw]), through scratch [n, C, hw]: SD 1.x's 1x1 conv
+ * then the transpose, SD 2.x's transpose then the Linear. */
+static sd_status proj_in(const sd_unet_spatial_transformer *st, sd_layer_ctx *ctx,
+                         const float *x, int n, int h, int w, float *scratch, float *tokens,
+                         sd_error *err)
+{
+    const int c = st->channels, hw = h * w;
+    const size_t chw_n = (size_t)c * hw;
+    if (st->linear_projection) {
+        for (int b = 0; b < n; b++)
+            op_transpose(x + b * chw_n, c, hw, scratch + b * chw_n);     /* [hw, C] */
+        return sd_linear_forward(&st->proj_in.linear, ctx, scratch, n * hw, tokens, err);
+    }
+    sd_status s = sd_conv2d_forward(&st->proj_in.conv, ctx, x, n, h, w, scratch, err);
+    for (int b = 0; b < n && s == SD_OK; b++)
+        op_transpose(scratch + b * chw_n, c, hw, tokens + b * chw_n);   /* [hw, C] */
+    return s;
+}
+
+/* y [n, C, hw] = proj_out(tokens [n, hw, C]), through scratch [n, C, hw]. */
+static sd_status proj_out(const sd_unet_spatial_transformer *st, sd_layer_ctx *ctx,
+                          const float *tokens, int n, int h, int w, float *scratch, float *y,
+                          sd_error *err)
+{
+    const int c = st->channels, hw = h * w;
+    const size_t chw_n = (size_t)c * hw;
+    if (st->linear_projection) {
+        sd_status s = sd_linear_forward(&st->proj_out.linear, ctx, tokens, n * hw, scratch, err);
+        for (int b = 0; b < n && s == SD_OK; b++)
+            op_transpose(scratch + b * chw_n, hw, c, y + b * chw_n);     /* [C, hw] */
+        return s;
+    }
+    for (int b = 0; b < n; b++)
+        op_transpose(tokens + b * chw_n, hw, c, scratch + b * chw_n);   /* [C, hw] */
+    return sd_conv2d_forward(&st->proj_out.conv, ctx, scratch, n, h, w, y, err);
 }
 
 sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,
-                                   const sd_unet_config *cfg, sd_arena *a, float *x, int n,
-                                   int h, int w, const float *context, int n_ctx,
+                                   const sd_unet_config *cfg, sd_layer_ctx *ctx, float *x,
+                                   int n, int h, int w, const float *context, int n_ctx,
                                    sd_error *err)
 {
+    sd_arena *a = ctx->arena;
     const int c = st->channels, hw = h * w;
     const size_t chw_n = (size_t)c * hw;
     /* The whole batch's tokens at once, so each block's matrices are widened once per call;
@@ -349,50 +259,35 @@ sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,
     if (!chw || !proj || !tokens)
         return out_of_scratch(a, mark, "spatial transformer", err);
 
-    op_group_norm(x, n, c, hw, cfg->groups, UNET_TRANSFORMER_NORM_EPS, st->norm.weight.data,
-                  st->norm.bias.data, 0, chw);
-    sd_status s = unet_conv(&st->proj_in, a, chw, n, h, w, 1, proj, err);  /* [n, C, hw] */
-    for (int b = 0; b < n && s == SD_OK; b++)
-        op_transpose(proj + b * chw_n, c, hw, tokens + b * chw_n);          /* [hw, C] */
+    sd_group_norm_forward(&st->norm, x, n, hw, chw);
+    sd_status s = proj_in(st, ctx, chw, n, h, w, proj, tokens, err);        /* [n, hw, C] */
     for (int d = 0; d < st->depth && s == SD_OK; d++) {
         const sd_unet_transformer_block *tb = &st->transformer_blocks[d];
-        const sd_arena_mark block_mark = sd_arena_get_mark(a);
-        transformer_block_f32 f;
-        if (transformer_block_widen(tb, a, &f) != 0) {
-            s = out_of_scratch(a, block_mark, "transformer block", err);
-            break;
-        }
+        const sd_layer_scope scope = sd_layer_scope_begin(ctx);
+        s = transformer_block_pin(tb, ctx, err);
         for (int b = 0; b < n && s == SD_OK; b++) {
-            const float *ctx = context + (size_t)b * n_ctx * cfg->context_dim; /* [n_ctx, ctx] */
-            s = transformer_block(tb, &f, cfg, a, tokens + b * chw_n, hw, c, ctx, n_ctx, err);
+            const float *ctx_b = context + (size_t)b * n_ctx * cfg->context_dim; /* [n_ctx, ctx] */
+            s = transformer_block(tb, ctx, tokens + b * chw_n, hw, c, ctx_b, n_ctx, err);
         }
-        sd_arena_reset(a, block_mark);
+        sd_layer_scope_end(ctx, scope);
     }
-    for (int b = 0; b < n && s == SD_OK; b++)
-        op_transpose(tokens + b * chw_n, hw, c, chw + b * chw_n);           /* [C, hw] */
     if (s == SD_OK)
-        s = unet_conv(&st->proj_out, a, chw, n, h, w, 1, proj, err);       /* [n, C, hw] */
+        s = proj_out(st, ctx, tokens, n, h, w, chw, proj, err);             /* [n, C, hw] */
     if (s == SD_OK)
         op_add(x, proj, x, (size_t)n * chw_n);
     sd_arena_reset(a, mark);
     return s;
 }
 
-sd_status unet_downsample(const sd_unet_param *op, sd_arena *a, const float *x, int n, int h,
-                          int w, float *y, sd_error *err)
-{
-    return unet_conv(op, a, x, n, h, w, 2, y, err);  /* [n, c, (h+1)/2, (w+1)/2] */
-}
-
-sd_status unet_upsample(const sd_unet_param *conv, sd_arena *a, const float *x, int n, int c,
+sd_status unet_upsample(const sd_conv2d *conv, sd_layer_ctx *ctx, const float *x, int n, int c,
                         int h, int w, int ho, int wo, float *y, sd_error *err)
 {
-    const sd_arena_mark mark = sd_arena_get_mark(a);
-    float *up = sd_arena_floats(a, (size_t)n * c * ho * wo);  /* [n, c, ho, wo] */
+    const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
+    float *up = sd_arena_floats(ctx->arena, (size_t)n * c * ho * wo);  /* [n, c, ho, wo] */
     if (!up)
-        return out_of_scratch(a, mark, "upsample", err);
+        return out_of_scratch(ctx->arena, mark, "upsample", err);
     op_upsample_nearest(x, n, c, h, w, ho, wo, up);
-    sd_status s = unet_conv(conv, a, up, n, ho, wo, 1, y, err);  /* [n, c, ho, wo] */
-    sd_arena_reset(a, mark);
+    sd_status s = sd_conv2d_forward(conv, ctx, up, n, ho, wo, y, err);  /* [n, c, ho, wo] */
+    sd_arena_reset(ctx->arena, mark);
     return s;
 }

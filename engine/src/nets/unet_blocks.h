@@ -13,9 +13,9 @@
 
 /* ---- binding (all return SD_OK or SD_ERR_FORMAT naming the key) ---- */
 
-/* <prefix>.weight [co, ci, k, k] and <prefix>.bias [co]. */
-sd_status unet_bind_conv(sd_weights *w, sd_unet_param *p, int co, int ci, int k,
-                         const char *prefix, sd_error *err);
+/* A 3x3 convolution, padding 1, of the given stride at `prefix` (conv_in, .op, .conv, out.2). */
+sd_status unet_conv3x3_bind(sd_weights *w, sd_conv2d *c, int ci, int co, int stride,
+                            const char *prefix, sd_error *err);
 sd_status unet_resblock_load(sd_unet_resblock *rb, sd_weights *w, const char *prefix,
                              int in_channels, int out_channels, const sd_unet_config *cfg,
                              sd_error *err);
@@ -25,28 +25,19 @@ sd_status unet_spatial_transformer_load(sd_unet_spatial_transformer *st, sd_weig
 
 /* ---- forward (all return SD_OK, or SD_ERR_NOMEM when the arena cannot grow) ---- */
 
-/* y[n, co, ho, wo] = conv(x[n, ci, h, w]) with a k x k kernel, padding k/2. */
-sd_status unet_conv(const sd_unet_param *p, sd_arena *a, const float *x, int n, int h, int w,
-                    int stride, float *y, sd_error *err);
-
 /* y[n, out_channels, h, w] = resblock(x[n, in_channels, h, w], emb_silu[time_embed_dim]).
  * emb_silu is SiLU(time embedding), shared by the whole batch. y must not alias x. */
-sd_status unet_resblock(const sd_unet_resblock *rb, const sd_unet_config *cfg, sd_arena *a,
-                        const float *x, int n, int h, int w, const float *emb_silu,
-                        float *y, sd_error *err);
+sd_status unet_resblock(const sd_unet_resblock *rb, sd_layer_ctx *ctx, const float *x, int n,
+                        int h, int w, const float *emb_silu, float *y, sd_error *err);
 
 /* x[n, C, h, w] = spatial_transformer(x, context[n, n_ctx, context_dim]), in place. */
 sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,
-                                   const sd_unet_config *cfg, sd_arena *a, float *x, int n,
-                                   int h, int w, const float *context, int n_ctx,
+                                   const sd_unet_config *cfg, sd_layer_ctx *ctx, float *x,
+                                   int n, int h, int w, const float *context, int n_ctx,
                                    sd_error *err);
 
-/* y[n, c, ho, wo] = 3x3 conv, stride 2, padding 1 of x[n, c, h, w]; ho = (h + 1) / 2. */
-sd_status unet_downsample(const sd_unet_param *op, sd_arena *a, const float *x, int n, int h,
-                          int w, float *y, sd_error *err);
-
 /* y[n, c, ho, wo] = 3x3 conv of nearest(x[n, c, h, w] → ho x wo). */
-sd_status unet_upsample(const sd_unet_param *conv, sd_arena *a, const float *x, int n, int c,
+sd_status unet_upsample(const sd_conv2d *conv, sd_layer_ctx *ctx, const float *x, int n, int c,
                         int h, int w, int ho, int wo, float *y, sd_error *err);
 
 #endif

@@ -27,126 +27,94 @@
  * ("first_stage_model.decoder.up.3.block.0.nin_shortcut.weight") is well under it. */
 #define VAE_KEY_MAX 192
 
-/* Formats a key prefix; a key that would not fit is reported, never truncated. */
-static sd_status format_key(char *key, sd_error *err, const char *fmt, va_list ap)
+static const sd_attention_names vae_attention_names = {
+    "q", "k", "v", "proj_out", SD_LAYER_BIAS,
+};
+
+/* Same-size convolutions: 3x3 with padding 1, or 1x1. */
+static sd_conv_params same_size(int k)
 {
-    int len = vsnprintf(key, VAE_KEY_MAX, fmt, ap);
-    if (len < 0 || len >= VAE_KEY_MAX)
-        return sd_fail(err, SD_ERR_INTERNAL, "VAE: checkpoint key too long (%s...)", key);
-    return SD_OK;
+    return op_conv_params(k, 1, k / 2);
 }
 
-static sd_status bind_group_norm(sd_weights *w, vae_group_norm *n, int c, sd_error *err,
-                                 const char *fmt, ...) SD_PRINTF(5, 6);
-static sd_status bind_group_norm(sd_weights *w, vae_group_norm *n, int c, sd_error *err,
-                                 const char *fmt, ...)
-{
-    char key[VAE_KEY_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    sd_status st = format_key(key, err, fmt, ap);
-    va_end(ap);
-    if (st == SD_OK)
-        st = sd_weights_bind(w, &n->weight, err, 1, SD_SHAPE(c), "%s.weight", key);
-    if (st == SD_OK)
-        st = sd_weights_bind(w, &n->bias, err, 1, SD_SHAPE(c), "%s.bias", key);
-    return st;
-}
+/* LDM Downsample: zero-pad right and bottom by one, then 3x3 stride 2 without padding. */
+static const sd_conv_params vae_downsample_params = {
+    .kh = 3, .kw = 3, .stride = 2, .pad_top = 0, .pad_left = 0, .pad_bottom = 1, .pad_right = 1,
+};
 
-static sd_status bind_conv(sd_weights *w, vae_conv *cv, int ci, int co, int k, sd_error *err,
-                           const char *fmt, ...) SD_PRINTF(7, 8);
-static sd_status bind_conv(sd_weights *w, vae_conv *cv, int ci, int co, int k, sd_error *err,
-                           const char *fmt, ...)
-{
-    char key[VAE_KEY_MAX];
-    va_list ap;
-    va_start(ap, fmt);
-    sd_status st = format_key(key, err, fmt, ap);
-    va_end(ap);
-    cv->ci = ci;
-    cv->co = co;
-    cv->k = k;
-    if (st == SD_OK)
-        st = sd_weights_bind_packed(w, &cv->weight, err, 4, SD_SHAPE(co, ci, k, k),
-                                    "%s.weight", key);
-    if (st == SD_OK)
-        st = sd_weights_bind(w, &cv->bias, err, 1, SD_SHAPE(co), "%s.bias", key);
-    return st;
-}
-
-static sd_status bind_resnet_block(sd_weights *w, vae_resnet_block *b, int ci, int co,
-                                   sd_error *err, const char *fmt, ...) SD_PRINTF(6, 7);
-static sd_status bind_resnet_block(sd_weights *w, vae_resnet_block *b, int ci, int co,
+static sd_status bind_resnet_block(sd_weights *w, vae_resnet_block *b, int ci, int co, int groups,
+                                   sd_error *err, const char *fmt, ...) SD_PRINTF(7, 8);
+static sd_status bind_resnet_block(sd_weights *w, vae_resnet_block *b, int ci, int co, int groups,
                                    sd_error *err, const char *fmt, ...)
 {
     char key[VAE_KEY_MAX];
     va_list ap;
     va_start(ap, fmt);
-    sd_status st = format_key(key, err, fmt, ap);
+    int len = vsnprintf(key, sizeof key, fmt, ap);
     va_end(ap);
+    if (len < 0 || len >= (int)sizeof key)
+        return sd_fail(err, SD_ERR_INTERNAL, "VAE: checkpoint key too long (%s...)", key);
     b->in_channels = ci;
     b->out_channels = co;
     b->has_nin_shortcut = ci != co;
-    if (st == SD_OK)
-        st = bind_group_norm(w, &b->norm1, ci, err, "%s.norm1", key);
-    if (st == SD_OK)
-        st = bind_conv(w, &b->conv1, ci, co, 3, err, "%s.conv1", key);
-    if (st == SD_OK)
-        st = bind_group_norm(w, &b->norm2, co, err, "%s.norm2", key);
-    if (st == SD_OK)
-        st = bind_conv(w, &b->conv2, co, co, 3, err, "%s.conv2", key);
-    if (st == SD_OK && b->has_nin_shortcut)
-        st = bind_conv(w, &b->nin_shortcut, ci, co, 1, err, "%s.nin_shortcut", key);
+    sd_status st;
+    if ((st = sd_group_norm_bind(w, &b->norm1, ci, groups, VAE_GN_EPS, err, "%s.norm1",
+                                 key)) != SD_OK ||
+        (st = sd_conv2d_bind(w, &b->conv1, ci, co, same_size(3), err, "%s.conv1", key)) != SD_OK ||
+        (st = sd_group_norm_bind(w, &b->norm2, co, groups, VAE_GN_EPS, err, "%s.norm2",
+                                 key)) != SD_OK ||
+        (st = sd_conv2d_bind(w, &b->conv2, co, co, same_size(3), err, "%s.conv2", key)) != SD_OK)
+        return st;
+    if (b->has_nin_shortcut)
+        st = sd_conv2d_bind(w, &b->nin_shortcut, ci, co, same_size(1), err, "%s.nin_shortcut",
+                            key);
     return st;
 }
 
 /* mid.block_1, mid.attn_1, mid.block_2 under `key` (encoder.mid or decoder.mid). */
-static sd_status bind_mid(sd_weights *w, vae_mid *m, int c, const char *key, sd_error *err)
+static sd_status bind_mid(sd_weights *w, vae_mid *m, int c, int groups, const char *key,
+                          sd_error *err)
 {
     vae_attn_block *a = &m->attn_1;
     a->channels = c;
-    sd_status st = bind_resnet_block(w, &m->block_1, c, c, err, "%s.block_1", key);
+    sd_status st = bind_resnet_block(w, &m->block_1, c, c, groups, err, "%s.block_1", key);
     if (st == SD_OK)
-        st = bind_group_norm(w, &a->norm, c, err, "%s.attn_1.norm", key);
+        st = sd_group_norm_bind(w, &a->norm, c, groups, VAE_GN_EPS, err, "%s.attn_1.norm", key);
+    if (st == SD_OK)   /* one head as wide as the channels */
+        st = sd_attention_bind(w, &a->attn, c, c, c, 1, &vae_attention_names, err,
+                               "%s.attn_1", key);
     if (st == SD_OK)
-        st = bind_conv(w, &a->q, c, c, 1, err, "%s.attn_1.q", key);
-    if (st == SD_OK)
-        st = bind_conv(w, &a->k, c, c, 1, err, "%s.attn_1.k", key);
-    if (st == SD_OK)
-        st = bind_conv(w, &a->v, c, c, 1, err, "%s.attn_1.v", key);
-    if (st == SD_OK)
-        st = bind_conv(w, &a->proj_out, c, c, 1, err, "%s.attn_1.proj_out", key);
-    if (st == SD_OK)
-        st = bind_resnet_block(w, &m->block_2, c, c, err, "%s.block_2", key);
+        st = bind_resnet_block(w, &m->block_2, c, c, groups, err, "%s.block_2", key);
     return st;
 }
 
 static sd_status bind_encoder(sd_weights *w, vae_encoder *e, const sd_vae_config *cfg,
                               sd_error *err)
 {
-    const int L = cfg->levels, top = cfg->channels[L - 1];
-    sd_status st = bind_conv(w, &e->conv_in, cfg->in_channels, cfg->channels[0], 3, err,
-                             VAE_PREFIX "encoder.conv_in");
+    const int L = cfg->levels, top = cfg->channels[L - 1], g = cfg->groups;
+    sd_status st = sd_conv2d_bind(w, &e->conv_in, cfg->in_channels, cfg->channels[0],
+                                  same_size(3), err, VAE_PREFIX "encoder.conv_in");
     int ci = cfg->channels[0];
     for (int i = 0; i < L && st == SD_OK; i++) {
         vae_encoder_level *lv = &e->down[i];
         const int co = cfg->channels[i];
         lv->n_blocks = cfg->layers_per_block;
         for (int j = 0; j < lv->n_blocks && st == SD_OK; j++, ci = co)
-            st = bind_resnet_block(w, &lv->block[j], ci, co, err,
+            st = bind_resnet_block(w, &lv->block[j], ci, co, g, err,
                                    VAE_PREFIX "encoder.down.%d.block.%d", i, j);
         lv->has_downsample = i < L - 1;
         if (st == SD_OK && lv->has_downsample)
-            st = bind_conv(w, &lv->downsample, co, co, 3, err,
-                           VAE_PREFIX "encoder.down.%d.downsample.conv", i);
+            st = sd_conv2d_bind(w, &lv->downsample, co, co, vae_downsample_params, err,
+                                VAE_PREFIX "encoder.down.%d.downsample.conv", i);
     }
     if (st == SD_OK)
-        st = bind_mid(w, &e->mid, top, VAE_PREFIX "encoder.mid", err);
+        st = bind_mid(w, &e->mid, top, g, VAE_PREFIX "encoder.mid", err);
     if (st == SD_OK)
-        st = bind_group_norm(w, &e->norm_out, top, err, VAE_PREFIX "encoder.norm_out");
+        st = sd_group_norm_bind(w, &e->norm_out, top, g, VAE_GN_EPS, err,
+                                VAE_PREFIX "encoder.norm_out");
     if (st == SD_OK)
-        st = bind_conv(w, &e->conv_out, top, 2 * cfg->latent_channels, 3, err,
-                       VAE_PREFIX "encoder.conv_out");
+        st = sd_conv2d_bind(w, &e->conv_out, top, 2 * cfg->latent_channels, same_size(3), err,
+                            VAE_PREFIX "encoder.conv_out");
     return st;
 }
 
@@ -154,28 +122,30 @@ static sd_status bind_decoder(sd_weights *w, vae_decoder *d, const sd_vae_config
                               sd_error *err)
 {
     const int L = cfg->levels, top = cfg->channels[L - 1], c0 = cfg->channels[0];
-    sd_status st = bind_conv(w, &d->conv_in, cfg->latent_channels, top, 3, err,
-                             VAE_PREFIX "decoder.conv_in");
+    const int g = cfg->groups;
+    sd_status st = sd_conv2d_bind(w, &d->conv_in, cfg->latent_channels, top, same_size(3), err,
+                                  VAE_PREFIX "decoder.conv_in");
     if (st == SD_OK)
-        st = bind_mid(w, &d->mid, top, VAE_PREFIX "decoder.mid", err);
+        st = bind_mid(w, &d->mid, top, g, VAE_PREFIX "decoder.mid", err);
     int ci = top;
     for (int i = L - 1; i >= 0 && st == SD_OK; i--) {
         vae_decoder_level *lv = &d->up[i];
         const int co = cfg->channels[i];
         lv->n_blocks = cfg->layers_per_block + 1;
         for (int j = 0; j < lv->n_blocks && st == SD_OK; j++, ci = co)
-            st = bind_resnet_block(w, &lv->block[j], ci, co, err,
+            st = bind_resnet_block(w, &lv->block[j], ci, co, g, err,
                                    VAE_PREFIX "decoder.up.%d.block.%d", i, j);
         lv->has_upsample = i > 0;
         if (st == SD_OK && lv->has_upsample)
-            st = bind_conv(w, &lv->upsample, co, co, 3, err,
-                           VAE_PREFIX "decoder.up.%d.upsample.conv", i);
+            st = sd_conv2d_bind(w, &lv->upsample, co, co, same_size(3), err,
+                                VAE_PREFIX "decoder.up.%d.upsample.conv", i);
     }
     if (st == SD_OK)
-        st = bind_group_norm(w, &d->norm_out, c0, err, VAE_PREFIX "decoder.norm_out");
+        st = sd_group_norm_bind(w, &d->norm_out, c0, g, VAE_GN_EPS, err,
+                                VAE_PREFIX "decoder.norm_out");
     if (st == SD_OK)
-        st = bind_conv(w, &d->conv_out, c0, cfg->out_channels, 3, err,
-                       VAE_PREFIX "decoder.conv_out");
+        st = sd_conv2d_bind(w, &d->conv_out, c0, cfg->out_channels, same_size(3), err,
+                            VAE_PREFIX "decoder.conv_out");
     return st;
 }
 
@@ -199,9 +169,11 @@ sd_status sd_vae_load(sd_vae *vae, sd_weights *w, const sd_vae_config *cfg, sd_e
     const int lc2 = 2 * cfg->latent_channels, lc = cfg->latent_channels;
     sd_status st = bind_encoder(w, &vae->encoder, cfg, err);
     if (st == SD_OK)
-        st = bind_conv(w, &vae->quant_conv, lc2, lc2, 1, err, VAE_PREFIX "quant_conv");
+        st = sd_conv2d_bind(w, &vae->quant_conv, lc2, lc2, same_size(1), err,
+                            VAE_PREFIX "quant_conv");
     if (st == SD_OK)
-        st = bind_conv(w, &vae->post_quant_conv, lc, lc, 1, err, VAE_PREFIX "post_quant_conv");
+        st = sd_conv2d_bind(w, &vae->post_quant_conv, lc, lc, same_size(1), err,
+                            VAE_PREFIX "post_quant_conv");
     if (st == SD_OK)
         st = bind_decoder(w, &vae->decoder, cfg, err);
     if (st != SD_OK)
@@ -215,8 +187,7 @@ sd_status sd_vae_load(sd_vae *vae, sd_weights *w, const sd_vae_config *cfg, sd_e
 typedef struct {
     float *x, *t0, *t1;
     int c, h, w;
-    int groups;
-    sd_arena *arena;
+    sd_layer_ctx ctx;   /* the arena every layer's scratch comes from */
     const sd_vae_trace *trace;
 } vae_state;
 
@@ -227,34 +198,11 @@ static void trace_emit(const vae_state *s, const char *name, const float *x, int
         s->trace->fn(s->trace->user, name, x, c, h, w);
 }
 
-static sd_status conv_forward(const vae_conv *cv, sd_arena *a, const float *x, int h, int w,
-                              const sd_conv_params *p, float *y, sd_error *err)
+/* y = cv(x) on the one image of the pass, x [cv.ci, h, w]. */
+static sd_status conv(const sd_conv2d *cv, vae_state *s, const float *x, int h, int w,
+                      float *y, sd_error *err)
 {
-    const sd_arena_mark mark = sd_arena_get_mark(a);
-    const float *weight = sd_tensor_f32(&cv->weight, a);   /* [co, ci, k, k] */
-    int failed = !weight || op_conv2d(a, x, 1, cv->ci, h, w, weight, cv->bias.data, cv->co, p,
-                                      y) != 0;
-    sd_arena_reset(a, mark);
-    if (failed)
-        return sd_fail(err, SD_ERR_NOMEM,
-                       "VAE: out of scratch memory in a %dx%d convolution (%d -> %d channels "
-                       "at %dx%d)", cv->k, cv->k, cv->ci, cv->co, h, w);
-    return SD_OK;
-}
-
-/* Same-size convolution: 3x3 with padding 1, or 1x1. */
-static sd_status conv_same(const vae_conv *cv, sd_arena *a, const float *x, int h, int w,
-                           float *y, sd_error *err)
-{
-    const sd_conv_params p = op_conv_params(cv->k, 1, cv->k / 2);
-    return conv_forward(cv, a, x, h, w, &p, y, err);
-}
-
-static void group_norm(const vae_state *s, const vae_group_norm *n, const float *x, int c,
-                       int silu, float *y)
-{
-    op_group_norm(x, 1, c, s->h * s->w, s->groups, VAE_GN_EPS, n->weight.data, n->bias.data,
-                  silu, y);
+    return sd_conv2d_forward(cv, &s->ctx, x, 1, h, w, y, err);
 }
 
 static void swap_in(vae_state *s, float **slot)
@@ -269,15 +217,15 @@ static sd_status resnet_block(const vae_resnet_block *b, vae_state *s, sd_error 
     const int h = s->h, w = s->w;
     sd_status st;
     /* [ci, h, w] → [co, h, w] */
-    group_norm(s, &b->norm1, s->x, b->in_channels, 1, s->t0);
-    if ((st = conv_same(&b->conv1, s->arena, s->t0, h, w, s->t1, err)) != SD_OK)
+    sd_group_norm_silu_forward(&b->norm1, s->x, 1, h * w, s->t0);
+    if ((st = conv(&b->conv1, s, s->t0, h, w, s->t1, err)) != SD_OK)
         return st;
-    group_norm(s, &b->norm2, s->t1, b->out_channels, 1, s->t1);
-    if ((st = conv_same(&b->conv2, s->arena, s->t1, h, w, s->t0, err)) != SD_OK)
+    sd_group_norm_silu_forward(&b->norm2, s->t1, 1, h * w, s->t1);
+    if ((st = conv(&b->conv2, s, s->t1, h, w, s->t0, err)) != SD_OK)
         return st;
     const size_t n = (size_t)b->out_channels * h * w;
     if (b->has_nin_shortcut) {
-        if ((st = conv_same(&b->nin_shortcut, s->arena, s->x, h, w, s->t1, err)) != SD_OK)
+        if ((st = conv(&b->nin_shortcut, s, s->x, h, w, s->t1, err)) != SD_OK)
             return st;
         op_add(s->t1, s->t0, s->t0, n);
     } else {
@@ -291,50 +239,17 @@ static sd_status resnet_block(const vae_resnet_block *b, vae_state *s, sd_error 
 /* Single-head attention over the h*w positions: tokens are pixels, channels are the
  * head dimension, so the 1x1 q/k/v/proj_out convolutions are linear layers on the
  * [hw, c] transpose. */
-/* A 1x1 conv on tokens [hw, ci] -> [hw, co] as a linear, with its weight widened for the
- * call when packed; -1 when the arena cannot hold the widened weight. */
-static int conv1x1_tokens(const vae_conv *cv, sd_arena *a, const float *x, int hw, float *y)
-{
-    const sd_arena_mark mark = sd_arena_get_mark(a);
-    const float *weight = sd_tensor_f32(&cv->weight, a);   /* [co, ci] */
-    if (weight)
-        op_linear(x, hw, cv->ci, weight, cv->bias.data, cv->co, y);
-    sd_arena_reset(a, mark);
-    return weight ? 0 : -1;
-}
-
 static sd_status attn_block(const vae_attn_block *b, vae_state *s, sd_error *err)
 {
     const int c = b->channels, hw = s->h * s->w;
-    const size_t n = (size_t)c * hw;
-    const sd_arena_mark mark = sd_arena_get_mark(s->arena);
-    float *q = sd_arena_floats(s->arena, n);
-    float *k = sd_arena_floats(s->arena, n);
-    float *v = sd_arena_floats(s->arena, n);
-    if (!q || !k || !v) {
-        sd_arena_reset(s->arena, mark);
-        return sd_fail(err, SD_ERR_NOMEM, "VAE attention: out of scratch memory (%d x %d)",
-                       hw, c);
-    }
-    group_norm(s, &b->norm, s->x, c, 0, s->t0);                 /* [c, hw] */
+    sd_group_norm_forward(&b->norm, s->x, 1, hw, s->t0);        /* [c, hw] */
     op_transpose(s->t0, c, hw, s->t1);                          /* [hw, c] */
-    /* q, k, v [hw, c]; softmax(q kᵀ / sqrt(c)) v: [hw, c] */
-    if (conv1x1_tokens(&b->q, s->arena, s->t1, hw, q) != 0 ||
-        conv1x1_tokens(&b->k, s->arena, s->t1, hw, k) != 0 ||
-        conv1x1_tokens(&b->v, s->arena, s->t1, hw, v) != 0 ||
-        op_attention(s->arena, q, c, k, v, c, hw, hw, 1, c, 0, s->t0) != 0) {
-        sd_arena_reset(s->arena, mark);
-        return sd_fail(err, SD_ERR_NOMEM, "VAE attention: out of scratch memory (%d x %d)",
-                       hw, c);
-    }
-    if (conv1x1_tokens(&b->proj_out, s->arena, s->t0, hw, s->t1) != 0) {
-        sd_arena_reset(s->arena, mark);
-        return sd_fail(err, SD_ERR_NOMEM, "VAE attention: out of scratch memory (%d x %d)",
-                       hw, c);
-    }
+    /* proj_out(softmax(q kᵀ / sqrt(c)) v): [hw, c] */
+    sd_status st = sd_attention_forward(&b->attn, &s->ctx, s->t1, hw, NULL, hw, 0, s->t1, err);
+    if (st != SD_OK)
+        return st;
     op_transpose(s->t1, hw, c, s->t0);                          /* [c, hw] */
-    op_add(s->x, s->t0, s->x, n);
-    sd_arena_reset(s->arena, mark);
+    op_add(s->x, s->t0, s->x, (size_t)c * hw);
     return SD_OK;
 }
 
@@ -348,13 +263,13 @@ static sd_status mid_forward(const vae_mid *m, vae_state *s, sd_error *err)
     return st;
 }
 
-/* LDM Downsample: zero-pad right and bottom by one, then 3x3 stride 2 without padding. */
-static sd_status downsample(const vae_conv *cv, vae_state *s, sd_error *err)
+/* LDM Downsample: zero-pad right and bottom by one, then 3x3 stride 2 without padding
+ * (the padding is the conv's own: vae_downsample_params). */
+static sd_status downsample(const sd_conv2d *cv, vae_state *s, sd_error *err)
 {
-    const sd_conv_params p = {.kh = 3, .kw = 3, .stride = 2,
-                              .pad_top = 0, .pad_left = 0, .pad_bottom = 1, .pad_right = 1};
-    const int ho = op_conv_out_size(s->h, 3, 2, 0, 1), wo = op_conv_out_size(s->w, 3, 2, 0, 1);
-    sd_status st = conv_forward(cv, s->arena, s->x, s->h, s->w, &p, s->t0, err);
+    int ho, wo;
+    sd_conv2d_out_size(cv, s->h, s->w, &ho, &wo);
+    sd_status st = conv(cv, s, s->x, s->h, s->w, s->t0, err);
     if (st != SD_OK)
         return st;
     swap_in(s, &s->t0);
@@ -364,11 +279,11 @@ static sd_status downsample(const vae_conv *cv, vae_state *s, sd_error *err)
 }
 
 /* LDM Upsample: nearest 2x, then 3x3 conv. */
-static sd_status upsample(const vae_conv *cv, vae_state *s, sd_error *err)
+static sd_status upsample(const sd_conv2d *cv, vae_state *s, sd_error *err)
 {
     const int ho = 2 * s->h, wo = 2 * s->w;
     op_upsample_nearest(s->x, 1, s->c, s->h, s->w, ho, wo, s->t0);   /* [c, 2h, 2w] */
-    sd_status st = conv_same(cv, s->arena, s->t0, ho, wo, s->t1, err);
+    sd_status st = conv(cv, s, s->t0, ho, wo, s->t1, err);
     if (st != SD_OK)
         return st;
     swap_in(s, &s->t1);
@@ -412,12 +327,11 @@ static size_t decoder_peak(const sd_vae_config *cfg, int h, int w)
     return peak;
 }
 
-static sd_status state_init(vae_state *s, const sd_vae *vae, sd_arena *arena, size_t floats,
+static sd_status state_init(vae_state *s, sd_arena *arena, size_t floats,
                             const sd_vae_trace *trace, sd_error *err)
 {
-    s->arena = arena;
+    s->ctx = sd_layer_ctx_make(arena, SD_LAYER_FP32);
     s->trace = trace;
-    s->groups = vae->cfg.groups;
     s->x = sd_arena_floats(arena, floats);
     s->t0 = sd_arena_floats(arena, floats);
     s->t1 = sd_arena_floats(arena, floats);
@@ -447,7 +361,7 @@ static sd_status encoder_forward(const sd_vae *vae, vae_state *s, const float *i
     char name[64];
     sd_status st;
     /* [3, H, W] → [ch0, H, W] */
-    if ((st = conv_same(&e->conv_in, s->arena, image, s->h, s->w, s->x, err)) != SD_OK)
+    if ((st = conv(&e->conv_in, s, image, s->h, s->w, s->x, err)) != SD_OK)
         return st;
     s->c = e->conv_in.co;
     trace_emit(s, "encoder.conv_in", s->x, s->c, s->h, s->w);
@@ -465,9 +379,9 @@ static sd_status encoder_forward(const sd_vae *vae, vae_state *s, const float *i
     if ((st = mid_forward(&e->mid, s, err)) != SD_OK)
         return st;
     trace_emit(s, "encoder.mid", s->x, s->c, s->h, s->w);
-    group_norm(s, &e->norm_out, s->x, s->c, 1, s->x);
+    sd_group_norm_silu_forward(&e->norm_out, s->x, 1, s->h * s->w, s->x);
     /* [top, h, w] → [2 * latent, h, w] */
-    if ((st = conv_same(&e->conv_out, s->arena, s->x, s->h, s->w, s->t0, err)) != SD_OK)
+    if ((st = conv(&e->conv_out, s, s->x, s->h, s->w, s->t0, err)) != SD_OK)
         return st;
     swap_in(s, &s->t0);
     s->c = e->conv_out.co;
@@ -487,12 +401,12 @@ sd_status sd_vae_encode_moments(const sd_vae *vae, sd_arena *arena, const float 
         return st;
     const sd_arena_mark mark = sd_arena_get_mark(arena);
     vae_state s = {.h = height, .w = width, .c = vae->cfg.in_channels};
-    st = state_init(&s, vae, arena, encoder_peak(&vae->cfg, height, width), trace, err);
+    st = state_init(&s, arena, encoder_peak(&vae->cfg, height, width), trace, err);
     if (st == SD_OK)
         st = encoder_forward(vae, &s, image, err);
     /* moments = quant_conv(h): [2 * latent, h, w] = mean | logvar */
     if (st == SD_OK)
-        st = conv_same(&vae->quant_conv, arena, s.x, s.h, s.w, moments, err);
+        st = conv(&vae->quant_conv, &s, s.x, s.h, s.w, moments, err);
     if (st == SD_OK)
         trace_emit(&s, "quant_conv", moments, s.c, s.h, s.w);
     sd_arena_reset(arena, mark);
@@ -555,7 +469,7 @@ static sd_status decoder_forward(const sd_vae *vae, vae_state *s, float *image, 
     char name[64];
     sd_status st;
     /* [latent, h, w] → [top, h, w] */
-    if ((st = conv_same(&d->conv_in, s->arena, s->x, s->h, s->w, s->t0, err)) != SD_OK)
+    if ((st = conv(&d->conv_in, s, s->x, s->h, s->w, s->t0, err)) != SD_OK)
         return st;
     swap_in(s, &s->t0);
     s->c = d->conv_in.co;
@@ -574,10 +488,10 @@ static sd_status decoder_forward(const sd_vae *vae, vae_state *s, float *image, 
         snprintf(name, sizeof name, "decoder.up.%d", i);
         trace_emit(s, name, s->x, s->c, s->h, s->w);
     }
-    group_norm(s, &d->norm_out, s->x, s->c, 1, s->x);
+    sd_group_norm_silu_forward(&d->norm_out, s->x, 1, s->h * s->w, s->x);
     trace_emit(s, "decoder.norm_out_silu", s->x, s->c, s->h, s->w);
     /* [ch0, H, W] → [3, H, W] */
-    return conv_same(&d->conv_out, s->arena, s->x, s->h, s->w, image, err);
+    return conv(&d->conv_out, s, s->x, s->h, s->w, image, err);
 }
 
 sd_status sd_vae_decode(const sd_vae *vae, sd_arena *arena, const float *z, int h, int w,
@@ -591,10 +505,10 @@ sd_status sd_vae_decode(const sd_vae *vae, sd_arena *arena, const float *z, int 
         return st;
     const sd_arena_mark mark = sd_arena_get_mark(arena);
     vae_state s = {.h = h, .w = w, .c = vae->cfg.latent_channels};
-    st = state_init(&s, vae, arena, decoder_peak(&vae->cfg, h, w), trace, err);
+    st = state_init(&s, arena, decoder_peak(&vae->cfg, h, w), trace, err);
     /* [latent, h, w] → [latent, h, w] */
     if (st == SD_OK)
-        st = conv_same(&vae->post_quant_conv, arena, z, h, w, s.x, err);
+        st = conv(&vae->post_quant_conv, &s, z, h, w, s.x, err);
     if (st == SD_OK) {
         trace_emit(&s, "post_quant_conv", s.x, s.c, s.h, s.w);
         st = decoder_forward(vae, &s, image, err);

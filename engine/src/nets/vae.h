@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "core/arena.h"
+#include "layers/layers.h"
 #include "nets/model_config.h"
 #include "sd.h"
 #include "io/weights.h"
@@ -19,35 +20,24 @@
 /* The decoder has layers_per_block + 1 resnets per level: 3 for SD 1.x. */
 #define SD_VAE_MAX_BLOCKS 4
 
-typedef struct {
-    sd_tensor weight;   /* [c] */
-    sd_tensor bias;     /* [c] */
-} vae_group_norm;
-
-typedef struct {
-    sd_tensor weight;   /* [co, ci, k, k] */
-    sd_tensor bias;     /* [co] */
-    int ci, co, k;
-} vae_conv;
-
 /* ResnetBlock: norm1 → SiLU → conv1 → norm2 → SiLU → conv2, plus the input
  * (through nin_shortcut, a 1x1 conv, when the channel count changes). */
 typedef struct {
     int in_channels, out_channels;
-    vae_group_norm norm1;
-    vae_conv conv1;
-    vae_group_norm norm2;
-    vae_conv conv2;
+    sd_group_norm norm1;
+    sd_conv2d conv1;
+    sd_group_norm norm2;
+    sd_conv2d conv2;
     int has_nin_shortcut;
-    vae_conv nin_shortcut;
+    sd_conv2d nin_shortcut;
 } vae_resnet_block;
 
-/* AttnBlock: single-head self-attention over the h*w positions, head dim = channels. */
+/* AttnBlock: single-head self-attention over the h*w positions, head dim = channels;
+ * q, k, v, proj_out are 1x1 convolutions [c, c, 1, 1], i.e. linear layers on the tokens. */
 typedef struct {
     int channels;
-    vae_group_norm norm;
-    vae_conv q, k, v;       /* [c, c, 1, 1] */
-    vae_conv proj_out;      /* [c, c, 1, 1] */
+    sd_group_norm norm;
+    sd_attention attn;   /* q, k, v, proj_out */
 } vae_attn_block;
 
 typedef struct {
@@ -60,37 +50,37 @@ typedef struct {
     int n_blocks;
     vae_resnet_block block[SD_VAE_MAX_BLOCKS];
     int has_downsample;     /* every level but the last */
-    vae_conv downsample;    /* downsample.conv: 3x3 stride 2 after a right/bottom pad */
+    sd_conv2d downsample;   /* downsample.conv: 3x3 stride 2 after a right/bottom pad */
 } vae_encoder_level;
 
 typedef struct {
     int n_blocks;
     vae_resnet_block block[SD_VAE_MAX_BLOCKS];
     int has_upsample;       /* every level but level 0 */
-    vae_conv upsample;      /* upsample.conv: 3x3 after a nearest 2x */
+    sd_conv2d upsample;     /* upsample.conv: 3x3 after a nearest 2x */
 } vae_decoder_level;
 
 typedef struct {
-    vae_conv conv_in;
+    sd_conv2d conv_in;
     vae_encoder_level down[SD_MAX_LEVELS];
     vae_mid mid;
-    vae_group_norm norm_out;
-    vae_conv conv_out;      /* → 2 * latent_channels (mean | logvar) */
+    sd_group_norm norm_out;
+    sd_conv2d conv_out;     /* → 2 * latent_channels (mean | logvar) */
 } vae_encoder;
 
 typedef struct {
-    vae_conv conv_in;
+    sd_conv2d conv_in;
     vae_mid mid;
     vae_decoder_level up[SD_MAX_LEVELS];  /* up[levels-1] runs first */
-    vae_group_norm norm_out;
-    vae_conv conv_out;
+    sd_group_norm norm_out;
+    sd_conv2d conv_out;
 } vae_decoder;
 
 typedef struct {
     sd_vae_config cfg;
     vae_encoder encoder;
-    vae_conv quant_conv;        /* 1x1, moments → moments */
-    vae_conv post_quant_conv;   /* 1x1, z → z */
+    sd_conv2d quant_conv;       /* 1x1, moments → moments */
+    sd_conv2d post_quant_conv;  /* 1x1, z → z */
     vae_decoder decoder;
 } sd_vae;
 

@@ -132,7 +132,11 @@ static sd_status encode_text(run *r, const char *text, int clip_skip, float *out
 {
     int32_t ids[SD_CLIP_CONTEXT];
     int truncated = 0;
-    sd_status st = sd_tokenize_padded(r->m->tokenizer, text ? text : "", ids, &truncated, r->err);
+    /* SD 2.x's OpenCLIP tokenizer: its own special-token spellings, padding with 0 */
+    const sd_token_style style =
+        r->m->cfg.clip.kind == SD_TEXT_OPENCLIP_H ? SD_TOKENS_OPENCLIP : SD_TOKENS_CLIP;
+    sd_status st = sd_tokenize_padded_style(r->m->tokenizer, style, text ? text : "", ids,
+                                            &truncated, r->err);
     if (st != SD_OK)
         return st;
     sd_arena_mark mark = sd_arena_get_mark(&r->arena);

@@ -1,0 +1,311 @@
+/* Binding layers by checkpoint key, and finding them again (layers.h has the contract). */
+#include "layers/layers.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Keys are printf-formatted into buffers of this size; the longest SD 1.x key
+ * ("model.diffusion_model.output_blocks.11.1.transformer_blocks.0.attn2.to_out.0.weight")
+ * is well under it. */
+#define LAYER_KEY_MAX 224
+#define WEIGHT_SUFFIX ".weight"
+
+/* Formats a module key; a key that would not fit is reported, never truncated. */
+static sd_status format_key(char *key, sd_error *err, const char *fmt, va_list ap)
+{
+    int len = vsnprintf(key, LAYER_KEY_MAX, fmt, ap);
+    if (len < 0 || len >= LAYER_KEY_MAX)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "checkpoint key too long (%.64s...)", key);
+    return SD_OK;
+}
+
+/* Records p as the reader of its weight tensor (sd_layer_find). */
+static void record(sd_weights *w, sd_layer_params *p)
+{
+    sd_weights_set_reader(w, p->weight.name, p);
+}
+
+/* <key>.weight, 16-bit kept packed, of `ndim` dims `shape`. */
+static sd_status bind_weight(sd_weights *w, sd_tensor *t, int ndim, const int64_t *shape,
+                             const char *key, sd_error *err)
+{
+    return sd_weights_bind_packed(w, t, err, ndim, shape, "%s" WEIGHT_SUFFIX, key);
+}
+
+static sd_status bind_bias(sd_weights *w, sd_tensor *t, int64_t n, const char *key,
+                           sd_error *err)
+{
+    return sd_weights_bind(w, t, err, 1, SD_SHAPE(n), "%s.bias", key);
+}
+
+/* A matrix [out, in], or the same matrix stored as a 1x1 convolution [out, in, 1, 1]. */
+static sd_status bind_matrix(sd_weights *w, sd_tensor *t, int in, int out, const char *key,
+                             sd_error *err)
+{
+    sd_error first = {0};
+    sd_status s = bind_weight(w, t, 2, SD_SHAPE(out, in), key, &first);
+    if (s == SD_ERR_FORMAT && sd_weights_has(w, "%s" WEIGHT_SUFFIX, key) &&
+        bind_weight(w, t, 4, SD_SHAPE(out, in, 1, 1), key, NULL) == SD_OK)
+        return SD_OK;
+    if (s != SD_OK && err)
+        *err = first;
+    return s;
+}
+
+static sd_status linear_bind_key(sd_weights *w, sd_linear *l, int in, int out,
+                                 sd_layer_bias bias, const char *key, sd_error *err)
+{
+    memset(l, 0, sizeof *l);
+    sd_status s = bind_matrix(w, &l->p.weight, in, out, key, err);
+    if (s != SD_OK)
+        return s;
+    l->in = in;
+    l->out = (int)l->p.weight.shape[0];
+    if (bias == SD_LAYER_BIAS && (s = bind_bias(w, &l->p.bias, l->out, key, err)) != SD_OK)
+        return s;
+    record(w, &l->p);
+    return SD_OK;
+}
+
+sd_status sd_linear_bind(sd_weights *w, sd_linear *l, int in, int out, sd_layer_bias bias,
+                         sd_error *err, const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    return s == SD_OK ? linear_bind_key(w, l, in, out, bias, key, err) : s;
+}
+
+sd_status sd_conv2d_bind(sd_weights *w, sd_conv2d *c, int ci, int co, sd_conv_params params,
+                         sd_error *err, const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(c, 0, sizeof *c);
+    if (s == SD_OK)
+        s = bind_weight(w, &c->p.weight, 4, SD_SHAPE(co, ci, params.kh, params.kw), key, err);
+    if (s == SD_OK)
+        s = bind_bias(w, &c->p.bias, co, key, err);
+    if (s != SD_OK)
+        return s;
+    c->ci = ci;
+    c->co = co;
+    c->params = params;
+    record(w, &c->p);
+    return SD_OK;
+}
+
+/* weight and bias [dim] of a norm, fp32. */
+static sd_status bind_affine(sd_weights *w, sd_tensor *weight, sd_tensor *bias, int dim,
+                             const char *key, sd_error *err)
+{
+    sd_status s = sd_weights_bind(w, weight, err, 1, SD_SHAPE(dim), "%s" WEIGHT_SUFFIX, key);
+    return s == SD_OK ? bind_bias(w, bias, dim, key, err) : s;
+}
+
+sd_status sd_group_norm_bind(sd_weights *w, sd_group_norm *g, int channels, int groups,
+                             float eps, sd_error *err, const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(g, 0, sizeof *g);
+    if (s != SD_OK)
+        return s;
+    if (groups <= 0 || channels % groups != 0)
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d groups",
+                       key, channels, groups);
+    if ((s = bind_affine(w, &g->weight, &g->bias, channels, key, err)) != SD_OK)
+        return s;
+    g->channels = channels;
+    g->groups = groups;
+    g->eps = eps;
+    return SD_OK;
+}
+
+sd_status sd_layer_norm_bind(sd_weights *w, sd_layer_norm *ln, int dim, float eps,
+                             sd_error *err, const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(ln, 0, sizeof *ln);
+    if (s == SD_OK)
+        s = bind_affine(w, &ln->weight, &ln->bias, dim, key, err);
+    if (s != SD_OK)
+        return s;
+    ln->dim = dim;
+    ln->eps = eps;
+    return SD_OK;
+}
+
+sd_status sd_embedding_bind(sd_weights *w, sd_embedding *e, int count, int dim, sd_error *err,
+                            const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(e, 0, sizeof *e);
+    /* SD 1.x's token table is 49408 x 768 (150 MB as fp32): kept 16-bit, rows widened */
+    if (s == SD_OK)
+        s = sd_weights_bind_packed(w, &e->weight, err, 2, SD_SHAPE(count, dim), "%s", key);
+    if (s != SD_OK)
+        return s;
+    e->count = count;
+    e->dim = dim;
+    return SD_OK;
+}
+
+sd_status sd_attention_bind(sd_weights *w, sd_attention *a, int q_dim, int kv_dim, int inner,
+                            int heads, const sd_attention_names *names, sd_error *err,
+                            const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(a, 0, sizeof *a);
+    if (s != SD_OK)
+        return s;
+    if (heads <= 0 || inner <= 0 || inner % heads != 0)
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d heads",
+                       key, inner, heads);
+    if ((s = sd_linear_bind(w, &a->q, q_dim, inner, names->qkv_bias, err, "%s.%s", key,
+                            names->q)) != SD_OK ||
+        (s = sd_linear_bind(w, &a->k, kv_dim, inner, names->qkv_bias, err, "%s.%s", key,
+                            names->k)) != SD_OK ||
+        (s = sd_linear_bind(w, &a->v, kv_dim, inner, names->qkv_bias, err, "%s.%s", key,
+                            names->v)) != SD_OK ||
+        (s = sd_linear_bind(w, &a->out, inner, q_dim, SD_LAYER_BIAS, err, "%s.%s", key,
+                            names->out)) != SD_OK)
+        return s;
+    a->heads = heads;
+    a->head_dim = inner / heads;
+    return SD_OK;
+}
+
+/* Rows [row0, row0 + rows) of a bound 2-D tensor (or of a 1-D one: elements), as a tensor
+ * of its own pointing into the same memory. */
+static sd_tensor tensor_rows(const sd_tensor *t, int64_t row0, int64_t rows)
+{
+    sd_tensor v = *t;
+    const int64_t row_len = t->ndim == 2 ? t->shape[1] : 1;
+    const int64_t skip = row0 * row_len;
+    if (v.data)
+        v.data += skip;
+    if (v.packed)
+        v.packed += skip;
+    v.shape[0] = rows;
+    v.numel = rows * row_len;
+    return v;
+}
+
+sd_status sd_attention_bind_fused(sd_weights *w, sd_attention *a, int dim, int heads,
+                                  sd_error *err, const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(a, 0, sizeof *a);
+    if (s != SD_OK)
+        return s;
+    if (heads <= 0 || dim <= 0 || dim % heads != 0)
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d heads",
+                       key, dim, heads);
+    sd_tensor weight, bias;
+    if ((s = sd_weights_bind_packed(w, &weight, err, 2, SD_SHAPE(3 * (int64_t)dim, dim),
+                                    "%s.in_proj_weight", key)) != SD_OK ||
+        (s = sd_weights_bind(w, &bias, err, 1, SD_SHAPE(3 * (int64_t)dim), "%s.in_proj_bias",
+                             key)) != SD_OK)
+        return s;
+    sd_linear *qkv[3] = {&a->q, &a->k, &a->v};
+    for (int i = 0; i < 3; i++) {
+        qkv[i]->p.weight = tensor_rows(&weight, (int64_t)i * dim, dim);   /* [dim, dim] */
+        qkv[i]->p.bias = tensor_rows(&bias, (int64_t)i * dim, dim);       /* [dim] */
+        qkv[i]->in = dim;
+        qkv[i]->out = dim;
+    }
+    if ((s = sd_linear_bind(w, &a->out, dim, dim, SD_LAYER_BIAS, err, "%s.out_proj", key)) !=
+        SD_OK)
+        return s;
+    a->heads = heads;
+    a->head_dim = dim / heads;
+    return SD_OK;
+}
+
+sd_status sd_geglu_ff_bind(sd_weights *w, sd_geglu_ff *ff, int dim, sd_error *err,
+                           const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(ff, 0, sizeof *ff);
+    if (s != SD_OK)
+        return s;
+    /* net.0.proj [2 · inner, dim] (SD 1.x and 2.x: inner = 4 · dim) */
+    if ((s = sd_linear_bind(w, &ff->proj, dim, -1, SD_LAYER_BIAS, err, "%s.net.0.proj",
+                            key)) != SD_OK)
+        return s;
+    if (ff->proj.out % 2 != 0)
+        return sd_fail(err, SD_ERR_FORMAT, "%s.net.0.proj.weight: %d rows, not 2 x inner", key,
+                       ff->proj.out);
+    ff->dim = dim;
+    ff->inner = ff->proj.out / 2;
+    return sd_linear_bind(w, &ff->out, ff->inner, dim, SD_LAYER_BIAS, err, "%s.net.2", key);
+}
+
+const char *sd_layer_key(const sd_layer_params *p, char *buf, size_t size)
+{
+    const size_t suffix = sizeof WEIGHT_SUFFIX - 1;
+    const size_t len = p->weight.name ? strlen(p->weight.name) : 0;
+    if (size == 0)
+        return buf;
+    buf[0] = '\0';
+    if (len > suffix && len - suffix < size &&
+        strcmp(p->weight.name + len - suffix, WEIGHT_SUFFIX) == 0) {
+        memcpy(buf, p->weight.name, len - suffix);
+        buf[len - suffix] = '\0';
+    }
+    return buf;
+}
+
+sd_layer_params *sd_layer_find(const sd_weights *w, const char *weight_key)
+{
+    return sd_weights_reader(w, weight_key);
+}
+
+typedef struct {
+    void (*fn)(void *user, sd_layer_params *p);
+    void *user;
+} each_layer;
+
+static void each_reader(void *user, const char *name, void *reader)
+{
+    (void)name;
+    const each_layer *e = user;
+    e->fn(e->user, reader);
+}
+
+void sd_layer_each(const sd_weights *w, const char *prefix,
+                   void (*fn)(void *user, sd_layer_params *p), void *user)
+{
+    each_layer e = {fn, user};
+    sd_weights_each_reader(w, prefix, each_reader, &e);
+}

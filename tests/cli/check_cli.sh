@@ -68,6 +68,20 @@ expect_check "SDXL-like keys" 1 "$TMP/sdxl.safetensors" "family        sdxl" "un
 expect_check "SD-Turbo (SGM layout)" 0 "$TMP/turbo.safetensors" "family        sd-turbo" \
   "defaults      512x512, 1 step, CFG 0" "status        ok"
 
+# Picking a Turbo checkpoint just works: its defaults (1 step, CFG 0, euler_a, trailing)
+# apply when the user gives none; what the user gives wins.
+run_timed() {  # NAME WANT ARGS...: txt2img on the SGM-layout file, --timings
+  local name=$1 want=$2; shift 2
+  local rc=0
+  "$DIFFUSE" txt2img --model "$TMP/turbo.safetensors" --vocab "$SHARED/clip" --prompt "a red panda" \
+    --width 64 --height 64 --timings --quiet --out "$TMP/turbo.png" "$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  if [ $rc = 0 ] && grep -qF -- "$want" "$TMP/err" && [ -s "$TMP/turbo.png" ]; then ok "$name"
+  else bad "$name (exit $rc, want '$want')"; fi
+}
+run_timed "SD-Turbo txt2img: 1 step by default" "(1 steps)"
+run_timed "SD-Turbo txt2img: --steps 3 wins" "(3 steps)" --steps 3
+run_timed "SD-Turbo txt2img: Turbo draft preset" "(1 steps)" --preset "Turbo draft"
+
 # The load names the file once, the network once, then what is wrong.
 rc=0
 "$DIFFUSE" txt2img --model "$TMP/novae-bias.safetensors" --vocab "$SHARED/clip" --quiet \

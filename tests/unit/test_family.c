@@ -258,12 +258,14 @@ static void test_key_sets(void)
               strstr(said, cases[i].needle),
               "%s: status %d, family %s, prediction %d: %s", cases[i].what, (int)s,
               s == SD_OK ? m.row->name : "-", (int)m.prediction, said);
-        /* and the load refuses every one of them with a reason */
+        /* and the load refuses every one of them with a reason: a family that does not
+         * run, or (the key lists are a few names, not a checkpoint) a missing tensor */
         sd_model_config cfg;
         sd_error_clear(&err);
-        CHECK(sd_model_config_detect(f, &cfg, &err) == SD_ERR_UNSUPPORTED &&
-              strstr(err.message, "unsupported model: "), "%s: load refuses: %s",
-              cases[i].what, err.message);
+        sd_status ls = sd_model_config_detect(f, &cfg, &err);
+        CHECK((ls == SD_ERR_UNSUPPORTED && strstr(err.message, "unsupported model: ")) ||
+                  (ls == SD_ERR_FORMAT && strstr(err.message, "missing tensor ")),
+              "%s: load refuses: %s", cases[i].what, err.message);
         st_close(f);
     }
     remove(path);

@@ -349,8 +349,12 @@ sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_erro
         (s = detect_vae(f, row->vae_scale, &cfg->vae, err)) != SD_OK ||
         (s = row->text_encoder == SD_TEXT_OPENCLIP_H
                  ? detect_openclip(f, row->text_prefix, &cfg->clip, err)
-                 : detect_clip(f, &cfg->clip, err)) != SD_OK)
+                 : detect_clip(f, &cfg->clip, err)) != SD_OK) {
+        /* a damaged file of a newer family: say which family it looked like */
+        if (row->text_encoder != SD_TEXT_CLIP_L)
+            sd_fail_context(err, s, "%s (%s)", row->title, row->evidence);
         return s;
+    }
     if (cfg->unet.use_linear_projection != row->linear_projection) {
         char why[200];
         snprintf(why, sizeof why, "%s U-Net (%s proj_in, context dim %d) under the %s's "

@@ -64,6 +64,9 @@ void golden_skip(const golden_case *c, golden_tally *t, const char *fmt, ...)
  * for another reason the runner reports). */
 int golden_checkpoint_unsupported(const golden_case *c, const char *file, char *why,
                                   size_t size);
+/* As golden_checkpoint_unsupported for the U-Net alone (sd_unet_config_detect): the
+ * U-Net of a family whose other networks do not run yet (SD 2.x) is checked on its own. */
+int golden_unet_unsupported(const golden_case *c, const char *file, char *why, size_t size);
 
 /* The sampler and scheduler config of a diffusers scheduler (class name, extra kwargs,
  * scheduler config json), or -1 after tallying why the engine does not implement it. */

@@ -109,13 +109,18 @@ static golden_runner runner_for(const char *name)
 
 /* A network case (text encoder, U-Net, VAE) whose checkpoint is of a family the engine
  * refuses is skipped with the loader's reason, not failed: the engine cannot run it yet.
+ * A U-Net case runs when the U-Net alone does (SD 2.x's, before its text encoder).
  * Pipelines check their scheduler alone in that case (golden_run_pipeline). */
 static int networks_unsupported(const golden_case *c, golden_tally *t)
 {
     const cJSON *ck = cJSON_GetObjectItemCaseSensitive(c->json, "checkpoint");
     char why[600];
-    if (strncmp(c->name, "pipe_", 5) == 0 || !cJSON_IsString(ck)
-        || !golden_checkpoint_unsupported(c, ck->valuestring, why, sizeof why))
+    if (strncmp(c->name, "pipe_", 5) == 0 || !cJSON_IsString(ck))
+        return 0;
+    const int unsupported = strncmp(c->name, "unet_case", 9) == 0
+        ? golden_unet_unsupported(c, ck->valuestring, why, sizeof why)
+        : golden_checkpoint_unsupported(c, ck->valuestring, why, sizeof why);
+    if (!unsupported)
         return 0;
     golden_skip(c, t, "networks not run: %s", why);
     return 1;

@@ -89,6 +89,25 @@ int golden_compare_relative(const golden_case *c, golden_tally *t, const char *l
     return ok;
 }
 
+int golden_unet_unsupported(const golden_case *c, const char *file, char *why, size_t size)
+{
+    char path[4096];
+    golden_path(c, file, path, sizeof path);
+    if (access(path, R_OK) != 0 && c->models_dir)
+        snprintf(path, sizeof path, "%s/%s", c->models_dir, file);
+    sd_weights *w = NULL;
+    sd_unet_config cfg;
+    sd_error err = {0};
+    sd_status st = sd_weights_open(path, &w, &err);
+    if (st == SD_OK)
+        st = sd_unet_config_detect(sd_weights_file(w), &cfg, &err);
+    sd_weights_free(w);
+    if (st != SD_ERR_UNSUPPORTED)
+        return 0;
+    snprintf(why, size, "%s", err.message);
+    return 1;
+}
+
 int golden_checkpoint_unsupported(const golden_case *c, const char *file, char *why,
                                   size_t size)
 {

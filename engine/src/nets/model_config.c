@@ -177,12 +177,6 @@ sd_status sd_unet_config_detect(const st_file *f, sd_unet_config *u, sd_error *e
             if (u->attention[l] && u->channels[l] % SD2_UNET_HEAD_DIM)
                 u->head_dim = SD2_TEST_UNET_HEAD_DIM;
     }
-    if (u->in_channels != 4 && u->in_channels != 9) {
-        char why[160];
-        snprintf(why, sizeof why, "U-Net with %d input channels (4 = SD 1.x, 9 = inpainting)",
-                 u->in_channels);
-        return unsupported(err, why);
-    }
     for (int l = 0; l < u->levels; l++)
         if (u->channels[l] % u->groups ||
             (u->attention[l] && u->channels[l] % (u->head_dim ? u->head_dim : u->num_heads)))
@@ -195,6 +189,23 @@ sd_status sd_unet_config_detect(const st_file *f, sd_unet_config *u, sd_error *e
         !get(f, UNET "output_blocks.%d.0.in_layers.2.weight",
              u->levels * (u->layers_per_block + 1) - 1))
         return sd_fail(err, SD_ERR_FORMAT, "U-Net middle_block or output_blocks incomplete");
+    return SD_OK;
+}
+
+/* The U-Net of a file the family table took: its projections must be the row's. */
+static sd_status detect_unet(const st_file *f, const sd_family_row *row, sd_unet_config *u,
+                             sd_error *err)
+{
+    sd_status s = sd_unet_config_detect(f, u, err);
+    if (s != SD_OK)
+        return s;
+    if (u->use_linear_projection != row->linear_projection) {
+        char why[200];
+        snprintf(why, sizeof why, "%s U-Net (%s proj_in, context dim %d) under the %s's "
+                 "text encoder", u->use_linear_projection ? "SD 2.x" : "SD 1.x",
+                 u->use_linear_projection ? "linear" : "conv", u->context_dim, row->title);
+        return unsupported(err, why);
+    }
     return SD_OK;
 }
 
@@ -345,7 +356,7 @@ sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_erro
     if (row->text_encoder == SD_TEXT_CLIP_L && !sd_has_prefix(f, CLIP))
         return unsupported(err, "text encoder without the text_model. prefix (an old "
                                 "transformers layout)");
-    if ((s = sd_unet_config_detect(f, &cfg->unet, err)) != SD_OK ||
+    if ((s = detect_unet(f, row, &cfg->unet, err)) != SD_OK ||
         (s = detect_vae(f, row->vae_scale, &cfg->vae, err)) != SD_OK ||
         (s = row->text_encoder == SD_TEXT_OPENCLIP_H
                  ? detect_openclip(f, row->text_prefix, &cfg->clip, err)
@@ -354,14 +365,6 @@ sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_erro
         if (row->text_encoder != SD_TEXT_CLIP_L)
             sd_fail_context(err, s, "%s (%s)", row->title, row->evidence);
         return s;
-    }
-    if (cfg->unet.use_linear_projection != row->linear_projection) {
-        char why[200];
-        snprintf(why, sizeof why, "%s U-Net (%s proj_in, context dim %d) under the %s's "
-                 "text encoder", cfg->unet.use_linear_projection ? "SD 2.x" : "SD 1.x",
-                 cfg->unet.use_linear_projection ? "linear" : "conv", cfg->unet.context_dim,
-                 row->title);
-        return unsupported(err, why);
     }
     if (cfg->clip.hidden != cfg->unet.context_dim)
         return sd_fail(err, SD_ERR_FORMAT, "CLIP width %d differs from the U-Net context dim %d",

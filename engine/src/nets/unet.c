@@ -25,7 +25,7 @@ static sd_status check_config(const sd_unet_config *cfg, sd_error *err)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "transformer depth %d (1..%d supported)",
                        cfg->transformer_depth, SD_UNET_MAX_DEPTH);
     if (cfg->head_dim < 0 || (cfg->head_dim == 0 && cfg->num_heads <= 0))
-        return sd_fail(err, SD_ERR_UNSUPPORTED, "unet: %d heads of width %d", cfg->num_heads,
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%d heads of width %d", cfg->num_heads,
                        cfg->head_dim);
     if (cfg->model_channels <= 0 || cfg->time_embed_dim <= 0 || cfg->context_dim <= 0 ||
         cfg->in_channels <= 0 || cfg->out_channels <= 0 || cfg->model_channels % 2 != 0)

@@ -113,15 +113,18 @@ int sd_threads(void);
 /* What was read from the checkpoint's tensor names and shapes. */
 typedef struct {
     sd_family family;
-    const char *family_name;      /* "sd1", "sd1-inpaint" */
-    sd_prediction prediction;     /* ε for every family that runs today */
-    int default_resolution;       /* what the family was trained at: 512 (SD 1.x) */
+    const char *family_name;      /* "sd1", "sd1-inpaint", "sd2", "sd2-v", "sd2-inpaint",
+                                     "sd-turbo" */
+    sd_prediction prediction;     /* ε, or v (sd2-v) */
+    int default_resolution;       /* what the family was trained at: 512 (sd2-v: 768); the
+                                     other defaults: sd_model_get_defaults */
     int unet_in_channels;         /* 4 or 9 */
     int unet_model_channels;      /* 320 for SD 1.5 */
     int unet_context_dim;         /* 768 for SD 1.5 */
     int vae_base_channels;        /* 128 for SD 1.5 */
-    int clip_hidden;              /* 768 for SD 1.5 */
-    int clip_layers;              /* 12 for SD 1.5 */
+    int clip_hidden;              /* 768 for SD 1.5 (SD 2.x: 1024) */
+    int clip_layers;              /* layers run: 12 for SD 1.5 (SD 2.x: 23 of OpenCLIP's 24);
+                                     the largest clip skip */
 } sd_model_info;
 
 /* Loads a checkpoint (.safetensors, F32/F16/BF16) and the CLIP BPE vocabulary.
@@ -270,8 +273,10 @@ typedef struct {
     sd_prediction prediction;     /* U-Net output type (default auto: the model's) */
     uint64_t seed;
     sd_rng_kind rng;
-    int clip_skip;                /* 1 = last layer (default), 2 = penultimate, ...;
-                                     at most the model's CLIP layers (SD_CLIP_SKIP_MAX) */
+    int clip_skip;                /* 1 = the text encoder's output (default: SD 1.x its last
+                                     layer, SD 2.x the penultimate of 24 blocks), 2 = one
+                                     layer earlier (diffusers' clip_skip=1), ...; at most the
+                                     model's clip_layers (SD_CLIP_SKIP_MAX) */
     sd_masked_content masked_content;
     int vae_tile;                 /* VAE encode/decode in overlapping tiles of this many pixels
                                      a side (SD_VAE_TILE_MIN..SD_VAE_TILE_MAX, a multiple of

@@ -20,6 +20,9 @@ MESON_MIN=0.63
 APT_BUILD=(build-essential meson ninja-build pkg-config libopenblas-dev libcjson-dev
            zlib1g-dev libutf8proc-dev libgegl-dev libbabl-dev libpng-dev libjpeg-dev libwebp-dev)
 APT_TEST=(python3-pil procps bc clang)  # clang (+ its recommended runtimes): fuzzers, sanitizers
+# what the GIMP tests need beyond that (tests/gimp, tests/bundle): GIMP 2.10 natively, Xvfb and
+# friends for the dialogs, debootstrap + zstd for the GIMP 3.0 / 3.2 chroots
+APT_GIMP_TEST=(gimp libgimp2.0-dev xvfb xauth x11-utils dbus xdotool debootstrap gdb imagemagick zstd)
 APT_GIMP2=libgimp2.0-dev
 APT_GIMP3=libgimp-3.0-dev
 DNF_BUILD="gcc meson ninja-build pkgconf-pkg-config openblas-devel cjson-devel zlib-devel utf8proc-devel gegl04-devel babl-devel libpng-devel libjpeg-turbo-devel libwebp-devel gimp-devel python3-pillow"
@@ -34,20 +37,36 @@ MODEL_FILE=${MODEL_URL##*/}
 VOCAB_FILE=bpe_simple_vocab_16e6.txt.gz
 VOCAB_URL=${GD_VOCAB_URL:-https://raw.githubusercontent.com/openai/CLIP/main/clip/$VOCAB_FILE}
 VOCAB_SHA256=${GD_VOCAB_SHA256:-924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a}
+# TAESD, the tiny VAE for draft decodes and live previews (madebyollin/taesd, MIT; 2.4 MB
+# each), its two taesd.py halves from the Hub repository. Hugging Face serves each LFS
+# object's sha256 in X-Linked-Etag and the download is checked against it;
+# GD_TAESD_ENCODER_SHA256 / GD_TAESD_DECODER_SHA256 pin them (GD_TAESD_URL: a mirror folder).
+TAESD_URL=${GD_TAESD_URL:-https://huggingface.co/madebyollin/taesd/resolve/main}
+TAESD_FILES=(taesd_encoder.safetensors taesd_decoder.safetensors)
+TAESD_ENCODER_SHA256=${GD_TAESD_ENCODER_SHA256:-}
+TAESD_DECODER_SHA256=${GD_TAESD_DECODER_SHA256:-}
 
 usage() {
   cat <<EOF
 usage: ./install.sh [options]            build and install for the current user
        ./install.sh --uninstall          remove everything a previous run installed
-       ./install.sh --deps-only          install build + test dependencies (apt) and stop
+       ./install.sh --deps-only          install build + test dependencies and stop: apt
+                                         packages, GIMP 2.10 and Xvfb, the GIMP 3.0 (trixie)
+                                         and 3.2 (sid) chroots of the GIMP tests (cached)
 
   --model FILE       use a Stable Diffusion 1.x checkpoint you already have (.safetensors)
   --vocab DIR        folder with the CLIP vocabulary: vocab.json + merges.txt, or
                      $VOCAB_FILE (default: the model's folder, then $DATA/clip)
-  --download-model   fetch SD 1.5 (fp16, 2.1 GB) and the CLIP vocabulary into $DATA
+  --download-model   fetch SD 1.5 (fp16, 2.1 GB), the CLIP vocabulary and TAESD (the tiny
+                     VAE for draft decodes and previews, 2 x 2.4 MB) into $DATA
                      (checksum-verified, resumable: run it again after an interruption)
+  --taesd PATH       a TAESD you already have (taesd_decoder.safetensors + taesd_encoder,
+                     diffusers' diffusion_pytorch_model.safetensors, or their folder)
   --threads N        worker threads written to the config (default: $(nproc 2>/dev/null || echo 1))
-  --gimp 2|3|none    which GIMP to install for (default: every GIMP found here)
+  --gimp 2|3|flatpak|none
+                     which GIMP to install for (default: every GIMP found here: GIMP 2.10,
+                     each GIMP 3.x (its own profile, GIMP/3.0, GIMP/3.2, ...) and the Flatpak
+                     GIMP (org.gimp.GIMP: a self-contained build)); none: only the diffuse CLI
   --prefix DIR       system-wide install with 'meson install' (uses sudo when needed); the
                      plug-in goes to GIMP's system plug-in folder
   --no-deps          do not run apt (the dependencies are already there)
@@ -62,16 +81,17 @@ die()  { printf 'install.sh: error: %s\n' "$*" >&2; exit 1; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # ---------------------------------------------------------------- arguments
-MODE=install GIMP_SEL=auto PREFIX= MODEL= VOCAB= DOWNLOAD=0 THREADS= NO_DEPS=0 KEEP_MODEL=0
+MODE=install GIMP_SEL=auto PREFIX= MODEL= VOCAB= TAESD= DOWNLOAD=0 THREADS= NO_DEPS=0 KEEP_MODEL=0
 while [ $# -gt 0 ]; do
   case $1 in
     --deps-only) MODE=deps ;;
     --print-deps) MODE=print-deps ;;
     --uninstall) MODE=uninstall ;;
-    --gimp) GIMP_SEL=${2:?--gimp needs 2, 3 or none}; shift ;;
+    --gimp) GIMP_SEL=${2:?--gimp needs 2, 3, flatpak or none}; shift ;;
     --prefix) PREFIX=${2:?--prefix needs a folder}; shift ;;
     --model) MODEL=${2:?--model needs a file}; shift ;;
     --vocab) VOCAB=${2:?--vocab needs a folder}; shift ;;
+    --taesd) TAESD=${2:?--taesd needs a file or folder}; shift ;;
     --download-model) DOWNLOAD=1 ;;
     --threads) THREADS=${2:?--threads needs a number}; shift ;;
     --no-deps) NO_DEPS=1 ;;
@@ -81,7 +101,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-case $GIMP_SEL in auto|2|3|none) ;; *) die "--gimp takes 2, 3 or none" ;; esac
+case $GIMP_SEL in auto|2|3|flatpak|none) ;; *) die "--gimp takes 2, 3, flatpak or none" ;; esac
 if [ "$(id -u)" = 0 ] && [ -n "${SUDO_USER:-}" ] && { [ "$MODE" = install ] || [ "$MODE" = uninstall ]; }; then
   die "run ./install.sh as yourself, without sudo: it installs into your GIMP profile and
     asks for sudo itself when it needs it (apt, --prefix)"
@@ -89,31 +109,71 @@ fi
 [ -z "$THREADS" ] || [[ $THREADS =~ ^[0-9]+$ ]] || die "--threads takes a number"
 
 # ---------------------------------------------------------------- which GIMPs
+# GIMP 3 reads its plug-ins from a profile per minor version (~/.config/GIMP/3.0, 3.2, ...),
+# so the plug-in goes into the profile of every GIMP 3.x found: by the name of its executable
+# (gimp-3.2, gimp-console-3.0, ...) or, for gimp-3 / gimp-console-3 / gimp, by --version.
+# The Flatpak GIMP (org.gimp.GIMP) gets the self-contained build (plugin/bundle/).
 has() { command -v "$1" >/dev/null 2>&1; }
-gimp_version() { has gimp && gimp --version 2>/dev/null | grep -o 'version [0-9]*\.[0-9]*' | cut -c9-; }
-gimp3_here() { has gimp-3.0 || has gimp-console-3.0 || has gimp-3 || [ "$(gimp_version)" = 3.0 ]; }
-gimp2_here() { has gimp-2.10 || has gimp-console-2.10 || [ "$(gimp_version)" = 2.10 ]; }
+version_of() { "$1" --version 2>/dev/null | grep -o 'version [0-9]*\.[0-9]*' | head -n1 | cut -c9-; }
+gimp3_minors() {  # every GIMP 3.x here, one "3.N" a line
+  { compgen -c | sed -n 's/^gimp\(-console\)\{0,1\}-\(3\.[0-9][0-9]*\)$/\2/p'
+    local exe v
+    for exe in gimp-3 gimp-console-3 gimp; do
+      has "$exe" || continue
+      v=$(version_of "$exe"); case $v in 3.*) echo "$v" ;; esac
+    done; } | sort -uV
+}
+gimp2_here() { has gimp-2.10 || has gimp-console-2.10 || [ "$(has gimp && version_of gimp)" = 2.10 ]; }
+FLATPAK_APP=org.gimp.GIMP
+FLATPAK_HOME=$HOME/.var/app/$FLATPAK_APP
+flatpak_minor() {  # "3.N" of the Flatpak GIMP, empty when there is none
+  local v=
+  if has flatpak && flatpak info "$FLATPAK_APP" >/dev/null 2>&1; then
+    v=$(flatpak info "$FLATPAK_APP" 2>/dev/null | sed -n 's/^ *Version: *\([0-9]*\.[0-9]*\).*/\1/p' | head -n1)
+  fi
+  if [ -z "$v" ] && [ -d "$FLATPAK_HOME" ]; then  # no flatpak command (or no Version line): its profiles
+    v=$(cd "$FLATPAK_HOME/config/GIMP" 2>/dev/null && ls -d 3.* 2>/dev/null | sort -V | tail -n1)
+    [ -n "$v" ] || v=3.2
+  fi
+  case $v in 3.*) echo "$v" ;; esac
+}
+GIMP3_MINORS=() FLATPAK_MINOR=
 FRONTS=()
 DIFFUSE=   # the built diffuse, once there is one: checks the model (checkpoint_problem)
 case $GIMP_SEL in
-  2|3) FRONTS=("$GIMP_SEL") ;;
-  auto) gimp3_here && FRONTS+=(3); gimp2_here && FRONTS+=(2); true ;;
+  2) FRONTS=(2) ;;
+  3) FRONTS=(3); mapfile -t GIMP3_MINORS < <(gimp3_minors) ;;
+  flatpak) FRONTS=(flatpak); FLATPAK_MINOR=$(flatpak_minor) ;;
+  auto)
+    mapfile -t GIMP3_MINORS < <(gimp3_minors)
+    [ ${#GIMP3_MINORS[@]} = 0 ] || FRONTS+=(3)
+    gimp2_here && FRONTS+=(2)
+    FLATPAK_MINOR=$(flatpak_minor)
+    [ -z "$FLATPAK_MINOR" ] || FRONTS+=(flatpak)
+    true ;;
 esac
+[ "${FRONTS[*]}" != 3 ] || [ ${#GIMP3_MINORS[@]} -gt 0 ] || GIMP3_MINORS=(3.0)
+[ "${FRONTS[*]}" != flatpak ] || [ -n "$FLATPAK_MINOR" ] ||
+  die "--gimp flatpak: no Flatpak GIMP here (flatpak info $FLATPAK_APP, or $FLATPAK_HOME)"
 
-profile_dir() {  # the per-user GIMP profile, as GIMP itself finds it
+profile_dir() {  # profile_dir 2 | 3 MINOR | flatpak MINOR: the per-user profile GIMP itself uses
   local base=${XDG_CONFIG_HOME:-$HOME/.config}/GIMP
-  if [ "$1" = 3 ]; then echo "${GIMP3_DIRECTORY:-$base/3.0}"; else echo "${GIMP2_DIRECTORY:-$base/2.10}"; fi
+  case $1 in
+    3) echo "${GIMP3_DIRECTORY:-$base/$2}" ;;
+    flatpak) echo "$FLATPAK_HOME/config/GIMP/$2" ;;
+    *) echo "${GIMP2_DIRECTORY:-$base/2.10}" ;;
+  esac
 }
 
 # ---------------------------------------------------------------- dependencies
 apt_packages() {
   local p=("${APT_BUILD[@]}")
-  [ "${1:-}" != test ] || p+=("${APT_TEST[@]}")
+  [ "${1:-}" != test ] || p+=("${APT_TEST[@]}" "${APT_GIMP_TEST[@]}")
   local f
   for f in "${FRONTS[@]}"; do
-    if [ "$f" = 3 ]; then p+=("$APT_GIMP3"); else p+=("$APT_GIMP2"); fi
+    case $f in 3|flatpak) p+=("$APT_GIMP3") ;; 2) p+=("$APT_GIMP2") ;; esac
   done
-  [ "${1:-}" != all ] || p+=("${APT_TEST[@]}" curl ca-certificates)
+  [ "${1:-}" != all ] || p+=("${APT_TEST[@]}" "${APT_GIMP_TEST[@]}" curl ca-certificates)
   [ "$DOWNLOAD" = 0 ] || has curl || has wget || p+=(curl ca-certificates)
   echo "${p[@]}"
 }
@@ -143,6 +203,25 @@ install_deps() {  # $1 = test: also the test dependencies
   say "installing with apt: ${missing[*]}"
   as_root apt-get update -q || warn "apt-get update failed; trying with the package lists already here"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
+
+install_test_hosts() {  # --deps-only: what the tests need beyond apt, built once and cached
+  # under /var/tmp/gimp-host (root: debootstrap, chroot): the sanitizers' clang runtime, the
+  # GIMP 3.0 and 3.2 chroots, cJSON's source for the Flatpak build
+  local v
+  v=$(clang --version 2>/dev/null | sed -n 's/.*clang version \([0-9]*\).*/\1/p' | head -n1)
+  if [ -n "$v" ] && ! dpkg-query -W -f='${Status}' "libclang-rt-$v-dev" 2>/dev/null | grep -q "install ok installed"; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "libclang-rt-$v-dev"
+  fi
+  if [ "${GD_TEST_CHROOTS:-1}" = 0 ]; then
+    warn "GD_TEST_CHROOTS=0: no GIMP 3 test chroots; the GIMP 3 tests will report SKIP"; return 0
+  fi
+  say "GIMP 3.0 test chroot (Debian trixie)"
+  as_root "$SRC/tests/gimp/make-gimp3-chroot.sh"
+  say "GIMP 3.2 test chroot (Debian sid)"
+  as_root env GIMP3_SUITE=sid "$SRC/tests/gimp/make-gimp3-chroot.sh"
+  say "cJSON source for the Flatpak build"
+  as_root "$SRC/plugin/bundle/fetch-cjson.sh" /var/tmp/gimp-host/cache/cjson-src
 }
 
 check_meson() {
@@ -198,42 +277,85 @@ build_front() {  # build_front 2|3|none -> the build folder
   echo "$b"
 }
 
-ensure_profile() {  # GIMP makes its profile on its first start and skips that when the folder
-  # exists, so a plug-ins/ folder made before would leave GIMP without gradients/, brushes/...
-  local g=$1 p exe
-  p=$(profile_dir "$g")
+ensure_profile() {  # ensure_profile 2 | 3 MINOR | flatpak MINOR: GIMP makes its profile on its
+  # first start and skips that when the folder exists, so a plug-ins/ folder made before would
+  # leave GIMP without gradients/, brushes/...
+  local g=$1 minor=${2:-} p exe=
+  p=$(profile_dir "$g" "$minor")
   [ ! -d "$p" ] || return 0
-  say "first start of GIMP $g (creates $p)"
-  if [ "$g" = 3 ]; then
-    for exe in gimp-console-3.0 gimp-console-3 gimp-3.0 gimp-3; do has "$exe" && break; done
-    timeout 300 "$exe" -i -d -f --quit >/dev/null 2>&1 || true
-  else
-    for exe in gimp-console-2.10 gimp-2.10; do has "$exe" && break; done
-    timeout 300 "$exe" -i -d -f -b '(gimp-quit 0)' >/dev/null 2>&1 || true
-  fi
+  say "first start of GIMP ${minor:-2.10}${g/#[23]/} (creates $p)"
+  case $g in
+    3)
+      for exe in "gimp-console-$minor" "gimp-$minor" gimp-console-3 gimp-3; do has "$exe" && break; done
+      timeout 300 "$exe" -i -d -f --quit >/dev/null 2>&1 || true ;;
+    flatpak)
+      exe="flatpak run $FLATPAK_APP"
+      ! has flatpak || timeout 300 flatpak run --command=gimp-console "$FLATPAK_APP" -i -d -f --quit \
+        >/dev/null 2>&1 || true ;;
+    *)
+      for exe in gimp-console-2.10 gimp-2.10; do has "$exe" && break; done
+      timeout 300 "$exe" -i -d -f -b '(gimp-quit 0)' >/dev/null 2>&1 || true ;;
+  esac
   [ -d "$p" ] || warn "$exe did not create $p: start GIMP once, then run ./install.sh again"
 }
 
-install_user() {  # install_user BUILD FRONT: meson's install, moved into the user's folders
-  local b=$1 g=$2 stage=$1/stage libdir= profile=
+plugin_profiles() {  # plugin_profiles FRONT: the profile folders this front end is installed into
+  local m
+  case $1 in
+    3) for m in "${GIMP3_MINORS[@]}"; do profile_dir 3 "$m"; done ;;
+    flatpak) profile_dir flatpak "$FLATPAK_MINOR" ;;
+    2) profile_dir 2 ;;
+  esac
+}
+
+install_user() {  # install_user BUILD FRONT: meson's install, moved into the user's folders; the
+  # plug-in into the profile of every GIMP of that front end (each GIMP 3.x has its own)
+  local b=$1 g=$2 stage=$1/stage libdir= profiles=() m
   rm -rf "$stage"
   meson install -C "$b" --no-rebuild --destdir "$stage" >/dev/null
   if [ "$g" != none ]; then
     libdir=$(pkg-config --variable=gimplibdir "gimp-$([ "$g" = 3 ] && echo 3.0 || echo 2.0)")
-    profile=$(profile_dir "$g")
-    ensure_profile "$g"
+    case $g in
+      3) for m in "${GIMP3_MINORS[@]}"; do ensure_profile 3 "$m"; done ;;
+      *) ensure_profile 2 ;;
+    esac
+    mapfile -t profiles < <(plugin_profiles "$g")
   fi
-  local f rel dest
+  local f rel dest p
   while IFS= read -r -d '' f; do
     rel=${f#"$stage"}
     case $rel in
-      "$USER_PREFIX"/*) dest=$rel ;;
-      "$libdir"/plug-ins/*) [ -n "$libdir" ] && dest=$profile/plug-ins/${rel#"$libdir"/plug-ins/} ;;
-      *) warn "not installed (outside the user's folders): $rel"; continue ;;
+      "$USER_PREFIX"/*) put_file "$f" "$rel" "$([ -x "$f" ] && echo 755 || echo 644)" ;;
+      "$libdir"/plug-ins/*)
+        [ -n "$libdir" ] || continue
+        for p in "${profiles[@]}"; do
+          put_file "$f" "$p/plug-ins/${rel#"$libdir"/plug-ins/}" "$([ -x "$f" ] && echo 755 || echo 644)"
+        done ;;
+      *) warn "not installed (outside the user's folders): $rel" ;;
     esac
-    put_file "$f" "$dest" "$([ -x "$f" ] && echo 755 || echo 644)"
   done < <(find "$stage" -type f -print0 | sort -z)
-  [ -z "$profile" ] || say "GIMP $([ "$g" = 3 ] && echo 3 || echo 2.10) plug-in: $profile/plug-ins"
+  for p in "${profiles[@]}"; do
+    say "GIMP $([ "$g" = 2 ] && echo 2.10 || basename "$p") plug-in: $p/plug-ins"
+  done
+}
+
+install_flatpak() {  # the self-contained build into the Flatpak GIMP's profile (its sandbox sees
+  # GIMP's and the GNOME runtime's libraries only; see plugin/bundle/build-bundle.sh)
+  has pkg-config && pkg-config --exists gimp-3.0 ||
+    die "the Flatpak plug-in is built against GIMP 3's headers: install libgimp-3.0-dev
+    (Debian 13 / Ubuntu 25.04 and later), or build plugin/bundle/build-bundle.sh on such a system
+    and copy its gimp-diffusion/ folder into $(profile_dir flatpak "$FLATPAK_MINOR")/plug-ins/"
+  local out=$SRC/build-release-flatpak-out f p
+  say "building the self-contained plug-in for the Flatpak GIMP $FLATPAK_MINOR" >&2
+  # cJSON's source goes to ~/.cache/gimp-diffusion (meson takes no dependency inside the tree)
+  "$SRC/plugin/bundle/build-bundle.sh" "$out" "$SRC/build-release-flatpak" >/dev/null ||
+    die "the Flatpak build failed (output above)"
+  ensure_profile flatpak "$FLATPAK_MINOR"
+  p=$(profile_dir flatpak "$FLATPAK_MINOR")
+  while IFS= read -r -d '' f; do
+    put_file "$f" "$p/plug-ins/${f#"$out"/}" "$([ -x "$f" ] && echo 755 || echo 644)"
+  done < <(find "$out/gimp-diffusion" -type f -print0 | sort -z)
+  say "Flatpak GIMP $FLATPAK_MINOR plug-in: $p/plug-ins/gimp-diffusion"
 }
 
 install_system() {  # install_system BUILD: meson's install into --prefix, copied with sudo when
@@ -333,6 +455,11 @@ the installer at files you already have:
   ./install.sh --model /path/to/model.safetensors --vocab /path/to/clip-folder
 (the vocab folder holds $VOCAB_FILE, or vocab.json + merges.txt from
  https://huggingface.co/openai/clip-vit-large-patch14)
+Optional, for draft decodes and live previews: TAESD (madebyollin/taesd, 2 x 2.4 MB)
+  $TAESD_URL/${TAESD_FILES[0]}
+  $TAESD_URL/${TAESD_FILES[1]}
+      (Hugging Face shows each file's sha256 on its page)
+into $DATA/taesd/ (or pass --taesd /path/to/them).
 EOF
 }
 
@@ -373,6 +500,26 @@ download_model() {
   fetch "$VOCAB_URL" "$vocab/${VOCAB_URL##*/}" "$VOCAB_SHA256"
   fetch "$MODEL_URL" "$model" "$sha"
   MODEL=$model VOCAB=$vocab
+  download_taesd
+}
+
+taesd_ok() {  # a folder holding TAESD's decoder (the encoder is optional: txt2img drafts, previews)
+  [ -f "$1/taesd_decoder.safetensors" ] || [ -f "$1/diffusion_pytorch_model.safetensors" ] ||
+    { [ -f "$1" ] && case $1 in *.safetensors) true ;; *) false ;; esac; }
+}
+
+download_taesd() {  # TAESD is optional: a failure here is a warning, not the end of the install
+  local dir=$DATA/taesd f sha
+  for f in "${TAESD_FILES[@]}"; do
+    case $f in *encoder*) sha=$TAESD_ENCODER_SHA256 ;; *) sha=$TAESD_DECODER_SHA256 ;; esac
+    [ -n "$sha" ] || ! has curl || sha=$(remote_sha256 "$TAESD_URL/$f")
+    [ -n "$sha" ] || warn "no sha256 published for $f; the engine checks its structure when it loads"
+    # fetch dies on failure: run it in a subshell so that TAESD stays optional
+    ( fetch "$TAESD_URL/$f" "$dir/$f" "$sha" ) ||
+      { warn "TAESD was not downloaded: drafts and previews use the full VAE / the cheap preview"; return 0; }
+    record m "$dir/$f"
+  done
+  TAESD=$dir
 }
 
 config_value() {  # config_value KEY: a string value from the existing config (our own format)
@@ -398,23 +545,54 @@ setup_model() {
       if [ -n "$d" ] && vocab_ok "$d"; then VOCAB=$d; break; fi
     done
   fi
+  if [ -n "$TAESD" ]; then
+    TAESD=$(realpath -ms "$TAESD")
+    taesd_ok "$TAESD" || die "$TAESD holds no TAESD (taesd_decoder.safetensors, or diffusers'
+    diffusion_pytorch_model.safetensors from madebyollin/taesd)"
+  else
+    local t
+    for t in "$(config_value taesd || true)" "$DATA/taesd"; do
+      if [ -n "$t" ] && taesd_ok "$t"; then TAESD=$t; break; fi
+    done
+  fi
   [ -n "$THREADS" ] || THREADS=$(nproc 2>/dev/null || echo 1)
 
   if [ -f "$CONFIG" ] && ! in_manifest "c $CONFIG"; then
     cp -p "$CONFIG" "$CONFIG.before-$NAME"; record b "$CONFIG"
   fi
   mkdir_track "$CONFIG_DIR"
-  printf '{\n  "model": %s,\n  "vocab": %s,\n  "threads": %s\n}\n' \
-    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "$THREADS" >"$CONFIG.tmp"
+  mkdir_track "$DATA/loras"   # LoRA files: --lora NAME and <lora:NAME:weight> look here
+  local taesd_line=
+  [ -z "$TAESD" ] || taesd_line=$(printf '  "taesd": %s,\n ' "$(json_str "$TAESD")")
+  printf '{\n  "model": %s,\n  "vocab": %s,\n%s  "threads": %s,\n  "lora_dir": %s\n}\n' \
+    "$(json_str "$MODEL")" "$(json_str "$VOCAB")" "${taesd_line% }" "$THREADS" \
+    "$(json_str "$DATA/loras")" >"$CONFIG.tmp"
   mv "$CONFIG.tmp" "$CONFIG"
   record c "$CONFIG"
   say "config: $CONFIG"
+  if [[ " ${FRONTS[*]} " == *" flatpak "* ]]; then flatpak_config; fi
   if [ -z "$MODEL" ]; then
     warn "no model configured: run ./install.sh --download-model, or --model FILE"
   fi
   if [ -z "$VOCAB" ]; then
     warn "no CLIP vocabulary found: pass --vocab DIR (see ./install.sh --help)"
   fi
+}
+
+flatpak_config() {  # the same config where the sandbox looks (its XDG_CONFIG_HOME), and a word on
+  # paths: the Flatpak GIMP sees the host's files, except the system folders it replaces
+  local cfg=$FLATPAK_HOME/config/$NAME/config.json p
+  if [ -f "$cfg" ] && ! in_manifest "c $cfg"; then cp -p "$cfg" "$cfg.before-$NAME"; record b "$cfg"; fi
+  mkdir_track "$(dirname "$cfg")"
+  cp "$CONFIG" "$cfg.tmp" && mv "$cfg.tmp" "$cfg"
+  record c "$cfg"
+  say "config for the Flatpak GIMP: $cfg"
+  for p in "$MODEL" "$VOCAB"; do
+    case $p in
+      /usr/*|/lib*|/bin/*|/sbin/*|/etc/*|/app/*|/proc/*|/dev/*|/sys/*|/run/*)
+        warn "the Flatpak GIMP cannot read $p (its sandbox has its own $(cut -d/ -f2 <<<"$p" | sed 's|^|/|')): keep models and the vocabulary under your home folder" ;;
+    esac
+  done
 }
 
 # ---------------------------------------------------------------- uninstall
@@ -434,7 +612,7 @@ uninstall() {
   local dirs; dirs=$(sed -n 's/^d //p' "$MANIFEST" | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-)
   rm -f "$MANIFEST"
   # our own data folders too, when empty (a run cut short may not have listed them)
-  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA$'\n'$CONFIG_DIR
+  dirs+=$'\n'$DATA/models$'\n'$DATA/clip$'\n'$DATA/taesd$'\n'$DATA/presets$'\n'$DATA/icons$'\n'$DATA/loras$'\n'$DATA$'\n'$CONFIG_DIR
   while IFS= read -r path; do
     [ -d "$path" ] && [ -z "$(ls -A "$path")" ] || continue
     maybe_root "$(dirname "$path")" rmdir "$path" || true
@@ -445,14 +623,15 @@ uninstall() {
 # ---------------------------------------------------------------- main
 case $MODE in
   print-deps) apt_packages all; exit 0 ;;
-  deps) install_deps test; exit 0 ;;
+  deps) install_deps test; install_test_hosts; exit 0 ;;
   uninstall) uninstall; exit 0 ;;
 esac
 
 if [ ${#FRONTS[@]} = 0 ]; then
   if [ "$GIMP_SEL" = none ]; then FRONTS=(none)
-  else die "no GIMP found (gimp-3.0 or gimp-2.10 in PATH): install GIMP (apt-get install gimp),
-    or use --gimp none to install only the diffuse CLI. Flatpak and Snap GIMPs cannot load it."
+  else die "no GIMP found (gimp-3.x or gimp-2.10 in PATH, or the Flatpak $FLATPAK_APP): install
+    GIMP (apt-get install gimp, or flatpak install flathub $FLATPAK_APP), or use --gimp none to
+    install only the diffuse CLI. The Snap GIMP cannot load it."
   fi
 fi
 check_download_possible
@@ -460,6 +639,11 @@ check_download_possible
 check_meson
 [ -n "$PREFIX" ] && PREFIX=$(realpath -m "$PREFIX")
 for g in "${FRONTS[@]}"; do
+  if [ "$g" = flatpak ]; then
+    if [ -n "$PREFIX" ]; then warn "--prefix: the Flatpak GIMP reads plug-ins from its own profile only; skipped"
+    else install_flatpak; fi
+    continue
+  fi
   b=$(build_front "$g")
   [ -n "$DIFFUSE" ] || DIFFUSE=$b/engine/tools/diffuse
   if [ -n "$PREFIX" ]; then install_system "$b"; else install_user "$b" "$g"; fi

@@ -1,6 +1,5 @@
 #include "generate.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,26 +7,14 @@
 
 #include "region.h"
 
-static sd_status fail(sd_error *err, sd_status code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 sd_status gd_load_model(const gd_config *cfg, sd_model **out, sd_error *err)
 {
     if (!*cfg->model)
-        return fail(err, SD_ERR_INVALID_ARG,
+        return gd_fail(err, SD_ERR_INVALID_ARG,
                     "No Stable Diffusion model is set. Choose a .safetensors checkpoint in the "
                     "dialog's Model field, set GIMP_DIFFUSION_MODEL, or run install.sh.");
     if (access(cfg->model, R_OK) != 0)
-        return fail(err, SD_ERR_IO, "The model file %.200s cannot be read.", cfg->model);
+        return gd_fail(err, SD_ERR_IO, "The model file %.200s cannot be read.", cfg->model);
 
     sd_model_options opts = { 0 };
     sd_error e = { 0 };
@@ -35,10 +22,10 @@ sd_status gd_load_model(const gd_config *cfg, sd_model **out, sd_error *err)
     if (st == SD_OK)
         st = sd_model_load(cfg->model, cfg->vocab, &opts, out, &e);
     if (st == SD_ERR_FORMAT || st == SD_ERR_UNSUPPORTED)
-        return fail(err, st, "%.200s is not a Stable Diffusion 1.x checkpoint this plug-in can run: %.250s",
+        return gd_fail(err, st, "%.200s is not a Stable Diffusion 1.x checkpoint this plug-in can run: %.250s",
                     cfg->model, e.message);
     if (st != SD_OK)
-        return fail(err, st, "Loading %.200s failed: %.280s", cfg->model, e.message);
+        return gd_fail(err, st, "Loading %.200s failed: %.280s", cfg->model, e.message);
     return SD_OK;
 }
 
@@ -57,7 +44,7 @@ sd_status gd_check_memory(int w, int h, int work_w, int work_h, sd_error *err)
     double need = (double)gd_region_bytes(w, h, work_w, work_h);
     double have = (double)pages * (double)page;
     if (need > have / 2)
-        return fail(err, SD_ERR_NOMEM,
+        return gd_fail(err, SD_ERR_NOMEM,
                     "The region is %d x %d pixels: the plug-in needs %.1f GiB of memory for it, "
                     "more than half of this machine's %.1f GiB. Select a smaller area.",
                     w, h, need / 1073741824.0, have / 1073741824.0);
@@ -98,7 +85,7 @@ sd_status gd_check_selection(const float *selection, size_t n, sd_error *err)
     for (size_t i = 0; i < n; i++)
         if (selection[i] > 0.0f)
             return SD_OK;
-    return fail(err, SD_ERR_INVALID_ARG,
+    return gd_fail(err, SD_ERR_INVALID_ARG,
                 "The selection holds no pixels of the active layer: select part of the "
                 "layer, or select nothing to work on the whole layer.");
 }
@@ -113,7 +100,7 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
 
     int sampler = sd_sampler_from_name(p->sampler);
     if (sampler < 0)
-        return fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
     if (gd_check_selection(in->selection, n, err) != SD_OK)
         return SD_ERR_INVALID_ARG;
 
@@ -125,14 +112,14 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     float *work_mask = malloc(wn * sizeof *work_mask);   /* [wh, ww] */
     float *work_out = malloc(wn * 3 * sizeof *work_out); /* [wh, ww, 3] */
     if (!rgb || !gen || !alpha || !work_in || !work_mask || !work_out) {
-        fail(err, st, "Out of memory for a %d x %d region.", w, h);
+        gd_fail(err, st, "Out of memory for a %d x %d region.", w, h);
         goto done;
     }
 
     region_rgba_to_rgb(in->rgba, n, rgb);
     if (region_resample(rgb, w, h, 3, work_in, ww, wh) != 0 ||
         region_resample(in->selection, w, h, 1, work_mask, ww, wh) != 0) {
-        fail(err, st, "Out of memory while scaling the region.");
+        gd_fail(err, st, "Out of memory while scaling the region.");
         goto done;
     }
 
@@ -162,7 +149,7 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     st = SD_ERR_NOMEM;
     if (region_resample(work_out, ww, wh, 3, gen, w, h) != 0 ||
         region_feather(in->selection, w, h, (float)p->feather, in->open_edges, alpha) != 0) {
-        fail(err, st, "Out of memory while scaling the result back.");
+        gd_fail(err, st, "Out of memory while scaling the result back.");
         goto done;
     }
     if (p->color_match)

@@ -1,117 +1,273 @@
 #include "params.h"
 
 #include <cjson/cJSON.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define ALL_MODES ((1u << SD_MODE_IMG2IMG) | (1u << SD_MODE_INPAINT) | (1u << SD_MODE_TXT2IMG))
 #define WITH_SOURCE ((1u << SD_MODE_IMG2IMG) | (1u << SD_MODE_INPAINT))
 
-/* Mnemonics are unique, and avoid those of GIMP 3's dialog buttons (Help, Reset, Cancel,
- * OK, Load Saved Settings, Save Settings). */
+/* Where a row's value lives: the field's offset, and its C type read from the field itself
+ * (the controlling expression of _Generic is not evaluated). */
+#define GD_FIELD_KIND(f)                                                                    \
+    _Generic(((gd_params *)0)->f, int: GD_FIELD_INT, uint64_t: GD_FIELD_U64,                 \
+             double: GD_FIELD_DOUBLE, const char *: GD_FIELD_STRING)
+#define FIELD(f) .offset = offsetof(gd_params, f), .field = GD_FIELD_KIND(f)
+
+static const char *sampler_choice(int index)
+{
+    return index >= 0 && index < SD_SAMPLER_COUNT ? sd_sampler_name((sd_sampler)index) : NULL;
+}
+
+/* One row per argument, in PDB order: new arguments go at the end, so that scripts calling
+ * the procedures with positional arguments (Script-Fu) keep working.
+ * Mnemonics are unique, and avoid those of GIMP 3's dialog buttons (Help, Reset, Cancel,
+ * OK, Load Saved Settings, Save Settings); tests/unit/test_plugin_params.c checks both. */
 const gd_arg gd_args[] = {
-    { "prompt", "_Prompt", "What to paint", GD_ARG_TEXT, 0, 0, ALL_MODES },
-    { "negative-prompt", "Ne_gative prompt", "What to avoid", GD_ARG_TEXT, 0, 0, ALL_MODES },
-    { "strength", "S_trength", "How much the region changes: 0 keeps it, 1 repaints it",
-      GD_ARG_DOUBLE, GD_STRENGTH_MIN, GD_STRENGTH_MAX, WITH_SOURCE },
-    { "steps", "St_eps", "Denoising steps", GD_ARG_INT, GD_STEPS_MIN, GD_STEPS_MAX, ALL_MODES },
-    { "cfg-scale", "G_uidance (CFG)", "How closely to follow the prompt (classifier-free guidance)",
-      GD_ARG_DOUBLE, GD_CFG_MIN, GD_CFG_MAX, ALL_MODES },
-    { "sampler", "Sa_mpler", "ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms or lcm",
-      GD_ARG_SAMPLER, 0, 0, ALL_MODES },
-    { "seed", "See_d", "Seed of the noise (used when random-seed is off)", GD_ARG_INT, 0,
-      GD_SEED_MAX, ALL_MODES },
-    { "random-seed", "Ra_ndom seed", "Draw a new seed for each run", GD_ARG_BOOL, 0, 1, ALL_MODES },
-    { "work-size", "_Working resolution", "Long side of the region while the engine runs, pixels",
-      GD_ARG_INT, GD_WORK_SIZE_MIN, GD_WORK_SIZE_MAX, ALL_MODES },
-    { "context-padding", "Conte_xt padding", "Pixels around the selection the engine also sees",
-      GD_ARG_INT, 0, GD_PADDING_MAX, ALL_MODES },
-    { "feather", "_Feather", "Width of the soft edge inside the selection, pixels", GD_ARG_DOUBLE,
-      0, GD_FEATHER_MAX, ALL_MODES },
-    { "color-match", "Colour m_atch", "Match the generated colours to the surroundings",
-      GD_ARG_BOOL, 0, 1, ALL_MODES },
-    { "model", "Model chec_kpoint", "Stable Diffusion 1.x .safetensors checkpoint (empty: GIMP_DIFFUSION_MODEL "
-      "or ~/.config/gimp-diffusion/config.json)", GD_ARG_FILE, 0, 0, ALL_MODES },
-    { "vocab", "_Vocabulary", "Folder of the CLIP vocabulary (empty: GIMP_DIFFUSION_VOCAB, the "
-      "config file, or the model's folder)", GD_ARG_FOLDER, 0, 0, ALL_MODES },
+    { .name = "prompt", .nick = "_Prompt", .blurb = "What to paint", .type = GD_ARG_TEXT,
+      FIELD(prompt), .modes = ALL_MODES },
+    { .name = "negative-prompt", .nick = "Ne_gative prompt", .blurb = "What to avoid",
+      .type = GD_ARG_TEXT, FIELD(negative_prompt), .modes = ALL_MODES },
+    { .name = "strength", .nick = "S_trength",
+      .blurb = "How much the region changes: 0 keeps it, 1 repaints it", .type = GD_ARG_DOUBLE,
+      .min = GD_STRENGTH_MIN, .max = GD_STRENGTH_MAX, .def = GD_STRENGTH_DEFAULT,
+      FIELD(strength), .modes = WITH_SOURCE },
+    { .name = "steps", .nick = "St_eps", .blurb = "Denoising steps", .type = GD_ARG_INT,
+      .min = GD_STEPS_MIN, .max = GD_STEPS_MAX, .def = GD_STEPS_DEFAULT, FIELD(steps),
+      .modes = ALL_MODES },
+    { .name = "cfg-scale", .nick = "G_uidance (CFG)",
+      .blurb = "How closely to follow the prompt (classifier-free guidance)",
+      .type = GD_ARG_DOUBLE, .min = GD_CFG_MIN, .max = GD_CFG_MAX, .def = GD_CFG_DEFAULT,
+      FIELD(cfg_scale), .modes = ALL_MODES },
+    { .name = "sampler", .nick = "Sa_mpler",
+      .blurb = "ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lms or lcm",
+      .type = GD_ARG_CHOICE, .def_str = GD_SAMPLER_DEFAULT, .choice = sampler_choice,
+      FIELD(sampler), .modes = ALL_MODES },
+    { .name = "seed", .nick = "See_d", .blurb = "Seed of the noise (used when random-seed is off)",
+      .type = GD_ARG_INT, .min = 0, .max = GD_SEED_MAX, .def = 0, FIELD(seed),
+      .modes = ALL_MODES },
+    { .name = "random-seed", .nick = "Ra_ndom seed", .blurb = "Draw a new seed for each run",
+      .type = GD_ARG_BOOL, .min = 0, .max = 1, .def = 1, FIELD(random_seed), .modes = ALL_MODES },
+    { .name = "work-size", .nick = "_Working resolution",
+      .blurb = "Long side of the region while the engine runs, pixels", .type = GD_ARG_INT,
+      .min = GD_WORK_SIZE_MIN, .max = GD_WORK_SIZE_MAX, .def = GD_WORK_SIZE_DEFAULT,
+      FIELD(work_size), .modes = ALL_MODES },
+    { .name = "context-padding", .nick = "Conte_xt padding",
+      .blurb = "Pixels around the selection the engine also sees", .type = GD_ARG_INT,
+      .min = 0, .max = GD_PADDING_MAX, .def = GD_PADDING_DEFAULT, FIELD(padding),
+      .modes = ALL_MODES },
+    { .name = "feather", .nick = "_Feather",
+      .blurb = "Width of the soft edge inside the selection, pixels", .type = GD_ARG_DOUBLE,
+      .min = 0, .max = GD_FEATHER_MAX, .def = GD_FEATHER_DEFAULT, FIELD(feather),
+      .modes = ALL_MODES },
+    { .name = "color-match", .nick = "Colour m_atch",
+      .blurb = "Match the generated colours to the surroundings", .type = GD_ARG_BOOL,
+      .min = 0, .max = 1, .def = 0, FIELD(color_match), .modes = ALL_MODES },
+    { .name = "model", .nick = "Model chec_kpoint",
+      .blurb = "Stable Diffusion 1.x .safetensors checkpoint (empty: GIMP_DIFFUSION_MODEL "
+               "or ~/.config/gimp-diffusion/config.json)",
+      .type = GD_ARG_FILE, FIELD(model_path), .modes = ALL_MODES },
+    { .name = "vocab", .nick = "_Vocabulary",
+      .blurb = "Folder of the CLIP vocabulary (empty: GIMP_DIFFUSION_VOCAB, the config file, "
+               "or the model's folder)",
+      .type = GD_ARG_FOLDER, FIELD(vocab_path), .modes = ALL_MODES },
 };
 const int gd_n_args = (int)(sizeof gd_args / sizeof gd_args[0]);
+
+const gd_arg *gd_arg_find(const char *name)
+{
+    for (int i = 0; name && i < gd_n_args; i++)
+        if (!strcmp(gd_args[i].name, name))
+            return &gd_args[i];
+    return NULL;
+}
 
 int gd_arg_in_mode(const gd_arg *a, sd_mode mode)
 {
     return (a->modes >> mode) & 1u;
 }
 
+int gd_arg_is_string(const gd_arg *a)
+{
+    return a->field == GD_FIELD_STRING;
+}
+
+double gd_arg_get_number(const gd_arg *a, const gd_params *p)
+{
+    const char *base = (const char *)p + a->offset;
+    switch (a->field) {
+    case GD_FIELD_INT: return *(const int *)(const void *)base;
+    case GD_FIELD_U64: return (double)*(const uint64_t *)(const void *)base;
+    case GD_FIELD_DOUBLE: return *(const double *)(const void *)base;
+    case GD_FIELD_STRING: break;
+    }
+    return 0.0;
+}
+
+const char *gd_arg_get_string(const gd_arg *a, const gd_params *p)
+{
+    if (a->field != GD_FIELD_STRING)
+        return "";
+    const char *s = *(const char *const *)(const void *)((const char *)p + a->offset);
+    return s ? s : "";
+}
+
+void gd_arg_set_number(const gd_arg *a, gd_params *p, double v)
+{
+    char *base = (char *)p + a->offset;
+    if (a->type == GD_ARG_BOOL)
+        v = v != 0.0;
+    switch (a->field) {
+    case GD_FIELD_INT: *(int *)(void *)base = (int)v; break;
+    case GD_FIELD_U64: *(uint64_t *)(void *)base = v > 0 ? (uint64_t)v : 0; break;
+    case GD_FIELD_DOUBLE: *(double *)(void *)base = v; break;
+    case GD_FIELD_STRING: break;
+    }
+}
+
+void gd_arg_set_string(const gd_arg *a, gd_params *p, const char *v)
+{
+    if (a->field == GD_FIELD_STRING)
+        *(const char **)(void *)((char *)p + a->offset) = v ? v : "";
+}
+
+int gd_params_set_number(gd_params *p, const char *name, double v)
+{
+    const gd_arg *a = gd_arg_find(name);
+    if (!a || gd_arg_is_string(a))
+        return -1;
+    gd_arg_set_number(a, p, v);
+    return 0;
+}
+
+int gd_params_set_string(gd_params *p, const char *name, const char *v)
+{
+    const gd_arg *a = gd_arg_find(name);
+    if (!a || !gd_arg_is_string(a))
+        return -1;
+    gd_arg_set_string(a, p, v);
+    return 0;
+}
+
+double gd_param_number(const gd_params *p, const char *name)
+{
+    const gd_arg *a = gd_arg_find(name);
+    return a ? gd_arg_get_number(a, p) : 0.0;
+}
+
+const char *gd_param_string(const gd_params *p, const char *name)
+{
+    const gd_arg *a = gd_arg_find(name);
+    return a ? gd_arg_get_string(a, p) : "";
+}
+
+void gd_params_clamp(gd_params *p)
+{
+    for (int i = 0; i < gd_n_args; i++) {
+        const gd_arg *a = &gd_args[i];
+        if (gd_arg_is_string(a))
+            continue;
+        double v = gd_arg_get_number(a, p);
+        if (v < a->min || v > a->max)
+            gd_arg_set_number(a, p, v < a->min ? a->min : a->max);
+    }
+}
+
 double gd_arg_default_number(const gd_arg *a, sd_mode mode)
 {
     gd_params p;
     gd_params_defaults(&p, mode);
-    if (!strcmp(a->name, "strength")) return p.strength;
-    if (!strcmp(a->name, "steps")) return p.steps;
-    if (!strcmp(a->name, "cfg-scale")) return p.cfg_scale;
-    if (!strcmp(a->name, "seed")) return (double)p.seed;
-    if (!strcmp(a->name, "random-seed")) return p.random_seed;
-    if (!strcmp(a->name, "work-size")) return p.work_size;
-    if (!strcmp(a->name, "context-padding")) return p.padding;
-    if (!strcmp(a->name, "feather")) return p.feather;
-    if (!strcmp(a->name, "color-match")) return p.color_match;
-    return 0.0;
+    return gd_arg_get_number(a, &p);
 }
 
 const char *gd_arg_default_string(const gd_arg *a, sd_mode mode)
 {
     gd_params p;
     gd_params_defaults(&p, mode);
-    if (!strcmp(a->name, "sampler")) return p.sampler;
-    return "";
+    return gd_arg_get_string(a, &p);
 }
 
-int gd_params_set_number(gd_params *p, const char *name, double v)
+char *gd_params_values_json(const gd_params *p)
 {
-    if (!strcmp(name, "strength")) p->strength = v;
-    else if (!strcmp(name, "steps")) p->steps = (int)v;
-    else if (!strcmp(name, "cfg-scale")) p->cfg_scale = v;
-    else if (!strcmp(name, "seed")) p->seed = (uint64_t)v;
-    else if (!strcmp(name, "random-seed")) p->random_seed = v != 0.0;
-    else if (!strcmp(name, "work-size")) p->work_size = (int)v;
-    else if (!strcmp(name, "context-padding")) p->padding = (int)v;
-    else if (!strcmp(name, "feather")) p->feather = v;
-    else if (!strcmp(name, "color-match")) p->color_match = v != 0.0;
-    else return -1;
-    return 0;
+    cJSON *o = cJSON_CreateObject();
+    int ok = o != NULL;
+    for (int i = 0; ok && i < gd_n_args; i++) {
+        const gd_arg *a = &gd_args[i];
+        if (!gd_arg_in_mode(a, p->mode))
+            continue;
+        ok = gd_arg_is_string(a) ? cJSON_AddStringToObject(o, a->name, gd_arg_get_string(a, p)) != NULL
+                                 : cJSON_AddNumberToObject(o, a->name, gd_arg_get_number(a, p)) != NULL;
+    }
+    char *s = ok ? cJSON_PrintUnformatted(o) : NULL;
+    cJSON_Delete(o);
+    return s;
 }
 
-int gd_params_set_string(gd_params *p, const char *name, const char *v)
+void gd_params_values_from_json(const char *json, gd_params *p, gd_strings *owned)
 {
-    v = v ? v : "";
-    if (!strcmp(name, "prompt")) p->prompt = v;
-    else if (!strcmp(name, "negative-prompt")) p->negative_prompt = v;
-    else if (!strcmp(name, "sampler")) p->sampler = v;
-    else if (!strcmp(name, "model")) p->model_path = v;
-    else if (!strcmp(name, "vocab")) p->vocab_path = v;
-    else return -1;
-    return 0;
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    for (int i = 0; cJSON_IsObject(o) && i < gd_n_args; i++) {
+        const gd_arg *a = &gd_args[i];
+        cJSON *it = cJSON_GetObjectItemCaseSensitive(o, a->name);
+        if (!gd_arg_in_mode(a, p->mode))
+            continue;
+        if (cJSON_IsNumber(it) && !gd_arg_is_string(a))
+            gd_arg_set_number(a, p, it->valuedouble);
+        else if (cJSON_IsString(it) && gd_arg_is_string(a))
+            gd_arg_set_string(a, p, gd_strings_add(owned, it->valuestring));
+    }
+    cJSON_Delete(o);
 }
 
 void gd_params_defaults(gd_params *p, sd_mode mode)
 {
     memset(p, 0, sizeof *p);
     p->mode = mode;
-    p->prompt = "";
-    p->negative_prompt = "";
-    /* inpainting repaints the selection from scratch; img2img keeps its composition */
-    p->strength = mode == SD_MODE_INPAINT ? GD_INPAINT_STRENGTH_DEFAULT : GD_STRENGTH_DEFAULT;
-    p->steps = GD_STEPS_DEFAULT;
-    p->cfg_scale = GD_CFG_DEFAULT;
-    p->sampler = GD_SAMPLER_DEFAULT;
-    p->random_seed = 1;
-    p->work_size = GD_WORK_SIZE_DEFAULT;
-    p->padding = GD_PADDING_DEFAULT;
-    p->feather = GD_FEATHER_DEFAULT;
-    p->model_path = "";
-    p->vocab_path = "";
-    p->preset = "";
+    for (int i = 0; i < gd_n_args; i++) {
+        if (gd_arg_is_string(&gd_args[i]))
+            gd_arg_set_string(&gd_args[i], p, gd_args[i].def_str);
+        else
+            gd_arg_set_number(&gd_args[i], p, gd_args[i].def);
+    }
+    /* the one default that depends on the procedure: inpainting repaints the selection
+       from scratch, img2img keeps its composition */
+    if (mode == SD_MODE_INPAINT)
+        p->strength = GD_INPAINT_STRENGTH_DEFAULT;
+    /* fields no argument sets (presets and Apply Preset do) */
     p->clip_skip = SD_CLIP_SKIP_DEFAULT;
+    p->preset = "";
+}
+
+const gd_proc_info gd_procs[] = {
+    { GD_PROC_IMG2IMG, SD_MODE_IMG2IMG, "_Image to Image...", "Image to Image",
+      "Repaint the selection (or the layer) guided by a prompt" },
+    { GD_PROC_INPAINT, SD_MODE_INPAINT, "I_npaint Selection...", "Inpaint Selection",
+      "Fill the selection with new content described by a prompt, matching its surroundings" },
+    { GD_PROC_TXT2IMG, SD_MODE_TXT2IMG, "_Text to Image...", "Text to Image",
+      "Paint a new picture described by a prompt into the selection" },
+};
+const int gd_n_procs = (int)(sizeof gd_procs / sizeof gd_procs[0]);
+
+const gd_proc_info *gd_proc_find(const char *proc)
+{
+    for (int i = 0; proc && i < gd_n_procs; i++)
+        if (!strcmp(gd_procs[i].proc, proc))
+            return &gd_procs[i];
+    return NULL;
+}
+
+sd_status gd_fail(sd_error *err, sd_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        err->code = code;
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
 }
 
 const char *gd_mode_name(sd_mode mode)
@@ -176,4 +332,28 @@ void gd_layer_name(const char *prompt, char *buf, int max)
             n--;
     memcpy(buf, prompt, n);
     buf[n] = '\0';
+}
+
+const char *gd_strings_add(gd_strings *s, const char *str)
+{
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        char **v = realloc(s->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return NULL;
+        s->v = v;
+        s->cap = cap;
+    }
+    char *copy = strdup(str ? str : "");
+    if (copy)
+        s->v[s->n++] = copy;
+    return copy;
+}
+
+void gd_strings_free(gd_strings *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
 }

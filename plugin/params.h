@@ -4,6 +4,7 @@
 #ifndef GD_PARAMS_H
 #define GD_PARAMS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sd.h"
@@ -14,6 +15,13 @@
 #define GD_PROC_INPAINT "plug-in-diffusion-inpaint"
 #define GD_PROC_TXT2IMG "plug-in-diffusion-txt2img"
 #define GD_MENU_PATH "<Image>/Filters/Generate/Stable Diffusion"
+#define GD_ATTRIBUTION "gimp-diffusion authors"
+#define GD_DATE "2026"
+/* What the PDB's help says about each of the three procedures. */
+#define GD_PROC_HELP                                                                            \
+    "Runs Stable Diffusion 1.x on the CPU on the selection's bounding box plus some context " \
+    "and puts the result in a new layer above the active one, masked by the selection. The "  \
+    "source layer is never modified; the run is one undo step."
 
 /* Ranges of the numeric arguments (the PDB and the dialogs enforce them): the engine's
  * published limits (sd.h), or a narrower range the dialog offers inside them. */
@@ -60,45 +68,125 @@ typedef struct {
     const char *preset;     /* name of the preset "Apply Preset..." ran, else "" */
 } gd_params;
 
-/* The PDB arguments after (run-mode, image, drawable(s)), in order: one table that both
- * front ends register from, so the two hosts offer the same names and ranges. */
+/* Strings read from a host (a dialog, a config, last values) for a gd_params to point to. */
+typedef struct {
+    char **v;
+    int n, cap;
+} gd_strings;
+
+/* Keeps a copy of s (NULL as ""); NULL when out of memory. */
+const char *gd_strings_add(gd_strings *s, const char *str);
+void gd_strings_free(gd_strings *s);
+
+/* The PDB arguments after (run-mode, image, drawable(s)), in order: one self-describing
+ * table (like a GEGL property list) that both front ends register their PDB arguments,
+ * build their dialog fields, read their values and keep their last values from. Each row
+ * says where its value lives in gd_params (offset and C type), so adding an argument is
+ * one row in params.c (see plugin/README.md, "Adding an argument"). */
 typedef enum {
     GD_ARG_TEXT,     /* string; multi-line in the dialog */
     GD_ARG_STRING,
     GD_ARG_INT,
     GD_ARG_DOUBLE,
     GD_ARG_BOOL,
-    GD_ARG_SAMPLER,  /* string: one of sd_sampler_name() */
+    GD_ARG_CHOICE,   /* string: one of the row's choices (GIMP 3: a GimpChoice) */
     GD_ARG_FILE,     /* path of a file; GIMP 3 shows a file chooser */
     GD_ARG_FOLDER    /* path of a folder */
 } gd_arg_type;
+
+/* The C type of the gd_params field a row stores into (derived from the field itself by
+ * GD_FIELD in params.c, so a row cannot name the wrong type). */
+typedef enum {
+    GD_FIELD_INT,    /* int (INT, BOOL) */
+    GD_FIELD_U64,    /* uint64_t (the seed) */
+    GD_FIELD_DOUBLE, /* double */
+    GD_FIELD_STRING  /* const char *, referenced, not copied */
+} gd_field_kind;
 
 typedef struct {
     const char *name;   /* PDB argument name */
     const char *nick;   /* dialog label, with a mnemonic */
     const char *blurb;
     gd_arg_type type;
-    double min, max;
+    double min, max;    /* INT, DOUBLE, BOOL */
+    double def;         /* default of a number (INT, DOUBLE, BOOL) */
+    const char *def_str; /* default of a string ("" when NULL) */
+    /* CHOICE: the index-th choice's name, NULL past the last */
+    const char *(*choice)(int index);
+    size_t offset;      /* offsetof(gd_params, field) */
+    gd_field_kind field;
     unsigned modes;     /* bit (1 << sd_mode) for each procedure that takes it */
 } gd_arg;
 
 extern const gd_arg gd_args[];
 extern const int gd_n_args;
 
+/* Room the front ends keep for one widget or value per row (tests/unit checks the table
+ * fits). */
+#define GD_N_ARGS_MAX 48
+
+/* The row named `name`, or NULL. */
+const gd_arg *gd_arg_find(const char *name);
+
 /* Does the procedure for `mode` take this argument? */
 int gd_arg_in_mode(const gd_arg *a, sd_mode mode);
+
+/* Is the argument a string (TEXT, STRING, CHOICE, FILE, FOLDER) rather than a number? */
+int gd_arg_is_string(const gd_arg *a);
 
 /* The argument's default for a mode, as a number (INT, DOUBLE, BOOL) or a string. */
 double gd_arg_default_number(const gd_arg *a, sd_mode mode);
 const char *gd_arg_default_string(const gd_arg *a, sd_mode mode);
 
-/* Stores one argument's value into p by name (strings are referenced, not copied).
- * Returns 0, or -1 for an unknown name. */
+/* One row's value in p, through its offset: numbers as double, strings never NULL. */
+double gd_arg_get_number(const gd_arg *a, const gd_params *p);
+const char *gd_arg_get_string(const gd_arg *a, const gd_params *p);
+/* Stores a value (strings are referenced, not copied; NULL stores ""). */
+void gd_arg_set_number(const gd_arg *a, gd_params *p, double v);
+void gd_arg_set_string(const gd_arg *a, gd_params *p, const char *v);
+
+/* The same by name: set returns 0, or -1 for an unknown name; get gives 0 / "" then. */
 int gd_params_set_number(gd_params *p, const char *name, double v);
 int gd_params_set_string(gd_params *p, const char *name, const char *v);
+double gd_param_number(const gd_params *p, const char *name);
+const char *gd_param_string(const gd_params *p, const char *name);
+
+/* Clamps every numeric argument of p into its row's range (a preset may ask for more). */
+void gd_params_clamp(gd_params *p);
+
+/* The values of a mode's arguments as a JSON object {name: number | string}: what GIMP 2.10
+ * keeps as a procedure's last values. malloc'd; NULL when out of memory. */
+char *gd_params_values_json(const gd_params *p);
+
+/* The values json holds (of p's mode) into p; other keys, and values of the wrong kind, are
+ * left out. Strings are copied into owned . */
+void gd_params_values_from_json(const char *json, gd_params *p, gd_strings *owned);
 
 /* Defaults for a mode (strings point to static literals). */
 void gd_params_defaults(gd_params *p, sd_mode mode);
+
+/* The procedures that run a mode, one row each, for both front ends ("Apply Preset..." is
+ * presets_glue.h's). */
+typedef struct {
+    const char *proc;
+    sd_mode mode;
+    const char *label; /* menu label, with a mnemonic */
+    const char *title; /* dialog title */
+    const char *blurb;
+} gd_proc_info;
+
+extern const gd_proc_info gd_procs[];
+extern const int gd_n_procs;
+
+/* The row of the procedure named `proc`, or NULL. */
+const gd_proc_info *gd_proc_find(const char *proc);
+
+/* How the plug-in's core reports an error: fills err (when not NULL) with code and the
+ * message, and returns code. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+sd_status gd_fail(sd_error *err, sd_status code, const char *fmt, ...);
 
 /* "img2img", "inpaint", "txt2img". */
 const char *gd_mode_name(sd_mode mode);

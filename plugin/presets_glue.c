@@ -2,11 +2,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* Set by plugin/meson.build; empty in builds that do not install presets. */
 #ifndef GD_PRESETS_DIR
@@ -24,30 +24,41 @@ const gd_preset_mode_choice gd_preset_modes[] = {
 };
 const int gd_n_preset_modes = (int)(sizeof gd_preset_modes / sizeof gd_preset_modes[0]);
 
-static sd_status fail(sd_error *err, sd_status code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        err->code = code;
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
 static int is_dir(const char *path)
 {
     struct stat st;
     return *path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+#ifdef GD_BUNDLE
+/* The self-contained build (-Dbundle=true, for the Flatpak GIMP) carries its presets in
+ * presets/ beside the executable: the sandbox's /usr is the Flatpak's own. */
+static const char *bundle_presets_dir(char *buf, size_t n)
+{
+    ssize_t len = readlink("/proc/self/exe", buf, n - sizeof "/presets");
+    if (len <= 0)
+        return "";
+    buf[len] = '\0';
+    char *slash = strrchr(buf, '/');
+    if (!slash)
+        return "";
+    strcpy(slash, "/presets");
+    return buf;
+}
+#endif
+
 void gd_preset_dirs_init(gd_preset_dirs *d, const char *gimp_dir)
 {
     const char *env = getenv("GIMP_DIFFUSION_PRESETS");
+#ifdef GD_BUNDLE
+    char exe_dir[sizeof d->shipped];
+    const char *installed = bundle_presets_dir(exe_dir, sizeof exe_dir);
+#else
+    const char *installed = GD_PRESETS_DIR;
+#endif
     const char *shipped = env && *env ? env
-                          : is_dir(GD_PRESETS_DIR) ? GD_PRESETS_DIR
-                                                   : GD_PRESETS_SOURCE_DIR;
+                          : is_dir(installed) ? installed
+                                              : GD_PRESETS_SOURCE_DIR;
     snprintf(d->shipped, sizeof d->shipped, "%s", shipped);
     if (gimp_dir && *gimp_dir)
         snprintf(d->user, sizeof d->user, "%s/diffusion/presets", gimp_dir);
@@ -104,16 +115,6 @@ void gd_preset_strings_free(gd_preset_strings *s)
     memset(s, 0, sizeof *s);
 }
 
-static double clampd(double v, double lo, double hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
-static int clampi(int v, int lo, int hi)
-{
-    return v < lo ? lo : v > hi ? hi : v;
-}
-
 sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
                                  unsigned explicit_fields, gd_params *p, gd_preset_strings *owned,
                                  sd_error *err)
@@ -131,7 +132,7 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
     if (!owned->prompt || (take & SD_PRESET_NEGATIVE && !owned->negative_prompt) ||
         (take & SD_PRESET_MODEL && !owned->model)) {
         gd_preset_strings_free(owned);
-        return fail(err, SD_ERR_NOMEM, "Out of memory applying the preset \"%s\".",
+        return gd_fail(err, SD_ERR_NOMEM, "Out of memory applying the preset \"%s\".",
                     sd_preset_name(preset));
     }
 
@@ -142,13 +143,12 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
         p->model_path = owned->model;
     if (take & SD_PRESET_SAMPLER)
         p->sampler = sd_sampler_name(s.sampler);
-    /* a preset's ranges are the engine's; the plug-in's arguments are narrower */
     if (take & SD_PRESET_STEPS)
-        p->steps = clampi(s.steps, GD_STEPS_MIN, GD_STEPS_MAX);
+        p->steps = s.steps;
     if (take & SD_PRESET_CFG)
-        p->cfg_scale = clampd(s.cfg_scale, GD_CFG_MIN, GD_CFG_MAX);
+        p->cfg_scale = s.cfg_scale;
     if ((take & SD_PRESET_STRENGTH) && p->mode != SD_MODE_TXT2IMG)
-        p->strength = clampd(s.strength, GD_STRENGTH_MIN, GD_STRENGTH_MAX);
+        p->strength = s.strength;
     if (take & SD_PRESET_SEED) {
         p->random_seed = s.random_seed;
         if (!s.random_seed)
@@ -157,37 +157,14 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
     if (take & SD_PRESET_CLIP_SKIP)
         p->clip_skip = s.clip_skip;
     if (take & SD_PRESET_RESOLUTION)
-        p->work_size = clampi(s.resolution, GD_WORK_SIZE_MIN, GD_WORK_SIZE_MAX);
+        p->work_size = s.resolution;
     if (take & SD_PRESET_PADDING)
-        p->padding = clampi(s.padding, 0, GD_PADDING_MAX);
+        p->padding = s.padding;
     if (take & SD_PRESET_FEATHER)
-        p->feather = clampd(s.feather, 0.0, GD_FEATHER_MAX);
+        p->feather = s.feather;
+    /* a preset's ranges are the engine's; the plug-in's arguments are narrower */
+    gd_params_clamp(p);
     return SD_OK;
-}
-
-double gd_param_number(const gd_params *p, const char *name)
-{
-    if (!strcmp(name, "strength")) return p->strength;
-    if (!strcmp(name, "steps")) return p->steps;
-    if (!strcmp(name, "cfg-scale")) return p->cfg_scale;
-    if (!strcmp(name, "seed")) return (double)p->seed;
-    if (!strcmp(name, "random-seed")) return p->random_seed;
-    if (!strcmp(name, "work-size")) return p->work_size;
-    if (!strcmp(name, "context-padding")) return p->padding;
-    if (!strcmp(name, "feather")) return p->feather;
-    if (!strcmp(name, "color-match")) return p->color_match;
-    return 0.0;
-}
-
-const char *gd_param_string(const gd_params *p, const char *name)
-{
-    const char *s = NULL;
-    if (!strcmp(name, "prompt")) s = p->prompt;
-    else if (!strcmp(name, "negative-prompt")) s = p->negative_prompt;
-    else if (!strcmp(name, "sampler")) s = p->sampler;
-    else if (!strcmp(name, "model")) s = p->model_path;
-    else if (!strcmp(name, "vocab")) s = p->vocab_path;
-    return s ? s : "";
 }
 
 int gd_preset_run_mode(const sd_preset *preset, const char *mode_name)
@@ -239,7 +216,7 @@ sd_status gd_preset_from_params(const char *name, const char *description, const
     *out = NULL;
     int sampler = sd_sampler_from_name(p->sampler);
     if (sampler < 0)
-        return fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown sampler \"%s\".", p->sampler);
     sd_preset_settings s = {
         .set = SD_PRESET_SAMPLER | SD_PRESET_STEPS | SD_PRESET_CFG | SD_PRESET_SEED |
                SD_PRESET_RESOLUTION | SD_PRESET_PADDING | SD_PRESET_FEATHER,
@@ -315,7 +292,7 @@ static sd_status make_dirs(const char *dir, sd_error *err)
         char was = *c;
         *c = '\0';
         if (mkdir(path, 0755) != 0 && errno != EEXIST)
-            return fail(err, SD_ERR_IO, "Cannot create the folder %.300s: %s", path,
+            return gd_fail(err, SD_ERR_IO, "Cannot create the folder %.300s: %s", path,
                         strerror(errno));
         *c = was;
         if (!was)
@@ -346,7 +323,7 @@ static sd_status pick_path(const gd_preset_dirs *d, const char *name, char *path
         if (same)
             return SD_OK;
     }
-    return fail(err, SD_ERR_IO, "No free file name for the preset \"%s\" in %.300s.", name,
+    return gd_fail(err, SD_ERR_IO, "No free file name for the preset \"%s\" in %.300s.", name,
                 d->user);
 }
 
@@ -354,11 +331,125 @@ sd_status gd_preset_save_user(const gd_preset_dirs *d, const sd_preset *preset, 
                               size_t path_size, sd_error *err)
 {
     if (!d->user[0])
-        return fail(err, SD_ERR_INVALID_ARG, "There is no GIMP profile folder to save presets in.");
+        return gd_fail(err, SD_ERR_INVALID_ARG, "There is no GIMP profile folder to save presets in.");
     sd_status st = make_dirs(d->user, err);
     if (st == SD_OK)
         st = pick_path(d, sd_preset_name(preset), path_out, path_size, err);
     if (st == SD_OK)
         st = sd_preset_save_file(preset, path_out, err);
     return st;
+}
+
+sd_status gd_preset_prepare(const sd_preset_list *l, const gd_preset_call *call, gd_params *p,
+                            gd_preset_strings *owned, sd_error *err)
+{
+    memset(owned, 0, sizeof *owned);
+    const char *name = call->preset ? call->preset : "";
+    const sd_preset *preset = sd_preset_list_find(l, name);
+    if (!preset) {
+        char *missing = gd_presets_not_found_text(l, name);
+        gd_fail(err, SD_ERR_INVALID_ARG, "%s", missing ? missing : "Out of memory.");
+        free(missing);
+        return SD_ERR_INVALID_ARG;
+    }
+    int mode = gd_preset_run_mode(preset, call->mode);
+    if (mode < 0)
+        return gd_fail(err, SD_ERR_INVALID_ARG,
+                    "Unknown mode \"%.100s\" (auto, img2img, inpaint, txt2img).", call->mode);
+    gd_params_defaults(p, (sd_mode)mode);
+    const char *model = call->model ? call->model : "";
+    p->model_path = model;
+    p->vocab_path = call->vocab ? call->vocab : "";
+    sd_status st = gd_preset_apply_params(preset, call->subject ? call->subject : "",
+                                          *model ? SD_PRESET_MODEL : 0, p, owned, err);
+    if (st == SD_OK)
+        p->preset = sd_preset_name(preset); /* recorded in the layer's parasite */
+    return st;
+}
+
+sd_status gd_preset_row_init(gd_preset_row *row, sd_mode mode, const gd_form *form,
+                             const char *gimp_dir, char **skipped, sd_error *err)
+{
+    memset(row, 0, sizeof *row);
+    row->mode = mode;
+    row->form = *form;
+    *skipped = NULL;
+    gd_preset_dirs_init(&row->dirs, gimp_dir);
+    sd_status st = gd_presets_load(&row->dirs, &row->list, err);
+    if (st == SD_OK)
+        *skipped = gd_presets_errors_text(row->list);
+    return st;
+}
+
+void gd_preset_row_free(gd_preset_row *row)
+{
+    sd_preset_list_free(row->list);
+    gd_preset_picker_clear(&row->picker);
+    row->list = NULL;
+}
+
+sd_status gd_preset_row_pick(gd_preset_row *row, const char *name, sd_error *err)
+{
+    const sd_preset *preset = row->list && name ? sd_preset_list_find(row->list, name) : NULL;
+    if (!preset)
+        return SD_OK; /* nothing picked */
+    gd_strings owned = { 0 };
+    gd_params p;
+    gd_preset_strings strings;
+    sd_error e = { 0 };
+    gd_params_defaults(&p, row->mode);
+    row->form.read(row->form.user, &p, &owned);
+    const char *prompt = gd_preset_picker_prompt(&row->picker, preset, p.prompt);
+    sd_status st = prompt ? gd_preset_apply_params(preset, "", 0, &p, &strings, &e)
+                          : gd_fail(&e, SD_ERR_NOMEM, "out of memory");
+    if (st == SD_OK) {
+        p.prompt = prompt;
+        row->form.write(row->form.user, &p);
+        gd_preset_strings_free(&strings);
+    } else {
+        gd_fail(err, st, "The preset \"%.100s\" could not be applied: %.300s",
+             sd_preset_name(preset), e.message);
+    }
+    gd_strings_free(&owned);
+    return st;
+}
+
+sd_status gd_preset_row_save(gd_preset_row *row, const char *name, const char *description,
+                             sd_error *err)
+{
+    gd_strings owned = { 0 };
+    gd_params p;
+    sd_preset *preset = NULL;
+    sd_error e = { 0 };
+    char path[GD_PATH_MAX];
+    gd_params_defaults(&p, row->mode);
+    row->form.read(row->form.user, &p, &owned);
+    sd_status st = gd_preset_from_params(name, description, &p, &preset, &e);
+    if (st == SD_OK)
+        st = gd_preset_save_user(&row->dirs, preset, path, sizeof path, &e);
+    sd_preset_free(preset);
+    gd_strings_free(&owned);
+    if (st != SD_OK)
+        return gd_fail(err, st, "The preset \"%.100s\" could not be saved: %.300s", name,
+                    e.message);
+    sd_preset_list *l = NULL;
+    if (gd_presets_load(&row->dirs, &l, &e) == SD_OK) {
+        sd_preset_list_free(row->list);
+        row->list = l;
+    }
+    /* the fields hold the new preset already: the next pick starts afresh */
+    gd_preset_picker_clear(&row->picker);
+    return SD_OK;
+}
+
+char *gd_preset_tooltip(const sd_preset *preset)
+{
+    if (!preset)
+        return strdup("Fills the fields from a saved preset");
+    const char *d = sd_preset_description(preset), *f = sd_preset_source(preset);
+    size_t n = strlen(d) + strlen(f) + 2;
+    char *tip = malloc(n);
+    if (tip)
+        snprintf(tip, n, "%s\n%s", d, f);
+    return tip;
 }

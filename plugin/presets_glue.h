@@ -89,11 +89,6 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
                                  unsigned explicit_fields, gd_params *p, gd_preset_strings *owned,
                                  sd_error *err);
 
-/* A gd_params field by its argument name (gd_args): the reverse of gd_params_set_number and
- * gd_params_set_string, for filling a dialog from parameters. 0 / "" for other names. */
-double gd_param_number(const gd_params *p, const char *name);
-const char *gd_param_string(const gd_params *p, const char *name);
-
 /* The mode "Apply Preset..." runs `mode_name` ("auto", "img2img", "inpaint", "txt2img") in,
  * for this preset; -1 when the name is unknown. */
 int gd_preset_run_mode(const sd_preset *preset, const char *mode_name);
@@ -128,5 +123,62 @@ void gd_preset_file_name(const char *name, char *buf, size_t size);
  * to path_out. */
 sd_status gd_preset_save_user(const gd_preset_dirs *d, const sd_preset *preset, char *path_out,
                               size_t path_size, sd_error *err);
+
+/* ---- Apply Preset's run, for both front ends ------------------------------------------ */
+
+/* The procedure's arguments after (run-mode, image, drawable), as strings. */
+typedef struct {
+    const char *preset, *subject, *mode, *model, *vocab;
+} gd_preset_call;
+
+/* Apply Preset's plan: finds the preset in l (any case), picks the mode, and fills p with the
+ * mode's defaults, the model and vocabulary given and then the preset (an explicit model wins
+ * over the preset's); p->preset names the preset for the layer's parasite. p's strings point
+ * into `owned` and the list. SD_ERR_INVALID_ARG: the caller's mistake (no such preset, with
+ * the names there are; an unknown mode), which the PDB calls a calling error. */
+sd_status gd_preset_prepare(const sd_preset_list *l, const gd_preset_call *call, gd_params *p,
+                            gd_preset_strings *owned, sd_error *err);
+
+/* ---- the preset row of the procedures' dialogs ---------------------------------------- */
+
+/* The front end's dialog: its values in and out of a gd_params, in gd_args terms. */
+typedef struct {
+    void *user;
+    /* every field of the dialog into p (after gd_params_defaults); strings copied into owned */
+    void (*read)(void *user, gd_params *p, gd_strings *owned);
+    /* p into every field of the dialog */
+    void (*write)(void *user, const gd_params *p);
+} gd_form;
+
+/* What the preset row does, host-neutral: the presets it offers, a preset picked (the fields
+ * it gives change, the others keep what the user set; the prompt through the picker), and
+ * Save as Preset (the dialog's values into the user folder, the list reloaded). The front
+ * end owns the combo and the button and calls these from their signals. */
+typedef struct {
+    sd_mode mode;
+    gd_form form;
+    gd_preset_dirs dirs;
+    sd_preset_list *list; /* NULL when the folders could not be read */
+    gd_preset_picker picker;
+} gd_preset_row;
+
+/* Loads the presets (gimp_dir: gimp_directory()). *skipped: the files skipped, one a line,
+ * for a message (malloc'd; NULL when none). A row whose presets could not be read still
+ * works, with an empty list, and says so in err. */
+sd_status gd_preset_row_init(gd_preset_row *row, sd_mode mode, const gd_form *form,
+                             const char *gimp_dir, char **skipped, sd_error *err);
+void gd_preset_row_free(gd_preset_row *row);
+
+/* The preset `name` picked: applied to the form. */
+sd_status gd_preset_row_pick(gd_preset_row *row, const char *name, sd_error *err);
+
+/* The form's values saved as the preset `name` (description may be empty); the list is
+ * reloaded so that it holds the new preset. */
+sd_status gd_preset_row_save(gd_preset_row *row, const char *name, const char *description,
+                             sd_error *err);
+
+/* The combo's tooltip for a preset (its description and file), or what the combo does when
+ * preset is NULL. malloc'd; NULL when out of memory. */
+char *gd_preset_tooltip(const sd_preset *preset);
 
 #endif

@@ -97,9 +97,28 @@ typedef enum {
 
 typedef struct sd_model sd_model;
 
+/* The arithmetic of the U-Net's and the VAE decoder's matrix products (convolutions, linear
+ * layers, attention's two products); norms, activations, softmax, residuals, the text
+ * encoder, the VAE encoder and the scheduler are fp32 in every setting. */
+typedef enum {
+    SD_PRECISION_AUTO = 0,  /* bf16 where the CPU has native bf16 matrix instructions (AMX-BF16
+                               or AVX512-BF16; environment SD_NO_BF16=1 says it has none),
+                               else fp32 */
+    SD_PRECISION_FP32 = 1,  /* float32 throughout: the reference path the golden tests run */
+    SD_PRECISION_BF16 = 2   /* inputs of the products rounded to bfloat16, sums in float32
+                               (weights packed once at load); SD_ERR_UNSUPPORTED at load on a
+                               CPU without bf16 instructions */
+} sd_precision;
+
+/* "auto", "fp32", "bf16"; NULL for other values. */
+const char *sd_precision_name(sd_precision p);
+/* The inverse: 0 and *out set for one of those names, -1 otherwise. */
+int sd_precision_parse(const char *name, sd_precision *out);
+
 typedef struct {
     size_t memory_budget_mb;  /* working memory a job may use beyond the weights;
                                  0 = what the system has available when the job starts */
+    sd_precision precision;   /* SD_PRECISION_AUTO when zero */
 } sd_model_options;
 
 /* Worker threads for the math, process-wide: OpenBLAS's thread count is a process-wide
@@ -125,6 +144,8 @@ typedef struct {
     int clip_hidden;              /* 768 for SD 1.5 (SD 2.x: 1024) */
     int clip_layers;              /* layers run: 12 for SD 1.5 (SD 2.x: 23 of OpenCLIP's 24);
                                      the largest clip skip */
+    sd_precision precision;       /* what runs: SD_PRECISION_FP32 or SD_PRECISION_BF16 */
+    const char *bf16_kernel;      /* "amx-bf16", "avx512-bf16"; "none" in fp32 */
 } sd_model_info;
 
 /* Loads a checkpoint (.safetensors, F32/F16/BF16) and the CLIP BPE vocabulary.
@@ -165,6 +186,18 @@ typedef struct {
  * the status the load would give, out->reason and err saying why, and out filled as far as
  * the file could be read (family, sizes). */
 sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *err);
+
+/* Adds a TAESD (madebyollin/taesd, the Tiny AutoEncoder) to a loaded model, for draft
+ * decodes (job.draft_vae) and live previews. path: diffusers' file
+ * (diffusion_pytorch_model.safetensors), taesd_decoder.safetensors or taesd_encoder.safetensors
+ * (the other half is taken from beside it), or a folder holding them. The decoder is
+ * required; the encoder only for draft img2img/inpaint. A TAESD for another latent space
+ * is refused with the reason: TAESD3/TAEF1 by their 16 latent channels, TAESDXL (same
+ * shapes as TAESD) by its published names taesdxl_* or a folder named taesdxl. Replaces a
+ * TAESD loaded before. */
+sd_status sd_model_load_taesd(sd_model *model, const char *path, sd_error *err);
+/* 0: no TAESD; 1: its decoder only; 2: encoder and decoder. */
+int sd_model_taesd_halves(const sd_model *model);
 
 /* ---- jobs ------------------------------------------------------------- */
 
@@ -254,6 +287,37 @@ typedef int (*sd_progress_fn)(void *user, sd_phase phase, int step, int total);
 #define SD_VAE_TILE_MULTIPLE 64   /* a multiple of this (the latent is 1/8, kept a multiple of 8) */
 #define SD_VAE_TILE_MAX 32768     /* and at most this */
 
+/* A live preview of the picture forming: the current estimate of the final image (the
+ * scheduler's predicted x0), shown while the denoise phase runs. */
+typedef enum {
+    SD_PREVIEW_AUTO = 0,     /* TAESD when the model has one (sd_model_load_taesd), else the
+                                latent→RGB projection */
+    SD_PREVIEW_LATENT_RGB,   /* the latent→RGB linear projection: 1/8 of the size, free */
+    SD_PREVIEW_TAESD         /* decoded by TAESD at full size (refused without a TAESD) */
+} sd_preview_kind;
+
+typedef struct {
+    int step, total;         /* after denoise step `step` (1..total) */
+    int width, height;       /* pixels of rgb: the job's size (TAESD), or the latent's
+                                (width / 8 rounded up; latent→RGB) */
+    const float *rgb;        /* width*height*3 interleaved R'G'B' in [0,1]; valid during the
+                                call only */
+    const char *source;      /* "taesd" or "latent-rgb" */
+} sd_preview;
+
+/* Called after every job.preview_every-th denoise step (and after the last one), on the
+ * thread running sd_generate. Return non-zero to cancel, as the progress callback. */
+typedef int (*sd_preview_fn)(void *user, const sd_preview *preview);
+
+/* A LoRA file (kohya-ss or diffusers/PEFT .safetensors, LoRA and LoCon) and its weight:
+ * W' = W + weight · alpha/rank · up·down on the U-Net and the text encoder. */
+typedef struct {
+    const char *path;
+    float weight;                 /* 1.0 = as trained; may be negative */
+} sd_lora;
+
+#define SD_LORA_MAX 16            /* LoRAs one job may apply (its own plus the prompt's) */
+
 typedef struct {
     sd_mode mode;
     int width, height;            /* pixels, SD_SIZE_MIN..SD_SIZE_MAX; padded to multiples
@@ -287,8 +351,20 @@ typedef struct {
                                      (exact) unless the untiled pass would not fit in the
                                      memory budget, then the largest of 512/256/128 that
                                      fits; SD_VAE_TILE_OFF (-1): never tile */
+    const sd_lora *loras;         /* n_loras LoRAs to apply, with those the prompt names */
+    int n_loras;
+    const char *lora_dir;         /* folder where <lora:name:weight> in the prompt finds
+                                     name.safetensors; NULL: such a prompt is refused */
     sd_progress_fn progress;
     void *progress_user;
+    int draft_vae;                /* 1: encode and decode with the model's TAESD instead of the
+                                     full VAE (sd_model_load_taesd; refused without one):
+                                     a small fraction of the full VAE's time (README,
+                                     Performance), softer detail. 0 (default): the full VAE */
+    sd_preview_fn preview;        /* NULL = no previews */
+    void *preview_user;
+    int preview_every;            /* a preview every N denoise steps (>= 1; 0 = never) */
+    sd_preview_kind preview_kind;
 } sd_job;
 
 /* Fills a job with the defaults: img2img, strength SD_STRENGTH_DEFAULT (0.75),
@@ -324,7 +400,11 @@ void sd_job_apply_model_defaults(sd_job *job, const sd_model_defaults *d);
  * under the model's budget now. Allocations during the run are bounded by the same budget. */
 size_t sd_job_memory_estimate(const sd_model *model, const sd_job *job);
 
-/* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1]. */
+/* Runs one job. out_rgb receives width*height*3 interleaved R'G'B' in [0,1].
+ * The prompt may use A1111's syntax: (word:1.3), [word], BREAK, prompts past 75 tokens,
+ * <lora:name:weight>. The job's LoRAs are merged into the model's weights before the job
+ * runs and stay merged until a job asks for another set; a LoRA that cannot be applied
+ * fails the job with the model back to the checkpoint's weights. */
 sd_status sd_generate(sd_model *model, const sd_job *job, float *out_rgb, sd_error *err);
 
 #ifdef __cplusplus

@@ -54,12 +54,32 @@ static const char usage[] =
 "  --width N --height N  txt2img output size (default: the model's, 512x512; SD 2.x 768-v:\n"
 "                      768x768)\n"
 "  --threads N         worker threads (default: all cores)\n"
+"  --precision P       auto (default): bf16 where the CPU has bf16 matrix instructions\n"
+"                      (AMX, AVX512-BF16), else fp32; fp32: float32 throughout (the\n"
+"                      reference); bf16: the U-Net's and VAE decoder's products in bfloat16\n"
+"                      with float32 sums (an error on a CPU without the instructions)\n"
 "  --memory MB         working-memory budget; a job that needs more is refused with the\n"
 "                      size it needs (default: the memory available when it starts)\n"
 "  --vae-tile PX|auto|off  VAE encode/decode in overlapping tiles of PX pixels (a multiple\n"
 "                      of 64): bounded memory for large regions, seams cross-faded\n"
 "                      (diffusers' enable_tiling). auto (default): untiled unless the\n"
 "                      untiled pass would not fit the memory budget\n"
+"  --taesd PATH        TAESD (madebyollin/taesd): diffusion_pytorch_model.safetensors,\n"
+"                      taesd_decoder.safetensors (+ taesd_encoder beside it) or their\n"
+"                      folder (default: $GIMP_DIFFUSION_TAESD). Used for --draft-vae and\n"
+"                      for previews\n"
+"  --draft-vae         encode and decode with TAESD instead of the full VAE: about a\n"
+"                      tenth of its time, softer detail (needs --taesd)\n"
+"  --preview FILE.png  write a preview of the picture forming (the current estimate of\n"
+"                      the result) after every --preview-every steps, replaced atomically\n"
+"  --preview-every N   steps between previews (default 1)\n"
+"  --preview-kind K    auto (TAESD when given, default), latent (the latent->RGB\n"
+"                      projection: 1/8 size, free) or taesd (full size)\n"
+"  --lora FILE[:W]     apply a LoRA (kohya or diffusers/PEFT .safetensors) at weight W\n"
+"                      (default 1); repeatable. The prompt may also name LoRAs from the\n"
+"                      LoRA folder: <lora:NAME:W> loads NAME.safetensors\n"
+"  --lora-dir DIR      the LoRA folder (default: $GIMP_DIFFUSION_LORA_DIR, else\n"
+"                      ~/.local/share/gimp-diffusion/loras)\n"
 "  --preset NAME|FILE  take prompt template, negative prompt and settings from a\n"
 "                      preset; --prompt then fills its {prompt} placeholder, and\n"
 "                      options given explicitly win over the preset\n"
@@ -77,17 +97,24 @@ static const char usage[] =
 "(any decoder warning), of another format or of the wrong size is refused with the reason.\n";
 
 typedef struct {
-    const char *command, *model, *vocab, *init, *mask, *out, *preset;
+    const char *command, *model, *vocab, *init, *mask, *out, *preset, *taesd, *preview;
     int timings, quiet, threads;
+    sd_precision precision;
     long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
     int size_given;             /* --width or --height given */
+    sd_lora loras[SD_LORA_MAX];
+    char lora_dir[4096];
     sd_job job;
 } options;
 
 typedef struct {
     int quiet;
+    const char *preview_path;
+    int previews;
+    double preview_make_s, preview_write_s;   /* sums over the previews */
     double phase_start, step_start, denoise_start;
+    double run_start, first_report;   /* LoRA merge: from sd_generate to its first report */
     double text_s, encode_s, decode_s;
     double *step_s;
     int steps_done, steps_total;
@@ -136,11 +163,50 @@ static int parse_float(const char *s, float *out)
     return 0;
 }
 
+/* --lora FILE[:WEIGHT]: the text after the last ':' is the weight when it is a number
+ * (a path may hold ':' itself). */
+static int parse_lora(char *v, options *o)
+{
+    if (o->job.n_loras == SD_LORA_MAX)
+        return fail("too many LoRAs (the one too many: %s)", v);
+    float weight = 1.0f;
+    char *colon = strrchr(v, ':');
+    if (colon && colon != v && parse_float(colon + 1, &weight) == 0)
+        *colon = '\0';
+    else
+        weight = 1.0f;
+    if (!v[0])
+        return fail("--lora needs a FILE, got '%s'", v);
+    o->loras[o->job.n_loras].path = v;
+    o->loras[o->job.n_loras].weight = weight;
+    o->job.n_loras++;
+    o->job.loras = o->loras;
+    return 0;
+}
+
+/* The LoRA folder <lora:NAME> reads from: $GIMP_DIFFUSION_LORA_DIR, else the user's data
+ * folder (install.sh makes it; the plug-in's config key "lora_dir" says the same). */
+static void default_lora_dir(char *buf, size_t size)
+{
+    const char *env = getenv("GIMP_DIFFUSION_LORA_DIR");
+    const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (env && env[0])
+        snprintf(buf, size, "%s", env);
+    else if (data && data[0])
+        snprintf(buf, size, "%s/gimp-diffusion/loras", data);
+    else
+        snprintf(buf, size, "%s/.local/share/gimp-diffusion/loras", home ? home : ".");
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
     memset(o, 0, sizeof *o);
     sd_job_defaults(&o->job);
+    default_lora_dir(o->lora_dir, sizeof o->lora_dir);
+    o->job.lora_dir = o->lora_dir;
     o->vocab = getenv("GIMP_DIFFUSION_VOCAB");
+    o->taesd = getenv("GIMP_DIFFUSION_TAESD");
+    o->job.preview_every = 1;
     if (argc < 2)
         return fail("%s", "missing command (try --help)");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -167,6 +233,11 @@ static int parse_args(int argc, char **argv, options *o)
         }
         if (strcmp(a, "--timings") == 0) { o->timings = 1; continue; }
         if (strcmp(a, "--quiet") == 0) { o->quiet = 1; continue; }
+        if (strcmp(a, "--draft-vae") == 0) {
+            o->job.draft_vae = 1;
+            o->explicit_fields |= SD_PRESET_DRAFT_VAE;
+            continue;
+        }
         if (i + 1 >= argc)
             return fail("option %s needs a value", a);
         const char *v = argv[++i];
@@ -178,6 +249,27 @@ static int parse_args(int argc, char **argv, options *o)
         else if (strcmp(a, "--mask") == 0) o->mask = v;
         else if (strcmp(a, "--out") == 0) o->out = v;
         else if (strcmp(a, "--preset") == 0) o->preset = v;
+        else if (strcmp(a, "--lora") == 0) {
+            if (parse_lora(argv[i], o) != 0)
+                return 2;
+        } else if (strcmp(a, "--lora-dir") == 0) {
+            if (!v[0] || strlen(v) >= sizeof o->lora_dir)
+                return fail("--lora-dir needs a folder, got '%s'", v);
+            snprintf(o->lora_dir, sizeof o->lora_dir, "%s", v);
+        }
+        else if (strcmp(a, "--taesd") == 0) o->taesd = v;
+        else if (strcmp(a, "--preview") == 0) o->preview = v;
+        else if (strcmp(a, "--preview-every") == 0) {
+            if (parse_int(v, 1, SD_STEPS_MAX, &n))
+                return fail("--preview-every must be a number of steps in 1.." STR(SD_STEPS_MAX)
+                            ", got '%s'", v);
+            o->job.preview_every = (int)n;
+        } else if (strcmp(a, "--preview-kind") == 0) {
+            if (strcmp(v, "auto") == 0) o->job.preview_kind = SD_PREVIEW_AUTO;
+            else if (strcmp(v, "latent") == 0) o->job.preview_kind = SD_PREVIEW_LATENT_RGB;
+            else if (strcmp(v, "taesd") == 0) o->job.preview_kind = SD_PREVIEW_TAESD;
+            else return fail("--preview-kind must be auto, latent or taesd, got '%s'", v);
+        }
         else if (strcmp(a, "--prompt") == 0) o->job.prompt = v;
         else if (strcmp(a, "--negative") == 0) {
             o->job.negative_prompt = v;
@@ -266,6 +358,10 @@ static int parse_args(int argc, char **argv, options *o)
             if (parse_int(v, 1, SD_THREADS_MAX, &n))
                 return fail("--threads must be an integer in 1.." STR(SD_THREADS_MAX) ", got '%s'", v);
             o->threads = (int)n;
+        } else if (strcmp(a, "--precision") == 0) {
+            if (sd_precision_parse(v, &o->precision))
+                return fail("--precision must be auto, fp32 or bf16, got '%s'", v);
+            o->explicit_fields |= SD_PRESET_PRECISION;
         } else
             return fail("unknown option %s (try --help)", a);
     }
@@ -438,6 +534,8 @@ static int on_progress(void *user, sd_phase phase, int step, int total)
         }
         return 0;
     }
+    if (p->first_report == 0.0)
+        p->first_report = t;
     if (step == 0) {
         p->phase_start = t;
         if (!p->quiet)
@@ -451,6 +549,26 @@ static int on_progress(void *user, sd_phase phase, int step, int total)
         else if (phase == SD_PHASE_ENCODE) p->encode_s = d;
         else if (phase == SD_PHASE_DECODE) p->decode_s = d;
     }
+    return 0;
+}
+
+/* --preview: the picture so far, rewritten after every preview_every steps, atomically (a
+ * viewer never reads half a PNG). The time since
+ * the step's progress report is what making the preview cost (the engine reports the step,
+ * then makes the preview). */
+static int on_preview(void *user, const sd_preview *pv)
+{
+    progress_state *p = user;
+    double t0 = now_s();
+    char msg[1024];
+    if (image_io_write_png_atomic(p->preview_path, pv->rgb, pv->width, pv->height, msg,
+                                  sizeof msg) != 0) {
+        fprintf(stderr, "\ndiffuse: preview: %s\n", msg);
+        return 1;   /* a preview that cannot be written stops the run, as the output would */
+    }
+    p->previews++;
+    p->preview_make_s += t0 - p->step_start;
+    p->preview_write_s += now_s() - t0;
     return 0;
 }
 
@@ -507,6 +625,15 @@ int main(int argc, char **argv)
         if (!o.model && (ps.set & SD_PRESET_MODEL))
             o.model = ps.model;
         preset_set = ps.set;
+        if (!(o.explicit_fields & SD_PRESET_PRECISION) && (ps.set & SD_PRESET_PRECISION))
+            o.precision = ps.precision;
+        /* A preset's draft VAE is a wish: without a TAESD the full VAE runs. */
+        if (o.job.draft_vae && !(o.explicit_fields & SD_PRESET_DRAFT_VAE) && !o.taesd) {
+            if (!o.quiet)
+                fprintf(stderr, "diffuse: note: preset '%s' asks for the draft VAE, but no "
+                        "TAESD is given (--taesd): using the full VAE\n", sd_preset_name(preset));
+            o.job.draft_vae = 0;
+        }
     }
     if (!o.model) {
         sd_preset_free(preset);
@@ -548,10 +675,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "diffuse: --out: %s\n", msg);
         goto done;
     }
+    if (o.preview && image_io_check_output(o.preview, msg, sizeof msg) != 0) {
+        fprintf(stderr, "diffuse: --preview: %s\n", msg);
+        goto done;
+    }
 
     double t0 = now_s();
     sd_error err = {0};
-    sd_model_options mopts = {.memory_budget_mb = (size_t)o.memory_mb};
+    sd_model_options mopts = {.memory_budget_mb = (size_t)o.memory_mb, .precision = o.precision};
     if (o.threads && sd_set_threads(o.threads, &err) != SD_OK) {  /* process-wide */
         fprintf(stderr, "diffuse: %s\n", err.message);
         goto done;
@@ -559,6 +690,10 @@ int main(int argc, char **argv)
     if (!o.quiet)
         fprintf(stderr, "loading %s...\n", o.model);
     if (sd_model_load(o.model, o.vocab, &mopts, &model, &err) != SD_OK) {
+        fprintf(stderr, "diffuse: %s\n", err.message);
+        goto done;
+    }
+    if (o.taesd && sd_model_load_taesd(model, o.taesd, &err) != SD_OK) {
         fprintf(stderr, "diffuse: %s\n", err.message);
         goto done;
     }
@@ -572,7 +707,13 @@ int main(int argc, char **argv)
     }
     o.job.progress = on_progress;
     o.job.progress_user = &prog;
+    if (o.preview) {
+        prog.preview_path = o.preview;
+        o.job.preview = on_preview;
+        o.job.preview_user = &prog;
+    }
     double t1 = now_s();
+    prog.run_start = t1;
     if (sd_generate(model, &o.job, out, &err) != SD_OK) {
         if (!o.quiet)
             fputc('\n', stderr);
@@ -585,9 +726,9 @@ int main(int argc, char **argv)
         goto done;
     }
     if (o.timings) {
-        fprintf(stderr, "timings (s): load %.3f  text-encode %.3f  vae-encode %.3f  "
+        fprintf(stderr, "timings (s): load %.3f  lora %.3f  text-encode %.3f  vae-encode %.3f  "
                 "denoise %.3f (%d steps)  vae-decode %.3f  generate %.3f\n",
-                load_s, prog.text_s, prog.encode_s,
+                load_s, prog.first_report - prog.run_start, prog.text_s, prog.encode_s,
                 prog.steps_done ? prog.step_start - prog.denoise_start : 0.0, prog.steps_done,
                 prog.decode_s, run_s);
         if (prog.step_s && prog.steps_done) {
@@ -596,7 +737,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, " %.3f", prog.step_s[i]);
             fputc('\n', stderr);
         }
+        if (prog.previews)
+            fprintf(stderr, "previews: %d, making %.3f s and writing %.3f s each (mean)\n",
+                    prog.previews, prog.preview_make_s / prog.previews,
+                    prog.preview_write_s / prog.previews);
         fprintf(stderr, "peak RSS: %.1f MiB\n", peak_rss_mb());
+        sd_model_info info;
+        sd_model_get_info(model, &info);
+        fprintf(stderr, "precision: %s (bf16 kernel: %s)\n", sd_precision_name(info.precision),
+                info.bf16_kernel);
     }
     rc = 0;
 

@@ -4,280 +4,46 @@
 #include <libgimp/gimpui.h>
 #include <string.h>
 
+#include "args_gimp2.h"
+#include "host_common.h"
 #include "presets_glue.h"
 
 #define PLUG_IN_BINARY "gimp-diffusion"
 
-/* ---- shared --------------------------------------------------------------------------- */
+/* ---- the preset row of the procedures' dialogs (behaviour: ../host_common.c) ------------ */
 
-static sd_preset_list *load_presets(gd_preset_dirs *dirs, gboolean interactive)
+/* Save as Preset's question, laid out with GTK 2's table. */
+static void ask_name_layout(GtkDialog *dialog, GtkWidget *name_entry, GtkWidget *desc_entry,
+                            GtkWidget *note)
 {
-    sd_preset_list *l = NULL;
-    sd_error err = { 0 };
-    gd_preset_dirs_init(dirs, gimp_directory());
-    if (gd_presets_load(dirs, &l, &err) != SD_OK) {
-        g_message("Presets could not be read: %s", err.message);
-        return NULL;
-    }
-    char *errors = interactive ? gd_presets_errors_text(l) : NULL;
-    if (errors)
-        g_message("Some presets were skipped:\n%s", errors);
-    free(errors);
-    return l;
-}
-
-static void fill_preset_combo(GtkComboBoxText *combo, const sd_preset_list *l, const char *active)
-{
-    gtk_list_store_clear(GTK_LIST_STORE(gtk_combo_box_get_model(GTK_COMBO_BOX(combo))));
-    for (int i = 0; l && i < sd_preset_list_count(l); i++) {
-        const char *name = sd_preset_name(sd_preset_list_at(l, i));
-        gtk_combo_box_text_append_text(combo, name);
-        if (active && !g_ascii_strcasecmp(name, active))
-            gtk_combo_box_set_active(GTK_COMBO_BOX(combo), i);
-    }
-}
-
-static const sd_preset *active_preset(GtkWidget *combo, const sd_preset_list *l)
-{
-    gchar *name = gtk_combo_box_text_get_active_text(GTK_COMBO_BOX_TEXT(combo));
-    const sd_preset *p = name && l ? sd_preset_list_find(l, name) : NULL;
-    g_free(name);
-    return p;
-}
-
-/* ---- the preset row of the procedures' dialogs ---------------------------------------- */
-
-typedef struct {
-    sd_mode mode;
-    GtkWidget *const *widgets; /* gd_args order */
-    GtkWidget *combo;
-    gd_preset_dirs dirs;
-    sd_preset_list *list;
-    gd_preset_picker picker;
-} preset_row;
-
-static void row_free(gpointer data)
-{
-    preset_row *row = data;
-    sd_preset_list_free(row->list);
-    gd_preset_picker_clear(&row->picker);
-    g_free(row);
-}
-
-/* The dialog's values; strings are owned by `owned`. */
-static void widgets_read(const preset_row *row, gd_params *p, GPtrArray *owned)
-{
-    gd_params_defaults(p, row->mode);
-    for (int i = 0; i < gd_n_args; i++) {
-        const gd_arg *a = &gd_args[i];
-        GtkWidget *w = row->widgets[i];
-        if (!w)
-            continue;
-        gchar *s = NULL;
-        switch (a->type) {
-        case GD_ARG_TEXT: {
-            GtkTextBuffer *b = gtk_text_view_get_buffer(GTK_TEXT_VIEW(w));
-            GtkTextIter start, end;
-            gtk_text_buffer_get_bounds(b, &start, &end);
-            s = gtk_text_buffer_get_text(b, &start, &end, FALSE);
-            break;
-        }
-        case GD_ARG_STRING:
-            s = g_strdup(gtk_entry_get_text(GTK_ENTRY(w)));
-            break;
-        case GD_ARG_SAMPLER:
-            s = gtk_combo_box_text_get_active_text(GTK_COMBO_BOX_TEXT(w));
-            break;
-        case GD_ARG_FILE:
-        case GD_ARG_FOLDER:
-            s = gtk_file_chooser_get_filename(GTK_FILE_CHOOSER(w));
-            break;
-        case GD_ARG_INT:
-        case GD_ARG_DOUBLE:
-            gd_params_set_number(p, a->name, gtk_spin_button_get_value(GTK_SPIN_BUTTON(w)));
-            continue;
-        case GD_ARG_BOOL:
-            gd_params_set_number(p, a->name, gtk_toggle_button_get_active(GTK_TOGGLE_BUTTON(w)));
-            continue;
-        }
-        if (s) {
-            g_ptr_array_add(owned, s);
-            gd_params_set_string(p, a->name, s);
-        }
-    }
-}
-
-static void widgets_write(const preset_row *row, const gd_params *p)
-{
-    for (int i = 0; i < gd_n_args; i++) {
-        const gd_arg *a = &gd_args[i];
-        GtkWidget *w = row->widgets[i];
-        if (!w)
-            continue;
-        const char *s = gd_param_string(p, a->name);
-        switch (a->type) {
-        case GD_ARG_TEXT:
-            gtk_text_buffer_set_text(gtk_text_view_get_buffer(GTK_TEXT_VIEW(w)), s, -1);
-            break;
-        case GD_ARG_STRING:
-            gtk_entry_set_text(GTK_ENTRY(w), s);
-            break;
-        case GD_ARG_SAMPLER:
-            gtk_combo_box_set_active(GTK_COMBO_BOX(w), sd_sampler_from_name(s));
-            break;
-        case GD_ARG_FILE:
-        case GD_ARG_FOLDER:
-            if (*s)
-                gtk_file_chooser_set_filename(GTK_FILE_CHOOSER(w), s);
-            break;
-        case GD_ARG_INT:
-        case GD_ARG_DOUBLE:
-            gtk_spin_button_set_value(GTK_SPIN_BUTTON(w), gd_param_number(p, a->name));
-            break;
-        case GD_ARG_BOOL:
-            gtk_toggle_button_set_active(GTK_TOGGLE_BUTTON(w), gd_param_number(p, a->name) != 0.0);
-            break;
-        }
-    }
-}
-
-static void set_combo_tooltip(GtkWidget *combo, const sd_preset *preset)
-{
-    gchar *tip = preset ? g_strdup_printf("%s\n%s", sd_preset_description(preset),
-                                          sd_preset_source(preset))
-                        : NULL;
-    gtk_widget_set_tooltip_text(combo, tip ? tip : "Fills the fields from a saved preset");
-    g_free(tip);
-}
-
-/* A preset picked: the fields it gives change, the others keep what the user set. */
-static void on_preset_picked(GtkComboBox *combo, gpointer data)
-{
-    preset_row *row = data;
-    const sd_preset *preset = active_preset(GTK_WIDGET(combo), row->list);
-    set_combo_tooltip(GTK_WIDGET(combo), preset);
-    if (!preset)
-        return;
-    GPtrArray *owned = g_ptr_array_new_with_free_func(g_free);
-    gd_params p;
-    gd_preset_strings strings;
-    sd_error err = { 0 };
-    widgets_read(row, &p, owned);
-    const char *prompt = gd_preset_picker_prompt(&row->picker, preset, p.prompt);
-    if (prompt && gd_preset_apply_params(preset, "", 0, &p, &strings, &err) == SD_OK) {
-        p.prompt = prompt;
-        widgets_write(row, &p);
-        gd_preset_strings_free(&strings);
-    } else {
-        g_message("The preset \"%s\" could not be applied: %s", sd_preset_name(preset),
-                  prompt ? err.message : "out of memory");
-    }
-    g_ptr_array_free(owned, TRUE);
-}
-
-/* Asks for the name and description; FALSE when cancelled. */
-static gboolean ask_preset_name(GtkWidget *parent, const char *initial, gchar **name,
-                                gchar **description)
-{
-    GtkWidget *dialog = gimp_dialog_new("Save as Preset", PLUG_IN_BINARY, parent, GTK_DIALOG_MODAL,
-                                        gimp_standard_help_func, GD_PROC_PRESET, "_Cancel",
-                                        GTK_RESPONSE_CANCEL, "_Save", GTK_RESPONSE_OK, NULL);
-    gtk_dialog_set_alternative_button_order(GTK_DIALOG(dialog), GTK_RESPONSE_OK,
-                                            GTK_RESPONSE_CANCEL, -1);
-    gtk_dialog_set_default_response(GTK_DIALOG(dialog), GTK_RESPONSE_OK);
+    gtk_dialog_set_alternative_button_order(dialog, GTK_RESPONSE_OK, GTK_RESPONSE_CANCEL, -1);
     GtkWidget *table = gtk_table_new(3, 2, FALSE);
     gtk_table_set_row_spacings(GTK_TABLE(table), 4);
     gtk_table_set_col_spacings(GTK_TABLE(table), 8);
     gtk_container_set_border_width(GTK_CONTAINER(table), 12);
-    gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(dialog))), table, TRUE,
-                       TRUE, 0);
-    GtkWidget *name_entry = gtk_entry_new();
-    gtk_entry_set_text(GTK_ENTRY(name_entry), initial ? initial : "");
-    gtk_entry_set_activates_default(GTK_ENTRY(name_entry), TRUE);
-    GtkWidget *desc_entry = gtk_entry_new();
-    gtk_entry_set_activates_default(GTK_ENTRY(desc_entry), TRUE);
+    gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(dialog)), table, TRUE, TRUE, 0);
     gimp_table_attach_aligned(GTK_TABLE(table), 0, 0, "_Name:", 0.0, 0.5, name_entry, 1, FALSE);
     gimp_table_attach_aligned(GTK_TABLE(table), 0, 1, "_Description:", 0.0, 0.5, desc_entry, 1,
                               FALSE);
-    GtkWidget *note = gtk_label_new("A preset of the same name as a shipped one replaces it; "
-                                    "type {prompt} in the prompt where the subject goes.");
-    gtk_label_set_line_wrap(GTK_LABEL(note), TRUE);
     gtk_misc_set_alignment(GTK_MISC(note), 0.0, 0.5);
     gtk_table_attach(GTK_TABLE(table), note, 0, 2, 2, 3, GTK_FILL, GTK_FILL, 0, 0);
-    gtk_widget_show_all(dialog);
-
-    gboolean ok = FALSE;
-    while (!ok && gimp_dialog_run(GIMP_DIALOG(dialog)) == GTK_RESPONSE_OK) {
-        *name = g_strstrip(g_strdup(gtk_entry_get_text(GTK_ENTRY(name_entry))));
-        *description = g_strstrip(g_strdup(gtk_entry_get_text(GTK_ENTRY(desc_entry))));
-        ok = **name != '\0';
-        if (!ok) {
-            g_free(*name);
-            g_free(*description);
-            gtk_widget_grab_focus(name_entry);
-        }
-    }
-    gtk_widget_destroy(dialog);
-    return ok;
-}
-
-static void on_save_clicked(GtkButton *button, gpointer data)
-{
-    preset_row *row = data;
-    const sd_preset *current = active_preset(row->combo, row->list);
-    gchar *name = NULL, *description = NULL;
-    if (!ask_preset_name(gtk_widget_get_toplevel(GTK_WIDGET(button)),
-                         current ? sd_preset_name(current) : NULL, &name, &description))
-        return;
-
-    GPtrArray *owned = g_ptr_array_new_with_free_func(g_free);
-    gd_params p;
-    widgets_read(row, &p, owned);
-    sd_preset *preset = NULL;
-    sd_error err = { 0 };
-    char path[GD_PATH_MAX];
-    if (gd_preset_from_params(name, description, &p, &preset, &err) != SD_OK ||
-        gd_preset_save_user(&row->dirs, preset, path, sizeof path, &err) != SD_OK) {
-        g_message("The preset \"%s\" could not be saved: %s", name, err.message);
-    } else {
-        sd_preset_list_free(row->list);
-        row->list = load_presets(&row->dirs, TRUE);
-        /* show the new preset without applying it: the fields already hold it */
-        g_signal_handlers_block_by_func(row->combo, on_preset_picked, row);
-        fill_preset_combo(GTK_COMBO_BOX_TEXT(row->combo), row->list, name);
-        g_signal_handlers_unblock_by_func(row->combo, on_preset_picked, row);
-        set_combo_tooltip(row->combo, active_preset(row->combo, row->list));
-        gd_preset_picker_clear(&row->picker);
-    }
-    sd_preset_free(preset);
-    g_ptr_array_free(owned, TRUE);
-    g_free(name);
-    g_free(description);
 }
 
 void gd2_preset_row_attach(GtkDialog *dialog, sd_mode mode, GtkWidget *const *widgets)
 {
-    preset_row *row = g_new0(preset_row, 1);
-    row->mode = mode;
-    row->widgets = widgets;
-    row->list = load_presets(&row->dirs, TRUE);
-
     GtkWidget *box = gtk_hbox_new(FALSE, 8);
     gtk_container_set_border_width(GTK_CONTAINER(box), 12);
     GtkWidget *label = gtk_label_new_with_mnemonic("Pre_set:");
-    row->combo = gtk_combo_box_text_new();
-    fill_preset_combo(GTK_COMBO_BOX_TEXT(row->combo), row->list, NULL);
-    set_combo_tooltip(row->combo, NULL);
-    gtk_label_set_mnemonic_widget(GTK_LABEL(label), row->combo);
+    GtkWidget *combo = gtk_combo_box_text_new();
+    gtk_label_set_mnemonic_widget(GTK_LABEL(label), combo);
     /* every letter of this label is some field's mnemonic already */
     GtkWidget *save = gtk_button_new_with_label("Save as Preset...");
     gtk_widget_set_tooltip_text(save, "Save the dialog's values as a preset in your GIMP profile");
     gtk_box_pack_start(GTK_BOX(box), label, FALSE, FALSE, 0);
-    gtk_box_pack_start(GTK_BOX(box), row->combo, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(box), combo, TRUE, TRUE, 0);
     gtk_box_pack_start(GTK_BOX(box), save, FALSE, FALSE, 0);
-    g_signal_connect(row->combo, "changed", G_CALLBACK(on_preset_picked), row);
-    g_signal_connect(save, "clicked", G_CALLBACK(on_save_clicked), row);
-    g_object_set_data_full(G_OBJECT(box), "gd-preset-row", row, row_free);
+    gd_form form = { (void *)widgets, gd2_widgets_read, gd2_widgets_write };
+    gd_gtk_preset_row_connect(box, combo, save, mode, &form, ask_name_layout);
     GtkWidget *content = gtk_dialog_get_content_area(dialog);
     gtk_box_pack_start(GTK_BOX(content), box, FALSE, FALSE, 0);
     gtk_box_reorder_child(GTK_BOX(content), box, 0);
@@ -287,40 +53,33 @@ void gd2_preset_row_attach(GtkDialog *dialog, sd_mode mode, GtkWidget *const *wi
 /* ---- Apply Preset... -------------------------------------------------------------------- */
 
 enum { A_PRESET, A_SUBJECT, A_MODE, A_MODEL, A_VOCAB, A_COUNT };
-#define GD_N_FIXED 3 /* run-mode, image, drawable */
 
 static const char *const apply_names[A_COUNT] = { "preset", "subject", "mode", "model", "vocab" };
 
 static const char *arg_blurb(const char *name)
 {
-    for (int i = 0; i < gd_n_args; i++)
-        if (!strcmp(gd_args[i].name, name))
-            return gd_args[i].blurb;
-    return "";
+    const gd_arg *a = gd_arg_find(name);
+    return a ? a->blurb : "";
 }
 
 void gd2_preset_query(void)
 {
-    GimpParamDef args[GD_N_FIXED + A_COUNT] = {
-        { GIMP_PDB_INT32, "run-mode", "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }" },
-        { GIMP_PDB_IMAGE, "image", "Input image" },
-        { GIMP_PDB_DRAWABLE, "drawable", "Input layer" },
+    static const GimpParamDef own[A_COUNT] = {
         { GIMP_PDB_STRING, "preset", GD_PRESET_ARG_PRESET },
         { GIMP_PDB_STRING, "subject", GD_PRESET_ARG_SUBJECT },
         { GIMP_PDB_STRING, "mode", GD_PRESET_ARG_MODE },
         { GIMP_PDB_STRING, "model", NULL },
         { GIMP_PDB_STRING, "vocab", NULL },
     };
-    static const GimpParamDef returns[] = {
-        { GIMP_PDB_LAYER, "new-layer", "The layer holding the result" },
-        { GIMP_PDB_INT32, "seed-used", "The seed of this run (to reproduce it)" },
-    };
-    args[GD_N_FIXED + A_MODEL].description = (gchar *)arg_blurb("model");
-    args[GD_N_FIXED + A_VOCAB].description = (gchar *)arg_blurb("vocab");
-    gimp_install_procedure(GD_PROC_PRESET, GD_PRESET_BLURB, GD_PRESET_HELP,
-                           "gimp-diffusion authors", "gimp-diffusion authors", "2026",
-                           "Apply _Preset...", "RGB*, GRAY*", GIMP_PLUGIN, G_N_ELEMENTS(args),
-                           G_N_ELEMENTS(returns), args, returns);
+    GimpParamDef args[GD_N_FIXED + GD_N_ARGS_MAX];
+    int n = gd2_param_defs(-1, args); /* the fixed three */
+    memcpy(&args[n], own, sizeof own);
+    args[n + A_MODEL].description = (gchar *)arg_blurb("model");
+    args[n + A_VOCAB].description = (gchar *)arg_blurb("vocab");
+    gimp_install_procedure(GD_PROC_PRESET, GD_PRESET_BLURB, GD_PRESET_HELP, GD_ATTRIBUTION,
+                           GD_ATTRIBUTION, GD_DATE, "Apply _Preset...", "RGB*, GRAY*",
+                           GIMP_PLUGIN, n + A_COUNT, G_N_ELEMENTS(gd2_return_defs), args,
+                           gd2_return_defs);
     gimp_plugin_menu_register(GD_PROC_PRESET, GD_MENU_PATH);
 }
 
@@ -360,14 +119,10 @@ static void apply_save_last(gchar **v)
     cJSON_Delete(o);
 }
 
-static void on_apply_preset_changed(GtkComboBox *combo, gpointer data)
+static void on_apply_preset_changed(GtkComboBox *combo, gpointer about)
 {
-    const sd_preset *p = active_preset(GTK_WIDGET(combo), g_object_get_data(G_OBJECT(combo), "list"));
-    gchar *text = p ? g_markup_printf_escaped("%s\n<i>%s</i>", sd_preset_description(p),
-                                              sd_preset_prompt_template(p))
-                    : g_strdup("");
-    gtk_label_set_markup(GTK_LABEL(data), text);
-    g_free(text);
+    const sd_preset_list *l = g_object_get_data(G_OBJECT(combo), "list");
+    gd_gtk_show_preset(GTK_LABEL(about), gd_gtk_active_preset(GTK_WIDGET(combo), l));
 }
 
 static GtkWidget *apply_file_chooser(const char *name, const char *value, gboolean folder)
@@ -397,7 +152,7 @@ static gboolean apply_dialog(const sd_preset_list *l, gchar **v)
                        TRUE, 0);
 
     GtkWidget *combo = gtk_combo_box_text_new();
-    fill_preset_combo(GTK_COMBO_BOX_TEXT(combo), l, v[A_PRESET]);
+    gd_gtk_fill_presets(GTK_COMBO_BOX_TEXT(combo), l, v[A_PRESET]);
     if (gtk_combo_box_get_active(GTK_COMBO_BOX(combo)) < 0)
         gtk_combo_box_set_active(GTK_COMBO_BOX(combo), 0);
     GtkWidget *about = gtk_label_new("");
@@ -472,10 +227,13 @@ GimpPDBStatusType gd2_preset_run(gint nparams, const GimpParam *param, gd2_run_f
     } else {
         apply_load_last(v);
     }
+    sd_error err = { 0 };
     if (status == GIMP_PDB_SUCCESS) {
-        l = load_presets(&dirs, run_mode == GIMP_RUN_INTERACTIVE);
-        if (!l)
+        l = gd_host_load_presets(&dirs, run_mode == GIMP_RUN_INTERACTIVE, &err);
+        if (!l) {
+            *message = g_strdup_printf("Presets could not be read: %s", err.message);
             status = GIMP_PDB_EXECUTION_ERROR;
+        }
     }
     if (status == GIMP_PDB_SUCCESS && run_mode == GIMP_RUN_INTERACTIVE) {
         if (sd_preset_list_count(l) == 0) {
@@ -485,30 +243,15 @@ GimpPDBStatusType gd2_preset_run(gint nparams, const GimpParam *param, gd2_run_f
             status = GIMP_PDB_CANCEL;
         }
     }
-
-    const sd_preset *preset = status == GIMP_PDB_SUCCESS ? sd_preset_list_find(l, v[A_PRESET]) : NULL;
-    int mode = preset ? gd_preset_run_mode(preset, v[A_MODE]) : -1;
-    if (status == GIMP_PDB_SUCCESS && (!preset || mode < 0)) {
-        char *missing = preset ? NULL : gd_presets_not_found_text(l, v[A_PRESET]);
-        *message = preset ? g_strdup_printf("Unknown mode \"%s\" (auto, img2img, inpaint, txt2img).",
-                                            v[A_MODE])
-                          : g_strdup(missing ? missing : "Out of memory.");
-        free(missing);
-        status = GIMP_PDB_CALLING_ERROR;
-    }
     if (status == GIMP_PDB_SUCCESS) {
+        gd_preset_call call = { v[A_PRESET], v[A_SUBJECT], v[A_MODE], v[A_MODEL], v[A_VOCAB] };
         gd_params p;
         gd_preset_strings strings;
-        sd_error err = { 0 };
-        gd_params_defaults(&p, (sd_mode)mode);
-        p.model_path = v[A_MODEL];
-        p.vocab_path = v[A_VOCAB];
-        if (gd_preset_apply_params(preset, v[A_SUBJECT], *v[A_MODEL] ? SD_PRESET_MODEL : 0, &p,
-                                   &strings, &err) != SD_OK) {
+        sd_status st = gd_preset_prepare(l, &call, &p, &strings, &err);
+        if (st != SD_OK) {
             *message = g_strdup(err.message);
-            status = GIMP_PDB_EXECUTION_ERROR;
+            status = st == SD_ERR_INVALID_ARG ? GIMP_PDB_CALLING_ERROR : GIMP_PDB_EXECUTION_ERROR;
         } else {
-            p.preset = sd_preset_name(preset); /* recorded in the layer's parasite */
             *layer = run(image, drawable, &p, message);
             *seed = (gint)p.seed;
             status = *layer == -1 ? GIMP_PDB_EXECUTION_ERROR : GIMP_PDB_SUCCESS;

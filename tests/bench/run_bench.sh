@@ -11,7 +11,7 @@
 #                                 [BUILD_DIR [SHARED_DIR]] [-- BENCH_RUN_OPTIONS]
 #   --quick K    run K U-Net steps per scenario and extrapolate to 15 (default: full runs)
 #   --repeat R   runs per scenario, medians reported (default 1; noisy machines want 3)
-#   --only NAME  img2img512 | img2img256 | inpaint512 | sgemm | ops
+#   --only NAME  img2img512 | img2img256 | inpaint512 | sgemm | ops | taesd
 #   --threads T  engine threads (default: all cores)
 #   after --, options for every `bench run`: --sampler NAME, --cfg X, --steps N,
 #   --strength X, --vae-tile PX (the speed/quality options of the README's table)
@@ -54,6 +54,24 @@ model=$bench_dir/sd15-random-f16.safetensors
 
 ninja -C "$build" tests/bench engine/tools/make-checkpoint >/dev/null
 bench=$build/tests/bench
+
+# TAESD (issue 16): full-size (width 64) random weights in taesd.py's two files, made once
+# from tests/bench/taesd_*.keys.txt; encode / decode at 512² and 1024², a preview's cost.
+taesd_bench() {
+    local dir=$bench_dir/taesd-random h
+    for h in encoder decoder; do
+        [ -f "$dir/taesd_$h.safetensors" ] && continue
+        mkdir -p "$dir"
+        "$build/engine/tools/make-checkpoint" --keys "$here/tests/bench/taesd_$h.keys.txt" \
+            --dtype f32 --seed 1 --out "$dir/taesd_$h.safetensors" >/dev/null
+    done
+    echo "== $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    # the full VAE of the SD 1.5-shaped checkpoint (made below when absent) for the ratio
+    local vae=()
+    [ ! -f "$model" ] || vae=(--vae "$model")
+    "$bench" taesd --taesd "$dir/taesd_decoder.safetensors" --repeat "$repeat" --threads "$threads" "${vae[@]}"
+}
+if [ "$only" = taesd ]; then taesd_bench; exit 0; fi
 if [ ! -f "$model" ]; then
     mkdir -p "$bench_dir"
     echo "generating $model (once)..." >&2

@@ -3,12 +3,15 @@
 # corrupt / truncated model, missing vocab, bad numbers, memory budget): another model
 # family, a model that produces NaN, a 16384 x 16384 image; and every way an --init or
 # --mask file can be wrong (empty, truncated, damaged, text, another format, too large,
-# another size than the init) or an --out that cannot be written.
-#   matrix_cli.sh DIFFUSE MODEL VOCAB INIT.png
+# another size than the init) or an --out that cannot be written; TAESD files for another
+# latent space or none at all, the draft VAE without its files, an unwritable preview.
+#   matrix_cli.sh DIFFUSE MODEL VOCAB INIT.png [TAESD_FIXTURES (golden-taesd)]
 # Each case: non-zero exit, the expected message (naming the file where there is one), and
 # nothing written: the output folder stays empty (no result, no temporary file).
 set -u
-DIFFUSE=$1 MODEL=$2 VOCAB=$3 INIT=$4
+DIFFUSE=$1 MODEL=$2 VOCAB=$3 INIT=$4 TAESD=${5:-}
+[ -r "$MODEL" ] && [ -d "$VOCAB" ] ||
+  { echo "SKIP: $MODEL or $VOCAB is missing (the shared fixtures; see tests/README.md)"; exit 77; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 /usr/bin/python3 -c 'import PIL' 2>/dev/null || { echo "SKIP: python3-pil is not installed"; exit 77; }
 TMP=$(mktemp -d /tmp/matrix-cli.XXXXXX)
@@ -69,6 +72,16 @@ FILE="$TMP/sd2-inproj.safetensors" expect_fail "SD 2.x fused in_proj of 2/3 its 
 expect_fail "NaN weights" "NaN or Inf" img2img --model "$TMP/nan.safetensors" "${ARGS[@]}"
 expect_fail "txt2img 16384 x 16384" "--width/--height must be an integer in 8..8192" \
   txt2img --model "$MODEL" --vocab "$VOCAB" --prompt x --width 16384 --height 16384
+# LoRA files (issue 15): each refused with its reason before anything runs
+mkdir -p "$TMP/lora"
+/usr/bin/python3 "$HERE/make_bad_loras.py" "$TMP/lora" || exit 1
+FILE=$TMP/lora/truncated.safetensors expect_fail "truncated LoRA" "truncated.safetensors" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/truncated.safetensors"
+FILE=$TMP/lora/nan.safetensors expect_fail "LoRA with NaN weights" "holds NaN values" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/nan.safetensors"
+FILE=$TMP/lora/sdxl.safetensors expect_fail "SDXL LoRA on SD 1" "a LoRA for SDXL" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/sdxl.safetensors"
+FILE=$TMP/lora/loha.safetensors expect_fail "LoHa" "LoHa (LyCORIS Hadamard-product) weights are not supported" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/loha.safetensors"
+FILE=$TMP/lora/foreign.safetensors expect_fail "LoRA naming other layers" "1 of its 2 modules name no layer of this model" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/foreign.safetensors:0.5"
+FILE=$TMP/lora/shapes.safetensors expect_fail "LoRA of other shapes" "1 of its 1 modules do not fit this model's shapes" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/shapes.safetensors"
+FILE=$TMP/lora/no-such-lora.safetensors expect_fail "missing LoRA" "no-such-lora.safetensors" img2img --model "$MODEL" "${ARGS[@]}" --lora "$TMP/lora/no-such-lora.safetensors"
 
 # ---- image inputs (issue 19) ----
 /usr/bin/python3 "$HERE/make_bad_images.py" "$INIT" "$TMP/img" || exit 1
@@ -127,5 +140,31 @@ for delay in 0.2 0.5 1 2; do
     echo "ok   killed after ${delay}s: ${left:-nothing written}"; passed=$((passed + 1))
   else echo "FAIL killed after ${delay}s left: $left"; failed=$((failed + 1)); fi
 done
+
+# TAESD (--taesd, --draft-vae, --preview)
+expect_fail "--draft-vae without a TAESD" "needs a TAESD" img2img --model "$MODEL" "${ARGS[@]}" --draft-vae
+expect_fail "--taesd naming an SD checkpoint" "not a TAESD file" \
+  img2img --model "$MODEL" "${ARGS[@]}" --taesd "$MODEL" --draft-vae
+expect_fail "--taesd missing" "no-such-taesd" img2img --model "$MODEL" "${ARGS[@]}" --taesd "$TMP/no-such-taesd"
+expect_fail "--preview-kind unknown" "--preview-kind must be auto, latent or taesd" \
+  img2img --model "$MODEL" "${ARGS[@]}" --preview "$TMP/p.png" --preview-kind fancy
+expect_fail "--preview into a missing folder" "preview" \
+  img2img --model "$MODEL" "${ARGS[@]}" --preview "$TMP/no/such/folder/p.png"
+if [ -n "$TAESD" ] && [ -d "$TAESD" ]; then
+  cp "$TAESD/taesd_decoder.safetensors" "$TMP/taesdxl_decoder.safetensors"
+  expect_fail "TAESDXL file (SDXL's latent space)" "SDXL (madebyollin/taesdxl)" \
+    img2img --model "$MODEL" "${ARGS[@]}" --taesd "$TMP/taesdxl_decoder.safetensors" --draft-vae
+  /usr/bin/python3 "$HERE/../fuzz/make_corpus.py" --taesd16 "$TMP/taesd3_decoder.safetensors"
+  expect_fail "TAESD for 16 latent channels (TAESD3/TAEF1)" "16-channel latent space" \
+    img2img --model "$MODEL" "${ARGS[@]}" --taesd "$TMP/taesd3_decoder.safetensors" --draft-vae
+  head -c 4000 "$TAESD/taesd_decoder.safetensors" >"$TMP/cut_decoder.safetensors"
+  expect_fail "truncated TAESD" "cut_decoder.safetensors" \
+    img2img --model "$MODEL" "${ARGS[@]}" --taesd "$TMP/cut_decoder.safetensors" --draft-vae
+  mkdir -p "$TMP/alone" && cp "$TAESD/taesd_decoder.safetensors" "$TMP/alone/"
+  expect_fail "draft img2img with the TAESD decoder only" "needs the TAESD encoder too" \
+    img2img --model "$MODEL" "${ARGS[@]}" --taesd "$TMP/alone" --draft-vae
+else
+  echo "note: no TAESD fixtures (5th argument): TAESD file cases not run"
+fi
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -10,6 +10,8 @@ FIX=$3
 MODEL=$SHARED/golden/tiny-sd1.safetensors
 INPAINT_MODEL=$SHARED/golden/tiny-sd1-inpaint.safetensors
 VOCAB=$SHARED/clip
+[ -r "$MODEL" ] && [ -d "$VOCAB" ] ||
+  { echo "SKIP: $MODEL or $VOCAB is missing (the shared fixtures; see tests/README.md)"; exit 77; }
 TMP=$(mktemp -d /tmp/test-cli.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 passed=0
@@ -74,6 +76,22 @@ cp "$TMP/out.png" "$TMP/big.png" 2>/dev/null
 expect_ok "img2img 128x96 in VAE tiles of 64" 128x96 img2img "${COMMON[@]}" --init "$TMP/big.png" --prompt "a boat" --vae-tile 64
 expect_ok "img2img VAE tiles off" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "x" --vae-tile off
 
+# LoRA and the A1111 prompt syntax (issue 15)
+LORAS=$SHARED/golden-lora
+if [ -f "$LORAS/lora_a_kohya.safetensors" ]; then
+  expect_ok "img2img with --lora FILE:0.8" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --lora "$LORAS/lora_a_kohya.safetensors:0.8"
+  cp "$TMP/out.png" "$TMP/lora-flag.png"
+  expect_ok "img2img with <lora:name:0.8> from --lora-dir" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox<lora:lora_a_kohya:0.8>" --lora-dir "$LORAS"
+  if cmp -s "$TMP/out.png" "$TMP/lora-flag.png"; then ok "--lora and <lora:…> give the same image"; else bad "--lora and <lora:…> give the same image"; fi
+  expect_ok "img2img without LoRA" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox"
+  if ! cmp -s "$TMP/out.png" "$TMP/lora-flag.png"; then ok "a LoRA changes the image"; else bad "a LoRA changes the image"; fi
+  expect_ok "two LoRAs (kohya + PEFT)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --lora "$LORAS/lora_b_kohya.safetensors:0.5" --lora "$LORAS/lora_a_peft.safetensors"
+  expect_fail "<lora:…> missing from the folder" "nothere.safetensors" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "<lora:nothere>" --lora-dir "$LORAS"
+  expect_fail "<lora:…> with a path" "not a path" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "<lora:../x>" --lora-dir "$LORAS"
+fi
+expect_ok "A1111 emphasis, BREAK and a 3-chunk prompt" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+  --prompt "a (red:1.3) fox, [blurry], ((sharp)) BREAK $(printf 'word%d, ' $(seq 1 90))" --negative "(ugly:1.2)"
+expect_fail "prompt weight that is not a number" "is not a number" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "(cat:1.2.3)"
 # Every format diffuse reads, known by its contents (the bad ones are in matrix_cli.sh).
 mkdir -p "$TMP/img"
 if /usr/bin/python3 "$(dirname "$0")/make_bad_images.py" "$FIX/init-64.png" "$TMP/img" --no-big 2>"$TMP/err"; then
@@ -127,6 +145,51 @@ if ! "$DIFFUSE" presets validate "$TMP/badpreset.json" 2>"$TMP/err" && grep -q '
 if "$DIFFUSE" --help | grep -q -- "--masked-content"; then ok "--help"; else bad "--help"; fi
 if "$DIFFUSE" --help | grep -q -- "--spacing S" && "$DIFFUSE" --help | grep -q "dpmpp_2m_karras, lms, lcm"; then
   ok "--help lists --spacing and the samplers of the table"; else bad "--help lists --spacing and the samplers"; fi
+
+# Precision (issue 17). A CPU without bf16 instructions (forced with SD_NO_BF16=1) runs
+# auto as fp32: the very same image as --precision fp32.
+P=(img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a red fox")
+expect_ok "precision fp32" 64x64 "${P[@]}" --precision fp32
+cp "$TMP/out.png" "$TMP/fp32.png"
+SD_NO_BF16=1 expect_ok "precision auto without bf16" 64x64 "${P[@]}"
+if cmp -s "$TMP/out.png" "$TMP/fp32.png"; then ok "auto without bf16 = fp32, bit for bit"
+else bad "auto without bf16 = fp32, bit for bit"; fi
+SD_NO_BF16=1 expect_fail "precision bf16 without bf16" "neither AMX-BF16 nor AVX512-BF16" "${P[@]}" --precision bf16
+expect_fail "precision bad value" "--precision must be auto, fp32 or bf16" "${P[@]}" --precision fp16
+if SD_NO_BF16=1 "$DIFFUSE" "${P[@]}" --quiet --timings --out "$TMP/out.png" 2>"$TMP/err" &&
+   grep -q "precision: fp32" "$TMP/err"; then ok "--timings names the precision"
+else bad "--timings names the precision"; fi
+if "$DIFFUSE" "${P[@]}" --quiet --precision bf16 --out "$TMP/bf16.png" 2>"$TMP/err"; then
+  if cmp -s "$TMP/bf16.png" "$TMP/fp32.png"; then bad "bf16 differs from fp32"; else ok "bf16 runs, differs from fp32"; fi
+elif grep -qF "neither AMX-BF16 nor AVX512-BF16" "$TMP/err"; then echo "SKIP precision bf16: no bf16 instructions here"
+else bad "precision bf16"; fi
+# TAESD: draft VAE in both layouts, live previews (TAESD at full size, latent->RGB at 1/8)
+TAESD=$SHARED/golden-taesd
+if [ -d "$TAESD" ]; then
+  expect_ok "draft img2img (diffusers TAESD)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --taesd "$TAESD/tiny-taesd" --draft-vae
+  cp "$TMP/out.png" "$TMP/draft.png"
+  expect_ok "draft img2img (taesd.py files)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --taesd "$TAESD/taesd_decoder.safetensors" --draft-vae
+  if cmp -s "$TMP/out.png" "$TMP/draft.png"; then ok "both TAESD layouts, same image"; else bad "both TAESD layouts, same image"; fi
+  if cmp -s "$TMP/out.png" "$TMP/first.png"; then bad "the draft VAE differs from the full VAE"; else ok "the draft VAE differs from the full VAE"; fi
+  rm -f "$TMP/preview.png"
+  expect_ok "txt2img with a TAESD preview" 40x24 txt2img "${COMMON[@]}" --width 40 --height 24 \
+    --prompt "a fox" --taesd "$TAESD/tiny-taesd" --preview "$TMP/preview.png" --preview-every 2
+  if [ "$(png_size "$TMP/preview.png" 2>/dev/null)" = 40x24 ] && ! ls -A "$TMP" | grep -q '^\.preview\.png\.'; then
+    ok "TAESD preview written at the job's size, no temporary left"; else bad "TAESD preview written at the job's size"; fi
+  rm -f "$TMP/preview.png"
+  expect_ok "img2img with a latent preview" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a fox" --preview "$TMP/preview.png" --sampler dpmpp_2m
+  if [ "$(png_size "$TMP/preview.png" 2>/dev/null)" = 8x8 ]; then ok "latent preview at 1/8 size"; else bad "latent preview at 1/8 size"; fi
+  # a preset that asks for the draft VAE runs the full VAE when no TAESD is given
+  printf '{"version":1,"name":"D","prompt":"{prompt}","draft_vae":true}' > "$TMP/draft-preset.json"
+  expect_ok "draft preset without a TAESD" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" \
+    --prompt "a red fox" --preset "$TMP/draft-preset.json"
+  if cmp -s "$TMP/out.png" "$TMP/first.png"; then ok "... is the full VAE's image"; else bad "... is the full VAE's image"; fi
+else
+  echo "note: no $TAESD: TAESD cases not run"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

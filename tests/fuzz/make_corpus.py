@@ -195,6 +195,74 @@ def preset_seeds():
     out(t, 'bad-type.json', '{"version":1,"name":"T","prompt":"p","steps":"ten"}')
 
 
+def lora_seeds():
+    """Small LoRAs for the tiny model (tiny-sd1: text encoder width 64, fc1 [128, 64]; U-Net
+    level 0 width 32): kohya with alpha, LoCon 3x3, PEFT with a LoraConfig, LoHa, SDXL."""
+    t = 'fuzz_lora'
+    te = 'lora_te_text_model_encoder_layers_0_mlp_fc1'
+    conv = 'lora_unet_down_blocks_0_resnets_0_conv1'
+    out(t, 'kohya-linear.safetensors', safetensors([
+        (te + '.lora_down.weight', 'F16', [2, 64], [0.01] * 128),
+        (te + '.lora_up.weight', 'F16', [128, 2], [0.02] * 256),
+        (te + '.alpha', 'F16', [], [1.0])]))
+    out(t, 'kohya-locon.safetensors', safetensors([
+        (conv + '.lora_down.weight', 'F32', [2, 32, 3, 3], [0.01] * 576),
+        (conv + '.lora_up.weight', 'F32', [32, 2, 1, 1], [0.02] * 64),
+        (conv + '.alpha', 'F32', [], [1.0])],
+        meta={'ss_network_module': 'networks.lora', 'ss_network_dim': '2'}))
+    cfg = json.dumps({'unet.r': 2, 'unet.lora_alpha': 1.0,
+                      'unet.alpha_pattern': {'down_blocks.0.resnets.0.conv1': 2.0},
+                      'unet.rank_pattern': {}, 'unet.use_rslora': False})
+    out(t, 'peft-config.safetensors', safetensors([
+        ('unet.down_blocks.0.resnets.0.conv1.lora_A.weight', 'F32', [2, 32, 3, 3], [0.01] * 576),
+        ('unet.down_blocks.0.resnets.0.conv1.lora_B.weight', 'F32', [32, 2, 1, 1], [0.02] * 64),
+        ('text_encoder.text_model.encoder.layers.0.mlp.fc1.lora_A.weight', 'F32', [2, 64], [0.01] * 128),
+        ('text_encoder.text_model.encoder.layers.0.mlp.fc1.lora_B.weight', 'F32', [128, 2], [0.0] * 256)],
+        meta={'lora_adapter_metadata': cfg}))
+    out(t, 'loha.safetensors', safetensors([(te + '.hada_w1_a', 'F32', [128, 2], [0.0] * 256)]))
+    out(t, 'sdxl.safetensors', safetensors([
+        ('lora_te1_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', 'F32', [1, 4], [0.0] * 4)]))
+
+
+
+def taesd_tensors(half, c, latent=4, prefix='', shift=0, dtype='F32'):
+    """taesd.py's Encoder() or Decoder() of width c as (name, dtype, shape, values)."""
+    if half == 'encoder':
+        convs = {0: (3, c, True), 2: (c, c, False), 6: (c, c, False), 10: (c, c, False),
+                 14: (c, latent, True)}
+        blocks = [1, 3, 4, 5, 7, 8, 9, 11, 12, 13]
+    else:
+        convs = {1: (latent, c, True), 7: (c, c, False), 12: (c, c, False), 17: (c, c, False),
+                 19: (c, 3, True)}
+        blocks = [3, 4, 5, 8, 9, 10, 13, 14, 15, 18]
+    out_t = []
+
+    def values(n, k):
+        return [((i * 7 + k) % 11 - 5) * 0.0625 for i in range(n)]
+    for i, (ci, co, bias) in convs.items():
+        out_t.append(('%s%d.weight' % (prefix, i + shift), dtype, [co, ci, 3, 3], values(co * ci * 9, i)))
+        if bias:
+            out_t.append(('%s%d.bias' % (prefix, i + shift), dtype, [co], values(co, i + 1)))
+    for b in blocks:
+        for j in (0, 2, 4):
+            out_t.append(('%s%d.conv.%d.weight' % (prefix, b + shift, j), dtype, [c, c, 3, 3],
+                          values(c * c * 9, b + j)))
+            out_t.append(('%s%d.conv.%d.bias' % (prefix, b + shift, j), dtype, [c], values(c, b)))
+    return out_t
+
+
+def taesd_seeds():
+    """Width-2 TAESDs in both layouts (the real ones are 64 wide, 1.2 MB a half)."""
+    t = 'fuzz_taesd'
+    out(t, 'py-decoder.safetensors', safetensors(taesd_tensors('decoder', 2)))
+    out(t, 'py-encoder.safetensors', safetensors(taesd_tensors('encoder', 2)))
+    out(t, 'py-decoder-f16.safetensors', safetensors(taesd_tensors('decoder', 2, dtype='F16')))
+    out(t, 'diffusers.safetensors', safetensors(
+        taesd_tensors('encoder', 2, prefix='encoder.layers.') +
+        taesd_tensors('decoder', 2, prefix='decoder.layers.', shift=-1)))
+    out(t, 'py-decoder-16ch.safetensors', safetensors(taesd_tensors('decoder', 2, latent=16)))
+
+
 def png_chunk(tag, payload):
     body = tag + payload
     return struct.pack('>I', len(payload)) + body + struct.pack('>I', zlib.crc32(body) & 0xFFFFFFFF)
@@ -259,9 +327,16 @@ def image_seeds():
 
 
 if __name__ == '__main__':
+    if len(sys.argv) == 3 and sys.argv[1] == '--taesd16':
+        # the CLI matrix's TAESD for another latent space (16 channels, as TAESD3 / TAEF1)
+        with open(sys.argv[2], 'wb') as f:
+            f.write(safetensors(taesd_tensors('decoder', 2, latent=16)))
+        sys.exit(0)
     safetensors_seeds()
     sd2_seeds(os.path.join(os.path.dirname(CLIP), ''))
     tokenizer_seeds()
     vocab_seeds()
     preset_seeds()
     image_seeds()
+    taesd_seeds()
+    lora_seeds()

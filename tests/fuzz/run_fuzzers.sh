@@ -6,7 +6,7 @@
 #
 # Environment: FUZZ_SECONDS (per target, default 45), FUZZ_BUILD (default build-fuzz in
 # the repository), SD_FUZZ_CLIP_DIR (default ../shared/clip beside the repository),
-# FUZZ_TARGETS (default: all five), FUZZ_JOBS (build jobs), CC (default clang).
+# FUZZ_TARGETS (default: all seven), FUZZ_JOBS (build jobs), CC (default clang).
 # Fails on any crash, sanitizer report, leak or timeout. A crashing input is kept in
 # $FUZZ_BUILD/artifacts/; copy it into tests/fuzz/regressions/<target>/ once fixed.
 set -euo pipefail
@@ -17,14 +17,15 @@ BUILD=${FUZZ_BUILD:-$ROOT/build-fuzz}
 SECONDS_EACH=${FUZZ_SECONDS:-45}
 CC=${CC:-clang}
 export SD_FUZZ_CLIP_DIR=${SD_FUZZ_CLIP_DIR:-$ROOT/../shared/clip}
-TARGETS=${FUZZ_TARGETS:-fuzz_safetensors fuzz_tokenizer fuzz_vocab fuzz_preset fuzz_image}
+export SD_FUZZ_MODEL=${SD_FUZZ_MODEL:-$ROOT/../shared/golden/tiny-sd1.safetensors}
+TARGETS=${FUZZ_TARGETS:-fuzz_safetensors fuzz_tokenizer fuzz_vocab fuzz_preset fuzz_image fuzz_taesd fuzz_lora}
 REPLAY_ONLY=0
 [ "${1:-}" = "--replay" ] && REPLAY_ONLY=1
 
 # Bigger inputs than libFuzzer's default 4 KiB where the seeds are bigger (model skeletons;
 # for images, room for several chunks, scans or a 16-bit PNG).
 declare -A MAX_LEN=([fuzz_safetensors]=32768 [fuzz_tokenizer]=2048 [fuzz_vocab]=16384
-                    [fuzz_preset]=4096 [fuzz_image]=16384)
+                    [fuzz_preset]=4096 [fuzz_image]=16384 [fuzz_taesd]=32768 [fuzz_lora]=16384)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

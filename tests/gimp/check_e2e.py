@@ -11,16 +11,9 @@ import sys
 
 from PIL import Image, ImageChops
 
+from checks import check, finish
+
 RX, RY, RW, RH = 24, 14, 112, 92
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    print(("ok   " if ok else "FAIL ") + what)
-    failed += 0 if ok else 1
-
-
 def main():
     d, modes = sys.argv[1], sys.argv[2:]
     inp = Image.open(f"{d}/in.png").convert("RGBA")
@@ -63,8 +56,7 @@ def main():
         check(pl[RW // 2, RH // 2][3] == 255, f"{mode}: layer opaque at the selection centre")
         check(meta.get("mode") == mode and meta.get("region") == {"x": RX, "y": RY, "width": RW, "height": RH},
               f"{mode}: parasite {json.dumps(meta)[:160]}...")
-    print("PASS" if failed == 0 else f"{failed} check(s) FAILED")
-    return 1 if failed else 0
+    return finish("pixels, layer and parasite")
 
 
 if __name__ == "__main__":

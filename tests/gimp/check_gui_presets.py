@@ -13,27 +13,13 @@ Exit 0 only if every check passes.
 import json
 import sys
 
-failed = 0
-
-
-def check(ok, what):
-    global failed
-    print(('ok   ' if ok else 'FAIL ') + what)
-    failed += 0 if ok else 1
-
+from checks import check, check_preset_run, finish
 
 def main():
     work, presets, saved_file = sys.argv[1:4]
     preset = json.load(open(f'{presets}/fast-draft.json'))
     meta = json.load(open(f'{work}/gui-parasite.json'))
-    want = preset['prompt'].replace('{prompt}', 'a heron')
-    check(meta['prompt'] == want, f'picked: prompt {meta["prompt"]!r} == {want!r}')
-    check(meta['negative_prompt'] == preset['negative_prompt'], 'picked: negative prompt')
-    for key in ('sampler', 'steps', 'cfg_scale', 'strength', 'padding', 'feather'):
-        check(meta[key] == preset[key], f'picked: {key} {meta[key]} == {preset[key]}')
-    check(meta['seed'] == str(preset['seed']), f'picked: seed {meta["seed"]} == {preset["seed"]}')
-    long_side = max(meta['work_width'], meta['work_height'])
-    check(long_side == preset['resolution'], f'picked: working resolution {long_side}')
+    want = check_preset_run(meta, preset, 'a heron', 'picked')
     check('preset' not in meta, 'a dialog run records no preset name (the fields may be edited)')
 
     try:
@@ -54,8 +40,7 @@ def main():
     check(meta['prompt'] == want, f'Apply Preset dialog: prompt {meta["prompt"]!r} == {want!r}')
     check(meta['mode'] == 'inpaint' and meta['steps'] == fill['steps'],
           f'Apply Preset dialog: mode {meta["mode"]}, steps {meta["steps"]}')
-    print(f'{failed} failed' if failed else 'all preset GUI checks passed')
-    return 1 if failed else 0
+    return finish('all preset GUI checks')
 
 
 if __name__ == '__main__':

@@ -9,39 +9,24 @@
 # writing the layer) and SIGKILLed; the image must be untouched and no file left behind.
 # Exit 0 = pass, 1 = fail, 77 = skipped (no GIMP 2.10 here, or plug-in not built for it).
 set -u
-PLUGIN=${1:-} MODEL=${2:-} VOCAB=${3:-}
-HERE=$(cd "$(dirname "$0")" && pwd)
-skip() { echo "SKIP: $*"; exit 77; }
-
-command -v gimp-console-2.10 >/dev/null || skip "gimp-console-2.10 is not installed (apt-get install gimp)"
-[ -n "$PLUGIN" ] && [ -x "$PLUGIN" ] || skip "the GIMP 2.10 front end was not built (meson -Dgimp=2)"
-/usr/bin/python3 -c 'import PIL' 2>/dev/null || skip "python3-pil is not installed"
-[ -r "$MODEL" ] || { echo "FAIL: model $MODEL not readable"; exit 1; }
-
-WORK=${4:-$(mktemp -d "${TMPDIR:-/tmp}/gd-matrix2.XXXXXX")}
-WORK=$(realpath -m "$WORK")
-rm -rf "$WORK"; mkdir -p "$WORK/tmp" "$WORK/bad"
-export TMPDIR=$WORK/tmp GIMP2_DIRECTORY=$WORK/profile XDG_CONFIG_HOME=$WORK/config
-unset GIMP_DIFFUSION_MODEL GIMP_DIFFUSION_VOCAB
+source "$(dirname "$0")/common.sh"
+gd_start 2 matrix2 "pil model" "$@"
 failed=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; failed=$((failed + 1)); }
 
-/usr/bin/python3 "$HERE/make_input.py" "$WORK/in.png"
-/usr/bin/python3 "$HERE/make_bad_models.py" "$MODEL" "$WORK/bad" || { echo "FAIL: make_bad_models.py"; exit 1; }
+gd_profile 2
+mkdir -p "$WORK/bad"
+"$PY" "$HERE/make_bad_models.py" "$MODEL" "$WORK/bad" || fail "make_bad_models.py"
 mkdir "$WORK/bad/empty-vocab"
-timeout 300 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)' >"$WORK/first-start.log" 2>&1
-mkdir -p "$GIMP2_DIRECTORY/plug-ins"
-install -m 755 "$PLUGIN" "$GIMP2_DIRECTORY/plug-ins/gimp-diffusion"
 
 t0=$(date +%s.%N)
-timeout 900 gimp-console-2.10 -i -d -f \
-  -b "(begin (load \"$HERE/matrix-gimp2.scm\") (gd-matrix \"$WORK\" \"$MODEL\" \"$VOCAB\" \"$WORK/bad\"))" \
-  -b '(gimp-quit 0)' >"$WORK/gimp.log" 2>&1
+(GD_TIMEOUT=900 gd2_batch "$WORK/gimp.log" \
+  "(begin (load \"$HERE/matrix-gimp2.scm\") (gd-matrix \"$WORK\" \"$MODEL\" \"$VOCAB\" \"$WORK/bad\"))")
 t1=$(date +%s.%N)
 printf 'matrix batch %.1f s\n' "$(echo "$t1 - $t0" | bc)"
 [ "$(cat "$WORK/marker" 2>/dev/null)" = OK ] ||
-  { grep -v 'Gtk-WARNING\|^$' "$WORK/gimp.log" | tail -20; echo "FAIL: the Script-Fu batch did not finish"; exit 1; }
+  { gd_show_log 2 "$WORK/gimp.log" | tail -20; fail "the Script-Fu batch did not finish"; }
 grep -q 'Out of memory\|Killed\|terminated\|crashed' "$WORK/gimp.log" && bad "the log reports a crash or a kill"
 
 # the log lines after "MATRIX-CASE NAME", up to the next case
@@ -62,7 +47,7 @@ check() {
   # made but never inserted (a run killed while writing), bumps the image's tattoo
   # counter: then nothing else may differ.
   local same=cmp
-  [ "$kind" = layer ] || [ "${name#kill-}" != "$name" ] && same="/usr/bin/python3 $HERE/xcf_same.py"
+  [ "$kind" = layer ] || [ "${name#kill-}" != "$name" ] && same="$PY $HERE/xcf_same.py"
   if $same "$WORK/$name-before.xcf" "$WORK/$name-after.xcf" >/dev/null; then
     ok "$name: $got$([ "$kind" = error ] && [ -n "$want" ] && echo " ($want)"); image identical afterwards"
   else
@@ -103,11 +88,10 @@ if ! command -v gdb >/dev/null; then
 else
   listing() { (cd "$WORK" && find tmp profile -path profile/sessionrc -prune -o -print | sort); }
   listing >"$WORK/files-before-kill"
-  for phase in load:sd_model_load denoise:sd_unet_forward write:gd_gegl_write_layer; do
+  for phase in load:sd_model_load denoise:sd_unet_forward write:gd_gegl_write; do
     name=${phase%%:*} fn=${phase#*:}
-    timeout 300 gimp-console-2.10 -i -d -f \
-      -b "(begin (load \"$HERE/matrix-gimp2.scm\") (gd-kill \"$WORK\" \"$MODEL\" \"$VOCAB\" \"$name\"))" \
-      -b '(gimp-quit 0)' >"$WORK/gimp-kill-$name.log" 2>&1 &
+    (GD_TIMEOUT=300 gd2_batch "$WORK/gimp-kill-$name.log" \
+      "(begin (load \"$HERE/matrix-gimp2.scm\") (gd-kill \"$WORK\" \"$MODEL\" \"$VOCAB\" \"$name\"))") &
     GIMP_PID=$!
     PID=
     for _ in $(seq 1 3000); do

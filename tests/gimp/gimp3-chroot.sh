@@ -1,18 +1,26 @@
 #!/bin/bash
 # Builds the GIMP 3 front end inside the trixie chroot (make-gimp3-chroot.sh) from this
 # source tree and runs gimp3-e2e.sh there, offline, on a throw-away overlay of the chroot.
-# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR [e2e|gui]
+# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR [e2e|gui|gui-presets|matrix]
 #   OUTDIR keeps the chroot build (OUTDIR/build) and the test's artefacts (OUTDIR/TEST).
-#   e2e (default): gimp3-e2e.sh, headless; gui: gimp3-gui.sh, dialog under Xvfb.
+#   TEST (default e2e) runs tests/gimp/gimp3-TEST.sh inside the chroot.
+#   GD_GIMP3_SUITE=sid takes the sid chroot (GIMP 3.2, GIMP32_CHROOT) instead of trixie's
+#   (GIMP 3.0, GIMP3_CHROOT); the drivers are the same (common.sh finds gimp-console-3.2).
 # Exit 0 = pass, 1 = fail, 77 = skipped (no chroot, or not root).
 set -u
 SRC=$(realpath "${1:?source root}") MODEL=$(realpath -m "${2:?model}") VOCAB=$(realpath -m "${3:?vocab}")
 OUT=$(realpath -m "${4:?outdir}") TEST=${5:-e2e}
-R=$(realpath -m "${GIMP3_CHROOT:-/var/tmp/gimp-host/trixie}")
+# GD_GIMP3_SUITE picks the chroot as make-gimp3-chroot.sh names them: trixie (GIMP 3.0,
+# GIMP3_CHROOT) or sid (GIMP 3.2, GIMP32_CHROOT)
+case ${GD_GIMP3_SUITE:-trixie} in
+  sid) R=$(realpath -m "${GIMP32_CHROOT:-/var/tmp/gimp-host/sid}") ;;
+  *) R=$(realpath -m "${GIMP3_CHROOT:-/var/tmp/gimp-host/trixie}") ;;
+esac
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" = 0 ] || skip "needs root for the chroot (unshare + mount)"
-[ -x "$R/usr/bin/gimp-console-3.0" ] ||
-  skip "no GIMP 3 chroot at $R: run tests/gimp/make-gimp3-chroot.sh (or set GIMP3_CHROOT)"
+# any GIMP 3.x: the drivers take its console's name from common.sh
+compgen -G "$R/usr/bin/gimp-console-3.[0-9]*" >/dev/null ||
+  skip "no GIMP 3 chroot at $R: run GIMP3_SUITE=${GD_GIMP3_SUITE:-trixie} tests/gimp/make-gimp3-chroot.sh (or set GIMP3_CHROOT / GIMP32_CHROOT)"
 [ -r "$MODEL" ] || { echo "FAIL: model $MODEL not readable"; exit 1; }
 mkdir -p "$OUT"
 

@@ -1,7 +1,7 @@
 #!/bin/bash
-# Bad-input matrix and kill safety of the GIMP 3 plug-in inside a real, headless GIMP 3 (run
-# where gimp-console-3.0 is installed: natively, or in the trixie chroot by gimp3-chroot.sh
-# with the kind "matrix"). The cases are in matrix_gimp3.py.
+# Bad-input matrix and kill safety of the GIMP 3 plug-in inside a real, headless GIMP 3
+# (natively, or in a chroot by gimp3-chroot.sh with the kind "matrix"; common.sh says which
+# GIMP 3 it takes). The cases are in matrix_gimp3.py.
 # Kill safety: the plug-in is SIGKILLed while it opens the model (a FIFO that never
 # delivers: it stays in sd_model_load), while it denoises and while it writes the layer
 # (stopped there by the LD_PRELOAD shim stop_on_write.c); the image must be untouched
@@ -9,42 +9,18 @@
 # usage: gimp3-matrix.sh PLUGIN MODEL VOCAB WORKDIR
 # Exit 0 = pass, 1 = fail, 77 = skipped.
 set -u
-PLUGIN=${1:-} MODEL=${2:-} VOCAB=${3:-} WORK=${4:-}
-HERE=$(cd "$(dirname "$0")" && pwd)
-skip() { echo "SKIP: $*"; exit 77; }
-command -v gimp-console-3.0 >/dev/null || skip "gimp-console-3.0 is not installed"
-[ -n "$PLUGIN" ] && [ -x "$PLUGIN" ] || skip "the GIMP 3 front end was not built (meson -Dgimp=3)"
-[ -r "$MODEL" ] || { echo "FAIL: model $MODEL not readable"; exit 1; }
-WORK=$(realpath -m "${WORK:-$(mktemp -d /tmp/gd-matrix3.XXXXXX)}")
-rm -rf "$WORK"; mkdir -p "$WORK/bad" "$WORK/tmp"
-
-export GIMP3_DIRECTORY=$WORK/profile NO_AT_BRIDGE=1 XDG_CONFIG_HOME=$WORK/config TMPDIR=$WORK/tmp
-unset GIMP_DIFFUSION_MODEL GIMP_DIFFUSION_VOCAB
-NOISE='CRITICAL|^$|resource name is invalid|cannot open display|unexpected EOF|Welcome to GIMP|stale context|list of contexts|Broken pipe'
+source "$(dirname "$0")/common.sh"
+gd_start 3 matrix3 "model" "$@"
 failed=0
 
-if [ -d /opt/gimp3-profile-template ]; then
-  cp -a /opt/gimp3-profile-template "$GIMP3_DIRECTORY"
-else
-  timeout 300 gimp-console-3.0 -i -d -f --quit >"$WORK/first-start.log" 2>&1
-fi
-mkdir -p "$GIMP3_DIRECTORY/plug-ins/gimp-diffusion"
-install -m 755 "$PLUGIN" "$GIMP3_DIRECTORY/plug-ins/gimp-diffusion/gimp-diffusion"
-python3 "$HERE/make_input.py" "$WORK/in.png"
-python3 "$HERE/make_bad_models.py" "$MODEL" "$WORK/bad" || { echo "FAIL: make_bad_models.py"; exit 1; }
-
-batch() {   # batch SCRIPT LOG [ENV=VALUE...]: one gimp-console-3.0 run of a python-fu script,
-  # in a subshell that becomes `timeout` (kill_plugin.sh looks two levels down for the plug-in)
-  local script=$1 log=$2; shift 2
-  exec env GD_WORK="$WORK" GD_MODEL="$MODEL" GD_VOCAB="$VOCAB" GD_HERE="$HERE" "$@" \
-    timeout 900 gimp-console-3.0 -i -d -f --batch-interpreter=python-fu-eval \
-    -b "exec(open('$HERE/$script').read())" --quit >"$log" 2>&1
-}
+gd_profile 3
+mkdir -p "$WORK/bad"
+"$PY" "$HERE/make_bad_models.py" "$MODEL" "$WORK/bad" || fail "make_bad_models.py"
 
 t0=$(date +%s.%N)
-(batch matrix_gimp3.py "$WORK/gimp.log")
+(gd3_batch "$WORK/gimp.log" matrix_gimp3.py)
 t1=$(date +%s.%N)
-grep -Ev "$NOISE" "$WORK/gimp.log"
+gd_show_log 3 "$WORK/gimp.log"
 awk -v a="$t0" -v b="$t1" 'BEGIN { printf "matrix batch %.1f s\n", b - a }'
 grep -q MATRIX-GIMP3-OK "$WORK/gimp.log" || { echo "FAIL: the matrix batch failed"; failed=1; }
 
@@ -56,19 +32,19 @@ listing >"$WORK/files-before-kill"
 mkfifo "$WORK/bad/fifo.safetensors"
 for phase in load:"$WORK/bad/fifo.safetensors":1 denoise:"":2; do
   IFS=: read -r name envmodel busy <<<"$phase"
-  batch matrix_gimp3_kill.py "$WORK/gimp-kill-$name.log" GD_KILL_NAME="$name" \
-    ${envmodel:+GIMP_DIFFUSION_MODEL=$envmodel} &
+  (export GD_KILL_NAME=$name ${envmodel:+GIMP_DIFFUSION_MODEL=$envmodel}
+   gd3_batch "$WORK/gimp-kill-$name.log" matrix_gimp3_kill.py) &
   GIMP_PID=$!
   "$HERE/kill_plugin.sh" "$GIMP_PID" gimp-diffusion "$busy" || { failed=1; kill "$GIMP_PID"; }
   wait "$GIMP_PID"
-  grep -Ev "$NOISE" "$WORK/gimp-kill-$name.log" | grep 'kill-'
+  gd_show_log 3 "$WORK/gimp-kill-$name.log" | grep 'kill-'
   grep -q "^ok   kill-$name" "$WORK/gimp-kill-$name.log" || { echo "FAIL: kill-$name"; failed=1; }
 done
 # writing: stop_on_write.so stops the plug-in at its first gegl_buffer_set (the result's
 # pixels), and it is killed there
 if cc -shared -fPIC -o "$WORK/stop_on_write.so" "$HERE/stop_on_write.c" -ldl 2>"$WORK/cc.log"; then
-  batch matrix_gimp3_kill.py "$WORK/gimp-kill-write.log" GD_KILL_NAME=write GD_KILL_FAST=1 \
-    LD_PRELOAD="$WORK/stop_on_write.so" &
+  (export GD_KILL_NAME=write GD_KILL_FAST=1 LD_PRELOAD="$WORK/stop_on_write.so"
+   gd3_batch "$WORK/gimp-kill-write.log" matrix_gimp3_kill.py) &
   GIMP_PID=$!
   stopped=
   for _ in $(seq 1 600); do
@@ -86,7 +62,7 @@ if cc -shared -fPIC -o "$WORK/stop_on_write.so" "$HERE/stop_on_write.c" -ldl 2>"
     echo "FAIL: the plug-in never reached the write phase"; failed=1
   fi
   wait "$GIMP_PID"
-  grep -Ev "$NOISE" "$WORK/gimp-kill-write.log" | grep 'kill-'
+  gd_show_log 3 "$WORK/gimp-kill-write.log" | grep 'kill-'
   grep -q "^ok   kill-write" "$WORK/gimp-kill-write.log" || { echo "FAIL: kill-write"; failed=1; }
 else
   echo "SKIP kill-write: no C compiler for stop_on_write.so"; cat "$WORK/cc.log"

@@ -2,10 +2,10 @@
 # Drives a GIMP GUI test under X (gimp2-gui.sh, gimp3-gui.sh): waits for the plug-in's
 # dialog, screenshots it, clicks OK, waits for the run, screenshots the result, presses
 # Ctrl+Z in the image window and tells the batch script (marker files in WORK).
-# usage: gui_drive.sh WORK DIALOG_TITLE PREFIX OK_DX OK_DY GIMP_PID
+# usage: gui_drive.sh GIMP_PID WORK DIALOG_TITLE PREFIX OK_DX OK_DY
 #   OK_DX/OK_DY: the OK button's offset from the dialog's bottom-right corner
 set -u
-WORK=$1 TITLE=$2 PRE=$3 DX=$4 DY=$5 GIMP_PID=$6
+GIMP_PID=$1 WORK=$2 TITLE=$3 PRE=$4 DX=$5 DY=$6
 win() { xwininfo -root -tree 2>/dev/null | awk -v t="$1" 'index($0, t) { print $1; exit }'; }
 for _ in $(seq 1 240); do
   WID=$(win "\"$TITLE\""); [ -n "$WID" ] && break

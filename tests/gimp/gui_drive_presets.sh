@@ -4,12 +4,12 @@
 # saves the dialog's values with "Save as Preset..." under the name "GUI saved", clicks OK;
 # then clicks OK in the Apply Preset dialog the batch opens next, and waits for the batch
 # script to finish (marker file in WORK). Screenshots each step.
-# usage: gui_drive_presets.sh WORK DIALOG_TITLE PREFIX OK_DX OK_DY GIMP_PID PICK...
+# usage: gui_drive_presets.sh GIMP_PID WORK DIALOG_TITLE PREFIX OK_DX OK_DY PICK...
 #   OK_DX/OK_DY: the OK button's offset from the dialog's bottom-right corner
 #   PICK: the steps that focus the preset menu and choose its first entry: xdotool key
 #         names, or click:X,Y for a click at X,Y of the dialog
 set -u
-WORK=$1 TITLE=$2 PRE=$3 DX=$4 DY=$5 GIMP_PID=$6
+GIMP_PID=$1 WORK=$2 TITLE=$3 PRE=$4 DX=$5 DY=$6
 shift 6
 win() { xwininfo -root -tree 2>/dev/null | awk -v t="$1" 'index($0, t) { print $1; exit }'; }
 wait_win() {

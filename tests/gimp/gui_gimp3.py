@@ -5,35 +5,18 @@
 # GimpProcedureDialog, clicks OK, then presses Ctrl+Z in the image window, after which
 # the new layer must be gone. Progress goes through marker files in GD_WORK.
 import os
+import sys
 import time
 
-import gi
-gi.require_version('Gimp', '3.0')
-from gi.repository import Gimp, Gio  # noqa: E402
-
-D = os.environ['GD_WORK']
-
-
-def mark(s):
-    with open(f'{D}/marker', 'w') as f:
-        f.write(s)
-
+sys.path.insert(0, os.environ['GD_HERE'])
+from gd_gimp3 import D, Gimp, Gio, mark, open_test_image, run_interactive  # noqa: E402
 
 mark('FAIL')
-img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(f'{D}/in.png'))
+img = open_test_image(display=True)
 src = img.get_layers()[0]
-Gimp.Display.new(img)
-img.select_rectangle(Gimp.ChannelOps.REPLACE, 40, 30, 80, 60)
 img.clean_all()
 
-proc = Gimp.get_pdb().lookup_procedure('plug-in-diffusion-img2img')
-cfg = proc.create_config()
-cfg.set_property('run-mode', Gimp.RunMode.INTERACTIVE)
-cfg.set_property('image', img)
-cfg.set_core_object_array('drawables', [src])
-res = proc.run(cfg)
-assert res.index(0) == Gimp.PDBStatusType.SUCCESS, f'interactive run: {res.index(0)}'
-layer = res.index(1)
+layer = run_interactive('plug-in-diffusion-img2img', img, src)
 with open(f'{D}/layer-name.txt', 'w') as f:
     f.write(layer.get_name())
 assert len(img.get_layers()) == 2, 'one new layer after OK'

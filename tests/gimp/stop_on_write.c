@@ -1,6 +1,6 @@
 /* LD_PRELOAD shim for the kill-safety test of gimp3-matrix.sh (where there is no gdb):
  * in the gimp-diffusion plug-in, the first gegl_buffer_set (the result layer's pixels,
- * gd_gegl_write_layer) stops the process with SIGSTOP, so that the test can SIGKILL it in
+ * gd_gegl_write) stops the process with SIGSTOP, so that the test can SIGKILL it in
  * the middle of the write phase. Any other process (GIMP itself) is left alone.
  * Build: cc -shared -fPIC -o stop_on_write.so stop_on_write.c -ldl */
 #define _GNU_SOURCE

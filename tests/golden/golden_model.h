@@ -8,6 +8,7 @@
 #include "golden.h"
 #include "nets/model_config.h"
 #include "io/weights.h"
+#include "layers/layers.h"
 
 #define GOLDEN_MAX_CHECKPOINTS 2
 
@@ -25,6 +26,24 @@ int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkp
  * Returns SD_OK with *w to free with sd_weights_free, or the loader's error. */
 sd_status golden_open_model(const char *path, sd_weights **w, sd_model_config *cfg,
                             sd_error *err);
+
+/* --precision bf16 (c->bf16_rel > 0): packs the U-Net's and the VAE's layers of w for the
+ * bf16 kernels and sets *precision to SD_LAYER_BF16; fp32 mode: nothing. golden_unprepare
+ * frees the packing (call it before sd_weights_free; harmless when nothing was packed). */
+sd_status golden_prepare(const golden_case *c, sd_weights *w, sd_layer_precision *precision,
+                         sd_error *err);
+void golden_unprepare(sd_weights *w);
+
+/* Merges the case's LoRAs (json "lora": [{"file", "weight"}], files beside the case) into
+ * patched copies in w with nets/lora.h; sd_lora_attach after the network is bound points
+ * its layers at them. Returns 0 (also when the case has none), or
+ * -1 with the failure tallied. */
+int golden_apply_loras(const golden_case *c, golden_tally *t, sd_weights *w,
+                       const sd_model_config *cfg, const char *label);
+
+/* The case's LoRAs as the public API takes them (paths resolved beside the case), up to
+ * max; returns the count. paths[i] receives the path storage. */
+int golden_case_loras(const golden_case *c, sd_lora *loras, char (*paths)[4096], int max);
 
 /* The largest |x| over n values (tolerances scale with the magnitude of a tensor). */
 double golden_max_abs(const float *x, size_t n);

@@ -14,9 +14,15 @@
 #include <sys/stat.h>
 
 #include "golden.h"
+#include "golden_model.h"
 #include "pipeline/pipeline.h"
 #include "core/rng.h"
 #include "sd.h"
+
+/* One float32 rounding of a value of magnitude 1 (2^-23). */
+#define F32_ULP 1.1920929e-7
+/* AutoencoderKL's scaling factor (SD 1.x config), for cases that name no VAE */
+#define KL_SCALING 0.18215
 
 typedef struct {
     const golden_case *c;
@@ -26,6 +32,7 @@ typedef struct {
     int draw_errors;
     sd_rng *rng;            /* seeded case: draws come from here instead of noise_<k> */
     double tol_latents, tol_embeds, tol_vae, tol_decoded, tol_image;
+    double vae_scaling;     /* the latents' scaling factor: 0.18215, or 1 for TAESD */
 } pipe_ctx;
 
 /* diffusers 0.30 (../golden) drew a noise tensor in every Euler step and left it unused
@@ -76,10 +83,19 @@ static sd_status draw_seeded(void *user, float *out, size_t n, sd_error *err)
     return SD_OK;
 }
 
-/* The case's checkpoint: in the case folder, else in the --models folder. */
+/* The case's checkpoint: checkpoint.location (relative to the case folder) when the case
+ * gives one that exists (a folder may hold only a text link to another folder's base
+ * model), else the file in the case folder, else in the --models folder. */
 static const char *checkpoint_path(const golden_case *c, const char *file, char *buf, size_t size)
 {
     struct stat st;
+    const cJSON *ck = cJSON_GetObjectItemCaseSensitive(c->json, "checkpoint");
+    const cJSON *location = cJSON_GetObjectItemCaseSensitive(ck, "location");
+    if (cJSON_IsString(location)) {
+        golden_path(c, location->valuestring, buf, size);
+        if (stat(buf, &st) == 0)
+            return buf;
+    }
     golden_path(c, file, buf, size);
     if (stat(buf, &st) != 0 && c->models_dir)
         snprintf(buf, size, "%s/%s", c->models_dir, file);
@@ -105,10 +121,13 @@ static double tolerance_for(const pipe_ctx *p, const char *name)
         return 0.0;   /* thresholds and products of exact inputs: no rounding at all */
     if (strstr(name, "prompt_embeds"))
         return p->tol_embeds;
-    if (strncmp(name, "vae_encode", 10) == 0 || strcmp(name, "masked_image_latents") == 0)
+    if (strncmp(name, "vae_encode", 10) == 0 || strcmp(name, "masked_image_latents") == 0 ||
+        (strncmp(name, "taesd_encode", 12) == 0 && strstr(name, ".latents")))
         return p->tol_vae;
+    if (strncmp(name, "taesd_encode", 12) == 0)
+        return F32_ULP;   /* the input, 2 · image − 1: one rounding */
     if (strcmp(name, "decode_input") == 0)
-        return p->tol_latents / 0.18215;   /* latents ÷ scaling factor: errors grow with it */
+        return p->tol_latents / p->vae_scaling;   /* latents ÷ scaling factor: errors grow with it */
     if (strcmp(name, "decoded") == 0)
         return p->tol_decoded;
     if (strcmp(name, "image_out") == 0)
@@ -122,6 +141,59 @@ static void on_tensor(void *user, const char *name, const float *data, size_t n)
     if (!golden_tensor(p->c, name))
         return;   /* the fixture did not record this one */
     golden_compare(p->c, p->t, name, name, data, n, tolerance_for(p, name));
+}
+
+/* The noise floor of `key` from the case folder's precision.json, else from the one beside
+ * the checkpoint (its real path: a case folder may link the base model of another folder,
+ * whose precision.json measured the networks the case shares with it). */
+static double floor_or_base(const golden_case *c, const char *checkpoint, const char *key)
+{
+    double floor = golden_noise_floor(c, key);
+    char real[4096], path[4200];
+    if (floor > 0.0 || !realpath(checkpoint, real))
+        return floor;
+    char *slash = strrchr(real, '/');
+    if (!slash)
+        return floor;
+    *slash = '\0';
+    snprintf(path, sizeof path, "%s/precision.json", real);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return floor;
+    char *text = NULL;
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) &&
+        fread(text, 1, (size_t)n, f) == (size_t)n) {
+        text[n] = '\0';
+        golden_case base = {.precision = cJSON_Parse(text)};
+        floor = golden_noise_floor(&base, key);
+        cJSON_Delete(base.precision);
+    }
+    free(text);
+    fclose(f);
+    return floor;
+}
+
+/* A case whose VAE is diffusers' AutoencoderTiny (TAESD): its folder, from "vae": {"kind":
+ * "AutoencoderTiny", "files": {"diffusers": "<folder>/ (...)"}} (or files.taesd_decoder), into buf; 0 when the
+ * case uses the checkpoint's own VAE, -1 when the description is unusable. */
+static int taesd_of(const golden_case *c, char *buf, size_t size)
+{
+    const cJSON *vae = cJSON_GetObjectItemCaseSensitive(c->json, "vae");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(vae, "kind");
+    if (!cJSON_IsString(kind))
+        return 0;
+    if (strcmp(kind->valuestring, "AutoencoderTiny") != 0)
+        return -1;
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(vae, "files");
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(files, "diffusers");
+    if (!cJSON_IsString(d))   /* else taesd.py's decoder (its encoder is found beside it) */
+        d = cJSON_GetObjectItemCaseSensitive(files, "taesd_decoder");
+    char folder[1024];
+    if (!cJSON_IsString(d) || sscanf(d->valuestring, "%1023s", folder) != 1)
+        return -1;
+    golden_path(c, folder, buf, size);
+    return 1;
 }
 
 /* The case's sampler and scheduler config (scheduler, scheduler_kwargs,
@@ -207,12 +279,25 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
                               "an integer in 0..2^53");
         return -1;
     }
-    char path[4096];
+    char path[4096], taesd_path[4096];
     checkpoint_path(c, file->valuestring, path, sizeof path);
+    const int taesd = taesd_of(c, taesd_path, sizeof taesd_path);
+    if (taesd < 0) {
+        golden_check(c, t, 0, "case json names a VAE this runner does not know");
+        return -1;
+    }
     sd_model *model = NULL;
     sd_error err = {0};
-    if (sd_model_load(path, c->vocab_dir, NULL, &model, &err) != SD_OK) {
+    /* fp32 unless --precision bf16: the goldens are float32 torch */
+    const sd_model_options opts = {.precision = c->bf16_rel > 0.0 ? SD_PRECISION_BF16
+                                                                   : SD_PRECISION_FP32};
+    if (sd_model_load(path, c->vocab_dir, &opts, &model, &err) != SD_OK) {
         golden_check(c, t, 0, "load %s: %s", path, err.message);
+        return -1;
+    }
+    if (taesd && sd_model_load_taesd(model, taesd_path, &err) != SD_OK) {
+        golden_check(c, t, 0, "load TAESD %s: %s", taesd_path, err.message);
+        sd_model_free(model);
         return -1;
     }
 
@@ -232,7 +317,7 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
 
     const char *case_name = c->name;
     char key[128];
-    pipe_ctx p = {.c = c, .t = t,
+    pipe_ctx p = {.c = c, .t = t, .vae_scaling = taesd ? 1.0 : KL_SCALING,
                   .draws = cJSON_GetObjectItemCaseSensitive(c->json, "noise_draws")};
     /* 10x the float32 noise floor of precision.json (the final latents' floor for every
      * per-step tensor: it is the largest along the trajectory). */
@@ -241,10 +326,13 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     snprintf(key, sizeof key, "%s.image_out", case_name);
     p.tol_image = 10.0 * golden_noise_floor(c, key);
     p.tol_decoded = 2.0 * p.tol_image;   /* image_out = decoded / 2 + 0.5 */
-    p.tol_embeds = 10.0 * golden_noise_floor(c, "text_encoder.last_hidden_state");
-    p.tol_vae = 10.0 * fmax(golden_noise_floor(c, "vae_encode0.mean"),
-                            golden_noise_floor(c, "vae_encode1.mean"));
-    if (p.tol_latents <= 0 || p.tol_image <= 0 || p.tol_embeds <= 0 || p.tol_vae <= 0) {
+    p.tol_embeds = 10.0 * floor_or_base(c, path, "text_encoder.last_hidden_state");
+    p.tol_vae = taesd ? 10.0 * fmax(golden_noise_floor(c, "taesd_encode0.latents"),
+                                    golden_noise_floor(c, "taesd_encode1.latents"))
+                      : 10.0 * fmax(floor_or_base(c, path, "vae_encode0.mean"),
+                                    floor_or_base(c, path, "vae_encode1.mean"));
+    if (p.tol_latents <= 0 || p.tol_image <= 0 || p.tol_embeds <= 0 ||
+        (p.tol_vae <= 0 && mode != SD_MODE_TXT2IMG)) {   /* txt2img encodes nothing */
         golden_check(c, t, 0, "precision.json has no noise floor for this case");
         goto done;
     }
@@ -268,6 +356,16 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     job.cfg_scale = (float)num(c->json, "guidance_scale", 7.5);
     job.rng = (sd_rng_kind)rng_kind;
     job.seed = seeded ? (uint64_t)seed->valuedouble : 0;
+    enum { MAX_LORAS = 8 };
+    static char lora_paths[MAX_LORAS][4096];
+    sd_lora loras[MAX_LORAS];
+    job.n_loras = golden_case_loras(c, loras, lora_paths, MAX_LORAS);
+    job.loras = loras;
+    if (job.n_loras < 0) {
+        golden_check(c, t, 0, "the case's \"lora\" list is malformed");
+        goto done;
+    }
+    job.draft_vae = taesd;
 
     sd_rng rng;
     sd_rng_init(&rng, job.rng, job.seed);

@@ -19,6 +19,8 @@
 #include "nets/clip.h"
 #include "golden.h"
 #include "golden_model.h"
+#include "nets/keys.h"
+#include "nets/lora.h"
 
 #define TOL_FACTOR 10.0
 /* Used where a folder's precision.json lacks the case: the shared folder's relative
@@ -96,6 +98,8 @@ static int encode_all(const golden_case *c, golden_tally *t, const char *path,
     int ret = -1;
     sd_arena_init(&arena, 0);
     sd_status st = golden_open_model(path, &w, &cfg, &err);
+    if (st == SD_OK && golden_apply_loras(c, t, w, &cfg, label) != 0)
+        goto done;
     r->openclip = st == SD_OK && cfg.clip.kind == SD_TEXT_OPENCLIP_H;
     if (r->openclip) {
         st = sd_clip_load(&configured, w, &cfg.clip, &err);
@@ -103,6 +107,8 @@ static int encode_all(const golden_case *c, golden_tally *t, const char *path,
     }
     if (st == SD_OK)
         st = sd_clip_load(&clip, w, &cfg.clip, &err);
+    if (st == SD_OK)
+        st = sd_lora_attach(w, SD_KEY_TEXT_ENCODER, &err);   /* the case's LoRAs, if any */
     if (st != SD_OK) {
         golden_check(c, t, 0, "[%s] loading %s: %s", label, path, err.message);
         goto done;
@@ -158,6 +164,14 @@ static void compare_run(const golden_case *c, golden_tally *t, const char *label
     free(ref);
     const double rel = mag > 0.0 ? floor / mag : DEFAULT_REL_FLOOR;
 
+    /* A LoRA case (json "lora") records last_hidden_state only; every other case records
+     * the intermediates too and must match them. */
+    if (cJSON_GetObjectItemCaseSensitive(c->json, "lora") &&
+        !golden_tensor(c, "penultimate_final_layer_norm")) {
+        snprintf(lab, sizeof lab, "last_hidden_state [%s]", label);
+        golden_compare(c, t, lab, "last_hidden_state", r->last, n, TOL_FACTOR * floor);
+        return;
+    }
     /* SD 1.x: last_hidden_state is every layer's, penultimate_final_layer_norm one layer
      * earlier; SD 2.x: last_hidden_state is the penultimate's, and every block's result is
      * all_layers_final_layer_norm. */

@@ -18,6 +18,9 @@
 
 #include "core/arena.h"
 #include "golden.h"
+#include "golden_model.h"
+#include "nets/keys.h"
+#include "nets/lora.h"
 #include "nets/model_config.h"
 #include "nets/unet.h"
 #include "io/weights.h"
@@ -144,7 +147,10 @@ static void run_checkpoint(const golden_case *c, golden_tally *t, const unet_inp
     }
     if (sd_weights_open(path, &weights, &err) != SD_OK ||
         sd_unet_config_detect(sd_weights_file(weights), &cfg.unet, &err) != SD_OK ||
-        sd_unet_load(unet, weights, &cfg.unet, &err) != SD_OK) {
+        golden_apply_loras(c, t, weights, &cfg, variant) != 0 ||
+        sd_unet_load(unet, weights, &cfg.unet, &err) != SD_OK ||
+        sd_lora_attach(weights, SD_KEY_UNET, &err) != SD_OK ||
+        golden_prepare(c, weights, &unet->precision, &err) != SD_OK) {
         golden_check(c, t, 0, "%s: loading the U-Net: %s", variant, err.message);
         goto done;
     }
@@ -193,6 +199,7 @@ done:
     free(eps);
     free(eps2);
     free(unet);
+    golden_unprepare(weights);
     sd_weights_free(weights);
 }
 

@@ -15,6 +15,11 @@
 #   D. the README's test command (./install.sh --deps-only, then tests/run.sh) passes.
 set -euo pipefail
 GV=${1:?GIMP major version 2 or 3} OUT=${2:?output folder} RUN_TESTS=1
+# GIMP 3: the minor version this chroot has (3.0 in trixie, 3.2 in sid): its console and the
+# profile it reads (~/.config/GIMP/3.N) follow from it
+G3=$(compgen -c | sed -n 's/^gimp-console-\(3\.[0-9][0-9]*\)$/\1/p' | sort -V | tail -n1)
+[ "$GV" != 3 ] || [ -n "$G3" ] || { echo "FAIL: no gimp-console-3.N here"; exit 1; }
+PROFILE_NAME=$([ "$GV" = 3 ] && echo "$G3" || echo 2.10)
 [ "${3:-}" != --no-tests ] || RUN_TESTS=0
 REPO=$HOME/gimp-diffusion SHARED=$HOME/shared
 MODEL=$SHARED/golden/tiny-sd1.safetensors VOCAB=$SHARED/clip
@@ -51,7 +56,7 @@ gimp_pdb() {
         (display \"OK\" p) (newline p) (close-output-port p))" \
       -b '(gimp-quit 0)' >"$f.log" 2>&1 || true
   else
-    GD_PDB_OUT=$f GD_PROCS="${PROCS[*]}" timeout 300 gimp-console-3.0 -i -d -f \
+    GD_PDB_OUT=$f GD_PROCS="${PROCS[*]}" timeout 300 "gimp-console-$G3" -i -d -f \
       --batch-interpreter=python-fu-eval -b "exec(open('$HERE/pdb_gimp3.py').read())" --quit \
       >"$f.log" 2>&1 || true
   fi
@@ -116,13 +121,13 @@ dpkg-query -W -f='${Status}' libopenblas-dev 2>/dev/null | grep -q 'install ok i
 CFG=$HOME/.config/gimp-diffusion/config.json
 grep -q "\"model\": \"$MODEL\"" "$CFG" && grep -q "\"vocab\": \"$VOCAB\"" "$CFG" ||
   { cat "$CFG"; fail "config.json does not name the model and the vocabulary"; }
-if [ "$GV" = 3 ]; then PLUGIN=$HOME/.config/GIMP/3.0/plug-ins/gimp-diffusion/gimp-diffusion
+if [ "$GV" = 3 ]; then PLUGIN=$HOME/.config/GIMP/$G3/plug-ins/gimp-diffusion/gimp-diffusion
 else PLUGIN=$HOME/.config/GIMP/2.10/plug-ins/gimp-diffusion; fi
 [ -x "$PLUGIN" ] || fail "no plug-in at $PLUGIN"
 for f in presets/photo.json icons/gimp-diffusion-16.png icons/gimp-diffusion.svg; do
   [ -f "$HOME/.local/share/gimp-diffusion/$f" ] || fail "~/.local/share/gimp-diffusion/$f not installed"
 done
-[ -d "$HOME/.config/GIMP/$([ "$GV" = 3 ] && echo 3.0 || echo 2.10)/gradients" ] ||
+[ -d "$HOME/.config/GIMP/$PROFILE_NAME/gradients" ] ||
   fail "the GIMP profile is incomplete (GIMP's own first start did not run)"
 "$HOME/.local/bin/diffuse" --help >/dev/null || fail "~/.local/bin/diffuse --help"
 "$HOME/.local/bin/diffuse" presets list >"$OUT/presets-list.txt" || fail "diffuse presets list"
@@ -190,10 +195,39 @@ listing >"$OUT/home-E1.txt"
 diff "$OUT/home-E0.txt" "$OUT/home-E1.txt" || fail "the home's file list differs after the system-wide round trip"
 echo "  every system file removed; home as before"
 
+# ---------------------------------------------------------------- F: the Flatpak GIMP
+# No Flatpak runs in a chroot: the sandbox is simulated as GIMP sees it from inside, its
+# profile and config under ~/.var/app/org.gimp.GIMP/config (XDG_CONFIG_HOME there), started
+# once so its profile exists; install.sh --gimp flatpak must put the self-contained build there.
+if [ "$GV" = 3 ]; then
+  step "F. Flatpak GIMP (simulated sandbox paths): ./install.sh --gimp flatpak, then --uninstall"
+  FP=$HOME/.var/app/org.gimp.GIMP/config
+  GIMP3_DIRECTORY=$FP/GIMP/$G3 timeout 300 "gimp-console-$G3" -i -d -f --quit >"$OUT/flatpak-first-start.log" 2>&1 || true
+  [ -d "$FP/GIMP/$G3" ] || fail "could not make the simulated Flatpak profile $FP/GIMP/$G3"
+  listing >"$OUT/home-F0.txt"
+  run_logged install-F.log ./install.sh --gimp flatpak --model "$MODEL" --vocab "$VOCAB"
+  FPLUG=$FP/GIMP/$G3/plug-ins/gimp-diffusion
+  [ -x "$FPLUG/gimp-diffusion" ] && [ -f "$FPLUG/presets/photo.json" ] ||
+    { ls -R "$FP/GIMP/$G3/plug-ins"; fail "no self-contained plug-in with its presets in $FPLUG"; }
+  grep -q "\"model\": \"$MODEL\"" "$FP/gimp-diffusion/config.json" ||
+    fail "no config in the sandbox's config folder $FP/gimp-diffusion"
+  for lib in libopenblas libcjson libutf8proc; do
+    ! objdump -p "$FPLUG/gimp-diffusion" | grep -q "NEEDED *$lib" || fail "the Flatpak build links $lib dynamically"
+  done
+  # GIMP as the sandbox starts it: its profile and config dirs under ~/.var/app
+  ( export GIMP3_DIRECTORY=$FP/GIMP/$G3 XDG_CONFIG_HOME=$FP; expect_registered 1 F1 ) || exit 1
+  run_logged uninstall-F.log ./install.sh --uninstall
+  [ ! -e "$FPLUG" ] && [ ! -e "$FP/gimp-diffusion/config.json" ] || fail "--uninstall left the Flatpak plug-in or config"
+  ( export GIMP3_DIRECTORY=$FP/GIMP/$G3 XDG_CONFIG_HOME=$FP; expect_registered 0 F2 ) || exit 1
+  listing | diff "$OUT/home-F0.txt" - || fail "the home's file list differs after the Flatpak round trip"
+  echo "  self-contained plug-in in $FPLUG, config in the sandbox's config folder; removed again"
+fi
+
 # ---------------------------------------------------------------- D: the README's test command
 if [ "$RUN_TESTS" = 1 ]; then
   step "D. the README's test command: ./install.sh --deps-only && tests/run.sh"
-  run_logged deps-D.log ./install.sh --deps-only
+  # the GIMP test chroots come from the host's cache or the mirror; this chroot runs offline
+  GD_TEST_CHROOTS=0 run_logged deps-D.log ./install.sh --deps-only
   t=$(date +%s)
   rc=0; tests/run.sh >"$OUT/tests-run.log" 2>&1 || rc=$?
   grep -E '^ *[0-9]+/[0-9]+ |^(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout):' \

@@ -1,12 +1,13 @@
 #!/bin/bash
 # The fresh-machine install test (issue 7). Not part of `meson test`: it needs root, builds or
 # unpacks chroots (1-2 GB each) and takes several minutes.
-#   tests/install/run.sh [--gimp 2|3] [--no-tests] [--tests-in-trixie]
+#   tests/install/run.sh [--gimp 2|3|3.2] [--no-tests] [--tests-in-trixie]
 # GIMP 2.10: a clean Debian 12 chroot (make-bookworm-chroot.sh; cached as a tarball), run
 #   offline: fresh-user.sh 2 as the desktop user "tester".
 # GIMP 3: the trixie chroot of the GIMP 3 tests (tests/gimp/make-gimp3-chroot.sh,
 #   $GIMP3_CHROOT, default /var/tmp/gimp-host/trixie) on a throw-away overlay, so it stays
 #   clean; apt needs the Debian mirror there (build-essential is not in that chroot).
+# GIMP 3.2: the same in the sid chroot ($GIMP32_CHROOT, default /var/tmp/gimp-host/sid).
 # Both start from a copy of what git would commit (tracked + untracked, not ignored files),
 # with the fixtures folder (../shared) mounted read-only beside it.
 # --no-tests: skip the README's test command (tests/run.sh) in the chroots; by default it runs
@@ -18,13 +19,14 @@ HERE=$SRC/tests/install
 W=${GD_INSTALL_WORKDIR:-/var/tmp/gimp-diffusion-install}
 SHARED=$(realpath "${GD_SHARED:-$SRC/../shared}")
 TRIXIE=${GIMP3_CHROOT:-/var/tmp/gimp-host/trixie}
-WHICH="2 3" TESTS2=1 TESTS3=0
+SID=${GIMP32_CHROOT:-/var/tmp/gimp-host/sid}
+WHICH="2 3 3.2" TESTS2=1 TESTS3=0
 while [ $# -gt 0 ]; do
   case $1 in
     --gimp) WHICH=${2:?}; shift ;;
     --no-tests) TESTS2=0 TESTS3=0 ;;
     --tests-in-trixie) TESTS3=1 ;;
-    *) echo "usage: $0 [--gimp 2|3] [--no-tests] [--tests-in-trixie]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--gimp 2|3|3.2] [--no-tests] [--tests-in-trixie]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -89,6 +91,20 @@ if [[ " $WHICH " == *" 3 "* ]]; then
       "$([ $TESTS3 = 1 ] || echo --no-tests)" 2>&1 | tee "$OUT/gimp3.log" || rc=$?
     [ "$rc" = 0 ] && grep -q '^=== PASS' "$OUT/gimp3.log" || rc_all=1
     result+=("GIMP 3 / Debian 13: $([ "$rc" = 0 ] && echo PASS || echo FAIL), $(( $(date +%s) - t )) s")
+  fi
+fi
+
+if [[ " $WHICH " == *" 3.2 "* ]]; then
+  echo; echo "##### GIMP 3.2 on Debian sid (overlay of $SID)"
+  if [ ! -x "$SID/usr/bin/gimp-console-3.2" ]; then
+    echo "SKIP: no GIMP 3.2 chroot at $SID (GIMP3_SUITE=sid tests/gimp/make-gimp3-chroot.sh makes it)"
+    result+=("GIMP 3.2 / Debian sid: SKIP (no chroot)")
+  else
+    t=$(date +%s)
+    rc=0
+    OVERLAY=1 inside "$SID" root 3 "$OUT/gimp32" --no-tests 2>&1 | tee "$OUT/gimp32.log" || rc=$?
+    [ "$rc" = 0 ] && grep -q '^=== PASS' "$OUT/gimp32.log" || rc_all=1
+    result+=("GIMP 3.2 / Debian sid: $([ "$rc" = 0 ] && echo PASS || echo FAIL), $(( $(date +%s) - t )) s")
   fi
 fi
 

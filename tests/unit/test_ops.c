@@ -738,7 +738,8 @@ static void test_timestep_embedding(const char *shared)
     /* Against diffusers' own float32 result: same frequencies bit for bit; cos/sin
      * from libm may differ from PyTorch's SLEEF by one ulp (6e-8 near 1). */
     char path[4096];
-    snprintf(path, sizeof path, "%s/golden/unet_case0.safetensors", shared);
+    if (!check_fixture(shared, "golden/unet_case0.safetensors", path, sizeof path))
+        return;
     st_file *f = NULL;
     sd_error err;
     if (st_open(path, &f, &err) != SD_OK) {

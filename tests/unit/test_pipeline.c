@@ -422,6 +422,7 @@ static void test_auto_vae_tiles(void)
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
+    check_require_fixtures(shared, "golden/tiny-sd1.safetensors", "golden/tiny-sd1-inpaint.safetensors", "clip", (const char *)NULL);
     snprintf(model_path, sizeof model_path, "%s/golden/tiny-sd1.safetensors", shared);
     snprintf(inpaint_path, sizeof inpaint_path, "%s/golden/tiny-sd1-inpaint.safetensors", shared);
     snprintf(vocab_path, sizeof vocab_path, "%s/clip", shared);

@@ -1,15 +1,19 @@
 /* plugin/generate.c with the real engine and the tiny model, no GIMP: what the front ends
  * get back is a layer that leaves everything outside the selection alone, progress comes
  * as "Denoising k/N", a cancel writes nothing, and oversized regions are refused up front.
+ * Then run.c, the front ends' one run path, with a fake host: the region it reads, the layer
+ * it hands back, and each refusal with nothing read or written.
  * argv[1] is the shared folder (holding clip/ and golden/). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "check.h"
 #include "generate.h"
 #include "region.h"
+#include "run.h"
 
 enum { W = 50, H = 40 };
 
@@ -36,9 +40,168 @@ static int on_progress(void *user, double fraction, const char *text)
     return 0;
 }
 
+/* A fake GIMP for gd_run: an image of IW x IH whose pixels are a function of their image
+ * coordinates, a layer at (LX, LY), a rectangular selection; it records what gd_run asks. */
+enum { IW = 60, IH = 50, LX = 5, LY = 4, LW = 50, LH = 40 };
+
+typedef struct {
+    int reads, writes, progress_starts, warnings;
+    int selection_value; /* the mask's value inside the selection (0: a selection of nothing) */
+    region_rect read_rect, sel;
+    gd_result res;
+    char name[128], parasite[2048];
+    float out_alpha_outside; /* the largest alpha written outside the selection */
+} fake_host;
+
+static void fake_pixel(int x, int y, float *p)
+{
+    p[0] = x / (IW - 1.0f);
+    p[1] = 0.5f + 0.4f * sinf(x * 0.7f) * cosf(y * 0.5f);
+    p[2] = y / (IH - 1.0f);
+    p[3] = 1.0f;
+}
+
+static int in_rect(const region_rect *r, int x, int y)
+{
+    return x >= r->x && y >= r->y && x < r->x + r->width && y < r->y + r->height;
+}
+
+static void fake_read(void *user, const region_rect *rect, float *rgba, float *mask)
+{
+    fake_host *h = user;
+    h->reads++;
+    h->read_rect = *rect;
+    for (int y = 0; y < rect->height; y++)
+        for (int x = 0; x < rect->width; x++) {
+            int ix = rect->x + x, iy = rect->y + y, i = y * rect->width + x;
+            fake_pixel(ix, iy, rgba + 4 * i);
+            mask[i] = in_rect(&h->sel, ix, iy) ? (float)h->selection_value : 0.0f;
+        }
+}
+
+static int fake_progress(void *user, double fraction, const char *text)
+{
+    fake_host *h = user;
+    (void)text;
+    h->progress_starts += fraction < 0;
+    return 0;
+}
+
+static void fake_warn(void *user, const char *text)
+{
+    (void)text;
+    ((fake_host *)user)->warnings++;
+}
+
+static sd_status fake_write(void *user, const gd_result *res, sd_error *err)
+{
+    (void)err;
+    fake_host *h = user;
+    h->writes++;
+    h->res = *res;
+    snprintf(h->name, sizeof h->name, "%s", res->name);
+    snprintf(h->parasite, sizeof h->parasite, "%s", res->parasite ? res->parasite : "");
+    h->out_alpha_outside = 0.0f;
+    for (int y = 0; y < res->rect.height; y++)
+        for (int x = 0; x < res->rect.width; x++) {
+            float a = res->rgba[4 * (y * res->rect.width + x) + 3];
+            if (!in_rect(&h->sel, res->rect.x + x, res->rect.y + y) && a > h->out_alpha_outside)
+                h->out_alpha_outside = a;
+        }
+    return SD_OK;
+}
+
+/* One gd_run on the fake image; the selection (x1, y1)-(x2, y2). */
+static sd_status fake_run(fake_host *h, int base, int x1, int y1, int x2, int y2, gd_params *p,
+                          sd_error *err)
+{
+    gd_target t;
+    gd_target_init(&t, base, IW, IH, LX, LY, LW, LH, 1, x1, y1, x2, y2, 1234);
+    h->sel = t.selection;
+    gd_host host = { h, fake_read, fake_progress, fake_warn, fake_write };
+    return gd_run(&host, &t, p, err);
+}
+
+static void test_run_path(const char *model, const char *vocab)
+{
+    gd_params p;
+    gd_params_defaults(&p, SD_MODE_IMG2IMG);
+    p.prompt = "a red barn\nin a field";
+    p.steps = 2;
+    p.work_size = 64;
+    p.padding = 8;
+    p.model_path = model;
+    p.vocab_path = vocab;
+    sd_error err = { 0 };
+
+    fake_host h = { .selection_value = 1 };
+    sd_status st = fake_run(&h, 0, 20, 15, 40, 35, &p, &err);
+    CHECK(st == SD_OK, "run: %s", err.message);
+    /* the selection grown by the padding, inside the layer (5..55 x 4..44) */
+    region_rect want = { 12, 7, 36, 36 };
+    CHECK(h.reads == 1 && h.read_rect.x == want.x && h.read_rect.y == want.y &&
+              h.read_rect.width == want.width && h.read_rect.height == want.height,
+          "read once, the region %dx%d+%d+%d", h.read_rect.width, h.read_rect.height,
+          h.read_rect.x, h.read_rect.y);
+    CHECK(h.writes == 1 && h.res.rect.x == want.x && h.res.rect.width == want.width && !h.res.gray,
+          "one layer over the region");
+    CHECK(h.out_alpha_outside == 0.0f, "the layer is transparent outside the selection (%g)",
+          h.out_alpha_outside);
+    CHECK(!strcmp(h.name, "a red barn"), "layer named after the prompt's first line: '%s'", h.name);
+    CHECK(strstr(h.parasite, "\"mode\":\"img2img\"") && strstr(h.parasite, "\"seed\":\"1234\"") &&
+              strstr(h.parasite, "\"x\":12"),
+          "parasite: %s", h.parasite);
+    CHECK(p.seed == 1234, "random seed: the host's draw is the seed used (%llu)",
+          (unsigned long long)p.seed);
+    CHECK(h.progress_starts == 1, "the progress bar started once (%d)", h.progress_starts);
+    CHECK(!strcmp(p.model_path, model), "the caller's parameters keep their own strings");
+
+    /* grayscale: a GRAYA layer; a config file that cannot be used is a warning, not a stop */
+    char cfg_home[] = "/tmp/gd-run-config.XXXXXX", cfg_dir[64], cfg_file[96];
+    if (mkdtemp(cfg_home)) {
+        snprintf(cfg_dir, sizeof cfg_dir, "%s/gimp-diffusion", cfg_home);
+        snprintf(cfg_file, sizeof cfg_file, "%s/config.json", cfg_dir);
+        FILE *f = mkdir(cfg_dir, 0700) == 0 ? fopen(cfg_file, "w") : NULL;
+        if (f) {
+            fputs("[not an object]", f);
+            fclose(f);
+        }
+        setenv("XDG_CONFIG_HOME", cfg_home, 1);
+    }
+    fake_host g = { .selection_value = 1 };
+    CHECK(fake_run(&g, 1, 20, 15, 40, 35, &p, &err) == SD_OK && g.res.gray, "grayscale run");
+    CHECK(g.warnings == 1, "the broken config file was a warning (%d)", g.warnings);
+    unsetenv("XDG_CONFIG_HOME");
+    remove(cfg_file);
+    remove(cfg_dir);
+    remove(cfg_home);
+
+    /* refusals: nothing read or written, a message that says why */
+    fake_host r = { .selection_value = 1 };
+    st = fake_run(&r, 2, 20, 15, 40, 35, &p, &err);
+    CHECK(st == SD_ERR_INVALID_ARG && strstr(err.message, "Indexed images") && !r.reads && !r.writes,
+          "indexed: %s", err.message);
+    p.padding = 0; /* else the padding reaches into the layer */
+    st = fake_run(&r, 0, 56, 45, 60, 50, &p, &err);
+    CHECK(st == SD_ERR_INVALID_ARG && strstr(err.message, "does not touch") && !r.reads && !r.writes,
+          "selection outside the layer: %s", err.message);
+    p.padding = 8;
+    fake_host e = { .selection_value = 0 };
+    st = fake_run(&e, 0, 20, 15, 40, 35, &p, &err);
+    CHECK(st == SD_ERR_INVALID_ARG && strstr(err.message, "holds no pixels") && !e.writes &&
+              !e.progress_starts,
+          "a selection of nothing, refused before the model loads: %s", err.message);
+    p.model_path = "/nonexistent/model.safetensors";
+    fake_host m = { .selection_value = 1 };
+    st = fake_run(&m, 0, 20, 15, 40, 35, &p, &err);
+    CHECK(st == SD_ERR_IO && strstr(err.message, "/nonexistent/model.safetensors") && !m.writes,
+          "missing model: %s", err.message);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
+    check_require_fixtures(shared, "golden/tiny-sd1.safetensors", "clip", (const char *)NULL);
     gd_config cfg = { 0 };
     snprintf(cfg.model, sizeof cfg.model, "%s/golden/tiny-sd1.safetensors", shared);
     snprintf(cfg.vocab, sizeof cfg.vocab, "%s/clip", shared);
@@ -134,5 +297,6 @@ int main(int argc, char **argv)
     snprintf(none.model, sizeof none.model, "/nonexistent.safetensors");
     CHECK(gd_load_model(&none, &model, &err) == SD_ERR_IO && strstr(err.message, "/nonexistent"),
           "missing model: %s", err.message);
+    test_run_path(cfg.model, cfg.vocab);
     return check_summary();
 }

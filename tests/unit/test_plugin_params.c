@@ -147,8 +147,89 @@ static void test_config(void)
     rmdir(dir);
 }
 
+/* Each row says where its value lives: the field kind matches the argument type, numbers
+ * round trip through the row's offset, a choice row's default is one of its choices, and the
+ * table fits the front ends' widget arrays. */
+static void test_rows(void)
+{
+    CHECK(gd_n_args <= GD_N_ARGS_MAX, "%d rows fit GD_N_ARGS_MAX %d", gd_n_args, GD_N_ARGS_MAX);
+    for (int i = 0; i < gd_n_args; i++) {
+        const gd_arg *a = &gd_args[i];
+        int string_type = a->type == GD_ARG_TEXT || a->type == GD_ARG_STRING ||
+                          a->type == GD_ARG_CHOICE || a->type == GD_ARG_FILE ||
+                          a->type == GD_ARG_FOLDER;
+        CHECK(string_type == (a->field == GD_FIELD_STRING), "%s: field kind fits its type", a->name);
+        CHECK(a->type != GD_ARG_DOUBLE || a->field == GD_FIELD_DOUBLE, "%s: a double", a->name);
+        CHECK(gd_arg_find(a->name) == a, "%s found by name", a->name);
+        gd_params p;
+        gd_params_defaults(&p, SD_MODE_IMG2IMG);
+        if (a->type == GD_ARG_CHOICE) {
+            int found = 0;
+            const char *c;
+            for (int k = 0; a->choice && (c = a->choice(k)) != NULL; k++)
+                found |= !strcmp(c, gd_arg_get_string(a, &p));
+            CHECK(found, "%s: the default %s is a choice", a->name, gd_arg_get_string(a, &p));
+        } else if (!string_type) {
+            gd_arg_set_number(a, &p, a->max);
+            CHECK(gd_arg_get_number(a, &p) == a->max, "%s: max %g round trips", a->name, a->max);
+        }
+    }
+    CHECK(gd_arg_find("no-such") == NULL, "unknown names are not found");
+    for (int i = 0; i < gd_n_procs; i++)
+        CHECK(gd_proc_find(gd_procs[i].proc) == &gd_procs[i] &&
+                  !strcmp(gd_mode_name(gd_procs[i].mode), strrchr(gd_procs[i].proc, '-') + 1),
+              "procedure %s runs its mode", gd_procs[i].proc);
+
+    /* out-of-range numbers are clamped into each row's range */
+    gd_params p;
+    gd_params_defaults(&p, SD_MODE_IMG2IMG);
+    p.steps = 500;
+    p.cfg_scale = -3;
+    p.seed = 1ull << 40;
+    p.feather = 1e9;
+    gd_params_clamp(&p);
+    CHECK(p.steps == GD_STEPS_MAX && p.cfg_scale == GD_CFG_MIN && p.seed == GD_SEED_MAX &&
+              p.feather == GD_FEATHER_MAX,
+          "clamped: steps %d cfg %g seed %llu feather %g", p.steps, p.cfg_scale,
+          (unsigned long long)p.seed, p.feather);
+}
+
+/* GIMP 2.10's last values: the mode's arguments as JSON and back; other keys and values of
+ * the wrong kind are left out. */
+static void test_values_json(void)
+{
+    gd_params p, q;
+    gd_strings owned = { 0 };
+    gd_params_defaults(&p, SD_MODE_TXT2IMG);
+    p.prompt = "a \"quoted\" heron";
+    p.steps = 7;
+    p.seed = 42;
+    p.random_seed = 0;
+    p.model_path = "/m/model.safetensors";
+    char *json = gd_params_values_json(&p);
+    CHECK(json && !strstr(json, "strength"), "txt2img's values hold no strength: %s", json ? json : "");
+    gd_params_defaults(&q, SD_MODE_TXT2IMG);
+    gd_params_values_from_json(json, &q, &owned);
+    CHECK(!strcmp(q.prompt, p.prompt) && q.steps == 7 && q.seed == 42 && !q.random_seed &&
+              !strcmp(q.model_path, p.model_path),
+          "values round trip");
+    free(json);
+    gd_params_defaults(&q, SD_MODE_IMG2IMG);
+    gd_params_values_from_json("{\"steps\": \"many\", \"prompt\": 3, \"nope\": 1, \"cfg-scale\": 4}", &q,
+                               &owned);
+    CHECK(q.steps == GD_STEPS_DEFAULT && !strcmp(q.prompt, "") && q.cfg_scale == 4.0,
+          "values of the wrong kind are left out (steps %d, prompt '%s', cfg %g)", q.steps,
+          q.prompt, q.cfg_scale);
+    gd_params_values_from_json("not json", &q, &owned);
+    gd_params_values_from_json(NULL, &q, &owned);
+    CHECK(q.cfg_scale == 4.0, "broken last values change nothing");
+    gd_strings_free(&owned);
+}
+
 int main(void)
 {
+    test_rows();
+    test_values_json();
     test_arg_table();
     test_json();
     test_layer_name();

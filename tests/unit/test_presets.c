@@ -43,7 +43,7 @@ static void test_round_trip(void)
         "\"prediction\": \"v\", \"steps\": 12, \"cfg_scale\": 6.5, "
         "\"strength\": 0.5, \"seed\": 42, \"clip_skip\": 2, \"resolution\": 768, "
         "\"padding\": 32, \"feather\": 4.5, \"model\": \"/m.safetensors\", "
-        "\"x-future\": {\"nested\": [1, 2, 3]}}";
+        "\"precision\": \"bf16\", \"x-future\": {\"nested\": [1, 2, 3]}}";
     sd_preset *p = NULL;
     sd_error err = {0};
     CHECK(sd_preset_parse(text, "fox.json", &p, &err) == SD_OK, "parse: %s", err.message);
@@ -65,6 +65,8 @@ static void test_round_trip(void)
               "settings equal after round trip");
         CHECK(b.steps == 12 && b.sampler == SD_SAMPLER_DPMPP_2M_KARRAS && b.seed == 42 &&
               b.clip_skip == 2 && b.resolution == 768, "values as written");
+        CHECK((b.set & SD_PRESET_PRECISION) && b.precision == SD_PRECISION_BF16,
+              "precision as written");
         CHECK((b.set & SD_PRESET_SPACING) && b.spacing == SD_SPACING_TRAILING
                   && (b.set & SD_PRESET_PREDICTION) && b.prediction == SD_PREDICTION_V,
               "timestep_spacing and prediction as written");
@@ -146,6 +148,39 @@ static void test_precedence(void)
     sd_preset_free(p);
 }
 
+/* "draft_vae": parsed, applied unless given explicitly, saved back. */
+static void test_draft_vae(void)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    CHECK(sd_preset_parse("{\"version\":1,\"name\":\"D\",\"prompt\":\"{prompt}\",\"draft_vae\":true}",
+                          "d.json", &p, &err) == SD_OK, "parse: %s", err.message);
+    if (!p)
+        return;
+    sd_preset_settings s;
+    sd_preset_get_settings(p, &s);
+    CHECK((s.set & SD_PRESET_DRAFT_VAE) && s.draft_vae == 1, "draft_vae read");
+    sd_job job;
+    sd_job_defaults(&job);
+    char *prompt, *neg;
+    CHECK(sd_preset_apply(p, "cat", 0, &job, &prompt, &neg, &err) == SD_OK && job.draft_vae == 1,
+          "draft_vae applied");
+    free(prompt);
+    free(neg);
+    sd_job_defaults(&job);
+    CHECK(sd_preset_apply(p, "cat", SD_PRESET_DRAFT_VAE, &job, &prompt, &neg, &err) == SD_OK &&
+          job.draft_vae == 0, "an explicit choice wins over the preset's");
+    free(prompt);
+    free(neg);
+    s.set = SD_PRESET_DRAFT_VAE;
+    s.draft_vae = 0;
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_OK, "set draft_vae false");
+    char *json = sd_preset_to_json(p);
+    CHECK(json && strstr(json, "\"draft_vae\":\tfalse") , "saved as false: %s", json ? json : "");
+    free(json);
+    sd_preset_free(p);
+}
+
 static void test_malformed(void)
 {
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\",", "syntax error");
@@ -172,6 +207,9 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"padding\": -1}", "\"padding\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"feather\": \"soft\"}", "\"feather\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"model\": 7}", "\"model\": must be a string");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"precision\": \"fp16\"}",
+                 "\"precision\": must be auto, fp32 or bf16");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"draft_vae\": 1}", "\"draft_vae\": must be true or false");
 
     sd_preset *p = NULL;
     sd_error err = {0};
@@ -230,6 +268,50 @@ static void test_folders(const char *shipped_dir)
     }
 }
 
+/* "loras": validated, added to the prompt as <lora:name:weight> tags (issue 15). */
+static void test_loras(const char *shipped_dir)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    const char *json = "{\"version\":1,\"name\":\"L\",\"prompt\":\"{prompt}, ink\","
+                       "\"loras\":[{\"name\":\"style\",\"weight\":0.75},{\"name\":\"detail\"}]}";
+    CHECK(sd_preset_parse(json, "l.json", &p, &err) == SD_OK, "preset with loras: %s", err.message);
+    if (p) {
+        sd_job job;
+        sd_job_defaults(&job);
+        char *prompt = NULL, *neg = NULL;
+        CHECK(sd_preset_apply(p, "a cat", 0, &job, &prompt, &neg, &err) == SD_OK &&
+                  strcmp(job.prompt, "a cat, ink <lora:style:0.75> <lora:detail:1>") == 0,
+              "loras become prompt tags: %s", job.prompt ? job.prompt : "(null)");
+        sd_preset_settings s;
+        sd_preset_get_settings(p, &s);
+        CHECK(s.set & SD_PRESET_LORAS, "SD_PRESET_LORAS set");
+        char *again = sd_preset_to_json(p);
+        CHECK(again && strstr(again, "\"loras\""), "loras kept on save");
+        free(again);
+        free(prompt);
+        free(neg);
+        sd_preset_free(p);
+    }
+    expect_error("{\"version\":1,\"name\":\"x\",\"prompt\":\"p\",\"loras\":{}}", "loras");
+    expect_error("{\"version\":1,\"name\":\"x\",\"prompt\":\"p\",\"loras\":[{\"name\":\"../a\"}]}",
+                 "no path");
+    expect_error("{\"version\":1,\"name\":\"x\",\"prompt\":\"p\",\"loras\":[{\"name\":\"a\",\"weight\":\"1\"}]}",
+                 "weight");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/fast-lcm-lora.json", shipped_dir);
+    p = NULL;
+    CHECK(sd_preset_load_file(path, &p, &err) == SD_OK, "shipped Fast (LCM-LoRA): %s", err.message);
+    if (p) {
+        sd_preset_settings s;
+        sd_preset_get_settings(p, &s);
+        CHECK(strcmp(sd_preset_name(p), "Fast (LCM-LoRA)") == 0 && s.sampler == SD_SAMPLER_LCM &&
+                  s.steps == 4 && s.cfg_scale == 1.0f && (s.set & SD_PRESET_LORAS),
+              "Fast (LCM-LoRA): lcm, 4 steps, CFG 1, the LCM-LoRA");
+        sd_preset_free(p);
+    }
+}
+
 int main(int argc, char **argv)
 {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/test-presets-XXXXXX");
@@ -242,7 +324,9 @@ int main(int argc, char **argv)
     test_expand();
     test_precedence();
     test_malformed();
+    test_draft_vae();
     test_folders(shipped);
+    test_loras(shipped);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)

@@ -375,6 +375,123 @@ static void test_file_name(void)
     CHECK(!strcmp(small, "ééé.json"), "short buffer: %s", small);
 }
 
+/* Apply Preset's plan, as both front ends run it. */
+static void test_prepare(const char *shipped)
+{
+    sd_preset_list *l = NULL;
+    sd_error err = { 0 };
+    gd_preset_dirs d;
+    setenv("GIMP_DIFFUSION_PRESETS", shipped, 1);
+    gd_preset_dirs_init(&d, NULL);
+    CHECK(gd_presets_load(&d, &l, &err) == SD_OK, "load: %s", err.message);
+    unsetenv("GIMP_DIFFUSION_PRESETS");
+    gd_params p;
+    gd_preset_strings s;
+
+    gd_preset_call call = { "watercolour", "a lighthouse", "auto", "", "/v" };
+    CHECK(gd_preset_prepare(l, &call, &p, &s, &err) == SD_OK, "prepare: %s", err.message);
+    CHECK(p.mode == SD_MODE_IMG2IMG && p.steps == 25 && fabs(p.strength - 0.65) < 1e-9 &&
+              !strcmp(p.preset, "Watercolour") && !strcmp(p.vocab_path, "/v") &&
+              strstr(p.prompt, "watercolor painting of a lighthouse"),
+          "auto = img2img for strength 0.65, the preset's settings, the name recorded (%s)",
+          p.prompt);
+    gd_preset_strings_free(&s);
+
+    call.mode = "inpaint";
+    call.model = "/explicit.safetensors";
+    CHECK(gd_preset_prepare(l, &call, &p, &s, &err) == SD_OK && p.mode == SD_MODE_INPAINT &&
+              !strcmp(p.model_path, "/explicit.safetensors"),
+          "an explicit mode and model win");
+    gd_preset_strings_free(&s);
+
+    call.mode = "sideways";
+    CHECK(gd_preset_prepare(l, &call, &p, &s, &err) == SD_ERR_INVALID_ARG &&
+              strstr(err.message, "sideways"),
+          "unknown mode, a calling error: %s", err.message);
+    call.preset = "No such preset";
+    call.mode = "auto";
+    CHECK(gd_preset_prepare(l, &call, &p, &s, &err) == SD_ERR_INVALID_ARG &&
+              strstr(err.message, "There is no preset named \"No such preset\"") &&
+              strstr(err.message, "Watercolour"),
+          "unknown preset, with the names there are: %s", err.message);
+    sd_preset_list_free(l);
+}
+
+/* The preset row on a fake dialog: a pick changes the fields the preset gives and dresses the
+ * typed subject; Save as Preset writes the dialog's values and the list then holds them. */
+typedef struct {
+    gd_params values;
+    gd_strings kept; /* the dialog's own copies of its strings */
+    int reads, writes;
+} fake_form;
+
+static void form_read(void *user, gd_params *p, gd_strings *owned)
+{
+    fake_form *f = user;
+    f->reads++;
+    sd_mode mode = p->mode;
+    *p = f->values;
+    p->mode = mode;
+    p->prompt = gd_strings_add(owned, f->values.prompt);
+}
+
+static void form_write(void *user, const gd_params *p)
+{
+    fake_form *f = user;
+    f->writes++;
+    f->values = *p;
+    f->values.prompt = gd_strings_add(&f->kept, p->prompt);
+    f->values.negative_prompt = gd_strings_add(&f->kept, p->negative_prompt);
+    f->values.sampler = gd_strings_add(&f->kept, p->sampler);
+    f->values.model_path = gd_strings_add(&f->kept, p->model_path);
+}
+
+static void test_row(const char *shipped)
+{
+    fake_form f = { .reads = 0 };
+    gd_params_defaults(&f.values, SD_MODE_IMG2IMG);
+    f.values.prompt = "a heron";
+    f.values.feather = 3.0;
+    gd_form form = { &f, form_read, form_write };
+    gd_preset_row row;
+    char *skipped = NULL, prof[512];
+    sd_error err = { 0 };
+    snprintf(prof, sizeof prof, "%s/profile-row", tmp);
+    setenv("GIMP_DIFFUSION_PRESETS", shipped, 1);
+    CHECK(gd_preset_row_init(&row, SD_MODE_IMG2IMG, &form, prof, &skipped, &err) == SD_OK &&
+              !skipped && sd_preset_list_count(row.list) >= 8,
+          "row: the presets load (%s)", err.message);
+    unsetenv("GIMP_DIFFUSION_PRESETS");
+
+    CHECK(gd_preset_row_pick(&row, "Watercolour", &err) == SD_OK && f.writes == 1, "pick: %s",
+          err.message);
+    CHECK(strstr(f.values.prompt, "watercolor painting of a heron") && f.values.steps == 25 &&
+              f.values.feather == 3.0,
+          "picked: the subject dressed, the preset's steps, the feather kept (%s)",
+          f.values.prompt);
+    CHECK(gd_preset_row_pick(&row, "Oil painting", &err) == SD_OK &&
+              !strstr(f.values.prompt, "watercolor") && strstr(f.values.prompt, "a heron"),
+          "a second pick re-dresses the same subject: %s", f.values.prompt);
+    CHECK(gd_preset_row_pick(&row, "nothing of that name", &err) == SD_OK && f.writes == 2,
+          "an unknown name picks nothing");
+
+    f.values.steps = 9;
+    CHECK(gd_preset_row_save(&row, "Row saved", "from the test", &err) == SD_OK, "save: %s",
+          err.message);
+    const sd_preset *saved = sd_preset_list_find(row.list, "row saved");
+    sd_preset_settings st;
+    if (saved)
+        sd_preset_get_settings(saved, &st);
+    CHECK(saved && st.steps == 9 && !strcmp(sd_preset_prompt_template(saved), f.values.prompt),
+          "the list holds the saved preset, with the dialog's values");
+    char *tip = gd_preset_tooltip(saved);
+    CHECK(tip && strstr(tip, "from the test") && strstr(tip, "row-saved.json"), "tooltip: %s",
+          tip ? tip : "");
+    free(tip);
+    gd_preset_row_free(&row);
+    gd_strings_free(&f.kept);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -395,6 +512,8 @@ int main(int argc, char **argv)
     test_picker();
     test_save_round_trip();
     test_file_name();
+    test_prepare(argv[1]);
+    test_row(argv[1]);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

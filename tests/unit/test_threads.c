@@ -84,6 +84,7 @@ static void count_diff(const float *a, const float *b, size_t n, size_t *ndiff, 
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
+    check_require_fixtures(shared, "golden/tiny-sd1.safetensors", "clip", (const char *)NULL);
     char model_path[1024], vocab_path[1024];
     snprintf(model_path, sizeof model_path, "%s/golden/tiny-sd1.safetensors", shared);
     snprintf(vocab_path, sizeof vocab_path, "%s/clip", shared);

@@ -282,6 +282,7 @@ static void test_load_errors(const char *shared)
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
+    check_require_fixtures(shared, "clip", "golden/tokenizer_cases.json", (const char *)NULL);
     char clip[512], gz_path[600];
     snprintf(clip, sizeof clip, "%s/clip", shared);
     snprintf(gz_path, sizeof gz_path, "%s/bpe_simple_vocab_16e6.txt.gz", clip);

@@ -202,6 +202,7 @@ done:
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
+    check_require_fixtures(shared, "golden/tiny-sd1.safetensors", (const char *)NULL);
     char path[1024];
     snprintf(path, sizeof path, "%s/golden/tiny-sd1.safetensors", shared);
     sd_weights *w = NULL;

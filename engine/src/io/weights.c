@@ -32,6 +32,9 @@ typedef struct {
     int packed_bf16;
     int data_mapped;        /* data points into the file's mapping (not owned) */
     int packed_mapped;      /* packed points into the file's mapping (not owned) */
+    int half;               /* the checkpoint holds it as 1: F16, 2: BF16 (0: other) */
+    float *patch;           /* LoRA-merged fp32 copy (owned), while deltas are added */
+    uint16_t *patch_packed; /* the sealed copy of a F16/BF16 tensor, in its own dtype (owned) */
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
@@ -39,6 +42,9 @@ typedef struct {
 } weight_entry;
 
 struct sd_weights {
+    float *scratch;         /* the fp32 working copy of the one F16/BF16 tensor being patched */
+    size_t scratch_n;
+    weight_entry *open;     /* that tensor (its patch points into scratch), or NULL */
     st_file *file;
     weight_entry *entries;  /* sorted by name */
     size_t count;
@@ -76,6 +82,7 @@ sd_status sd_weights_open(const char *path, sd_weights **out, sd_error *err)
             return sd_fail(err, SD_ERR_NOMEM, "out of memory indexing %s", path);
         }
         e->src = t;
+        e->half = t->dtype == ST_F16 ? 1 : t->dtype == ST_BF16 ? 2 : 0;
         e->ndim = t->ndim;
         memcpy(e->shape, t->shape, sizeof e->shape);
         e->numel = t->numel;
@@ -94,9 +101,13 @@ void sd_weights_free(sd_weights *w)
             free(w->entries[i].data);
         if (!w->entries[i].packed_mapped)
             free(w->entries[i].packed);
+        if (w->entries[i].patch != w->scratch)
+            free(w->entries[i].patch);
+        free(w->entries[i].patch_packed);
         free(w->entries[i].name);
     }
     free(w->entries);
+    free(w->scratch);
     st_close(w->file);
     free(w);
 }
@@ -387,6 +398,190 @@ size_t sd_weights_release(sd_weights *w, const char *prefix)
         }
     }
     return bytes;
+}
+
+/* The tensor's current values as fp32 into dst (numel floats). */
+static sd_status values_f32(const weight_entry *e, float *dst, sd_error *err)
+{
+    if (e->data) {
+        memcpy(dst, e->data, (size_t)e->numel * sizeof *dst);
+    } else if (e->packed) {
+        sd_weights_widen(e->packed, dst, (size_t)e->numel, e->packed_bf16);
+    } else if (e->src) {
+        return st_to_f32(e->src, dst, err);
+    } else {
+        return sd_fail(err, SD_ERR_INTERNAL,
+                       "tensor %s patched after the checkpoint file was dropped", e->name);
+    }
+    return SD_OK;
+}
+
+/* Bytes a patched tensor holds of its own (the shared scratch not counted). */
+static size_t patch_bytes(const sd_weights *w, const weight_entry *e)
+{
+    if (e->patch && e->patch != w->scratch)
+        return (size_t)e->numel * sizeof(float);
+    return e->patch_packed ? (size_t)e->numel * sizeof(uint16_t) : 0;
+}
+
+/* The fp32 buffer a patch of e is made in: its own for a F32 tensor (the final copy), the
+ * shared scratch for a F16/BF16 one (sealed into a 16-bit copy of its own), so merging a
+ * whole U-Net does not fault in a fresh fp32 buffer per tensor. */
+static float *patch_buffer(sd_weights *w, weight_entry *e, sd_error *err)
+{
+    size_t n = (size_t)e->numel;
+    if (!e->half) {
+        float *p = alloc_weights(n * sizeof(float));
+        if (!p)
+            sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", e->name,
+                    n * sizeof(float));
+        return p;
+    }
+    if (w->open && w->open != e && sd_weights_patch_seal(w, w->open->name, err) != SD_OK)
+        return NULL;
+    if (w->scratch_n < n) {
+        float *p = alloc_weights(n * sizeof(float));
+        if (!p) {
+            sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", e->name,
+                    n * sizeof(float));
+            return NULL;
+        }
+        free(w->scratch);
+        w->scratch = p;
+        w->scratch_n = n;
+    }
+    w->open = e;
+    return w->scratch;
+}
+
+float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
+                        sd_error *err)
+{
+    weight_entry *e = find_entry(w, name);
+    if (!e) {
+        sd_fail(err, SD_ERR_FORMAT, "missing tensor %s", name);
+        return NULL;
+    }
+    if (e->ndim > 4) {
+        sd_fail(err, SD_ERR_FORMAT, "tensor %s: %d dims", name, e->ndim);
+        return NULL;
+    }
+    if (!e->patch) {
+        float *p = patch_buffer(w, e, err);
+        if (!p)
+            return NULL;
+        if (e->patch_packed) {   /* sealed before: widen it back (exact) */
+            sd_weights_widen(e->patch_packed, p, (size_t)e->numel, e->half == 2);
+        } else if (values_f32(e, p, err) != SD_OK) {
+            if (p != w->scratch)
+                free(p);
+            if (w->open == e)
+                w->open = NULL;
+            return NULL;
+        }
+        w->bytes -= patch_bytes(w, e);
+        free(e->patch_packed);
+        e->patch_packed = NULL;
+        e->patch = p;
+        w->bytes += patch_bytes(w, e);
+        /* The layer reads the copy from now on: the checkpoint's pages of this tensor go
+         * back to the page cache (a detach faults them in again), so a merge does not hold
+         * the mapped U-Net and its merged copy resident at once. */
+        if ((e->data_mapped || e->packed_mapped) && e->src && w->file)
+            st_release(w->file, e->src);
+    }
+    *ndim = e->ndim;
+    for (int i = 0; i < 4; i++)
+        shape[i] = i < e->ndim ? e->shape[i] : 1;
+    return e->patch;
+}
+
+sd_status sd_weights_patch_seal(sd_weights *w, const char *name, sd_error *err)
+{
+    weight_entry *e = find_entry(w, name);
+    if (!e || !e->patch || !e->half)
+        return SD_OK;
+    uint16_t *q = alloc_weights((size_t)e->numel * sizeof *q);
+    if (!q)
+        return sd_fail(err, SD_ERR_NOMEM, "out of memory sealing %s", name);
+    sd_weights_narrow(e->patch, q, (size_t)e->numel, e->half == 2);
+    w->bytes -= patch_bytes(w, e);
+    if (e->patch != w->scratch)
+        free(e->patch);
+    e->patch = NULL;
+    e->patch_packed = q;
+    w->bytes += patch_bytes(w, e);
+    if (w->open == e)
+        w->open = NULL;
+    return SD_OK;
+}
+
+sd_status sd_weights_patch_end(sd_weights *w, sd_error *err)
+{
+    sd_status st = w->open ? sd_weights_patch_seal(w, w->open->name, err) : SD_OK;
+    free(w->scratch);
+    w->scratch = NULL;
+    w->scratch_n = 0;
+    return st;
+}
+
+void sd_weights_unpatch(sd_weights *w)
+{
+    for (size_t i = 0; w && i < w->count; i++) {
+        weight_entry *e = &w->entries[i];
+        w->bytes -= patch_bytes(w, e);
+        if (e->patch != w->scratch)
+            free(e->patch);
+        free(e->patch_packed);
+        e->patch = NULL;
+        e->patch_packed = NULL;
+    }
+    if (w) {
+        w->open = NULL;
+        free(w->scratch);
+        w->scratch = NULL;
+        w->scratch_n = 0;
+    }
+}
+
+void sd_weights_each_patch(const sd_weights *w,
+                           void (*fn)(void *user, const sd_tensor *patched), void *user)
+{
+    for (size_t i = 0; w && i < w->count; i++) {
+        const weight_entry *e = &w->entries[i];
+        if (!e->patch && !e->patch_packed)
+            continue;
+        sd_tensor t = {.name = e->name, .data = e->patch, .packed = e->patch ? NULL : e->patch_packed,
+                       .packed_bf16 = e->half == 2, .ndim = e->ndim, .numel = e->numel};
+        memcpy(t.shape, e->shape, (size_t)e->ndim * sizeof t.shape[0]);
+        fn(user, &t);
+    }
+}
+
+size_t sd_weights_patched(const sd_weights *w, size_t *bytes)
+{
+    size_t n = 0, b = 0;
+    for (size_t i = 0; w && i < w->count; i++) {
+        n += w->entries[i].patch || w->entries[i].patch_packed;
+        b += patch_bytes(w, &w->entries[i]);
+    }
+    if (bytes)
+        *bytes = b;
+    return n;
+}
+
+size_t sd_weights_count(const sd_weights *w)
+{
+    return w ? w->count : 0;
+}
+
+const char *sd_weights_key(const sd_weights *w, size_t i, int *ndim, int64_t shape[4])
+{
+    const weight_entry *e = &w->entries[i];
+    *ndim = e->ndim;
+    for (int d = 0; d < 4; d++)
+        shape[d] = d < e->ndim ? e->shape[d] : 1;
+    return e->name;
 }
 
 size_t sd_weights_bytes(const sd_weights *w)

@@ -52,6 +52,11 @@ sd_status sd_weights_bind_packed(sd_weights *w, sd_tensor *out, sd_error *err, i
  * scratch from `a`, valid until the arena is reset below it. NULL when the arena is out. */
 const float *sd_tensor_f32(const sd_tensor *t, sd_arena *a);
 
+/* n fp16 (bf16) values widened exactly to fp32, and fp32 narrowed to fp16 (bf16) with
+ * round-to-nearest-even, over the worker threads (F16C where the CPU has it). */
+void sd_weights_widen(const uint16_t *src, float *dst, size_t n, int bf16);
+void sd_weights_narrow(const float *src, uint16_t *dst, size_t n, int bf16);
+
 /* Row `row` of a 2-D tensor as fp32 into dst [shape[1]] (widened exactly when packed). */
 void sd_tensor_row_f32(const sd_tensor *t, int64_t row, float *dst);
 
@@ -79,6 +84,39 @@ void sd_weights_drop_file(sd_weights *w);
  * network's weights cost no resident memory while another network runs. Values are
  * unchanged. Returns the bytes of the tensors released. */
 size_t sd_weights_release(sd_weights *w, const char *prefix);
+
+/* LoRA merges (nets/lora.h). A patched tensor has a writable fp32 copy of its own, owned
+ * by w; the checkpoint's values stay read-only in the mapping or in their converted
+ * buffer, and binds keep returning them: the layer that reads the tensor is pointed at the
+ * copy through its merged-weight hook (layers/layers.h, sd_lora_attach).
+ *
+ * sd_weights_patch returns that copy for tensor `name`, made on first use from the
+ * tensor's values (fp32, widened exactly from F16/BF16), with its shape; later calls
+ * return the same buffer, so several deltas add up. NULL with err set (missing tensor,
+ * out of memory, file already dropped). */
+float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shape[4],
+                        sd_error *err);
+/* Ends the deltas of tensor `name`: a F16/BF16 checkpoint tensor's copy is rounded
+ * (to nearest even) to its own dtype, as A1111 and ComfyUI store a merged LoRA, so the
+ * merged U-Net costs the memory of the checkpoint's, not twice it; fp32 copies stay. A
+ * later sd_weights_patch widens it back (exactly). SD_ERR_NOMEM. */
+sd_status sd_weights_patch_seal(sd_weights *w, const char *name, sd_error *err);
+/* A F16/BF16 tensor is patched in one shared fp32 scratch buffer: patching another seals
+ * it first. sd_weights_patch_end seals the last one and frees the scratch. */
+sd_status sd_weights_patch_end(sd_weights *w, sd_error *err);
+/* fn for every patched tensor (name, shape, and data = the fp32 copy or packed = the
+ * sealed one), in key order. */
+void sd_weights_each_patch(const sd_weights *w,
+                           void (*fn)(void *user, const sd_tensor *patched), void *user);
+/* Frees every patched copy (detach the layers first: sd_lora_detach). */
+void sd_weights_unpatch(sd_weights *w);
+/* Number of patched tensors and their bytes. */
+size_t sd_weights_patched(const sd_weights *w, size_t *bytes);
+
+/* The checkpoint's tensors in name order (also after sd_weights_drop_file): the name of
+ * tensor i < sd_weights_count(w), with its rank and shape (4 dims, 1-padded). */
+size_t sd_weights_count(const sd_weights *w);
+const char *sd_weights_key(const sd_weights *w, size_t i, int *ndim, int64_t shape[4]);
 
 /* Bytes of weights held (fp32 and packed). */
 size_t sd_weights_bytes(const sd_weights *w);

@@ -23,6 +23,8 @@ typedef struct {
     size_t numel;
     int bf16;
     int f16c;
+    const float *narrow_src;   /* sd_weights_narrow: fp32 in, */
+    uint16_t *narrow_dst;      /* 16-bit out */
 } widen_job;
 
 static int have_f16c(void)
@@ -55,6 +57,38 @@ static void widen_range(void *arg, int worker, int c0, int c1)
     else
         for (size_t i = i0; i < i1; i++)
             j->dst[i] = sd_f16_to_f32(j->src[i]);
+}
+
+static void narrow_range(void *arg, int worker, int c0, int c1)
+{
+    (void)worker;
+    const widen_job *j = arg;
+    size_t i0 = (size_t)c0 * WIDEN_CHUNK, i1 = (size_t)c1 * WIDEN_CHUNK;
+    if (i1 > j->numel)
+        i1 = j->numel;
+#ifdef SD_HAVE_F16C
+    if (j->f16c) {
+        weights_f16c_narrow(j->narrow_src + i0, j->narrow_dst + i0, i1 - i0);
+        return;
+    }
+#endif
+    for (size_t i = i0; i < i1; i++)
+        j->narrow_dst[i] = j->bf16 ? sd_f32_to_bf16(j->narrow_src[i]) : sd_f32_to_f16(j->narrow_src[i]);
+}
+
+void sd_weights_widen(const uint16_t *src, float *dst, size_t n, int bf16)
+{
+    widen_job j = {.src = src, .dst = dst, .numel = n, .bf16 = bf16, .f16c = !bf16 && have_f16c()};
+    int chunks = (int)((n + WIDEN_CHUNK - 1) / WIDEN_CHUNK);
+    ops_parallel_for(ops_workers_for(n), chunks, widen_range, &j);
+}
+
+void sd_weights_narrow(const float *src, uint16_t *dst, size_t n, int bf16)
+{
+    widen_job j = {.narrow_src = src, .narrow_dst = dst, .numel = n, .bf16 = bf16,
+                   .f16c = !bf16 && have_f16c()};
+    int chunks = (int)((n + WIDEN_CHUNK - 1) / WIDEN_CHUNK);
+    ops_parallel_for(ops_workers_for(n), chunks, narrow_range, &j);
 }
 
 const float *sd_tensor_f32(const sd_tensor *t, sd_arena *a)

@@ -56,10 +56,12 @@
 #include "ops/ops.h"
 #include "sd.h"
 
-/* Which kernels a forward may use. Only the fp32 path exists today (every golden test runs
- * it); the bf16 kernels add their value here and read sd_layer_params.prepared. */
+/* Which kernels a forward may use. SD_LAYER_FP32: today's exact path (every golden test
+ * runs it). SD_LAYER_BF16: the layers that sd_layers_prepare_bf16 packed (layers_bf16.h)
+ * multiply in bf16 with fp32 sums, attention's two products too; the rest stays fp32. */
 typedef enum {
     SD_LAYER_FP32 = 0,
+    SD_LAYER_BF16 = 1,
 } sd_layer_precision;
 
 /* Bias or not, for the modules that have a bias= argument in torch. */
@@ -158,6 +160,11 @@ sd_status sd_linear_bind(sd_weights *w, sd_linear *l, int in, int out, sd_layer_
 /* weight [co, ci, params.kh, params.kw] and bias [co]. */
 sd_status sd_conv2d_bind(sd_weights *w, sd_conv2d *c, int ci, int co, sd_conv_params params,
                          sd_error *err, const char *key_fmt, ...) SD_PRINTF(7, 8);
+/* The same for a Conv2d with bias=False: weight only (bias numel 0); a bias in the file
+ * is an error. */
+sd_status sd_conv2d_bind_no_bias(sd_weights *w, sd_conv2d *c, int ci, int co,
+                                 sd_conv_params params, sd_error *err, const char *key_fmt, ...)
+    SD_PRINTF(7, 8);
 
 /* weight and bias [channels]; channels must split into `groups`. */
 sd_status sd_group_norm_bind(sd_weights *w, sd_group_norm *g, int channels, int groups,

@@ -309,3 +309,28 @@ void sd_layer_each(const sd_weights *w, const char *prefix,
     each_layer e = {fn, user};
     sd_weights_each_reader(w, prefix, each_reader, &e);
 }
+
+/* sd_conv2d_bind for a Conv2d made with bias=False (TAESD's strided and upsampling convs):
+ * weight only; a bias in the file is an error (another network). Added by the TAESD work
+ * (h-taesd); could become a bias argument of sd_conv2d_bind as sd_linear_bind has. */
+sd_status sd_conv2d_bind_no_bias(sd_weights *w, sd_conv2d *c, int ci, int co,
+                                 sd_conv_params params, sd_error *err, const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(c, 0, sizeof *c);
+    if (s == SD_OK)
+        s = bind_weight(w, &c->p.weight, 4, SD_SHAPE(co, ci, params.kh, params.kw), key, err);
+    if (s == SD_OK && sd_weights_has(w, "%s.bias", key))
+        s = sd_fail(err, SD_ERR_FORMAT, "%s.bias: this convolution has no bias", key);
+    if (s != SD_OK)
+        return s;
+    c->ci = ci;
+    c->co = co;
+    c->params = params;
+    record(w, &c->p);
+    return SD_OK;
+}

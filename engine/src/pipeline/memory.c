@@ -11,6 +11,7 @@
 
 #include "pipeline/image_prep.h"
 #include "pipeline/model.h"
+#include "pipeline/preview.h"
 
 #define CONV_SCRATCH_BYTES ((size_t)64 << 20)   /* the im2col band cap of ops_conv.c */
 #define VAE_LIVE_ACTIVATIONS 3
@@ -59,6 +60,16 @@ size_t sd_job_memory_estimate_tiled(const sd_model *m, const sd_job *job, int va
      * scratch ran out). */
     size_t vae_bytes = VAE_LIVE_ACTIVATIONS * vae_c * vae_pixels * f + 2 * CONV_SCRATCH_BYTES +
                        tile_rows;
+    /* The draft VAE runs TAESD instead, untiled (3 activations of 64 x H x W floats). */
+    const sd_taesd *taesd = &m->taesd;
+    size_t taesd_bytes = 0;
+    if (taesd->has_decoder) {
+        size_t enc = taesd->has_encoder ? sd_taesd_encode_bytes(taesd, (int)h, (int)w) : 0;
+        size_t dec = sd_taesd_decode_bytes(taesd, (int)(h / 8), (int)(w / 8));
+        taesd_bytes = enc > dec ? enc : dec;
+    }
+    if (job->draft_vae && taesd->has_decoder)
+        vae_bytes = taesd_bytes;
 
     /* fp16 checkpoints keep weights 16-bit and widen the one in use into the arena: the
      * widest is a decoder conv over the concatenated skip (C x 2C x 3 x 3) or one spatial
@@ -72,6 +83,10 @@ size_t sd_job_memory_estimate_tiled(const sd_model *m, const sd_job *job, int va
     size_t batch = job->cfg_scale > 1.0f ? 2 : 1;
     size_t unet_bytes = UNET_LIVE_ACTIVATIONS * batch * (size_t)unet->model_channels * latents * f +
                         CONV_SCRATCH_BYTES + widened;
+    /* A TAESD preview decodes between two U-Net passes, in the same scratch. */
+    if (job->preview && job->preview_every > 0 && sd_preview_uses_taesd(m, job) &&
+        taesd_bytes > unet_bytes)
+        unet_bytes = taesd_bytes;
 
     /* The pipeline's own buffers: the image, mask, masked image, decoded image, latents. */
     size_t pipeline_bytes = (3 + 1 + 3 + 3) * pixels * f + 16 * (size_t)vae->latent_channels * latents * f;

@@ -7,8 +7,12 @@
 #include "sd.h"
 #include "text/tokenizer.h"
 #include "nets/unet.h"
+#include "nets/taesd.h"
 #include "nets/vae.h"
 #include "io/weights.h"
+
+/* Networks (key prefixes) packed for bf16: the U-Net, the VAE decoder, post_quant_conv. */
+#define SD_MODEL_BF16_PACKS 3
 
 struct sd_model {
     sd_model_config cfg;
@@ -17,7 +21,14 @@ struct sd_model {
     sd_clip clip;
     sd_unet unet;
     sd_vae vae;
+    sd_taesd taesd;           /* draft VAE and previews; has_decoder 0 when none loaded */
     size_t memory_budget;     /* bytes; 0 = what the system has available per job */
+    char *lora_paths[SD_LORA_MAX];  /* the LoRAs merged into weights (model_lora.h) */
+    float lora_weights[SD_LORA_MAX];
+    int n_loras;
+    sd_precision precision;   /* what runs (resolved at load: fp32 or bf16) */
+    int bf16_isa;             /* ops_bf16_isa of the packed weights (bf16) */
+    struct sd_layers_bf16_pack *bf16_packs[SD_MODEL_BF16_PACKS];   /* U-Net, VAE decoder */
 };
 
 /* The networks whose weights are used one phase at a time. */

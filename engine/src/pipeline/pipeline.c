@@ -16,9 +16,13 @@
 
 #include "core/arena.h"
 #include "core/error.h"
+#include "pipeline/draft.h"
 #include "pipeline/image_prep.h"
 #include "pipeline/memory.h"
 #include "pipeline/model.h"
+#include "pipeline/model_lora.h"
+#include "pipeline/prompt_encode.h"
+#include "pipeline/preview.h"
 #include "pipeline/sampling.h"
 #include "core/rng.h"
 #include "sched/scheduler.h"
@@ -40,8 +44,9 @@ typedef struct {
     int cfg;                  /* classifier-free guidance: batch 2 */
     int ctx_len, ctx_dim;
     int vae_tile;             /* VAE tile side in pixels, or <= 0: untiled */
+    int draft;                /* encode and decode with the TAESD (job.draft_vae) */
 
-    float *context;           /* [batch, 77, ctx_dim]: negative row first */
+    float *context;           /* [batch, ctx_len, ctx_dim]: negative row first */
     float *image;             /* [1, 3, H, W] in [-1, 1] */
     float *mask_bin;          /* [H, W] (inpaint) */
     float *mask_latent;       /* [lh, lw] */
@@ -128,36 +133,48 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
 
 /* ---- phases -------------------------------------------------------------- */
 
-static sd_status encode_text(run *r, const char *text, int clip_skip, float *out)
+/* Row `row` of the CFG context [batch, ctx_len, ctx_dim]: the prompt's chunks, then (when
+ * the other prompt has more) the empty prompt's encoding repeated, as A1111 pads cond and
+ * uncond to the same length (pad_cond_uncond). */
+static void fill_context_row(run *r, int row, const float *z, int n, const float *empty)
 {
-    int32_t ids[SD_CLIP_CONTEXT];
-    int truncated = 0;
-    /* SD 2.x's OpenCLIP tokenizer: its own special-token spellings, padding with 0 */
-    const sd_token_style style =
-        r->m->cfg.clip.kind == SD_TEXT_OPENCLIP_H ? SD_TOKENS_OPENCLIP : SD_TOKENS_CLIP;
-    sd_status st = sd_tokenize_padded_style(r->m->tokenizer, style, text ? text : "", ids,
-                                            &truncated, r->err);
-    if (st != SD_OK)
-        return st;
-    sd_arena_mark mark = sd_arena_get_mark(&r->arena);
-    st = sd_clip_encode(&r->m->clip, &r->arena, ids, SD_CLIP_CONTEXT, clip_skip, out, NULL, r->err);
-    sd_arena_reset(&r->arena, mark);
-    return st;
+    size_t one = (size_t)SD_CLIP_CONTEXT * r->ctx_dim;
+    float *dst = r->context + (size_t)row * r->ctx_len * r->ctx_dim;
+    memcpy(dst, z, (size_t)n * one * sizeof *dst);
+    for (int i = n; i < r->ctx_len / SD_CLIP_CONTEXT; i++)
+        memcpy(dst + (size_t)i * one, empty, one * sizeof *dst);
 }
 
-/* The CFG context: [negative, prompt]. diffusers applies clip skip to the prompt only. */
+/* The CFG context: [negative, prompt], each encoded as A1111 (prompt_encode.h), as many
+ * 77-token chunks as the longer needs. diffusers applies clip skip to the prompt only. */
 static sd_status phase_text(run *r)
 {
-    size_t one = (size_t)r->ctx_len * r->ctx_dim;
-    r->context = alloc_floats(r, one * (r->cfg ? 2 : 1));
-    if (!r->context)
-        return SD_ERR_NOMEM;
-    float *positive = r->cfg ? r->context + one : r->context;
-    sd_status st = encode_text(r, r->job->prompt, r->job->clip_skip, positive);
-    if (st == SD_OK && r->cfg)
-        st = encode_text(r, r->job->negative_prompt, 1, r->context);
+    float *z[2] = {NULL, NULL}, *empty[2] = {NULL, NULL};
+    int n[2] = {0, 0}, n_empty = 0;
+    const char *texts[2] = {r->job->negative_prompt, r->job->prompt};
+    const int skips[2] = {1, r->job->clip_skip};
+    sd_status st = SD_OK;
+    for (int row = r->cfg ? 0 : 1; row < 2 && st == SD_OK; row++)
+        st = sd_prompt_encode(r->m, &r->arena, texts[row], skips[row], &z[row], &n[row], r->err);
+    int chunks = n[0] > n[1] ? n[0] : n[1];
+    for (int row = r->cfg ? 0 : 1; row < 2 && st == SD_OK; row++)
+        if (n[row] < chunks)
+            st = sd_prompt_encode(r->m, &r->arena, "", skips[row], &empty[row], &n_empty, r->err);
+    if (st == SD_OK) {
+        r->ctx_len = chunks * SD_CLIP_CONTEXT;
+        r->context = alloc_floats(r, (size_t)r->ctx_len * r->ctx_dim * (r->cfg ? 2 : 1));
+        st = r->context ? SD_OK : SD_ERR_NOMEM;
+    }
+    for (int row = r->cfg ? 0 : 1; row < 2 && st == SD_OK; row++)
+        fill_context_row(r, r->cfg ? row : 0, z[row], n[row], empty[row]);
+    for (int row = 0; row < 2; row++) {
+        free(z[row]);
+        free(empty[row]);
+    }
     if (st != SD_OK)
-        return st;  /* the text encoder's messages name it */
+        return st;  /* the parser's and the text encoder's messages name them */
+    size_t one = (size_t)r->ctx_len * r->ctx_dim;
+    float *positive = r->cfg ? r->context + one : r->context;
     trace(r, "prompt_embeds", positive, one);
     if (r->cfg)
         trace(r, "negative_prompt_embeds", r->context, one);
@@ -166,8 +183,25 @@ static sd_status phase_text(run *r)
 
 /* VAE encode of an image [1,3,H,W] in [-1,1] → scaled latent sample (one noise draw).
  * `index` numbers the encode calls as the fixtures do (vae_encode<index>). */
+/* The draft VAE's encode: TAESD latents are the U-Net's as they are (no sampling, no
+ * draw). Traced as the TAESD fixtures name it: taesd_encode (then taesd_encode1, ...). */
+static sd_status encode_image_draft(run *r, const float *image, int index, float *latent)
+{
+    char name[48];
+    snprintf(name, sizeof name, index ? "taesd_encode%d.input" : "taesd_encode.input", index);
+    trace(r, name, image, (size_t)3 * r->height * r->width);
+    sd_status st = sd_draft_encode(r->m, &r->arena, image, r->height, r->width, latent, r->err);
+    if (st != SD_OK)
+        return st;   /* TAESD's messages name it */
+    snprintf(name, sizeof name, index ? "taesd_encode%d.latents" : "taesd_encode.latents", index);
+    trace(r, name, latent, r->lat_n);
+    return SD_OK;
+}
+
 static sd_status encode_image(run *r, const float *image, int index, float *latent)
 {
+    if (r->draft)
+        return encode_image_draft(r, image, index, latent);
     sd_arena_mark mark = sd_arena_get_mark(&r->arena);
     float *mean = alloc_floats(r, r->lat_n), *logvar = alloc_floats(r, r->lat_n);
     float *noise = alloc_floats(r, r->lat_n);
@@ -281,9 +315,10 @@ static sd_status phase_inpaint_init(run *r, const float *mask_padded)
         if ((st = encode_image(r, masked, encode_index, r->masked_image_latents)) != SD_OK)
             return st;
         trace(r, "masked_image_latents", r->masked_image_latents, r->lat_n);
-    } else {
+    } else if (!r->draft) {
         /* diffusers encodes the masked image even for a 4-channel U-Net, which never uses
-         * it; only its noise draw matters (it advances the generator). */
+         * it; only its noise draw matters (it advances the generator). TAESD's encode
+         * draws nothing. */
         sd_arena_mark mark = sd_arena_get_mark(&r->arena);
         float *unused = alloc_floats(r, r->lat_n);
         if (!unused)
@@ -325,6 +360,35 @@ static void build_unet_input(const run *r, const float *scaled, int batch, int c
     }
 }
 
+/* x0 for samplers whose step returns none (PNDM, DPM++, on alphas_cumprod): from the
+ * model output (ε or v) at the step's timestep, with the latents before the step. */
+static void preview_x0(const run *r, int i, const float *model_output, float *x0)
+{
+    sd_scheduler_tables tab;
+    sd_scheduler_get_tables(r->sched, &tab);
+    int t = (int)lrintf(sd_scheduler_timestep(r->sched, i));
+    t = t < 0 ? 0 : t >= SCHED_TRAIN_STEPS ? SCHED_TRAIN_STEPS - 1 : t;
+    if (sd_job_sched_config(r->m, r->job).prediction == SD_PREDICTION_V)
+        sd_x0_from_v(r->latents, model_output, r->lat_n, tab.alphas_cumprod[t], x0);
+    else
+        sd_x0_from_eps(r->latents, model_output, r->lat_n, tab.alphas_cumprod[t], x0);
+}
+
+/* The preview of x0; the 4-channel inpaint shows the original outside the mask, as the
+ * result will. */
+static sd_status emit_preview(run *r, float *x0, int step, int steps)
+{
+    const size_t hw = (size_t)r->lh * r->lw;
+    if (r->job->mode == SD_MODE_INPAINT && r->image_latents && r->mask_latent)
+        for (int c = 0; c < r->lat_c; c++)
+            for (size_t k = 0; k < hw; k++) {
+                const size_t q = (size_t)c * hw + k;
+                const float m = r->mask_latent[k];
+                x0[q] = (1.0f - m) * r->image_latents[q] + m * x0[q];
+            }
+    return sd_preview_emit(r->m, &r->arena, r->job, x0, r->lh, r->lw, step, steps, r->err);
+}
+
 static sd_status phase_denoise(run *r)
 {
     const sd_unet_config *ucfg = &r->m->cfg.unet;
@@ -340,7 +404,9 @@ static sd_status phase_denoise(run *r)
     float *noise_pred = alloc_floats(r, r->lat_n);
     float *step_noise = alloc_floats(r, r->lat_n);
     float *proper = blend ? alloc_floats(r, r->lat_n) : NULL;
-    if (!scaled || !unet_in || !eps || !noise_pred || !step_noise || (blend && !proper))
+    float *x0 = r->job->preview && r->job->preview_every > 0 ? alloc_floats(r, r->lat_n) : NULL;
+    if (!scaled || !unet_in || !eps || !noise_pred || !step_noise || (blend && !proper) ||
+        (r->job->preview && r->job->preview_every > 0 && !x0))
         return SD_ERR_NOMEM;
     sd_arena_mark mark = sd_arena_get_mark(&r->arena);
 
@@ -376,8 +442,11 @@ static sd_status phase_denoise(run *r)
         int needs = sd_scheduler_needs_noise(r->sched, i);
         if (needs && (st = draw(r, step_noise, r->lat_n)) != SD_OK)
             return st;
+        const int preview = sd_preview_due(r->job, i + 1, steps);
+        if (preview && !sd_scheduler_has_pred_original(r->sched))
+            preview_x0(r, i, noise_pred, x0);
         st = sd_scheduler_step(r->sched, i, noise_pred, r->latents, needs ? step_noise : NULL,
-                               r->latents, NULL, r->err);
+                               r->latents, preview ? x0 : NULL, r->err);
         if (st != SD_OK)
             return st;
 
@@ -406,6 +475,8 @@ static sd_status phase_denoise(run *r)
                            "file, or an unstable sampler setting)", i + 1, steps);
         if (report(r, SD_PHASE_DENOISE, i + 1, steps))
             return SD_ERR_CANCELLED;
+        if (preview && (st = emit_preview(r, x0, i + 1, steps)) != SD_OK)
+            return st;
     }
     trace(r, "latents_final", r->latents, r->lat_n);
     return SD_OK;
@@ -420,10 +491,15 @@ static sd_status phase_decode(run *r, float *out_rgb)
         return SD_ERR_NOMEM;
     if (report(r, SD_PHASE_DECODE, 0, 1))
         return SD_ERR_CANCELLED;
-    sd_vae_unscale(r->latents, r->lat_n, r->m->cfg.vae.scaling_factor, z);
+    /* TAESD decodes U-Net latents as they are (AutoencoderTiny scaling_factor 1) */
+    if (r->draft)
+        memcpy(z, r->latents, r->lat_n * sizeof *z);
+    else
+        sd_vae_unscale(r->latents, r->lat_n, r->m->cfg.vae.scaling_factor, z);
     trace(r, "decode_input", z, r->lat_n);
     sd_status st =
-        r->vae_tile > 0
+        r->draft ? sd_draft_decode(r->m, &r->arena, z, r->lh, r->lw, decoded, r->err)
+        : r->vae_tile > 0
             ? sd_vae_decode_tiled(&r->m->vae, &r->arena, z, r->lh, r->lw, r->vae_tile, decoded,
                                   r->err)
             : sd_vae_decode(&r->m->vae, &r->arena, z, r->lh, r->lw, decoded, NULL, r->err);
@@ -502,6 +578,8 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     if (!m || !job || !noise || !out_rgb)
         return sd_fail(err, SD_ERR_INVALID_ARG, "sd_generate: model, job and output are required");
     sd_status st = check_job(m, job, err);
+    if (st == SD_OK)
+        st = sd_draft_check(m, job, err);
     if (st != SD_OK)
         return st;
     if (m->cfg.family == SD_FAMILY_SD1_INPAINT && job->mode != SD_MODE_INPAINT)
@@ -522,6 +600,9 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
                        need >> 20, budget >> 20,
                        m->memory_budget ? "are allowed (memory budget)" : "are available");
 
+    if ((st = sd_model_use_loras(m, job, err)) != SD_OK)
+        return sd_fail_context(err, st, "LoRA");
+
     run r = {.m = m, .job = job, .noise = noise, .trace = tr, .err = err};
     r.width = sd_pad8(job->width);
     r.height = sd_pad8(job->height);
@@ -533,6 +614,7 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
     r.ctx_len = SD_CLIP_CONTEXT;
     r.ctx_dim = m->cfg.clip.hidden;
     r.vae_tile = vae_tile;
+    r.draft = job->draft_vae;
     sd_arena_init(&r.arena, budget);
 
     st = run_phases(&r, out_rgb);

@@ -103,11 +103,57 @@ static sd_status get_string(const ctx *c, const cJSON *obj, const char *key, int
 }
 
 /* Reads and checks every known key of `obj` into s. */
+/* "loras": [{"name": "file stem in the LoRA folder", "weight": number}] (weight 1 when
+ * absent). A name goes into a <lora:name:weight> tag: no path, no ':' '<' '>'. */
+#define PRESET_LORA_WEIGHT_MAX 10.0
+
+static sd_status validate_loras(const ctx *c, const cJSON *obj)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(obj, "loras"), *item;
+    if (!list)
+        return SD_OK;
+    if (!cJSON_IsArray(list) || cJSON_GetArraySize(list) > SD_LORA_MAX)
+        return bad(c, "loras", "must be a list of at most 16 {\"name\", \"weight\"}");
+    cJSON_ArrayForEach(item, list)
+    {
+        const char *name = json_string(item, "name");
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(item, "weight");
+        if (!name || !name[0] || strpbrk(name, "/\\:<>"))
+            return bad(c, "loras", "each needs a \"name\": a file name in the LoRA folder "
+                                   "(no path, no ':', '<' or '>')");
+        if (w && !(cJSON_IsNumber(w) && fabs(w->valuedouble) <= PRESET_LORA_WEIGHT_MAX))
+            return bad(c, "loras", "\"weight\" must be a number in -10..10");
+    }
+    return SD_OK;
+}
+
+/* The preset's LoRAs appended to the prompt as <lora:name:weight> tags (malloc'd). */
+static char *append_loras(const sd_preset *p, char *prompt)
+{
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(p->json, "loras"), *item;
+    cJSON_ArrayForEach(item, list)
+    {
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(item, "weight");
+        char tag[512];
+        int n = snprintf(tag, sizeof tag, " <lora:%s:%.9g>", json_string(item, "name"),
+                         cJSON_IsNumber(w) ? w->valuedouble : 1.0);
+        size_t len = strlen(prompt);
+        char *grown = n > 0 && (size_t)n < sizeof tag ? realloc(prompt, len + (size_t)n + 1) : NULL;
+        if (!grown) {
+            free(prompt);
+            return NULL;
+        }
+        memcpy(grown + len, tag, (size_t)n + 1);
+        prompt = grown;
+    }
+    return prompt;
+}
+
 static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
 {
     sd_status st;
     int present;
-    const char *str;
+    const char *str = NULL;  /* set by get_string; gcc 14/16 cannot see it (-Wmaybe-uninitialized) */
     memset(s, 0, sizeof *s);
 
     if (!cJSON_IsObject(obj))
@@ -199,6 +245,23 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
     if ((st = get_string(c, obj, "model", 0, &s->model)))
         return st;
     s->set |= s->model ? SD_PRESET_MODEL : 0;
+    const cJSON *draft = cJSON_GetObjectItemCaseSensitive(obj, "draft_vae");
+    if (draft) {
+        if (!cJSON_IsBool(draft))
+            return bad(c, "draft_vae", "must be true or false");
+        s->draft_vae = cJSON_IsTrue(draft);
+        s->set |= SD_PRESET_DRAFT_VAE;
+    }
+    if ((st = validate_loras(c, obj)))
+        return st;
+    s->set |= cJSON_GetObjectItemCaseSensitive(obj, "loras") ? SD_PRESET_LORAS : 0;
+    if ((st = get_string(c, obj, "precision", 0, &str)))
+        return st;
+    if (str) {
+        if (sd_precision_parse(str, &s->precision))
+            return bad(c, "precision", "must be auto, fp32 or bf16");
+        s->set |= SD_PRESET_PRECISION;
+    }
     return SD_OK;
 }
 
@@ -382,6 +445,12 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
         ok = replace_item(j, "feather", float_number(s->feather));
     if (ok && (set & SD_PRESET_MODEL))
         ok = replace_item(j, "model", cJSON_CreateString(s->model ? s->model : ""));
+    if (ok && (set & SD_PRESET_DRAFT_VAE))
+        ok = replace_item(j, "draft_vae", cJSON_CreateBool(s->draft_vae != 0));
+    if (ok && (set & SD_PRESET_PRECISION))
+        ok = replace_item(j, "precision", cJSON_CreateString(sd_precision_name(s->precision)
+                                                                 ? sd_precision_name(s->precision)
+                                                                 : "?"));
     if (!ok) {
         cJSON_Delete(j);
         return sd_fail(err, SD_ERR_NOMEM, "out of memory editing a preset");
@@ -479,6 +548,8 @@ sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned expl
     unsigned take = s->set & ~explicit_fields;
 
     *owned_prompt = sd_preset_expand(sd_preset_prompt_template(p), subject);
+    if (*owned_prompt && (take & SD_PRESET_LORAS))
+        *owned_prompt = append_loras(p, *owned_prompt);
     if (!*owned_prompt)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory expanding preset %s", sd_preset_name(p));
     job->prompt = *owned_prompt;
@@ -499,6 +570,7 @@ sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned expl
     if ((take & SD_PRESET_STRENGTH) && job->mode != SD_MODE_TXT2IMG) job->strength = s->strength;
     if ((take & SD_PRESET_SEED) && !s->random_seed) job->seed = s->seed;
     if (take & SD_PRESET_CLIP_SKIP) job->clip_skip = s->clip_skip;
+    if (take & SD_PRESET_DRAFT_VAE) job->draft_vae = s->draft_vae;
     return SD_OK;
 }
 

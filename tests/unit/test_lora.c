@@ -1,0 +1,285 @@
+/* LoRA files: key mapping, scales, the merge and its undo.
+ *
+ * - Every module of ../shared/golden-lora/lora_targets.tsv (written by the fixture generator
+ *   from diffusers' own module tree and its LDM converter) maps, by its kohya name and by its
+ *   PEFT name, onto the checkpoint weight the table gives; so does the LDM-named kohya form.
+ * - kohya alpha / rank, PEFT LoraConfig (alpha_pattern), PEFT without metadata: the scales
+ *   the README gives (0.5 linear, 0.25 3×3 for LoRA A; 1 baked).
+ * - The merge of one module equals W + weight·alpha/r·up@down computed here in double; a
+ *   second LoRA adds to the same copy; detach gives the checkpoint's values back, bit for bit,
+ *   and the mapping is never written (the checkpoint file is unchanged).
+ * argv[1]: the shared folder. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "io/safetensors.h"
+#include "io/weights.h"
+#include "nets/lora.h"
+#include "nets/lora_internal.h"
+#include "nets/model_config.h"
+
+static char shared[2048];
+
+static void path_of(char *buf, size_t size, const char *rel)
+{
+    snprintf(buf, size, "%s/%s", shared, rel);
+}
+
+static void test_targets(const sd_weights *w, const sd_model_config *cfg)
+{
+    char path[4096], line[2048];
+    path_of(path, sizeof path, "golden-lora/lora_targets.tsv");
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "open %s", path);
+    if (!f)
+        return;
+    int rows = 0, kohya_ok = 0, peft_ok = 0, ldm_ok = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *cols[5] = {0}, *save = NULL;
+        int n = 0;
+        for (char *tok = strtok_r(line, "\t\n", &save); tok && n < 5; tok = strtok_r(NULL, "\t\n", &save))
+            cols[n++] = tok;
+        if (n < 4 || strcmp(cols[0], "lora") == 0)
+            continue;
+        rows++;
+        char key[512], ldm[512];
+        kohya_ok += sd_lora_target(w, cfg, cols[1], key, sizeof key) == 0 && strcmp(key, cols[3]) == 0;
+        peft_ok += sd_lora_target(w, cfg, cols[2], key, sizeof key) == 0 && strcmp(key, cols[3]) == 0;
+        /* the LDM-named kohya form: lora_unet_ / lora_te_ + the checkpoint path, '.' → '_' */
+        const char *unet = "model.diffusion_model.", *te = "cond_stage_model.transformer.";
+        const char *rest = strncmp(cols[3], unet, strlen(unet)) == 0 ? cols[3] + strlen(unet)
+                                                                       : cols[3] + strlen(te);
+        snprintf(ldm, sizeof ldm, "%s%.*s", rest == cols[3] + strlen(unet) ? "lora_unet_" : "lora_te_",
+                 (int)(strlen(rest) - strlen(".weight")), rest);
+        for (char *p = ldm; *p; p++)
+            if (*p == '.')
+                *p = '_';
+        ldm_ok += sd_lora_target(w, cfg, ldm, key, sizeof key) == 0 && strcmp(key, cols[3]) == 0;
+    }
+    fclose(f);
+    CHECK(rows > 400, "lora_targets.tsv has its modules (%d)", rows);
+    CHECK(kohya_ok == rows, "kohya names → checkpoint keys: %d of %d", kohya_ok, rows);
+    CHECK(peft_ok == rows, "PEFT names → checkpoint keys: %d of %d", peft_ok, rows);
+    CHECK(ldm_ok == rows, "LDM-named kohya keys → checkpoint keys: %d of %d", ldm_ok, rows);
+    char key[512];
+    CHECK(sd_lora_target(w, cfg, "lora_unet_down_blocks_9_resnets_0_conv1", key, sizeof key) != 0,
+          "a block the model does not have maps nowhere");
+}
+
+static const lora_module *module_named(const sd_lora_file *l, const char *name)
+{
+    for (int i = 0; i < l->count; i++)
+        if (strcmp(l->modules[i].name, name) == 0)
+            return &l->modules[i];
+    return NULL;
+}
+
+static void test_scales(void)
+{
+    static const struct {
+        const char *file, *linear, *conv;
+        double linear_scale, conv_scale;
+    } cases[] = {
+        {"lora_a_kohya.safetensors", "lora_unet_down_blocks_0_attentions_0_proj_in",
+         "lora_unet_down_blocks_0_resnets_0_conv1", 0.5, 0.25},
+        {"lora_a_peft.safetensors", "unet.down_blocks.0.attentions.0.proj_in",
+         "unet.down_blocks.0.resnets.0.conv1", 0.5, 0.25},
+        {"lora_a_peft_baked.safetensors", "unet.down_blocks.0.attentions.0.proj_in",
+         "unet.down_blocks.0.resnets.0.conv1", 1.0, 1.0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[4096], rel[256];
+        snprintf(rel, sizeof rel, "golden-lora/%s", cases[i].file);
+        path_of(path, sizeof path, rel);
+        sd_lora_file *l = NULL;
+        sd_error err = {0};
+        sd_status st = sd_lora_read(path, &l, &err);
+        CHECK(st == SD_OK, "read %s: %s", cases[i].file, err.message);
+        if (st != SD_OK)
+            continue;
+        int te = 0, n = sd_lora_modules(l, &te);
+        const lora_module *lin = module_named(l, cases[i].linear), *conv = module_named(l, cases[i].conv);
+        CHECK(n == 296 && te == 18, "%s: 296 modules, 18 on the text encoder (%d, %d)",
+              cases[i].file, n, te);
+        CHECK(lin && conv && lin->scale == cases[i].linear_scale && conv->scale == cases[i].conv_scale &&
+                  conv->down_ndim == 4 && conv->down_shape[2] == 3,
+              "%s: scale %g (1x1) and %g (3x3 LoCon)", cases[i].file, lin ? lin->scale : -1.0,
+              conv ? conv->scale : -1.0);
+        sd_lora_free(l);
+    }
+}
+
+/* W'[o, k] = W[o, k] + s · Σ_r up[o, r] · down[r, k], in double. */
+static double merge_error(const float *w0, const float *w1, const float *up, const float *down,
+                          int out, int rank, int k, double s)
+{
+    double worst = 0.0;
+    for (int o = 0; o < out; o++)
+        for (int j = 0; j < k; j++) {
+            double d = 0.0;
+            for (int r = 0; r < rank; r++)
+                d += (double)up[o * rank + r] * down[r * k + j];
+            worst = fmax(worst, fabs((double)w1[o * k + j] - ((double)w0[o * k + j] + s * d)));
+        }
+    return worst;
+}
+
+static void test_merge(sd_weights *w, const sd_model_config *cfg)
+{
+    static const char *target = "model.diffusion_model.input_blocks.1.0.in_layers.2.weight";
+    static const char *module = "lora_unet_down_blocks_0_resnets_0_conv1";
+    char pa[4096], pb[4096];
+    path_of(pa, sizeof pa, "golden-lora/lora_a_kohya.safetensors");
+    path_of(pb, sizeof pb, "golden-lora/lora_b_kohya.safetensors");
+    sd_lora_file *a = NULL, *b = NULL;
+    sd_error err = {0};
+    sd_status st = sd_lora_read(pa, &a, &err);
+    if (st == SD_OK)
+        st = sd_lora_map(a, w, cfg, &err);
+    if (st == SD_OK)
+        st = sd_lora_read(pb, &b, &err);
+    if (st == SD_OK)
+        st = sd_lora_map(b, w, cfg, &err);
+    CHECK(st == SD_OK, "read and map LoRA A and B: %s", err.message);
+    sd_tensor base;
+    if (st != SD_OK || sd_weights_bind(w, &base, &err, 4, NULL, "%s", target) != SD_OK) {
+        sd_lora_free(a);
+        sd_lora_free(b);
+        return;
+    }
+    const size_t n = (size_t)base.numel;
+    float *w0 = malloc(n * sizeof *w0);
+    memcpy(w0, base.data, n * sizeof *w0);
+    const lora_module *m = module_named(a, module);
+    CHECK(sd_lora_apply(a, w, 0.7f, &err) == SD_OK, "apply A at 0.7: %s", err.message);
+    int ndim;
+    int64_t shape[4];
+    float *w1 = sd_weights_patch(w, target, &ndim, shape, &err);
+    const int k = (int)(shape[1] * shape[2] * shape[3]);
+    double e = m && w1 ? merge_error(w0, w1, m->up, m->down, (int)shape[0], m->rank, k,
+                                     0.7 * m->scale) : INFINITY;
+    CHECK(e < 1e-6, "3x3 LoCon merge = W + 0.7·alpha/r·up@down (max err %.3g)", e);
+    CHECK(memcmp(base.data, w0, n * sizeof *w0) == 0, "the checkpoint's own values are untouched");
+    size_t bytes = 0;
+    CHECK(sd_weights_patched(w, &bytes) == 296 && bytes > 0,
+          "one writable copy per touched weight (%zu, %zu bytes)", sd_weights_patched(w, NULL), bytes);
+
+    /* B touches attn1/attn2 q/k/v/out: the copy of attn1.to_q gets both deltas */
+    static const char *q = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn1.to_q.weight";
+    float *qa = sd_weights_patch(w, q, &ndim, shape, &err);
+    float *q_after_a = qa ? malloc((size_t)(shape[0] * shape[1]) * sizeof *q_after_a) : NULL;
+    if (q_after_a)
+        memcpy(q_after_a, qa, (size_t)(shape[0] * shape[1]) * sizeof *q_after_a);
+    CHECK(sd_lora_apply(b, w, 0.5f, &err) == SD_OK, "apply B at 0.5 on top: %s", err.message);
+    const lora_module *mb = module_named(b, "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn1_to_q");
+    float *qab = sd_weights_patch(w, q, &ndim, shape, &err);
+    e = mb && q_after_a && qab ? merge_error(q_after_a, qab, mb->up, mb->down, (int)shape[0],
+                                             mb->rank, (int)shape[1], 0.5 * mb->scale) : INFINITY;
+    CHECK(e < 1e-6, "two LoRAs add up in the same copy (max err %.3g)", e);
+    free(q_after_a);
+
+    sd_lora_detach(w);
+    CHECK(sd_weights_patched(w, NULL) == 0, "detach frees every copy");
+    sd_tensor again;
+    CHECK(sd_weights_bind(w, &again, &err, 4, NULL, "%s", target) == SD_OK &&
+              memcmp(again.data, w0, n * sizeof *w0) == 0,
+          "after detach the weight is the checkpoint's again, bit for bit");
+    free(w0);
+    sd_lora_free(a);
+    sd_lora_free(b);
+}
+
+struct find {
+    const char *name;
+    sd_tensor t;
+    int found;
+};
+
+static void on_patch(void *user, const sd_tensor *t)
+{
+    struct find *f = user;
+    if (strcmp(t->name, f->name) == 0) {
+        f->t = *t;
+        f->found = 1;
+    }
+}
+
+/* On a fp16 checkpoint the merged copy is sealed back to fp16: round-to-nearest-even of
+ * W + w·alpha/r·up@down (a value on a rounding boundary may land one fp16 step away, as the
+ * sum is fp32), the size of the checkpoint's tensor. */
+static void test_seal_fp16(void)
+{
+    static const char *target = "model.diffusion_model.input_blocks.1.0.in_layers.2.weight";
+    static const char *module = "lora_unet_down_blocks_0_resnets_0_conv1";
+    char ck[4096], lp[4096];
+    path_of(ck, sizeof ck, "golden/tiny-sd1-fp16.safetensors");
+    path_of(lp, sizeof lp, "golden-lora/lora_a_kohya.safetensors");
+    sd_weights *w = NULL;
+    sd_model_config cfg;
+    sd_lora_file *l = NULL;
+    sd_error err = {0};
+    sd_tensor base;
+    if (sd_weights_open(ck, &w, &err) != SD_OK ||
+        sd_model_config_detect(sd_weights_file(w), &cfg, &err) != SD_OK ||
+        sd_weights_bind_packed(w, &base, &err, 4, NULL, "%s", target) != SD_OK || !base.packed ||
+        sd_lora_read(lp, &l, &err) != SD_OK || sd_lora_map(l, w, &cfg, &err) != SD_OK ||
+        sd_lora_apply(l, w, 1.0f, &err) != SD_OK) {
+        CHECK(0, "fp16 twin + LoRA A: %s", err.message);
+        sd_lora_free(l);
+        sd_weights_free(w);
+        return;
+    }
+    size_t bytes = 0;
+    sd_weights_patched(w, &bytes);
+    CHECK(bytes == 0 || bytes % 2 == 0, "sealed copies are 16-bit");
+    const sd_tensor *sealed = NULL;
+    struct find f = {target, {0}, 0};
+    sd_weights_each_patch(w, on_patch, &f);
+    sealed = f.found ? &f.t : NULL;
+    const lora_module *m = module_named(l, module);
+    int exact = 0, near = 0;
+    const int out = (int)base.shape[0], k = (int)(base.numel / base.shape[0]);
+    for (int o = 0; sealed && sealed->packed && m && o < out; o++)
+        for (int j = 0; j < k; j++) {
+            double d = 0.0;
+            for (int r = 0; r < m->rank; r++)
+                d += (double)m->up[o * m->rank + r] * m->down[r * k + j];
+            double want = sd_f16_to_f32(base.packed[o * k + j]) + m->scale * d;
+            uint16_t got = sealed->packed[o * k + j], ref = sd_f32_to_f16((float)want);
+            exact += got == ref;
+            near += abs((int)got - (int)ref) <= 1;
+        }
+    CHECK(sealed && sealed->packed && near == out * k && exact >= out * k * 99 / 100,
+          "fp16 checkpoint: merged weight sealed to fp16 = round(W + delta) (%d of %d exact, "
+          "%d within one step)", exact, out * k, near);
+    sd_lora_free(l);
+    sd_weights_free(w);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test-lora SHARED_DIR\n");
+        return 2;
+    }
+    snprintf(shared, sizeof shared, "%s", argv[1]);
+    char path[4096];
+    path_of(path, sizeof path, "golden/tiny-sd1.safetensors");
+    sd_weights *w = NULL;
+    sd_model_config cfg;
+    sd_error err = {0};
+    if (sd_weights_open(path, &w, &err) != SD_OK ||
+        sd_model_config_detect(sd_weights_file(w), &cfg, &err) != SD_OK) {
+        CHECK(0, "open %s: %s", path, err.message);
+        return check_summary();
+    }
+    test_targets(w, &cfg);
+    test_scales();
+    test_merge(w, &cfg);
+    test_seal_fp16();
+    sd_weights_free(w);
+    return check_summary();
+}

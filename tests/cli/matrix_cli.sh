@@ -66,6 +66,9 @@ FILE="$TMP/sd2-truncated.safetensors" expect_fail "SD 2.x file truncated" "trunc
 FILE="$TMP/sd2-noblock.safetensors" expect_fail "SD 2.x file without resblock 5" \
   "OpenCLIP text encoder with 5 blocks (ViT-H/14 has 24)" \
   img2img --model "$TMP/sd2-noblock.safetensors" "${ARGS[@]}"
+expect_fail "SD 2.x inpainting checkpoint for img2img (was a crash)" \
+  "inpainting checkpoint (9-channel U-Net): use it for inpainting, or load an ordinary SD 2.x" \
+  img2img --model "$(dirname "$SD2")/tiny-sd2-inpaint.safetensors" "${ARGS[@]}"
 FILE="$TMP/sd2-inproj.safetensors" expect_fail "SD 2.x fused in_proj of 2/3 its rows" \
   "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight" \
   img2img --model "$TMP/sd2-inproj.safetensors" "${ARGS[@]}"

@@ -63,7 +63,7 @@ void gd_preview_to_rgb8(const sd_preview *p, int out_w, int out_h, uint8_t *out,
 
 void gd_preview_caption(const sd_preview *p, char *buf, int size)
 {
-    const char *what = p->source && !strcmp(p->source, "taesd") ? "TAESD preview"
-                                                                 : "latent preview";
-    snprintf(buf, (size_t)size, "Denoising %d/%d (%s)", p->step, p->total, what);
+    const char *what = p->source && !strcmp(p->source, "taesd") ? "decoded by TAESD"
+                                                                 : "latent colours";
+    snprintf(buf, (size_t)size, "Estimate after step %d of %d (%s)", p->step, p->total, what);
 }

@@ -20,7 +20,7 @@ void gd_preview_fit(int w, int h, int box, int *out_w, int *out_h);
  * clamped to [0,1] first). */
 void gd_preview_to_rgb8(const sd_preview *p, int out_w, int out_h, uint8_t *out, int stride);
 
-/* The window's caption for a preview: "Denoising 7/20 (latent preview)". */
+/* The caption under the picture: "Estimate after step 7 of 20 (latent colours)". */
 void gd_preview_caption(const sd_preview *p, char *buf, int size);
 
 #endif

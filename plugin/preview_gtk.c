@@ -9,7 +9,7 @@
 #define GD_PREVIEW_SPACING 6
 
 struct gd_preview_window {
-    GtkWidget *window, *image, *caption, *bar;
+    GtkWidget *window, *image, *source, *caption, *bar; /* source: the picture's step and kind */
     int cancelled;
 };
 
@@ -60,6 +60,7 @@ gd_preview_window *gd_preview_window_new(const char *title)
 
     pw->image = gtk_image_new();
     gtk_widget_set_size_request(pw->image, GD_PREVIEW_BOX, GD_PREVIEW_BOX);
+    pw->source = gtk_label_new("The picture appears after the first step");
     pw->caption = gtk_label_new("Loading the model");
     pw->bar = gtk_progress_bar_new();
     gtk_button_box_set_layout(GTK_BUTTON_BOX(buttons), GTK_BUTTONBOX_END);
@@ -68,6 +69,7 @@ gd_preview_window *gd_preview_window_new(const char *title)
     gtk_container_add(GTK_CONTAINER(buttons), cancel);
 
     gtk_box_pack_start(GTK_BOX(box), pw->image, TRUE, TRUE, 0);
+    gtk_box_pack_start(GTK_BOX(box), pw->source, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(box), pw->caption, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(box), pw->bar, FALSE, FALSE, 0);
     gtk_box_pack_start(GTK_BOX(box), buttons, FALSE, FALSE, 0);
@@ -100,7 +102,7 @@ int gd_preview_window_show(gd_preview_window *pw, const sd_preview *p)
         g_object_unref(pix);
         char caption[96];
         gd_preview_caption(p, caption, sizeof caption);
-        gtk_label_set_text(GTK_LABEL(pw->caption), caption);
+        gtk_label_set_text(GTK_LABEL(pw->source), caption);
     }
     pump();
     return pw->cancelled;

@@ -202,7 +202,7 @@ static void test_preview_pixels(void)
           "bilinear 2 -> 4: %d %d %d %d (blue end %d)", px[0], px[3], px[6], px[9], px[11]);
     char cap[96];
     gd_preview_caption(&pv, cap, sizeof cap);
-    CHECK(!strcmp(cap, "Denoising 1/1 (latent preview)"), "caption: %s", cap);
+    CHECK(!strcmp(cap, "Estimate after step 1 of 1 (latent colours)"), "caption: %s", cap);
 }
 
 static void test_run_path(const char *model, const char *vocab)

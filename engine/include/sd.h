@@ -97,9 +97,28 @@ typedef enum {
 
 typedef struct sd_model sd_model;
 
+/* The arithmetic of the U-Net's and the VAE decoder's matrix products (convolutions, linear
+ * layers, attention's two products); norms, activations, softmax, residuals, the text
+ * encoder, the VAE encoder and the scheduler are fp32 in every setting. */
+typedef enum {
+    SD_PRECISION_AUTO = 0,  /* bf16 where the CPU has native bf16 matrix instructions (AMX-BF16
+                               or AVX512-BF16; environment SD_NO_BF16=1 says it has none),
+                               else fp32 */
+    SD_PRECISION_FP32 = 1,  /* float32 throughout: the reference path the golden tests run */
+    SD_PRECISION_BF16 = 2   /* inputs of the products rounded to bfloat16, sums in float32
+                               (weights packed once at load); SD_ERR_UNSUPPORTED at load on a
+                               CPU without bf16 instructions */
+} sd_precision;
+
+/* "auto", "fp32", "bf16"; NULL for other values. */
+const char *sd_precision_name(sd_precision p);
+/* The inverse: 0 and *out set for one of those names, -1 otherwise. */
+int sd_precision_parse(const char *name, sd_precision *out);
+
 typedef struct {
     size_t memory_budget_mb;  /* working memory a job may use beyond the weights;
                                  0 = what the system has available when the job starts */
+    sd_precision precision;   /* SD_PRECISION_AUTO when zero */
 } sd_model_options;
 
 /* Worker threads for the math, process-wide: OpenBLAS's thread count is a process-wide
@@ -122,6 +141,8 @@ typedef struct {
     int vae_base_channels;        /* 128 for SD 1.5 */
     int clip_hidden;              /* 768 for SD 1.5 */
     int clip_layers;              /* 12 for SD 1.5 */
+    sd_precision precision;       /* what runs: SD_PRECISION_FP32 or SD_PRECISION_BF16 */
+    const char *bf16_kernel;      /* "amx-bf16", "avx512-bf16"; "none" in fp32 */
 } sd_model_info;
 
 /* Loads a checkpoint (.safetensors, F32/F16/BF16) and the CLIP BPE vocabulary.

@@ -31,9 +31,10 @@ enum {
     SD_PRESET_SPACING = 1u << 11,    /* "timestep_spacing": leading, trailing, linspace */
     SD_PRESET_PREDICTION = 1u << 12, /* "prediction": auto, eps, v */
     SD_PRESET_DRAFT_VAE = 1u << 13,  /* "draft_vae": true / false */
-    SD_PRESET_LORAS = 1u << 14       /* "loras": [{"name", "weight"}], LoRA-folder names;
+    SD_PRESET_LORAS = 1u << 14,      /* "loras": [{"name", "weight"}], LoRA-folder names;
                                         sd_preset_apply adds them to the prompt as
                                         <lora:name:weight> */
+    SD_PRESET_PRECISION = 1u << 15   /* "precision": auto, fp32, bf16 (a model-load setting) */
 };
 
 typedef struct {
@@ -52,6 +53,7 @@ typedef struct {
     float feather;           /* mask feather radius in pixels */
     const char *model;       /* owned by the preset */
     int draft_vae;           /* 1: decode with TAESD (job.draft_vae) when one is configured */
+    sd_precision precision;  /* a model-load setting, like model */
 } sd_preset_settings;
 
 /* Parses a preset from JSON text; `source` names the file in error messages

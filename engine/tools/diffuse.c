@@ -50,6 +50,10 @@ static const char usage[] =
 "  --masked-content M  inpaint: original (default), fill, noise\n"
 "  --width N --height N  txt2img output size (default 512x512)\n"
 "  --threads N         worker threads (default: all cores)\n"
+"  --precision P       auto (default): bf16 where the CPU has bf16 matrix instructions\n"
+"                      (AMX, AVX512-BF16), else fp32; fp32: float32 throughout (the\n"
+"                      reference); bf16: the U-Net's and VAE decoder's products in bfloat16\n"
+"                      with float32 sums (an error on a CPU without the instructions)\n"
 "  --memory MB         working-memory budget; a job that needs more is refused with the\n"
 "                      size it needs (default: the memory available when it starts)\n"
 "  --vae-tile PX|auto|off  VAE encode/decode in overlapping tiles of PX pixels (a multiple\n"
@@ -91,6 +95,7 @@ static const char usage[] =
 typedef struct {
     const char *command, *model, *vocab, *init, *mask, *out, *preset, *taesd, *preview;
     int timings, quiet, threads;
+    sd_precision precision;
     long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
     sd_lora loras[SD_LORA_MAX];
@@ -347,6 +352,10 @@ static int parse_args(int argc, char **argv, options *o)
             if (parse_int(v, 1, SD_THREADS_MAX, &n))
                 return fail("--threads must be an integer in 1.." STR(SD_THREADS_MAX) ", got '%s'", v);
             o->threads = (int)n;
+        } else if (strcmp(a, "--precision") == 0) {
+            if (sd_precision_parse(v, &o->precision))
+                return fail("--precision must be auto, fp32 or bf16, got '%s'", v);
+            o->explicit_fields |= SD_PRESET_PRECISION;
         } else
             return fail("unknown option %s (try --help)", a);
     }
@@ -593,6 +602,8 @@ int main(int argc, char **argv)
         sd_preset_get_settings(preset, &ps);
         if (!o.model && (ps.set & SD_PRESET_MODEL))
             o.model = ps.model;
+        if (!(o.explicit_fields & SD_PRESET_PRECISION) && (ps.set & SD_PRESET_PRECISION))
+            o.precision = ps.precision;
         /* A preset's draft VAE is a wish: without a TAESD the full VAE runs. */
         if (o.job.draft_vae && !(o.explicit_fields & SD_PRESET_DRAFT_VAE) && !o.taesd) {
             if (!o.quiet)
@@ -648,7 +659,7 @@ int main(int argc, char **argv)
 
     double t0 = now_s();
     sd_error err = {0};
-    sd_model_options mopts = {.memory_budget_mb = (size_t)o.memory_mb};
+    sd_model_options mopts = {.memory_budget_mb = (size_t)o.memory_mb, .precision = o.precision};
     if (o.threads && sd_set_threads(o.threads, &err) != SD_OK) {  /* process-wide */
         fprintf(stderr, "diffuse: %s\n", err.message);
         goto done;
@@ -707,6 +718,10 @@ int main(int argc, char **argv)
                     prog.previews, prog.preview_make_s / prog.previews,
                     prog.preview_write_s / prog.previews);
         fprintf(stderr, "peak RSS: %.1f MiB\n", peak_rss_mb());
+        sd_model_info info;
+        sd_model_get_info(model, &info);
+        fprintf(stderr, "precision: %s (bf16 kernel: %s)\n", sd_precision_name(info.precision),
+                info.bf16_kernel);
     }
     rc = 0;
 

@@ -313,6 +313,7 @@ typedef struct {
     int size, steps, quick, repeat, threads, vae_tile;
     double strength, sgemm, cfg;
     sd_sampler sampler;
+    sd_precision precision;
 } run_options;
 
 /* Steps diffusers runs for a schedule of `steps` at `strength`: int(steps * strength). */
@@ -362,7 +363,7 @@ static int cmd_run(const run_options *o)
     double t0 = now_s();
     sd_model *model = NULL;
     sd_error err = {0};
-    sd_model_options mopts = {0};
+    sd_model_options mopts = {.precision = o->precision};
     if (sd_set_threads(o->threads, &err) != SD_OK ||
         sd_model_load(o->model, o->vocab, &mopts, &model, &err) != SD_OK) {
         fprintf(stderr, "bench: %s\n", err.message);
@@ -434,6 +435,9 @@ static int cmd_run(const run_options *o)
            size, o->strength, o->steps, full_steps, o->cfg, sd_sampler_name(o->sampler),
            o->vae_tile > 0 ? ", VAE tiles" : "",
            o->quick > 0 ? "QUICK MODE" : "full schedule");
+    sd_model_info info;
+    sd_model_get_info(model, &info);
+    printf("  precision %s (bf16 kernel %s)\n", sd_precision_name(info.precision), info.bf16_kernel);
     printf("  model load %.1f s; sgemm rate %.1f GFLOP/s; median of %d run(s); load average "
            "%.2f before, %.2f after\n", load_s, sgemm, o->repeat, la0, load_average());
     print_phase("text encode", m_text, c_text, 0.0, sgemm);
@@ -469,6 +473,7 @@ static int usage(void)
             "       bench run --model FILE --vocab DIR [--size S] [--mode img2img|inpaint]\n"
             "                 [--steps N] [--strength X] [--quick K] [--repeat R] [--threads T]\n"
             "                 [--sgemm-gflops G] [--sampler NAME] [--cfg X] [--vae-tile PX]\n"
+            "                 [--precision auto|fp32|bf16]\n"
             "       bench taesd --taesd PATH [--size S]... [--repeat R] [--threads T]\n");
     return 2;
 }
@@ -502,6 +507,10 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--n") == 0) n = atoi(v);
         else if (strcmp(a, "--cfg") == 0) o.cfg = atof(v);
         else if (strcmp(a, "--vae-tile") == 0) o.vae_tile = atoi(v);
+        else if (strcmp(a, "--precision") == 0) {
+            if (sd_precision_parse(v, &o.precision))
+                return usage();
+        }
         else if (strcmp(a, "--sampler") == 0) {
             int sm = sd_sampler_from_name(v);
             if (sm < 0)

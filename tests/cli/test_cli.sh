@@ -146,6 +146,23 @@ if "$DIFFUSE" --help | grep -q -- "--masked-content"; then ok "--help"; else bad
 if "$DIFFUSE" --help | grep -q -- "--spacing S" && "$DIFFUSE" --help | grep -q "dpmpp_2m_karras, lms, lcm"; then
   ok "--help lists --spacing and the samplers of the table"; else bad "--help lists --spacing and the samplers"; fi
 
+# Precision (issue 17). A CPU without bf16 instructions (forced with SD_NO_BF16=1) runs
+# auto as fp32: the very same image as --precision fp32.
+P=(img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a red fox")
+expect_ok "precision fp32" 64x64 "${P[@]}" --precision fp32
+cp "$TMP/out.png" "$TMP/fp32.png"
+SD_NO_BF16=1 expect_ok "precision auto without bf16" 64x64 "${P[@]}"
+if cmp -s "$TMP/out.png" "$TMP/fp32.png"; then ok "auto without bf16 = fp32, bit for bit"
+else bad "auto without bf16 = fp32, bit for bit"; fi
+SD_NO_BF16=1 expect_fail "precision bf16 without bf16" "neither AMX-BF16 nor AVX512-BF16" "${P[@]}" --precision bf16
+expect_fail "precision bad value" "--precision must be auto, fp32 or bf16" "${P[@]}" --precision fp16
+if SD_NO_BF16=1 "$DIFFUSE" "${P[@]}" --quiet --timings --out "$TMP/out.png" 2>"$TMP/err" &&
+   grep -q "precision: fp32" "$TMP/err"; then ok "--timings names the precision"
+else bad "--timings names the precision"; fi
+if "$DIFFUSE" "${P[@]}" --quiet --precision bf16 --out "$TMP/bf16.png" 2>"$TMP/err"; then
+  if cmp -s "$TMP/bf16.png" "$TMP/fp32.png"; then bad "bf16 differs from fp32"; else ok "bf16 runs, differs from fp32"; fi
+elif grep -qF "neither AMX-BF16 nor AVX512-BF16" "$TMP/err"; then echo "SKIP precision bf16: no bf16 instructions here"
+else bad "precision bf16"; fi
 # TAESD: draft VAE in both layouts, live previews (TAESD at full size, latent->RGB at 1/8)
 TAESD=$SHARED/golden-taesd
 if [ -d "$TAESD" ]; then

@@ -20,6 +20,11 @@ typedef struct {
     cJSON *precision;       /* parsed precision.json of the folder, or NULL */
     const char *vocab_dir;  /* CLIP vocabulary folder (--vocab, default <dir>/../clip) */
     const char *models_dir; /* where checkpoints live when <dir> lacks them (--models), or NULL */
+    double bf16_rel;        /* --precision bf16: U-Net, VAE and pipelines run bf16 and every
+                             * comparison allows bf16_rel x max|reference|; 0: fp32 */
+    int bf16_report;        /* bf16: every comparison of the case is printed, not asserted
+                             * (pipelines: one network's error compounds over the steps);
+                             * intermediates ("block." labels) are reported in any bf16 case */
 } golden_case;
 
 typedef struct {

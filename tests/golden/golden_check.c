@@ -16,6 +16,14 @@
 #include <sys/stat.h>
 
 #include "golden.h"
+#include "ops/gemm_bf16.h"
+
+/* --precision bf16: every comparison of the U-Net, VAE and pipeline cases allows this
+ * fraction of the reference's largest value. It is the goal of issue 17 for one U-Net
+ * evaluation: PyTorch's bf16 autocast measured 1.9 % (OpenVINO's bf16 2.3 %) max |error| /
+ * max |fp32 output| on the full-size SD 1.5 U-Net with random weights
+ * (../shared/anchors/README.md). A bf16 path no worse than PyTorch's passes it. */
+#define GOLDEN_BF16_REL 0.019
 
 typedef int (*golden_runner)(const golden_case *c, golden_tally *t);
 
@@ -132,8 +140,10 @@ static int networks_unsupported(const golden_case *c, golden_tally *t)
 int main(int argc, char **argv)
 {
     static const char usage[] =
-        "usage: golden-check FOLDER [--vocab CLIP_DIR] [--models DIR] [--only PREFIX]\n";
+        "usage: golden-check FOLDER [--vocab CLIP_DIR] [--models DIR] [--only PREFIX]\n"
+        "                    [--precision fp32|bf16]\n";
     const char *dir = NULL, *vocab = NULL, *models = NULL, *only = NULL;
+    int bf16 = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--vocab") == 0 && i + 1 < argc)
             vocab = argv[++i];
@@ -141,6 +151,9 @@ int main(int argc, char **argv)
             models = argv[++i];
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             only = argv[++i];
+        else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc &&
+                 (strcmp(argv[i + 1], "fp32") == 0 || strcmp(argv[i + 1], "bf16") == 0))
+            bf16 = strcmp(argv[++i], "bf16") == 0;
         else if (argv[i][0] != '-' && !dir)
             dir = argv[i];
         else {
@@ -168,6 +181,10 @@ int main(int argc, char **argv)
             return 77;
         }
 
+    if (bf16 && ops_bf16_best() == OPS_BF16_NONE) {
+        printf("SKIP: --precision bf16: this CPU (or build) has no bf16 kernel\n");
+        return 77;
+    }
     size_t count = 0;
     char **names = list_cases(dir, &count);
     if (!names) {
@@ -190,7 +207,11 @@ int main(int argc, char **argv)
             continue;
         }
         golden_case c = {.dir = dir, .name = name, .precision = precision, .vocab_dir = vocab,
-                         .models_dir = models};
+                         .models_dir = models,
+                         .bf16_rel = bf16 && (run == golden_run_unet || run == golden_run_vae_encode ||
+                                              run == golden_run_vae_decode ||
+                                              run == golden_run_pipeline) ? GOLDEN_BF16_REL : 0.0,
+                         .bf16_report = bf16 && run == golden_run_pipeline};
         snprintf(path, sizeof path, "%s/%s.json", dir, name);
         c.json = read_json(path);
         if (!c.json) {

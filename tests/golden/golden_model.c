@@ -8,6 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "layers/layers_bf16.h"
+#include "nets/keys.h"
+#include "ops/gemm_bf16.h"
+
 int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkpoints *cp)
 {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(c->json, "checkpoint");
@@ -89,6 +93,56 @@ int golden_compare_relative(const golden_case *c, golden_tally *t, const char *l
     int ok = golden_compare_arrays(c, t, label, ref, got, n, tol);
     free(ref);
     return ok;
+}
+
+/* as the model packs them (pipeline/precision.c): the VAE encoder stays fp32 */
+static const char *const bf16_prefixes[] = {SD_KEY_UNET, SD_KEY_VAE_DECODER,
+                                            SD_KEY_VAE_POST_QUANT_CONV};
+#define N_PREFIXES (sizeof bf16_prefixes / sizeof bf16_prefixes[0])
+
+/* The packs of the checkpoints open at once (a runner has one or two), by weights. Test
+ * code, one thread: a small table instead of threading the packs through every runner. */
+#define MAX_OPEN 4
+static struct {
+    const sd_weights *w;
+    sd_layers_bf16_pack *packs[N_PREFIXES];
+} open_packs[MAX_OPEN];
+
+sd_status golden_prepare(const golden_case *c, sd_weights *w, sd_layer_precision *precision,
+                         sd_error *err)
+{
+    *precision = SD_LAYER_FP32;
+    if (c->bf16_rel <= 0.0)
+        return SD_OK;
+    int slot = 0;
+    while (slot < MAX_OPEN && open_packs[slot].w)
+        slot++;
+    if (slot == MAX_OPEN)
+        return sd_fail(err, SD_ERR_INTERNAL, "golden: more than %d checkpoints packed", MAX_OPEN);
+    open_packs[slot].w = w;
+    for (size_t i = 0; i < N_PREFIXES; i++) {
+        sd_status s = sd_layers_prepare_bf16(w, bf16_prefixes[i], ops_bf16_best(),
+                                             &open_packs[slot].packs[i], err);
+        if (s != SD_OK) {
+            golden_unprepare(w);
+            return s;
+        }
+    }
+    *precision = SD_LAYER_BF16;
+    return SD_OK;
+}
+
+void golden_unprepare(sd_weights *w)
+{
+    for (int slot = 0; w && slot < MAX_OPEN; slot++) {
+        if (open_packs[slot].w != w)
+            continue;
+        for (size_t i = 0; i < N_PREFIXES; i++) {
+            sd_layers_bf16_free(w, open_packs[slot].packs[i]);
+            open_packs[slot].packs[i] = NULL;
+        }
+        open_packs[slot].w = NULL;
+    }
 }
 
 int golden_case_loras(const golden_case *c, sd_lora *loras, char (*paths)[4096], int max)

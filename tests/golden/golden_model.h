@@ -8,6 +8,7 @@
 #include "golden.h"
 #include "nets/model_config.h"
 #include "io/weights.h"
+#include "layers/layers.h"
 
 #define GOLDEN_MAX_CHECKPOINTS 2
 
@@ -25,6 +26,13 @@ int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkp
  * Returns SD_OK with *w to free with sd_weights_free, or the loader's error. */
 sd_status golden_open_model(const char *path, sd_weights **w, sd_model_config *cfg,
                             sd_error *err);
+
+/* --precision bf16 (c->bf16_rel > 0): packs the U-Net's and the VAE's layers of w for the
+ * bf16 kernels and sets *precision to SD_LAYER_BF16; fp32 mode: nothing. golden_unprepare
+ * frees the packing (call it before sd_weights_free; harmless when nothing was packed). */
+sd_status golden_prepare(const golden_case *c, sd_weights *w, sd_layer_precision *precision,
+                         sd_error *err);
+void golden_unprepare(sd_weights *w);
 
 /* Merges the case's LoRAs (json "lora": [{"file", "weight"}], files beside the case) into
  * patched copies in w with nets/lora.h; sd_lora_attach after the network is bound points

@@ -288,7 +288,10 @@ int golden_run_pipeline(const golden_case *c, golden_tally *t)
     }
     sd_model *model = NULL;
     sd_error err = {0};
-    if (sd_model_load(path, c->vocab_dir, NULL, &model, &err) != SD_OK) {
+    /* fp32 unless --precision bf16: the goldens are float32 torch */
+    const sd_model_options opts = {.precision = c->bf16_rel > 0.0 ? SD_PRECISION_BF16
+                                                                   : SD_PRECISION_FP32};
+    if (sd_model_load(path, c->vocab_dir, &opts, &model, &err) != SD_OK) {
         golden_check(c, t, 0, "load %s: %s", path, err.message);
         return -1;
     }

@@ -149,7 +149,8 @@ static void run_checkpoint(const golden_case *c, golden_tally *t, const unet_inp
         sd_unet_config_detect(sd_weights_file(weights), &cfg.unet, &err) != SD_OK ||
         golden_apply_loras(c, t, weights, &cfg, variant) != 0 ||
         sd_unet_load(unet, weights, &cfg.unet, &err) != SD_OK ||
-        sd_lora_attach(weights, SD_KEY_UNET, &err) != SD_OK) {
+        sd_lora_attach(weights, SD_KEY_UNET, &err) != SD_OK ||
+        golden_prepare(c, weights, &unet->precision, &err) != SD_OK) {
         golden_check(c, t, 0, "%s: loading the U-Net: %s", variant, err.message);
         goto done;
     }
@@ -198,6 +199,7 @@ done:
     free(eps);
     free(eps2);
     free(unet);
+    golden_unprepare(weights);
     sd_weights_free(weights);
 }
 

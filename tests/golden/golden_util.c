@@ -121,7 +121,18 @@ int golden_compare_arrays(const golden_case *c, golden_tally *t, const char *lab
         if (d > max_err)
             max_err = d;
     }
+    if (c->bf16_rel > 0.0) {   /* bf16 mode: relative to the reference's largest value */
+        double mag = 0.0;
+        for (size_t i = 0; i < n; i++)
+            mag = fabs((double)expected[i]) > mag ? fabs((double)expected[i]) : mag;
+        tol = tol > c->bf16_rel * mag ? tol : c->bf16_rel * mag;
+    }
     int ok = finite && max_err <= tol;
+    if (c->bf16_rel > 0.0 && (c->bf16_report || strstr(label, "block."))) {
+        printf("%-28s %-40s max_abs_err=%.3e (%.2f %% of max|reference|) bf16: reported\n", c->name,
+               label, max_err, 100.0 * c->bf16_rel * max_err / (tol > 0.0 ? tol : 1.0));
+        return 1;
+    }
     report(c, t, ok, label, max_err, tol, finite ? NULL : " (non-finite values)");
     return ok;
 }

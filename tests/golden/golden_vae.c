@@ -92,8 +92,11 @@ static sd_weights *load_vae(const golden_case *c, golden_tally *t, const char *p
     sd_status st = golden_open_model(path, &w, &cfg, &err);
     if (st == SD_OK)
         st = sd_vae_load(vae, w, &cfg.vae, &err);
+    if (st == SD_OK)
+        st = golden_prepare(c, w, &vae->precision, &err);
     if (st != SD_OK) {
         golden_check(c, t, 0, "loading %s: %s", path, err.message);
+        golden_unprepare(w);
         sd_weights_free(w);
         return NULL;
     }
@@ -195,6 +198,7 @@ done:
     free(sample);
     free(latent);
     sd_arena_free(&arena);
+    golden_unprepare(weights);
     sd_weights_free(weights);
     return ret;
 }
@@ -281,6 +285,7 @@ done:
     free(decoded);
     free(image01);
     sd_arena_free(&arena);
+    golden_unprepare(weights);
     sd_weights_free(weights);
     return ret;
 }

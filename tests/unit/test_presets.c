@@ -43,7 +43,7 @@ static void test_round_trip(void)
         "\"prediction\": \"v\", \"steps\": 12, \"cfg_scale\": 6.5, "
         "\"strength\": 0.5, \"seed\": 42, \"clip_skip\": 2, \"resolution\": 768, "
         "\"padding\": 32, \"feather\": 4.5, \"model\": \"/m.safetensors\", "
-        "\"x-future\": {\"nested\": [1, 2, 3]}}";
+        "\"precision\": \"bf16\", \"x-future\": {\"nested\": [1, 2, 3]}}";
     sd_preset *p = NULL;
     sd_error err = {0};
     CHECK(sd_preset_parse(text, "fox.json", &p, &err) == SD_OK, "parse: %s", err.message);
@@ -65,6 +65,8 @@ static void test_round_trip(void)
               "settings equal after round trip");
         CHECK(b.steps == 12 && b.sampler == SD_SAMPLER_DPMPP_2M_KARRAS && b.seed == 42 &&
               b.clip_skip == 2 && b.resolution == 768, "values as written");
+        CHECK((b.set & SD_PRESET_PRECISION) && b.precision == SD_PRECISION_BF16,
+              "precision as written");
         CHECK((b.set & SD_PRESET_SPACING) && b.spacing == SD_SPACING_TRAILING
                   && (b.set & SD_PRESET_PREDICTION) && b.prediction == SD_PREDICTION_V,
               "timestep_spacing and prediction as written");
@@ -205,6 +207,8 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"padding\": -1}", "\"padding\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"feather\": \"soft\"}", "\"feather\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"model\": 7}", "\"model\": must be a string");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"precision\": \"fp16\"}",
+                 "\"precision\": must be auto, fp32 or bf16");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"draft_vae\": 1}", "\"draft_vae\": must be true or false");
 
     sd_preset *p = NULL;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/float_bits.h"
+#include "layers/layers_bf16.h"
 
 #define KEY_MAX 224
 
@@ -56,6 +57,11 @@ sd_status sd_linear_forward(const sd_linear *l, const sd_layer_ctx *ctx, const f
                             int rows, float *y, sd_error *err)
 {
     const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
+    if (ctx->precision == SD_LAYER_BF16 && l->p.prepared) {
+        if (sd_linear_forward_bf16(l, ctx, x, rows, y) != 0)
+            return out_of_scratch(&l->p, ctx, mark, "a linear layer (bf16)", err);
+        return SD_OK;
+    }
     const float *weight = effective_f32(&l->p, ctx);   /* [out, in] */
     if (!weight)
         return out_of_scratch(&l->p, ctx, mark, "a linear layer", err);
@@ -75,8 +81,9 @@ sd_status sd_conv2d_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const f
                             int h, int w, float *y, sd_error *err)
 {
     const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
-    const float *weight = effective_f32(&c->p, ctx);   /* [co, ci, kh, kw] */
-    if (!weight || op_conv2d(ctx->arena, x, n, c->ci, h, w, weight, bias_f32(&c->p), c->co,
+    const int bf16 = sd_conv2d_bf16_ready(c, ctx);
+    const float *weight = bf16 ? NULL : effective_f32(&c->p, ctx);   /* [co, ci, kh, kw] */
+    if (bf16 ? sd_conv2d_forward_bf16(c, ctx, x, n, h, w, y) != 0 : !weight || op_conv2d(ctx->arena, x, n, c->ci, h, w, weight, bias_f32(&c->p), c->co,
                              &c->params, y) != 0) {
         char what[96];
         snprintf(what, sizeof what, "a %dx%d convolution %d -> %d at %dx%d", c->params.kh,
@@ -155,8 +162,13 @@ sd_status sd_attention_forward(const sd_attention *a, const sd_layer_ctx *ctx, c
         return s;
     }
     /* softmax(q kᵀ / sqrt(head_dim) [+ causal]) v per head: [nq, inner] */
-    if (op_attention(ctx->arena, q, inner, k, v, inner, nq, nk, a->heads, a->head_dim, causal,
-                     o) != 0)
+    const ops_bf16_isa isa = ctx->precision == SD_LAYER_BF16 && a->q.p.prepared ? ops_bf16_best()
+                                                                                : OPS_BF16_NONE;
+    if (isa != OPS_BF16_NONE
+            ? op_attention_bf16(ctx->arena, isa, q, inner, k, v, inner, nq, nk, a->heads,
+                                a->head_dim, causal, o) != 0
+            : op_attention(ctx->arena, q, inner, k, v, inner, nq, nk, a->heads, a->head_dim,
+                           causal, o) != 0)
         return out_of_scratch(&a->q.p, ctx, mark, "attention", err);
     s = sd_linear_forward(&a->out, ctx, o, nq, y, err);   /* [nq, q_dim] */
     sd_arena_reset(ctx->arena, mark);
@@ -196,8 +208,8 @@ void sd_layer_scope_end(sd_layer_ctx *ctx, sd_layer_scope scope)
 sd_status sd_layer_pin_params(sd_layer_ctx *ctx, const sd_layer_params *p, sd_error *err)
 {
     const sd_tensor *t = effective(p);
-    if (!t->packed)
-        return SD_OK;   /* read in place: nothing to widen */
+    if (!t->packed || (ctx->precision == SD_LAYER_BF16 && p->prepared))
+        return SD_OK;   /* read in place, or by the bf16 kernels: nothing to widen */
     char key[KEY_MAX];
     if (ctx->n_pins == SD_LAYER_MAX_PINS)
         return sd_fail(err, SD_ERR_INTERNAL, "%s: more than %d weights pinned at once",

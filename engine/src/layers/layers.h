@@ -56,10 +56,12 @@
 #include "ops/ops.h"
 #include "sd.h"
 
-/* Which kernels a forward may use. Only the fp32 path exists today (every golden test runs
- * it); the bf16 kernels add their value here and read sd_layer_params.prepared. */
+/* Which kernels a forward may use. SD_LAYER_FP32: today's exact path (every golden test
+ * runs it). SD_LAYER_BF16: the layers that sd_layers_prepare_bf16 packed (layers_bf16.h)
+ * multiply in bf16 with fp32 sums, attention's two products too; the rest stays fp32. */
 typedef enum {
     SD_LAYER_FP32 = 0,
+    SD_LAYER_BF16 = 1,
 } sd_layer_precision;
 
 /* Bias or not, for the modules that have a bias= argument in torch. */

@@ -197,7 +197,7 @@ sd_status sd_unet_forward(const sd_unet *u, sd_arena *a, const float *x, int bat
     const sd_unet_config *cfg = &u->cfg;
     const int n = batch, mc = cfg->model_channels, temb_dim = cfg->time_embed_dim;
     const sd_arena_mark start = sd_arena_get_mark(a);
-    sd_layer_ctx ctx = sd_layer_ctx_make(a, SD_LAYER_FP32);
+    sd_layer_ctx ctx = sd_layer_ctx_make(a, u->precision);
     sd_status s = SD_OK;
 
     /* time_embed: [cos | sin] sinusoid → Linear → SiLU → Linear; one timestep per batch */

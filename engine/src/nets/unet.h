@@ -87,6 +87,7 @@ typedef struct {
     sd_unet_block output_blocks[SD_UNET_MAX_BLOCKS];
     sd_group_norm out_0;                           /* + SiLU (out.1) */
     sd_conv2d out_2;
+    sd_layer_precision precision;   /* SD_LAYER_FP32 after load; the model may prepare bf16 */
 } sd_unet;
 
 /* Optional observer of intermediate activations (the golden test compares them).

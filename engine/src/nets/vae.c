@@ -327,10 +327,10 @@ static size_t decoder_peak(const sd_vae_config *cfg, int h, int w)
     return peak;
 }
 
-static sd_status state_init(vae_state *s, sd_arena *arena, size_t floats,
-                            const sd_vae_trace *trace, sd_error *err)
+static sd_status state_init(vae_state *s, sd_arena *arena, sd_layer_precision precision,
+                            size_t floats, const sd_vae_trace *trace, sd_error *err)
 {
-    s->ctx = sd_layer_ctx_make(arena, SD_LAYER_FP32);
+    s->ctx = sd_layer_ctx_make(arena, precision);
     s->trace = trace;
     s->x = sd_arena_floats(arena, floats);
     s->t0 = sd_arena_floats(arena, floats);
@@ -401,7 +401,7 @@ sd_status sd_vae_encode_moments(const sd_vae *vae, sd_arena *arena, const float 
         return st;
     const sd_arena_mark mark = sd_arena_get_mark(arena);
     vae_state s = {.h = height, .w = width, .c = vae->cfg.in_channels};
-    st = state_init(&s, arena, encoder_peak(&vae->cfg, height, width), trace, err);
+    st = state_init(&s, arena, vae->precision, encoder_peak(&vae->cfg, height, width), trace, err);
     if (st == SD_OK)
         st = encoder_forward(vae, &s, image, err);
     /* moments = quant_conv(h): [2 * latent, h, w] = mean | logvar */
@@ -505,7 +505,7 @@ sd_status sd_vae_decode(const sd_vae *vae, sd_arena *arena, const float *z, int 
         return st;
     const sd_arena_mark mark = sd_arena_get_mark(arena);
     vae_state s = {.h = h, .w = w, .c = vae->cfg.latent_channels};
-    st = state_init(&s, arena, decoder_peak(&vae->cfg, h, w), trace, err);
+    st = state_init(&s, arena, vae->precision, decoder_peak(&vae->cfg, h, w), trace, err);
     /* [latent, h, w] → [latent, h, w] */
     if (st == SD_OK)
         st = conv(&vae->post_quant_conv, &s, z, h, w, s.x, err);

@@ -82,6 +82,7 @@ typedef struct {
     sd_conv2d quant_conv;       /* 1x1, moments → moments */
     sd_conv2d post_quant_conv;  /* 1x1, z → z */
     vae_decoder decoder;
+    sd_layer_precision precision;   /* SD_LAYER_FP32 after load; the model may prepare bf16 */
 } sd_vae;
 
 /* Optional observer of intermediate tensors (the golden tests compare them).

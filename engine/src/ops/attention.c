@@ -11,76 +11,13 @@
 #include "ops/exp.h"
 #include "ops/parallel.h"
 #include "ops/simd.h"
+#include "ops/softmax.h"
 
 /* Floats per score block (4 MB): large enough for efficient GEMMs, small enough to
  * stay in cache-friendly territory for a 4096-token self-attention. */
 #define ATTN_SCORE_FLOATS ((size_t)1 << 20)
 /* Widest head the fused tiles take (SD 1.x: 40, 80, 160 in the U-Net, 64 in CLIP). */
 #define ATTN_FUSED_MAX_DIM 160
-
-static float row_max(const float *x, int n)
-{
-    float lane[OPS_LANES];
-    int j = 0;
-    for (int l = 0; l < OPS_LANES; l++)
-        lane[l] = x[0];
-    for (; j + OPS_LANES <= n; j += OPS_LANES)
-        for (int l = 0; l < OPS_LANES; l++)
-            lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
-    float m = lane[0];
-    for (int l = 1; l < OPS_LANES; l++)
-        m = lane[l] > m ? lane[l] : m;
-    for (; j < n; j++)
-        m = x[j] > m ? x[j] : m;
-    return m;
-}
-
-/* x = exp(x - m) in place over n values. */
-static void exp_shift(float *x, int n, float m)
-{
-    int j = 0;
-    for (; j + OPS_LANES <= n; j += OPS_LANES)
-        for (int l = 0; l < OPS_LANES; l++)
-            x[j + l] = ops_exp_nonpos(x[j + l] - m);
-    for (; j < n; j++)
-        x[j] = ops_exp_nonpos(x[j] - m);
-}
-
-/* Sum of n values, accumulated in double. */
-static double row_sum(const float *x, int n)
-{
-    double lane[OPS_LANES] = {0};
-    int j = 0;
-    for (; j + OPS_LANES <= n; j += OPS_LANES)
-        for (int l = 0; l < OPS_LANES; l++)
-            lane[l] += x[j + l];
-    double sum = 0.0;
-    for (; j < n; j++)
-        sum += x[j];
-    for (int l = 0; l < OPS_LANES; l++)
-        sum += lane[l];
-    return sum;
-}
-
-/* In place over s[rows, nk]: s = exp(s - rowmax) with keys past the causal limit
- * zeroed; inv_sum[r] = 1 / row sum, applied after the product with V (cheaper on
- * [rows, d] than on [rows, nk]). */
-static void softmax_rows(float *s, int rows, int nk, int row0, int causal, float *inv_sum)
-{
-    for (int r = 0; r < rows; r++) {
-        float *sr = s + (size_t)r * nk;
-        int len = nk;
-        if (causal) {
-            len = row0 + r + 1;       /* query i sees keys 0..i */
-            if (len > nk)
-                len = nk;
-        }
-        exp_shift(sr, len, row_max(sr, len));
-        double sum = row_sum(sr, len);
-        memset(sr + len, 0, (size_t)(nk - len) * sizeof *sr);
-        inv_sum[r] = (float)(1.0 / sum);
-    }
-}
 
 #ifdef SD_HAVE_AVX2
 /* The fused path's operands: every head's keys transposed and values packed. */
@@ -210,7 +147,7 @@ int op_attention(sd_arena *a, const float *q, int q_stride, const float *k, cons
             /* [rows, nk] = scale · q_h[rows, d] · k_h[nk, d]ᵀ */
             ops_sgemm(0, 1, rows, nk, head_dim, scale, qh + (size_t)i0 * q_stride, q_stride, kh,
                       kv_stride, 0.0f, scores, nk);
-            softmax_rows(scores, rows, nk, i0, causal, inv_sum);
+            ops_softmax_rows(scores, rows, nk, i0, causal, inv_sum);
             /* [rows, d] = p[rows, nk] · v_h[nk, d] */
             ops_sgemm(0, 0, rows, head_dim, nk, 1.0f, scores, nk, vh, kv_stride, 0.0f, orows,
                       out_stride);

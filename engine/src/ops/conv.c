@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "ops/im2col.h"
 #include "ops/parallel.h"
 #include "ops/winograd.h"
 
@@ -49,53 +50,52 @@ typedef struct {
     size_t ld;           /* floats between rows of col: rows*wo, or more when batched */
 } im2col_args;
 
+void ops_im2col_row(const float *x, int h, int w, const sd_conv_params *p, int wo, int oy0,
+                    int rows, int kk, float *dst)
+{
+    const int s = p->stride, taps = p->kh * p->kw;
+    const int c = kk / taps, ky = kk % taps / p->kw, kx = kk % p->kw;
+    const float *xc = x + (size_t)c * h * w;
+    /* Output columns ox whose input column ix = ox*s - pad_left + kx lies in [0, w). */
+    int off = kx - p->pad_left;
+    int ox_lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    int ox_hi = (w - 1 - off) < 0 ? 0 : (w - 1 - off) / s + 1;
+    if (ox_hi > wo)
+        ox_hi = wo;
+    if (ox_lo > ox_hi)
+        ox_lo = ox_hi;
+    for (int r = 0; r < rows; r++) {
+        float *d = dst + (size_t)r * wo;
+        int iy = (oy0 + r) * s - p->pad_top + ky;
+        if (iy < 0 || iy >= h) {
+            memset(d, 0, (size_t)wo * sizeof *d);
+            continue;
+        }
+        const float *src = xc + (size_t)iy * w;
+        for (int ox = 0; ox < ox_lo; ox++)
+            d[ox] = 0.0f;
+        if (s == 1) {
+            memcpy(d + ox_lo, src + ox_lo + off, (size_t)(ox_hi - ox_lo) * sizeof *d);
+        } else {
+            for (int ox = ox_lo; ox < ox_hi; ox++)
+                d[ox] = src[ox * s + off];
+        }
+        for (int ox = ox_hi; ox < wo; ox++)
+            d[ox] = 0.0f;
+    }
+}
+
 /* Unfolds output rows oy0 .. oy0+rows-1 of input channels c0 .. c1-1 of one image
  * x[ci, h, w] into col[ci*kh*kw, rows*wo] (row stride ld); row (c, ky, kx) of col matches
  * weight[co, c, ky, kx]. */
 static void im2col_band(void *arg, int worker, int c0, int c1)
 {
     const im2col_args *a = arg;
-    const float *x = a->x;
-    const int h = a->h, w = a->w, wo = a->wo, oy0 = a->oy0, rows = a->rows;
-    const sd_conv_params *p = a->p;
-    float *col = a->col;
-    const int s = p->stride;
+    const int taps = a->p->kh * a->p->kw;
     (void)worker;
-    for (int c = c0; c < c1; c++) {
-        const float *xc = x + (size_t)c * h * w;
-        for (int ky = 0; ky < p->kh; ky++) {
-            for (int kx = 0; kx < p->kw; kx++) {
-                float *dst = col + ((size_t)(c * p->kh + ky) * p->kw + kx) * a->ld;
-                /* Output columns ox whose input column ix = ox*s - pad_left + kx lies in [0, w). */
-                int off = kx - p->pad_left;
-                int ox_lo = off >= 0 ? 0 : (-off + s - 1) / s;
-                int ox_hi = (w - 1 - off) < 0 ? 0 : (w - 1 - off) / s + 1;
-                if (ox_hi > wo)
-                    ox_hi = wo;
-                if (ox_lo > ox_hi)
-                    ox_lo = ox_hi;
-                for (int r = 0; r < rows; r++) {
-                    float *d = dst + (size_t)r * wo;
-                    int iy = (oy0 + r) * s - p->pad_top + ky;
-                    if (iy < 0 || iy >= h) {
-                        memset(d, 0, (size_t)wo * sizeof *d);
-                        continue;
-                    }
-                    const float *src = xc + (size_t)iy * w;
-                    for (int ox = 0; ox < ox_lo; ox++)
-                        d[ox] = 0.0f;
-                    if (s == 1) {
-                        memcpy(d + ox_lo, src + ox_lo + off, (size_t)(ox_hi - ox_lo) * sizeof *d);
-                    } else {
-                        for (int ox = ox_lo; ox < ox_hi; ox++)
-                            d[ox] = src[ox * s + off];
-                    }
-                    for (int ox = ox_hi; ox < wo; ox++)
-                        d[ox] = 0.0f;
-                }
-            }
-        }
-    }
+    for (int kk = c0 * taps; kk < c1 * taps; kk++)
+        ops_im2col_row(a->x, a->h, a->w, a->p, a->wo, a->oy0, a->rows, kk,
+                       a->col + (size_t)kk * a->ld);
 }
 
 /* Small images (the U-Net's 16x16 and 8x8 levels): one GEMM for the whole batch,

@@ -15,6 +15,7 @@
 #include <cblas.h>
 #include <string.h>
 
+#include "core/float_bits.h"
 #include "ops/parallel.h"
 
 #define POS 16   /* positions in a 4x4 transformed tile */
@@ -35,10 +36,35 @@ typedef struct {
     float *rows;         /* per worker [8, tw + 1]: input rows split even / odd, or the
                           * four output runs of a tile row */
     float *y;
+    /* the bf16 variant (ops_conv3x3_winograd_bf16) */
+    ops_bf16_isa isa;
+    const uint16_t *weight_bf16;   /* rows operand [co][kpad(9 ci)] */
+    int ci_pad;                    /* ops_bf16_kpad(ci) */
+    uint16_t *ub;                  /* [16][co][ci_pad] */
+    uint16_t *vb;                  /* [16] cols operands [ci, cols], vb_plane apart */
+    size_t vb_plane;
 } winograd;
 
-/* U[p, o, c] = (G g Gᵀ)[p / 4, p % 4] for output channels o0..o1-1,
+/* u[p] = (G g Gᵀ)[p / 4, p % 4] for one 3x3 kernel g,
  * G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
+static void weight_tile(const float g[9], float u[POS])
+{
+    float t[4][3];
+    for (int k = 0; k < 3; k++) {
+        t[0][k] = g[k];
+        t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
+        t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
+        t[3][k] = g[6 + k];
+    }
+    for (int i = 0; i < 4; i++) {
+        u[4 * i + 0] = t[i][0];
+        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[4 * i + 3] = t[i][2];
+    }
+}
+
+/* U[p, o, c] = weight_tile(weight[o, c])[p] for output channels o0..o1-1. */
 static void transform_weights(void *arg, int worker, int o0, int o1)
 {
     const winograd *wg = arg;
@@ -46,23 +72,11 @@ static void transform_weights(void *arg, int worker, int o0, int o1)
     (void)worker;
     for (int o = o0; o < o1; o++) {
         for (int c = 0; c < wg->ci; c++) {
-            const float *g = wg->weight + ((size_t)o * wg->ci + c) * 9;   /* [3, 3] */
-            float t[4][3], u[4][4];
-            for (int k = 0; k < 3; k++) {
-                t[0][k] = g[k];
-                t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
-                t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
-                t[3][k] = g[6 + k];
-            }
-            for (int i = 0; i < 4; i++) {
-                u[i][0] = t[i][0];
-                u[i][1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-                u[i][2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-                u[i][3] = t[i][2];
-            }
+            float u[POS];
+            weight_tile(wg->weight + ((size_t)o * wg->ci + c) * 9, u);
             float *dst = wg->u + (size_t)o * wg->ci + c;
             for (int p = 0; p < POS; p++)
-                dst[(size_t)p * plane] = u[p / 4][p % 4];
+                dst[(size_t)p * plane] = u[p];
         }
     }
 }
@@ -236,6 +250,120 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
         ops_parallel_for(workers, ci, transform_input, &wg);
         /* the 16 position GEMMs are independent: one worker takes whole GEMMs */
         ops_parallel_for(workers, POS, multiply_positions, &wg);
+        ops_parallel_for(workers, co, transform_output, &wg);
+    }
+    sd_arena_reset(a, mark);
+    return 0;
+}
+
+/* ---- bf16: U and V rounded to bf16, the 16 products by the bf16 kernel ------------------ */
+
+/* Ub[p, o, c] = bf16(weight_tile(g)[p]), g the bf16 weight widened (exactly); the transform
+ * itself runs in fp32 and its result is rounded once. */
+static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
+{
+    const winograd *wg = arg;
+    const size_t plane = (size_t)wg->co * wg->ci_pad, ld = (size_t)ops_bf16_kpad(9 * wg->ci);
+    (void)worker;
+    for (int o = o0; o < o1; o++) {
+        for (int p = 0; p < POS; p++)   /* the k padding of each row */
+            memset(wg->ub + p * plane + (size_t)o * wg->ci_pad + wg->ci, 0,
+                   (size_t)(wg->ci_pad - wg->ci) * sizeof *wg->ub);
+        for (int c = 0; c < wg->ci; c++) {
+            float g[9], u[POS];
+            const uint16_t *src = wg->weight_bf16 + (size_t)o * ld + (size_t)c * 9;
+            for (int t = 0; t < 9; t++)
+                g[t] = f32_from_bits((uint32_t)src[t] << 16);
+            weight_tile(g, u);
+            uint16_t *dst = wg->ub + (size_t)o * wg->ci_pad + c;
+            for (int p = 0; p < POS; p++)
+                dst[(size_t)p * plane] = ops_bf16_round(u[p]);
+        }
+    }
+}
+
+/* Vb[p] = V[p] [ci, cols] in the cols layout, positions p0..p1-1. */
+static void pack_positions(void *arg, int worker, int p0, int p1)
+{
+    const winograd *wg = arg;
+    (void)worker;
+    for (int p = p0; p < p1; p++)
+        ops_bf16_pack_cols(wg->v + (size_t)p * wg->v_plane, wg->ci, wg->cols, (size_t)wg->cols,
+                           wg->vb + (size_t)p * wg->vb_plane);
+}
+
+static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
+{
+    const winograd *wg = arg;
+    (void)worker;
+    for (int p = p0; p < p1; p++)
+        ops_gemm_bf16_serial(wg->isa, wg->co, wg->cols, wg->ci,
+                             wg->ub + (size_t)p * wg->co * wg->ci_pad, (size_t)wg->ci_pad,
+                             wg->vb + (size_t)p * wg->vb_plane, wg->m + (size_t)p * wg->m_plane,
+                             (size_t)wg->cols, 0);
+}
+
+/* Bytes of the bf16 variant's scratch: Ub, and per column of a band V (fp32), Vb, M. */
+static size_t bf16_fixed_bytes(int ci, int co)
+{
+    return (size_t)POS * co * ops_bf16_kpad(ci) * sizeof(uint16_t) +
+           (size_t)POS * (2 * PLANE_PAD * sizeof(float) +
+                          (size_t)ops_bf16_kpad(ci) * OPS_BF16_NBLOCK * sizeof(uint16_t));
+}
+
+static size_t bf16_col_bytes(int ci, int co)
+{
+    return (size_t)POS * ((ci + co) * sizeof(float) + (size_t)ops_bf16_kpad(ci) * sizeof(uint16_t));
+}
+
+int ops_winograd_bf16_fits(int n, int ci, int co, int h, int w)
+{
+    const size_t cols_min = (size_t)n * ((w + 1) / 2);
+    return (size_t)h * w >= OPS_WINOGRAD_MIN_HW &&
+           bf16_fixed_bytes(ci, co) + bf16_col_bytes(ci, co) * cols_min <=
+               OPS_WINOGRAD_MAX_FLOATS * sizeof(float);
+}
+
+int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
+                              int h, int w, const uint16_t *weight, const float *bias, int co,
+                              float *y)
+{
+    const int th = (h + 1) / 2, tw = (w + 1) / 2, workers = ops_workers();
+    const size_t budget = OPS_WINOGRAD_MAX_FLOATS * sizeof(float);
+    size_t tb = (budget - bf16_fixed_bytes(ci, co)) / (bf16_col_bytes(ci, co) * (size_t)n * tw);
+    if (tb < 1)
+        tb = 1;
+    if (tb > (size_t)th)
+        tb = (size_t)th;
+    const size_t cols_max = (size_t)n * tb * tw;
+    const int ci_pad = ops_bf16_kpad(ci);
+
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    winograd wg = {
+        .x = x, .bias = bias, .n = n, .ci = ci, .h = h, .w = w, .co = co, .tw = tw,
+        .v_plane = (size_t)ci * cols_max + PLANE_PAD,
+        .m_plane = (size_t)co * cols_max + PLANE_PAD,
+        .v = sd_arena_floats(a, (size_t)POS * ((size_t)ci * cols_max + PLANE_PAD)),
+        .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
+        .rows = sd_arena_floats(a, (size_t)workers * 8 * (tw + 1)),
+        .y = y,
+        .isa = isa, .weight_bf16 = weight, .ci_pad = ci_pad,
+        .ub = sd_arena_alloc(a, (size_t)POS * co * ci_pad * sizeof(uint16_t)),
+        .vb_plane = ops_bf16_cols_size(ci, (int)cols_max) + 2 * PLANE_PAD,
+    };
+    wg.vb = sd_arena_alloc(a, (size_t)POS * wg.vb_plane * sizeof(uint16_t));
+    if (!wg.v || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
+        sd_arena_reset(a, mark);
+        return -1;
+    }
+    ops_parallel_for(workers, co, transform_weights_bf16, &wg);
+    for (int ty0 = 0; ty0 < th; ty0 += (int)tb) {
+        wg.ty0 = ty0;
+        wg.tb = th - ty0 < (int)tb ? th - ty0 : (int)tb;
+        wg.cols = n * wg.tb * tw;
+        ops_parallel_for(workers, ci, transform_input, &wg);
+        ops_parallel_for(workers, POS, pack_positions, &wg);
+        ops_parallel_for(workers, POS, multiply_positions_bf16, &wg);
         ops_parallel_for(workers, co, transform_output, &wg);
     }
     sd_arena_reset(a, mark);

@@ -3,7 +3,10 @@
 #ifndef SD_OPS_WINOGRAD_H
 #define SD_OPS_WINOGRAD_H
 
+#include <stdint.h>
+
 #include "core/arena.h"
+#include "ops/gemm_bf16.h"
 
 /* Scratch bound, in floats (64 MB): transformed weights + one band of transformed input
  * and output. */
@@ -20,5 +23,13 @@ int ops_winograd_fits(int n, int ci, int co, int h, int w);
  * (bias may be NULL). 0, or -1 when the arena cannot give the scratch. */
 int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int w,
                          const float *weight, const float *bias, int co, float *y);
+
+/* The same with bf16 products (ops_bf16.h): weight the rows operand [co][kpad(9 ci)]; the
+ * transformed weights and inputs are rounded to bf16, the products summed in fp32 by
+ * ops_gemm_bf16 (isa), the output transform in fp32. */
+int ops_winograd_bf16_fits(int n, int ci, int co, int h, int w);
+int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
+                              int h, int w, const uint16_t *weight, const float *bias, int co,
+                              float *y);
 
 #endif

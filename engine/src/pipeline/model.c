@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "ops/gemm_bf16.h"
+#include "pipeline/precision.h"
 
 sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err)
@@ -36,6 +38,9 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
         sd_fail_context(err, st, "%s", checkpoint_path);
     if (st == SD_OK)
         st = sd_tokenizer_load(vocab_path, &m->tokenizer, err);
+    if (st == SD_OK &&
+        (st = sd_model_set_precision(m, opts ? opts->precision : SD_PRECISION_AUTO, err)) != SD_OK)
+        sd_fail_context(err, st, "%s", checkpoint_path);
     if (st != SD_OK) {
         sd_model_free(m);
         return st;
@@ -66,12 +71,15 @@ void sd_model_release(sd_model *m, sd_network net)
         return;
     for (int i = 0; network_prefixes[net][i]; i++)
         sd_weights_release(m->weights, network_prefixes[net][i]);
+    sd_model_release_packed(m, net);
 }
 
 void sd_model_free(sd_model *m)
 {
     if (!m)
         return;
+    if (m->weights)
+        sd_model_unprepare(m);
     sd_clip_free(&m->clip);
     sd_model_loras_free(m);
     sd_taesd_free(&m->taesd);
@@ -94,4 +102,6 @@ void sd_model_get_info(const sd_model *m, sd_model_info *info)
     info->vae_base_channels = m->cfg.vae.channels[0];
     info->clip_hidden = m->cfg.clip.hidden;
     info->clip_layers = m->cfg.clip.layers;
+    info->precision = m->precision;
+    info->bf16_kernel = ops_bf16_isa_name((ops_bf16_isa)m->bf16_isa);
 }

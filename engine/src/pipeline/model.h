@@ -11,6 +11,9 @@
 #include "nets/vae.h"
 #include "io/weights.h"
 
+/* Networks (key prefixes) packed for bf16: the U-Net, the VAE decoder, post_quant_conv. */
+#define SD_MODEL_BF16_PACKS 3
+
 struct sd_model {
     sd_model_config cfg;
     sd_weights *weights;      /* owns every fp32 tensor the networks point into */
@@ -23,6 +26,9 @@ struct sd_model {
     char *lora_paths[SD_LORA_MAX];  /* the LoRAs merged into weights (model_lora.h) */
     float lora_weights[SD_LORA_MAX];
     int n_loras;
+    sd_precision precision;   /* what runs (resolved at load: fp32 or bf16) */
+    int bf16_isa;             /* ops_bf16_isa of the packed weights (bf16) */
+    struct sd_layers_bf16_pack *bf16_packs[SD_MODEL_BF16_PACKS];   /* U-Net, VAE decoder */
 };
 
 /* The networks whose weights are used one phase at a time. */

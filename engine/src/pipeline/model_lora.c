@@ -1,5 +1,6 @@
 /* A job's LoRA set merged into the model (see model_lora.h). */
 #include "pipeline/model_lora.h"
+#include "pipeline/precision.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -126,6 +127,7 @@ sd_status sd_model_use_loras(sd_model *m, const sd_job *job, sd_error *err)
     if (st != SD_OK) {
         sd_lora_detach(m->weights);
         set_clear(&want);
+        sd_model_repack(m, NULL);   /* bf16: the packed copies follow the weights back */
         return st;
     }
     for (int i = 0; i < want.n; i++) {
@@ -133,7 +135,7 @@ sd_status sd_model_use_loras(sd_model *m, const sd_job *job, sd_error *err)
         m->lora_weights[i] = want.weight[i];
     }
     m->n_loras = want.n;
-    return SD_OK;
+    return sd_model_repack(m, err);   /* bf16: pack the merged weights */
 }
 
 void sd_model_loras_free(sd_model *m)

@@ -255,6 +255,13 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
     if ((st = validate_loras(c, obj)))
         return st;
     s->set |= cJSON_GetObjectItemCaseSensitive(obj, "loras") ? SD_PRESET_LORAS : 0;
+    if ((st = get_string(c, obj, "precision", 0, &str)))
+        return st;
+    if (str) {
+        if (sd_precision_parse(str, &s->precision))
+            return bad(c, "precision", "must be auto, fp32 or bf16");
+        s->set |= SD_PRESET_PRECISION;
+    }
     return SD_OK;
 }
 
@@ -440,6 +447,10 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
         ok = replace_item(j, "model", cJSON_CreateString(s->model ? s->model : ""));
     if (ok && (set & SD_PRESET_DRAFT_VAE))
         ok = replace_item(j, "draft_vae", cJSON_CreateBool(s->draft_vae != 0));
+    if (ok && (set & SD_PRESET_PRECISION))
+        ok = replace_item(j, "precision", cJSON_CreateString(sd_precision_name(s->precision)
+                                                                 ? sd_precision_name(s->precision)
+                                                                 : "?"));
     if (!ok) {
         cJSON_Delete(j);
         return sd_fail(err, SD_ERR_NOMEM, "out of memory editing a preset");

@@ -1,0 +1,36 @@
+/* Linear layer with bf16 products: y[rows, out] = x · Wᵀ + b, Wᵀ the cols operand (packed
+ * once), x rounded into the rows layout per call. */
+#include "ops/ops_bf16.h"
+
+#include <string.h>
+
+size_t ops_bf16_linear_weight_size(int in, int out)
+{
+    return ops_bf16_cols_size(in, out);
+}
+
+void ops_bf16_pack_linear_weight(const float *weight, int in, int out, uint16_t *dst)
+{
+    ops_bf16_pack_cols_t(weight, in, out, (size_t)in, dst);   /* B[in, out] = weightᵀ */
+}
+
+int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
+                   const uint16_t *weight, const float *bias, int out, float *y)
+{
+    if (rows <= 0 || out <= 0)
+        return 0;
+    const size_t lda = (size_t)ops_bf16_kpad(in);
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    uint16_t *xa = sd_arena_alloc(a, (size_t)rows * lda * sizeof *xa);   /* [rows][kpad(in)] */
+    if (!xa) {
+        sd_arena_reset(a, mark);   /* a failed alloc may have moved past a block's tail */
+        return -1;
+    }
+    ops_bf16_pack_rows(x, rows, in, (size_t)in, xa, lda);
+    if (bias)
+        for (int r = 0; r < rows; r++)
+            memcpy(y + (size_t)r * out, bias, (size_t)out * sizeof *y);
+    ops_gemm_bf16(isa, rows, out, in, xa, lda, weight, y, (size_t)out, bias != NULL);
+    sd_arena_reset(a, mark);
+    return 0;
+}

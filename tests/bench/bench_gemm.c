@@ -1,0 +1,147 @@
+/* GFLOP/s of the bf16 GEMM (ops_gemm_bf16) against the fp32 path (ops_sgemm: OpenBLAS
+ * split over the engine's workers) on SD 1.5 shapes. Not a test: prints figures, medians
+ * of `runs` (argv[1], default 3). "bf16 + pack" includes rounding the activation operand
+ * into its layout, as every call of a layer pays it; the weight operand is packed once,
+ * outside the timing. Built on demand: ninja -C BUILD tests/bench-gemm. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "ops/gemm_bf16.h"
+#include "ops/ops.h"
+#include "ops/ops_bf16.h"
+#include "ops/parallel.h"
+
+#define MAX_RUNS 15
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+/* C[m, n] = A[m, k] · B[k, n]; A the activations, B the weights (as a linear layer, or a
+ * convolution with tokens as rows). */
+static void bench(const char *what, int m, int n, int k, int runs, ops_bf16_isa isa)
+{
+    float *a = xmalloc((size_t)m * k * sizeof *a), *b = xmalloc((size_t)k * n * sizeof *b);
+    float *c = xmalloc((size_t)m * n * sizeof *c);
+    const size_t lda = (size_t)ops_bf16_kpad(k);
+    uint16_t *ap = xmalloc((size_t)m * lda * sizeof *ap);
+    uint16_t *bp = xmalloc(ops_bf16_cols_size(k, n) * sizeof *bp);
+    for (size_t i = 0; i < (size_t)m * k; i++)
+        a[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < (size_t)k * n; i++)
+        b[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
+    ops_bf16_pack_cols(b, k, n, (size_t)n, bp);
+    double t32[MAX_RUNS], t16[MAX_RUNS], t16p[MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        ops_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
+        double t1 = now();
+        ops_bf16_pack_rows(a, m, k, (size_t)k, ap, lda);
+        double t2 = now();
+        ops_gemm_bf16(isa, m, n, k, ap, lda, bp, c, (size_t)n, 0);
+        double t3 = now();
+        t32[r] = t1 - t0;
+        t16[r] = t3 - t2;
+        t16p[r] = t3 - t1;
+    }
+    const double flop = 2.0 * m * n * k * 1e-9;
+    const double f32 = median(t32, runs), f16 = median(t16, runs), f16p = median(t16p, runs);
+    printf("%-28s %5d %5d %6d | fp32 %7.1f | bf16 %7.1f  + pack %7.1f GFLOP/s | x%.2f\n", what, m,
+           n, k, flop / f32, flop / f16, flop / f16p, f32 / f16p);
+    free(a), free(b), free(c), free(ap), free(bp);
+}
+
+/* A whole convolution, batch 2 (CFG), fp32 op_conv2d vs op_conv2d_bf16. */
+static void bench_conv(int ci, int co, int hw, int k, int runs, ops_bf16_isa isa)
+{
+    const int n = 2;
+    const sd_conv_params p = op_conv_params(k, 1, k / 2);
+    float *x = xmalloc((size_t)n * ci * hw * hw * sizeof *x);
+    float *w = xmalloc((size_t)co * ci * k * k * sizeof *w), *y = xmalloc((size_t)n * co * hw * hw * sizeof *y);
+    for (size_t i = 0; i < (size_t)n * ci * hw * hw; i++)
+        x[i] = (float)((i * 2654435761u) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < (size_t)co * ci * k * k; i++)
+        w[i] = (float)((i * 40503u) % 1000) / 1000.0f - 0.5f;
+    uint16_t *wp = xmalloc(ops_bf16_conv_weight_size(co, ci, k, k) * sizeof *wp);
+    ops_bf16_pack_conv_weight(w, co, ci, k, k, wp);
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    double t32[MAX_RUNS], t16[MAX_RUNS];
+    for (int r = 0; r < runs; r++) {
+        double t0 = now();
+        int rc = op_conv2d(&a, x, n, ci, hw, hw, w, NULL, co, &p, y);
+        double t1 = now();
+        rc |= op_conv2d_bf16(&a, isa, x, n, ci, hw, hw, wp, NULL, co, &p, y);
+        double t2 = now();
+        if (rc) {
+            fprintf(stderr, "out of memory\n");
+            exit(2);
+        }
+        t32[r] = t1 - t0;
+        t16[r] = t2 - t1;
+    }
+    const double gflop = 2.0 * n * co * ci * k * k * hw * hw * 1e-9;   /* direct-conv count */
+    const double f32 = median(t32, runs), f16 = median(t16, runs);
+    printf("conv%dx%d %4d->%4d %3dx%-3d x2       | fp32 %6.1f ms %6.1f | bf16 %6.1f ms %6.1f GFLOP/s | x%.2f\n",
+           k, k, ci, co, hw, hw, 1e3 * f32, gflop / f32, 1e3 * f16, gflop / f16, f32 / f16);
+    sd_arena_free(&a);
+    free(x), free(w), free(y), free(wp);
+}
+
+int main(int argc, char **argv)
+{
+    int runs = argc > 1 ? atoi(argv[1]) : 3;
+    if (runs < 1 || runs > MAX_RUNS)
+        runs = 3;
+    const ops_bf16_isa isa = ops_bf16_best();
+    if (isa == OPS_BF16_NONE) {
+        printf("no bf16 kernel on this CPU\n");
+        return 0;
+    }
+    printf("kernel %s, %d workers, medians of %d\n", ops_bf16_isa_name(isa), ops_workers(), runs);
+    printf("%-28s %5s %5s %6s\n", "shape", "M", "N", "K");
+    bench("conv3x3 320ch 64x64", 4096, 320, 320 * 9, runs, isa);
+    bench("conv3x3 640ch 32x32", 1024, 640, 640 * 9, runs, isa);
+    bench("conv3x3 1280ch 32x32", 1024, 1280, 1280 * 9, runs, isa);
+    bench("linear ff 4096x320->1280", 4096, 1280, 320, runs, isa);
+    bench("linear ff 4096x1280->320", 4096, 320, 1280, runs, isa);
+    bench("linear geglu 4096x320->2560", 4096, 2560, 320, runs, isa);
+    bench("attn q.kT 4096x4096 d40", 4096, 4096, 40, runs, isa);
+    bench("attn p.v 4096x40 k4096", 4096, 40, 4096, runs, isa);
+    printf("whole convolutions (GFLOP/s counted as direct convolution: Winograd does fewer)\n");
+    bench_conv(320, 320, 64, 3, runs, isa);
+    bench_conv(640, 640, 32, 3, runs, isa);
+    bench_conv(1280, 1280, 16, 3, runs, isa);
+    bench_conv(1280, 1280, 8, 3, runs, isa);
+    bench_conv(512, 512, 128, 3, runs, isa);
+    bench_conv(320, 320, 64, 1, runs, isa);
+    return 0;
+}

@@ -1,0 +1,185 @@
+/* bench-precision MODEL VOCAB [REPEAT]: one U-Net step (512², CFG batch 2: 2 x 4 x 64 x 64
+ * latent, 77 x 768 context, timestep 500) and one VAE decode (4 x 64 x 64 → 512²) on the
+ * same model in fp32 and in bf16, medians of REPEAT (default 3), timed in the same process
+ * so the ratio sees the same machine load; the bf16 outputs' error against fp32 as the
+ * anchors measure it (../shared/anchors: max |bf16 - fp32| / max |fp32|); the time and
+ * memory the bf16 packing takes. Inputs are seeded random normals (a U-Net latent and
+ * CLIP-like context). Not a test: prints figures. Built on demand:
+ * ninja -C BUILD tests/bench-precision. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "core/arena.h"
+#include "pipeline/model.h"
+#include "pipeline/precision.h"
+#include "sd.h"
+
+#define MAX_RUNS 9
+#define LATENT 64      /* 512² / 8 */
+#define BATCH 2        /* CFG: conditional and unconditional */
+#define N_CTX 77
+#define TIMESTEP 500.0f
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
+}
+
+static double load_average(void)
+{
+    double la = -1.0;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &la) != 1)
+            la = -1.0;
+        fclose(f);
+    }
+    return la;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+static double median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, cmp_double);
+    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
+}
+
+/* Seeded standard normals (xorshift + Box-Muller). */
+static void randn(uint64_t *s, float *x, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i += 2) {
+        double u[2];
+        for (int k = 0; k < 2; k++) {
+            *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+            u[k] = ((double)(*s >> 11) + 0.5) / (double)(1ull << 53);
+        }
+        const double r = sqrt(-2.0 * log(u[0])), a = 6.283185307179586 * u[1];
+        x[i] = scale * (float)(r * cos(a));
+        if (i + 1 < n)
+            x[i + 1] = scale * (float)(r * sin(a));
+    }
+}
+
+static double rel_err(const float *got, const float *ref, size_t n)
+{
+    double e = 0.0, m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs((double)got[i] - ref[i]);
+        e = d > e || isnan(d) ? (isnan(d) ? INFINITY : d) : e;
+        m = fabs((double)ref[i]) > m ? fabs((double)ref[i]) : m;
+    }
+    return e / (m > 0.0 ? m : 1.0);
+}
+
+typedef struct {
+    double unet_s, decode_s;
+} timing;
+
+/* REPEAT U-Net steps and decodes at the model's current precision; outputs of the last. */
+static int run(sd_model *m, sd_arena *a, int repeat, const float *x, const float *ctx,
+               const float *z, float *eps, float *image, timing *t)
+{
+    double tu[MAX_RUNS], td[MAX_RUNS];
+    sd_error err = {0};
+    for (int r = 0; r < repeat; r++) {
+        double t0 = now();
+        if (sd_unet_forward(&m->unet, a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX, eps,
+                            NULL, &err) != SD_OK)
+            goto fail;
+        double t1 = now();
+        if (sd_vae_decode(&m->vae, a, z, LATENT, LATENT, image, NULL, &err) != SD_OK)
+            goto fail;
+        tu[r] = t1 - t0;
+        td[r] = now() - t1;
+        sd_arena_trim(a);
+    }
+    t->unet_s = median(tu, repeat);
+    t->decode_s = median(td, repeat);
+    return 0;
+fail:
+    fprintf(stderr, "bench-precision: %s\n", err.message);
+    return -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: bench-precision MODEL VOCAB [REPEAT]\n");
+        return 2;
+    }
+    int repeat = argc > 3 ? atoi(argv[3]) : 3;
+    if (repeat < 1 || repeat > MAX_RUNS)
+        repeat = 3;
+    const sd_model_options opts = {.precision = SD_PRECISION_FP32};
+    sd_model *m = NULL;
+    sd_error err = {0};
+    if (sd_model_load(argv[1], argv[2], &opts, &m, &err) != SD_OK) {
+        fprintf(stderr, "bench-precision: %s\n", err.message);
+        return 1;
+    }
+    const int cin = m->cfg.unet.in_channels, cout = m->cfg.unet.out_channels;
+    const int ctx_dim = m->cfg.unet.context_dim, lc = m->cfg.vae.latent_channels;
+    const size_t nx = (size_t)BATCH * cin * LATENT * LATENT, neps = (size_t)BATCH * cout * LATENT * LATENT;
+    const size_t nctx = (size_t)BATCH * N_CTX * ctx_dim, nz = (size_t)lc * LATENT * LATENT;
+    const size_t nimg = (size_t)3 * 8 * LATENT * 8 * LATENT;
+    float *x = malloc(nx * sizeof *x), *ctx = malloc(nctx * sizeof *ctx), *z = malloc(nz * sizeof *z);
+    float *eps32 = malloc(neps * sizeof(float)), *eps16 = malloc(neps * sizeof(float));
+    float *img32 = malloc(nimg * sizeof(float)), *img16 = malloc(nimg * sizeof(float));
+    if (!x || !ctx || !z || !eps32 || !eps16 || !img32 || !img16) {
+        fprintf(stderr, "bench-precision: out of memory\n");
+        return 1;
+    }
+    uint64_t seed = 0x2545F4914F6CDD1Dull;
+    randn(&seed, x, nx, 1.0f);
+    randn(&seed, ctx, nctx, 1.0f);
+    randn(&seed, z, nz, 1.0f / 0.18215f * 0.5f);   /* a latent of typical size, unscaled */
+
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    timing f32, b16;
+    const double la0 = load_average();
+    if (run(m, &a, repeat, x, ctx, z, eps32, img32, &f32) != 0)
+        return 1;
+    const double rss32 = peak_rss_mib();
+    double t0 = now();
+    if (sd_model_set_precision(m, SD_PRECISION_BF16, &err) != SD_OK) {
+        fprintf(stderr, "bench-precision: %s\n", err.message);
+        return 1;
+    }
+    const double pack_s = now() - t0;
+    const size_t packed = sd_model_packed_bytes(m);
+    sd_model_info info;
+    sd_model_get_info(m, &info);
+    if (run(m, &a, repeat, x, ctx, z, eps16, img16, &b16) != 0)
+        return 1;
+    printf("bf16 kernel %s; medians of %d; load average %.2f before, %.2f after\n",
+           info.bf16_kernel, repeat, la0, load_average());
+    printf("U-Net step (512², batch 2)  fp32 %6.2f s  bf16 %6.2f s  x%.2f  rel err %.2f %%\n",
+           f32.unet_s, b16.unet_s, f32.unet_s / b16.unet_s, 100.0 * rel_err(eps16, eps32, neps));
+    printf("VAE decode (64² → 512²)    fp32 %6.2f s  bf16 %6.2f s  x%.2f  rel err %.2f %%\n",
+           f32.decode_s, b16.decode_s, f32.decode_s / b16.decode_s,
+           100.0 * rel_err(img16, img32, nimg));
+    printf("bf16 packing at load: %.1f s, %.0f MiB packed; peak RSS %.0f MiB after fp32, "
+           "%.0f MiB after bf16\n", pack_s, (double)packed / 1048576.0, rss32, peak_rss_mib());
+    sd_arena_free(&a);
+    sd_model_free(m);
+    free(x), free(ctx), free(z), free(eps32), free(eps16), free(img32), free(img16);
+    return 0;
+}

@@ -1,0 +1,315 @@
+/* The bf16 ops (ops/ops_bf16.h: convolution by im2col and by Winograd, linear, attention)
+ * against naive double loops on the unrounded fp32 inputs, over many shapes (odd ones
+ * included), with every kernel this CPU runs; exit 77 (SKIP) where it runs none.
+ *
+ * Tolerances, from bf16's rounding (u = 2^-9, half an ulp of an 8-bit significand, each
+ * rounding a factor (1 + δ) with δ uniform in [-u, u], variance u²/3):
+ *  - a sum of K products whose operands went through R roundings in all (independent
+ *    errors) has σ <= u · √(R K / 3) · max|a| · max|b|; we allow 6σ (probability 2e-9 per
+ *    value, about 10^6 values checked), plus K · 2^-23 · Σ|a b| for the fp32 sums.
+ *  - im2col and linear: K = ci kh kw (or in), R = 2 (input and weight).
+ *  - Winograd F(2x2, 3x3): each of the 16 position sums has K = ci, R = 3 (the weight, its
+ *    transform U and the input transform V rounded), |U| <= 2.25 max|w| (G's rows sum to
+ *    at most 1.5 in magnitude, applied twice), |V| <= 4 max|x| (Bᵀ's rows: 2, twice); the
+ *    output transform adds up to 9 of those sums, whose independent errors add as √9 = 3.
+ *  - attention: a score's error from q·kᵀ (K = d, R = 2, q scaled by 1/√d first) shifts
+ *    each probability by a relative exp(δs) - 1 ≈ δs, and P itself and v are rounded
+ *    (2u); an output is a convex combination of v's rows, so |Δout| <= max|v| ·
+ *    (6σ_s + 2u) as a worst case, not a random walk. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ops/ops.h"
+#include "ops/ops_bf16.h"
+#include "ops/winograd.h"
+#include "ops/parallel.h"
+
+#define SKIP_EXIT 77
+#define BF16_U (1.0 / 512.0)
+#define SIGMAS 6.0
+#define WINO_U_GAIN 2.25   /* max |G g Gᵀ| / max |g| */
+#define WINO_V_GAIN 4.0    /* max |Bᵀ d B| / max |d| */
+#define WINO_OUT_TERMS 9.0
+
+typedef struct {
+    uint64_t s;
+} rng;
+
+static float rng_uniform(rng *r)   /* [-1, 1) */
+{
+    r->s ^= r->s << 13;
+    r->s ^= r->s >> 7;
+    r->s ^= r->s << 17;
+    return (float)((double)(r->s >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
+}
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static float *rand_floats(rng *r, size_t n, float scale)
+{
+    float *x = xmalloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++)
+        x[i] = scale * rng_uniform(r);
+    return x;
+}
+
+static double sigma(int roundings, double k, double amax, double bmax)
+{
+    return BF16_U * sqrt(roundings * k / 3.0) * amax * bmax;
+}
+
+/* The worst error seen per kind, as a fraction of its tolerance, printed at the end. */
+enum { SEEN_IM2COL, SEEN_WINOGRAD, SEEN_LINEAR, SEEN_ATTENTION, SEEN_KINDS };
+static double seen[SEEN_KINDS];
+static const char *const seen_name[SEEN_KINDS] = {"conv im2col", "conv winograd", "linear",
+                                                  "attention"};
+
+static void saw(int kind, double e)
+{
+    seen[kind] = e > seen[kind] ? e : seen[kind];
+}
+
+/* max over values of |y - ref| / tol */
+static double worst(const float *y, const double *ref, size_t n, double tol)
+{
+    double e = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)y[i] - ref[i]) / tol;
+        if (!(d <= e))
+            e = isnan(d) ? INFINITY : d;
+    }
+    return e;
+}
+
+/* ---- convolution ----------------------------------------------------------------------- */
+
+typedef struct {
+    int n, ci, h, w, co, k, stride, pad;
+    int bias;
+} conv_case;
+
+static void naive_conv(const float *x, int n, int ci, int h, int w, const float *wt,
+                       const float *bias, int co, const sd_conv_params *p, int ho, int wo,
+                       double *y)
+{
+    for (int b = 0; b < n; b++)
+        for (int o = 0; o < co; o++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++) {
+                    double s = bias ? bias[o] : 0.0;
+                    for (int c = 0; c < ci; c++)
+                        for (int ky = 0; ky < p->kh; ky++)
+                            for (int kx = 0; kx < p->kw; kx++) {
+                                int iy = oy * p->stride - p->pad_top + ky;
+                                int ix = ox * p->stride - p->pad_left + kx;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                                    continue;
+                                s += (double)x[(((size_t)b * ci + c) * h + iy) * w + ix] *
+                                     wt[(((size_t)o * ci + c) * p->kh + ky) * p->kw + kx];
+                            }
+                    y[(((size_t)b * co + o) * ho + oy) * wo + ox] = s;
+                }
+}
+
+static void check_conv(ops_bf16_isa isa, rng *r, sd_arena *a, const conv_case *c)
+{
+    const sd_conv_params p = op_conv_params(c->k, c->stride, c->pad);
+    const int ho = op_conv_out_size(c->h, p.kh, p.stride, p.pad_top, p.pad_bottom);
+    const int wo = op_conv_out_size(c->w, p.kw, p.stride, p.pad_left, p.pad_right);
+    const size_t nx = (size_t)c->n * c->ci * c->h * c->w, ny = (size_t)c->n * c->co * ho * wo;
+    const int kk = c->ci * c->k * c->k;
+    float *x = rand_floats(r, nx, 1.0f), *wt = rand_floats(r, (size_t)c->co * kk, 0.5f);
+    float *bias = c->bias ? rand_floats(r, (size_t)c->co, 1.0f) : NULL;
+    float *y = rand_floats(r, ny, 100.0f);   /* garbage: the op must overwrite it all */
+    double *ref = xmalloc(ny * sizeof *ref);
+    uint16_t *wp = xmalloc(ops_bf16_conv_weight_size(c->co, c->ci, c->k, c->k) * sizeof *wp);
+    ops_bf16_pack_conv_weight(wt, c->co, c->ci, c->k, c->k, wp);
+
+    const int winograd = isa == OPS_BF16_AVX512 && c->k == 3 && c->stride == 1 && c->pad == 1 &&
+                         ops_winograd_bf16_fits(c->n, c->ci, c->co, c->h, c->w);
+    const double direct = sigma(2, kk, 1.0, 0.5);
+    const double wino = sqrt(WINO_OUT_TERMS) * sigma(3, c->ci, WINO_V_GAIN, WINO_U_GAIN * 0.5);
+    const double tol = SIGMAS * (winograd ? wino : direct) + (kk + 1) * ldexp(1.0, -23) * kk * 0.5;
+
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = op_conv2d_bf16(a, isa, x, c->n, c->ci, c->h, c->w, wp, bias, c->co, &p, y);
+    naive_conv(x, c->n, c->ci, c->h, c->w, wt, bias, c->co, &p, ho, wo, ref);
+    const double e = worst(y, ref, ny, tol);
+    CHECK(rc == 0 && e <= 1.0,
+          "%s conv%s n%d ci%d %dx%d co%d k%d s%d p%d bias%d: rc %d, error %.3g of the tolerance "
+          "(%.3g of the direct 6 sigma)",
+          ops_bf16_isa_name(isa), winograd ? " (winograd)" : "", c->n, c->ci, c->h, c->w,
+          c->co, c->k, c->stride, c->pad, c->bias, rc, e, e * tol / (SIGMAS * direct));
+    CHECK(sd_arena_get_mark(a) == m, "bf16 conv gives its scratch back");
+    saw(winograd ? SEEN_WINOGRAD : SEEN_IM2COL, e);
+    free(x), free(wt), free(bias), free(y), free(ref), free(wp);
+}
+
+static void test_conv(ops_bf16_isa isa, rng *r)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    const conv_case cases[] = {
+        {1, 1, 1, 1, 1, 1, 1, 0, 0},    {1, 3, 5, 7, 2, 3, 1, 1, 1},    {2, 4, 9, 6, 5, 3, 2, 1, 1},
+        {1, 7, 8, 8, 17, 1, 1, 0, 1},   {2, 33, 6, 5, 19, 1, 1, 0, 0},  {1, 5, 11, 13, 7, 3, 1, 0, 1},
+        {2, 4, 16, 16, 32, 3, 1, 1, 1}, /* conv_in: 4 channels */
+        {1, 16, 13, 9, 8, 3, 2, 0, 1},  /* the VAE's asymmetric-pad downsample shape */
+        {2, 24, 32, 32, 20, 3, 1, 1, 1}, {1, 17, 33, 35, 9, 3, 1, 1, 0},   /* Winograd sizes */
+        {2, 64, 32, 32, 64, 3, 1, 1, 1}, {1, 40, 40, 36, 24, 1, 1, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_conv(isa, r, &a, &cases[i]);
+    sd_arena_free(&a);
+}
+
+/* ---- linear ---------------------------------------------------------------------------- */
+
+static void check_linear(ops_bf16_isa isa, rng *r, sd_arena *a, int rows, int in, int out,
+                         int has_bias)
+{
+    float *x = rand_floats(r, (size_t)rows * in, 1.0f), *wt = rand_floats(r, (size_t)out * in, 0.5f);
+    float *bias = has_bias ? rand_floats(r, (size_t)out, 1.0f) : NULL;
+    float *y = rand_floats(r, (size_t)rows * out, 100.0f);
+    double *ref = xmalloc((size_t)rows * out * sizeof *ref);
+    uint16_t *wp = xmalloc(ops_bf16_linear_weight_size(in, out) * sizeof *wp);
+    ops_bf16_pack_linear_weight(wt, in, out, wp);
+    for (int i = 0; i < rows; i++)
+        for (int o = 0; o < out; o++) {
+            double s = bias ? bias[o] : 0.0;
+            for (int c = 0; c < in; c++)
+                s += (double)x[(size_t)i * in + c] * wt[(size_t)o * in + c];
+            ref[(size_t)i * out + o] = s;
+        }
+    const double tol = SIGMAS * sigma(2, in, 1.0, 0.5) + (in + 1) * ldexp(1.0, -23) * in * 0.5;
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = op_linear_bf16(a, isa, x, rows, in, wp, bias, out, y);
+    const double e = worst(y, ref, (size_t)rows * out, tol);
+    CHECK(rc == 0 && e <= 1.0, "%s linear %dx%d -> %d bias%d: rc %d, error %.3g of the tolerance",
+          ops_bf16_isa_name(isa), rows, in, out, has_bias, rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "bf16 linear gives its scratch back");
+    saw(SEEN_LINEAR, e);
+    free(x), free(wt), free(bias), free(y), free(ref), free(wp);
+}
+
+static void test_linear(ops_bf16_isa isa, rng *r)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    const int shapes[][4] = {{1, 1, 1, 0},    {3, 5, 7, 1},      {77, 64, 192, 1}, {2, 320, 1280, 0},
+                             {64, 40, 3, 1},  {130, 100, 70, 1}, {7, 768, 33, 0},  {300, 320, 96, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_linear(isa, r, &a, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
+    sd_arena_free(&a);
+}
+
+/* ---- attention ------------------------------------------------------------------------- */
+
+static void naive_attention(const float *q, const float *k, const float *v, int stride, int nq,
+                            int nk, int heads, int d, int causal, double *out)
+{
+    double *s = xmalloc((size_t)nk * sizeof *s);
+    for (int h = 0; h < heads; h++)
+        for (int i = 0; i < nq; i++) {
+            int len = causal ? (i + 1 < nk ? i + 1 : nk) : nk;
+            double m = -INFINITY, sum = 0.0;
+            for (int j = 0; j < len; j++) {
+                double dot = 0.0;
+                for (int c = 0; c < d; c++)
+                    dot += (double)q[(size_t)i * stride + h * d + c] * k[(size_t)j * stride + h * d + c];
+                s[j] = dot / sqrt((double)d);
+                m = s[j] > m ? s[j] : m;
+            }
+            for (int j = 0; j < len; j++) {
+                s[j] = exp(s[j] - m);
+                sum += s[j];
+            }
+            for (int c = 0; c < d; c++) {
+                double o = 0.0;
+                for (int j = 0; j < len; j++)
+                    o += s[j] * v[(size_t)j * stride + h * d + c];
+                out[(size_t)i * heads * d + h * d + c] = o / sum;
+            }
+        }
+    free(s);
+}
+
+static void check_attention(ops_bf16_isa isa, rng *r, sd_arena *a, int nq, int nk, int heads,
+                            int d, int causal)
+{
+    const int inner = heads * d, stride = inner + 3;   /* rows wider than the heads */
+    const float qk_amp = 2.0f;
+    float *q = rand_floats(r, (size_t)nq * stride, qk_amp), *k = rand_floats(r, (size_t)nk * stride, qk_amp);
+    float *v = rand_floats(r, (size_t)nk * stride, 1.0f);
+    float *out = rand_floats(r, (size_t)nq * inner, 100.0f);
+    double *ref = xmalloc((size_t)nq * inner * sizeof *ref);
+    naive_attention(q, k, v, stride, nq, nk, heads, d, causal, ref);
+    const double sig_s = sigma(2, d, qk_amp / sqrt((double)d), qk_amp);
+    const double tol = 1.0 * (SIGMAS * sig_s + 2.0 * BF16_U) + nk * ldexp(1.0, -23);
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = op_attention_bf16(a, isa, q, stride, k, v, stride, nq, nk, heads, d, causal, out);
+    const double e = worst(out, ref, (size_t)nq * inner, tol);
+    CHECK(rc == 0 && e <= 1.0, "%s attention nq%d nk%d heads%d d%d causal%d: rc %d, error %.3g of the tolerance",
+          ops_bf16_isa_name(isa), nq, nk, heads, d, causal, rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "bf16 attention gives its scratch back");
+    saw(SEEN_ATTENTION, e);
+    free(q), free(k), free(v), free(out), free(ref);
+}
+
+static void test_attention(ops_bf16_isa isa, rng *r)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    const int cases[][5] = {
+        {1, 1, 1, 8, 0},    {6, 64, 1, 40, 0},  {64, 77, 8, 40, 0},   /* cross-attention */
+        {77, 77, 4, 16, 1}, /* CLIP causal */   {130, 130, 2, 80, 0}, {9, 300, 1, 160, 0},
+        {70, 33, 3, 7, 1},  {256, 256, 1, 512, 0},                     /* the VAE's one head */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_attention(isa, r, &a, cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4]);
+    sd_arena_free(&a);
+}
+
+static void test_isa(ops_bf16_isa isa, rng *r)
+{
+    memset(seen, 0, sizeof seen);
+    test_conv(isa, r);
+    test_linear(isa, r);
+    test_attention(isa, r);
+    for (int i = 0; i < SEEN_KINDS; i++)
+        printf("%s %s: worst error %.3f of its tolerance\n", ops_bf16_isa_name(isa), seen_name[i],
+               seen[i]);
+}
+
+int main(void)
+{
+    rng r = {0x9E3779B97F4A7C15ull};
+    const ops_bf16_isa best = ops_bf16_best();
+    if (best == OPS_BF16_NONE) {
+        printf("SKIP: no bf16 kernel here (the CPU or build lacks AMX-BF16 and AVX512-BF16, "
+               "or SD_NO_BF16 is set)\n");
+        return SKIP_EXIT;
+    }
+    const char *amx = getenv("SD_AMX");
+    if (amx && *amx && strcmp(amx, "0") != 0 && best != OPS_BF16_AMX) {
+        printf("SKIP: SD_AMX=1 (the AMX run): this CPU, OS or build has no AMX-BF16\n");
+        return SKIP_EXIT;
+    }
+    if (best == OPS_BF16_AMX)
+        test_isa(OPS_BF16_AMX, &r);
+    else
+        printf("SKIP: amx-bf16 ops: not offered (no AMX-BF16 here, or SD_AMX=1 not set: the AMX kernel is opt-in until verified on AMX hardware)\n");
+    test_isa(OPS_BF16_AVX512, &r);
+    return check_summary();
+}

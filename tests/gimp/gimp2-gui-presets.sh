@@ -6,7 +6,7 @@
 set -u
 source "$(dirname "$0")/common.sh"
 gd_start 2 gui2-presets "gui" "$@"
-gd_profile 2 presets       # the first preset in the menu is the test's "Fast draft"
+GD_ONLY_OVERRIDDEN_SHIPPED=1 gd_profile 2 presets  # the first preset in the menu is the test's "Fast draft"
 # the dialog's model field is empty: the plug-in takes the model from the environment
 export GIMP_DIFFUSION_MODEL=$MODEL GIMP_DIFFUSION_VOCAB=$VOCAB
 

@@ -7,7 +7,7 @@
 set -u
 source "$(dirname "$0")/common.sh"
 gd_start 3 gui3-presets "gui pil" "$@"
-gd_profile 3 presets       # the first preset in the menu is the test's "Fast draft"
+GD_ONLY_OVERRIDDEN_SHIPPED=1 gd_profile 3 presets  # the first preset in the menu is the test's "Fast draft"
 # the dialog's model field is empty: the plug-in must take the model from the environment
 export GIMP_DIFFUSION_MODEL=$MODEL GIMP_DIFFUSION_VOCAB=$VOCAB
 gd3_img2img_last "a heron"             # the dialogs must start from these

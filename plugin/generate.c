@@ -97,7 +97,8 @@ sd_status gd_check_selection(const float *selection, size_t n, sd_error *err)
 }
 
 sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_region_pixels *in,
-                             float *out_rgba, gd_progress_fn progress, void *user, sd_error *err)
+                             float *out_rgba, gd_progress_fn progress, sd_preview_fn preview,
+                             void *user, sd_error *err)
 {
     int w = in->width, h = in->height, ww, wh;
     size_t n = (size_t)w * h, wn;
@@ -153,6 +154,10 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     progress_ctx pc = { progress, user };
     job.progress = on_engine_progress;
     job.progress_user = &pc;
+    /* every step: the latent→RGB picture costs < 1 ms, a TAESD one a TAESD decode */
+    job.preview = preview;
+    job.preview_user = user;
+    job.preview_every = preview ? 1 : 0;
 
     st = sd_generate(model, &job, work_out, err);
     if (st != SD_OK)

@@ -40,8 +40,10 @@ sd_status gd_check_selection(const float *selection, size_t n, sd_error *err);
 
 /* Runs p on the region: scales it to the working size, runs the engine, scales the
  * result back, optionally matches colours, feathers the selection into alpha and copies
- * the original where alpha is 0. out_rgba: [height, width, 4]. */
+ * the original where alpha is 0. out_rgba: [height, width, 4]. preview (may be NULL): the
+ * engine's live preview after every denoise step, with the same user as progress. */
 sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_region_pixels *in,
-                             float *out_rgba, gd_progress_fn progress, void *user, sd_error *err);
+                             float *out_rgba, gd_progress_fn progress, sd_preview_fn preview,
+                             void *user, sd_error *err);
 
 #endif

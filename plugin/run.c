@@ -121,7 +121,8 @@ sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error
         goto done;
     gd_region_pixels in = { w, h, rgba, mask, r.open_edges };
     sd_error e = { 0 };
-    st = gd_generate_region(model, &run, &in, out, host->progress, host->user, &e);
+    st = gd_generate_region(model, &run, &in, out, host->progress, host->preview, host->user,
+                            &e);
     if (st != SD_OK) {
         gd_fail(err, st, "Stable Diffusion failed: %s", e.message);
         goto done;

@@ -58,6 +58,9 @@ typedef struct {
      * one step that changes the image, one undo step), so a plug-in killed while writing
      * leaves the image as it was. */
     sd_status (*write)(void *user, const gd_result *res, sd_error *err);
+    /* The live preview after every denoise step (sd_job.preview; non-zero cancels, as
+     * progress); NULL for none (non-interactive runs). */
+    sd_preview_fn preview;
 } gd_host;
 
 /* Runs p on the target: on success the host has inserted the layer and p->seed is the seed

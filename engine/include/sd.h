@@ -78,10 +78,10 @@ typedef enum {
     SD_FAMILY_UNKNOWN = 0,
     SD_FAMILY_SD1 = 1,          /* SD 1.x, 4-channel U-Net */
     SD_FAMILY_SD1_INPAINT = 2,  /* SD 1.x inpainting, 9-channel U-Net */
-    SD_FAMILY_SD2 = 3,          /* SD 2.x, ε-prediction (SD 2 base, 512)      - not yet */
-    SD_FAMILY_SD2_V = 4,        /* SD 2.x, v-prediction (SD 2.x 768-v)        - not yet */
-    SD_FAMILY_SD2_INPAINT = 5,  /* SD 2.x inpainting, 9-channel U-Net         - not yet */
-    SD_FAMILY_SD_TURBO = 6,     /* SD-Turbo: SD 2.1 in Stability's SGM layout - not yet */
+    SD_FAMILY_SD2 = 3,          /* SD 2.x, ε-prediction (SD 2 base, 512) */
+    SD_FAMILY_SD2_V = 4,        /* SD 2.x, v-prediction (SD 2.x 768-v) */
+    SD_FAMILY_SD2_INPAINT = 5,  /* SD 2.x inpainting, 9-channel U-Net */
+    SD_FAMILY_SD_TURBO = 6,     /* SD-Turbo: SD 2.1 in Stability's SGM layout */
     SD_FAMILY_SDXL = 7,         /* SDXL: two text encoders                    - refused */
     SD_FAMILY_COUNT
 } sd_family;
@@ -132,15 +132,18 @@ int sd_threads(void);
 /* What was read from the checkpoint's tensor names and shapes. */
 typedef struct {
     sd_family family;
-    const char *family_name;      /* "sd1", "sd1-inpaint" */
-    sd_prediction prediction;     /* ε for every family that runs today */
-    int default_resolution;       /* what the family was trained at: 512 (SD 1.x) */
+    const char *family_name;      /* "sd1", "sd1-inpaint", "sd2", "sd2-v", "sd2-inpaint",
+                                     "sd-turbo" */
+    sd_prediction prediction;     /* ε, or v (sd2-v) */
+    int default_resolution;       /* what the family was trained at: 512 (sd2-v: 768); the
+                                     other defaults: sd_model_get_defaults */
     int unet_in_channels;         /* 4 or 9 */
     int unet_model_channels;      /* 320 for SD 1.5 */
     int unet_context_dim;         /* 768 for SD 1.5 */
     int vae_base_channels;        /* 128 for SD 1.5 */
-    int clip_hidden;              /* 768 for SD 1.5 */
-    int clip_layers;              /* 12 for SD 1.5 */
+    int clip_hidden;              /* 768 for SD 1.5 (SD 2.x: 1024) */
+    int clip_layers;              /* layers run: 12 for SD 1.5 (SD 2.x: 23 of OpenCLIP's 24);
+                                     the largest clip skip */
     sd_precision precision;       /* what runs: SD_PRECISION_FP32 or SD_PRECISION_BF16 */
     const char *bf16_kernel;      /* "amx-bf16", "avx512-bf16"; "none" in fp32 */
 } sd_model_info;
@@ -334,8 +337,10 @@ typedef struct {
     sd_prediction prediction;     /* U-Net output type (default auto: the model's) */
     uint64_t seed;
     sd_rng_kind rng;
-    int clip_skip;                /* 1 = last layer (default), 2 = penultimate, ...;
-                                     at most the model's CLIP layers (SD_CLIP_SKIP_MAX) */
+    int clip_skip;                /* 1 = the text encoder's output (default: SD 1.x its last
+                                     layer, SD 2.x the penultimate of 24 blocks), 2 = one
+                                     layer earlier (diffusers' clip_skip=1), ...; at most the
+                                     model's clip_layers (SD_CLIP_SKIP_MAX) */
     sd_masked_content masked_content;
     int vae_tile;                 /* VAE encode/decode in overlapping tiles of this many pixels
                                      a side (SD_VAE_TILE_MIN..SD_VAE_TILE_MAX, a multiple of
@@ -368,6 +373,25 @@ typedef struct {
  * tiles automatic. CFG 1 or less runs the U-Net once per step, without the negative prompt
  * (diffusers' do_classifier_free_guidance = guidance_scale > 1). */
 void sd_job_defaults(sd_job *job);
+
+/* What a model's family runs best with (its row in the family table): the resolution it
+ * was trained at, steps, CFG, sampler and timestep spacing. SD 1.x / 2.x: 512 (2.x 768-v:
+ * 768), 20 steps, CFG 7.5, euler_a, leading; SD-Turbo: 512, 1 step, CFG 0 (no guidance,
+ * as diffusers' turbo examples), euler_a, trailing. */
+typedef struct {
+    int resolution;
+    int steps;
+    float cfg_scale;
+    sd_sampler sampler;
+    sd_spacing spacing;
+} sd_model_defaults;
+
+void sd_model_get_defaults(const sd_model *model, sd_model_defaults *out);
+/* The same for a family (SD_FAMILY_UNKNOWN: sd_job_defaults' values, 512). */
+void sd_family_get_defaults(sd_family family, sd_model_defaults *out);
+/* Sets the job's steps, cfg_scale, sampler and spacing from d (front ends call it before
+ * applying what the user gave, so only what the user left alone follows the model). */
+void sd_job_apply_model_defaults(sd_job *job, const sd_model_defaults *d);
 
 /* Working memory in bytes (beyond the model's weights) that a job needs: what
  * sd_generate checks against the budget before it starts, so a job that cannot fit is

@@ -35,20 +35,24 @@ static const char usage[] =
 "  --prompt TEXT       what to generate\n"
 "  --negative TEXT     what to avoid (default: empty)\n"
 "  --strength X        0 < X <= 1, how much to change (default 0.75; txt2img: 1)\n"
-"  --steps N           denoising steps, " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) " (default " STR(SD_STEPS_DEFAULT) ")\n"
-"  --cfg X             classifier-free guidance scale (default 7.5); 1 or less runs the\n"
-"                      U-Net once per step without the negative prompt\n"
+"  --steps N           denoising steps, " STR(SD_STEPS_MIN) ".." STR(SD_STEPS_MAX) " (default: the model's,\n"
+"                      " STR(SD_STEPS_DEFAULT) "; SD-Turbo 1)\n"
+"  --cfg X             classifier-free guidance scale (default: the model's, 7.5; SD-Turbo\n"
+"                      0); 1 or less runs the U-Net once per step without the negative prompt\n"
 "  --sampler NAME      %s\n"
-"                      (default euler_a)\n"
-"  --spacing S         timestep spacing: leading (default), trailing (SD-Turbo and other\n"
-"                      few-step models), linspace; as diffusers' timestep_spacing\n"
+"                      (default: the model's, euler_a)\n"
+"  --spacing S         timestep spacing: leading, trailing (few-step models), linspace, as\n"
+"                      diffusers' timestep_spacing (default: the model's: leading; SD-Turbo\n"
+"                      trailing)\n"
 "  --prediction P      what the U-Net predicts: auto (default: the model's), eps, v\n"
 "  --seed N            random seed, 0..2^64-1 (default 0)\n"
 "  --rng torch|philox  noise source: torch CPU generator (diffusers, ComfyUI; default)\n"
 "                      or Philox4x32 (A1111 GPU noise)\n"
-"  --clip-skip N       1 = last CLIP layer (default), 2 = penultimate\n"
+"  --clip-skip N       1 = the text encoder's output (default; SD 2.x: already the penultimate\n"
+"                      of OpenCLIP's 24 blocks), 2 = one layer earlier (diffusers' clip_skip=1)\n"
 "  --masked-content M  inpaint: original (default), fill, noise\n"
-"  --width N --height N  txt2img output size (default 512x512)\n"
+"  --width N --height N  txt2img output size (default: the model's, 512x512; SD 2.x 768-v:\n"
+"                      768x768)\n"
 "  --threads N         worker threads (default: all cores)\n"
 "  --precision P       auto (default): bf16 where the CPU has bf16 matrix instructions\n"
 "                      (AMX, AVX512-BF16), else fp32; fp32: float32 throughout (the\n"
@@ -98,6 +102,7 @@ typedef struct {
     sd_precision precision;
     long memory_mb;
     unsigned explicit_fields;   /* SD_PRESET_* bits the user set on the command line */
+    int size_given;             /* --width or --height given */
     sd_lora loras[SD_LORA_MAX];
     char lora_dir[4096];
     sd_job job;
@@ -338,6 +343,7 @@ static int parse_args(int argc, char **argv, options *o)
                 return fail("--width/--height must be an integer in " STR(SD_SIZE_MIN) ".." STR(IMAGE_MAX_SIDE)
                             ", got '%s'", v);
             if (a[2] == 'w') o->job.width = (int)n; else o->job.height = (int)n;
+            o->size_given = 1;
         } else if (strcmp(a, "--memory") == 0) {
             if (parse_int(v, 1, 1L << 30, &n))
                 return fail("--memory must be a number of MiB >= 1, got '%s'", v);
@@ -574,6 +580,21 @@ static double peak_rss_mb(void)
     return (double)ru.ru_maxrss / 1024.0;   /* ru_maxrss is in KiB on Linux */
 }
 
+/* The model family's defaults (SD-Turbo: 1 step, CFG 0, euler_a, trailing; SD 2.x 768-v:
+ * 768x768 txt2img) for the settings neither the command line nor the preset gave. */
+static void apply_model_defaults(const sd_model *model, options *o, unsigned preset_set)
+{
+    sd_model_defaults d;
+    sd_model_get_defaults(model, &d);
+    const unsigned given = o->explicit_fields | preset_set;
+    if (!(given & SD_PRESET_STEPS)) o->job.steps = d.steps;
+    if (!(given & SD_PRESET_CFG)) o->job.cfg_scale = d.cfg_scale;
+    if (!(given & SD_PRESET_SAMPLER)) o->job.sampler = d.sampler;
+    if (!(given & SD_PRESET_SPACING)) o->job.spacing = d.spacing;
+    if (o->job.mode == SD_MODE_TXT2IMG && !o->size_given)
+        o->job.width = o->job.height = d.resolution;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "presets") == 0)
@@ -588,6 +609,7 @@ int main(int argc, char **argv)
 
     sd_preset *preset = NULL;
     char *preset_prompt = NULL, *preset_negative = NULL;
+    unsigned preset_set = 0;
     if (o.preset) {
         if (resolve_preset(o.preset, &preset) != 0)
             return 2;
@@ -602,6 +624,7 @@ int main(int argc, char **argv)
         sd_preset_get_settings(preset, &ps);
         if (!o.model && (ps.set & SD_PRESET_MODEL))
             o.model = ps.model;
+        preset_set = ps.set;
         if (!(o.explicit_fields & SD_PRESET_PRECISION) && (ps.set & SD_PRESET_PRECISION))
             o.precision = ps.precision;
         /* A preset's draft VAE is a wish: without a TAESD the full VAE runs. */
@@ -675,6 +698,7 @@ int main(int argc, char **argv)
         goto done;
     }
     double load_s = now_s() - t0;
+    apply_model_defaults(model, &o, preset_set);
 
     out = malloc((size_t)o.job.width * (size_t)o.job.height * 3 * sizeof *out);
     if (!out) {

@@ -13,6 +13,7 @@
 #include "params.h"
 #include "presets_gimp2.h"
 #include "presets_glue.h"
+#include "preview_gtk.h"
 #include "run.h"
 
 #define PLUG_IN_BINARY "gimp-diffusion"
@@ -111,7 +112,22 @@ typedef struct {
     gint ox, oy;        /* the layer's offsets */
     gboolean has_selection;
     gint32 layer;       /* the result, once inserted; -1 before */
+    gd_preview_window *preview; /* interactive runs: the picture forming, and Cancel */
 } run_host;
+
+/* gd_host.progress: GIMP's progress bar, and the preview window's when there is one. */
+static int run_progress(void *user, double fraction, const char *text)
+{
+    run_host *h = user;
+    gd_host_progress(h, fraction, text);
+    return h->preview ? gd_preview_window_progress(h->preview, fraction, text) : 0;
+}
+
+static int run_preview(void *user, const sd_preview *p)
+{
+    run_host *h = user;
+    return gd_preview_window_show(h->preview, p);
+}
 
 static void read_pixels(void *user, const region_rect *rect, float *rgba, float *mask)
 {
@@ -144,12 +160,15 @@ static sd_status write_layer(void *user, const gd_result *res, sd_error *err)
     return SD_OK;
 }
 
-/* Runs the engine and adds the result layer; returns its ID, or -1 with *msg set. */
-static gint32 run_diffusion(gint32 image, gint32 drawable, gd_params *p, gchar **msg)
+/* Runs the engine and adds the result layer; returns its ID, or -1 with *msg set, or -1
+ * and no message when the user cancelled from the preview window (shown, titled after
+ * preview_title, when that is not NULL). */
+static gint32 run_shown(gint32 image, gint32 drawable, gd_params *p, const char *preview_title,
+                        gchar **msg)
 {
     /* SD was trained on non-linear sRGB; for grayscale GEGL repeats Y' into R'G'B' and
      * turns it back into Y' on writing */
-    run_host h = { image, drawable, babl_format("R'G'B'A float"), 0, 0, FALSE, -1 };
+    run_host h = { image, drawable, babl_format("R'G'B'A float"), 0, 0, FALSE, -1, NULL };
     gint x1, y1, x2, y2;
     gimp_selection_bounds(image, &h.has_selection, &x1, &y1, &x2, &y2);
     gimp_drawable_offsets(drawable, &h.ox, &h.oy);
@@ -158,14 +177,31 @@ static gint32 run_diffusion(gint32 image, gint32 drawable, gd_params *p, gchar *
                    gimp_image_height(image), h.ox, h.oy, gimp_drawable_width(drawable),
                    gimp_drawable_height(drawable), h.has_selection, x1, y1, x2, y2,
                    (uint64_t)g_random_int_range(0, GD_SEED_MAX));
-    gd_host host = { &h, read_pixels, gd_host_progress, gd_host_warn, write_layer };
+    if (preview_title) {
+        gimp_ui_init(PLUG_IN_BINARY, FALSE); /* the dialog did it, unless run with last values */
+        gchar *title = g_strdup_printf("%s: preview", preview_title);
+        h.preview = gd_preview_window_new(title);
+        g_free(title);
+    }
+    gd_host host = { &h, read_pixels, run_progress, gd_host_warn, write_layer,
+                     h.preview ? run_preview : NULL };
     sd_error err = { 0 };
-    if (gd_run(&host, &t, p, &err) != SD_OK) {
+    sd_status st = gd_run(&host, &t, p, &err);
+    gd_preview_window_free(h.preview);
+    if (st == SD_ERR_CANCELLED && h.preview)
+        return -1;
+    if (st != SD_OK) {
         *msg = g_strdup(err.message);
         return -1;
     }
     gimp_progress_end();
     return h.layer;
+}
+
+/* The presets' procedure's run: no preview window. */
+static gint32 run_diffusion(gint32 image, gint32 drawable, gd_params *p, gchar **msg)
+{
+    return run_shown(image, drawable, p, NULL, msg);
 }
 
 static void set_return_values(GimpParam *values, gint *nreturn_vals, GimpPDBStatusType status,
@@ -212,9 +248,13 @@ static GimpPDBStatusType run_procedure(const gd_proc_info *info, gint nparams,
             status = GIMP_PDB_CANCEL;
     }
     if (status == GIMP_PDB_SUCCESS) {
-        *layer = run_diffusion(image, drawable, &p, message);
+        *layer = run_shown(image, drawable, &p,
+                           run_mode == GIMP_RUN_NONINTERACTIVE ? NULL : info->title, message);
         *seed = (gint)p.seed;
-        status = *layer == -1 ? GIMP_PDB_EXECUTION_ERROR : GIMP_PDB_SUCCESS;
+        /* -1 without a message: cancelled from the preview window, the image untouched */
+        status = *layer != -1 ? GIMP_PDB_SUCCESS
+                 : *message   ? GIMP_PDB_EXECUTION_ERROR
+                              : GIMP_PDB_CANCEL;
     }
     if (status == GIMP_PDB_SUCCESS) {
         if (run_mode != GIMP_RUN_NONINTERACTIVE)

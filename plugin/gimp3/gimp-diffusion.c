@@ -16,6 +16,7 @@
 #include "args_gimp3.h"
 #include "presets_gimp3.h"
 #include "presets_glue.h"
+#include "preview_gtk.h"
 #include "run.h"
 
 #define PLUG_IN_BINARY "gimp-diffusion"
@@ -164,7 +165,22 @@ typedef struct {
     gint ox, oy;        /* the layer's offsets */
     gboolean has_selection;
     GimpLayer *layer;   /* the result, once inserted */
+    gd_preview_window *preview; /* interactive runs: the picture forming, and Cancel */
 } run_host;
+
+/* gd_host.progress: GIMP's progress bar, and the preview window's when there is one. */
+static int run_progress(void *user, double fraction, const char *text)
+{
+    run_host *h = user;
+    gd_host_progress(h, fraction, text);
+    return h->preview ? gd_preview_window_progress(h->preview, fraction, text) : 0;
+}
+
+static int run_preview(void *user, const sd_preview *p)
+{
+    run_host *h = user;
+    return gd_preview_window_show(h->preview, p);
+}
 
 static void read_pixels(void *user, const region_rect *rect, float *rgba, float *mask)
 {
@@ -199,11 +215,13 @@ static sd_status write_layer(void *user, const gd_result *res, sd_error *err)
     return SD_OK;
 }
 
-/* Runs the engine and adds the result layer; returns it, or NULL with *error set. */
-static GimpLayer *run_diffusion(GimpImage *image, GimpDrawable *drawable, gd_params *p,
-                                GError **error)
+/* Runs the engine and adds the result layer; returns it, or NULL with *error set, or
+ * NULL and no error when the user cancelled from the preview window (shown, titled after
+ * preview_title, when that is not NULL). */
+static GimpLayer *run_shown(GimpImage *image, GimpDrawable *drawable, gd_params *p,
+                            const char *preview_title, GError **error)
 {
-    run_host h = { image, drawable, NULL, 0, 0, FALSE, NULL };
+    run_host h = { image, drawable, NULL, 0, 0, FALSE, NULL, NULL };
     gint x1, y1, x2, y2;
     gimp_selection_bounds(image, &h.has_selection, &x1, &y1, &x2, &y2);
     gimp_drawable_get_offsets(drawable, &h.ox, &h.oy);
@@ -217,14 +235,32 @@ static GimpLayer *run_diffusion(GimpImage *image, GimpDrawable *drawable, gd_par
     h.format = t.base == GD_IMAGE_GRAY
                    ? babl_format("R'G'B'A float")
                    : babl_format_with_space("R'G'B'A float", gimp_drawable_get_format(drawable));
-    gd_host host = { &h, read_pixels, gd_host_progress, gd_host_warn, write_layer };
+    if (preview_title) {
+        gimp_ui_init(PLUG_IN_BINARY); /* the dialog did it, unless run with last values */
+        gchar *title = g_strdup_printf("%s: preview", preview_title);
+        h.preview = gd_preview_window_new(title);
+        g_free(title);
+    }
+    gd_host host = { &h, read_pixels, run_progress, gd_host_warn, write_layer,
+                     h.preview ? run_preview : NULL };
     sd_error err = { 0 };
-    if (gd_run(&host, &t, p, &err) != SD_OK) {
+    sd_status st = gd_run(&host, &t, p, &err);
+    gd_preview_window_free(h.preview);
+    if (st == SD_ERR_CANCELLED && h.preview)
+        return NULL;
+    if (st != SD_OK) {
         g_set_error(error, GIMP_PLUG_IN_ERROR, 0, "%s", err.message);
         return NULL;
     }
     gimp_progress_end();
     return h.layer;
+}
+
+/* The presets' procedure's run: no preview window. */
+static GimpLayer *run_diffusion(GimpImage *image, GimpDrawable *drawable, gd_params *p,
+                                GError **error)
+{
+    return run_shown(image, drawable, p, NULL, error);
 }
 
 static GimpValueArray *diffusion_run(GimpProcedure *procedure, GimpRunMode run_mode,
@@ -244,11 +280,13 @@ static GimpValueArray *diffusion_run(GimpProcedure *procedure, GimpRunMode run_m
     gd_strings owned = { 0 };
     gd_params_defaults(&p, info->mode);
     gd3_config_read(config, &p, &owned);
-    GimpLayer *layer = run_diffusion(image, drawable, &p, &error);
+    GimpLayer *layer = run_shown(image, drawable, &p,
+                                 run_mode == GIMP_RUN_NONINTERACTIVE ? NULL : info->title, &error);
     gint seed = (gint)p.seed;
     gd_strings_free(&owned);
-    if (!layer)
-        return gimp_procedure_new_return_values(procedure, GIMP_PDB_EXECUTION_ERROR, error);
+    if (!layer) /* no error: cancelled from the preview window, the image untouched */
+        return gimp_procedure_new_return_values(
+            procedure, error ? GIMP_PDB_EXECUTION_ERROR : GIMP_PDB_CANCEL, error);
 
     /* remembered with the other values, so unticking "random seed" repeats this run */
     g_object_set(config, "seed", seed, NULL);

@@ -38,8 +38,40 @@ expect_fail() {
 
 /usr/bin/python3 "$HERE/../gimp/make_bad_models.py" "$MODEL" "$TMP" || exit 1
 ARGS=(--vocab "$VOCAB" --init "$INIT" --prompt x --steps 2 --seed 1)
-expect_fail "SD 2.x checkpoint" "SD 2.x (OpenCLIP text encoder" img2img --model "$TMP/sd2.safetensors" "${ARGS[@]}"
+expect_fail "SD 2.x names over an SD 1.x body" \
+  "SD 2.x (OpenCLIP text encoder cond_stage_model.model.*): unsupported model: SD 1.x U-Net (conv proj_in" \
+  img2img --model "$TMP/sd2.safetensors" "${ARGS[@]}"
 expect_fail "SDXL checkpoint" "SDXL (conditioner.embedders" img2img --model "$TMP/sdxl.safetensors" "${ARGS[@]}"
+# SD 2.x files (issue 14): truncated, one resblock missing, half an in_proj_weight
+SD2=$(dirname "$MODEL")/../golden-sd2/tiny-sd2.safetensors
+/usr/bin/python3 - "$SD2" "$TMP" <<'PY' || exit 1
+import json, struct, sys
+src, out = sys.argv[1:]
+raw = open(src, "rb").read(); n = struct.unpack("<Q", raw[:8])[0]
+h = json.loads(raw[8:8 + n]); d = raw[8 + n:]
+def write(p, hh):
+    b = json.dumps(hh).encode(); b += b" " * (-len(b) % 8)
+    open(p, "wb").write(struct.pack("<Q", len(b)) + b + d)
+open(f"{out}/sd2-truncated.safetensors", "wb").write(raw[:len(raw) * 2 // 3])
+p = "cond_stage_model.model.transformer.resblocks.5."
+write(f"{out}/sd2-noblock.safetensors", {k: v for k, v in h.items() if not k.startswith(p)})
+k = "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight"
+t = dict(h[k]); t["shape"] = [t["shape"][0] // 3 * 2, t["shape"][1]]
+a, b = t["data_offsets"]; t["data_offsets"] = [a, a + (b - a) // 3 * 2]
+h2 = dict(h); h2[k] = t
+write(f"{out}/sd2-inproj.safetensors", h2)
+PY
+FILE="$TMP/sd2-truncated.safetensors" expect_fail "SD 2.x file truncated" "truncated" \
+  img2img --model "$TMP/sd2-truncated.safetensors" "${ARGS[@]}"
+FILE="$TMP/sd2-noblock.safetensors" expect_fail "SD 2.x file without resblock 5" \
+  "OpenCLIP text encoder with 5 blocks (ViT-H/14 has 24)" \
+  img2img --model "$TMP/sd2-noblock.safetensors" "${ARGS[@]}"
+expect_fail "SD 2.x inpainting checkpoint for img2img (was a crash)" \
+  "inpainting checkpoint (9-channel U-Net): use it for inpainting, or load an ordinary SD 2.x" \
+  img2img --model "$(dirname "$SD2")/tiny-sd2-inpaint.safetensors" "${ARGS[@]}"
+FILE="$TMP/sd2-inproj.safetensors" expect_fail "SD 2.x fused in_proj of 2/3 its rows" \
+  "cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight" \
+  img2img --model "$TMP/sd2-inproj.safetensors" "${ARGS[@]}"
 expect_fail "NaN weights" "NaN or Inf" img2img --model "$TMP/nan.safetensors" "${ARGS[@]}"
 expect_fail "txt2img 16384 x 16384" "--width/--height must be an integer in 8..8192" \
   txt2img --model "$MODEL" --vocab "$VOCAB" --prompt x --width 16384 --height 16384

@@ -1,6 +1,6 @@
 /* libFuzzer target: an arbitrary file handed to the safetensors reader, the weights
- * table, the model-family detection and sd_model_check_file (`diffuse check`), as a
- * downloaded checkpoint would be.
+ * table, the model-family detection, the text encoder's binding (SD 1.x and SD 2.x) and
+ * sd_model_check_file (`diffuse check`), as a downloaded checkpoint would be.
  *
  * The input goes to a memfd so that st_open maps it like a real file. Every tensor the
  * reader accepts is converted, so a header whose offsets or shapes lie about the data
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fuzz_util.h"
+#include "nets/clip.h"
 #include "nets/model_config.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
@@ -69,6 +70,16 @@ static void bind_all(const char *path)
         if (st == SD_OK && out.numel != t->numel)
             abort();
         (void)sd_weights_has(w, "%s", t->name);
+    }
+    /* The text encoder's own binding (SD 2.x: OpenCLIP's fused in_proj split into q/k/v
+     * views) on whatever the detection accepted. */
+    sd_model_config cfg;
+    if (sd_model_config_detect(f, &cfg, NULL) == SD_OK) {
+        sd_clip clip;
+        st = sd_clip_load(&clip, w, &cfg.clip, &err);
+        fuzz_check_error(st, &err);
+        if (st == SD_OK)
+            sd_clip_free(&clip);
     }
     sd_weights_drop_file(w);
     sd_weights_free(w);

@@ -59,6 +59,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
     }
     free(ids);
+
+    /* SD 2.x: open_clip's tokenizer (its own special-token spellings, padding with 0) */
+    ids = NULL;
+    n = 0;
+    st = sd_tokenize_style(tokenizer, SD_TOKENS_OPENCLIP, text, &ids, &n, &err);
+    fuzz_check_error(st, &err);
+    for (int i = 0; st == SD_OK && i < n; i++)
+        if (!sd_tokenizer_token(tokenizer, ids[i]))
+            abort();
+    st2 = sd_tokenize_padded_style(tokenizer, SD_TOKENS_OPENCLIP, text, padded, &truncated,
+                                   &err);
+    fuzz_check_error(st2, &err);
+    if (st2 == SD_OK) {
+        int keep = n < SD_CLIP_CONTEXT - 2 ? n : SD_CLIP_CONTEXT - 2;
+        if (st != SD_OK || padded[0] != SD_CLIP_BOS || padded[keep + 1] != SD_CLIP_EOS ||
+            truncated != n - keep ||
+            (keep > 0 && memcmp(padded + 1, ids, (size_t)keep * sizeof *ids) != 0))
+            abort();
+        for (int i = keep + 2; i < SD_CLIP_CONTEXT; i++)
+            if (padded[i] != SD_OPENCLIP_PAD)
+                abort();  /* padded with 0 after <|endoftext|> */
+    }
+    free(ids);
     free(text);
     return 0;
 }

@@ -8,6 +8,7 @@ are not made here: see README.md."""
 import gzip
 import json
 import os
+import re
 import struct
 import sys
 import zlib
@@ -71,11 +72,68 @@ def safetensors_seeds():
     ]))
 
 
+# What model-family detection reads (nets/family.c, nets/model_config.c), as regular
+# expressions over the key names, and which of those tensors have a second dimension read:
+# everything else of a tensor is cut to 1.
+SD2_DETECT = re.compile(
+    r'(model\.diffusion_model\.(input_blocks\.0\.0\.weight|input_blocks\.\d+\.0\.(op|in_layers\.2)\.weight'
+    r'|input_blocks\.\d+\.1\.(proj_in\.weight|transformer_blocks\.\d+\.(norm1\.weight|attn2\.to_k\.weight))'
+    r'|middle_block\.1\.proj_in\.weight|out\.2\.weight|time_embed\.0\.weight'
+    r'|output_blocks\.\d+\.0\.in_layers\.2\.weight|output_blocks\.11\.1\.transformer_blocks\.0\.norm1\.bias)'
+    r'|first_stage_model\.(encoder\.conv_in\.weight|decoder\.conv_out\.weight|post_quant_conv\.weight'
+    r'|encoder\.down\.\d+\.block\.\d+\.conv[12]\.weight|decoder\.up\.\d+\.block\.\d+\.conv1\.weight'
+    r'|(en|de)coder\.mid\.attn_1\.q\.weight)'
+    r'|cond_stage_model\.model\.(token_embedding\.weight|positional_embedding|ln_final\.weight'
+    r'|transformer\.resblocks\.\d+\.attn\.in_proj_weight|transformer\.resblocks\.0\.mlp\.c_fc\.weight)'
+    r'|v_pred)$')
+SD2_WIDE = ('input_blocks.0.0.weight', 'attn2.to_k.weight', 'token_embedding.weight',
+            'encoder.conv_in.weight')
+
+
+def sd2_skeleton(keys_file, prefix_from=None, prefix_to=None):
+    """The tiny SD 2.x checkpoint's key list cut to what detection reads, as BOOL (one byte
+    an element) with the unread dimensions set to 1: an SD 2.x header of a few KB."""
+    tensors = []
+    for line in open(keys_file):
+        name, dtype, shape = line.rstrip('\n').split('\t')
+        shape = json.loads(shape)
+        if not SD2_DETECT.match(name):
+            continue
+        keep = 2 if any(name.endswith(w) for w in SD2_WIDE) else 1
+        if 'token_embedding' in name or 'attn2.to_k' in name:
+            shape = [2] + shape[1:]          # rows not read: the vocabulary, the width
+        if 'in_proj_weight' in name:
+            keep = 0                         # counted, not read
+        shape = [d if i < keep else 1 for i, d in enumerate(shape)]
+        if prefix_from and name.startswith(prefix_from):
+            name = prefix_to + name[len(prefix_from):]
+        n = 1
+        for d in shape:
+            n *= d
+        tensors.append((name, 'BOOL' if name != 'v_pred' else 'F32', shape,
+                        [False] * n if name != 'v_pred' else []))
+    return safetensors(tensors, meta={'format': 'pt'})
+
+
+def sd2_seeds(shared):
+    """SD 2.x headers (issue 14): eps, v (v_pred key), inpainting, SD-Turbo's SGM layout."""
+    t = 'fuzz_safetensors'
+    g = os.path.join(shared, 'golden-sd2')
+    out(t, 'sd2-skeleton.safetensors', sd2_skeleton(os.path.join(g, 'tiny-sd2.keys.txt')))
+    out(t, 'sd2-skeleton-v.safetensors', sd2_skeleton(os.path.join(g, 'tiny-sd2-v.keys.txt')))
+    out(t, 'sd2-skeleton-inpaint.safetensors',
+        sd2_skeleton(os.path.join(g, 'tiny-sd2-inpaint.keys.txt')))
+    out(t, 'sd-turbo-skeleton.safetensors',
+        sd2_skeleton(os.path.join(g, 'tiny-sd2.keys.txt'), 'cond_stage_model.model.',
+                     'conditioner.embedders.0.model.'))
+
+
 def tokenizer_seeds():
     t = 'fuzz_tokenizer'
     prompts = ['a photo of a cat', 'A  WATERCOLOUR  painting,\tof the sea!!',
                'caf\u00e9 na\u00efve \u65e5\u672c\u8a9e \U0001f600 <|startoftext|>x<|endoftext|>',
                '&amp;&lt;tag&gt; &#x1F600; &nbsp;', 'don\'t they\'ll I\'m 12345 3.14',
+               '<start_of_text>open_clip spellings<end_of_text> <|endoftext|>!',
                'cafÃ© mojibake â€œquotesâ€\x9d', '']
     for i, p in enumerate(prompts):
         out(t, 'prompt%d.txt' % i, p.encode('utf-8'))
@@ -275,6 +333,7 @@ if __name__ == '__main__':
             f.write(safetensors(taesd_tensors('decoder', 2, latent=16)))
         sys.exit(0)
     safetensors_seeds()
+    sd2_seeds(os.path.join(os.path.dirname(CLIP), ''))
     tokenizer_seeds()
     vocab_seeds()
     preset_seeds()

@@ -24,7 +24,7 @@ REPLAY_ONLY=0
 
 # Bigger inputs than libFuzzer's default 4 KiB where the seeds are bigger (model skeletons;
 # for images, room for several chunks, scans or a 16-bit PNG).
-declare -A MAX_LEN=([fuzz_safetensors]=16384 [fuzz_tokenizer]=2048 [fuzz_vocab]=16384
+declare -A MAX_LEN=([fuzz_safetensors]=32768 [fuzz_tokenizer]=2048 [fuzz_vocab]=16384
                     [fuzz_preset]=4096 [fuzz_image]=16384 [fuzz_taesd]=32768 [fuzz_lora]=16384)
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}

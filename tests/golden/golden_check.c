@@ -141,11 +141,14 @@ int main(int argc, char **argv)
 {
     static const char usage[] =
         "usage: golden-check FOLDER [--vocab CLIP_DIR] [--models DIR] [--only PREFIX]\n"
-        "                    [--precision fp32|bf16]\n";
+        "                    [--precision fp32|bf16] [--no-skip]\n";
     const char *dir = NULL, *vocab = NULL, *models = NULL, *only = NULL;
     int bf16 = 0;
+    int no_skip = 0;   /* a SKIP fails the run: for folders whose every case must run */
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--vocab") == 0 && i + 1 < argc)
+        if (strcmp(argv[i], "--no-skip") == 0)
+            no_skip = 1;
+        else if (strcmp(argv[i], "--vocab") == 0 && i + 1 < argc)
             vocab = argv[++i];
         else if (strcmp(argv[i], "--models") == 0 && i + 1 < argc)
             models = argv[++i];
@@ -252,5 +255,8 @@ int main(int argc, char **argv)
         printf("%d passed, %d failed, %d skipped\n", tally.passed, tally.failed, tally.skipped);
     else
         printf("%d passed, %d failed\n", tally.passed, tally.failed);
-    return (tally.failed || cases_run == 0 || tally.passed == 0) ? 1 : 0;
+    if (no_skip && tally.skipped)
+        printf("golden-check: --no-skip and %d checks skipped\n", tally.skipped);
+    return (tally.failed || cases_run == 0 || tally.passed == 0 || (no_skip && tally.skipped))
+               ? 1 : 0;
 }

@@ -1,5 +1,11 @@
 /* text_encoder case: the engine's CLIP text encoder against transformers' CLIPTextModel
- * on the recorded input_ids [B, 77].
+ * on the recorded input_ids [B, 77] (SD 2.x's folder: open_clip's ViT-H text tower).
+ *
+ * SD 2.x: the encoder is bound with all the file's blocks (24) here, so that the run with
+ * every block gives all_layers_final_layer_norm (the wrong answer, kept as a check that
+ * the engine does not produce it) and one block earlier gives last_hidden_state = what
+ * SD 2.x conditions on; the model as sd_model_load configures it (23 blocks, clip skip 1)
+ * must give that bit for bit.
  *
  * last_hidden_state at 10x the float32 noise floor of precision.json;
  * penultimate_final_layer_norm (the same final LayerNorm one layer earlier, so no more
@@ -29,6 +35,8 @@ typedef struct {
     float **layer;           /* layer[i]: hidden state after i + 1 layers */
     float *last;             /* last_hidden_state */
     float *penultimate_ln;   /* final LayerNorm of the penultimate layer */
+    float *configured;       /* SD 2.x: the output of the encoder as the model loads it */
+    int openclip;            /* SD 2.x's folder (tensor names differ, see compare_run) */
 } clip_run;
 
 static void clip_run_free(clip_run *r)
@@ -39,6 +47,7 @@ static void clip_run_free(clip_run *r)
     free(r->embeddings);
     free(r->last);
     free(r->penultimate_ln);
+    free(r->configured);
     memset(r, 0, sizeof *r);
 }
 
@@ -52,8 +61,9 @@ static int clip_run_alloc(clip_run *r, int batch, int tokens, int hidden, int la
     r->embeddings = malloc(n * sizeof(float));
     r->last = malloc(n * sizeof(float));
     r->penultimate_ln = malloc(n * sizeof(float));
+    r->configured = malloc(n * sizeof(float));
     r->layer = calloc((size_t)layers, sizeof *r->layer);
-    if (!r->embeddings || !r->last || !r->penultimate_ln || !r->layer)
+    if (!r->embeddings || !r->last || !r->penultimate_ln || !r->configured || !r->layer)
         return -1;
     for (int i = 0; i < layers; i++)
         if (!(r->layer[i] = malloc(n * sizeof(float))))
@@ -80,7 +90,7 @@ static int encode_all(const golden_case *c, golden_tally *t, const char *path,
 {
     sd_weights *w = NULL;
     sd_model_config cfg;
-    sd_clip clip = {0};
+    sd_clip clip = {0}, configured = {0};
     sd_arena arena;
     sd_error err;
     int64_t *ids64 = NULL;
@@ -90,6 +100,11 @@ static int encode_all(const golden_case *c, golden_tally *t, const char *path,
     sd_status st = golden_open_model(path, &w, &cfg, &err);
     if (st == SD_OK && golden_apply_loras(c, t, w, &cfg, label) != 0)
         goto done;
+    r->openclip = st == SD_OK && cfg.clip.kind == SD_TEXT_OPENCLIP_H;
+    if (r->openclip) {
+        st = sd_clip_load(&configured, w, &cfg.clip, &err);
+        cfg.clip.layers = cfg.clip.stored_layers;   /* every block, see the top */
+    }
     if (st == SD_OK)
         st = sd_clip_load(&clip, w, &cfg.clip, &err);
     if (st == SD_OK)
@@ -118,6 +133,9 @@ static int encode_all(const golden_case *c, golden_tally *t, const char *path,
         if (st == SD_OK)
             st = sd_clip_encode(&clip, &arena, ids, tokens, 2, r->penultimate_ln + r->row * n,
                                 NULL, &err);
+        if (st == SD_OK && r->openclip)
+            st = sd_clip_encode(&configured, &arena, ids, tokens, 1,
+                                r->configured + r->row * n, NULL, &err);
         if (st != SD_OK) {
             golden_check(c, t, 0, "[%s] prompt %d: %s", label, r->row, err.message);
             goto done;
@@ -128,6 +146,7 @@ done:
     free(ids);
     free(ids64);
     sd_clip_free(&clip);
+    sd_clip_free(&configured);
     sd_arena_free(&arena);
     sd_weights_free(w);
     return ret;
@@ -137,7 +156,7 @@ static void compare_run(const golden_case *c, golden_tally *t, const char *label
                         const clip_run *r)
 {
     const size_t n = (size_t)r->batch * r->tokens * r->hidden;
-    char lab[96], tensor[32];
+    char lab[160], tensor[32];
     const double floor = golden_output_floor(c, "last_hidden_state", DEFAULT_REL_FLOOR);
     int64_t n_ref = 0;
     float *ref = golden_f32(c, "last_hidden_state", &n_ref);
@@ -145,16 +164,28 @@ static void compare_run(const golden_case *c, golden_tally *t, const char *label
     free(ref);
     const double rel = mag > 0.0 ? floor / mag : DEFAULT_REL_FLOOR;
 
-    snprintf(lab, sizeof lab, "last_hidden_state [%s]", label);
-    golden_compare(c, t, lab, "last_hidden_state", r->last, n, TOL_FACTOR * floor);
     /* A LoRA case (json "lora") records last_hidden_state only; every other case records
      * the intermediates too and must match them. */
     if (cJSON_GetObjectItemCaseSensitive(c->json, "lora") &&
-        !golden_tensor(c, "penultimate_final_layer_norm"))
+        !golden_tensor(c, "penultimate_final_layer_norm")) {
+        snprintf(lab, sizeof lab, "last_hidden_state [%s]", label);
+        golden_compare(c, t, lab, "last_hidden_state", r->last, n, TOL_FACTOR * floor);
         return;
-    snprintf(lab, sizeof lab, "penultimate_final_layer_norm [%s]", label);
-    golden_compare(c, t, lab, "penultimate_final_layer_norm", r->penultimate_ln, n,
-                   TOL_FACTOR * floor);
+    }
+    /* SD 1.x: last_hidden_state is every layer's, penultimate_final_layer_norm one layer
+     * earlier; SD 2.x: last_hidden_state is the penultimate's, and every block's result is
+     * all_layers_final_layer_norm. */
+    const char *all = r->openclip ? "all_layers_final_layer_norm" : "last_hidden_state";
+    const char *one_less = r->openclip ? "last_hidden_state" : "penultimate_final_layer_norm";
+    snprintf(lab, sizeof lab, "%s [%s]", all, label);
+    golden_compare(c, t, lab, all, r->last, n, TOL_FACTOR * floor);
+    snprintf(lab, sizeof lab, "%s [%s]", one_less, label);
+    golden_compare(c, t, lab, one_less, r->penultimate_ln, n, TOL_FACTOR * floor);
+    if (r->openclip) {
+        snprintf(lab, sizeof lab, "last_hidden_state [%s, as the model loads: %d blocks = %s "
+                 "above]", label, r->layers - 1, one_less);
+        golden_compare_arrays(c, t, lab, r->penultimate_ln, r->configured, n, 0.0);
+    }
     snprintf(lab, sizeof lab, "embeddings [%s]", label);
     golden_compare_relative(c, t, lab, "embeddings", r->embeddings, n, TOL_FACTOR, rel);
     for (int i = 0; i < r->layers; i++) {
@@ -164,6 +195,8 @@ static void compare_run(const golden_case *c, golden_tally *t, const char *label
         snprintf(lab, sizeof lab, "%s [%s]", tensor, label);
         golden_compare_relative(c, t, lab, tensor, r->layer[i], n, TOL_FACTOR, rel);
     }
+    if (r->openclip)
+        return;   /* layer_23 above is the penultimate hidden state */
     snprintf(lab, sizeof lab, "penultimate_hidden_state [%s]", label);
     golden_compare_relative(c, t, lab, "penultimate_hidden_state", r->layer[r->layers - 2], n,
                             TOL_FACTOR, rel);
@@ -186,7 +219,8 @@ int golden_run_text_encoder(const golden_case *c, golden_tally *t)
             /* The same values in both files: bit-identical results. */
             char lab[96];
             snprintf(lab, sizeof lab, "last_hidden_state [%s = %s]", cp.label[i], cp.label[0]);
-            golden_compare_arrays(c, t, lab, first.last, again.last,
+            golden_compare_arrays(c, t, lab, first.openclip ? first.penultimate_ln : first.last,
+                                  again.openclip ? again.penultimate_ln : again.last,
                                   (size_t)first.batch * first.tokens * first.hidden, 0.0);
         }
         clip_run_free(&again);

@@ -1,6 +1,7 @@
 /* Golden runner for tokenizer_cases.json: every prompt's BPE ids must equal openai/CLIP
- * SimpleTokenizer's (clip_ids), and the padded 77-id input SD 1.x feeds its text
- * encoder must equal sd_input_ids. Ids are compared exactly; a mismatch names the
+ * SimpleTokenizer's (clip_ids; SD 2.x's file, family "sd2": open_clip's), and the padded
+ * 77-id input the family feeds its text encoder must equal sd_input_ids (SD 1.x: pad
+ * 49407; SD 2.x: pad 0). Ids are compared exactly; a mismatch names the
  * first differing position. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ static int same_ids(const cJSON *expected, const int32_t *got, int n_got, char *
 }
 
 static void run_prompt(const golden_case *c, golden_tally *t, const sd_tokenizer *tok,
-                       const cJSON *prompt)
+                       sd_token_style style, const cJSON *prompt)
 {
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(prompt, "name"));
     const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(prompt, "text"));
@@ -44,7 +45,7 @@ static void run_prompt(const golden_case *c, golden_tally *t, const sd_tokenizer
     int32_t *ids = NULL, padded[SD_CLIP_CONTEXT];
     int n = 0, truncated = 0;
     char why[600] = "equal";
-    int ok = sd_tokenize(tok, text, &ids, &n, &err) == SD_OK;
+    int ok = sd_tokenize_style(tok, style, text, &ids, &n, &err) == SD_OK;
     if (!ok)
         snprintf(why, sizeof why, "sd_tokenize failed: %s", err.message);
     else
@@ -53,7 +54,7 @@ static void run_prompt(const golden_case *c, golden_tally *t, const sd_tokenizer
     free(ids);
 
     snprintf(why, sizeof why, "equal");
-    ok = sd_tokenize_padded(tok, text, padded, &truncated, &err) == SD_OK;
+    ok = sd_tokenize_padded_style(tok, style, text, padded, &truncated, &err) == SD_OK;
     if (!ok)
         snprintf(why, sizeof why, "sd_tokenize_padded failed: %s", err.message);
     else
@@ -69,14 +70,20 @@ static void run_prompt(const golden_case *c, golden_tally *t, const sd_tokenizer
 
 int golden_run_tokenizer(const golden_case *c, golden_tally *t)
 {
-    /* The runner knows SD 1.x's padded ids (pad 49407); another family's fixture (SD 2.x:
-     * OpenCLIP, pad 0) waits for that family's tokenizer. */
+    /* SD 1.x (no family field, or "sd1"): openai CLIP's tokenizer, pad 49407; SD 2.x
+     * ("sd2"): open_clip's, pad 0. */
     const char *family = cJSON_GetStringValue(cJSON_GetObjectItem(c->json, "family"));
-    if (family && strcmp(family, "sd1") != 0) {
-        golden_skip(c, t, "family %s: its padded ids (pad id %d) are not implemented yet", family,
-                    cJSON_GetObjectItem(c->json, "pad_token_id")
-                        ? cJSON_GetObjectItem(c->json, "pad_token_id")->valueint : -1);
-        return 0;
+    sd_token_style style = SD_TOKENS_CLIP;
+    if (family && strcmp(family, "sd2") == 0) {
+        style = SD_TOKENS_OPENCLIP;
+        const cJSON *pad = cJSON_GetObjectItem(c->json, "pad_token_id");
+        if (!cJSON_IsNumber(pad) || pad->valueint != SD_OPENCLIP_PAD) {
+            golden_check(c, t, 0, "family sd2 with pad_token_id other than %d", SD_OPENCLIP_PAD);
+            return -1;
+        }
+    } else if (family && strcmp(family, "sd1") != 0) {
+        golden_check(c, t, 0, "tokenizer cases of an unknown family %s", family);
+        return -1;
     }
     sd_error err = {0};
     sd_tokenizer *tok = NULL;
@@ -92,7 +99,7 @@ int golden_run_tokenizer(const golden_case *c, golden_tally *t)
     }
     const cJSON *prompt;
     cJSON_ArrayForEach(prompt, cases)
-        run_prompt(c, t, tok, prompt);
+        run_prompt(c, t, tok, style, prompt);
     sd_tokenizer_free(tok);
     return 0;
 }

@@ -36,6 +36,11 @@ static const spec specs[] = {
     {"gn.bias", 0, 1, {6}},
     {"emb.weight", 1, 2, {4, 5}},
     {"emb32.weight", 0, 2, {4, 5}},
+    /* torch.nn.MultiheadAttention's fused layout (OpenCLIP), dim 4: rows [q; k; v] */
+    {"mha.in_proj_weight", 1, 2, {12, 4}},
+    {"mha.in_proj_bias", 0, 1, {12}},
+    {"mha.out_proj.weight", 0, 2, {4, 4}},
+    {"mha.out_proj.bias", 0, 1, {4}},
 };
 #define N_SPECS (sizeof specs / sizeof specs[0])
 
@@ -269,6 +274,38 @@ static void test_conv_and_norms(sd_weights *w, sd_arena *a)
           "embedding rows: fp16 == fp32 twin");
 }
 
+/* q, k, v of the fused in_proj are views of its row blocks: the same values, no copy. */
+static void test_fused_attention(sd_weights *w)
+{
+    sd_error err = {0};
+    sd_attention a;
+    CHECK(sd_attention_bind_fused(w, &a, 4, 2, &err, "%s", "mha") == SD_OK && a.heads == 2 &&
+              a.head_dim == 2, "bind the fused attention (dim 4, 2 heads): %s", err.message);
+    sd_tensor fused, bias;
+    CHECK(sd_weights_bind_packed(w, &fused, &err, 2, SD_SHAPE(12, 4), "mha.in_proj_weight") ==
+              SD_OK && sd_weights_bind(w, &bias, &err, 1, SD_SHAPE(12), "mha.in_proj_bias") ==
+              SD_OK, "the fused tensors: %s", err.message);
+    const sd_linear *qkv[3] = {&a.q, &a.k, &a.v};
+    for (int p = 0; p < 3; p++) {
+        const sd_linear *l = qkv[p];
+        CHECK(l->in == 4 && l->out == 4 && l->p.weight.ndim == 2 && l->p.weight.shape[0] == 4 &&
+                  l->p.weight.numel == 16 && l->p.weight.packed == fused.packed + 16 * p &&
+                  l->p.bias.numel == 4 && l->p.bias.data == bias.data + 4 * p,
+              "projection %d is rows %d..%d of in_proj (a view)", p, 4 * p, 4 * p + 3);
+        float row[4], want[4];
+        for (int r = 0; r < 4; r++) {
+            sd_tensor_row_f32(&l->p.weight, r, row);
+            sd_tensor_row_f32(&fused, 4 * p + r, want);
+            CHECK(memcmp(row, want, sizeof row) == 0, "projection %d row %d", p, r);
+        }
+    }
+    CHECK(sd_attention_bind_fused(w, &a, 3, 1, &err, "mha") == SD_ERR_FORMAT &&
+              strstr(err.message, "mha.in_proj_weight") && strstr(err.message, "[9, 3]"),
+          "a wrong width names the fused key and shapes: %s", err.message);
+    CHECK(sd_attention_bind_fused(w, &a, 4, 3, &err, "mha") == SD_ERR_UNSUPPORTED,
+          "4 channels do not split into 3 heads");
+}
+
 int main(void)
 {
     char path[] = "/tmp/test-layers-XXXXXX";
@@ -286,6 +323,7 @@ int main(void)
         sd_arena_init(&a, 0);
         test_linear(w, &a);
         test_conv_and_norms(w, &a);
+        test_fused_attention(w);
         sd_arena_free(&a);
         sd_weights_free(w);
     }

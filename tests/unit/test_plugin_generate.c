@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "generate.h"
+#include "preview.h"
 #include "region.h"
 #include "run.h"
 
@@ -118,8 +119,90 @@ static sd_status fake_run(fake_host *h, int base, int x1, int y1, int x2, int y2
     gd_target t;
     gd_target_init(&t, base, IW, IH, LX, LY, LW, LH, 1, x1, y1, x2, y2, 1234);
     h->sel = t.selection;
-    gd_host host = { h, fake_read, fake_progress, fake_warn, fake_write };
+    gd_host host = { h, fake_read, fake_progress, fake_warn, fake_write, NULL };
     return gd_run(&host, &t, p, err);
+}
+
+/* What the live preview saw: its calls, last step, sizes; cancels at step cancel_at. */
+typedef struct {
+    int calls, last_step, total, width, height, in_range, cancel_at;
+} preview_log;
+
+static int on_preview(void *user, const sd_preview *pv)
+{
+    preview_log *l = user;
+    l->calls++;
+    l->last_step = pv->step;
+    l->total = pv->total;
+    l->width = pv->width;
+    l->height = pv->height;
+    for (int i = 0; i < pv->width * pv->height * 3; i++)
+        l->in_range &= pv->rgb[i] >= 0.0f && pv->rgb[i] <= 1.0f;
+    return l->cancel_at && pv->step >= l->cancel_at;
+}
+
+static int no_progress(void *user, double fraction, const char *text)
+{
+    (void)user;
+    (void)fraction;
+    (void)text;
+    return 0;
+}
+
+/* The live preview through gd_generate_region: one per denoise step at the latent's size
+ * (no TAESD loaded), and a cancel from it stops the run with nothing written. */
+static void test_preview_run(sd_model *model, gd_params p, const gd_region_pixels *in, float *out)
+{
+    sd_error err = { 0 };
+    p.mode = SD_MODE_IMG2IMG;
+    p.strength = 1.0;
+    p.steps = 4;
+    preview_log l = { 0, 0, 0, 0, 0, 1, 0 };
+    sd_status st = gd_generate_region(model, &p, in, out, no_progress, on_preview, &l, &err);
+    CHECK(st == SD_OK, "run with a preview: %s", err.message);
+    CHECK(l.calls == 4 && l.last_step == 4 && l.total == 4, "a preview every step (%d calls, last %d/%d)",
+          l.calls, l.last_step, l.total);
+    int ww, wh;
+    region_work_size(in->width, in->height, p.work_size, &ww, &wh);
+    CHECK(l.width == (ww + 7) / 8 && l.height == (wh + 7) / 8 && l.in_range,
+          "latent preview %dx%d for a %dx%d working size, values in [0,1] %d", l.width, l.height,
+          ww, wh, l.in_range);
+
+    size_t n = (size_t)in->width * in->height * 4;
+    for (size_t i = 0; i < n; i++)
+        out[i] = -7.0f;
+    preview_log c = { 0, 0, 0, 0, 0, 1, 2 };
+    st = gd_generate_region(model, &p, in, out, no_progress, on_preview, &c, &err);
+    size_t untouched = 0;
+    for (size_t i = 0; i < n; i++)
+        untouched += out[i] == -7.0f;
+    CHECK(st == SD_ERR_CANCELLED && c.calls == 2, "cancel from the preview at step 2: %d after %d previews",
+          st, c.calls);
+    CHECK(untouched == n, "a run cancelled from the preview writes nothing (%zu/%zu untouched)",
+          untouched, n);
+}
+
+/* The preview window's picture: fitted into its box, bilinear, clamped to 8 bits. */
+static void test_preview_pixels(void)
+{
+    int w, h;
+    gd_preview_fit(16, 8, 320, &w, &h);
+    CHECK(w == 320 && h == 160, "16x8 fits 320 as 320x160 (%dx%d)", w, h);
+    gd_preview_fit(600, 1000, 320, &w, &h);
+    CHECK(w == 192 && h == 320, "600x1000 fits 320 as 192x320 (%dx%d)", w, h);
+    gd_preview_fit(1, 5000, 320, &w, &h);
+    CHECK(w == 1 && h == 320, "a sliver keeps one pixel (%dx%d)", w, h);
+
+    /* 2x1: black, white (and out of range values clamped) -> 4x1 */
+    const float rgb[6] = { -0.5f, 0.0f, 0.0f, 1.0f, 1.0f, 2.0f };
+    sd_preview pv = { 1, 1, 2, 1, rgb, "latent-rgb" };
+    uint8_t px[4 * 3];
+    gd_preview_to_rgb8(&pv, 4, 1, px, 12);
+    CHECK(px[0] == 0 && px[3] == 64 && px[6] == 191 && px[9] == 255 && px[11] == 255,
+          "bilinear 2 -> 4: %d %d %d %d (blue end %d)", px[0], px[3], px[6], px[9], px[11]);
+    char cap[96];
+    gd_preview_caption(&pv, cap, sizeof cap);
+    CHECK(!strcmp(cap, "Estimate after step 1 of 1 (latent colours)"), "caption: %s", cap);
 }
 
 static void test_run_path(const char *model, const char *vocab)
@@ -237,7 +320,7 @@ int main(int argc, char **argv)
     p.feather = 2.0;
 
     progress_log pl = { 0, 0, 1, 0, 0.0 };
-    sd_status st = gd_generate_region(model, &p, &in, out, on_progress, &pl, &err);
+    sd_status st = gd_generate_region(model, &p, &in, out, on_progress, NULL, &pl, &err);
     CHECK(st == SD_OK, "inpaint: %s", err.message);
     int outside = 0, kept = 0, inside = 0, changed = 0, bad = 0;
     for (int i = 0; i < W * H; i++) {
@@ -263,16 +346,19 @@ int main(int argc, char **argv)
         out[i] = -7.0f;
     progress_log pc = { 0, 0, 1, 2, 0.0 };
     p.mode = SD_MODE_IMG2IMG;
-    st = gd_generate_region(model, &p, &in, out, on_progress, &pc, &err);
+    st = gd_generate_region(model, &p, &in, out, on_progress, NULL, &pc, &err);
     int untouched = 0;
     for (int i = 0; i < W * H * 4; i++)
         untouched += out[i] == -7.0f;
     CHECK(st == SD_ERR_CANCELLED, "cancel gives SD_ERR_CANCELLED (%d: %s)", st, err.message);
     CHECK(untouched == W * H * 4, "a cancelled run writes nothing (%d/%d untouched)", untouched, W * H * 4);
 
+    test_preview_run(model, p, &in, out);
+    test_preview_pixels();
+
     /* an unknown sampler is an error with its name */
     p.sampler = "warp";
-    st = gd_generate_region(model, &p, &in, out, NULL, NULL, &err);
+    st = gd_generate_region(model, &p, &in, out, NULL, NULL, NULL, &err);
     CHECK(st == SD_ERR_INVALID_ARG && strstr(err.message, "warp"), "unknown sampler: %s", err.message);
     sd_model_free(model);
 

@@ -232,6 +232,17 @@ static void test_folders(const char *shipped_dir)
                                 "Object removal", "Sky replacement", "Texture and detail refine"};
         for (size_t i = 0; i < sizeof wanted / sizeof *wanted; i++)
             CHECK(sd_preset_list_find(l, wanted[i]) != NULL, "shipped preset %s", wanted[i]);
+        /* SD-Turbo's one-step draft: what diffusers' turbo examples run */
+        const sd_preset *turbo = sd_preset_list_find(l, "Turbo draft");
+        sd_preset_settings ts = {0};
+        if (turbo)
+            sd_preset_get_settings(turbo, &ts);
+        CHECK(turbo && ts.steps == 1 && ts.cfg_scale <= 1.0f &&
+                  ts.sampler == SD_SAMPLER_EULER_ANCESTRAL && ts.spacing == SD_SPACING_TRAILING &&
+                  (ts.set & (SD_PRESET_STEPS | SD_PRESET_CFG | SD_PRESET_SAMPLER |
+                             SD_PRESET_SPACING)) == (SD_PRESET_STEPS | SD_PRESET_CFG |
+                                                     SD_PRESET_SAMPLER | SD_PRESET_SPACING),
+              "shipped Turbo draft: 1 step, CFG <= 1, euler_a, trailing");
         sd_preset_list_free(l);
     }
 

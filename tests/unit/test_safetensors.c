@@ -843,7 +843,10 @@ static void test_families(tmp_ctx *t, const char *golden)
         const char *needle;
     } cases[] = {
         {EDIT_NONE, SD_OK, ""},
-        {EDIT_SD2_NAMES, SD_ERR_UNSUPPORTED, "unsupported model: SD 2.x"},
+        /* SD 2.x's text encoder prefix over an SD 1.x body: refused, naming both */
+        {EDIT_SD2_NAMES, SD_ERR_UNSUPPORTED,
+         "SD 2.x (OpenCLIP text encoder cond_stage_model.model.*): unsupported model: SD 1.x "
+         "U-Net (conv proj_in, context dim 64) under the SD 2.x's text encoder"},
         {EDIT_SD2_SHAPES, SD_ERR_UNSUPPORTED, "SD 2.x U-Net (linear proj_in, context dim 1024)"},
         {EDIT_SDXL, SD_ERR_UNSUPPORTED, "unsupported model: SDXL"},
         {EDIT_NO_UNET, SD_ERR_UNSUPPORTED, "unsupported model: not a Stable Diffusion"},

@@ -160,6 +160,23 @@ static void test_special_tokens(const sd_tokenizer *t)
     free(ids);
     /* Upper case is lowered first, so it is the special token too. */
     CHECK(same_tokens(t, "<|STARTOFTEXT|>", "<|startoftext|>"), "<|STARTOFTEXT|>");
+
+    /* open_clip (SD 2.x) spells them <start_of_text> / <end_of_text>; its <|...|> are text */
+    CHECK(sd_tokenize_style(t, SD_TOKENS_OPENCLIP, "<Start_Of_Text>a<end_of_text>", &ids, &n,
+                            &err) == SD_OK && n == 3 && ids[0] == SD_CLIP_BOS &&
+              ids[2] == SD_CLIP_EOS, "open_clip specials -> 49406, 49407 (n %d)", n);
+    free(ids);
+    CHECK(sd_tokenize_style(t, SD_TOKENS_OPENCLIP, "<|endoftext|>", &ids, &n, &err) == SD_OK &&
+              n > 1, "open_clip: <|endoftext|> is plain text (%d ids)", n);
+    for (int i = 0; i < n; i++)
+        CHECK(ids[i] != SD_CLIP_EOS && ids[i] != SD_CLIP_BOS, "no special id at %d", i);
+    free(ids);
+    int32_t padded[SD_CLIP_CONTEXT];
+    int truncated = -1;
+    CHECK(sd_tokenize_padded_style(t, SD_TOKENS_OPENCLIP, "a cat", padded, &truncated, &err) ==
+              SD_OK && padded[0] == SD_CLIP_BOS && padded[3] == SD_CLIP_EOS &&
+              padded[4] == SD_OPENCLIP_PAD && padded[SD_CLIP_CONTEXT - 1] == SD_OPENCLIP_PAD &&
+              truncated == 0, "open_clip padding: BOS a cat EOS 0 ... 0");
 }
 
 /* Invalid bytes read as U+FFFD, one per maximal invalid subsequence, as Python's

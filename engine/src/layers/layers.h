@@ -182,6 +182,13 @@ sd_status sd_attention_bind(sd_weights *w, sd_attention *a, int q_dim, int kv_di
                             int heads, const sd_attention_names *names, sd_error *err,
                             const char *key_fmt, ...) SD_PRINTF(9, 10);
 
+/* torch.nn.MultiheadAttention's fused layout (OpenCLIP): <key>.in_proj_weight [3 · dim, dim]
+ * = rows [q; k; v], <key>.in_proj_bias [3 · dim], <key>.out_proj [dim, dim]. q, k and v are
+ * bound as views of the fused tensors (no copy). Only out_proj is recorded as a reader
+ * (sd_layer_find): the fused weight has no per-projection key of its own. */
+sd_status sd_attention_bind_fused(sd_weights *w, sd_attention *a, int dim, int heads,
+                                  sd_error *err, const char *key_fmt, ...) SD_PRINTF(6, 7);
+
 /* <key>.net.0.proj [2 · inner, dim] (inner read from the file, checked even) and
  * <key>.net.2 [dim, inner]. */
 sd_status sd_geglu_ff_bind(sd_weights *w, sd_geglu_ff *ff, int dim, sd_error *err,

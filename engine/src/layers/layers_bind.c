@@ -197,6 +197,57 @@ sd_status sd_attention_bind(sd_weights *w, sd_attention *a, int q_dim, int kv_di
     return SD_OK;
 }
 
+/* Rows [row0, row0 + rows) of a bound 2-D tensor (or of a 1-D one: elements), as a tensor
+ * of its own pointing into the same memory. */
+static sd_tensor tensor_rows(const sd_tensor *t, int64_t row0, int64_t rows)
+{
+    sd_tensor v = *t;
+    const int64_t row_len = t->ndim == 2 ? t->shape[1] : 1;
+    const int64_t skip = row0 * row_len;
+    if (v.data)
+        v.data += skip;
+    if (v.packed)
+        v.packed += skip;
+    v.shape[0] = rows;
+    v.numel = rows * row_len;
+    return v;
+}
+
+sd_status sd_attention_bind_fused(sd_weights *w, sd_attention *a, int dim, int heads,
+                                  sd_error *err, const char *key_fmt, ...)
+{
+    char key[LAYER_KEY_MAX];
+    va_list ap;
+    va_start(ap, key_fmt);
+    sd_status s = format_key(key, err, key_fmt, ap);
+    va_end(ap);
+    memset(a, 0, sizeof *a);
+    if (s != SD_OK)
+        return s;
+    if (heads <= 0 || dim <= 0 || dim % heads != 0)
+        return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d heads",
+                       key, dim, heads);
+    sd_tensor weight, bias;
+    if ((s = sd_weights_bind_packed(w, &weight, err, 2, SD_SHAPE(3 * (int64_t)dim, dim),
+                                    "%s.in_proj_weight", key)) != SD_OK ||
+        (s = sd_weights_bind(w, &bias, err, 1, SD_SHAPE(3 * (int64_t)dim), "%s.in_proj_bias",
+                             key)) != SD_OK)
+        return s;
+    sd_linear *qkv[3] = {&a->q, &a->k, &a->v};
+    for (int i = 0; i < 3; i++) {
+        qkv[i]->p.weight = tensor_rows(&weight, (int64_t)i * dim, dim);   /* [dim, dim] */
+        qkv[i]->p.bias = tensor_rows(&bias, (int64_t)i * dim, dim);       /* [dim] */
+        qkv[i]->in = dim;
+        qkv[i]->out = dim;
+    }
+    if ((s = sd_linear_bind(w, &a->out, dim, dim, SD_LAYER_BIAS, err, "%s.out_proj", key)) !=
+        SD_OK)
+        return s;
+    a->heads = heads;
+    a->head_dim = dim / heads;
+    return SD_OK;
+}
+
 sd_status sd_geglu_ff_bind(sd_weights *w, sd_geglu_ff *ff, int dim, sd_error *err,
                            const char *key_fmt, ...)
 {

@@ -1,5 +1,6 @@
 /* CLIP text encoder forward pass (transformers' CLIPTextModel as SD 1.x uses it:
- * causal mask, no padding mask, quick_gelu, pre-LN layers). */
+ * causal mask, no padding mask, quick_gelu, pre-LN layers), and the same pass for SD 2.x's
+ * OpenCLIP ViT-H tower (exact GELU; its binding is clip_openclip.c). */
 #include "nets/keys.h"
 #include "nets/clip.h"
 
@@ -48,6 +49,8 @@ sd_status sd_clip_load(sd_clip *clip, sd_weights *w, const sd_clip_config *cfg, 
                        "unsupported model: text encoder with hidden %d, %d heads, %d layers",
                        cfg->hidden, cfg->heads, cfg->layers);
     clip->cfg = *cfg;
+    if (cfg->kind == SD_TEXT_OPENCLIP_H)
+        return sd_clip_bind_openclip(clip, w, err);
     const int d = cfg->hidden;
     sd_status st = sd_embedding_bind(w, &clip->token_embedding, cfg->vocab_size, d, err,
                                      CLIP_PREFIX "embeddings.token_embedding.weight");
@@ -88,14 +91,18 @@ typedef struct {
     float *mlp;      /* [n, intermediate] */
 } clip_state;
 
-/* CLIPMLP: fc1 → quick_gelu → fc2, x [n, d] → y [n, d]. */
+/* CLIPMLP: fc1 → quick_gelu → fc2 (OpenCLIP: c_fc → GELU (erf) → c_proj), x [n, d] →
+ * y [n, d]. */
 static sd_status mlp(const clip_mlp *m, const sd_clip_config *cfg, const sd_layer_ctx *ctx,
                      clip_state *s, const float *x, int n, float *y, sd_error *err)
 {
     sd_status st = sd_linear_forward(&m->fc1, ctx, x, n, s->mlp, err);   /* [n, ff] */
     if (st != SD_OK)
         return st;
-    op_quick_gelu(s->mlp, (size_t)n * cfg->intermediate);
+    if (cfg->kind == SD_TEXT_OPENCLIP_H)
+        op_gelu_erf(s->mlp, (size_t)n * cfg->intermediate);
+    else
+        op_quick_gelu(s->mlp, (size_t)n * cfg->intermediate);
     return sd_linear_forward(&m->fc2, ctx, s->mlp, n, y, err);            /* [n, d] */
 }
 

@@ -1,10 +1,14 @@
-/* The CLIP text encoder of Stable Diffusion 1.x (transformers' CLIPTextModel):
+/* The CLIP text encoder of Stable Diffusion 1.x (transformers' CLIPTextModel) and SD 2.x
+ * (OpenCLIP ViT-H/14's text tower: the same graph with exact GELU):
  * token ids [77] → token + position embeddings → pre-LN transformer layers with a
  * causal mask → final LayerNorm → the [77, hidden] conditioning the U-Net attends to.
  *
  * Parameters are bound at load time by their checkpoint keys under
  * "cond_stage_model.transformer.text_model." (embeddings.token_embedding,
- * encoder.layers.N.self_attn.q_proj, ...): the structs below mirror those names. */
+ * encoder.layers.N.self_attn.q_proj, ...): the structs below mirror those names. The
+ * OpenCLIP layout binds into the same structs (clip_openclip.c has the key map:
+ * resblocks.N.ln_1 → layer_norm1, attn.in_proj_weight rows → q/k/v_proj views,
+ * mlp.c_fc / c_proj → fc1 / fc2, ln_final → final_layer_norm). */
 #ifndef SD_CLIP_H
 #define SD_CLIP_H
 
@@ -51,10 +55,15 @@ typedef struct {
 sd_status sd_clip_load(sd_clip *clip, sd_weights *w, const sd_clip_config *cfg, sd_error *err);
 void sd_clip_free(sd_clip *clip);
 
+/* sd_clip_load's OpenCLIP half (clip_openclip.c): clip->cfg set, the rest zero. */
+sd_status sd_clip_bind_openclip(sd_clip *clip, sd_weights *w, sd_error *err);
+
 /* Encodes one sequence of n_tokens ids (1..cfg.max_positions; SD pads to 77).
- * clip_skip 1 runs every layer (last_hidden_state); clip_skip k stops after
- * layers - k + 1 layers (2 = penultimate, as A1111 and diffusers' clip_skip=1). Either
- * way the final LayerNorm is applied. out receives [n_tokens, hidden].
+ * clip_skip 1 runs cfg.layers layers (SD 1.x: every one; SD 2.x: the 23 of 24 it
+ * conditions on); clip_skip k stops after layers - k + 1 layers (2 = one layer earlier,
+ * as A1111 and diffusers' clip_skip=1: diffusers' SD 2.x text encoder also holds the 23
+ * layers, so its clip_skip=1 is our 2 there too). Either way the final LayerNorm is
+ * applied. out receives [n_tokens, hidden].
  * Returns SD_OK, SD_ERR_INVALID_ARG (id out of vocabulary, bad length or clip_skip),
  * SD_ERR_NOMEM when the arena is out. */
 sd_status sd_clip_encode(const sd_clip *clip, sd_arena *arena, const int32_t *ids,

@@ -28,12 +28,10 @@
 #define TURBO_CFG 0.0f
 /* StableDiffusionXLPipeline's default guidance_scale. */
 #define SDXL_CFG 5.0f
+/* sd_job_defaults' sampler, the default of every family but SD-Turbo's. */
+#define JOB_SAMPLER SD_SAMPLER_EULER_ANCESTRAL
 #define UNET_IN 4          /* latent channels */
 #define UNET_IN_INPAINT 9  /* latent + mask + masked-image latent */
-
-#define SD2_NOT_YET                                                                    \
-    "recognised, but not supported yet (its OpenCLIP ViT-H text encoder is not "       \
-    "implemented); use an SD 1.x checkpoint"
 
 static const sd_family_row rows[] = {
     {
@@ -45,7 +43,7 @@ static const sd_family_row rows[] = {
         .context_dim = CONTEXT_CLIP_L, .unet_in_channels = UNET_IN,
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_512,
         .default_steps = SD_STEPS_DEFAULT, .default_cfg = SD_CFG_DEFAULT,
-        .vae_scale = VAE_SCALE_SD,
+        .default_sampler = JOB_SAMPLER, .vae_scale = VAE_SCALE_SD,
     },
     {
         .family = SD_FAMILY_SD1_INPAINT, .name = "sd1-inpaint",
@@ -57,7 +55,7 @@ static const sd_family_row rows[] = {
         .context_dim = CONTEXT_CLIP_L, .unet_in_channels = UNET_IN_INPAINT,
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_512,
         .default_steps = SD_STEPS_DEFAULT, .default_cfg = SD_CFG_DEFAULT,
-        .vae_scale = VAE_SCALE_SD,
+        .default_sampler = JOB_SAMPLER, .vae_scale = VAE_SCALE_SD,
     },
     {
         .family = SD_FAMILY_SD2, .name = "sd2", .title = "SD 2.x",
@@ -69,7 +67,8 @@ static const sd_family_row rows[] = {
         .context_dim = CONTEXT_OPENCLIP_H, .unet_in_channels = UNET_IN, .linear_projection = 1,
         .prediction = SD_PREDICTION_EPS, .prediction_detected = 1,
         .default_resolution = RES_512, .default_steps = SD_STEPS_DEFAULT,
-        .default_cfg = SD_CFG_DEFAULT, .vae_scale = VAE_SCALE_SD, .not_runnable = SD2_NOT_YET,
+        .default_cfg = SD_CFG_DEFAULT, .default_sampler = JOB_SAMPLER,
+        .vae_scale = VAE_SCALE_SD,
     },
     {
         .family = SD_FAMILY_SD2_V, .name = "sd2-v", .title = "SD 2.x",
@@ -81,7 +80,8 @@ static const sd_family_row rows[] = {
         .context_dim = CONTEXT_OPENCLIP_H, .unet_in_channels = UNET_IN, .linear_projection = 1,
         .prediction = SD_PREDICTION_V, .prediction_detected = 1,
         .default_resolution = RES_768, .default_steps = SD_STEPS_DEFAULT,
-        .default_cfg = SD_CFG_DEFAULT, .vae_scale = VAE_SCALE_SD, .not_runnable = SD2_NOT_YET,
+        .default_cfg = SD_CFG_DEFAULT, .default_sampler = JOB_SAMPLER,
+        .vae_scale = VAE_SCALE_SD,
     },
     {
         .family = SD_FAMILY_SD2_INPAINT, .name = "sd2-inpaint",
@@ -94,7 +94,8 @@ static const sd_family_row rows[] = {
         .context_dim = CONTEXT_OPENCLIP_H, .unet_in_channels = UNET_IN_INPAINT,
         .linear_projection = 1, .prediction = SD_PREDICTION_EPS,  /* always ε (ComfyUI) */
         .default_resolution = RES_512, .default_steps = SD_STEPS_DEFAULT,
-        .default_cfg = SD_CFG_DEFAULT, .vae_scale = VAE_SCALE_SD, .not_runnable = SD2_NOT_YET,
+        .default_cfg = SD_CFG_DEFAULT, .default_sampler = JOB_SAMPLER,
+        .vae_scale = VAE_SCALE_SD,
     },
     {
         /* Stability's sd_turbo.safetensors: SD 2.1 weights saved from generative-models;
@@ -107,8 +108,7 @@ static const sd_family_row rows[] = {
         .context_dim = CONTEXT_OPENCLIP_H, .unet_in_channels = UNET_IN, .linear_projection = 1,
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_512,
         .default_steps = TURBO_STEPS, .default_cfg = TURBO_CFG, .vae_scale = VAE_SCALE_SD,
-        .not_runnable = "recognised, but not supported yet (an SD 2.1 model: "
-                        "OpenCLIP ViT-H text encoder, trailing timestep spacing)",
+        .default_sampler = SD_SAMPLER_EULER_ANCESTRAL, .default_spacing = SD_SPACING_TRAILING,
     },
     {
         .family = SD_FAMILY_SDXL, .name = "sdxl", .title = "SDXL",
@@ -118,9 +118,10 @@ static const sd_family_row rows[] = {
         .text_encoder_name = "CLIP ViT-L/14 + OpenCLIP ViT-bigG/14",
         .context_dim = CONTEXT_SDXL, .unet_in_channels = 0, .linear_projection = 1,
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_1024,
-        .default_steps = SD_STEPS_DEFAULT, .default_cfg = SDXL_CFG, .vae_scale = VAE_SCALE_SDXL,
+        .default_steps = SD_STEPS_DEFAULT, .default_cfg = SDXL_CFG, .default_sampler = JOB_SAMPLER, .vae_scale = VAE_SCALE_SDXL,
         .not_runnable = "not supported (two text encoders, size and crop "
-                        "conditioning, a 2048-wide context); only Stable Diffusion 1.x is",
+                        "conditioning, a 2048-wide context); Stable Diffusion 1.x and 2.x (SD-Turbo "
+                        "too) are",
     },
 };
 
@@ -229,7 +230,7 @@ static sd_status explain_no_match(const st_file *f, int in_ch, sd_error *err)
     }
     if (sd_has_prefix(f, SD_KEY_UNET_LABEL_EMB))
         return unsupported(err, "an SDXL-style U-Net (label_emb tensors); only Stable "
-                                "Diffusion 1.x is supported");
+                                "Diffusion 1.x and 2.x are supported");
     if (!sd_has_prefix(f, SD_KEY_VAE))
         return unsupported(err, "the checkpoint has no VAE (" SD_KEY_VAE "* tensors)");
     if (!sd_has_prefix(f, SD_KEY_TEXT_ENCODER))
@@ -239,7 +240,7 @@ static sd_status explain_no_match(const st_file *f, int in_ch, sd_error *err)
         return unsupported(err, "a text encoder in a layout we do not know (" SD_KEY_TEXT_ENCODER
                                 "* without transformer. or model.)");
     return sd_fail(err, SD_ERR_UNSUPPORTED,
-                   "unsupported model: U-Net with %d input channels (4 = SD 1.x, 9 = "
+                   "unsupported model: U-Net with %d input channels (4 = text-to-image, 9 = "
                    "inpainting)", in_ch);
 }
 

@@ -41,6 +41,8 @@ typedef struct {
     int default_resolution;       /* pixels, a side */
     int default_steps;
     float default_cfg;
+    sd_sampler default_sampler;   /* every row sets it (euler_a: sd_job_defaults') */
+    sd_spacing default_spacing;   /* leading (0) unless the row says: trailing for turbo */
     float vae_scale;              /* latent scaling factor */
     const char *not_runnable;     /* NULL: sd_model_load runs it; else why not ("recognised,
                                      but not supported yet (...)") */

@@ -26,6 +26,13 @@
 #define SD1_UNET_HEADS 8
 #define SD2_UNET_HEAD_DIM 64      /* v2-inference.yaml: num_head_channels */
 #define SD2_TEST_UNET_HEAD_DIM 16 /* the narrow SD 2.x test model (golden-sd2) */
+/* Text encoders (CLIPTextConfig / open_clip's ViT-H-14 text_cfg). */
+#define CLIP_HEAD_DIM 64
+#define CLIP_MIN_WIDTH_64 512     /* narrower towers are the test models: 4 heads */
+#define CLIP_TEST_HEADS 4
+#define CLIP_EOS_ID 49407         /* SD 1.x pads with <|endoftext|> */
+#define OPENCLIP_PAD_ID 0         /* open_clip.tokenize pads with 0 */
+#define OPENCLIP_H_DEPTH 24       /* ViT-H/14 text tower: 24 resblocks */
 #define MAX_BLOCKS 64             /* bound on input_blocks / layer counts we scan for */
 
 /* The tensor named by the format, or NULL. */
@@ -60,6 +67,17 @@ static sd_status require(const st_file *f, const st_tensor **out, int ndim, sd_e
 static sd_status unsupported(sd_error *err, const char *why)
 {
     return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s", why);
+}
+
+static sd_status unsupported_fmt(sd_error *err, const char *fmt, ...) SD_PRINTF(2, 3);
+static sd_status unsupported_fmt(sd_error *err, const char *fmt, ...)
+{
+    char why[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return unsupported(err, why);
 }
 
 /* input_blocks: 0 is conv_in; then per level `layers_per_block` res blocks (N.0, with a
@@ -245,9 +263,28 @@ static sd_status detect_vae(const st_file *f, float scaling_factor, sd_vae_confi
     return SD_OK;
 }
 
+/* The checkpoint does not store the head count. CLIP ViT-L/14 (SD 1.x) and OpenCLIP
+ * ViT-H/14 (SD 2.x) use heads of 64 (768 = 12 x 64, 1024 = 16 x 64); the narrow test models
+ * use 4 heads (64 = 4 x 16). Rule: head dim 64 when the width is a multiple of 64 and at
+ * least 512, otherwise 4 heads. */
+static sd_status text_heads(sd_clip_config *c, sd_error *err)
+{
+    if (c->hidden >= CLIP_MIN_WIDTH_64 && c->hidden % CLIP_HEAD_DIM == 0)
+        c->heads = c->hidden / CLIP_HEAD_DIM;
+    else
+        c->heads = CLIP_TEST_HEADS;
+    if (c->hidden % c->heads)
+        return sd_fail(err, SD_ERR_FORMAT, "text encoder width %d does not split into %d heads",
+                       c->hidden, c->heads);
+    return SD_OK;
+}
+
 static sd_status detect_clip(const st_file *f, sd_clip_config *c, sd_error *err)
 {
     const st_tensor *t = NULL;
+    c->kind = SD_TEXT_CLIP_L;
+    c->prefix = CLIP;
+    c->pad_id = CLIP_EOS_ID;
     sd_status s = require(f, &t, 2, err, CLIP "embeddings.token_embedding.weight");
     if (s != SD_OK)
         return s;
@@ -263,17 +300,46 @@ static sd_status detect_clip(const st_file *f, sd_clip_config *c, sd_error *err)
     while (c->layers < MAX_BLOCKS &&
            get(f, CLIP "encoder.layers.%d.self_attn.q_proj.weight", c->layers))
         c->layers++;
-    /* The checkpoint does not store the head count. CLIP ViT-L/14 (SD 1.x) uses heads of
-     * 64 (768 = 12 x 64); the narrow test model uses 4 heads (64 = 4 x 16). Rule: head dim
-     * 64 when the width is a multiple of 64 and at least 512, otherwise 4 heads. */
-    if (c->hidden >= 512 && c->hidden % 64 == 0)
-        c->heads = c->hidden / 64;
-    else
-        c->heads = 4;
-    if (c->hidden % c->heads)
-        return sd_fail(err, SD_ERR_FORMAT, "CLIP width %d does not split into %d heads",
-                       c->hidden, c->heads);
-    return SD_OK;
+    c->stored_layers = c->layers;
+    return text_heads(c, err);
+}
+
+/* OpenCLIP's TextTransformer (SD 2.x): <prefix>token_embedding.weight [vocab, width],
+ * positional_embedding [77, width], transformer.resblocks.N.*, ln_final. */
+static sd_status detect_openclip(const st_file *f, const char *prefix, sd_clip_config *c,
+                                 sd_error *err)
+{
+    char name[160];
+    const st_tensor *t = NULL;
+    c->kind = SD_TEXT_OPENCLIP_H;
+    c->prefix = prefix;
+    c->pad_id = OPENCLIP_PAD_ID;
+    snprintf(name, sizeof name, "%stoken_embedding.weight", prefix);
+    sd_status s = require(f, &t, 2, err, name);
+    if (s != SD_OK)
+        return s;
+    c->vocab_size = (int)t->shape[0];  /* [vocab, width] */
+    c->hidden = (int)t->shape[1];
+    snprintf(name, sizeof name, "%spositional_embedding", prefix);
+    if ((s = require(f, &t, 2, err, name)) != SD_OK)
+        return s;
+    c->max_positions = (int)t->shape[0];  /* [77, width] */
+    snprintf(name, sizeof name, "%stransformer.resblocks.0.mlp.c_fc.weight", prefix);
+    if ((s = require(f, &t, 2, err, name)) != SD_OK)
+        return s;
+    c->intermediate = (int)t->shape[0];  /* [mlp, width] */
+    c->stored_layers = 0;
+    while (c->stored_layers < MAX_BLOCKS &&
+           get(f, "%stransformer.resblocks.%d.attn.in_proj_weight", prefix, c->stored_layers))
+        c->stored_layers++;
+    /* SD 2.x conditions on the penultimate block of ViT-H's 24 (ldm
+     * FrozenOpenCLIPEmbedder(layer="penultimate")): 23 are run. Real files hold all 24;
+     * files written back from diffusers hold the 23 it keeps. */
+    if (c->stored_layers != OPENCLIP_H_DEPTH && c->stored_layers != OPENCLIP_H_DEPTH - 1)
+        return unsupported_fmt(err, "OpenCLIP text encoder with %d blocks (ViT-H/14 has %d)",
+                               c->stored_layers, OPENCLIP_H_DEPTH);
+    c->layers = OPENCLIP_H_DEPTH - 1;
+    return text_heads(c, err);
 }
 
 sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_error *err)
@@ -287,14 +353,19 @@ sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_erro
     if (row->not_runnable)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s (%s): %s", row->title,
                        row->evidence, row->not_runnable);
-    /* Runnable rows are SD 1.x's: CLIP ViT-L in the transformers layout. */
-    if (!sd_has_prefix(f, CLIP))
+    if (row->text_encoder == SD_TEXT_CLIP_L && !sd_has_prefix(f, CLIP))
         return unsupported(err, "text encoder without the text_model. prefix (an old "
                                 "transformers layout)");
     if ((s = detect_unet(f, row, &cfg->unet, err)) != SD_OK ||
         (s = detect_vae(f, row->vae_scale, &cfg->vae, err)) != SD_OK ||
-        (s = detect_clip(f, &cfg->clip, err)) != SD_OK)
+        (s = row->text_encoder == SD_TEXT_OPENCLIP_H
+                 ? detect_openclip(f, row->text_prefix, &cfg->clip, err)
+                 : detect_clip(f, &cfg->clip, err)) != SD_OK) {
+        /* a damaged file of a newer family: say which family it looked like */
+        if (row->text_encoder != SD_TEXT_CLIP_L)
+            sd_fail_context(err, s, "%s (%s)", row->title, row->evidence);
         return s;
+    }
     if (cfg->clip.hidden != cfg->unet.context_dim)
         return sd_fail(err, SD_ERR_FORMAT, "CLIP width %d differs from the U-Net context dim %d",
                        cfg->clip.hidden, cfg->unet.context_dim);

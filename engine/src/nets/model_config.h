@@ -44,6 +44,16 @@ typedef struct {
     int layers;               /* 12 */
     int heads;                /* 12 */
     int intermediate;         /* 3072 */
+    /* Which layout and activation (the family's text encoder, nets/family.h):
+     *   SD_TEXT_CLIP_L      transformers' CLIPTextModel under `prefix` (text_model.),
+     *                       quick_gelu, every layer run (layers = the stored count);
+     *   SD_TEXT_OPENCLIP_H  OpenCLIP's TextTransformer under `prefix` (model.),
+     *                       exact-erf GELU, fused in_proj; layers = the blocks SD 2.x runs
+     *                       (the penultimate of 24: 23), stored_layers = what the file holds. */
+    sd_text_encoder_kind kind;
+    const char *prefix;       /* "cond_stage_model.transformer.text_model." */
+    int stored_layers;        /* 12 (OpenCLIP ViT-H: 24) */
+    int pad_id;               /* token id after <|endoftext|>: 49407 (SD 2.x: 0) */
 } sd_clip_config;
 
 typedef struct {

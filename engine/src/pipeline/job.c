@@ -108,3 +108,11 @@ void sd_job_defaults(sd_job *job)
     job->masked_content = SD_MASKED_ORIGINAL;
     job->vae_tile = SD_VAE_TILE_AUTO;
 }
+
+void sd_job_apply_model_defaults(sd_job *job, const sd_model_defaults *d)
+{
+    job->steps = d->steps;
+    job->cfg_scale = d->cfg_scale;
+    job->sampler = d->sampler;
+    job->spacing = d->spacing;
+}

@@ -10,6 +10,9 @@
 #include "ops/gemm_bf16.h"
 #include "pipeline/precision.h"
 
+/* Resolution of a model without a family row (none loads): SD 1.x's. */
+#define FALLBACK_RESOLUTION 512
+
 sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
                         const sd_model_options *opts, sd_model **out, sd_error *err)
 {
@@ -58,7 +61,7 @@ sd_status sd_model_load(const char *checkpoint_path, const char *vocab_path,
 
 /* Checkpoint key prefixes of each network (LDM single-file layout). */
 static const char *const network_prefixes[SD_NET_COUNT][3] = {
-    [SD_NET_TEXT_ENCODER] = {SD_KEY_TEXT_ENCODER, NULL},
+    [SD_NET_TEXT_ENCODER] = {SD_KEY_TEXT_ENCODER, SD_KEY_SGM_TEXT, NULL},
     [SD_NET_VAE_ENCODER] = {SD_KEY_VAE_ENCODER, SD_KEY_VAE_QUANT_CONV, NULL},
     [SD_NET_UNET] = {SD_KEY_UNET, NULL},
     [SD_NET_VAE_DECODER] = {SD_KEY_VAE_DECODER, SD_KEY_VAE_POST_QUANT_CONV,
@@ -104,4 +107,23 @@ void sd_model_get_info(const sd_model *m, sd_model_info *info)
     info->clip_layers = m->cfg.clip.layers;
     info->precision = m->precision;
     info->bf16_kernel = ops_bf16_isa_name((ops_bf16_isa)m->bf16_isa);
+}
+
+void sd_family_get_defaults(sd_family family, sd_model_defaults *out)
+{
+    const sd_family_row *row = sd_family_row_of(family);
+    if (!row) {
+        sd_job job;
+        sd_job_defaults(&job);
+        *out = (sd_model_defaults){FALLBACK_RESOLUTION, job.steps, job.cfg_scale, job.sampler,
+                                   job.spacing};
+        return;
+    }
+    *out = (sd_model_defaults){row->default_resolution, row->default_steps, row->default_cfg,
+                               row->default_sampler, row->default_spacing};
+}
+
+void sd_model_get_defaults(const sd_model *m, sd_model_defaults *out)
+{
+    sd_family_get_defaults(m ? m->cfg.family : SD_FAMILY_UNKNOWN, out);
 }

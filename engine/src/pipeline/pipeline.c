@@ -582,10 +582,12 @@ sd_status sd_pipeline_run(sd_model *m, const sd_job *job, const sd_noise_source 
         st = sd_draft_check(m, job, err);
     if (st != SD_OK)
         return st;
-    if (m->cfg.family == SD_FAMILY_SD1_INPAINT && job->mode != SD_MODE_INPAINT)
+    /* sd1-inpaint and sd2-inpaint: the 9-channel U-Net needs the mask and masked image */
+    if (m->cfg.unet.in_channels == 9 && job->mode != SD_MODE_INPAINT)
         return sd_fail(err, SD_ERR_UNSUPPORTED,
                        "this is an inpainting checkpoint (9-channel U-Net): use it for "
-                       "inpainting, or load an ordinary SD 1.x checkpoint for %s",
+                       "inpainting, or load an ordinary %s checkpoint for %s",
+                       m->cfg.family == SD_FAMILY_SD2_INPAINT ? "SD 2.x" : "SD 1.x",
                        job->mode == SD_MODE_IMG2IMG ? "image to image" : "text to image");
 
     /* Refuse up front what cannot fit, with the size it needs; bound the run by the same

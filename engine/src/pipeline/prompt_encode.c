@@ -40,7 +40,10 @@ sd_status sd_prompt_encode(const sd_model *m, sd_arena *a, const char *prompt, i
         return st;
     sd_prompt_chunk *chunks = NULL;
     int n = 0;
-    st = sd_prompt_chunks(m->tokenizer, &parsed, &chunks, &n, err);
+    /* SD 2.x's OpenCLIP tokenizer: its own special-token spellings, padding with 0 */
+    const sd_token_style style =
+        m->cfg.clip.kind == SD_TEXT_OPENCLIP_H ? SD_TOKENS_OPENCLIP : SD_TOKENS_CLIP;
+    st = sd_prompt_chunks_style(m->tokenizer, style, &parsed, &chunks, &n, err);
     sd_prompt_parsed_free(&parsed);
     if (st != SD_OK)
         return st;

@@ -75,6 +75,23 @@ static int is_break(const sd_prompt_span *s)
 sd_status sd_prompt_chunks(const sd_tokenizer *tok, const sd_prompt_parsed *prompt,
                            sd_prompt_chunk **chunks, int *n_chunks, sd_error *err)
 {
+    return sd_prompt_chunks_style(tok, SD_TOKENS_CLIP, prompt, chunks, n_chunks, err);
+}
+
+/* open_clip pads with 0: everything after the first <|endoftext|> (after BOS). */
+static void pad_after_end(sd_prompt_chunk *c)
+{
+    int i = 1;
+    while (i < SD_CLIP_CONTEXT && c->ids[i] != SD_CLIP_EOS)
+        i++;
+    for (i++; i < SD_CLIP_CONTEXT; i++)
+        c->ids[i] = SD_OPENCLIP_PAD;
+}
+
+sd_status sd_prompt_chunks_style(const sd_tokenizer *tok, sd_token_style style,
+                                 const sd_prompt_parsed *prompt, sd_prompt_chunk **chunks,
+                                 int *n_chunks, sd_error *err)
+{
     *chunks = NULL;
     *n_chunks = 0;
     int32_t *comma_ids = NULL;
@@ -95,7 +112,7 @@ sd_status sd_prompt_chunks(const sd_tokenizer *tok, const sd_prompt_parsed *prom
         }
         int32_t *ids = NULL;
         int n = 0;
-        if ((st = sd_tokenize(tok, span->text, &ids, &n, err)) != SD_OK)
+        if ((st = sd_tokenize_style(tok, style, span->text, &ids, &n, err)) != SD_OK)
             break;
         for (int i = 0; i < n && st == SD_OK; i++)
             if (add_id(&c, ids[i], (float)span->weight, comma) != 0)
@@ -108,6 +125,9 @@ sd_status sd_prompt_chunks(const sd_tokenizer *tok, const sd_prompt_parsed *prom
         free(c.v);
         return st;
     }
+    if (style == SD_TOKENS_OPENCLIP)
+        for (int i = 0; i < c.n; i++)
+            pad_after_end(&c.v[i]);
     *chunks = c.v;
     *n_chunks = c.n;
     return SD_OK;

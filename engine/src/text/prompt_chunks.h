@@ -29,6 +29,12 @@ typedef struct {
  * frees it), *n_chunks ≥ 1. Returns SD_OK, the tokenizer's error, or SD_ERR_NOMEM. */
 sd_status sd_prompt_chunks(const sd_tokenizer *tok, const sd_prompt_parsed *prompt,
                            sd_prompt_chunk **chunks, int *n_chunks, sd_error *err);
+/* The same for a tokenizer style (SD 2.x: open_clip's): its special-token spellings, and
+ * every id after a chunk's first <|endoftext|> set to its pad id (0), as A1111's
+ * process_tokens does when id_end != id_pad. */
+sd_status sd_prompt_chunks_style(const sd_tokenizer *tok, sd_token_style style,
+                                 const sd_prompt_parsed *prompt, sd_prompt_chunk **chunks,
+                                 int *n_chunks, sd_error *err);
 
 /* 1 when every multiplier of the chunk is 1.0 (the weighting would change nothing). */
 int sd_prompt_chunk_unweighted(const sd_prompt_chunk *c);

@@ -635,11 +635,18 @@ static int bpe_word(const sd_tokenizer *t, int32_t *word, int n)
     return n;
 }
 
-static int encode_piece(const sd_tokenizer *t, const char *bytes, size_t len, id_list *out)
+/* The spellings of <|startoftext|> and <|endoftext|> in the text, per style. */
+static const char *const special_text[][2] = {
+    [SD_TOKENS_CLIP] = {BOS_TEXT, EOS_TEXT},
+    [SD_TOKENS_OPENCLIP] = {"<start_of_text>", "<end_of_text>"},
+};
+
+static int encode_piece(const sd_tokenizer *t, const char *const specials[2],
+                        const char *bytes, size_t len, id_list *out)
 {
-    if (len == strlen(BOS_TEXT) && memcmp(bytes, BOS_TEXT, len) == 0)
+    if (len == strlen(specials[0]) && memcmp(bytes, specials[0], len) == 0)
         return id_push(out, t->bos);
-    if (len == strlen(EOS_TEXT) && memcmp(bytes, EOS_TEXT, len) == 0)
+    if (len == strlen(specials[1]) && memcmp(bytes, specials[1], len) == 0)
         return id_push(out, t->eos);
     int32_t *word = malloc(len * sizeof *word);
     if (!word)
@@ -657,8 +664,17 @@ static int encode_piece(const sd_tokenizer *t, const char *bytes, size_t len, id
 sd_status sd_tokenize(const sd_tokenizer *t, const char *utf8, int32_t **ids, int *n,
                       sd_error *err)
 {
+    return sd_tokenize_style(t, SD_TOKENS_CLIP, utf8, ids, n, err);
+}
+
+sd_status sd_tokenize_style(const sd_tokenizer *t, sd_token_style style, const char *utf8,
+                            int32_t **ids, int *n, sd_error *err)
+{
     if (!t || !utf8 || !ids || !n)
         return sd_fail(err, SD_ERR_INVALID_ARG, "sd_tokenize: NULL argument");
+    if (style != SD_TOKENS_CLIP && style != SD_TOKENS_OPENCLIP)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "sd_tokenize: unknown style %d", (int)style);
+    const char *const *specials = special_text[style];
     *ids = NULL;
     *n = 0;
     ustr text = {0};
@@ -672,13 +688,13 @@ sd_status sd_tokenize(const sd_tokenizer *t, const char *utf8, int32_t **ids, in
         return sd_fail(err, SD_ERR_NOMEM, "sd_tokenize: out of memory");
     }
     for (size_t pos = 0, len; pos < text.n; pos += len ? len : 1) {
-        len = clip_pretoken_length(&text, pos);
+        len = clip_pretoken_length_specials(&text, pos, specials);
         if (len == 0)
             continue;  /* whitespace between pieces */
         size_t bytes = 0;
         for (size_t i = pos; i < pos + len; i++)
             bytes += utf8_encode(text.cp[i], piece + bytes);
-        if (encode_piece(t, piece, bytes, &out) != 0) {
+        if (encode_piece(t, specials, piece, bytes, &out) != 0) {
             st = sd_fail(err, SD_ERR_NOMEM, "sd_tokenize: out of memory");
             break;
         }
@@ -697,17 +713,27 @@ sd_status sd_tokenize(const sd_tokenizer *t, const char *utf8, int32_t **ids, in
 sd_status sd_tokenize_padded(const sd_tokenizer *t, const char *utf8,
                              int32_t ids[SD_CLIP_CONTEXT], int *truncated, sd_error *err)
 {
+    return sd_tokenize_padded_style(t, SD_TOKENS_CLIP, utf8, ids, truncated, err);
+}
+
+sd_status sd_tokenize_padded_style(const sd_tokenizer *t, sd_token_style style,
+                                   const char *utf8, int32_t ids[SD_CLIP_CONTEXT],
+                                   int *truncated, sd_error *err)
+{
     int32_t *bpe = NULL;
     int n = 0;
-    sd_status st = sd_tokenize(t, utf8, &bpe, &n, err);
+    sd_status st = sd_tokenize_style(t, style, utf8, &bpe, &n, err);
     if (st != SD_OK)
         return st;
     int keep = n < SD_CLIP_CONTEXT - 2 ? n : SD_CLIP_CONTEXT - 2;
     ids[0] = t->bos;
     if (keep > 0)
         memcpy(ids + 1, bpe, (size_t)keep * sizeof *ids);
-    for (int i = keep + 1; i < SD_CLIP_CONTEXT; i++)
-        ids[i] = t->eos;  /* <|endoftext|>, then SD 1.x's padding, also <|endoftext|> */
+    ids[keep + 1] = t->eos;
+    /* SD 1.x pads with <|endoftext|>, open_clip with 0 */
+    const int32_t pad = style == SD_TOKENS_OPENCLIP ? SD_OPENCLIP_PAD : t->eos;
+    for (int i = keep + 2; i < SD_CLIP_CONTEXT; i++)
+        ids[i] = pad;
     if (truncated)
         *truncated = n - keep;
     free(bpe);

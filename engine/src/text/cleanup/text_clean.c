@@ -323,8 +323,16 @@ static int regex_space(uint32_t c)
 
 size_t clip_pretoken_length(const ustr *t, size_t pos)
 {
-    static const char *const literals[] = {"<|startoftext|>", "<|endoftext|>", "'s", "'t",
-                                           "'re", "'ve", "'m", "'ll", "'d"};
+    static const char *const specials[2] = {"<|startoftext|>", "<|endoftext|>"};
+    return clip_pretoken_length_specials(t, pos, specials);
+}
+
+size_t clip_pretoken_length_specials(const ustr *t, size_t pos, const char *const specials[2])
+{
+    static const char *const literals[] = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
+    for (size_t i = 0; i < 2; i++)
+        if (match_literal(t, pos, specials[i]))
+            return strlen(specials[i]);
     for (size_t i = 0; i < sizeof literals / sizeof literals[0]; i++)
         if (match_literal(t, pos, literals[i]))
             return strlen(literals[i]);

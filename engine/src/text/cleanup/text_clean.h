@@ -41,5 +41,8 @@ sd_status clip_clean_text(const char *utf8, ustr *out, sd_error *err);
  *   <|startoftext|>|<|endoftext|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
  * (IGNORECASE), or 0 when text[pos] is whitespace and starts no match. */
 size_t clip_pretoken_length(const ustr *text, size_t pos);
+/* The same with the two special tokens spelled otherwise (OpenCLIP's SimpleTokenizer:
+ * "<start_of_text>", "<end_of_text>"), lower case. */
+size_t clip_pretoken_length_specials(const ustr *text, size_t pos, const char *const specials[2]);
 
 #endif

@@ -198,8 +198,8 @@ done:
     free(x);
     free(eps);
     free(eps2);
+    golden_unprepare(weights);   /* walks the layers bound in *unet: before freeing it */
     free(unet);
-    golden_unprepare(weights);
     sd_weights_free(weights);
 }
 

@@ -11,15 +11,7 @@
 set -u
 GIMP_PID=$1 WORK=$2 TITLE=$3 PRE=$4 DX=$5 DY=$6
 shift 6
-win() { xwininfo -root -tree 2>/dev/null | awk -v t="$1" 'index($0, t) { print $1; exit }'; }
-wait_win() {
-  for _ in $(seq 1 240); do
-    W=$(win "\"$1\""); [ -n "$W" ] && { echo "$W"; return 0; }
-    kill -0 "$GIMP_PID" 2>/dev/null || return 1
-    sleep 0.5
-  done
-  return 1
-}
+. "$(dirname "$0")/gui_lib.sh"
 WID=$(wait_win "$TITLE") || { echo "the dialog '$TITLE' did not appear"; exit 1; }
 sleep 2                                               # let it draw
 import -window "$WID" "$WORK/$PRE-1-opened.png"
@@ -47,20 +39,13 @@ for _ in $(seq 1 20); do [ -z "$(win "\"Save as Preset\"")" ] && break; sleep 0.
 [ -z "$(win "\"Save as Preset\"")" ] || { echo "the Save as Preset dialog did not close"; exit 1; }
 sleep 1
 import -window "$WID" "$WORK/$PRE-4-saved.png"
-eval "$(xdotool getwindowgeometry --shell "$WID")"
-xdotool mousemove --window "$WID" $((WIDTH - DX)) $((HEIGHT - DY)) click 1
-echo "clicked OK at ($((WIDTH - DX)), $((HEIGHT - DY))) of the ${WIDTH}x${HEIGHT} dialog"
+click "$WID" "$DX" "$DY"
 
 # then the batch opens Apply Preset (from its last values): OK
 AID=$(wait_win "Apply Preset") || { echo "the Apply Preset dialog did not appear"; exit 1; }
 sleep 2
 import -window "$AID" "$WORK/$PRE-5-apply-preset.png"
-eval "$(xdotool getwindowgeometry --shell "$AID")"
-xdotool mousemove --window "$AID" $((WIDTH - DX)) $((HEIGHT - DY)) click 1
-for _ in $(seq 1 600); do
-  [ "$(cat "$WORK/marker" 2>/dev/null)" = OK ] && exit 0
-  kill -0 "$GIMP_PID" 2>/dev/null || { echo "GIMP ended before the runs finished"; exit 1; }
-  sleep 0.5
-done
+click "$AID" "$DX" "$DY"
+wait_marker OK 600 && exit 0
 echo "the runs did not finish"
 exit 1

@@ -7,22 +7,7 @@
 #   *_DX/*_DY: the button's offset from its window's bottom-right corner
 set -u
 GIMP_PID=$1 WORK=$2 TITLE=$3 PRE=$4 DX=$5 DY=$6 CDX=$7 CDY=$8
-win() { xwininfo -root -tree 2>/dev/null | awk -v t="$1" 'index($0, t) { print $1; exit }'; }
-wait_win() {
-  local w
-  for _ in $(seq 1 240); do
-    w=$(win "\"$1\""); [ -n "$w" ] && { echo "$w"; return 0; }
-    kill -0 "$GIMP_PID" 2>/dev/null || return 1
-    sleep 0.5
-  done
-  return 1
-}
-click() {  # WINDOW DX DY: a click at that offset from the window's bottom-right corner
-  local WIDTH HEIGHT X Y SCREEN WINDOW
-  eval "$(xdotool getwindowgeometry --shell "$1")"
-  xdotool mousemove --window "$1" $((WIDTH - $2)) $((HEIGHT - $3)) click 1
-  echo "clicked at ($((WIDTH - $2)), $((HEIGHT - $3))) of the ${WIDTH}x${HEIGHT} window $1"
-}
+. "$(dirname "$0")/gui_lib.sh"
 WID=$(wait_win "$TITLE") || { echo "the dialog '$TITLE' did not appear"; exit 1; }
 sleep 2                                               # let it draw
 click "$WID" "$DX" "$DY"
@@ -33,11 +18,6 @@ sleep 6
 import -window root "$WORK/$PRE-preview.png"
 import -window "$PW" "$WORK/$PRE-preview-window.png"
 click "$PW" "$CDX" "$CDY"
-for _ in $(seq 1 240); do
-  [ "$(cat "$WORK/marker" 2>/dev/null)" = RAN ] && break
-  kill -0 "$GIMP_PID" 2>/dev/null || { echo "GIMP ended before the run finished"; exit 1; }
-  sleep 0.5
-done
-[ "$(cat "$WORK/marker" 2>/dev/null)" = RAN ] || { echo "the run did not stop after Cancel"; exit 1; }
+wait_marker RAN 240 || { echo "the run did not stop after Cancel"; exit 1; }
 [ -z "$(win "\"$TITLE: preview\"")" ] || { echo "the preview window is still open"; exit 1; }
 echo "the preview window closed"

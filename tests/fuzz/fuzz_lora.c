@@ -37,22 +37,15 @@ static void load_model_once(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     load_model_once();
-    int fd = memfd_create("fuzz-lora.safetensors", MFD_CLOEXEC);
+    char path[64];
+    int whole;
+    int fd = fuzz_memfd("fuzz-lora.safetensors", data, size, path, sizeof path, &whole);
     if (fd < 0)
         return 0;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = write(fd, data + done, size - done);
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     sd_lora_file *l = NULL;
     sd_error err = {0};
-    sd_status st = done == size ? sd_lora_read(path, &l, &err) : SD_ERR_IO;
-    if (done == size)
+    sd_status st = whole ? sd_lora_read(path, &l, &err) : SD_ERR_IO;
+    if (whole)
         fuzz_check_error(st, &err);
     if (st == SD_OK) {
         int te = 0;

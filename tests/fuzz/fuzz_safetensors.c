@@ -87,23 +87,16 @@ static void bind_all(const char *path)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("fuzz.safetensors", MFD_CLOEXEC);
+    char path[64];
+    int whole;
+    int fd = fuzz_memfd("fuzz.safetensors", data, size, path, sizeof path, &whole);
     if (fd < 0)
         return 0;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = write(fd, data + done, size - done);
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 
     st_file *f = NULL;
     sd_error err = {0};
-    sd_status st = done == size ? st_open(path, &f, &err) : SD_ERR_IO;
-    if (done == size)
+    sd_status st = whole ? st_open(path, &f, &err) : SD_ERR_IO;
+    if (whole)
         fuzz_check_error(st, &err);
     if (st == SD_OK) {
         convert_all(f, size);

@@ -14,22 +14,15 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int fd = memfd_create("fuzz-tae.safetensors", MFD_CLOEXEC);
+    char path[64];
+    int whole;
+    int fd = fuzz_memfd("fuzz-tae.safetensors", data, size, path, sizeof path, &whole);
     if (fd < 0)
         return 0;
-    size_t done = 0;
-    while (done < size) {
-        ssize_t n = write(fd, data + done, size - done);
-        if (n <= 0)
-            break;
-        done += (size_t)n;
-    }
-    char path[64];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     sd_taesd t;
     sd_error err = {0};
-    sd_status st = done == size ? sd_taesd_load(&t, path, SD_TAESD_LATENT_SD, &err) : SD_ERR_IO;
-    if (done == size)
+    sd_status st = whole ? sd_taesd_load(&t, path, SD_TAESD_LATENT_SD, &err) : SD_ERR_IO;
+    if (whole)
         fuzz_check_error(st, &err);
     if (st == SD_OK) {
         if (!t.has_decoder || t.latent_channels != 4 || t.width < 1)

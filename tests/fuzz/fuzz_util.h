@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "sd.h"
@@ -50,6 +51,28 @@ static inline const char *fuzz_temp_dir(void)
             abort();
     }
     return dir;
+}
+
+
+/* The input as a file a reader can open by path: an anonymous memory file (memfd) named
+ * `name`, its path written to path[path_size]. Returns the descriptor (the caller closes it),
+ * or -1 when no memfd could be made; *whole is 0 when not every byte could be written. */
+static inline int fuzz_memfd(const char *name, const uint8_t *data, size_t size, char *path,
+                             size_t path_size, int *whole)
+{
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t done = 0;
+    while (done < size) {
+        ssize_t n = write(fd, data + done, size - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    snprintf(path, path_size, "/proc/self/fd/%d", fd);
+    *whole = done == size;
+    return fd;
 }
 
 #endif

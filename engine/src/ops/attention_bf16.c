@@ -45,6 +45,20 @@ static void pack_heads(void *arg, int worker, int h0, int h1)
     }
 }
 
+/* p[rows][ldp] = bf16(exp(s - rowmax)), inv = 1 / row sums: in one AVX-512 pass where
+ * the kernel exists (every CPU with a bf16 kernel has AVX-512), else the portable softmax
+ * in place and then the rounding. */
+static void softmax_pack(float *s, int rows, int nk, int row0, int causal, uint16_t *p,
+                         size_t ldp, float *inv)
+{
+#ifdef SD_HAVE_AVX512_BF16
+    ops_bf16_softmax_pack_avx512(s, rows, nk, row0, causal, p, ldp, inv);
+#else
+    ops_softmax_rows(s, rows, nk, row0, causal, inv);
+    ops_bf16_pack_rows_serial(s, rows, nk, (size_t)nk, p, ldp);
+#endif
+}
+
 /* Tasks begin..end-1 of heads x tiles, head-major. */
 static void attend_tiles(void *arg, int worker, int begin, int end)
 {
@@ -52,24 +66,23 @@ static void attend_tiles(void *arg, int worker, int begin, int end)
     const int d = t->d, nk = t->nk, dpad = ops_bf16_kpad(d), nkpad = ops_bf16_kpad(nk);
     char *base = t->scratch + (size_t)worker * t->worker_bytes;
     uint16_t *qa = (uint16_t *)base;                                      /* [ROWS][dpad] */
-    float *s = (float *)(base + t->qa_bytes);                             /* [ROWS][nk] */
+    float *s = (float *)(base + t->qa_bytes);                    /* [ROWS][nk] or [ROWS][d] */
     uint16_t *pa = (uint16_t *)(base + t->qa_bytes + t->s_bytes);         /* [ROWS][nkpad] */
     float *inv = (float *)(base + t->qa_bytes + t->s_bytes + t->pa_bytes);   /* [ROWS] */
     for (int task = begin; task < end; task++) {
         const int h = task / t->tiles, i0 = (task % t->tiles) * ROWS;
         const int rows = t->nq - i0 < ROWS ? t->nq - i0 : ROWS;
-        for (int r = 0; r < rows; r++) {   /* q scaled by 1/sqrt(d), then rounded */
+        for (int r = 0; r < rows; r++) {   /* q scaled by 1/sqrt(d) (in s, free till the
+                                              * product), then rounded */
             const float *qr = t->q + (size_t)(i0 + r) * t->q_stride + (size_t)h * d;
-            uint16_t *dst = qa + (size_t)r * dpad;
             for (int c = 0; c < d; c++)
-                dst[c] = ops_bf16_round(t->scale * qr[c]);
-            memset(dst + d, 0, (size_t)(dpad - d) * sizeof *dst);
+                s[(size_t)r * d + c] = t->scale * qr[c];
         }
+        ops_bf16_pack_rows_serial(s, rows, d, (size_t)d, qa, (size_t)dpad);
         /* [rows, nk] = q_h · k_hᵀ */
         ops_gemm_bf16_serial(t->isa, rows, nk, d, qa, (size_t)dpad,
                              t->kt + (size_t)h * t->kt_size, s, (size_t)nk, 0);
-        ops_softmax_rows(s, rows, nk, i0, t->causal, inv);
-        ops_bf16_pack_rows_serial(s, rows, nk, (size_t)nk, pa, (size_t)nkpad);
+        softmax_pack(s, rows, nk, i0, t->causal, pa, (size_t)nkpad, inv);
         /* [rows, d] = p · v_h, then each row over its sum */
         float *o = t->out + (size_t)i0 * t->out_stride + (size_t)h * d;
         ops_gemm_bf16_serial(t->isa, rows, d, nk, pa, (size_t)nkpad,
@@ -99,7 +112,7 @@ int op_attention_bf16(sd_arena *a, ops_bf16_isa isa, const float *q, int q_strid
         .scale = 1.0f / sqrtf((float)d), .out = out, .out_stride = out_stride,
         .kt_size = ops_bf16_cols_size(d, nk), .vp_size = ops_bf16_cols_size(nk, d),
         .qa_bytes = aligned((size_t)ROWS * ops_bf16_kpad(d) * sizeof(uint16_t)),
-        .s_bytes = aligned((size_t)ROWS * nk * sizeof(float)),
+        .s_bytes = aligned((size_t)ROWS * (nk > d ? nk : d) * sizeof(float)),   /* scores, or q */
         .pa_bytes = aligned((size_t)ROWS * ops_bf16_kpad(nk) * sizeof(uint16_t)),
     };
     t.worker_bytes = t.qa_bytes + t.s_bytes + t.pa_bytes + aligned(ROWS * sizeof(float));

@@ -108,6 +108,12 @@ void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const ui
 void ops_bf16_pack_row_avx512(const float *src, int k, uint16_t *dst, size_t lda);
 void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t *dst,
                                size_t block);
+/* Attention's softmax straight into bf16 (softmax_bf16_avx512.c): for each of `rows` rows
+ * of scores s[rows, nk], p[r][0..len) = bf16(exp(s - rowmax)), zero from len up to ldp,
+ * inv_sum[r] = 1 / Σ exp (fp32 values, summed in double); len = nk, or with causal
+ * row0 + r + 1 (capped at nk) as ops_softmax_rows. s is not written. */
+void ops_bf16_softmax_pack_avx512(const float *s, int rows, int nk, int row0, int causal,
+                                  uint16_t *p, size_t ldp, float *inv_sum);
 void ops_gemm_bf16_amx(int m0, int m1, int n0, int n1, int n, int k, const uint16_t *a,
                        size_t lda, const uint16_t *b, float *c, size_t ldc, int accumulate);
 

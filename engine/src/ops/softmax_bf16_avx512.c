@@ -1,0 +1,69 @@
+/* Attention's row softmax for the bf16 path, written straight into the rows operand of
+ * P · V: one pass computes exp(s - rowmax) sixteen at a time (exp_avx512.h, the engine's
+ * exp polynomial), adds it to the row sum (in double, as ops_softmax_rows) and stores it
+ * rounded to bf16; the scores are only read. Replaces ops_softmax_rows followed by
+ * ops_bf16_pack_rows, which wrote the exponentials back as fp32 and read them again, in
+ * the portable build's narrower vectors. Compiled with the bf16 library's -m flags. */
+#include <string.h>
+
+#include "ops/bf16_avx512.h"
+#include "ops/exp_avx512.h"
+#include "ops/gemm_bf16.h"
+
+static inline __mmask16 first(int count)   /* lanes 0 .. count-1, count <= 16 */
+{
+    return (__mmask16)((1u << count) - 1u);
+}
+
+static float row_max(const float *s, int len)
+{
+    __m512 m16 = _mm512_set1_ps(s[0]);
+    int j = 0;
+    for (; j + 16 <= len; j += 16)
+        m16 = _mm512_max_ps(_mm512_loadu_ps(s + j), m16);
+    if (j < len)
+        m16 = _mm512_mask_max_ps(m16, first(len - j), _mm512_maskz_loadu_ps(first(len - j), s + j),
+                                 m16);
+    return _mm512_reduce_max_ps(m16);
+}
+
+/* sum_lo_hi += e, the sixteen values widened to double in two halves. */
+static inline void add_halves(__m512d sum_lo_hi[2], __m512 e)
+{
+    sum_lo_hi[0] = _mm512_add_pd(sum_lo_hi[0], _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    sum_lo_hi[1] = _mm512_add_pd(
+        sum_lo_hi[1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+}
+
+void ops_bf16_softmax_pack_avx512(const float *s, int rows, int nk, int row0, int causal,
+                                  uint16_t *p, size_t ldp, float *inv_sum)
+{
+    for (int r = 0; r < rows; r++) {
+        const float *sr = s + (size_t)r * nk;
+        uint16_t *pr = p + (size_t)r * ldp;
+        int len = nk;
+        if (causal) {
+            len = row0 + r + 1;   /* query i sees keys 0..i */
+            if (len > nk)
+                len = nk;
+        }
+        const __m512 mv = _mm512_set1_ps(row_max(sr, len));
+        __m512d sum[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
+        int j = 0;
+        for (; j + 16 <= len; j += 16) {
+            const __m512 e = exp_nonpos16(_mm512_sub_ps(_mm512_loadu_ps(sr + j), mv));
+            add_halves(sum, e);
+            _mm256_storeu_si256((__m256i *)(pr + j), _mm512_cvtepi32_epi16(round16(e)));
+        }
+        if (j < len) {   /* the tail through one masked block: lanes past it are zero */
+            const __mmask16 k = first(len - j);
+            const __m512 e = _mm512_maskz_mov_ps(
+                k, exp_nonpos16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr + j), mv)));
+            add_halves(sum, e);
+            _mm256_mask_storeu_epi16(pr + j, k, _mm512_cvtepi32_epi16(round16(e)));
+            j = len;
+        }
+        memset(pr + j, 0, (ldp - (size_t)j) * sizeof *pr);   /* past the causal limit, pad */
+        inv_sum[r] = (float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(sum[0], sum[1])));
+    }
+}

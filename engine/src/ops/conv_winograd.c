@@ -258,8 +258,31 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
 
 /* ---- bf16: U and V rounded to bf16, the 16 products by the bf16 kernel ------------------ */
 
+/* weight_tile for WT_LANES kernels at once, lane l of g[t] and u[p] being kernel l: the
+ * same operations in the same order, in loops of a fixed trip count that vectorise. */
+#define WT_LANES 16
+static void weight_tiles(const float g[9][WT_LANES], float u[POS][WT_LANES])
+{
+    for (int l = 0; l < WT_LANES; l++) {
+        float t[4][3];
+        for (int k = 0; k < 3; k++) {
+            t[0][k] = g[k][l];
+            t[1][k] = 0.5f * (g[k][l] + g[3 + k][l] + g[6 + k][l]);
+            t[2][k] = 0.5f * (g[k][l] - g[3 + k][l] + g[6 + k][l]);
+            t[3][k] = g[6 + k][l];
+        }
+        for (int i = 0; i < 4; i++) {
+            u[4 * i + 0][l] = t[i][0];
+            u[4 * i + 1][l] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+            u[4 * i + 2][l] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+            u[4 * i + 3][l] = t[i][2];
+        }
+    }
+}
+
 /* Ub[p, o, c] = bf16(weight_tile(g)[p]), g the bf16 weight widened (exactly); the transform
- * itself runs in fp32 and its result is rounded once. */
+ * itself runs in fp32 and its result is rounded once. WT_LANES input channels at a time
+ * (the tail zero-filled): this runs once per call, on every weight of the layer. */
 static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
 {
     const winograd *wg = arg;
@@ -269,15 +292,22 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
         for (int p = 0; p < POS; p++)   /* the k padding of each row */
             memset(wg->ub + p * plane + (size_t)o * wg->ci_pad + wg->ci, 0,
                    (size_t)(wg->ci_pad - wg->ci) * sizeof *wg->ub);
-        for (int c = 0; c < wg->ci; c++) {
-            float g[9], u[POS];
-            const uint16_t *src = wg->weight_bf16 + (size_t)o * ld + (size_t)c * 9;
-            for (int t = 0; t < 9; t++)
-                g[t] = f32_from_bits((uint32_t)src[t] << 16);
-            weight_tile(g, u);
-            uint16_t *dst = wg->ub + (size_t)o * wg->ci_pad + c;
+        const uint16_t *src = wg->weight_bf16 + (size_t)o * ld;   /* [ci][9] */
+        for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {
+            const int lanes = wg->ci - c0 < WT_LANES ? wg->ci - c0 : WT_LANES;
+            float g[9][WT_LANES], u[POS][WT_LANES];
+            uint16_t b[POS][WT_LANES];
+            for (int l = 0; l < WT_LANES; l++)
+                for (int t = 0; t < 9; t++)
+                    g[t][l] = l < lanes ? f32_from_bits((uint32_t)src[(size_t)(c0 + l) * 9 + t] << 16)
+                                        : 0.0f;
+            weight_tiles(g, u);
             for (int p = 0; p < POS; p++)
-                dst[(size_t)p * plane] = ops_bf16_round(u[p]);
+                for (int l = 0; l < WT_LANES; l++)
+                    b[p][l] = ops_bf16_round(u[p][l]);
+            uint16_t *dst = wg->ub + (size_t)o * wg->ci_pad + c0;
+            for (int p = 0; p < POS; p++)
+                memcpy(dst + (size_t)p * plane, b[p], (size_t)lanes * sizeof *dst);
         }
     }
 }

@@ -17,15 +17,6 @@
 #include <cpuid.h>
 #endif
 
-uint16_t ops_bf16_round(float f)
-{
-    const uint32_t u = f32_bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u)   /* NaN: keep it one, quiet */
-        return (uint16_t)((u >> 16) | 0x0040u);
-    /* add half an ulp of bf16, minus one unless the kept lsb is odd: ties go to even */
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 /* ---- packing ------------------------------------------------------------------------ */
 
 /* 1 when the AVX-512 packers run (every CPU with a bf16 kernel has them). */

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/float_bits.h"
+
 /* k is padded to a multiple of this in both layouts (the k extent of one AMX tile). */
 #define OPS_BF16_KBLOCK 32
 /* Columns per block of the cols layout (the n extent of one AMX tile, one zmm of fp32). */
@@ -47,8 +49,16 @@ static inline size_t ops_bf16_cols_size(int k, int n)
     return (size_t)ops_bf16_nblocks(n) * OPS_BF16_NBLOCK * ops_bf16_kpad(k);
 }
 
-/* fp32 → bf16, round to nearest even; NaN stays a (quiet) NaN. */
-uint16_t ops_bf16_round(float f);
+/* fp32 → bf16, round to nearest even; NaN stays a (quiet) NaN. Inline and branch-free
+ * (a select), so loops over blocks of lanes that call it vectorise. */
+static inline uint16_t ops_bf16_round(float f)
+{
+    const uint32_t u = f32_bits(f);
+    /* add half an ulp of bf16, minus one unless the kept lsb is odd: ties go to even */
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const uint32_t quiet = (u >> 16) | 0x0040u;   /* a NaN stays one, quiet */
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded);
+}
 
 /* The bf16 kernels this CPU runs, best first. */
 typedef enum {

@@ -214,6 +214,15 @@ int sd_linear_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const fl
     return op_linear_bf16(ctx->arena, prep->isa, x, rows, l->in, prep->data, bias, l->out, y);
 }
 
+int sd_geglu_out_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const float *proj,
+                              int rows, int d, float *y)
+{
+    const sd_layer_prepared *prep = l->p.prepared;
+    const float *bias = l->p.bias.numel > 0 ? l->p.bias.data : NULL;
+    return op_geglu_linear_bf16(ctx->arena, prep->isa, proj, rows, d, prep->data, bias, l->out,
+                                y);
+}
+
 int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx)
 {
     const sd_layer_prepared *prep = c->p.prepared;

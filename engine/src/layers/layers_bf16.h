@@ -47,6 +47,11 @@ int sd_linear_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const fl
                            int rows, float *y);
 int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
                            int h, int w, float *y);
+/* The feed-forward's GEGLU and its second linear layer l (prepared): y = l(value ·
+ * gelu_erf(gate)), proj [rows, 2 d] = value | gate, the gated values rounded straight to
+ * bf16 (op_geglu_linear_bf16). */
+int sd_geglu_out_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const float *proj,
+                              int rows, int d, float *y);
 /* 1 when sd_conv2d_forward_bf16 runs this convolution (else the fp32 path does). */
 int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx);
 

@@ -124,6 +124,9 @@ void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t
  * row0 + r + 1 (capped at nk) as ops_softmax_rows. s is not written. */
 void ops_bf16_softmax_pack_avx512(const float *s, int rows, int nk, int row0, int causal,
                                   uint16_t *p, size_t ldp, float *inv_sum);
+/* One row of GEGLU into a rows operand (geglu_bf16_avx512.c): x [2 d] = value | gate,
+ * y[0..d) = bf16(value · gelu_erf(gate)), zero from d up to ldy. */
+void ops_bf16_geglu_row_avx512(const float *x, int d, uint16_t *y, size_t ldy);
 void ops_gemm_bf16_amx(int m0, int m1, int n0, int n1, int n, int k, const uint16_t *a,
                        size_t lda, const uint16_t *b, float *c, size_t ldc, int accumulate);
 

@@ -97,6 +97,7 @@ sd_status sd_conv2d_bind(sd_weights *w, sd_conv2d *c, int ci, int co, sd_conv_pa
     c->ci = ci;
     c->co = co;
     c->params = params;
+    c->p.conv = 1;
     record(w, &c->p);
     return SD_OK;
 }
@@ -331,6 +332,7 @@ sd_status sd_conv2d_bind_no_bias(sd_weights *w, sd_conv2d *c, int ci, int co,
     c->ci = ci;
     c->co = co;
     c->params = params;
+    c->p.conv = 1;
     record(w, &c->p);
     return SD_OK;
 }

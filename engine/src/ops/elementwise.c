@@ -21,7 +21,7 @@ void op_linear(const float *x, int rows, int in, const float *weight, const floa
     ops_sgemm(0, 1, rows, out, in, 1.0f, x, in, weight, in, bias ? 1.0f : 0.0f, y, out);
 }
 
-/* y[0..OPS_LANES-1] = gelu(x[...]): the one place this file expands gelu_erf1, as vector
+/* y[0..OPS_LANES-1] = gelu(x[...]): the one place gelu_erf1 is expanded, as vector
  * code (y may be x). Tails go through it padded, so no scalar copy is needed. */
 static void gelu_block(const float *x, float *y)
 {

@@ -17,7 +17,9 @@
  *  - attention: a score's error from q·kᵀ (K = d, R = 2, q scaled by 1/√d first) shifts
  *    each probability by a relative exp(δs) - 1 ≈ δs, and P itself and v are rounded
  *    (2u); an output is a convex combination of v's rows, so |Δout| <= max|v| ·
- *    (6σ_s + 2u) as a worst case, not a random walk. */
+ *    (6σ_s + 2u) as a worst case, not a random walk. The online softmax over key blocks
+ *    (attention_bf16.c) adds only fp32 rescalings by exp(m - m') (a few ulp per block,
+ *    under the nk · 2^-23 allowed for the sums). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -329,6 +331,9 @@ static void test_attention(ops_bf16_isa isa, rng *r)
         {1, 1, 1, 8, 0},    {6, 64, 1, 40, 0},  {64, 77, 8, 40, 0},   /* cross-attention */
         {77, 77, 4, 16, 1}, /* CLIP causal */   {130, 130, 2, 80, 0}, {9, 300, 1, 160, 0},
         {70, 33, 3, 7, 1},  {256, 256, 1, 512, 0},                     /* the VAE's one head */
+        /* several key blocks of the online softmax (256 keys each): whole, partial, causal
+         * rows whose keys end inside a block or before it */
+        {70, 512, 2, 40, 0}, {130, 1100, 1, 24, 0}, {300, 600, 2, 40, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_attention(isa, r, &a, cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4]);

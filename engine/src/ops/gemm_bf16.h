@@ -118,12 +118,17 @@ void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const ui
 void ops_bf16_pack_row_avx512(const float *src, int k, uint16_t *dst, size_t lda);
 void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t *dst,
                                size_t block);
-/* Attention's softmax straight into bf16 (softmax_bf16_avx512.c): for each of `rows` rows
- * of scores s[rows, nk], p[r][0..len) = bf16(exp(s - rowmax)), zero from len up to ldp,
- * inv_sum[r] = 1 / Σ exp (fp32 values, summed in double); len = nk, or with causal
- * row0 + r + 1 (capped at nk) as ops_softmax_rows. s is not written. */
-void ops_bf16_softmax_pack_avx512(const float *s, int rows, int nk, int row0, int causal,
-                                  uint16_t *p, size_t ldp, float *inv_sum);
+/* One key block of attention's online softmax, straight into bf16 (softmax_bf16_avx512.c).
+ * Scores s[rows, n] of keys col0 .. col0+n-1 for query rows row0 .. row0+rows-1; row r
+ * sees len keys: n, or with causal row0 + r + 1 - col0 (clamped to 0 .. n). Per row, with
+ * m' = max(m[r], max of its len scores): p[r][0..len) = bf16(exp(s - m')), zero from len
+ * up to ldp; rescale[r] = exp(m[r] - m') (what the output so far is to be multiplied by);
+ * l[r] = l[r] · rescale[r] + Σ exp(s - m') (fp32 values summed in double); m[r] = m'.
+ * A row with len 0 keeps its state (rescale 1, p zero). Start with m = -inf, l = 0. s is
+ * not written. */
+void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, int col0,
+                                   int causal, float *m, double *l, float *rescale, uint16_t *p,
+                                   size_t ldp);
 /* One row of GEGLU into a rows operand (geglu_bf16_avx512.c): x [2 d] = value | gate,
  * y[0..d) = bf16(value · gelu_erf(gate)), zero from d up to ldy. */
 void ops_bf16_geglu_row_avx512(const float *x, int d, uint16_t *y, size_t ldy);

@@ -1,9 +1,9 @@
-/* Attention's row softmax for the bf16 path, written straight into the rows operand of
- * P · V: one pass computes exp(s - rowmax) sixteen at a time (exp_avx512.h, the engine's
- * exp polynomial), adds it to the row sum (in double, as ops_softmax_rows) and stores it
- * rounded to bf16; the scores are only read. Replaces ops_softmax_rows followed by
- * ops_bf16_pack_rows, which wrote the exponentials back as fp32 and read them again, in
- * the portable build's narrower vectors. Compiled with the bf16 library's -m flags. */
+/* One key block of the bf16 attention's online softmax (attention_bf16.c), written
+ * straight into the rows operand of P · V: per row the block's max updates the running
+ * max, then one pass computes exp(s - max) sixteen at a time (exp_avx512.h, the engine's
+ * exp polynomial), adds it to the running sum (in double, as ops_softmax_rows) and stores
+ * it rounded to bf16; the scores are only read. Compiled with the bf16 library's -m
+ * flags. */
 #include <string.h>
 
 #include "ops/bf16_avx512.h"
@@ -35,19 +35,26 @@ static inline void add_halves(__m512d sum_lo_hi[2], __m512 e)
         sum_lo_hi[1], _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
 }
 
-void ops_bf16_softmax_pack_avx512(const float *s, int rows, int nk, int row0, int causal,
-                                  uint16_t *p, size_t ldp, float *inv_sum)
+void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, int col0,
+                                   int causal, float *m, double *l, float *rescale, uint16_t *p,
+                                   size_t ldp)
 {
     for (int r = 0; r < rows; r++) {
-        const float *sr = s + (size_t)r * nk;
+        const float *sr = s + (size_t)r * n;
         uint16_t *pr = p + (size_t)r * ldp;
-        int len = nk;
-        if (causal) {
-            len = row0 + r + 1;   /* query i sees keys 0..i */
-            if (len > nk)
-                len = nk;
+        int len = n;
+        if (causal) {   /* query row0 + r sees keys 0 .. row0 + r */
+            len = row0 + r + 1 - col0;
+            len = len < 0 ? 0 : len > n ? n : len;
         }
-        const __m512 mv = _mm512_set1_ps(row_max(sr, len));
+        if (len == 0) {   /* no key of this block: nothing changes */
+            memset(pr, 0, ldp * sizeof *pr);
+            rescale[r] = 1.0f;
+            continue;
+        }
+        const float bm = row_max(sr, len), mn = bm > m[r] ? bm : m[r];
+        rescale[r] = ops_exp_nonpos(m[r] - mn);   /* -inf (no block yet): e^-87, times l = 0 */
+        const __m512 mv = _mm512_set1_ps(mn);
         __m512d sum[2] = {_mm512_setzero_pd(), _mm512_setzero_pd()};
         int j = 0;
         for (; j + 16 <= len; j += 16) {
@@ -64,6 +71,7 @@ void ops_bf16_softmax_pack_avx512(const float *s, int rows, int nk, int row0, in
             j = len;
         }
         memset(pr + j, 0, (ldp - (size_t)j) * sizeof *pr);   /* past the causal limit, pad */
-        inv_sum[r] = (float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(sum[0], sum[1])));
+        l[r] = l[r] * rescale[r] + _mm512_reduce_add_pd(_mm512_add_pd(sum[0], sum[1]));
+        m[r] = mn;
     }
 }

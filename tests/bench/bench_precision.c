@@ -33,6 +33,15 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* CPU time of the whole process (every worker): steadier than wall time on a shared
+ * machine, where the step's threads wait for cores. */
+static double cpu_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static double peak_rss_mib(void)
 {
     struct rusage ru;
@@ -159,19 +168,20 @@ int main(int argc, char **argv)
     timing f32, b16;
     const double la0 = load_average();
     if (unet_only) {
-        double tu[MAX_RUNS];
+        double tu[MAX_RUNS], cu[MAX_RUNS];
         for (int r = 0; r < repeat; r++) {
-            double t0 = now();
+            double t0 = now(), c0 = cpu_seconds();
             if (sd_unet_forward(&m->unet, &a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX,
                                 eps16, NULL, &err) != SD_OK) {
                 fprintf(stderr, "bench-precision: %s\n", err.message);
                 return 1;
             }
             tu[r] = now() - t0;
-            printf("U-Net step bf16 %.2f s\n", tu[r]);
+            cu[r] = cpu_seconds() - c0;
+            printf("U-Net step bf16 %.2f s, %.2f CPU-s\n", tu[r], cu[r]);
         }
-        printf("median %.2f s; load average %.2f before, %.2f after\n", median(tu, repeat), la0,
-               load_average());
+        printf("median %.2f s, %.2f CPU-s; load average %.2f before, %.2f after\n",
+               median(tu, repeat), median(cu, repeat), la0, load_average());
         return 0;
     }
     if (run(m, &a, repeat, x, ctx, z, eps32, img32, &f32) != 0)

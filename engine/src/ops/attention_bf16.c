@@ -7,7 +7,7 @@
  * and at the end O /= l (the online softmax of FlashAttention, Dao et al. 2022). The
  * score and P blocks of a task ([ROWS, KEYS] fp32 and bf16) stay in the core's cache
  * instead of the [ROWS, nk] rows the whole-row softmax wrote out and read back. The
- * softmax sums are fp32 values added in double, as the fp32 path's. */
+ * softmax sums: a block's in fp32 lanes, the blocks' in double. */
 #include "ops/ops_bf16.h"
 
 #include <math.h>

@@ -123,7 +123,7 @@ void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t
  * sees len keys: n, or with causal row0 + r + 1 - col0 (clamped to 0 .. n). Per row, with
  * m' = max(m[r], max of its len scores): p[r][0..len) = bf16(exp(s - m')), zero from len
  * up to ldp; rescale[r] = exp(m[r] - m') (what the output so far is to be multiplied by);
- * l[r] = l[r] · rescale[r] + Σ exp(s - m') (fp32 values summed in double); m[r] = m'.
+ * l[r] = l[r] · rescale[r] + Σ exp(s - m') (a block's fp32 sum, added in double); m[r] = m'.
  * A row with len 0 keeps its state (rescale 1, p zero). Start with m = -inf, l = 0. s is
  * not written. */
 void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, int col0,

@@ -259,25 +259,26 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
 /* ---- bf16: U and V rounded to bf16, the 16 products by the bf16 kernel ------------------ */
 
 /* weight_tile for WT_LANES kernels at once, lane l of g[t] and u[p] being kernel l: the
- * same operations in the same order, in loops of a fixed trip count that vectorise. */
+ * same operations in the same order, each in a loop over the lanes (innermost, a fixed
+ * trip count) so that it vectorises. */
 #define WT_LANES 16
 static void weight_tiles(const float g[9][WT_LANES], float u[POS][WT_LANES])
 {
-    for (int l = 0; l < WT_LANES; l++) {
-        float t[4][3];
-        for (int k = 0; k < 3; k++) {
-            t[0][k] = g[k][l];
-            t[1][k] = 0.5f * (g[k][l] + g[3 + k][l] + g[6 + k][l]);
-            t[2][k] = 0.5f * (g[k][l] - g[3 + k][l] + g[6 + k][l]);
-            t[3][k] = g[6 + k][l];
+    float t[4][3][WT_LANES];
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < WT_LANES; l++) {
+            t[0][k][l] = g[k][l];
+            t[1][k][l] = 0.5f * (g[k][l] + g[3 + k][l] + g[6 + k][l]);
+            t[2][k][l] = 0.5f * (g[k][l] - g[3 + k][l] + g[6 + k][l]);
+            t[3][k][l] = g[6 + k][l];
         }
-        for (int i = 0; i < 4; i++) {
-            u[4 * i + 0][l] = t[i][0];
-            u[4 * i + 1][l] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-            u[4 * i + 2][l] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-            u[4 * i + 3][l] = t[i][2];
+    for (int i = 0; i < 4; i++)
+        for (int l = 0; l < WT_LANES; l++) {
+            u[4 * i + 0][l] = t[i][0][l];
+            u[4 * i + 1][l] = 0.5f * (t[i][0][l] + t[i][1][l] + t[i][2][l]);
+            u[4 * i + 2][l] = 0.5f * (t[i][0][l] - t[i][1][l] + t[i][2][l]);
+            u[4 * i + 3][l] = t[i][2][l];
         }
-    }
 }
 
 /* Ub[p, o, c] = bf16(weight_tile(g)[p]), g the bf16 weight widened (exactly); the transform

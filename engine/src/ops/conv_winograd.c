@@ -313,25 +313,19 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
     }
 }
 
-/* Vb[p] = V[p] [ci, cols] in the cols layout, positions p0..p1-1. */
-static void pack_positions(void *arg, int worker, int p0, int p1)
-{
-    const winograd *wg = arg;
-    (void)worker;
-    for (int p = p0; p < p1; p++)
-        ops_bf16_pack_cols(wg->v + (size_t)p * wg->v_plane, wg->ci, wg->cols, (size_t)wg->cols,
-                           wg->vb + (size_t)p * wg->vb_plane);
-}
-
+/* Per position p0..p1-1: Vb[p] = V[p] [ci, cols] packed into the cols layout, then
+ * M[p] = Ub[p] · Vb[p] while Vb[p] is still in this core's cache (one fork-join for both). */
 static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
 {
     const winograd *wg = arg;
     (void)worker;
-    for (int p = p0; p < p1; p++)
+    for (int p = p0; p < p1; p++) {
+        uint16_t *vb = wg->vb + (size_t)p * wg->vb_plane;
+        ops_bf16_pack_cols(wg->v + (size_t)p * wg->v_plane, wg->ci, wg->cols, (size_t)wg->cols, vb);
         ops_gemm_bf16_serial(wg->isa, wg->co, wg->cols, wg->ci,
-                             wg->ub + (size_t)p * wg->co * wg->ci_pad, (size_t)wg->ci_pad,
-                             wg->vb + (size_t)p * wg->vb_plane, wg->m + (size_t)p * wg->m_plane,
-                             (size_t)wg->cols, 0);
+                             wg->ub + (size_t)p * wg->co * wg->ci_pad, (size_t)wg->ci_pad, vb,
+                             wg->m + (size_t)p * wg->m_plane, (size_t)wg->cols, 0);
+    }
 }
 
 /* Bytes of the bf16 variant's scratch: Ub, and per column of a band V (fp32), Vb, M. */
@@ -393,7 +387,6 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         wg.tb = th - ty0 < (int)tb ? th - ty0 : (int)tb;
         wg.cols = n * wg.tb * tw;
         ops_parallel_for(workers, ci, transform_input, &wg);
-        ops_parallel_for(workers, POS, pack_positions, &wg);
         ops_parallel_for(workers, POS, multiply_positions_bf16, &wg);
         ops_parallel_for(workers, co, transform_output, &wg);
     }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 float rng_uniform(rng *r)
 {
@@ -103,4 +104,27 @@ void naive_attention(const float *q, int qs, const float *k, const float *v, int
             }
         }
     free(s);
+}
+
+int bf16_test_isas(const char *what, ops_bf16_isa isas[2])
+{
+    const ops_bf16_isa best = ops_bf16_best();
+    if (best == OPS_BF16_NONE) {
+        printf("SKIP: no bf16 kernel here (the CPU or build lacks AMX-BF16 and AVX512-BF16, "
+               "or SD_NO_BF16 is set)\n");
+        return 0;
+    }
+    const char *amx = getenv("SD_AMX");
+    if (amx && *amx && strcmp(amx, "0") != 0 && best != OPS_BF16_AMX) {
+        printf("SKIP: SD_AMX=1 (the AMX run): this CPU, OS or build has no AMX-BF16\n");
+        return 0;
+    }
+    int n = 0;
+    if (best == OPS_BF16_AMX)
+        isas[n++] = OPS_BF16_AMX;
+    else
+        printf("SKIP: amx-bf16 %s: not offered (no AMX-BF16 here, or SD_AMX=1 not set: the "
+               "AMX kernel is opt-in until verified on AMX hardware)\n", what);
+    isas[n++] = OPS_BF16_AVX512;
+    return n;
 }

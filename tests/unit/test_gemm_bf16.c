@@ -30,7 +30,6 @@
 #include "ops/gemm_bf16.h"
 #include "ops/parallel.h"
 
-#define SKIP_EXIT 77
 #define BF16_U (1.0 / 512.0)   /* 2^-9: half an ulp of bf16's 8-bit significand at 1.0 */
 #define SIGMAS 6.0
 
@@ -180,21 +179,14 @@ int main(void)
         CHECK(best == OPS_BF16_NONE, "SD_NO_BF16 set, yet %s offered", ops_bf16_isa_name(best));
         return check_summary();
     }
-    if (best == OPS_BF16_NONE) {
-        printf("SKIP: this CPU (or build) runs neither AMX-BF16 nor AVX512-BF16\n");
-        check_summary();
-        return SKIP_EXIT;
+    ops_bf16_isa isas[2];
+    const int n = bf16_test_isas("kernel", isas);
+    if (n == 0) {
+        check_summary();   /* the rounding and layout checks above ran */
+        return CHECK_EXIT_SKIP;
     }
-    const char *amx = getenv("SD_AMX");
-    if (amx && *amx && strcmp(amx, "0") != 0 && best != OPS_BF16_AMX) {
-        printf("SKIP: SD_AMX=1 (the AMX run): this CPU, OS or build has no AMX-BF16\n");
-        return SKIP_EXIT;
-    }
-    if (best == OPS_BF16_AMX)
-        test_gemm(OPS_BF16_AMX, &r);
-    else
-        printf("SKIP: amx-bf16 kernel: not offered (no AMX-BF16 here, or SD_AMX=1 not set: the AMX kernel is opt-in until verified on AMX hardware)\n");
-    test_gemm(OPS_BF16_AVX512, &r);   /* every AMX CPU has AVX512-BF16 too */
+    for (int i = 0; i < n; i++)
+        test_gemm(isas[i], &r);
     printf("bf16 kernels tested: %s%s (workers %d)\n", best == OPS_BF16_AMX ? "amx-bf16, " : "",
            "avx512-bf16", ops_workers());
     return check_summary();

@@ -29,7 +29,6 @@
 #include "ops/winograd.h"
 #include "ops/parallel.h"
 
-#define SKIP_EXIT 77
 #define BF16_U (1.0 / 512.0)
 #define SIGMAS 6.0
 #define WINO_U_GAIN 2.25   /* max |G g Gᵀ| / max |g| */
@@ -208,21 +207,11 @@ static void test_isa(ops_bf16_isa isa, rng *r)
 int main(void)
 {
     rng r = {0x9E3779B97F4A7C15ull};
-    const ops_bf16_isa best = ops_bf16_best();
-    if (best == OPS_BF16_NONE) {
-        printf("SKIP: no bf16 kernel here (the CPU or build lacks AMX-BF16 and AVX512-BF16, "
-               "or SD_NO_BF16 is set)\n");
-        return SKIP_EXIT;
-    }
-    const char *amx = getenv("SD_AMX");
-    if (amx && *amx && strcmp(amx, "0") != 0 && best != OPS_BF16_AMX) {
-        printf("SKIP: SD_AMX=1 (the AMX run): this CPU, OS or build has no AMX-BF16\n");
-        return SKIP_EXIT;
-    }
-    if (best == OPS_BF16_AMX)
-        test_isa(OPS_BF16_AMX, &r);
-    else
-        printf("SKIP: amx-bf16 ops: not offered (no AMX-BF16 here, or SD_AMX=1 not set: the AMX kernel is opt-in until verified on AMX hardware)\n");
-    test_isa(OPS_BF16_AVX512, &r);
+    ops_bf16_isa isas[2];
+    const int n = bf16_test_isas("ops", isas);
+    if (n == 0)
+        return CHECK_EXIT_SKIP;
+    for (int i = 0; i < n; i++)
+        test_isa(isas[i], &r);
     return check_summary();
 }

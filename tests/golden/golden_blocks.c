@@ -4,8 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nets/vae.h"
+
 /* The prefix of the per-block tensors in a case. */
 #define BLOCK_PREFIX "block."
+/* One float32 rounding of a value of magnitude 1 (2^-23). */
+#define F32_ULP 1.1920929e-7
 
 double golden_relative_floor(const golden_case *c, const char *output, double default_rel)
 {
@@ -58,6 +62,17 @@ void golden_blocks_seen(const golden_blocks *bc, const char *what)
     if (in_case > 0)
         golden_check(bc->c, bc->t, bc->compared == in_case, "[%s] %d of %d %s outputs compared",
                      bc->file, bc->compared, in_case, what);
+}
+
+void golden_compare_decoded(const golden_case *c, golden_tally *t, const char *file,
+                            const float *decoded, float *image01, size_t n, double tol)
+{
+    char lab[96];
+    snprintf(lab, sizeof lab, "decoded [%s]", file);
+    golden_compare(c, t, lab, "decoded", decoded, n, tol);
+    sd_vae_to_unit_range(decoded, n, image01);
+    snprintf(lab, sizeof lab, "image01 [%s]", file);
+    golden_compare(c, t, lab, "image01", image01, n, 0.5 * tol + F32_ULP);
 }
 
 int golden_run_files(const golden_case *c, golden_tally *t, const golden_checkpoints *files,

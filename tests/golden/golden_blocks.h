@@ -1,6 +1,7 @@
 /* What the runners of the image networks (golden_vae.c, golden_taesd.c) share: a case's
  * [1, c, h, w] inputs, the comparison of every traced block output with the case's
- * block.<name> tensors, and the run of one case on each of its files (a checkpoint and its
+ * block.<name> tensors, a decode's decoded and image01, and the run of one case on each
+ * of its files (a checkpoint and its
  * fp16 twin, or TAESD's two layouts), whose results must be bit-identical. */
 #ifndef GOLDEN_BLOCKS_H
 #define GOLDEN_BLOCKS_H
@@ -37,6 +38,12 @@ void golden_blocks_compare(golden_blocks *bc, const char *tensor, const float *x
 /* Every block.* tensor of the case must have been compared: "[<file>] N of M <what>
  * outputs compared" ("block", "layer"), checked when the case holds any. */
 void golden_blocks_seen(const golden_blocks *bc, const char *what);
+
+/* The end of a decode: decoded [n] against the case's "decoded" at tol, then image01 =
+ * clamp(decoded / 2 + 0.5) (sd_vae_to_unit_range, into the caller's n floats) against
+ * "image01" at half of tol (the map halves the error) plus one float32 rounding. */
+void golden_compare_decoded(const golden_case *c, golden_tally *t, const char *file,
+                            const float *decoded, float *image01, size_t n, double tol);
 
 /* Runs one file of a case: 0 with the result to compare across files in *out (malloc'd,
  * n values), or -1 (tallied). */

@@ -221,12 +221,7 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     golden_compare(c, t, lab, "taesd_decoder_out", out01, n_img, 0.5 * tol + F32_ULP);
     for (size_t i = 0; i < n_img; i++)
         decoded[i] = 2.0f * out01[i] - 1.0f;
-    snprintf(lab, sizeof lab, "decoded [%s]", label);
-    golden_compare(c, t, lab, "decoded", decoded, n_img, tol);
-    for (size_t i = 0; i < n_img; i++)
-        image01[i] = fminf(fmaxf(decoded[i] / 2.0f + 0.5f, 0.0f), 1.0f);
-    snprintf(lab, sizeof lab, "image01 [%s]", label);
-    golden_compare(c, t, lab, "image01", image01, n_img, 0.5 * tol + F32_ULP);
+    golden_compare_decoded(c, t, label, decoded, image01, n_img, tol);
     *decoded_out = out01;
     *n_out = n_img;
     out01 = NULL;

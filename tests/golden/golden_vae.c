@@ -209,12 +209,7 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
 
     const double tol_decoded =
         TOL_FACTOR * golden_output_floor(c, "decoded", DEFAULT_REL_DECODED);
-    snprintf(lab, sizeof lab, "decoded [%s]", label);
-    golden_compare(c, t, lab, "decoded", decoded, n_img, tol_decoded);
-    /* image01 = clamp(decoded / 2 + 0.5): half the error, plus one rounding. */
-    sd_vae_to_unit_range(decoded, n_img, image01);
-    snprintf(lab, sizeof lab, "image01 [%s]", label);
-    golden_compare(c, t, lab, "image01", image01, n_img, 0.5 * tol_decoded + F32_ULP);
+    golden_compare_decoded(c, t, label, decoded, image01, n_img, tol_decoded);
     *decoded_out = decoded;
     *n_out = n_img;
     decoded = NULL;

@@ -1,5 +1,6 @@
-/* What the benchmarks share (bench, bench taesd, bench-gemm): clocks, the median of a
- * run's timings, and the machine's state to print beside them (peak memory, load). */
+/* What the benchmarks share (bench, bench taesd, bench-gemm, bench-precision): clocks,
+ * the median of a run's timings, and the machine's state to print beside them (peak
+ * memory, load). */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 

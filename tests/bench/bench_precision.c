@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "core/arena.h"
 #include "pipeline/model.h"
 #include "pipeline/precision.h"
@@ -31,45 +32,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* CPU time of the whole process (every worker): steadier than wall time on a shared
- * machine, where the step's threads wait for cores. */
-static double cpu_seconds(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
-}
-
-static double load_average(void)
-{
-    double la = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &la) != 1)
-            la = -1.0;
-        fclose(f);
-    }
-    return la;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
 /* Seeded standard normals (xorshift + Box-Muller). */
@@ -170,14 +132,14 @@ int main(int argc, char **argv)
     if (unet_only) {
         double tu[MAX_RUNS], cu[MAX_RUNS];
         for (int r = 0; r < repeat; r++) {
-            double t0 = now(), c0 = cpu_seconds();
+            double t0 = now(), c0 = cpu_s();
             if (sd_unet_forward(&m->unet, &a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX,
                                 eps16, NULL, &err) != SD_OK) {
                 fprintf(stderr, "bench-precision: %s\n", err.message);
                 return 1;
             }
             tu[r] = now() - t0;
-            cu[r] = cpu_seconds() - c0;
+            cu[r] = cpu_s() - c0;
             printf("U-Net step bf16 %.2f s, %.2f CPU-s\n", tu[r], cu[r]);
         }
         printf("median %.2f s, %.2f CPU-s; load average %.2f before, %.2f after\n",

@@ -281,6 +281,42 @@ static void test_run_path(const char *model, const char *vocab)
           "missing model: %s", err.message);
 }
 
+/* The precision setting reaches the load: fp32 runs fp32; bf16 runs bf16 where the CPU has
+ * the instructions, and elsewhere (SD_NO_BF16=1: the plugin-generate-nobf16 test) fails with
+ * the engine's reason, not as a checkpoint the plug-in cannot run. */
+static void test_precision(gd_config cfg)
+{
+    sd_model *model = NULL;
+    sd_error err = { 0 };
+    sd_model_info info;
+    cfg.precision = SD_PRECISION_FP32;
+    CHECK(gd_load_model(&cfg, 0, &model, &err) == SD_OK, "fp32 load: %s", err.message);
+    if (model) {
+        sd_model_get_info(model, &info);
+        CHECK(info.precision == SD_PRECISION_FP32 && !strcmp(info.bf16_kernel, "none"),
+              "fp32 runs fp32 (%s)", info.bf16_kernel);
+        sd_model_free(model);
+        model = NULL;
+    }
+    const char *no_bf16 = getenv("SD_NO_BF16");
+    cfg.precision = SD_PRECISION_BF16;
+    sd_status st = gd_load_model(&cfg, 0, &model, &err);
+    if (st == SD_OK) {
+        sd_model_get_info(model, &info);
+        CHECK(!(no_bf16 && *no_bf16) && info.precision == SD_PRECISION_BF16 &&
+                  strcmp(info.bf16_kernel, "none") != 0,
+              "bf16 runs bf16 (%s)", info.bf16_kernel);
+        sd_model_free(model);
+    } else {
+        CHECK(st == SD_ERR_UNSUPPORTED && strstr(err.message, "Precision bf16 cannot run") &&
+                  strstr(err.message, "AVX512-BF16") && !strstr(err.message, "checkpoint"),
+              "bf16 without the instructions: the engine's reason: %s", err.message);
+        CHECK(model == NULL, "no model after a refused load");
+    }
+    if (no_bf16 && *no_bf16)
+        CHECK(st == SD_ERR_UNSUPPORTED, "SD_NO_BF16=1 refuses bf16");
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
@@ -289,6 +325,9 @@ int main(int argc, char **argv)
     snprintf(cfg.model, sizeof cfg.model, "%s/golden/tiny-sd1.safetensors", shared);
     snprintf(cfg.vocab, sizeof cfg.vocab, "%s/clip", shared);
     cfg.threads = 1;
+    test_precision(cfg);
+    if (argc > 2 && !strcmp(argv[2], "precision"))
+        return check_summary(); /* plugin-generate-nobf16: the rest runs in plugin-generate */
 
     sd_model *model = NULL;
     sd_error err = { 0 };

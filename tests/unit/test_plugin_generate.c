@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "generate.h"
+#include "model_pick.h"
 #include "preview.h"
 #include "region.h"
 #include "run.h"
@@ -317,6 +318,45 @@ static void test_precision(gd_config cfg)
         CHECK(st == SD_ERR_UNSUPPORTED, "SD_NO_BF16=1 refuses bf16");
 }
 
+/* A model picked in the dialog: its family's steps, CFG, sampler, spacing and resolution;
+ * a file the engine would not run: its reason, the fields untouched. */
+static void test_model_pick(const char *shared)
+{
+    char path[1024], note[GD_MODEL_NOTE_MAX];
+    gd_params p;
+    gd_params_defaults(&p, SD_MODE_IMG2IMG);
+    p.steps = 3;
+    p.cfg_scale = 0.0;
+    p.sampler = "ddim";
+    p.spacing = "trailing";
+    p.work_size = 256;
+    CHECK(gd_model_pick("", &p, note, sizeof note) == SD_OK && !note[0] && p.steps == 3,
+          "no model: nothing changes");
+    snprintf(path, sizeof path, "%s/golden/tiny-sd1.safetensors", shared);
+    CHECK(gd_model_pick(path, &p, note, sizeof note) == SD_OK, "sd1: %s", note);
+    CHECK(p.steps == SD_STEPS_DEFAULT && p.cfg_scale == SD_CFG_DEFAULT &&
+              !strcmp(p.sampler, "euler_a") && !strcmp(p.spacing, "leading") && p.work_size == 512,
+          "sd1 defaults: %d steps, CFG %g, %s, %s, %d px", p.steps, p.cfg_scale, p.sampler,
+          p.spacing, p.work_size);
+    CHECK(strstr(note, "SD 1") && strstr(note, "20 steps"), "sd1 note: %s", note);
+    snprintf(path, sizeof path, "%s/golden-sd2/tiny-sd2-v.safetensors", shared);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        CHECK(gd_model_pick(path, &p, note, sizeof note) == SD_OK && p.work_size == 768,
+              "sd2-v: 768 px (%d): %s", p.work_size, note);
+    }
+    /* not a checkpoint: the engine's reason, the fields as they were */
+    p.steps = 7;
+    snprintf(path, sizeof path, "%s/clip/vocab.json", shared);
+    if (stat(path, &st) != 0)
+        snprintf(path, sizeof path, "%s/golden/README.md", shared);
+    CHECK(gd_model_pick(path, &p, note, sizeof note) != SD_OK && p.steps == 7 &&
+              strstr(note, "cannot be used"),
+          "not a checkpoint: %s", note);
+    CHECK(gd_model_pick("/nonexistent.safetensors", &p, note, sizeof note) == SD_ERR_IO &&
+              strstr(note, "/nonexistent"), "missing file: %s", note);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
@@ -326,6 +366,7 @@ int main(int argc, char **argv)
     snprintf(cfg.vocab, sizeof cfg.vocab, "%s/clip", shared);
     cfg.threads = 1;
     test_precision(cfg);
+    test_model_pick(shared);
     if (argc > 2 && !strcmp(argv[2], "precision"))
         return check_summary(); /* plugin-generate-nobf16: the rest runs in plugin-generate */
 

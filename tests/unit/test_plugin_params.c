@@ -220,6 +220,28 @@ static void test_config(void)
     gd_config_resolve("", "", &c);
     CHECK(!*c.model && strstr(c.warning, "config.json"), "a broken file is reported: '%s'", c.warning);
 
+    /* precision: the machine's setting, the environment over the file; a bad value warns */
+    unsetenv("GIMP_DIFFUSION_PRECISION");
+    write_file(file, "{\"model\": \"/m/a.safetensors\"}");
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_AUTO && !*c.warning, "precision: auto when none is set");
+    write_file(file, "{\"precision\": \"fp32\"}");
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_FP32, "precision from the file: %d", (int)c.precision);
+    setenv("GIMP_DIFFUSION_PRECISION", "bf16", 1);
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_BF16 && !*c.warning, "the environment over the file: %d",
+          (int)c.precision);
+    setenv("GIMP_DIFFUSION_PRECISION", "fp16", 1);
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_FP32 && strstr(c.warning, "GIMP_DIFFUSION_PRECISION"),
+          "a bad environment value is ignored with a warning: '%s'", c.warning);
+    unsetenv("GIMP_DIFFUSION_PRECISION");
+    write_file(file, "{\"precision\": 16}");
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_AUTO && strstr(c.warning, "\"precision\""),
+          "a bad file value is ignored with a warning: '%s'", c.warning);
+
     /* the TAESD and the LoRA folder: the file's keys, the environment over them, and
        install.sh's folder under the data folder when nothing names one */
     unsetenv("GIMP_DIFFUSION_TAESD");

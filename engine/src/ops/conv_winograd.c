@@ -43,6 +43,8 @@ typedef struct {
     uint16_t *ub;                  /* [16][co][ci_pad] */
     uint16_t *vb;                  /* [16] cols operands [ci, cols], vb_plane apart */
     size_t vb_plane;
+    float *vpair;                  /* per worker [2][16][vpair_plane]: two channels of V */
+    size_t vpair_plane;            /* cols_max + PLANE_PAD */
 } winograd;
 
 /* u[p] = (G g Gᵀ)[p / 4, p % 4] for one 3x3 kernel g,
@@ -296,8 +298,8 @@ static void transform_pack_pairs(void *arg, int worker, int q0, int q1)
 {
     const winograd *wg = arg;
     float *even = wg->rows + (size_t)worker * 8 * (wg->tw + 1), *odd = even + 4 * (wg->tw + 1);
-    float *pair = wg->v + (size_t)worker * 2 * POS * wg->v_plane;   /* [2][16][v_plane] */
-    const size_t block = (size_t)wg->ci_pad * OPS_BF16_NBLOCK, plane = wg->v_plane;
+    const size_t block = (size_t)wg->ci_pad * OPS_BF16_NBLOCK, plane = wg->vpair_plane;
+    float *pair = wg->vpair + (size_t)worker * 2 * POS * plane;   /* [2][16][plane] */
     for (int q = q0; q < q1; q++) {
         const int c0 = 2 * q, has1 = c0 + 1 < wg->ci;
         float *v0 = pair, *v1 = pair + POS * plane;
@@ -362,9 +364,9 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
     sd_arena_mark mark = sd_arena_get_mark(a);
     winograd wg = {
         .x = x, .bias = bias, .n = n, .ci = ci, .h = h, .w = w, .co = co, .tw = tw,
-        .v_plane = cols_max + PLANE_PAD,   /* per worker, two channels: transform_pack_pairs */
+        .vpair_plane = cols_max + PLANE_PAD,   /* no V: transform_pack_pairs */
         .m_plane = (size_t)co * cols_max + PLANE_PAD,
-        .v = sd_arena_floats(a, (size_t)workers * 2 * POS * (cols_max + PLANE_PAD)),
+        .vpair = sd_arena_floats(a, (size_t)workers * 2 * POS * (cols_max + PLANE_PAD)),
         .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
         .rows = sd_arena_floats(a, (size_t)workers * 8 * (tw + 1)),
         .y = y,
@@ -373,7 +375,7 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         .vb_plane = ops_bf16_cols_size(ci, (int)cols_max) + 2 * PLANE_PAD,
     };
     wg.vb = sd_arena_alloc(a, (size_t)POS * wg.vb_plane * sizeof(uint16_t));
-    if (!wg.v || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
+    if (!wg.vpair || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
         sd_arena_reset(a, mark);
         return -1;
     }

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "core/arena.h"
 #include "pipeline/model.h"
 #include "pipeline/precision.h"
@@ -30,36 +31,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
-}
-
-static double load_average(void)
-{
-    double la = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &la) != 1)
-            la = -1.0;
-        fclose(f);
-    }
-    return la;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
 /* Seeded standard normals (xorshift + Box-Muller). */
@@ -93,13 +64,6 @@ typedef struct {
     double unet_s, decode_s, decode_cpu_s;
 } timing;
 
-/* CPU-seconds of the process (all threads): steadier than wall time on a shared machine */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* REPEAT U-Net steps and decodes at the model's current precision; outputs of the last. */
 static int run(sd_model *m, sd_arena *a, int repeat, int unet, const float *x, const float *ctx,
@@ -112,12 +76,12 @@ static int run(sd_model *m, sd_arena *a, int repeat, int unet, const float *x, c
         if (unet && sd_unet_forward(&m->unet, a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX, eps,
                             NULL, &err) != SD_OK)
             goto fail;
-        double t1 = now(), c1 = cpu_now();
+        double t1 = now(), c1 = cpu_s();
         if (sd_vae_decode(&m->vae, a, z, LATENT, LATENT, image, NULL, &err) != SD_OK)
             goto fail;
         tu[r] = t1 - t0;
         td[r] = now() - t1;
-        tc[r] = cpu_now() - c1;
+        tc[r] = cpu_s() - c1;
         sd_arena_trim(a);
     }
     t->unet_s = median(tu, repeat);

@@ -16,8 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "core/arena.h"
 #include "layers/layers_bf16.h"
 #include "nets/keys.h"
@@ -35,21 +35,6 @@ static const char *const head_prefixes[] = {
     SD_KEY_VAE_DECODER "mid.block_2.", SD_KEY_VAE_DECODER "up.3.block.",
 };
 #define N_HEAD (sizeof head_prefixes / sizeof head_prefixes[0])
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* CPU-seconds of the process (all threads): steadier than wall time on a shared machine */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void randn(uint64_t *s, float *x, size_t n, float scale)
 {
@@ -181,17 +166,17 @@ static int encoder_case(sd_model *m, sd_arena *a, const float *image)
     sd_layers_bf16_pack *pack = NULL;
     if (!m32 || !m16)
         return -1;
-    double t0 = now();
+    double t0 = now_s();
     if (sd_vae_encode_moments(&m->vae, a, image, H, H, m32, NULL, &err) != SD_OK)
         goto fail;
-    double t32 = now() - t0;
+    double t32 = now_s() - t0;
     if (sd_layers_prepare_bf16(m->weights, SD_KEY_VAE_ENCODER, ops_bf16_best(), &pack, &err) !=
         SD_OK)
         goto fail;
-    t0 = now();
+    t0 = now_s();
     if (sd_vae_encode_moments(&m->vae, a, image, H, H, m16, NULL, &err) != SD_OK)
         goto fail;
-    double t16 = now() - t0, e_max, e_rms, e_max_mean, e_rms_mean;
+    double t16 = now_s() - t0, e_max, e_rms, e_max_mean, e_rms_mean;
     errors(m16, m32, nm, &e_max, &e_rms);
     errors(m16, m32, nm / 2, &e_max_mean, &e_rms_mean);
     printf("%-10s fp32 %6.2f s  bf16 %6.2f s  moments max %.2f %% rms %.3f %%; mean max %.2f %% "
@@ -230,12 +215,12 @@ int main(int argc, char **argv)
     sd_arena_init(&a, 0);
     /* "quick" first: no fp32 reference (errors against zeros), for a profiler */
     const int quick = argc > 3 && strcmp(argv[3], "quick") == 0;
-    double t0 = now();
+    double t0 = now_s();
     if (!quick && sd_vae_decode(&m->vae, &a, z, LATENT, LATENT, ref, NULL, &err) != SD_OK)
         goto fail;
     if (quick)
         memset(ref, 0, nimg * sizeof(float));
-    printf("fp32 decode %.2f s; bf16 kernel %s\n", now() - t0,
+    printf("fp32 decode %.2f s; bf16 kernel %s\n", now_s() - t0,
            ops_bf16_best() == OPS_BF16_NONE ? "none" : "yes");
     sd_layers_bf16_pack *head[N_HEAD] = {NULL};
     for (int i = 3 + quick; i < argc; i++) {
@@ -262,11 +247,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench-vae-bf16: unknown group %s\n", argv[i]);
             return 2;
         }
-        t0 = now();
-        const double c0 = cpu_now();
+        t0 = now_s();
+        const double c0 = cpu_s();
         if (sd_vae_decode(&m->vae, &a, z, LATENT, LATENT, img, NULL, &err) != SD_OK)
             goto fail;
-        const double dt = now() - t0, dc = cpu_now() - c0;
+        const double dt = now_s() - t0, dc = cpu_s() - c0;
         double e_max, e_rms;
         errors(img, ref, nimg, &e_max, &e_rms);
         printf("%-10s fp32 layers %3d  decode %6.2f s (%6.2f CPU-s)  max %.2f %%  rms %.3f %%\n",

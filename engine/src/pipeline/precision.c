@@ -15,7 +15,8 @@
  * attention 38 %, level 3 23 %, level 2 12 %, post_quant_conv + conv_in 10 %, level 0 8 %,
  * level 1 8 %, the attention alone 1 %, conv_out 1 % (tests/bench/bench_vae_bf16.c). With
  * this head in fp32 the decode is 1.49 % (RMS 1.36 %; post_quant_conv, conv_in and the mid
- * resnets alone: 1.72 %), below the 1.9 % the U-Net keeps, for about 8 % of the decoder's
+ * resnets alone: 1.72 %; bench-precision's latent: 2.50 % -> 1.79 %), below the 1.9 % the
+ * U-Net keeps, for about 8 % of the decoder's
  * multiply-adds run in fp32: 15.2 CPU-seconds per decode against 15.1 all in bf16 (one
  * decode each, same process, loaded 2-core machine: within the noise). */
 #include "pipeline/precision.h"

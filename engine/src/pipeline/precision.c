@@ -7,7 +7,7 @@
  * later step starts from, for one pass per job.
  *
  * The VAE decoder's head at the latent's resolution stays fp32 too: post_quant_conv,
- * conv_in, the mid block's two resnets and level 3's resnets (not its attention, not
+ * conv_in, the mid block's two resnets and level 3's resnets (not the mid attention, nor
  * level 3's upsample conv, which runs at twice the resolution). A rounding there is
  * amplified by every layer after it: on the full-size random SD 1.5 checkpoint, one 512²
  * decode all in bf16 is 2.41 % max |Δ| / max |fp32| (RMS 2.17 % of the output's RMS), and
@@ -16,9 +16,9 @@
  * level 1 8 %, the attention alone 1 %, conv_out 1 % (tests/bench/bench_vae_bf16.c). With
  * this head in fp32 the decode is 1.49 % (RMS 1.36 %; post_quant_conv, conv_in and the mid
  * resnets alone: 1.72 %; bench-precision's latent: 2.50 % -> 1.79 %), below the 1.9 % the
- * U-Net keeps, for about 8 % of the decoder's
- * multiply-adds run in fp32: 15.2 CPU-seconds per decode against 15.1 all in bf16 (one
- * decode each, same process, loaded 2-core machine: within the noise). */
+ * U-Net keeps, for about 8 % of the decoder's multiply-adds run in fp32: 15.2 CPU-seconds
+ * per decode against 15.1 all in bf16 (one decode each, same process, loaded 2-core
+ * machine: within the noise). */
 #include "pipeline/precision.h"
 
 #include <string.h>

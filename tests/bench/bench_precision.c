@@ -1,15 +1,17 @@
-/* bench-precision MODEL VOCAB [REPEAT]: one U-Net step (512², CFG batch 2: 2 x 4 x 64 x 64
+/* bench-precision MODEL VOCAB [REPEAT [fp32]]: one U-Net step (512², CFG batch 2: 2 x 4 x 64 x 64
  * latent, 77 x 768 context, timestep 500) and one VAE decode (4 x 64 x 64 → 512²) on the
  * same model in fp32 and in bf16, medians of REPEAT (default 3), timed in the same process
  * so the ratio sees the same machine load; the bf16 outputs' error against fp32 as the
  * anchors measure it (../shared/anchors: max |bf16 - fp32| / max |fp32|); the time and
  * memory the bf16 packing takes. Inputs are seeded random normals (a U-Net latent and
- * CLIP-like context). Not a test: prints figures. Built on demand:
+ * CLIP-like context). With "fp32" after REPEAT only the fp32 figures (no packing: the
+ * run to profile, or to time the fp32 path with SD_NO_AVX512). Not a test: prints figures. Built on demand:
  * ninja -C BUILD tests/bench-precision. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -121,7 +123,7 @@ fail:
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench-precision MODEL VOCAB [REPEAT]\n");
+        fprintf(stderr, "usage: bench-precision MODEL VOCAB [REPEAT [fp32]]\n");
         return 2;
     }
     int repeat = argc > 3 ? atoi(argv[3]) : 3;
@@ -158,6 +160,17 @@ int main(int argc, char **argv)
     if (run(m, &a, repeat, x, ctx, z, eps32, img32, &f32) != 0)
         return 1;
     const double rss32 = peak_rss_mib();
+    if (argc > 4 && strcmp(argv[4], "fp32") == 0) {
+        printf("fp32 only; medians of %d; load average %.2f before, %.2f after\n", repeat, la0,
+               load_average());
+        printf("U-Net step (512², batch 2)  fp32 %6.2f s\n", f32.unet_s);
+        printf("VAE decode (64² → 512²)    fp32 %6.2f s\n", f32.decode_s);
+        printf("peak RSS %.0f MiB\n", rss32);
+        sd_arena_free(&a);
+        sd_model_free(m);
+        free(x), free(ctx), free(z), free(eps32), free(eps16), free(img32), free(img16);
+        return 0;
+    }
     double t0 = now();
     if (sd_model_set_precision(m, SD_PRECISION_BF16, &err) != SD_OK) {
         fprintf(stderr, "bench-precision: %s\n", err.message);

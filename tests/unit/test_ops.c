@@ -11,6 +11,7 @@
 #include "ops/ops.h"
 #include "ops/parallel.h"
 #include "ops/simd.h"
+#include "ops/winograd.h"
 #include "io/safetensors.h"
 /* the element-wise bodies, built here for the baseline ISA, against their AVX2 and
  * AVX-512 builds (test_kernel_builds) */
@@ -130,6 +131,36 @@ static void check_conv(rng *r, sd_arena *a, const conv_case *c)
     free(ref);
 }
 
+/* Winograd within a small scratch budget: the output channels in chunks (40 = 16 + 16 + 8)
+ * and the image in bands of one tile row, U transformed again per band; against the
+ * naive loops, and the scratch within the budget. */
+static void check_winograd_chunks(rng *r)
+{
+    const int n = 2, ci = 12, co = 40, h = 19, w = 21;
+    const sd_conv_params k3 = op_conv_params(3, 1, 1);
+    const size_t nx = (size_t)n * ci * h * w, ny = (size_t)n * co * h * w;
+    /* U for all 40 channels and one tile row of V and M: 26496 floats; with 16 channels
+     * 13440: chunks of 16, and bands of one tile row (10 of them) */
+    const size_t budget = 16000;
+    sd_arena arena, *a = &arena;
+    sd_arena_init(a, 0);
+    float *x = rand_floats(r, nx, 1.0f), *wt = rand_floats(r, (size_t)co * ci * 9, 0.5f);
+    float *bias = rand_floats(r, (size_t)co, 1.0f), *y = rand_floats(r, ny, 100.0f);
+    double *ref = new_doubles(ny);
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = ops_conv3x3_winograd_budget(a, budget, x, n, ci, h, w, wt, bias, co, y);
+    naive_conv(x, n, ci, h, w, wt, bias, co, &k3, h, w, ref);
+    double e = rel_err(y, ref, ny);
+    CHECK(rc == 0 && e <= TOL_GEMM, "winograd in chunks and bands: rc %d rel err %.3g", rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "winograd in chunks gives its scratch back");
+    /* the budget, plus each worker's row buffers [8, tw + 1] and alignment */
+    const size_t bound = (budget + (size_t)ops_workers() * 8 * 12) * sizeof(float) + 256;
+    CHECK(a->peak <= bound, "winograd in chunks within its budget: peak %zu of %zu bytes",
+          a->peak, bound);
+    sd_arena_free(a);
+    free(x), free(wt), free(bias), free(y), free(ref);
+}
+
 static void test_conv(rng *r)
 {
     sd_arena a;
@@ -163,10 +194,13 @@ static void test_conv(rng *r)
         {1, 4, 5, 5, 3, {5, 5, 1, 2, 2, 2, 2}, 1},
         {1, 8, 3, 3, 5, op_conv_params(3, 1, 0), 1},        /* valid conv down to 1x1 */
         {2, 5, 33, 35, 3, k3, 1},   /* Winograd F(2x2, 3x3): odd sizes cut the last tiles */
-        {1, 4, 32, 32, 6, k3, 0},   /* Winograd at its smallest image, no bias */
+        {1, 4, 32, 32, 6, k3, 0},   /* Winograd, no bias */
+        {2, 6, 16, 16, 5, k3, 1},   /* Winograd at its smallest image (fp32: 16x16) */
+        {1, 3, 15, 17, 4, k3, 1},   /* just under 16x16 per side, 255 pixels: im2col */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv(r, &a, &cases[i]);
+    check_winograd_chunks(r);
 
     /* A big conv: im2col in bands, scratch bounded near 64 MB rather than 9*ci*h*w
      * floats (here 288 MB unbanded), and the bands still give the right answer. */

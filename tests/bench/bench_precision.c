@@ -33,6 +33,15 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* CPU-seconds of the process (all workers): on a machine shared with other work the
+ * steadier figure. */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static double peak_rss_mib(void)
 {
     struct rusage ru;
@@ -91,29 +100,33 @@ static double rel_err(const float *got, const float *ref, size_t n)
 }
 
 typedef struct {
-    double unet_s, decode_s;
+    double unet_s, decode_s, unet_cpu_s, decode_cpu_s;
 } timing;
 
 /* REPEAT U-Net steps and decodes at the model's current precision; outputs of the last. */
 static int run(sd_model *m, sd_arena *a, int repeat, const float *x, const float *ctx,
                const float *z, float *eps, float *image, timing *t)
 {
-    double tu[MAX_RUNS], td[MAX_RUNS];
+    double tu[MAX_RUNS], td[MAX_RUNS], cu[MAX_RUNS], cd[MAX_RUNS];
     sd_error err = {0};
     for (int r = 0; r < repeat; r++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_now();
         if (sd_unet_forward(&m->unet, a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX, eps,
                             NULL, &err) != SD_OK)
             goto fail;
-        double t1 = now();
+        double t1 = now(), c1 = cpu_now();
         if (sd_vae_decode(&m->vae, a, z, LATENT, LATENT, image, NULL, &err) != SD_OK)
             goto fail;
         tu[r] = t1 - t0;
         td[r] = now() - t1;
+        cu[r] = c1 - c0;
+        cd[r] = cpu_now() - c1;
         sd_arena_trim(a);
     }
     t->unet_s = median(tu, repeat);
     t->decode_s = median(td, repeat);
+    t->unet_cpu_s = median(cu, repeat);
+    t->decode_cpu_s = median(cd, repeat);
     return 0;
 fail:
     fprintf(stderr, "bench-precision: %s\n", err.message);
@@ -163,8 +176,10 @@ int main(int argc, char **argv)
     if (argc > 4 && strcmp(argv[4], "fp32") == 0) {
         printf("fp32 only; medians of %d; load average %.2f before, %.2f after\n", repeat, la0,
                load_average());
-        printf("U-Net step (512², batch 2)  fp32 %6.2f s\n", f32.unet_s);
-        printf("VAE decode (64² → 512²)    fp32 %6.2f s\n", f32.decode_s);
+        printf("U-Net step (512², batch 2)  fp32 %6.2f s  %6.2f CPU-s\n", f32.unet_s,
+               f32.unet_cpu_s);
+        printf("VAE decode (64² → 512²)    fp32 %6.2f s  %6.2f CPU-s\n", f32.decode_s,
+               f32.decode_cpu_s);
         printf("peak RSS %.0f MiB\n", rss32);
         sd_arena_free(&a);
         sd_model_free(m);

@@ -8,40 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "core/arena.h"
 #include "ops/ops.h"
 #include "ops/winograd.h"
 
 #define MAX_RUNS 15
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* CPU-seconds of the process: on a machine shared with other work the steadier figure. */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 static float *random_floats(size_t n, float scale)
 {
@@ -63,14 +36,14 @@ static void bench(sd_arena *a, int n, int ci, int co, int hw, int runs)
     const sd_conv_params p = op_conv_params(3, 1, 1);
     double td[MAX_RUNS], tw[MAX_RUNS];
     for (int r = 0; r < runs; r++) {   /* CPU-seconds: the steadier figure on a shared machine */
-        double t0 = cpu_now();
+        double t0 = cpu_s();
         if (op_conv2d(a, x, n, ci, hw, hw, w, bias, co, &p, y) != 0)
             exit(1);
-        double t1 = cpu_now();
+        double t1 = cpu_s();
         if (ops_conv3x3_winograd(a, x, n, ci, hw, hw, w, bias, co, y) != 0)
             exit(1);
         td[r] = t1 - t0;
-        tw[r] = cpu_now() - t1;
+        tw[r] = cpu_s() - t1;
     }
     const double gflop = 2e-9 * n * co * (double)hw * hw * ci * 9;
     const double d = median(td, runs), wg = median(tw, runs);
@@ -89,11 +62,11 @@ static void bench_attention(sd_arena *a, int nq, int nk, int heads, int d, int r
     float *out = random_floats((size_t)nq * inner, 0.0f);
     double t[MAX_RUNS], c[MAX_RUNS];
     for (int r = 0; r < runs; r++) {
-        double t0 = now(), c0 = cpu_now();
+        double t0 = now_s(), c0 = cpu_s();
         if (op_attention(a, q, inner, kv, kv + inner, 2 * inner, nq, nk, heads, d, 0, out) != 0)
             exit(1);
-        t[r] = now() - t0;
-        c[r] = cpu_now() - c0;
+        t[r] = now_s() - t0;
+        c[r] = cpu_s() - c0;
     }
     const double s = median(t, runs), cs = median(c, runs);
     const double gflop = 4e-9 * nq * (double)nk * heads * d;
@@ -110,15 +83,15 @@ static void bench_elementwise(int runs)
     float *gamma = random_floats((size_t)c, 2.0f), *beta = random_floats((size_t)c, 1.0f);
     double t[3][MAX_RUNS];
     for (int r = 0; r < runs; r++) {
-        double t0 = cpu_now();
+        double t0 = cpu_s();
         op_geglu(x, rows, d, y);
-        double t1 = cpu_now();
+        double t1 = cpu_s();
         op_group_norm(x, 2, c, rows, 32, 1e-5f, gamma, beta, 1, y);   /* [2, 320, 64²] */
-        double t2 = cpu_now();
+        double t2 = cpu_s();
         op_layer_norm(x, rows, c, 1e-5f, gamma, beta, y);
         t[0][r] = t1 - t0;
         t[1][r] = t2 - t1;
-        t[2][r] = cpu_now() - t2;
+        t[2][r] = cpu_s() - t2;
     }
     printf("geglu 4096 x 1280 %6.2f CPU-ms   group norm + silu 2 x 320 x 64² %6.2f CPU-ms   "
            "layer norm 4096 x 320 %6.2f CPU-ms\n", 1e3 * median(t[0], runs),

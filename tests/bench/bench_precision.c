@@ -4,8 +4,8 @@
  * so the ratio sees the same machine load; the bf16 outputs' error against fp32 as the
  * anchors measure it (../shared/anchors: max |bf16 - fp32| / max |fp32|); the time and
  * memory the bf16 packing takes. Inputs are seeded random normals (a U-Net latent and
- * CLIP-like context). With "fp32" after REPEAT only the fp32 figures (no packing: the
- * run to profile, or to time the fp32 path with SD_NO_AVX512). Not a test: prints figures. Built on demand:
+ * CLIP-like context). With "fp32" after REPEAT only the fp32 figures, wall and CPU time
+ * (no packing: the run to profile, or to time the fp32 path with SD_NO_AVX512). Not a test: prints figures. Built on demand:
  * ninja -C BUILD tests/bench-precision. */
 #include <math.h>
 #include <stdint.h>
@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "core/arena.h"
 #include "pipeline/model.h"
 #include "pipeline/precision.h"
@@ -31,45 +32,6 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* CPU-seconds of the process (all workers): on a machine shared with other work the
- * steadier figure. */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    return getrusage(RUSAGE_SELF, &ru) == 0 ? (double)ru.ru_maxrss / 1024.0 : 0.0;
-}
-
-static double load_average(void)
-{
-    double la = -1.0;
-    FILE *f = fopen("/proc/loadavg", "r");
-    if (f) {
-        if (fscanf(f, "%lf", &la) != 1)
-            la = -1.0;
-        fclose(f);
-    }
-    return la;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
 }
 
 /* Seeded standard normals (xorshift + Box-Muller). */
@@ -110,17 +72,17 @@ static int run(sd_model *m, sd_arena *a, int repeat, const float *x, const float
     double tu[MAX_RUNS], td[MAX_RUNS], cu[MAX_RUNS], cd[MAX_RUNS];
     sd_error err = {0};
     for (int r = 0; r < repeat; r++) {
-        double t0 = now(), c0 = cpu_now();
+        double t0 = now(), c0 = cpu_s();
         if (sd_unet_forward(&m->unet, a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX, eps,
                             NULL, &err) != SD_OK)
             goto fail;
-        double t1 = now(), c1 = cpu_now();
+        double t1 = now(), c1 = cpu_s();
         if (sd_vae_decode(&m->vae, a, z, LATENT, LATENT, image, NULL, &err) != SD_OK)
             goto fail;
         tu[r] = t1 - t0;
         td[r] = now() - t1;
         cu[r] = c1 - c0;
-        cd[r] = cpu_now() - c1;
+        cd[r] = cpu_s() - c1;
         sd_arena_trim(a);
     }
     t->unet_s = median(tu, repeat);
@@ -180,7 +142,7 @@ int main(int argc, char **argv)
                f32.unet_cpu_s);
         printf("VAE decode (64² → 512²)    fp32 %6.2f s  %6.2f CPU-s\n", f32.decode_s,
                f32.decode_cpu_s);
-        printf("peak RSS %.0f MiB\n", rss32);
+        printf("peak RSS %.0f MiB\n", peak_rss_mib());
         sd_arena_free(&a);
         sd_model_free(m);
         free(x), free(ctx), free(z), free(eps32), free(eps16), free(img32), free(img16);

@@ -50,50 +50,31 @@ typedef struct {
     size_t vb_plane;
 } winograd;
 
-/* u[p] = (G g Gᵀ)[p / 4, p % 4] for one 3x3 kernel g,
- * G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
-static void weight_tile(const float g[9], float u[POS])
+/* u[p][l] = (G g_l Gᵀ)[p / 4, p % 4] for WT_LANES 3x3 kernels g_l (lane l of g[t]),
+ * G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]: each operation in a loop over the lanes (innermost,
+ * a fixed trip count) so that it vectorises. The fp32 and bf16 weight transforms share it. */
+#define WT_LANES 16
+static void weight_tiles(const float g[9][WT_LANES], float u[POS][WT_LANES])
 {
-    float t[4][3];
-    for (int k = 0; k < 3; k++) {
-        t[0][k] = g[k];
-        t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
-        t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
-        t[3][k] = g[6 + k];
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i + 0] = t[i][0];
-        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[4 * i + 3] = t[i][2];
-    }
+    float t[4][3][WT_LANES];
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < WT_LANES; l++) {
+            t[0][k][l] = g[k][l];
+            t[1][k][l] = 0.5f * (g[k][l] + g[3 + k][l] + g[6 + k][l]);
+            t[2][k][l] = 0.5f * (g[k][l] - g[3 + k][l] + g[6 + k][l]);
+            t[3][k][l] = g[6 + k][l];
+        }
+    for (int i = 0; i < 4; i++)
+        for (int l = 0; l < WT_LANES; l++) {
+            u[4 * i + 0][l] = t[i][0][l];
+            u[4 * i + 1][l] = 0.5f * (t[i][0][l] + t[i][1][l] + t[i][2][l]);
+            u[4 * i + 2][l] = 0.5f * (t[i][0][l] - t[i][1][l] + t[i][2][l]);
+            u[4 * i + 3][l] = t[i][2][l];
+        }
 }
 
-/* weight_tile for WINO_LANES kernels at once, lane l of g[t] and u[p] being kernel l: the
- * same operations in the same order (the same values bit for bit), in loops of a fixed
- * trip count that vectorise. */
-#define WINO_LANES 16
-static void weight_tile_lanes(const float g[9][WINO_LANES], float u[POS][WINO_LANES])
-{
-    for (int l = 0; l < WINO_LANES; l++) {
-        float t[4][3];
-        for (int k = 0; k < 3; k++) {
-            t[0][k] = g[k][l];
-            t[1][k] = 0.5f * (g[k][l] + g[3 + k][l] + g[6 + k][l]);
-            t[2][k] = 0.5f * (g[k][l] - g[3 + k][l] + g[6 + k][l]);
-            t[3][k] = g[6 + k][l];
-        }
-        for (int i = 0; i < 4; i++) {
-            u[4 * i + 0][l] = t[i][0];
-            u[4 * i + 1][l] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-            u[4 * i + 2][l] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-            u[4 * i + 3][l] = t[i][2];
-        }
-    }
-}
-
-/* U[p, o, c] = weight_tile(weight[o_base + o, c])[p] for the chunk's output channels
- * o0..o1-1, WINO_LANES input channels at a time: this runs on every weight of the layer
+/* U[p, o, c] = (G weight[o_base + o, c] Gᵀ)[p] for the chunk's output channels o0..o1-1,
+ * WT_LANES input channels at a time: this runs on every weight of the layer
  * once per call (one kernel at a time, scalar, it was 15 % of a 640-channel 32²
  * convolution). */
 static void transform_weights(void *arg, int worker, int o0, int o1)
@@ -103,13 +84,13 @@ static void transform_weights(void *arg, int worker, int o0, int o1)
     (void)worker;
     for (int o = o0; o < o1; o++) {
         const float *src = wg->weight + (size_t)(wg->o_base + o) * wg->ci * 9;   /* [ci][9] */
-        for (int c0 = 0; c0 < wg->ci; c0 += WINO_LANES) {
-            const int lanes = wg->ci - c0 < WINO_LANES ? wg->ci - c0 : WINO_LANES;
-            float g[9][WINO_LANES], u[POS][WINO_LANES];
-            for (int l = 0; l < WINO_LANES; l++)
+        for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {
+            const int lanes = wg->ci - c0 < WT_LANES ? wg->ci - c0 : WT_LANES;
+            float g[9][WT_LANES], u[POS][WT_LANES];
+            for (int l = 0; l < WT_LANES; l++)
                 for (int t = 0; t < 9; t++)
                     g[t][l] = l < lanes ? src[(size_t)(c0 + l) * 9 + t] : 0.0f;
-            weight_tile_lanes(g, u);
+            weight_tiles(g, u);
             float *dst = wg->u + (size_t)o * wg->ci + c0;
             for (int p = 0; p < POS; p++)
                 memcpy(dst + (size_t)p * plane, u[p], (size_t)lanes * sizeof *dst);
@@ -338,8 +319,9 @@ int ops_conv3x3_winograd_budget(sd_arena *a, size_t budget, const float *x, int 
 
 /* ---- bf16: U and V rounded to bf16, the 16 products by the bf16 kernel ------------------ */
 
-/* Ub[p, o, c] = bf16(weight_tile(g)[p]), g the bf16 weight widened (exactly); the transform
- * itself runs in fp32 and its result is rounded once. */
+/* Ub[p, o, c] = bf16(weight_tiles(g)[p]), g the bf16 weight widened (exactly); the transform
+ * itself runs in fp32 and its result is rounded once. WT_LANES input channels at a time
+ * (the tail zero-filled): this runs once per call, on every weight of the layer. */
 static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
 {
     const winograd *wg = arg;
@@ -349,38 +331,39 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
         for (int p = 0; p < POS; p++)   /* the k padding of each row */
             memset(wg->ub + p * plane + (size_t)o * wg->ci_pad + wg->ci, 0,
                    (size_t)(wg->ci_pad - wg->ci) * sizeof *wg->ub);
-        for (int c = 0; c < wg->ci; c++) {
-            float g[9], u[POS];
-            const uint16_t *src = wg->weight_bf16 + (size_t)o * ld + (size_t)c * 9;
-            for (int t = 0; t < 9; t++)
-                g[t] = f32_from_bits((uint32_t)src[t] << 16);
-            weight_tile(g, u);
-            uint16_t *dst = wg->ub + (size_t)o * wg->ci_pad + c;
+        const uint16_t *src = wg->weight_bf16 + (size_t)o * ld;   /* [ci][9] */
+        for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {
+            const int lanes = wg->ci - c0 < WT_LANES ? wg->ci - c0 : WT_LANES;
+            float g[9][WT_LANES], u[POS][WT_LANES];
+            uint16_t b[POS][WT_LANES];
+            for (int l = 0; l < WT_LANES; l++)
+                for (int t = 0; t < 9; t++)
+                    g[t][l] = l < lanes ? f32_from_bits((uint32_t)src[(size_t)(c0 + l) * 9 + t] << 16)
+                                        : 0.0f;
+            weight_tiles(g, u);
             for (int p = 0; p < POS; p++)
-                dst[(size_t)p * plane] = ops_bf16_round(u[p]);
+                for (int l = 0; l < WT_LANES; l++)
+                    b[p][l] = ops_bf16_round(u[p][l]);
+            uint16_t *dst = wg->ub + (size_t)o * wg->ci_pad + c0;
+            for (int p = 0; p < POS; p++)
+                memcpy(dst + (size_t)p * plane, b[p], (size_t)lanes * sizeof *dst);
         }
     }
 }
 
-/* Vb[p] = V[p] [ci, cols] in the cols layout, positions p0..p1-1. */
-static void pack_positions(void *arg, int worker, int p0, int p1)
-{
-    const winograd *wg = arg;
-    (void)worker;
-    for (int p = p0; p < p1; p++)
-        ops_bf16_pack_cols(wg->v + (size_t)p * wg->v_plane, wg->ci, wg->cols, (size_t)wg->cols,
-                           wg->vb + (size_t)p * wg->vb_plane);
-}
-
+/* Per position p0..p1-1: Vb[p] = V[p] [ci, cols] packed into the cols layout, then
+ * M[p] = Ub[p] · Vb[p] while Vb[p] is still in this core's cache (one fork-join for both). */
 static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
 {
     const winograd *wg = arg;
     (void)worker;
-    for (int p = p0; p < p1; p++)
+    for (int p = p0; p < p1; p++) {
+        uint16_t *vb = wg->vb + (size_t)p * wg->vb_plane;
+        ops_bf16_pack_cols(wg->v + (size_t)p * wg->v_plane, wg->ci, wg->cols, (size_t)wg->cols, vb);
         ops_gemm_bf16_serial(wg->isa, wg->co, wg->cols, wg->ci,
-                             wg->ub + (size_t)p * wg->co * wg->ci_pad, (size_t)wg->ci_pad,
-                             wg->vb + (size_t)p * wg->vb_plane, wg->m + (size_t)p * wg->m_plane,
-                             (size_t)wg->cols, 0);
+                             wg->ub + (size_t)p * wg->co * wg->ci_pad, (size_t)wg->ci_pad, vb,
+                             wg->m + (size_t)p * wg->m_plane, (size_t)wg->cols, 0);
+    }
 }
 
 /* Bytes of the bf16 variant's scratch: Ub, and per column of a band V (fp32), Vb, M. */
@@ -442,7 +425,6 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         wg.tb = th - ty0 < (int)tb ? th - ty0 : (int)tb;
         wg.cols = n * wg.tb * tw;
         ops_parallel_for(workers, ci, transform_input, &wg);
-        ops_parallel_for(workers, POS, pack_positions, &wg);
         ops_parallel_for(workers, POS, multiply_positions_bf16, &wg);
         ops_parallel_for(workers, co, transform_output, &wg);
     }

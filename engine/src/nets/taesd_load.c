@@ -168,6 +168,8 @@ sd_status sd_taesd_bind_encoder(sd_taesd *t, sd_weights *w, const char *prefix, 
     if (st != SD_OK)
         return sd_fail_context(err, st, "TAESD encoder");
     t->has_encoder = 1;
+    t->encoder_file = w;
+    snprintf(t->encoder_prefix, sizeof t->encoder_prefix, "%s", prefix);
     return SD_OK;
 }
 
@@ -186,6 +188,8 @@ sd_status sd_taesd_bind_decoder(sd_taesd *t, sd_weights *w, const char *prefix,
     if (st != SD_OK)
         return sd_fail_context(err, st, "TAESD decoder");
     t->has_decoder = 1;
+    t->decoder_file = w;
+    snprintf(t->decoder_prefix, sizeof t->decoder_prefix, "%s", prefix);
     return SD_OK;
 }
 

@@ -2,6 +2,7 @@
 #include "pipeline/model.h"
 
 #include "core/error.h"
+#include "pipeline/precision.h"
 
 /* The TAESD latent space a model family's U-Net works in. */
 static sd_taesd_latent latent_of(sd_family family)
@@ -27,9 +28,14 @@ sd_status sd_model_load_taesd(sd_model *m, const char *path, sd_error *err)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: a TAESD for %d latent channels; this "
                        "model has %d", path, t.latent_channels, m->cfg.vae.latent_channels);
     }
+    sd_model_unprepare_taesd(m);
     sd_taesd_free(&m->taesd);
     m->taesd = t;
-    return SD_OK;
+    /* bf16: its convs packed as the model's (pipeline/precision.c) */
+    st = sd_model_prepare_taesd(m, err);
+    if (st != SD_OK)
+        sd_fail_context(err, st, "%s", path);
+    return st;
 }
 
 int sd_model_taesd_halves(const sd_model *m)

@@ -5,7 +5,9 @@ usage: check_options.py WORKDIR
 WORKDIR/opt-CASE.png and opt-CASE.json for CASE base, lora-arg, lora-prompt, trailing, draft:
 the same img2img run with one option changed. Each changed run's parasite records the option
 (the LoRA's file name and weight, the spacing, the draft VAE), and its layer differs from the
-baseline's (the option reached the engine). Exit 0 only if every check passes.
+baseline's (the option reached the engine); the LoRA named in the prompt (<lora:NAME:0.8>) gives
+exactly the pixels of the same file at 0.8 from the loras argument (the engine merges the same
+weights either way). Exit 0 only if every check passes.
 """
 import json
 import sys
@@ -38,6 +40,10 @@ def main():
         diff = ImageChops.difference(img[c], img['base']).getbbox()
         check(img[c].size == img['base'].size and diff is not None,
               f'{c}: the layer differs from the baseline (differences in {diff})')
+    same = ImageChops.difference(img['lora-prompt'], img['lora-arg']).getbbox()
+    check(img['lora-prompt'].size == img['lora-arg'].size and same is None,
+          f'lora-prompt: <lora:lora_a_kohya:0.8> gives the pixels of the loras argument '
+          f'(differences in {same})')
     return finish('all option checks')
 
 

@@ -137,9 +137,12 @@ gd_options_config() {
   shared=$(realpath -m "$(dirname "$MODEL")/..")
   LORA=$shared/golden-lora/lora_a_kohya.safetensors taesd=$shared/golden-taesd/tiny-taesd
   [ -r "$LORA" ] && [ -d "$taesd" ] || { echo "SKIP: options scenario: no $LORA or $taesd"; return 1; }
-  # the LoRA fixtures are made for ../golden's tiny SD 1 model (an SD 2 model refuses them)
-  [ "$(basename "$(dirname "$MODEL")")" = golden ] ||
-    { echo "SKIP: options scenario: its LoRA fits ../golden's tiny SD 1 model, not $MODEL"; return 1; }
+  # the LoRA fixtures are made for ../golden's tiny SD 1 model (an SD 2 model refuses them);
+  # by the file's name, as the GIMP 3 chroots mount its folder as /gd/model
+  case $(basename "$MODEL") in
+    tiny-sd1.safetensors | tiny-sd1-fp16.safetensors) ;;
+    *) echo "SKIP: options scenario: its LoRA fits ../golden's tiny SD 1 model, not $MODEL"; return 1 ;;
+  esac
   mkdir -p "$XDG_CONFIG_HOME/gimp-diffusion"
   printf '{"lora_dir": "%s", "taesd": "%s"}\n' "$shared/golden-lora" "$taesd" \
     >"$XDG_CONFIG_HOME/gimp-diffusion/config.json"

@@ -7,14 +7,17 @@
  *   the README gives (0.5 linear, 0.25 3×3 for LoRA A; 1 baked).
  * - The merge of one module equals W + weight·alpha/r·up@down computed here in double; a
  *   second LoRA adds to the same copy; detach gives the checkpoint's values back, bit for bit,
- *   and the mapping is never written (the checkpoint file is unchanged).
+ *   and the mapping is never written (the checkpoint file is unchanged). The merged copies'
+ *   pages are handed back by sd_weights_release (spill memory) and read back unchanged.
  * argv[1]: the shared folder. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "core/spill.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "nets/lora.h"
@@ -113,6 +116,19 @@ static void test_scales(void)
 }
 
 /* W'[o, k] = W[o, k] + s · Σ_r up[o, r] · down[r, k], in double. */
+/* The process's resident set (/proc/self/statm), in bytes; 0 when unknown. */
+static long resident_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
 static double merge_error(const float *w0, const float *w1, const float *up, const float *down,
                           int out, int rank, int k, double s)
 {
@@ -166,6 +182,30 @@ static void test_merge(sd_weights *w, const sd_model_config *cfg)
     size_t bytes = 0;
     CHECK(sd_weights_patched(w, &bytes) == 296 && bytes > 0,
           "one writable copy per touched weight (%zu, %zu bytes)", sd_weights_patched(w, NULL), bytes);
+
+    /* The merged copies are spill memory, handed back with the checkpoint's pages after a
+     * phase (sd_model_release): the resident set shrinks by them, the values stay. */
+    float *w1_values = w1 ? malloc(n * sizeof *w1_values) : NULL;
+    sd_spill probe;
+    const int file_backed = sd_spill_map(&probe, 1) == 0 && probe.file_backed;
+    sd_spill_unmap(&probe);
+    if (w1_values) {
+        memcpy(w1_values, w1, n * sizeof *w1_values);
+        const long before = resident_bytes();
+        const size_t released = sd_weights_release(w, "");
+        const long after = resident_bytes();
+        if (file_backed)
+            CHECK(released >= bytes && before - after >= (long)bytes / 2,
+                  "sd_weights_release hands back the merged copies' pages (%zu of %zu bytes; "
+                  "resident %ld -> %ld kB)", released, bytes, before >> 10, after >> 10);
+        else
+            printf("note: no O_TMPFILE in %s: merged copies stay resident (not checked)\n",
+                   SD_SPILL_DIR);
+        CHECK(memcmp(sd_weights_patch(w, target, &ndim, shape, &err), w1_values,
+                     n * sizeof *w1_values) == 0,
+              "a released merged copy reads back the same values");
+        free(w1_values);
+    }
 
     /* B touches attn1/attn2 q/k/v/out: the copy of attn1.to_q gets both deltas */
     static const char *q = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn1.to_q.weight";

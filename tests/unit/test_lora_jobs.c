@@ -155,12 +155,9 @@ int main(int argc, char **argv)
     snprintf(vocab, sizeof vocab, "%s/clip", shared);
     snprintf(lora_dir, sizeof lora_dir, "%s/golden-lora", shared);
     snprintf(lora_file, sizeof lora_file, "%s/lora_a_kohya.safetensors", lora_dir);
-    FILE *f = fopen(lora_file, "rb");
-    if (!f) {
-        printf("SKIP: %s is missing (the shared fixtures; see tests/README.md)\n", lora_file);
-        return 77;
-    }
-    fclose(f);
+    check_require_fixtures(shared, "golden/tiny-sd1.safetensors",
+                           "golden/tiny-sd1-fp16.safetensors",
+                           "golden-lora/lora_a_kohya.safetensors", "clip", NULL);
     /* bf16 where this CPU runs it (auto resolves to it there), else fp32 only */
     char model[1200];
     snprintf(model, sizeof model, "%s/golden/tiny-sd1.safetensors", shared);

@@ -143,6 +143,36 @@ static double merge_error(const float *w0, const float *w1, const float *up, con
     return worst;
 }
 
+/* The merged copies are spill memory, handed back with the checkpoint's pages after a phase
+ * (sd_model_release → sd_weights_release): the resident set shrinks by them (where /var/tmp
+ * takes an unlinked file), and `copy` (copy_bytes, one merged copy) reads back unchanged. */
+static void check_release(sd_weights *w, const void *copy, size_t copy_bytes, size_t patched,
+                          const char *what)
+{
+    sd_spill probe;
+    const int file_backed = sd_spill_map(&probe, 1) == 0 && probe.file_backed;
+    sd_spill_unmap(&probe);
+    void *values = copy ? malloc(copy_bytes) : NULL;
+    if (!values) {
+        CHECK(0, "%s: no merged copy to release", what);
+        return;
+    }
+    memcpy(values, copy, copy_bytes);
+    const long before = resident_bytes();
+    const size_t released = sd_weights_release(w, "");
+    const long after = resident_bytes();
+    if (file_backed)
+        CHECK(released >= patched && before - after >= (long)patched / 2,
+              "%s: sd_weights_release hands back the merged copies' pages (%zu of %zu bytes; "
+              "resident %ld -> %ld kB)", what, released, patched, before >> 10, after >> 10);
+    else
+        printf("note: no O_TMPFILE in %s: merged copies stay resident (not checked)\n",
+               SD_SPILL_DIR);
+    CHECK(memcmp(copy, values, copy_bytes) == 0, "%s: a released merged copy reads back the "
+          "same values", what);
+    free(values);
+}
+
 static void test_merge(sd_weights *w, const sd_model_config *cfg)
 {
     static const char *target = "model.diffusion_model.input_blocks.1.0.in_layers.2.weight";
@@ -183,29 +213,7 @@ static void test_merge(sd_weights *w, const sd_model_config *cfg)
     CHECK(sd_weights_patched(w, &bytes) == 296 && bytes > 0,
           "one writable copy per touched weight (%zu, %zu bytes)", sd_weights_patched(w, NULL), bytes);
 
-    /* The merged copies are spill memory, handed back with the checkpoint's pages after a
-     * phase (sd_model_release): the resident set shrinks by them, the values stay. */
-    float *w1_values = w1 ? malloc(n * sizeof *w1_values) : NULL;
-    sd_spill probe;
-    const int file_backed = sd_spill_map(&probe, 1) == 0 && probe.file_backed;
-    sd_spill_unmap(&probe);
-    if (w1_values) {
-        memcpy(w1_values, w1, n * sizeof *w1_values);
-        const long before = resident_bytes();
-        const size_t released = sd_weights_release(w, "");
-        const long after = resident_bytes();
-        if (file_backed)
-            CHECK(released >= bytes && before - after >= (long)bytes / 2,
-                  "sd_weights_release hands back the merged copies' pages (%zu of %zu bytes; "
-                  "resident %ld -> %ld kB)", released, bytes, before >> 10, after >> 10);
-        else
-            printf("note: no O_TMPFILE in %s: merged copies stay resident (not checked)\n",
-                   SD_SPILL_DIR);
-        CHECK(memcmp(sd_weights_patch(w, target, &ndim, shape, &err), w1_values,
-                     n * sizeof *w1_values) == 0,
-              "a released merged copy reads back the same values");
-        free(w1_values);
-    }
+    check_release(w, w1, n * sizeof *w1, bytes, "fp32 checkpoint");
 
     /* B touches attn1/attn2 q/k/v/out: the copy of attn1.to_q gets both deltas */
     static const char *q = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn1.to_q.weight";
@@ -295,6 +303,8 @@ static void test_seal_fp16(void)
     CHECK(sealed && sealed->packed && near == out * k && exact >= out * k * 99 / 100,
           "fp16 checkpoint: merged weight sealed to fp16 = round(W + delta) (%d of %d exact, "
           "%d within one step)", exact, out * k, near);
+    check_release(w, sealed ? sealed->packed : NULL, (size_t)base.numel * sizeof(uint16_t),
+                  bytes, "fp16 checkpoint (sealed copies)");
     sd_lora_free(l);
     sd_weights_free(w);
 }

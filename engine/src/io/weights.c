@@ -399,9 +399,9 @@ size_t sd_weights_release(sd_weights *w, const char *prefix)
             st_release(w->file, e->src);
             bytes += e->src->nbytes;
         }
-        /* a merged copy: its values stay in the spill file (not the scratch a merge is
-         * adding into) */
-        if (e->patch_map.data && e->patch != w->scratch) {
+        /* a merged copy: its values stay in the spill file (patch_map never holds the
+         * scratch a merge adds a F16/BF16 tensor's deltas into) */
+        if (e->patch_map.data) {
             sd_spill_release(&e->patch_map, e->patch_map.data, e->patch_map.bytes);
             bytes += e->patch_map.file_backed ? e->patch_map.bytes : 0;
         }

@@ -143,9 +143,20 @@ static double merge_error(const float *w0, const float *w1, const float *up, con
     return worst;
 }
 
-/* The merged copies are spill memory, handed back with the checkpoint's pages after a phase
- * (sd_model_release → sd_weights_release): the resident set shrinks by them (where /var/tmp
- * takes an unlinked file), and `copy` (copy_bytes, one merged copy) reads back unchanged. */
+/* Reads every byte of a patched copy (faults its pages in); *user sums them. */
+static void touch_patch(void *user, const sd_tensor *t)
+{
+    unsigned *sum = user;
+    const unsigned char *b = t->data ? (const void *)t->data : (const void *)t->packed;
+    const size_t n = (size_t)t->numel * (t->data ? sizeof(float) : sizeof(uint16_t));
+    for (size_t i = 0; b && i < n; i++)
+        *sum += b[i];
+}
+
+/* The merged copies are spill memory, handed back after each merge and with the
+ * checkpoint's pages after a phase (sd_model_release → sd_weights_release): once read again
+ * (a phase faults them in) the resident set shrinks by them (where /var/tmp takes an
+ * unlinked file), and `copy` (copy_bytes, one merged copy) reads back unchanged. */
 static void check_release(sd_weights *w, const void *copy, size_t copy_bytes, size_t patched,
                           const char *what)
 {
@@ -158,13 +169,16 @@ static void check_release(sd_weights *w, const void *copy, size_t copy_bytes, si
         return;
     }
     memcpy(values, copy, copy_bytes);
+    unsigned sum = 0;
+    sd_weights_each_patch(w, touch_patch, &sum);
     const long before = resident_bytes();
     const size_t released = sd_weights_release(w, "");
     const long after = resident_bytes();
     if (file_backed)
         CHECK(released >= patched && before - after >= (long)patched / 2,
               "%s: sd_weights_release hands back the merged copies' pages (%zu of %zu bytes; "
-              "resident %ld -> %ld kB)", what, released, patched, before >> 10, after >> 10);
+              "resident %ld -> %ld kB, sum %u)", what, released, patched, before >> 10,
+              after >> 10, sum);
     else
         printf("note: no O_TMPFILE in %s: merged copies stay resident (not checked)\n",
                SD_SPILL_DIR);

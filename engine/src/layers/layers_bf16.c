@@ -10,8 +10,6 @@
 
 #define PACK_ALIGN 64
 #define PREFIX_MAX 64
-/* Pixels per band of a 1x1 convolution run as a linear layer. */
-#define TOKEN_BAND 4096
 
 struct sd_layer_prepared {
     ops_bf16_isa isa;
@@ -38,7 +36,8 @@ static size_t packed_elems(const sd_layer_params *p, int *conv)
     const sd_tensor *t = effective(p);
     const int out = (int)t->shape[0], in = (int)t->shape[1];
     const int kh = t->ndim == 4 ? (int)t->shape[2] : 1, kw = t->ndim == 4 ? (int)t->shape[3] : 1;
-    *conv = kh * kw > 1;
+    /* a Conv2d's, 1x1 included: it reads the image [ci, hw] as the cols operand in place */
+    *conv = p->conv;
     return *conv ? ops_bf16_conv_weight_size(out, in, kh, kw) : ops_bf16_linear_weight_size(in, out);
 }
 
@@ -176,31 +175,19 @@ int sd_linear_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const fl
     return op_linear_bf16(ctx->arena, prep->isa, x, rows, l->in, prep->data, bias, l->out, y);
 }
 
+int sd_geglu_out_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const float *proj,
+                              int rows, int d, float *y)
+{
+    const sd_layer_prepared *prep = l->p.prepared;
+    const float *bias = l->p.bias.numel > 0 ? l->p.bias.data : NULL;
+    return op_geglu_linear_bf16(ctx->arena, prep->isa, proj, rows, d, prep->data, bias, l->out,
+                                y);
+}
+
 int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx)
 {
     const sd_layer_prepared *prep = c->p.prepared;
-    const sd_conv_params *q = &c->params;
-    if (ctx->precision != SD_LAYER_BF16 || !prep)
-        return 0;
-    /* a 1x1 weight is packed for the token-major product: stride 1, no padding only */
-    return prep->conv || (q->stride == 1 && q->pad_top == 0 && q->pad_left == 0 &&
-                          q->pad_bottom == 0 && q->pad_right == 0);
-}
-
-/* dst[j, i] = src[i, j] for i < rows, j < cols; row strides lds and ldd. Tiled so reads
- * and writes stay within a few cache lines. */
-static void transpose_band(const float *src, int rows, int cols, size_t lds, float *dst,
-                           size_t ldd)
-{
-    enum { TILE = 32 };
-    for (int i0 = 0; i0 < rows; i0 += TILE)
-        for (int j0 = 0; j0 < cols; j0 += TILE) {
-            const int i1 = i0 + TILE < rows ? i0 + TILE : rows;
-            const int j1 = j0 + TILE < cols ? j0 + TILE : cols;
-            for (int i = i0; i < i1; i++)
-                for (int j = j0; j < j1; j++)
-                    dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
-        }
+    return ctx->precision == SD_LAYER_BF16 && prep && prep->conv;   /* rows layout */
 }
 
 int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
@@ -208,28 +195,6 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
 {
     const sd_layer_prepared *prep = c->p.prepared;
     const float *bias = c->p.bias.numel > 0 ? c->p.bias.data : NULL;
-    if (prep->conv)
-        return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
-                              &c->params, y);
-    /* 1x1: y[b] = (x[b]ᵀ · Wᵀ)ᵀ, [co, hw] ← [hw, co] ← [hw, ci] ← [ci, hw], in bands of
-     * pixels so the token-major copies stay small at the VAE's 512² */
-    const int hw = h * w, band = hw < TOKEN_BAND ? hw : TOKEN_BAND;
-    const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
-    float *xt = sd_arena_floats(ctx->arena, (size_t)band * c->ci);   /* [band, ci] */
-    float *yt = sd_arena_floats(ctx->arena, (size_t)band * c->co);   /* [band, co] */
-    int rc = xt && yt ? 0 : -1;
-    for (int b = 0; b < n && rc == 0; b++) {
-        const float *xb = x + (size_t)b * c->ci * hw;
-        float *yb = y + (size_t)b * c->co * hw;
-        for (int p0 = 0; p0 < hw && rc == 0; p0 += band) {
-            const int np = hw - p0 < band ? hw - p0 : band;
-            transpose_band(xb + p0, c->ci, np, (size_t)hw, xt, (size_t)c->ci);
-            rc = op_linear_bf16(ctx->arena, prep->isa, xt, np, c->ci, prep->data, bias, c->co,
-                                yt);
-            if (rc == 0)
-                transpose_band(yt, np, c->co, (size_t)c->co, yb + p0, (size_t)hw);
-        }
-    }
-    sd_arena_reset(ctx->arena, mark);
-    return rc;
+    return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
+                          &c->params, y);
 }

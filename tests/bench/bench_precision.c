@@ -1,12 +1,13 @@
-/* bench-precision MODEL VOCAB [REPEAT [unet-bf16|vae]]: one U-Net step (512², CFG batch 2: 2 x 4 x 64 x 64
+/* bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae]]: one U-Net step (512², CFG batch 2: 2 x 4 x 64 x 64
  * latent, 77 x 768 context, timestep 500) and one VAE decode (4 x 64 x 64 → 512²) on the
  * same model in fp32 and in bf16, medians of REPEAT (default 3), timed in the same process
  * so the ratio sees the same machine load; the bf16 outputs' error against fp32 as the
  * anchors measure it (../shared/anchors: max |bf16 - fp32| / max |fp32|); the time and
  * memory the bf16 packing takes. Inputs are seeded random normals (a U-Net latent and
- * CLIP-like context). With "unet-bf16" after REPEAT: only the bf16 U-Net steps, nothing
- * else (for a profiler); with "vae" the U-Net is left out (its line then reads 0). Not a
- * test: prints figures. Built on demand:
+ * CLIP-like context). With "fp32" after REPEAT only the fp32 figures, wall and CPU time
+ * (no packing: the run to profile, or to time the fp32 path with SD_NO_AVX512); with
+ * "unet-bf16" only the bf16 U-Net steps, nothing else (for a profiler); with "vae" the U-Net
+ * is left out (its line then reads 0). Not a test: prints figures. Built on demand:
  * ninja -C BUILD tests/bench-precision. */
 #include <math.h>
 #include <stdint.h>
@@ -63,7 +64,7 @@ static double rel_err(const float *got, const float *ref, size_t n)
 }
 
 typedef struct {
-    double unet_s, decode_s, decode_cpu_s;
+    double unet_s, decode_s, unet_cpu_s, decode_cpu_s;
 } timing;
 
 
@@ -71,10 +72,10 @@ typedef struct {
 static int run(sd_model *m, sd_arena *a, int repeat, int unet, const float *x, const float *ctx,
                const float *z, float *eps, float *image, timing *t)
 {
-    double tu[MAX_RUNS], td[MAX_RUNS], tc[MAX_RUNS];
+    double tu[MAX_RUNS], td[MAX_RUNS], cu[MAX_RUNS], cd[MAX_RUNS];
     sd_error err = {0};
     for (int r = 0; r < repeat; r++) {
-        double t0 = now();
+        double t0 = now(), c0 = cpu_s();
         if (unet && sd_unet_forward(&m->unet, a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX, eps,
                             NULL, &err) != SD_OK)
             goto fail;
@@ -83,12 +84,14 @@ static int run(sd_model *m, sd_arena *a, int repeat, int unet, const float *x, c
             goto fail;
         tu[r] = t1 - t0;
         td[r] = now() - t1;
-        tc[r] = cpu_s() - c1;
+        cu[r] = c1 - c0;
+        cd[r] = cpu_s() - c1;
         sd_arena_trim(a);
     }
     t->unet_s = median(tu, repeat);
     t->decode_s = median(td, repeat);
-    t->decode_cpu_s = median(tc, repeat);
+    t->unet_cpu_s = median(cu, repeat);
+    t->decode_cpu_s = median(cd, repeat);
     return 0;
 fail:
     fprintf(stderr, "bench-precision: %s\n", err.message);
@@ -98,7 +101,7 @@ fail:
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench-precision MODEL VOCAB [REPEAT] [vae]\n");
+        fprintf(stderr, "usage: bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae]]\n");
         return 2;
     }
     int repeat = argc > 3 ? atoi(argv[3]) : 3;
@@ -154,6 +157,19 @@ int main(int argc, char **argv)
     if (run(m, &a, repeat, unet, x, ctx, z, eps32, img32, &f32) != 0)
         return 1;
     const double rss32 = peak_rss_mib();
+    if (argc > 4 && strcmp(argv[4], "fp32") == 0) {
+        printf("fp32 only; medians of %d; load average %.2f before, %.2f after\n", repeat, la0,
+               load_average());
+        printf("U-Net step (512², batch 2)  fp32 %6.2f s  %6.2f CPU-s\n", f32.unet_s,
+               f32.unet_cpu_s);
+        printf("VAE decode (64² → 512²)    fp32 %6.2f s  %6.2f CPU-s\n", f32.decode_s,
+               f32.decode_cpu_s);
+        printf("peak RSS %.0f MiB\n", peak_rss_mib());
+        sd_arena_free(&a);
+        sd_model_free(m);
+        free(x), free(ctx), free(z), free(eps32), free(eps16), free(img32), free(img16);
+        return 0;
+    }
     double t0 = now();
     if (sd_model_set_precision(m, SD_PRECISION_BF16, &err) != SD_OK) {
         fprintf(stderr, "bench-precision: %s\n", err.message);

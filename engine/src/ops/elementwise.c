@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "ops/exp.h"
-#include "ops/gelu.h"
+#include "ops/gelu_body.h"
+#include "ops/kernels_simd.h"
 #include "ops/parallel.h"
 
 void op_linear(const float *x, int rows, int in, const float *weight, const float *bias,
@@ -21,57 +22,37 @@ void op_linear(const float *x, int rows, int in, const float *weight, const floa
     ops_sgemm(0, 1, rows, out, in, 1.0f, x, in, weight, in, bias ? 1.0f : 0.0f, y, out);
 }
 
-/* y[0..OPS_LANES-1] = gelu(x[...]): the one place gelu_erf1 is expanded, as vector
- * code (y may be x). Tails go through it padded, so no scalar copy is needed. */
-static void gelu_block(const float *x, float *y)
+/* one of the builds of geglu_range / gelu_serial (gelu_body.h) */
+static void (*geglu_kernel(void))(void *, int, int, int)
 {
-    float t[OPS_LANES];
-    for (int l = 0; l < OPS_LANES; l++)
-        t[l] = gelu_erf1(x[l]);
-    memcpy(y, t, sizeof t);
+#ifdef SD_HAVE_AVX512
+    if (ops_have_avx512())
+        return ops_geglu_range_avx512;
+#endif
+#ifdef SD_HAVE_AVX2
+    if (ops_have_avx2())
+        return ops_geglu_range_avx2;
+#endif
+    return geglu_range;
 }
 
-/* gelu over a tail of n < OPS_LANES values. */
-static void gelu_tail(const float *x, size_t n, float *y)
+static void (*gelu_kernel(void))(float *, size_t)
 {
-    float t[OPS_LANES] = {0};
-    memcpy(t, x, n * sizeof *t);
-    gelu_block(t, t);
-    memcpy(y, t, n * sizeof *t);
-}
-
-typedef struct {
-    const float *x;
-    int d;
-    float *y;
-} geglu_args;
-
-static void geglu_range(void *arg, int worker, int begin, int end)
-{
-    const geglu_args *p = arg;
-    const int d = p->d;
-    (void)worker;
-    for (int r = begin; r < end; r++) {
-        const float *value = p->x + (size_t)r * 2 * d;   /* [d] */
-        const float *gate = value + d;                   /* [d] */
-        float *yr = p->y + (size_t)r * d;
-        float g[OPS_LANES];
-        int j = 0;
-        for (; j + OPS_LANES <= d; j += OPS_LANES) {
-            gelu_block(gate + j, g);
-            for (int l = 0; l < OPS_LANES; l++)
-                yr[j + l] = value[j + l] * g[l];
-        }
-        gelu_tail(gate + j, (size_t)(d - j), g);
-        for (int l = 0; j + l < d; l++)
-            yr[j + l] = value[j + l] * g[l];
-    }
+#ifdef SD_HAVE_AVX512
+    if (ops_have_avx512())
+        return ops_gelu_serial_avx512;
+#endif
+#ifdef SD_HAVE_AVX2
+    if (ops_have_avx2())
+        return ops_gelu_serial_avx2;
+#endif
+    return gelu_serial;
 }
 
 void op_geglu(const float *x, int rows, int d, float *y)
 {
     geglu_args p = {x, d, y};
-    ops_parallel_for(ops_workers_for((size_t)rows * d), rows, geglu_range, &p);
+    ops_parallel_for(ops_workers_for((size_t)rows * d), rows, geglu_kernel(), &p);
 }
 
 /* An element-wise function applied in place to x[0..n), in blocks of OPS_BLOCK values
@@ -98,14 +79,6 @@ static void map_parallel(float *x, size_t n, void (*fn)(float *x, size_t n))
     ops_parallel_for(ops_workers_for(n), (int)((n + OPS_BLOCK - 1) / OPS_BLOCK), map_range, &p);
 }
 
-static void gelu_serial(float *x, size_t n)
-{
-    size_t i = 0;
-    for (; i + OPS_LANES <= n; i += OPS_LANES)
-        gelu_block(x + i, x + i);
-    gelu_tail(x + i, n - i, x + i);
-}
-
 static void quick_gelu_serial(float *x, size_t n)
 {
     /* CLIP's activation: x · sigmoid(1.702 x) */
@@ -124,7 +97,7 @@ void op_silu(float *x, size_t n)
 
 void op_gelu_erf(float *x, size_t n)
 {
-    map_parallel(x, n, gelu_serial);
+    map_parallel(x, n, gelu_kernel());
 }
 
 void op_quick_gelu(float *x, size_t n)

@@ -156,6 +156,8 @@ sd_status sd_taesd_bind_encoder(sd_taesd *t, sd_weights *w, const char *prefix, 
 {
     char key[TAESD_KEY_MAX];
     int64_t first[2], last[2];
+    if (strlen(prefix) >= sizeof t->encoder_prefix)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "TAESD encoder: key prefix %s is too long", prefix);
     snprintf(key, sizeof key, "%s0.weight", prefix);
     int ok = conv_dims(w, key, first) == 0;
     snprintf(key, sizeof key, "%s%d.weight", prefix, SD_TAESD_ENCODER_LAYERS - 1);
@@ -178,6 +180,8 @@ sd_status sd_taesd_bind_decoder(sd_taesd *t, sd_weights *w, const char *prefix,
 {
     char key[TAESD_KEY_MAX];
     int64_t first[2];
+    if (strlen(prefix) >= sizeof t->decoder_prefix)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "TAESD decoder: key prefix %s is too long", prefix);
     snprintf(key, sizeof key, "%s%d.weight", prefix, 1 + index_shift);
     if (conv_dims(w, key, first) != 0)
         return sd_fail(err, SD_ERR_FORMAT, "not a TAESD decoder: no 3x3 conv %s", key);

@@ -69,21 +69,6 @@ static void softmax_block(const float *s, int rows, int n, int row0, int col0, i
 #endif
 }
 
-/* o[0..d) *= f (a local copy of f: the loop vectorises without an aliasing check). */
-static void scale_row(float *restrict o, int d, float f)
-{
-    for (int c = 0; c < d; c++)
-        o[c] *= f;
-}
-
-/* dst[0..d) = f · src[0..d) (restrict and a local f: one vector loop, where the loop
- * through t->scale reloaded it after every store and ran one value at a time). */
-static void scale_copy(float *restrict dst, const float *restrict src, int d, float f)
-{
-    for (int c = 0; c < d; c++)
-        dst[c] = f * src[c];
-}
-
 /* Tasks begin..end-1 of heads x tiles, head-major. */
 static void attend_tiles(void *arg, int worker, int begin, int end)
 {
@@ -101,7 +86,8 @@ static void attend_tiles(void *arg, int worker, int begin, int end)
         const int rows = t->nq - i0 < ROWS ? t->nq - i0 : ROWS;
         for (int r = 0; r < rows; r++) {   /* q scaled by 1/sqrt(d) (in s), then rounded */
             const float *qr = t->q + (size_t)(i0 + r) * t->q_stride + (size_t)h * d;
-            scale_copy(s + (size_t)r * d, qr, d, t->scale);
+            for (int c = 0; c < d; c++)
+                s[(size_t)r * d + c] = t->scale * qr[c];
             m[r] = -INFINITY;
             l[r] = 0.0;
         }
@@ -119,18 +105,20 @@ static void attend_tiles(void *arg, int worker, int begin, int end)
                                      (size_t)(j0 / OPS_BF16_NBLOCK) * dpad * OPS_BF16_NBLOCK,
                                  s, (size_t)len, 0);
             softmax_block(s, rows, len, i0, j0, t->causal, m, l, rescale, pa, (size_t)ldp);
-            /* a row whose max did not move has rescale exactly exp(0) = 1: skip it (past
-             * the first few blocks most rows; exact, as the product would be) */
-            for (int r = 0; r < rows && kb > 0; r++)
-                if (rescale[r] != 1.0f)
-                    scale_row(o + (size_t)r * t->out_stride, d, rescale[r]);
+            if (kb > 0)
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < d; c++)
+                        o[(size_t)r * t->out_stride + c] *= rescale[r];
             /* [rows, d] (+)= p · v_block */
             ops_gemm_bf16_serial(t->isa, rows, d, vlen, pa, (size_t)ldp,
                                  t->vp + ((size_t)h * t->kblocks + kb) * t->vblock_size, o,
                                  (size_t)t->out_stride, kb > 0);
         }
-        for (int r = 0; r < rows; r++)
-            scale_row(o + (size_t)r * t->out_stride, d, (float)(1.0 / l[r]));
+        for (int r = 0; r < rows; r++) {
+            const float inv = (float)(1.0 / l[r]);
+            for (int c = 0; c < d; c++)
+                o[(size_t)r * t->out_stride + c] *= inv;
+        }
     }
 }
 

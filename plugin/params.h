@@ -82,6 +82,9 @@ typedef struct {
     const sd_lora *engine_loras;
     int n_engine_loras;
     const char *lora_dir;
+    /* set by gd_run once the model is loaded, for the parasite: its family
+       (sd_model_info.family_name; NULL before) */
+    const char *family;
 } gd_params;
 
 /* Strings read from a host (a dialog, a config, last values) for a gd_params to point to. */

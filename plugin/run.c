@@ -128,6 +128,13 @@ sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error
         goto done;
     }
 
+    /* the parasite records what ran: the model's family, and for prediction "auto" the
+       type the engine detected in the file */
+    sd_model_info info;
+    sd_model_get_info(model, &info);
+    run.family = info.family_name;
+    if (sd_prediction_from_name(run.prediction) == SD_PREDICTION_AUTO)
+        run.prediction = sd_prediction_name(info.prediction);
     json = gd_params_to_json(&run, r.rect.x, r.rect.y, w, h, ww, wh);
     char name[GD_LAYER_NAME_MAX];
     gd_layer_name(run.prompt, name, sizeof name);

@@ -137,13 +137,32 @@ gd_options_config() {
   shared=$(realpath -m "$(dirname "$MODEL")/..")
   LORA=$shared/golden-lora/lora_a_kohya.safetensors taesd=$shared/golden-taesd/tiny-taesd
   [ -r "$LORA" ] && [ -d "$taesd" ] || { echo "SKIP: options scenario: no $LORA or $taesd"; return 1; }
-  # the LoRA fixtures are made for ../golden's tiny SD 1 model (an SD 2 model refuses them)
-  [ "$(basename "$(dirname "$MODEL")")" = golden ] ||
-    { echo "SKIP: options scenario: its LoRA fits ../golden's tiny SD 1 model, not $MODEL"; return 1; }
+  # the LoRA fixtures are made for ../golden's tiny SD 1 model (an SD 2 model refuses them);
+  # told by its file name: the GIMP 3 chroot mounts the model's folder as /gd/model
+  [ "$(basename "$MODEL")" = tiny-sd1.safetensors ] ||
+    { echo "SKIP: options scenario: its LoRA fits ../golden's tiny-sd1, not $MODEL"; return 1; }
   mkdir -p "$XDG_CONFIG_HOME/gimp-diffusion"
   printf '{"lora_dir": "%s", "taesd": "%s"}\n' "$shared/golden-lora" "$taesd" \
     >"$XDG_CONFIG_HOME/gimp-diffusion/config.json"
   export GD_LORA=$LORA
+}
+
+# gd_sd2_config: for the SD 2.x scenario (check_sd2.py; issue 14), when MODEL is
+# ../golden-sd2's tiny-sd2.safetensors: SD2_DIR (its folder, which holds tiny-sd2-v and the
+# 9-channel tiny-sd2-inpaint too) and DIFFUSE, the CLI the jobs are compared with (GD_DIFFUSE,
+# else beside the plug-in in its build tree). Returns 1, the scenario then skipped, for
+# another model; fails when the SD 2 fixtures or the CLI are missing.
+gd_sd2_config() {
+  SD2_DIR=$(dirname "$MODEL")
+  # told by the file name, as gd_options_config does (the chroot's folder is /gd/model)
+  [ "$(basename "$MODEL")" = tiny-sd2.safetensors ] ||
+    { echo "SKIP: SD 2.x scenario: it runs on ../golden-sd2's tiny models, not $MODEL"; return 1; }
+  local f
+  for f in tiny-sd2-v tiny-sd2-inpaint; do
+    [ -r "$SD2_DIR/$f.safetensors" ] || fail "SD 2.x scenario: $SD2_DIR/$f.safetensors not readable"
+  done
+  DIFFUSE=${GD_DIFFUSE:-$(dirname "$PLUGIN")/../engine/tools/diffuse}
+  [ -x "$DIFFUSE" ] || fail "SD 2.x scenario: no diffuse CLI at $DIFFUSE (set GD_DIFFUSE)"
 }
 
 # gd2_batch LOG EXPR: one headless GIMP 2.10 run of a Script-Fu expression. gimp-console-2.10

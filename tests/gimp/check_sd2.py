@@ -2,9 +2,10 @@
 """Checks of the tiny SD 2.x jobs a GIMP run made (e2e-gimp2-sd2.scm, e2e_gimp3_sd2.py; issue 14),
 outside GIMP, and the same jobs re-run with the `diffuse` command line.
 
-usage: check_sd2.py WORKDIR DIFFUSE VOCAB
-WORKDIR holds in.png and, per job, sd2-JOB-{selection,layer,source,out}.png and
-sd2-JOB-parasite.json. Per job:
+usage: check_sd2.py WORKDIR DIFFUSE|- VOCAB [JOB...]
+WORKDIR holds in.png and, per job (default: all of JOBS), sd2-JOB-{selection,layer,source,
+out}.png and sd2-JOB-parasite.json. DIFFUSE "-": no CLI at hand (the Flatpak bundle's run
+chroot), the comparison left out. Per job:
   * the parasite says what ran: mode, family (from the file), prediction (auto resolved to the
     file's type), steps, CFG, sampler, timestep spacing, region, working size;
   * the source layer is untouched, the flattened image is unchanged outside the selection and
@@ -45,6 +46,10 @@ JOBS = {  # job: what its parasite must say (the settings the GIMP scripts ran i
 CONTRAST = {"v": ("--prediction", "eps"), "turbo-txt2img": ("--spacing", "leading"),
             "turbo-img2img": ("--spacing", "leading")}
 
+# parasite key -> the diffuse flag that sets it, for the settings a newer plug-in may record
+OPTIONAL = (("precision", "--precision"), ("masked_content", "--masked-content"),
+            ("rng", "--rng"), ("vae_tile", "--vae-tile"))
+
 
 def cli_args(meta, d, job, vocab):
     """The diffuse command line that runs what the parasite says on the job's region."""
@@ -55,6 +60,9 @@ def cli_args(meta, d, job, vocab):
             "--sampler", meta["sampler"], "--seed", meta["seed"],
             "--spacing", meta["timestep_spacing"], "--prediction", meta["prediction"],
             "--clip-skip", str(meta["clip_skip"]), "--quiet", "--out", f"{pre}-out.png"]
+    for key, flag in OPTIONAL:  # settings a parasite may record besides those above
+        if key in meta:
+            args += [flag, str(meta[key])]
     r = meta["region"]
     box = (r["x"], r["y"], r["x"] + r["width"], r["y"] + r["height"])
     if meta["mode"] == "txt2img":
@@ -101,6 +109,9 @@ def check_job(d, job, want, diffuse, vocab):
     box = (REGION["x"], REGION["y"], REGION["x"] + REGION["width"], REGION["y"] + REGION["height"])
     levels = sorted(set(sel.crop(box).getdata()))
     check(set(levels) <= {0, 255}, f"{job}: selection of 0 and 1 only (levels {levels[:6]})")
+    if diffuse == "-":
+        print(f"note {job}: no diffuse CLI here, the layer not compared with it")
+        return
     args, cli_out = cli_args(meta, d, job, vocab)
     t = time.monotonic()
     res = subprocess.run([diffuse] + args, capture_output=True, text=True)
@@ -139,12 +150,14 @@ def compare(layer, ps, cli_out):
 
 def main():
     d, diffuse, vocab = sys.argv[1:4]
-    if not os.access(diffuse, os.X_OK):
+    jobs = sys.argv[4:] or list(JOBS)
+    if diffuse != "-" and not os.access(diffuse, os.X_OK):
         check(False, f"no diffuse executable at {diffuse} (the CLI the jobs are compared with)")
         return finish("")
-    for job, want in JOBS.items():
-        check_job(d, job, want, diffuse, vocab)
-    return finish("SD 2.x jobs: parasites, pixels, and the same pixels from diffuse")
+    for job in jobs:
+        check_job(d, job, JOBS[job], diffuse, vocab)
+    return finish("SD 2.x jobs: parasites, pixels" +
+                  (", and the same pixels from diffuse" if diffuse != "-" else ""))
 
 
 if __name__ == "__main__":

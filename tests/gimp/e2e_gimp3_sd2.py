@@ -1,7 +1,9 @@
 # The tiny SD 2.x models through the GIMP 3 plug-in (python-fu), run by gimp3-e2e-sd2.sh
 # (issue 14): the jobs of e2e-gimp2-sd2.scm, with the same settings, for check_sd2.py.
 # Environment: GD_WORK (holds in.png), GD_MODEL (../golden-sd2's tiny-sd2; tiny-sd2-v and
-# tiny-sd2-inpaint beside it), GD_VOCAB, GD_HERE.
+# tiny-sd2-inpaint beside it), GD_VOCAB, GD_HERE; GD_SD2_MODELS, when set, is that folder
+# instead, and GD_SD2_JOBS a comma-separated choice of the jobs (gimp3-e2e.sh runs one Turbo
+# job that way beside the SD 1 scenario: the Flatpak bundle's check).
 # Each job selects 96 x 64 at (40,30) without antialiasing (the plug-in reads the selection as
 # linear Y: only 0 and 1 reach the CLI's mask unchanged); with 16 px of padding the region is
 # 128 x 96 at (24,14), the working size of work-size 128, so nothing is scaled.
@@ -13,7 +15,8 @@ import sys
 sys.path.insert(0, os.environ['GD_HERE'])
 from gd_gimp3 import D, Gimp, Gio, save_parasite  # noqa: E402
 
-MODELS = os.path.dirname(os.environ['GD_MODEL'])
+MODELS = os.environ.get('GD_SD2_MODELS') or os.path.dirname(os.environ['GD_MODEL'])
+CHOSEN = [j for j in os.environ.get('GD_SD2_JOBS', '').split(',') if j]
 VOCAB = os.environ['GD_VOCAB']
 pdb = Gimp.get_pdb()
 
@@ -69,6 +72,8 @@ def run(proc_name, img, model, **args):
 
 
 def job(name, shape, proc_name, model, **args):
+    if CHOSEN and name not in CHOSEN:
+        return
     img = open_image(shape)
     src = img.get_layers()[0]
     pre = f'{D}/sd2-{name}-'
@@ -115,14 +120,22 @@ job('turbo-txt2img', 'rectangle', 'plug-in-diffusion-txt2img', 'tiny-sd2',
 job('turbo-img2img', 'rectangle', 'plug-in-diffusion-img2img', 'tiny-sd2',
     **kw(strength=0.5, steps=2, seed=9, **TURBO))
 
-# 1 step x strength 0.5 leaves no step to run: refused with the reason, the image left alone
-img = open_image('rectangle')
-res = run('plug-in-diffusion-img2img', img, 'tiny-sd2',
-          **kw(strength=0.5, steps=1, seed=9, **TURBO))
-msg = str(res.index(1)) if res.length() > 1 else ''
-print(f'turbo 1 step x 0.5 -> {res.index(0).value_nick}: {msg}')
-assert res.index(0) != Gimp.PDBStatusType.SUCCESS, 'turbo: 1 step x strength 0.5 accepted'
-assert 'leaves no denoising step to run' in msg, f'turbo refusal: unclear message {msg}'
-assert len(img.get_layers()) == 1, 'no layer after the refused turbo job'
-img.delete()
+
+
+def refused_turbo():
+    """1 step x strength 0.5 leaves no step to run: refused with the reason, the image left
+    alone."""
+    img = open_image('rectangle')
+    res = run('plug-in-diffusion-img2img', img, 'tiny-sd2',
+              **kw(strength=0.5, steps=1, seed=9, **TURBO))
+    msg = str(res.index(1)) if res.length() > 1 else ''
+    print(f'turbo 1 step x 0.5 -> {res.index(0).value_nick}: {msg}')
+    assert res.index(0) != Gimp.PDBStatusType.SUCCESS, 'turbo: 1 step x strength 0.5 accepted'
+    assert 'leaves no denoising step to run' in msg, f'turbo refusal: unclear message {msg}'
+    assert len(img.get_layers()) == 1, 'no layer after the refused turbo job'
+    img.delete()
+
+
+if not CHOSEN or 'turbo-refused' in CHOSEN:
+    refused_turbo()
 print('E2E-GIMP3-SD2-OK')

@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench_util.h"
 #include "core/arena.h"
 #include "ops/gemm_bf16.h"
 #include "ops/ops.h"
@@ -15,25 +15,6 @@
 #include "ops/parallel.h"
 
 #define MAX_RUNS 15
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static double median(double *t, int n)
-{
-    qsort(t, (size_t)n, sizeof *t, cmp_double);
-    return n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]);
-}
 
 static void *xmalloc(size_t bytes)
 {
@@ -61,13 +42,13 @@ static void bench(const char *what, int m, int n, int k, int runs, ops_bf16_isa 
     ops_bf16_pack_cols(b, k, n, (size_t)n, bp);
     double t32[MAX_RUNS], t16[MAX_RUNS], t16p[MAX_RUNS];
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = now_s();
         ops_sgemm(0, 0, m, n, k, 1.0f, a, k, b, n, 0.0f, c, n);
-        double t1 = now();
+        double t1 = now_s();
         ops_bf16_pack_rows(a, m, k, (size_t)k, ap, lda);
-        double t2 = now();
+        double t2 = now_s();
         ops_gemm_bf16(isa, m, n, k, ap, lda, bp, c, (size_t)n, 0);
-        double t3 = now();
+        double t3 = now_s();
         t32[r] = t1 - t0;
         t16[r] = t3 - t2;
         t16p[r] = t3 - t1;
@@ -96,11 +77,11 @@ static void bench_conv(int ci, int co, int hw, int k, int runs, ops_bf16_isa isa
     sd_arena_init(&a, 0);
     double t32[MAX_RUNS], t16[MAX_RUNS];
     for (int r = 0; r < runs; r++) {
-        double t0 = now();
+        double t0 = now_s();
         int rc = op_conv2d(&a, x, n, ci, hw, hw, w, NULL, co, &p, y);
-        double t1 = now();
+        double t1 = now_s();
         rc |= op_conv2d_bf16(&a, isa, x, n, ci, hw, hw, wp, NULL, co, &p, y);
-        double t2 = now();
+        double t2 = now_s();
         if (rc) {
             fprintf(stderr, "out of memory\n");
             exit(2);

@@ -15,7 +15,7 @@
 typedef struct {
     int count;
     char path[GOLDEN_MAX_CHECKPOINTS][4096];
-    char label[GOLDEN_MAX_CHECKPOINTS][16];   /* "f32", "fp16": tags the result lines */
+    char label[GOLDEN_MAX_CHECKPOINTS][16];   /* "f32", "fp16" (TAESD: its layouts): tags lines */
 } golden_checkpoints;
 
 /* Fills cp with the case's checkpoint and, when it exists, its fp16 twin.

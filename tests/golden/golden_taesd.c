@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "golden.h"
+#include "golden_blocks.h"
 #include "golden_model.h"
 #include "nets/taesd.h"
 
@@ -31,16 +32,10 @@
 #define LATENT_SHIFT 0.5f
 #define UINT8_MAX_F 255.0
 
-/* The layouts a case is run on: label and path relative to the case folder. */
-typedef struct {
-    int count;
-    char label[2][16];
-    char path[2][4096];
-} taesd_files;
-
 /* The case's "model": diffusers (a folder, the json value's first word) and taesd.py (the
  * encoder's or the decoder's file; the loader finds the other half beside it). */
-static int case_files(const golden_case *c, golden_tally *t, const char *py_key, taesd_files *f)
+static int case_files(const golden_case *c, golden_tally *t, const char *py_key,
+                      golden_checkpoints *f)
 {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(c->json, "model");
     const cJSON *diffusers = cJSON_GetObjectItemCaseSensitive(model, "diffusers");
@@ -68,67 +63,12 @@ static int case_files(const golden_case *c, golden_tally *t, const char *py_key,
     return 0;
 }
 
-typedef struct {
-    const golden_case *c;
-    golden_tally *t;
-    const char *files;        /* label of the layout being run */
-    double rel_floor;
-    int compared;
-} layer_check;
-
 /* sd_taesd_trace: compares a layer's output with block.<name> when the case holds it. */
 static void on_layer(void *user, const char *name, const float *x, int ch, int h, int w)
 {
-    layer_check *lc = user;
-    char tensor[96], label[128];
+    char tensor[96];
     snprintf(tensor, sizeof tensor, "block.%s", name);
-    const st_tensor *ref = golden_tensor(lc->c, tensor);
-    if (!ref)
-        return;
-    snprintf(label, sizeof label, "%s [%s]", tensor, lc->files);
-    if (ref->ndim != 4 || ref->shape[0] != 1 || ref->shape[1] != ch || ref->shape[2] != h ||
-        ref->shape[3] != w) {
-        golden_check(lc->c, lc->t, 0, "%s: engine shape [1,%d,%d,%d] differs from the reference",
-                     label, ch, h, w);
-        return;
-    }
-    golden_compare_relative(lc->c, lc->t, label, tensor, x, (size_t)ch * h * w, TOL_FACTOR,
-                            lc->rel_floor);
-    lc->compared++;
-}
-
-static void check_all_layers_seen(const layer_check *lc)
-{
-    int in_case = 0;
-    for (size_t i = 0; lc->c->tensors && i < st_count(lc->c->tensors); i++)
-        if (strncmp(st_at(lc->c->tensors, i)->name, "block.", 6) == 0)
-            in_case++;
-    if (in_case)
-        golden_check(lc->c, lc->t, lc->compared == in_case, "[%s] %d of %d layer outputs compared",
-                     lc->files, lc->compared, in_case);
-}
-
-static double relative_floor(const golden_case *c, const char *output, double default_rel)
-{
-    int64_t n = 0;
-    float *ref = golden_f32(c, output, &n);
-    double mag = ref ? golden_max_abs(ref, (size_t)n) : 0.0;
-    free(ref);
-    return mag > 0.0 ? golden_output_floor(c, output, default_rel) / mag : default_rel;
-}
-
-/* [1, ch, h, w] of an input tensor, or -1 (tallied). */
-static int input_shape(const golden_case *c, golden_tally *t, const char *name, int ch, int *h,
-                       int *w)
-{
-    const st_tensor *ref = golden_tensor(c, name);
-    if (!ref || ref->ndim != 4 || ref->shape[0] != 1 || ref->shape[1] != ch) {
-        golden_check(c, t, 0, "input %s missing or not [1, %d, h, w]", name, ch);
-        return -1;
-    }
-    *h = (int)ref->shape[2];
-    *w = (int)ref->shape[3];
-    return 0;
+    golden_blocks_compare(user, tensor, x, ch, h, w, TOL_FACTOR);
 }
 
 static int load(const golden_case *c, golden_tally *t, const char *path, const char *label,
@@ -181,7 +121,7 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
     float *image = NULL, *image01 = NULL, *latents = NULL, *scaled = NULL;
     sd_arena arena;
     sd_arena_init(&arena, 0);
-    if (input_shape(c, t, "image", 3, &H, &W) != 0)
+    if (golden_input_shape(c, t, "image", 3, &H, &W) != 0)
         goto done;
     const size_t n_img = (size_t)3 * H * W;
     const size_t n = (size_t)taesd.latent_channels * sd_taesd_latent_size(H) *
@@ -201,14 +141,15 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
     snprintf(lab, sizeof lab, "image01 [%s]", label);
     golden_compare(c, t, lab, "image01", image01, n_img, F32_ULP);
 
-    layer_check lc = {c, t, label, relative_floor(c, "latents", DEFAULT_REL_LATENTS), 0};
-    const sd_taesd_trace trace = {on_layer, &lc};
+    const double rel_floor = golden_relative_floor(c, "latents", DEFAULT_REL_LATENTS);
+    golden_blocks blocks = {c, t, label, rel_floor, 0};
+    const sd_taesd_trace trace = {on_layer, &blocks};
     sd_error err;
     if (sd_taesd_encode(&taesd, &arena, image01, H, W, latents, &trace, &err) != SD_OK) {
         golden_check(c, t, 0, "[%s] encode: %s", label, err.message);
         goto done;
     }
-    check_all_layers_seen(&lc);
+    golden_blocks_seen(&blocks, "layer");
     const double tol = TOL_FACTOR * golden_output_floor(c, "latents", DEFAULT_REL_LATENTS);
     snprintf(lab, sizeof lab, "latents [%s]", label);
     golden_compare(c, t, lab, "latents", latents, n, tol);
@@ -244,7 +185,7 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     float *latents = NULL, *clamped = NULL, *out01 = NULL, *decoded = NULL, *image01 = NULL;
     sd_arena arena;
     sd_arena_init(&arena, 0);
-    if (input_shape(c, t, "latents", taesd.latent_channels, &h, &w) != 0)
+    if (golden_input_shape(c, t, "latents", taesd.latent_channels, &h, &w) != 0)
         goto done;
     const size_t n_lat = (size_t)taesd.latent_channels * h * w;
     const size_t n_img = (size_t)3 * (h * SD_TAESD_SCALE) * (w * SD_TAESD_SCALE);
@@ -264,14 +205,15 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     snprintf(lab, sizeof lab, "clamped [%s]", label);
     golden_compare(c, t, lab, "clamped", clamped, n_lat, CLAMP_TOL);
 
-    layer_check lc = {c, t, label, relative_floor(c, "decoded", DEFAULT_REL_DECODED), 0};
-    const sd_taesd_trace trace = {on_layer, &lc};
+    const double rel_floor = golden_relative_floor(c, "decoded", DEFAULT_REL_DECODED);
+    golden_blocks blocks = {c, t, label, rel_floor, 0};
+    const sd_taesd_trace trace = {on_layer, &blocks};
     sd_error err;
     if (sd_taesd_decode(&taesd, &arena, latents, h, w, out01, &trace, &err) != SD_OK) {
         golden_check(c, t, 0, "[%s] decode: %s", label, err.message);
         goto done;
     }
-    check_all_layers_seen(&lc);
+    golden_blocks_seen(&blocks, "layer");
     /* decoded = 2 · Decoder(x) − 1 (AutoencoderTiny.decode), so the decoder's own output
      * carries half of decoded's floor. */
     const double tol = TOL_FACTOR * golden_output_floor(c, "decoded", DEFAULT_REL_DECODED);
@@ -279,12 +221,7 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     golden_compare(c, t, lab, "taesd_decoder_out", out01, n_img, 0.5 * tol + F32_ULP);
     for (size_t i = 0; i < n_img; i++)
         decoded[i] = 2.0f * out01[i] - 1.0f;
-    snprintf(lab, sizeof lab, "decoded [%s]", label);
-    golden_compare(c, t, lab, "decoded", decoded, n_img, tol);
-    for (size_t i = 0; i < n_img; i++)
-        image01[i] = fminf(fmaxf(decoded[i] / 2.0f + 0.5f, 0.0f), 1.0f);
-    snprintf(lab, sizeof lab, "image01 [%s]", label);
-    golden_compare(c, t, lab, "image01", image01, n_img, 0.5 * tol + F32_ULP);
+    golden_compare_decoded(c, t, label, decoded, image01, n_img, tol);
     *decoded_out = out01;
     *n_out = n_img;
     out01 = NULL;
@@ -300,32 +237,14 @@ done:
     return ret;
 }
 
-typedef int (*run_one_fn)(const golden_case *, golden_tally *, const char *, const char *,
-                          float **, size_t *);
-
 /* Every layout the case names; the results of all must be bit-identical to the first. */
 static int run_layouts(const golden_case *c, golden_tally *t, const char *py_key,
-                       run_one_fn run, const char *what)
+                       golden_run_file_fn run, const char *what)
 {
-    taesd_files f;
+    golden_checkpoints f;
     if (case_files(c, t, py_key, &f) != 0)
         return -1;
-    float *first = NULL;
-    size_t n = 0;
-    int ret = run(c, t, f.path[0], f.label[0], &first, &n);
-    for (int i = 1; ret == 0 && i < f.count; i++) {
-        float *again = NULL;
-        size_t n2 = 0;
-        ret = run(c, t, f.path[i], f.label[i], &again, &n2);
-        if (ret == 0) {
-            char lab[96];
-            snprintf(lab, sizeof lab, "%s [%s = %s]", what, f.label[i], f.label[0]);
-            golden_compare_arrays(c, t, lab, first, again, n, 0.0);
-        }
-        free(again);
-    }
-    free(first);
-    return ret;
+    return golden_run_files(c, t, &f, run, what);
 }
 
 int golden_run_taesd_encode(const golden_case *c, golden_tally *t)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "golden.h"
+#include "golden_blocks.h"
 #include "golden_model.h"
 #include "nets/vae.h"
 
@@ -24,62 +25,15 @@
 #define DEFAULT_REL_LOGVAR 6e-7    /* vae_encode0.logvar: 5.4e-7 */
 #define DEFAULT_REL_DECODED 3.5e-6 /* vae_decode0/1.decoded: 3.1e-6, 2.9e-6 */
 
-typedef struct {
-    const golden_case *c;
-    golden_tally *t;
-    const char *checkpoint;   /* label of the checkpoint being run */
-    double rel_floor;         /* the relative noise floor of the case's output */
-    int blocks_compared;
-} block_check;
-
 /* sd_vae_trace callback: compares a block output with block.<name> (or moments). */
 static void on_block(void *user, const char *name, const float *x, int c, int h, int w)
 {
-    block_check *bc = user;
-    char tensor[96], label[128];
-    const int is_moments = strcmp(name, "quant_conv") == 0;
-    if (is_moments)
+    char tensor[96];
+    if (strcmp(name, "quant_conv") == 0)
         snprintf(tensor, sizeof tensor, "moments");
     else
         snprintf(tensor, sizeof tensor, "block.%s", name);
-    const st_tensor *ref = golden_tensor(bc->c, tensor);
-    if (!ref)
-        return;   /* only case 0 holds the per-block outputs */
-    snprintf(label, sizeof label, "%s [%s]", tensor, bc->checkpoint);
-    if (ref->ndim != 4 || ref->shape[0] != 1 || ref->shape[1] != c || ref->shape[2] != h ||
-        ref->shape[3] != w) {
-        golden_check(bc->c, bc->t, 0, "%s: engine shape [1,%d,%d,%d] differs from the reference",
-                     label, c, h, w);
-        return;
-    }
-    golden_compare_relative(bc->c, bc->t, label, tensor, x, (size_t)c * h * w, TOL_FACTOR,
-                            bc->rel_floor);
-    if (!is_moments)
-        bc->blocks_compared++;
-}
-
-/* Every block.* tensor of the case must have been produced by the trace. */
-static void check_all_blocks_seen(const block_check *bc)
-{
-    int in_case = 0;
-    for (size_t i = 0; bc->c->tensors && i < st_count(bc->c->tensors); i++)
-        if (strncmp(st_at(bc->c->tensors, i)->name, "block.", 6) == 0)
-            in_case++;
-    if (in_case > 0)
-        golden_check(bc->c, bc->t, bc->blocks_compared == in_case,
-                     "[%s] %d of %d block outputs compared", bc->checkpoint,
-                     bc->blocks_compared, in_case);
-}
-
-/* The relative floor of `output`: its noise floor over the reference's magnitude; the
- * per-block bound of the pass that produces it. */
-static double relative_floor(const golden_case *c, const char *output, double default_rel)
-{
-    int64_t n = 0;
-    float *ref = golden_f32(c, output, &n);
-    double mag = ref ? golden_max_abs(ref, (size_t)n) : 0.0;
-    free(ref);
-    return mag > 0.0 ? golden_output_floor(c, output, default_rel) / mag : default_rel;
+    golden_blocks_compare(user, tensor, x, c, h, w, TOL_FACTOR);
 }
 
 /* Opens a checkpoint and binds its VAE; on failure tallies it and returns NULL. */
@@ -101,20 +55,6 @@ static sd_weights *load_vae(const golden_case *c, golden_tally *t, const char *p
         return NULL;
     }
     return w;
-}
-
-/* Shape [1, channels, h, w] of an input tensor of the case, or -1 (tallied). */
-static int input_shape(const golden_case *c, golden_tally *t, const char *name, int channels,
-                       int *h, int *w)
-{
-    const st_tensor *ref = golden_tensor(c, name);
-    if (!ref || ref->ndim != 4 || ref->shape[0] != 1 || ref->shape[1] != channels) {
-        golden_check(c, t, 0, "input %s missing or not [1, %d, h, w]", name, channels);
-        return -1;
-    }
-    *h = (int)ref->shape[2];
-    *w = (int)ref->shape[3];
-    return 0;
 }
 
 typedef struct {
@@ -140,7 +80,7 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
     float *image = NULL, *noise = NULL, *std = NULL, *sample = NULL, *latent = NULL;
     sd_arena arena;
     sd_arena_init(&arena, 0);
-    if (input_shape(c, t, "image", vae.cfg.in_channels, &H, &W) != 0)
+    if (golden_input_shape(c, t, "image", vae.cfg.in_channels, &H, &W) != 0)
         goto done;
     const int factor = 1 << (vae.cfg.levels - 1);
     const size_t n = (size_t)vae.cfg.latent_channels * (H / factor) * (W / factor);
@@ -157,14 +97,14 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
         goto done;
     }
 
-    block_check bc = {c, t, label, relative_floor(c, "mean", DEFAULT_REL_MEAN), 0};
+    golden_blocks bc = {c, t, label, golden_relative_floor(c, "mean", DEFAULT_REL_MEAN), 0};
     const sd_vae_trace trace = {on_block, &bc};
     sd_error err;
     if (sd_vae_encode(&vae, &arena, image, H, W, res->mean, res->logvar, &trace, &err) != SD_OK) {
         golden_check(c, t, 0, "[%s] encode: %s", label, err.message);
         goto done;
     }
-    check_all_blocks_seen(&bc);
+    golden_blocks_seen(&bc, "block");
 
     char lab[96];
     const double tol_mean = TOL_FACTOR * golden_output_floor(c, "mean", DEFAULT_REL_MEAN);
@@ -239,7 +179,7 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     float *latent = NULL, *z = NULL, *decoded = NULL, *image01 = NULL;
     sd_arena arena;
     sd_arena_init(&arena, 0);
-    if (input_shape(c, t, "latent_scaled", vae.cfg.latent_channels, &h, &w) != 0)
+    if (golden_input_shape(c, t, "latent_scaled", vae.cfg.latent_channels, &h, &w) != 0)
         goto done;
     const int factor = 1 << (vae.cfg.levels - 1);
     const size_t n_lat = (size_t)vae.cfg.latent_channels * h * w;
@@ -258,23 +198,18 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     snprintf(lab, sizeof lab, "z [%s]", label);
     golden_compare(c, t, lab, "z", z, n_lat, F32_ULP * golden_max_abs(z, n_lat));
 
-    block_check bc = {c, t, label, relative_floor(c, "decoded", DEFAULT_REL_DECODED), 0};
+    golden_blocks bc = {c, t, label, golden_relative_floor(c, "decoded", DEFAULT_REL_DECODED), 0};
     const sd_vae_trace trace = {on_block, &bc};
     sd_error err;
     if (sd_vae_decode(&vae, &arena, z, h, w, decoded, &trace, &err) != SD_OK) {
         golden_check(c, t, 0, "[%s] decode: %s", label, err.message);
         goto done;
     }
-    check_all_blocks_seen(&bc);
+    golden_blocks_seen(&bc, "block");
 
     const double tol_decoded =
         TOL_FACTOR * golden_output_floor(c, "decoded", DEFAULT_REL_DECODED);
-    snprintf(lab, sizeof lab, "decoded [%s]", label);
-    golden_compare(c, t, lab, "decoded", decoded, n_img, tol_decoded);
-    /* image01 = clamp(decoded / 2 + 0.5): half the error, plus one rounding. */
-    sd_vae_to_unit_range(decoded, n_img, image01);
-    snprintf(lab, sizeof lab, "image01 [%s]", label);
-    golden_compare(c, t, lab, "image01", image01, n_img, 0.5 * tol_decoded + F32_ULP);
+    golden_compare_decoded(c, t, label, decoded, image01, n_img, tol_decoded);
     *decoded_out = decoded;
     *n_out = n_img;
     decoded = NULL;
@@ -295,20 +230,5 @@ int golden_run_vae_decode(const golden_case *c, golden_tally *t)
     golden_checkpoints cp;
     if (golden_case_checkpoints(c, t, &cp) != 0)
         return -1;
-    float *first = NULL;
-    size_t n = 0;
-    int ret = decode_one(c, t, cp.path[0], cp.label[0], &first, &n);
-    for (int i = 1; ret == 0 && i < cp.count; i++) {
-        float *again = NULL;
-        ret = decode_one(c, t, cp.path[i], cp.label[i], &again, &n);
-        if (ret == 0) {
-            /* The same values in both files: bit-identical results. */
-            char lab[96];
-            snprintf(lab, sizeof lab, "decoded [%s = %s]", cp.label[i], cp.label[0]);
-            golden_compare_arrays(c, t, lab, first, again, n, 0.0);
-        }
-        free(again);
-    }
-    free(first);
-    return ret;
+    return golden_run_files(c, t, &cp, decode_one, "decoded");
 }

@@ -21,9 +21,6 @@ void check_record(int ok, const char *file, int line, const char *fmt, ...)
     va_end(ap);
 }
 
-/* meson's exit code for a skipped test */
-#define CHECK_EXIT_SKIP 77
-
 int check_summary(void)
 {
     printf("%d passed, %d failed", check_passed, check_failed);

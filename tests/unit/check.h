@@ -15,6 +15,9 @@ void check_record(int ok, const char *file, int line, const char *fmt, ...)
  * when every part was skipped, else 0. */
 int check_summary(void);
 
+/* meson's exit code for a skipped test */
+#define CHECK_EXIT_SKIP 77
+
 /* The shared fixtures (../shared, -Dshared_dir; tests/README.md) are not in the repository.
  * check_fixture: `rel` under `shared` into buf when it exists; otherwise it prints that the
  * part needing it is skipped and why, counts the skip, and returns NULL. */

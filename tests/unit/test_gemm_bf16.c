@@ -25,35 +25,13 @@
 #include <string.h>
 
 #include "check.h"
+#include "naive_ops.h"
 #include "core/float_bits.h"
 #include "ops/gemm_bf16.h"
 #include "ops/parallel.h"
 
-#define SKIP_EXIT 77
 #define BF16_U (1.0 / 512.0)   /* 2^-9: half an ulp of bf16's 8-bit significand at 1.0 */
 #define SIGMAS 6.0
-
-typedef struct {
-    uint64_t s;
-} rng;
-
-static float rng_uniform(rng *r)   /* [-1, 1) */
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (float)((double)(r->s >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
 
 static float bf16_value(uint16_t h)
 {
@@ -92,9 +70,7 @@ static void test_rounding(void)
 static void test_layout(rng *r)
 {
     const int m = 3, n = 19, k = 37, kpad = ops_bf16_kpad(k);
-    float *src = xmalloc((size_t)k * n * sizeof *src), *srct = xmalloc((size_t)n * k * sizeof *srct);
-    for (int i = 0; i < k * n; i++)
-        src[i] = rng_uniform(r);
+    float *src = rand_floats(r, (size_t)k * n, 1.0f), *srct = xmalloc((size_t)n * k * sizeof *srct);
     for (int kk = 0; kk < k; kk++)
         for (int j = 0; j < n; j++)
             srct[(size_t)j * k + kk] = src[(size_t)kk * n + j];
@@ -130,16 +106,11 @@ static void test_gemm_case(ops_bf16_isa isa, rng *r, const gemm_case *gc, int th
 {
     const int m = gc->m, n = gc->n, k = gc->k, kpad = ops_bf16_kpad(k);
     const size_t lda = (size_t)kpad + 32, ldc = (size_t)n + 3;   /* strides wider than rows */
-    float *a = xmalloc((size_t)m * k * sizeof *a), *b = xmalloc((size_t)k * n * sizeof *b);
-    float *c = xmalloc((size_t)m * ldc * sizeof *c), *c0 = xmalloc((size_t)m * ldc * sizeof *c0);
+    float *a = rand_floats(r, (size_t)m * k, 1.0f), *b = rand_floats(r, (size_t)k * n, 0.5f);
+    float *c = rand_floats(r, (size_t)m * ldc, 1.0f), *c0 = xmalloc((size_t)m * ldc * sizeof *c0);
+    memcpy(c0, c, (size_t)m * ldc * sizeof *c0);
     uint16_t *ap = xmalloc((size_t)m * lda * sizeof *ap);
     uint16_t *bp = xmalloc(ops_bf16_cols_size(k, n) * sizeof *bp);
-    for (size_t i = 0; i < (size_t)m * k; i++)
-        a[i] = rng_uniform(r);
-    for (size_t i = 0; i < (size_t)k * n; i++)
-        b[i] = 0.5f * rng_uniform(r);
-    for (size_t i = 0; i < (size_t)m * ldc; i++)
-        c0[i] = c[i] = rng_uniform(r);
     ops_bf16_pack_rows(a, m, k, (size_t)k, ap, lda);
     ops_bf16_pack_cols(b, k, n, (size_t)n, bp);
     if (threaded)
@@ -208,21 +179,14 @@ int main(void)
         CHECK(best == OPS_BF16_NONE, "SD_NO_BF16 set, yet %s offered", ops_bf16_isa_name(best));
         return check_summary();
     }
-    if (best == OPS_BF16_NONE) {
-        printf("SKIP: this CPU (or build) runs neither AMX-BF16 nor AVX512-BF16\n");
-        check_summary();
-        return SKIP_EXIT;
+    ops_bf16_isa isas[2];
+    const int n = bf16_test_isas("kernel", isas);
+    if (n == 0) {
+        check_summary();   /* the rounding and layout checks above ran */
+        return CHECK_EXIT_SKIP;
     }
-    const char *amx = getenv("SD_AMX");
-    if (amx && *amx && strcmp(amx, "0") != 0 && best != OPS_BF16_AMX) {
-        printf("SKIP: SD_AMX=1 (the AMX run): this CPU, OS or build has no AMX-BF16\n");
-        return SKIP_EXIT;
-    }
-    if (best == OPS_BF16_AMX)
-        test_gemm(OPS_BF16_AMX, &r);
-    else
-        printf("SKIP: amx-bf16 kernel: not offered (no AMX-BF16 here, or SD_AMX=1 not set: the AMX kernel is opt-in until verified on AMX hardware)\n");
-    test_gemm(OPS_BF16_AVX512, &r);   /* every AMX CPU has AVX512-BF16 too */
+    for (int i = 0; i < n; i++)
+        test_gemm(isas[i], &r);
     printf("bf16 kernels tested: %s%s (workers %d)\n", best == OPS_BF16_AMX ? "amx-bf16, " : "",
            "avx512-bf16", ops_workers());
     return check_summary();

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "naive_ops.h"
 #include "ops/ops.h"
 #include "ops/parallel.h"
 #include "ops/simd.h"
@@ -17,40 +18,6 @@
 #define TOL_GEMM 1e-5
 /* Element-wise ops (one rounding or one libm call per value). */
 #define TOL_ELEM 1e-6
-
-typedef struct {
-    uint64_t s;
-} rng;
-
-static float rng_uniform(rng *r)   /* [-1, 1) */
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (float)((double)(r->s >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
-}
-
-static float *rand_floats(rng *r, size_t n, float scale)
-{
-    float *x = malloc((n ? n : 1) * sizeof *x);
-    if (!x) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    for (size_t i = 0; i < n; i++)
-        x[i] = scale * rng_uniform(r);
-    return x;
-}
-
-static double *new_doubles(size_t n)
-{
-    double *x = calloc(n ? n : 1, sizeof *x);
-    if (!x) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return x;
-}
 
 /* max |y - ref| / max(max |ref|, tiny) */
 static double rel_err(const float *y, const double *ref, size_t n)
@@ -73,29 +40,6 @@ typedef struct {
     sd_conv_params p;
     int bias;
 } conv_case;
-
-static void naive_conv(const float *x, int n, int ci, int h, int w, const float *wt,
-                       const float *bias, int co, const sd_conv_params *p, int ho, int wo,
-                       double *y)
-{
-    for (int b = 0; b < n; b++)
-        for (int o = 0; o < co; o++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++) {
-                    double s = bias ? bias[o] : 0.0;
-                    for (int c = 0; c < ci; c++)
-                        for (int ky = 0; ky < p->kh; ky++)
-                            for (int kx = 0; kx < p->kw; kx++) {
-                                int iy = oy * p->stride - p->pad_top + ky;
-                                int ix = ox * p->stride - p->pad_left + kx;
-                                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                                    continue;
-                                s += (double)x[(((size_t)b * ci + c) * h + iy) * w + ix] *
-                                     wt[(((size_t)o * ci + c) * p->kh + ky) * p->kw + kx];
-                            }
-                    y[(((size_t)b * co + o) * ho + oy) * wo + ox] = s;
-                }
-}
 
 static void check_conv(rng *r, sd_arena *a, const conv_case *c)
 {
@@ -314,13 +258,7 @@ static void test_linear(rng *r)
         float *b = shapes[t][3] ? rand_floats(r, (size_t)out, 1.0f) : NULL;
         float *y = rand_floats(r, (size_t)rows * out, 100.0f);
         double *ref = new_doubles((size_t)rows * out);
-        for (int i = 0; i < rows; i++)
-            for (int o = 0; o < out; o++) {
-                double s = b ? b[o] : 0.0;
-                for (int k = 0; k < in; k++)
-                    s += (double)x[(size_t)i * in + k] * w[(size_t)o * in + k];
-                ref[(size_t)i * out + o] = s;
-            }
+        naive_linear(x, rows, in, w, b, out, ref);
         op_linear(x, rows, in, w, b, out, y);
         double e = rel_err(y, ref, (size_t)rows * out);
         CHECK(e <= TOL_GEMM, "linear %dx%d -> %d bias%d: rel err %.3g", rows, in, out,
@@ -442,35 +380,6 @@ typedef struct {
     int nq, nk, heads, d, causal, fused;
     float q_amp;   /* scale of q: large values give near one-hot rows with underflowing exps */
 } attn_case;
-
-static void naive_attention(const float *q, int qs, const float *k, const float *v, int kvs,
-                            int nq, int nk, int heads, int d, int causal, double *out)
-{
-    double *s = new_doubles((size_t)nk);
-    for (int h = 0; h < heads; h++)
-        for (int i = 0; i < nq; i++) {
-            int len = causal ? (i + 1 < nk ? i + 1 : nk) : nk;
-            double m = -INFINITY, sum = 0.0;
-            for (int j = 0; j < len; j++) {
-                double dot = 0.0;
-                for (int c = 0; c < d; c++)
-                    dot += (double)q[(size_t)i * qs + h * d + c] * k[(size_t)j * kvs + h * d + c];
-                s[j] = dot / sqrt((double)d);
-                m = s[j] > m ? s[j] : m;
-            }
-            for (int j = 0; j < len; j++) {
-                s[j] = exp(s[j] - m);
-                sum += s[j];
-            }
-            for (int c = 0; c < d; c++) {
-                double o = 0.0;
-                for (int j = 0; j < len; j++)
-                    o += s[j] * v[(size_t)j * kvs + h * d + c];
-                out[(size_t)i * heads * d + h * d + c] = o / sum;
-            }
-        }
-    free(s);
-}
 
 static void check_attention(rng *r, sd_arena *a, const attn_case *c)
 {

@@ -23,47 +23,17 @@
 #include <string.h>
 
 #include "check.h"
+#include "naive_ops.h"
 #include "ops/ops.h"
 #include "ops/ops_bf16.h"
 #include "ops/winograd.h"
 #include "ops/parallel.h"
 
-#define SKIP_EXIT 77
 #define BF16_U (1.0 / 512.0)
 #define SIGMAS 6.0
 #define WINO_U_GAIN 2.25   /* max |G g Gᵀ| / max |g| */
 #define WINO_V_GAIN 4.0    /* max |Bᵀ d B| / max |d| */
 #define WINO_OUT_TERMS 9.0
-
-typedef struct {
-    uint64_t s;
-} rng;
-
-static float rng_uniform(rng *r)   /* [-1, 1) */
-{
-    r->s ^= r->s << 13;
-    r->s ^= r->s >> 7;
-    r->s ^= r->s << 17;
-    return (float)((double)(r->s >> 11) / (double)(1ull << 53) * 2.0 - 1.0);
-}
-
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
-static float *rand_floats(rng *r, size_t n, float scale)
-{
-    float *x = xmalloc(n * sizeof *x);
-    for (size_t i = 0; i < n; i++)
-        x[i] = scale * rng_uniform(r);
-    return x;
-}
 
 static double sigma(int roundings, double k, double amax, double bmax)
 {
@@ -99,29 +69,6 @@ typedef struct {
     int n, ci, h, w, co, k, stride, pad;
     int bias;
 } conv_case;
-
-static void naive_conv(const float *x, int n, int ci, int h, int w, const float *wt,
-                       const float *bias, int co, const sd_conv_params *p, int ho, int wo,
-                       double *y)
-{
-    for (int b = 0; b < n; b++)
-        for (int o = 0; o < co; o++)
-            for (int oy = 0; oy < ho; oy++)
-                for (int ox = 0; ox < wo; ox++) {
-                    double s = bias ? bias[o] : 0.0;
-                    for (int c = 0; c < ci; c++)
-                        for (int ky = 0; ky < p->kh; ky++)
-                            for (int kx = 0; kx < p->kw; kx++) {
-                                int iy = oy * p->stride - p->pad_top + ky;
-                                int ix = ox * p->stride - p->pad_left + kx;
-                                if (iy < 0 || iy >= h || ix < 0 || ix >= w)
-                                    continue;
-                                s += (double)x[(((size_t)b * ci + c) * h + iy) * w + ix] *
-                                     wt[(((size_t)o * ci + c) * p->kh + ky) * p->kw + kx];
-                            }
-                    y[(((size_t)b * co + o) * ho + oy) * wo + ox] = s;
-                }
-}
 
 static void check_conv(ops_bf16_isa isa, rng *r, sd_arena *a, const conv_case *c)
 {
@@ -185,13 +132,7 @@ static void check_linear(ops_bf16_isa isa, rng *r, sd_arena *a, int rows, int in
     double *ref = xmalloc((size_t)rows * out * sizeof *ref);
     uint16_t *wp = xmalloc(ops_bf16_linear_weight_size(in, out) * sizeof *wp);
     ops_bf16_pack_linear_weight(wt, in, out, wp);
-    for (int i = 0; i < rows; i++)
-        for (int o = 0; o < out; o++) {
-            double s = bias ? bias[o] : 0.0;
-            for (int c = 0; c < in; c++)
-                s += (double)x[(size_t)i * in + c] * wt[(size_t)o * in + c];
-            ref[(size_t)i * out + o] = s;
-        }
+    naive_linear(x, rows, in, wt, bias, out, ref);
     const double tol = SIGMAS * sigma(2, in, 1.0, 0.5) + (in + 1) * ldexp(1.0, -23) * in * 0.5;
     sd_arena_mark m = sd_arena_get_mark(a);
     int rc = op_linear_bf16(a, isa, x, rows, in, wp, bias, out, y);
@@ -216,35 +157,6 @@ static void test_linear(ops_bf16_isa isa, rng *r)
 
 /* ---- attention ------------------------------------------------------------------------- */
 
-static void naive_attention(const float *q, const float *k, const float *v, int stride, int nq,
-                            int nk, int heads, int d, int causal, double *out)
-{
-    double *s = xmalloc((size_t)nk * sizeof *s);
-    for (int h = 0; h < heads; h++)
-        for (int i = 0; i < nq; i++) {
-            int len = causal ? (i + 1 < nk ? i + 1 : nk) : nk;
-            double m = -INFINITY, sum = 0.0;
-            for (int j = 0; j < len; j++) {
-                double dot = 0.0;
-                for (int c = 0; c < d; c++)
-                    dot += (double)q[(size_t)i * stride + h * d + c] * k[(size_t)j * stride + h * d + c];
-                s[j] = dot / sqrt((double)d);
-                m = s[j] > m ? s[j] : m;
-            }
-            for (int j = 0; j < len; j++) {
-                s[j] = exp(s[j] - m);
-                sum += s[j];
-            }
-            for (int c = 0; c < d; c++) {
-                double o = 0.0;
-                for (int j = 0; j < len; j++)
-                    o += s[j] * v[(size_t)j * stride + h * d + c];
-                out[(size_t)i * heads * d + h * d + c] = o / sum;
-            }
-        }
-    free(s);
-}
-
 static void check_attention(ops_bf16_isa isa, rng *r, sd_arena *a, int nq, int nk, int heads,
                             int d, int causal)
 {
@@ -254,7 +166,7 @@ static void check_attention(ops_bf16_isa isa, rng *r, sd_arena *a, int nq, int n
     float *v = rand_floats(r, (size_t)nk * stride, 1.0f);
     float *out = rand_floats(r, (size_t)nq * inner, 100.0f);
     double *ref = xmalloc((size_t)nq * inner * sizeof *ref);
-    naive_attention(q, k, v, stride, nq, nk, heads, d, causal, ref);
+    naive_attention(q, stride, k, v, stride, nq, nk, heads, d, causal, ref);
     const double sig_s = sigma(2, d, qk_amp / sqrt((double)d), qk_amp);
     const double tol = 1.0 * (SIGMAS * sig_s + 2.0 * BF16_U) + nk * ldexp(1.0, -23);
     sd_arena_mark m = sd_arena_get_mark(a);
@@ -295,21 +207,11 @@ static void test_isa(ops_bf16_isa isa, rng *r)
 int main(void)
 {
     rng r = {0x9E3779B97F4A7C15ull};
-    const ops_bf16_isa best = ops_bf16_best();
-    if (best == OPS_BF16_NONE) {
-        printf("SKIP: no bf16 kernel here (the CPU or build lacks AMX-BF16 and AVX512-BF16, "
-               "or SD_NO_BF16 is set)\n");
-        return SKIP_EXIT;
-    }
-    const char *amx = getenv("SD_AMX");
-    if (amx && *amx && strcmp(amx, "0") != 0 && best != OPS_BF16_AMX) {
-        printf("SKIP: SD_AMX=1 (the AMX run): this CPU, OS or build has no AMX-BF16\n");
-        return SKIP_EXIT;
-    }
-    if (best == OPS_BF16_AMX)
-        test_isa(OPS_BF16_AMX, &r);
-    else
-        printf("SKIP: amx-bf16 ops: not offered (no AMX-BF16 here, or SD_AMX=1 not set: the AMX kernel is opt-in until verified on AMX hardware)\n");
-    test_isa(OPS_BF16_AVX512, &r);
+    ops_bf16_isa isas[2];
+    const int n = bf16_test_isas("ops", isas);
+    if (n == 0)
+        return CHECK_EXIT_SKIP;
+    for (int i = 0; i < n; i++)
+        test_isa(isas[i], &r);
     return check_summary();
 }

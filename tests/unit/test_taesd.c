@@ -472,7 +472,7 @@ int main(int argc, char **argv)
     snprintf(vocab_path, sizeof vocab_path, "%s/clip", argv[1]);
     if (access(dir_taesd, R_OK) != 0) {
         printf("SKIP: no %s (the TAESD fixtures)\n", dir_taesd);
-        return 77;
+        return CHECK_EXIT_SKIP;
     }
     snprintf(tmp, sizeof tmp, "/tmp/test-taesd-XXXXXX");
     if (!mkdtemp(tmp)) {

@@ -20,6 +20,21 @@ static sd_status format_key(char *key, sd_error *err, const char *fmt, va_list a
     return SD_OK;
 }
 
+/* The body of every sd_<layer>_bind below: zeroes *layer, formats the caller's key_fmt and
+ * variadic arguments into `key`, then returns `bind` (a call of the layer's *_bind_key,
+ * which reads `key`), or the formatting failure. A macro because va_start must run in the
+ * variadic function itself. */
+#define BIND_WITH_KEY(layer, err, key_fmt, key, bind)                                        \
+    do {                                                                                    \
+        char key[LAYER_KEY_MAX];                                                            \
+        va_list key_args;                                                                   \
+        memset((layer), 0, sizeof *(layer));                                                \
+        va_start(key_args, key_fmt);                                                        \
+        sd_status key_status = format_key(key, (err), (key_fmt), key_args);                 \
+        va_end(key_args);                                                                   \
+        return key_status == SD_OK ? (bind) : key_status;                                   \
+    } while (0)
+
 /* Records p as the reader of its weight tensor (sd_layer_find). */
 static void record(sd_weights *w, sd_layer_params *p)
 {
@@ -53,10 +68,11 @@ static sd_status bind_matrix(sd_weights *w, sd_tensor *t, int in, int out, const
     return s;
 }
 
+/* ---- each layer's bind, given its formatted key ---------------------------------------- */
+
 static sd_status linear_bind_key(sd_weights *w, sd_linear *l, int in, int out,
                                  sd_layer_bias bias, const char *key, sd_error *err)
 {
-    memset(l, 0, sizeof *l);
     sd_status s = bind_matrix(w, &l->p.weight, in, out, key, err);
     if (s != SD_OK)
         return s;
@@ -68,30 +84,17 @@ static sd_status linear_bind_key(sd_weights *w, sd_linear *l, int in, int out,
     return SD_OK;
 }
 
-sd_status sd_linear_bind(sd_weights *w, sd_linear *l, int in, int out, sd_layer_bias bias,
-                         sd_error *err, const char *key_fmt, ...)
+/* With SD_LAYER_NO_BIAS (a Conv2d made with bias=False: TAESD's strided and upsampling
+ * convs) a bias in the file is an error: it belongs to another network. */
+static sd_status conv2d_bind_key(sd_weights *w, sd_conv2d *c, int ci, int co,
+                                 sd_conv_params params, sd_layer_bias bias, const char *key,
+                                 sd_error *err)
 {
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    return s == SD_OK ? linear_bind_key(w, l, in, out, bias, key, err) : s;
-}
-
-sd_status sd_conv2d_bind(sd_weights *w, sd_conv2d *c, int ci, int co, sd_conv_params params,
-                         sd_error *err, const char *key_fmt, ...)
-{
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(c, 0, sizeof *c);
-    if (s == SD_OK)
-        s = bind_weight(w, &c->p.weight, 4, SD_SHAPE(co, ci, params.kh, params.kw), key, err);
-    if (s == SD_OK)
+    sd_status s = bind_weight(w, &c->p.weight, 4, SD_SHAPE(co, ci, params.kh, params.kw), key, err);
+    if (s == SD_OK && bias == SD_LAYER_BIAS)
         s = bind_bias(w, &c->p.bias, co, key, err);
+    else if (s == SD_OK && sd_weights_has(w, "%s.bias", key))
+        s = sd_fail(err, SD_ERR_FORMAT, "%s.bias: this convolution has no bias", key);
     if (s != SD_OK)
         return s;
     c->ci = ci;
@@ -109,21 +112,14 @@ static sd_status bind_affine(sd_weights *w, sd_tensor *weight, sd_tensor *bias, 
     return s == SD_OK ? bind_bias(w, bias, dim, key, err) : s;
 }
 
-sd_status sd_group_norm_bind(sd_weights *w, sd_group_norm *g, int channels, int groups,
-                             float eps, sd_error *err, const char *key_fmt, ...)
+static sd_status group_norm_bind_key(sd_weights *w, sd_group_norm *g, int channels, int groups,
+                                     float eps, const char *key, sd_error *err)
 {
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(g, 0, sizeof *g);
-    if (s != SD_OK)
-        return s;
     if (groups <= 0 || channels % groups != 0)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d groups",
                        key, channels, groups);
-    if ((s = bind_affine(w, &g->weight, &g->bias, channels, key, err)) != SD_OK)
+    sd_status s = bind_affine(w, &g->weight, &g->bias, channels, key, err);
+    if (s != SD_OK)
         return s;
     g->channels = channels;
     g->groups = groups;
@@ -131,17 +127,10 @@ sd_status sd_group_norm_bind(sd_weights *w, sd_group_norm *g, int channels, int 
     return SD_OK;
 }
 
-sd_status sd_layer_norm_bind(sd_weights *w, sd_layer_norm *ln, int dim, float eps,
-                             sd_error *err, const char *key_fmt, ...)
+static sd_status layer_norm_bind_key(sd_weights *w, sd_layer_norm *ln, int dim, float eps,
+                                     const char *key, sd_error *err)
 {
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(ln, 0, sizeof *ln);
-    if (s == SD_OK)
-        s = bind_affine(w, &ln->weight, &ln->bias, dim, key, err);
+    sd_status s = bind_affine(w, &ln->weight, &ln->bias, dim, key, err);
     if (s != SD_OK)
         return s;
     ln->dim = dim;
@@ -149,18 +138,11 @@ sd_status sd_layer_norm_bind(sd_weights *w, sd_layer_norm *ln, int dim, float ep
     return SD_OK;
 }
 
-sd_status sd_embedding_bind(sd_weights *w, sd_embedding *e, int count, int dim, sd_error *err,
-                            const char *key_fmt, ...)
+static sd_status embedding_bind_key(sd_weights *w, sd_embedding *e, int count, int dim,
+                                    const char *key, sd_error *err)
 {
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(e, 0, sizeof *e);
     /* SD 1.x's token table is 49408 x 768 (150 MB as fp32): kept 16-bit, rows widened */
-    if (s == SD_OK)
-        s = sd_weights_bind_packed(w, &e->weight, err, 2, SD_SHAPE(count, dim), "%s", key);
+    sd_status s = sd_weights_bind_packed(w, &e->weight, err, 2, SD_SHAPE(count, dim), "%s", key);
     if (s != SD_OK)
         return s;
     e->count = count;
@@ -168,21 +150,14 @@ sd_status sd_embedding_bind(sd_weights *w, sd_embedding *e, int count, int dim, 
     return SD_OK;
 }
 
-sd_status sd_attention_bind(sd_weights *w, sd_attention *a, int q_dim, int kv_dim, int inner,
-                            int heads, const sd_attention_names *names, sd_error *err,
-                            const char *key_fmt, ...)
+static sd_status attention_bind_key(sd_weights *w, sd_attention *a, int q_dim, int kv_dim,
+                                    int inner, int heads, const sd_attention_names *names,
+                                    const char *key, sd_error *err)
 {
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(a, 0, sizeof *a);
-    if (s != SD_OK)
-        return s;
     if (heads <= 0 || inner <= 0 || inner % heads != 0)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d heads",
                        key, inner, heads);
+    sd_status s;
     if ((s = sd_linear_bind(w, &a->q, q_dim, inner, names->qkv_bias, err, "%s.%s", key,
                             names->q)) != SD_OK ||
         (s = sd_linear_bind(w, &a->k, kv_dim, inner, names->qkv_bias, err, "%s.%s", key,
@@ -213,21 +188,14 @@ static sd_tensor tensor_rows(const sd_tensor *t, int64_t row0, int64_t rows)
     return v;
 }
 
-sd_status sd_attention_bind_fused(sd_weights *w, sd_attention *a, int dim, int heads,
-                                  sd_error *err, const char *key_fmt, ...)
+static sd_status attention_fused_bind_key(sd_weights *w, sd_attention *a, int dim, int heads,
+                                          const char *key, sd_error *err)
 {
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(a, 0, sizeof *a);
-    if (s != SD_OK)
-        return s;
     if (heads <= 0 || dim <= 0 || dim % heads != 0)
         return sd_fail(err, SD_ERR_UNSUPPORTED, "%s: %d channels do not split into %d heads",
                        key, dim, heads);
     sd_tensor weight, bias;
+    sd_status s;
     if ((s = sd_weights_bind_packed(w, &weight, err, 2, SD_SHAPE(3 * (int64_t)dim, dim),
                                     "%s.in_proj_weight", key)) != SD_OK ||
         (s = sd_weights_bind(w, &bias, err, 1, SD_SHAPE(3 * (int64_t)dim), "%s.in_proj_bias",
@@ -248,20 +216,12 @@ sd_status sd_attention_bind_fused(sd_weights *w, sd_attention *a, int dim, int h
     return SD_OK;
 }
 
-sd_status sd_geglu_ff_bind(sd_weights *w, sd_geglu_ff *ff, int dim, sd_error *err,
-                           const char *key_fmt, ...)
+static sd_status geglu_ff_bind_key(sd_weights *w, sd_geglu_ff *ff, int dim, const char *key,
+                                   sd_error *err)
 {
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(ff, 0, sizeof *ff);
-    if (s != SD_OK)
-        return s;
     /* net.0.proj [2 · inner, dim] (SD 1.x and 2.x: inner = 4 · dim) */
-    if ((s = sd_linear_bind(w, &ff->proj, dim, -1, SD_LAYER_BIAS, err, "%s.net.0.proj",
-                            key)) != SD_OK)
+    sd_status s = sd_linear_bind(w, &ff->proj, dim, -1, SD_LAYER_BIAS, err, "%s.net.0.proj", key);
+    if (s != SD_OK)
         return s;
     if (ff->proj.out % 2 != 0)
         return sd_fail(err, SD_ERR_FORMAT, "%s.net.0.proj.weight: %d rows, not 2 x inner", key,
@@ -270,6 +230,69 @@ sd_status sd_geglu_ff_bind(sd_weights *w, sd_geglu_ff *ff, int dim, sd_error *er
     ff->inner = ff->proj.out / 2;
     return sd_linear_bind(w, &ff->out, ff->inner, dim, SD_LAYER_BIAS, err, "%s.net.2", key);
 }
+
+/* ---- the public binds: key_fmt formatted, then the layer's bind -------------------------- */
+
+sd_status sd_linear_bind(sd_weights *w, sd_linear *l, int in, int out, sd_layer_bias bias,
+                         sd_error *err, const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(l, err, key_fmt, key, linear_bind_key(w, l, in, out, bias, key, err));
+}
+
+sd_status sd_conv2d_bind(sd_weights *w, sd_conv2d *c, int ci, int co, sd_conv_params params,
+                         sd_error *err, const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(c, err, key_fmt, key,
+                  conv2d_bind_key(w, c, ci, co, params, SD_LAYER_BIAS, key, err));
+}
+
+sd_status sd_conv2d_bind_no_bias(sd_weights *w, sd_conv2d *c, int ci, int co,
+                                 sd_conv_params params, sd_error *err, const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(c, err, key_fmt, key,
+                  conv2d_bind_key(w, c, ci, co, params, SD_LAYER_NO_BIAS, key, err));
+}
+
+sd_status sd_group_norm_bind(sd_weights *w, sd_group_norm *g, int channels, int groups,
+                             float eps, sd_error *err, const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(g, err, key_fmt, key,
+                  group_norm_bind_key(w, g, channels, groups, eps, key, err));
+}
+
+sd_status sd_layer_norm_bind(sd_weights *w, sd_layer_norm *ln, int dim, float eps,
+                             sd_error *err, const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(ln, err, key_fmt, key, layer_norm_bind_key(w, ln, dim, eps, key, err));
+}
+
+sd_status sd_embedding_bind(sd_weights *w, sd_embedding *e, int count, int dim, sd_error *err,
+                            const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(e, err, key_fmt, key, embedding_bind_key(w, e, count, dim, key, err));
+}
+
+sd_status sd_attention_bind(sd_weights *w, sd_attention *a, int q_dim, int kv_dim, int inner,
+                            int heads, const sd_attention_names *names, sd_error *err,
+                            const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(a, err, key_fmt, key,
+                  attention_bind_key(w, a, q_dim, kv_dim, inner, heads, names, key, err));
+}
+
+sd_status sd_attention_bind_fused(sd_weights *w, sd_attention *a, int dim, int heads,
+                                  sd_error *err, const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(a, err, key_fmt, key, attention_fused_bind_key(w, a, dim, heads, key, err));
+}
+
+sd_status sd_geglu_ff_bind(sd_weights *w, sd_geglu_ff *ff, int dim, sd_error *err,
+                           const char *key_fmt, ...)
+{
+    BIND_WITH_KEY(ff, err, key_fmt, key, geglu_ff_bind_key(w, ff, dim, key, err));
+}
+
+/* ---- finding bound layers ------------------------------------------------------------- */
 
 const char *sd_layer_key(const sd_layer_params *p, char *buf, size_t size)
 {
@@ -310,27 +333,3 @@ void sd_layer_each(const sd_weights *w, const char *prefix,
     sd_weights_each_reader(w, prefix, each_reader, &e);
 }
 
-/* sd_conv2d_bind for a Conv2d made with bias=False (TAESD's strided and upsampling convs):
- * weight only; a bias in the file is an error (another network). Added by the TAESD work
- * (h-taesd); could become a bias argument of sd_conv2d_bind as sd_linear_bind has. */
-sd_status sd_conv2d_bind_no_bias(sd_weights *w, sd_conv2d *c, int ci, int co,
-                                 sd_conv_params params, sd_error *err, const char *key_fmt, ...)
-{
-    char key[LAYER_KEY_MAX];
-    va_list ap;
-    va_start(ap, key_fmt);
-    sd_status s = format_key(key, err, key_fmt, ap);
-    va_end(ap);
-    memset(c, 0, sizeof *c);
-    if (s == SD_OK)
-        s = bind_weight(w, &c->p.weight, 4, SD_SHAPE(co, ci, params.kh, params.kw), key, err);
-    if (s == SD_OK && sd_weights_has(w, "%s.bias", key))
-        s = sd_fail(err, SD_ERR_FORMAT, "%s.bias: this convolution has no bias", key);
-    if (s != SD_OK)
-        return s;
-    c->ci = ci;
-    c->co = co;
-    c->params = params;
-    record(w, &c->p);
-    return SD_OK;
-}

@@ -108,12 +108,19 @@ static size_t charref(const uint32_t *s, size_t n, size_t i, ustr *out, int *rc)
     return 0;  /* '&' + name, unchanged */
 }
 
-int html_unescape(ustr *s)
+/* The code points at s[i] ('&') replaced: appends the replacement to out and returns how
+ * many code points it consumed, or 0 to keep the '&' as text; *rc set non-zero when out
+ * cannot grow. */
+typedef size_t (*charref_fn)(const uint32_t *s, size_t n, size_t i, ustr *out, int *rc);
+
+/* s with every character reference that `ref` replaces replaced; 0, or -1 (s unchanged)
+ * when memory runs out. */
+static int replace_charrefs(ustr *s, charref_fn ref)
 {
     ustr out = {0};
     int rc = 0;
     for (size_t i = 0; i < s->n && rc == 0;) {
-        size_t len = s->cp[i] == '&' ? charref(s->cp, s->n, i, &out, &rc) : 0;
+        size_t len = s->cp[i] == '&' ? ref(s->cp, s->n, i, &out, &rc) : 0;
         if (len > 0) {
             i += len;
             continue;
@@ -126,6 +133,11 @@ int html_unescape(ustr *s)
     }
     ustr_swap(s, &out);
     return 0;
+}
+
+int html_unescape(ustr *s)
+{
+    return replace_charrefs(s, charref);
 }
 
 static int is_alnum_ascii(uint32_t c)
@@ -206,20 +218,5 @@ static size_t ftfy_charref(const uint32_t *s, size_t n, size_t i, ustr *out, int
 
 int ftfy_unescape_html(ustr *s)
 {
-    ustr out = {0};
-    int rc = 0;
-    for (size_t i = 0; i < s->n && rc == 0;) {
-        size_t len = s->cp[i] == '&' ? ftfy_charref(s->cp, s->n, i, &out, &rc) : 0;
-        if (len > 0) {
-            i += len;
-            continue;
-        }
-        rc = ustr_push(&out, s->cp[i++]);
-    }
-    if (rc != 0) {
-        ustr_free(&out);
-        return -1;
-    }
-    ustr_swap(s, &out);
-    return 0;
+    return replace_charrefs(s, ftfy_charref);
 }

@@ -138,9 +138,9 @@ gd_options_config() {
   LORA=$shared/golden-lora/lora_a_kohya.safetensors taesd=$shared/golden-taesd/tiny-taesd
   [ -r "$LORA" ] && [ -d "$taesd" ] || { echo "SKIP: options scenario: no $LORA or $taesd"; return 1; }
   # the LoRA fixtures are made for ../golden's tiny SD 1 model (an SD 2 model refuses them);
-  # told by its file name: the GIMP 3 chroot mounts the model's folder as /gd/model
+  # by its file name, as gimp3-chroot.sh mounts its folder as /gd/model
   [ "$(basename "$MODEL")" = tiny-sd1.safetensors ] ||
-    { echo "SKIP: options scenario: its LoRA fits ../golden's tiny-sd1, not $MODEL"; return 1; }
+    { echo "SKIP: options scenario: its LoRA fits ../golden's tiny SD 1 model, not $MODEL"; return 1; }
   mkdir -p "$XDG_CONFIG_HOME/gimp-diffusion"
   printf '{"lora_dir": "%s", "taesd": "%s"}\n' "$shared/golden-lora" "$taesd" \
     >"$XDG_CONFIG_HOME/gimp-diffusion/config.json"

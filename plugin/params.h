@@ -72,6 +72,8 @@ typedef struct {
     const char *preset;     /* name of the preset "Apply Preset..." ran, else "" */
     const char *spacing;    /* sd_spacing_name() spelling */
     const char *prediction; /* sd_prediction_name() spelling */
+    const char *family;     /* no argument: set by gd_run once the model is loaded, for the
+                               parasite (sd_model_info.family_name; NULL before) */
     const char *loras;      /* "file:weight;file:weight" (loras.h) */
     int draft_vae;          /* non-zero: encode and decode with the configured TAESD */
     /* the dialog's LoRA choosers (no PDB argument): a file ("" = none) and its weight */
@@ -82,9 +84,6 @@ typedef struct {
     const sd_lora *engine_loras;
     int n_engine_loras;
     const char *lora_dir;
-    /* set by gd_run once the model is loaded, for the parasite: its family
-       (sd_model_info.family_name; NULL before) */
-    const char *family;
 } gd_params;
 
 /* Strings read from a host (a dialog, a config, last values) for a gd_params to point to. */

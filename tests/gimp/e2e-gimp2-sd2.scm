@@ -41,6 +41,30 @@
     (gd-save sel-img sel-l path)
     (gimp-image-delete sel-img)))
 
+; Arguments a newer plug-in has after those the calls below give (added at the end of the
+; argument table), by name, with their defaults: the calls run unchanged on either.
+(define gd-sd2-later-args
+  '(("precision" . "auto") ("clip-skip" . 1) ("masked-content" . "original")
+    ("rng" . "torch") ("vae-tile" . "auto")))
+
+; (proc name args...): the procedure called with ARGS and, for each argument it has beyond
+; them, its value from gd-sd2-later-args (an argument not there is an error naming it).
+(define (gd-sd2-call proc name args)
+  (let loop ((i (length args)) (tail '()))
+    (if (< i (list-ref (gimp-procedural-db-proc-info name) 6))
+        (let* ((arg (cadr (gimp-procedural-db-proc-arg name i)))
+               (known (assoc arg gd-sd2-later-args)))
+          (gd-assert known (string-append name ": no value for its argument " arg))
+          (loop (+ i 1) (append tail (list (cdr known)))))
+        (apply proc (append args tail)))))
+
+(define (gd-sd2-img2img . args)
+  (gd-sd2-call plug-in-diffusion-img2img "plug-in-diffusion-img2img" args))
+(define (gd-sd2-inpaint . args)
+  (gd-sd2-call plug-in-diffusion-inpaint "plug-in-diffusion-inpaint" args))
+(define (gd-sd2-txt2img . args)
+  (gd-sd2-call plug-in-diffusion-txt2img "plug-in-diffusion-txt2img" args))
+
 ; One job: (run img layer) calls the procedure and returns its result list.
 (define (gd-sd2-job dir name shape seed run)
   (let* ((img (gd-sd2-open dir shape))
@@ -76,30 +100,30 @@
     (gd-mark dir "FAIL")
     (gd-sd2-job dir "img2img" "rectangle" 42
       (lambda (img src)
-        (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src "a red barn in a field" "" 0.6 4 7.5
+        (gd-sd2-img2img RUN-NONINTERACTIVE img src "a red barn in a field" "" 0.6 4 7.5
           "euler_a" 42 FALSE work pad 4.0 FALSE sd2 vocab "leading" "auto" "" FALSE)))
     (gd-sd2-job dir "inpaint" "ellipse" 7
       (lambda (img src)
-        (plug-in-diffusion-inpaint RUN-NONINTERACTIVE img src "a blue lake" "blurry" 1.0 4 7.5
+        (gd-sd2-inpaint RUN-NONINTERACTIVE img src "a blue lake" "blurry" 1.0 4 7.5
           "ddim" 7 FALSE work pad 4.0 FALSE sd2-inpaint vocab "leading" "auto" "" FALSE)))
     (gd-sd2-job dir "v" "rectangle" 11
       (lambda (img src)
-        (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src "a lighthouse on a cliff" "" 0.75 4 7.5
+        (gd-sd2-img2img RUN-NONINTERACTIVE img src "a lighthouse on a cliff" "" 0.75 4 7.5
           "euler" 11 FALSE work pad 4.0 FALSE sd2-v vocab "leading" "auto" "" FALSE)))
     (gd-sd2-job dir "turbo-txt2img" "rectangle" 5
       (lambda (img src)
-        (plug-in-diffusion-txt2img RUN-NONINTERACTIVE img src "a cinematic photo of a red panda" ""
+        (gd-sd2-txt2img RUN-NONINTERACTIVE img src "a cinematic photo of a red panda" ""
           1 0.0 "euler_a" 5 FALSE work pad 4.0 FALSE sd2 vocab "trailing" "auto" "" FALSE)))
     (gd-sd2-job dir "turbo-img2img" "rectangle" 9
       (lambda (img src)
-        (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src "a cinematic photo of a red panda" ""
+        (gd-sd2-img2img RUN-NONINTERACTIVE img src "a cinematic photo of a red panda" ""
           0.5 2 0.0 "euler_a" 9 FALSE work pad 4.0 FALSE sd2 vocab "trailing" "auto" "" FALSE)))
     ; 1 step x strength 0.5 leaves no step: refused (gimp2-e2e.sh finds the reason in the log)
     (let* ((img (gd-sd2-open dir "rectangle"))
            (src (car (gimp-image-get-active-layer img))))
       (gd-assert (string=? "caught"
                    (catch "caught"
-                     (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src "x" "" 0.5 1 0.0
+                     (gd-sd2-img2img RUN-NONINTERACTIVE img src "x" "" 0.5 1 0.0
                        "euler_a" 9 FALSE work pad 4.0 FALSE sd2 vocab "trailing" "auto" "" FALSE)
                      "no error"))
                  "turbo: 1 step x strength 0.5 accepted")

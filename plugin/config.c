@@ -62,6 +62,7 @@ static void read_config_file(gd_config *cfg)
     cJSON *t = cJSON_GetObjectItemCaseSensitive(root, "threads");
     cJSON *taesd = cJSON_GetObjectItemCaseSensitive(root, "taesd");
     cJSON *loras = cJSON_GetObjectItemCaseSensitive(root, "lora_dir");
+    cJSON *precision = cJSON_GetObjectItemCaseSensitive(root, "precision");
     if (cJSON_IsString(m))
         set_path(cfg->model, m->valuestring);
     if (cJSON_IsString(v))
@@ -72,6 +73,11 @@ static void read_config_file(gd_config *cfg)
         set_path(cfg->lora_dir, loras->valuestring);
     if (cJSON_IsNumber(t) && cfg->threads == 0 && t->valuedouble >= 0 && t->valuedouble <= SD_THREADS_MAX)
         cfg->threads = (int)t->valuedouble;
+    if (precision && !cfg->precision_set) {
+        if (!cJSON_IsString(precision) || sd_precision_parse(precision->valuestring, &cfg->precision))
+            snprintf(cfg->warning, sizeof cfg->warning,
+                     "%s: \"precision\" must be \"auto\", \"fp32\" or \"bf16\"; ignored", path);
+    }
     cJSON_Delete(root);
 }
 
@@ -98,6 +104,15 @@ void gd_config_resolve(const char *model_arg, const char *vocab_arg, gd_config *
     const char *th = getenv("GIMP_DIFFUSION_THREADS");
     if (th && *th)
         cfg->threads = atoi(th) > 0 ? atoi(th) : 0;
+    const char *prec = getenv("GIMP_DIFFUSION_PRECISION");
+    if (prec && *prec) {
+        if (sd_precision_parse(prec, &cfg->precision) == 0)
+            cfg->precision_set = 1;
+        else
+            snprintf(cfg->warning, sizeof cfg->warning,
+                     "GIMP_DIFFUSION_PRECISION must be auto, fp32 or bf16 (not \"%.100s\"); ignored",
+                     prec);
+    }
     set_path(cfg->taesd, getenv("GIMP_DIFFUSION_TAESD"));
     set_path(cfg->lora_dir, getenv("GIMP_DIFFUSION_LORA_DIR"));
     read_config_file(cfg);

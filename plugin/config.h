@@ -1,9 +1,9 @@
 /* Where the model and the CLIP vocabulary come from when the run does not name them:
- * the environment (GIMP_DIFFUSION_MODEL, GIMP_DIFFUSION_VOCAB, GIMP_DIFFUSION_THREADS),
- * then the config file install.sh writes,
+ * the environment (GIMP_DIFFUSION_MODEL, GIMP_DIFFUSION_VOCAB, GIMP_DIFFUSION_THREADS,
+ * GIMP_DIFFUSION_PRECISION), then the config file install.sh writes,
  *   $XDG_CONFIG_HOME/gimp-diffusion/config.json  (default ~/.config/...)
  *   {"model": "/path/model.safetensors", "vocab": "/path/clip", "threads": 4,
- *    "taesd": "/path/taesd", "lora_dir": "/path/loras"}
+ *    "taesd": "/path/taesd", "lora_dir": "/path/loras", "precision": "fp32"}
  * and for the vocabulary, last, the model's own folder. The TAESD (draft VAE) comes from
  * GIMP_DIFFUSION_TAESD or "taesd" (none when neither is set); the LoRA folder, where a bare
  * LoRA name and <lora:name:w> in the prompt are found, from GIMP_DIFFUSION_LORA_DIR or
@@ -13,6 +13,8 @@
 #define GD_CONFIG_H
 
 #define GD_PATH_MAX 4096
+
+#include "sd.h"
 
 /* What the dialogs and a draft run without a TAESD tell the user. */
 #define GD_NO_TAESD_TEXT                                                                       \
@@ -25,6 +27,9 @@ typedef struct {
     char taesd[GD_PATH_MAX];  /* "" when none is configured */
     char lora_dir[GD_PATH_MAX];
     int threads;              /* 0 = all cores */
+    sd_precision precision;   /* the machine's setting: SD_PRECISION_AUTO when none; a run's
+                                 precision argument other than auto replaces it */
+    int precision_set;        /* the environment set it: the config file's is not read */
     char warning[GD_PATH_MAX + 128]; /* set when the config file exists but cannot be used */
 } gd_config;
 

@@ -7,6 +7,15 @@
 
 #include "region.h"
 
+/* Would the engine take the checkpoint (its family and files), whatever the load options? */
+static int runnable(const char *path)
+{
+    sd_model_check *c = malloc(sizeof *c);
+    int ok = c && sd_model_check_file(path, c, NULL) == SD_OK;
+    free(c);
+    return ok;
+}
+
 sd_status gd_load_model(const gd_config *cfg, int taesd, sd_model **out, sd_error *err)
 {
     if (!*cfg->model)
@@ -16,11 +25,13 @@ sd_status gd_load_model(const gd_config *cfg, int taesd, sd_model **out, sd_erro
     if (access(cfg->model, R_OK) != 0)
         return gd_fail(err, SD_ERR_IO, "The model file %.200s cannot be read.", cfg->model);
 
-    sd_model_options opts = { 0 };
+    sd_model_options opts = { .precision = cfg->precision };
     sd_error e = { 0 };
     sd_status st = sd_set_threads(cfg->threads, &e); /* process-wide, like OpenBLAS's */
     if (st == SD_OK)
         st = sd_model_load(cfg->model, cfg->vocab, &opts, out, &e);
+    if (st == SD_ERR_UNSUPPORTED && cfg->precision == SD_PRECISION_BF16 && runnable(cfg->model))
+        return gd_fail(err, st, "Precision bf16 cannot run on this computer: %.300s", e.message);
     if (st == SD_ERR_FORMAT || st == SD_ERR_UNSUPPORTED)
         return gd_fail(err, st, "%.200s is not a Stable Diffusion 1.x checkpoint this plug-in can run: %.250s",
                     cfg->model, e.message);
@@ -151,6 +162,9 @@ sd_status gd_generate_region(sd_model *model, const gd_params *p, const gd_regio
     job.n_loras = p->n_engine_loras;
     job.lora_dir = p->lora_dir && *p->lora_dir ? p->lora_dir : NULL;
     job.draft_vae = p->draft_vae;
+    job.masked_content = sched.masked_content;
+    job.rng = sched.rng;
+    job.vae_tile = sched.vae_tile;
     progress_ctx pc = { progress, user };
     job.progress = on_engine_progress;
     job.progress_user = &pc;

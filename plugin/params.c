@@ -33,6 +33,23 @@ static const char *prediction_choice(int index)
                                                      : NULL;
 }
 
+static const char *precision_choice(int index)
+{
+    return index >= 0 && index <= SD_PRECISION_BF16 ? sd_precision_name((sd_precision)index) : NULL;
+}
+
+static const char *masked_content_choice(int index)
+{
+    return index >= 0 && index < SD_MASKED_CONTENT_COUNT
+               ? sd_masked_content_name((sd_masked_content)index)
+               : NULL;
+}
+
+static const char *rng_choice(int index)
+{
+    return index >= 0 && index < SD_RNG_COUNT ? sd_rng_name((sd_rng_kind)index) : NULL;
+}
+
 /* A dialog LoRA chooser k (0-based) and its weight: aux rows, after every PDB argument. */
 #define LORA_ROWS(k, file_nick, weight_nick)                                                 \
     { .name = "lora-" #k, .nick = file_nick,                                                 \
@@ -114,6 +131,31 @@ const gd_arg gd_args[] = {
       .blurb = "Encode and decode with the configured TAESD instead of the full VAE: much "
                "faster, softer detail",
       .type = GD_ARG_BOOL, .min = 0, .max = 1, .def = 0, FIELD(draft_vae), .modes = ALL_MODES,
+      .advanced = 1 },
+    { .name = "precision", .nick = "Precision (_5)",
+      .blurb = "Arithmetic of the U-Net and VAE decoder: auto (the config's \"precision\", else "
+               "bf16 where the CPU has bf16 matrix instructions), fp32 (exact) or bf16 (faster)",
+      .type = GD_ARG_CHOICE, .def_str = "auto", .choice = precision_choice, FIELD(precision),
+      .modes = ALL_MODES, .advanced = 1 },
+    { .name = "clip-skip", .nick = "CLIP skip (_6)",
+      .blurb = "1 = the text encoder's output (SD 2.x: already its penultimate block), 2 = one "
+               "layer earlier, ... (at most the model's layers)",
+      .type = GD_ARG_INT, .min = SD_CLIP_SKIP_MIN, .max = SD_CLIP_SKIP_MAX,
+      .def = SD_CLIP_SKIP_DEFAULT, FIELD(clip_skip), .modes = ALL_MODES, .advanced = 1 },
+    { .name = "masked-content", .nick = "Masked content (_7)",
+      .blurb = "What the selection starts from: original (its pixels), fill (blurred "
+               "surroundings) or noise",
+      .type = GD_ARG_CHOICE, .def_str = "original", .choice = masked_content_choice,
+      FIELD(masked_content), .modes = 1u << SD_MODE_INPAINT, .advanced = 1 },
+    { .name = "rng", .nick = "Noise generator (_8)",
+      .blurb = "torch (CPU generator, as diffusers and ComfyUI) or philox (A1111's GPU noise): "
+               "the same seed gives those tools' pictures",
+      .type = GD_ARG_CHOICE, .def_str = "torch", .choice = rng_choice, FIELD(rng),
+      .modes = ALL_MODES, .advanced = 1 },
+    { .name = "vae-tile", .nick = "VAE tile si_ze",
+      .blurb = "auto (tiles only when the region would not fit in memory), off, or a tile side "
+               "in pixels (a multiple of 64): bounded memory, seams cross-faded",
+      .type = GD_ARG_STRING, .def_str = "auto", FIELD(vae_tile), .modes = ALL_MODES,
       .advanced = 1 },
     LORA_ROWS(1, "LoRA _1", "LoRA 1 weight (_3)"),
     LORA_ROWS(2, "LoRA _2", "LoRA 2 weight (_4)"),
@@ -279,8 +321,7 @@ void gd_params_defaults(gd_params *p, sd_mode mode)
        from scratch, img2img keeps its composition */
     if (mode == SD_MODE_INPAINT)
         p->strength = GD_INPAINT_STRENGTH_DEFAULT;
-    /* fields no argument sets (presets and Apply Preset do) */
-    p->clip_skip = SD_CLIP_SKIP_DEFAULT;
+    /* fields no argument sets (Apply Preset does) */
     p->preset = "";
 }
 
@@ -337,8 +378,35 @@ sd_status gd_params_schedule(const gd_params *p, gd_schedule *out, sd_error *err
     if (prediction < 0)
         return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown prediction type \"%s\" (auto, eps, v).",
                        p->prediction);
-    *out = (gd_schedule){ (sd_sampler)sampler, (sd_spacing)spacing, (sd_prediction)prediction };
+    *out = (gd_schedule){ (sd_sampler)sampler, (sd_spacing)spacing, (sd_prediction)prediction,
+                          SD_PRECISION_AUTO, SD_MASKED_ORIGINAL, SD_RNG_TORCH_CPU,
+                          SD_VAE_TILE_AUTO };
+    if (sd_precision_parse(p->precision, &out->precision))
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown precision \"%s\" (auto, fp32, bf16).",
+                       p->precision ? p->precision : "");
+    if (sd_masked_content_parse(p->masked_content, &out->masked_content))
+        return gd_fail(err, SD_ERR_INVALID_ARG,
+                       "Unknown masked content \"%s\" (original, fill, noise).",
+                       p->masked_content ? p->masked_content : "");
+    if (sd_rng_parse(p->rng, &out->rng))
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown noise generator \"%s\" (torch, philox).",
+                       p->rng ? p->rng : "");
+    if (sd_vae_tile_parse(p->vae_tile, &out->vae_tile))
+        return gd_fail(err, SD_ERR_INVALID_ARG,
+                       "VAE tile size \"%s\" is none of auto, off or a multiple of %d pixels in "
+                       "%d..%d.", p->vae_tile ? p->vae_tile : "", SD_VAE_TILE_MULTIPLE,
+                       SD_VAE_TILE_MIN, SD_VAE_TILE_MAX);
     return SD_OK;
+}
+
+void gd_vae_tile_text(int vae_tile, char *buf, size_t size)
+{
+    if (vae_tile == SD_VAE_TILE_AUTO)
+        snprintf(buf, size, "auto");
+    else if (vae_tile == SD_VAE_TILE_OFF)
+        snprintf(buf, size, "off");
+    else
+        snprintf(buf, size, "%d", vae_tile);
 }
 
 double gd_short_float(float f)
@@ -397,7 +465,14 @@ char *gd_params_to_json(const gd_params *p, int region_x, int region_y, int regi
              (!p->preset || !*p->preset || cJSON_AddStringToObject(o, "preset", p->preset)) &&
              cJSON_AddStringToObject(o, "timestep_spacing", p->spacing ? p->spacing : "") &&
              cJSON_AddStringToObject(o, "prediction", p->prediction ? p->prediction : "") &&
-             cJSON_AddBoolToObject(o, "draft_vae", p->draft_vae) && add_loras(o, p);
+             cJSON_AddBoolToObject(o, "draft_vae", p->draft_vae) && add_loras(o, p) &&
+             cJSON_AddStringToObject(o, "precision", p->precision ? p->precision : "") &&
+             (!p->bf16_kernel || cJSON_AddStringToObject(o, "bf16_kernel", p->bf16_kernel)) &&
+             (p->mode != SD_MODE_INPAINT ||
+              cJSON_AddStringToObject(o, "masked_content",
+                                      p->masked_content ? p->masked_content : "")) &&
+             cJSON_AddStringToObject(o, "rng", p->rng ? p->rng : "") &&
+             cJSON_AddStringToObject(o, "vae_tile", p->vae_tile ? p->vae_tile : "");
     cJSON *r = ok ? cJSON_AddObjectToObject(o, "region") : NULL;
     ok = r && cJSON_AddNumberToObject(r, "x", region_x) && cJSON_AddNumberToObject(r, "y", region_y) &&
          cJSON_AddNumberToObject(r, "width", region_w) &&

@@ -66,7 +66,7 @@ typedef struct {
     int padding;            /* context around the selection, pixels */
     double feather;         /* alpha ramp inside the selection edge, pixels */
     int color_match;        /* non-zero: match the generated colours to the surroundings */
-    int clip_skip;          /* 1 = CLIP's last layer, 2 = penultimate; no argument: presets set it */
+    int clip_skip;          /* 1 = the text encoder's output, 2 = one layer earlier, ... */
     const char *model_path; /* "" = from GIMP_DIFFUSION_MODEL / config file */
     const char *vocab_path; /* "" = from GIMP_DIFFUSION_VOCAB / config file */
     const char *preset;     /* name of the preset "Apply Preset..." ran, else "" */
@@ -76,6 +76,11 @@ typedef struct {
                                parasite (sd_model_info.family_name; NULL before) */
     const char *loras;      /* "file:weight;file:weight" (loras.h) */
     int draft_vae;          /* non-zero: encode and decode with the configured TAESD */
+    const char *precision;  /* sd_precision_name() spelling; "auto": the config's, else the
+                               CPU's. A run sets it to what ran ("fp32" or "bf16") */
+    const char *masked_content; /* sd_masked_content_name() spelling (inpaint) */
+    const char *rng;        /* sd_rng_name() spelling */
+    const char *vae_tile;   /* "auto", "off" or a tile side in pixels (sd_vae_tile_parse) */
     /* the dialog's LoRA choosers (no PDB argument): a file ("" = none) and its weight */
     const char *lora_file[GD_DIALOG_LORAS];
     double lora_weight[GD_DIALOG_LORAS];
@@ -84,6 +89,8 @@ typedef struct {
     const sd_lora *engine_loras;
     int n_engine_loras;
     const char *lora_dir;
+    const char *bf16_kernel; /* what ran the bf16 products ("amx-bf16", ...; "none"), or NULL
+                                before the model is loaded */
 } gd_params;
 
 /* Strings read from a host (a dialog, a config, last values) for a gd_params to point to. */
@@ -139,7 +146,7 @@ typedef struct {
 } gd_arg;
 
 /* The folded part of the dialogs (the dialog fits a 1280 x 800 screen with it folded). */
-#define GD_ADVANCED_LABEL "Advanced: timestep schedule, LoRAs, draft VAE"
+#define GD_ADVANCED_LABEL "Advanced: schedule, precision, CLIP skip, LoRAs, draft VAE, tiles"
 
 extern const gd_arg gd_args[];
 extern const int gd_n_args;
@@ -211,14 +218,21 @@ __attribute__((format(printf, 3, 4)))
 #endif
 sd_status gd_fail(sd_error *err, sd_status code, const char *fmt, ...);
 
-/* The sampler, timestep spacing and prediction type p names, as the engine's enums;
- * SD_ERR_INVALID_ARG naming the unknown one. */
+/* The sampler, timestep spacing, prediction type, precision, masked content, noise source
+ * and VAE tiles p names, as the engine's values; SD_ERR_INVALID_ARG naming the unknown one. */
 typedef struct {
     sd_sampler sampler;
     sd_spacing spacing;
     sd_prediction prediction;
+    sd_precision precision;
+    sd_masked_content masked_content;
+    sd_rng_kind rng;
+    int vae_tile; /* sd_job.vae_tile */
 } gd_schedule;
 sd_status gd_params_schedule(const gd_params *p, gd_schedule *out, sd_error *err);
+
+/* sd_job.vae_tile as the vae-tile argument spells it: "auto", "off" or the pixels. */
+void gd_vae_tile_text(int vae_tile, char *buf, size_t size);
 
 /* A float as the shortest decimal that reads back as it (0.8f as 0.8, not
  * 0.800000011920929), for JSON and the LoRA argument. */

@@ -192,6 +192,16 @@ sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
         p->prediction = sd_prediction_name(s.prediction);
     if (take & SD_PRESET_DRAFT_VAE)
         p->draft_vae = s.draft_vae;
+    if (take & SD_PRESET_PRECISION)
+        p->precision = sd_precision_name(s.precision);
+    if (take & SD_PRESET_MASKED_CONTENT)
+        p->masked_content = sd_masked_content_name(s.masked_content);
+    if (take & SD_PRESET_RNG)
+        p->rng = sd_rng_name(s.rng);
+    if (take & SD_PRESET_VAE_TILE) {
+        gd_vae_tile_text(s.vae_tile, owned->vae_tile, sizeof owned->vae_tile);
+        p->vae_tile = owned->vae_tile;
+    }
     if (take & SD_PRESET_LORAS) {
         p->loras = owned->loras;
         for (int k = 0; k < GD_DIALOG_LORAS; k++)
@@ -277,7 +287,13 @@ sd_status gd_preset_from_params(const char *name, const char *description, const
     sd_preset_settings s = {
         .set = SD_PRESET_SAMPLER | SD_PRESET_STEPS | SD_PRESET_CFG | SD_PRESET_SEED |
                SD_PRESET_RESOLUTION | SD_PRESET_PADDING | SD_PRESET_FEATHER |
-               SD_PRESET_SPACING | SD_PRESET_PREDICTION | SD_PRESET_DRAFT_VAE,
+               SD_PRESET_SPACING | SD_PRESET_PREDICTION | SD_PRESET_DRAFT_VAE |
+               SD_PRESET_CLIP_SKIP | SD_PRESET_PRECISION | SD_PRESET_RNG | SD_PRESET_VAE_TILE,
+        .clip_skip = p->clip_skip,
+        .precision = sched.precision,
+        .masked_content = sched.masked_content,
+        .rng = sched.rng,
+        .vae_tile = sched.vae_tile,
         .sampler = sched.sampler,
         .spacing = sched.spacing,
         .prediction = sched.prediction,
@@ -295,6 +311,8 @@ sd_status gd_preset_from_params(const char *name, const char *description, const
     };
     if (p->mode != SD_MODE_TXT2IMG)
         s.set |= SD_PRESET_STRENGTH;
+    if (p->mode == SD_MODE_INPAINT)
+        s.set |= SD_PRESET_MASKED_CONTENT;
     if (p->model_path && *p->model_path)
         s.set |= SD_PRESET_MODEL;
     /* an empty negative prompt is left out, so applying the preset keeps the dialog's */

@@ -75,6 +75,7 @@ typedef struct {
     char *negative_prompt;
     char *model;
     char *loras; /* the preset's LoRAs as the "loras" argument spells them */
+    char vae_tile[16]; /* the preset's vae_tile as the argument spells it */
 } gd_preset_strings;
 
 void gd_preset_strings_free(gd_preset_strings *s);
@@ -83,11 +84,10 @@ void gd_preset_strings_free(gd_preset_strings *s);
  * every setting the preset gives replaces p's, except those whose SD_PRESET_* bit is in
  * `explicit_fields`. Settings map to the plug-in's: resolution -> work_size, padding,
  * feather, model -> model_path, seed "random" -> random_seed, timestep_spacing -> spacing,
- * prediction, draft_vae, loras -> the "loras" argument as name:weight;... (names found in
- * the LoRA folder; the dialog's LoRA choosers are emptied); strength only where p's mode
- * takes one; clip skip too, though no dialog field shows it (it reaches Apply Preset's
- * runs). Values outside the plug-in's ranges (params.h) are clamped to them. p's strings
- * then point into *owned. */
+ * prediction, draft_vae, precision, clip_skip, masked_content, rng, vae_tile, loras -> the
+ * "loras" argument as name:weight;... (names found in the LoRA folder; the dialog's LoRA
+ * choosers are emptied); strength only where p's mode takes one. Values outside the
+ * plug-in's ranges (params.h) are clamped to them. p's strings then point into *owned. */
 sd_status gd_preset_apply_params(const sd_preset *preset, const char *subject,
                                  unsigned explicit_fields, gd_params *p, gd_preset_strings *owned,
                                  sd_error *err);
@@ -113,8 +113,9 @@ void gd_preset_picker_clear(gd_preset_picker *pk);
 
 /* "Save as preset...": a preset named `name` holding p's prompt (verbatim: a {prompt} the
  * user typed stays a placeholder), negative prompt, sampler, steps, CFG, strength (modes
- * that take one), seed ("random" when p->random_seed), working resolution, padding, feather
- * and model (when one is set). description may be NULL. */
+ * that take one), seed ("random" when p->random_seed), working resolution, padding, feather,
+ * timestep spacing, prediction, draft VAE, clip skip, precision, masked content (inpaint),
+ * noise generator, VAE tiles, model (when one is set) and LoRAs. description may be NULL. */
 sd_status gd_preset_from_params(const char *name, const char *description, const gd_params *p,
                                 sd_preset **out, sd_error *err);
 

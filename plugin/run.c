@@ -74,6 +74,13 @@ static sd_status plan(const gd_host *host, const gd_target *t, gd_params *run, r
         host->warn(host->user, cfg->warning);
     run->model_path = cfg->model;
     run->vocab_path = cfg->vocab;
+    /* an explicit precision wins over the machine's; "auto" leaves it to the config */
+    sd_precision asked = SD_PRECISION_AUTO;
+    if (sd_precision_parse(run->precision, &asked))
+        return gd_fail(err, SD_ERR_INVALID_ARG, "Unknown precision \"%.40s\" (auto, fp32, bf16).",
+                       run->precision ? run->precision : "");
+    if (asked != SD_PRECISION_AUTO)
+        cfg->precision = asked;
     if (run->draft_vae && !*cfg->taesd) {
         /* as the draft presets say: the draft VAE when one is configured */
         if (host->warn)
@@ -130,6 +137,11 @@ sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error
     host->progress(host->user, -1.0, "Stable Diffusion: loading the model");
     if ((st = gd_load_model(&rs->cfg, run.draft_vae, &model, err)) != SD_OK)
         goto done;
+    /* the parasite records what runs */
+    sd_model_info info;
+    sd_model_get_info(model, &info);
+    run.precision = sd_precision_name(info.precision) ? sd_precision_name(info.precision) : "?";
+    run.bf16_kernel = info.bf16_kernel ? info.bf16_kernel : "none";
     gd_region_pixels in = { w, h, rgba, mask, r.open_edges };
     sd_error e = { 0 };
     st = gd_generate_region(model, &run, &in, out, host->progress, host->preview, host->user,

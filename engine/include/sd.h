@@ -259,6 +259,15 @@ typedef enum {
     SD_MASKED_FILL,          /* replace them by blurred surroundings */
     SD_MASKED_LATENT_NOISE   /* replace the masked latents by noise */
 } sd_masked_content;
+#define SD_RNG_COUNT 2
+#define SD_MASKED_CONTENT_COUNT 3
+
+/* "torch", "philox" / "original", "fill", "noise": the CLI's, presets' and plug-in's
+ * spellings; name gives NULL out of range, parse 0 and *out set for a name, -1 otherwise. */
+const char *sd_rng_name(sd_rng_kind r);
+int sd_rng_parse(const char *name, sd_rng_kind *out);
+const char *sd_masked_content_name(sd_masked_content m);
+int sd_masked_content_parse(const char *name, sd_masked_content *out);
 
 /* Progress of a job, phase by phase, in this order:
  *   SD_PHASE_TEXT     text encoding   (0, 1) at its start, (1, 1) at its end
@@ -286,6 +295,11 @@ typedef int (*sd_progress_fn)(void *user, sd_phase phase, int step, int total);
 #define SD_VAE_TILE_MIN 64        /* a tile side is at least this, */
 #define SD_VAE_TILE_MULTIPLE 64   /* a multiple of this (the latent is 1/8, kept a multiple of 8) */
 #define SD_VAE_TILE_MAX 32768     /* and at most this */
+
+/* "auto", "off" or a tile side in pixels (a multiple of SD_VAE_TILE_MULTIPLE in
+ * SD_VAE_TILE_MIN..SD_VAE_TILE_MAX) into *out as sd_job.vae_tile: 0, or -1 when the text is
+ * none of those. */
+int sd_vae_tile_parse(const char *text, int *out);
 
 /* A live preview of the picture forming: the current estimate of the final image (the
  * scheduler's predicted x0), shown while the denoise phase runs. */

@@ -34,7 +34,10 @@ enum {
     SD_PRESET_LORAS = 1u << 14,      /* "loras": [{"name", "weight"}], LoRA-folder names;
                                         sd_preset_apply adds them to the prompt as
                                         <lora:name:weight> */
-    SD_PRESET_PRECISION = 1u << 15   /* "precision": auto, fp32, bf16 (a model-load setting) */
+    SD_PRESET_PRECISION = 1u << 15,  /* "precision": auto, fp32, bf16 (a model-load setting) */
+    SD_PRESET_MASKED_CONTENT = 1u << 16, /* "masked_content": original, fill, noise (inpaint) */
+    SD_PRESET_RNG = 1u << 17,        /* "rng": torch, philox */
+    SD_PRESET_VAE_TILE = 1u << 18    /* "vae_tile": "auto", "off" or a tile side in pixels */
 };
 
 typedef struct {
@@ -54,6 +57,9 @@ typedef struct {
     const char *model;       /* owned by the preset */
     int draft_vae;           /* 1: decode with TAESD (job.draft_vae) when one is configured */
     sd_precision precision;  /* a model-load setting, like model */
+    sd_masked_content masked_content;
+    sd_rng_kind rng;
+    int vae_tile;            /* as sd_job.vae_tile: 0 auto, -1 off, else pixels */
 } sd_preset_settings;
 
 /* The preset's "loras" (SD_PRESET_LORAS): how many, and the i-th as a LoRA-folder name (in

@@ -324,9 +324,9 @@ static int parse_args(int argc, char **argv, options *o)
                 return fail("--seed must be an integer in 0..18446744073709551615, got '%s'", v);
             o->job.seed = (uint64_t)s;
         } else if (strcmp(a, "--rng") == 0) {
-            if (strcmp(v, "torch") == 0) o->job.rng = SD_RNG_TORCH_CPU;
-            else if (strcmp(v, "philox") == 0) o->job.rng = SD_RNG_PHILOX;
-            else return fail("--rng must be torch or philox, got '%s'", v);
+            o->explicit_fields |= SD_PRESET_RNG;
+            if (sd_rng_parse(v, &o->job.rng))
+                return fail("--rng must be torch or philox, got '%s'", v);
         } else if (strcmp(a, "--clip-skip") == 0) {
             o->explicit_fields |= SD_PRESET_CLIP_SKIP;
             if (parse_int(v, SD_CLIP_SKIP_MIN, SD_CLIP_SKIP_MAX, &n))
@@ -334,10 +334,9 @@ static int parse_args(int argc, char **argv, options *o)
                             ", got '%s'", v);
             o->job.clip_skip = (int)n;
         } else if (strcmp(a, "--masked-content") == 0) {
-            if (strcmp(v, "original") == 0) o->job.masked_content = SD_MASKED_ORIGINAL;
-            else if (strcmp(v, "fill") == 0) o->job.masked_content = SD_MASKED_FILL;
-            else if (strcmp(v, "noise") == 0) o->job.masked_content = SD_MASKED_LATENT_NOISE;
-            else return fail("--masked-content must be original, fill or noise, got '%s'", v);
+            o->explicit_fields |= SD_PRESET_MASKED_CONTENT;
+            if (sd_masked_content_parse(v, &o->job.masked_content))
+                return fail("--masked-content must be original, fill or noise, got '%s'", v);
         } else if (strcmp(a, "--width") == 0 || strcmp(a, "--height") == 0) {
             if (parse_int(v, SD_SIZE_MIN, IMAGE_MAX_SIDE, &n))
                 return fail("--width/--height must be an integer in " STR(SD_SIZE_MIN) ".." STR(IMAGE_MAX_SIDE)
@@ -349,11 +348,9 @@ static int parse_args(int argc, char **argv, options *o)
                 return fail("--memory must be a number of MiB >= 1, got '%s'", v);
             o->memory_mb = n;
         } else if (strcmp(a, "--vae-tile") == 0) {
-            if (strcmp(v, "auto") == 0) o->job.vae_tile = SD_VAE_TILE_AUTO;
-            else if (strcmp(v, "off") == 0) o->job.vae_tile = SD_VAE_TILE_OFF;
-            else if (parse_int(v, SD_VAE_TILE_MIN, SD_VAE_TILE_MAX, &n) || n % SD_VAE_TILE_MULTIPLE)
+            o->explicit_fields |= SD_PRESET_VAE_TILE;
+            if (sd_vae_tile_parse(v, &o->job.vae_tile))
                 return fail("--vae-tile must be auto, off or a multiple of 64 pixels, got '%s'", v);
-            else o->job.vae_tile = (int)n;
         } else if (strcmp(a, "--threads") == 0) {
             if (parse_int(v, 1, SD_THREADS_MAX, &n))
                 return fail("--threads must be an integer in 1.." STR(SD_THREADS_MAX) ", got '%s'", v);

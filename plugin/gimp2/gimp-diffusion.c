@@ -10,6 +10,7 @@
 
 #include "args_gimp2.h"
 #include "host_common.h"
+#include "model_pick.h"
 #include "params.h"
 #include "presets_gimp2.h"
 #include "presets_glue.h"
@@ -40,6 +41,31 @@ static void on_random_toggled(GtkToggleButton *random, gpointer seed_widget)
     gtk_widget_set_sensitive(GTK_WIDGET(seed_widget), !gtk_toggle_button_get_active(random));
 }
 
+/* The dialog's fields and the note under its model field, for on_model_set. */
+typedef struct {
+    GtkWidget **w;     /* [GD_N_ARGS_MAX], as gd2_widgets_read takes them */
+    GtkWidget *note;
+    sd_mode mode;
+} model_pick_ctx;
+
+/* The user picked a model ("file-set" comes from the user only, never from a preset or the
+ * last values being written): its family's steps, CFG, sampler, spacing and resolution
+ * into the fields, or the engine's reason under the model field. */
+static void on_model_set(GtkFileChooserButton *button, gpointer data)
+{
+    (void)button;
+    const model_pick_ctx *c = data;
+    gd_params p;
+    gd_strings owned = { 0 };
+    char note[GD_MODEL_NOTE_MAX];
+    gd_params_defaults(&p, c->mode);
+    gd2_widgets_read(c->w, &p, &owned);
+    if (gd_model_pick(p.model_path, &p, note, sizeof note) == SD_OK)
+        gd2_widgets_write(c->w, &p);
+    gtk_label_set_text(GTK_LABEL(c->note), note);
+    gd_strings_free(&owned);
+}
+
 /* The dialog, filled from p; on OK its values go back into p (strings into owned). */
 static gboolean show_dialog(const gd_proc_info *info, gd_params *p, gd_strings *owned)
 {
@@ -68,6 +94,7 @@ static gboolean show_dialog(const gd_proc_info *info, gd_params *p, gd_strings *
                        FALSE, 0);
 
     GtkWidget *w[GD_N_ARGS_MAX] = { 0 };
+    model_pick_ctx pick = { w, gtk_label_new(""), info->mode };
     guint row = 0, advanced_row = 0;
     int no_taesd = !gd_config_has_taesd();
     for (int i = 0; i < gd_n_args && i < GD_N_ARGS_MAX; i++) {
@@ -88,6 +115,16 @@ static gboolean show_dialog(const gd_proc_info *info, gd_params *p, gd_strings *
         gtk_table_attach(GTK_TABLE(t), w[i], 1, 2, *r, *r + 1, GTK_EXPAND | GTK_FILL, GTK_FILL,
                          0, 0);
         (*r)++;
+        if (!strcmp(a->name, "model")) {
+            /* the family's defaults, or why the file cannot be used, under the field */
+            gtk_misc_set_alignment(GTK_MISC(pick.note), 0.0, 0.5);
+            gtk_label_set_line_wrap(GTK_LABEL(pick.note), TRUE);
+            gtk_widget_set_size_request(pick.note, 360, -1);
+            gtk_table_attach(GTK_TABLE(t), pick.note, 1, 2, *r, *r + 1, GTK_EXPAND | GTK_FILL,
+                             GTK_FILL, 0, 0);
+            (*r)++;
+            g_signal_connect(w[i], "file-set", G_CALLBACK(on_model_set), &pick);
+        }
     }
     GtkWidget *seed_w = w[gd_arg_find("seed") - gd_args];
     GtkWidget *random_w = w[gd_arg_find("random-seed") - gd_args];

@@ -123,10 +123,18 @@ void gd3_config_read(void *config, gd_params *p, gd_strings *owned)
     }
 }
 
+#define WRITING_KEY "gimp-diffusion-writing"
+
+gboolean gd3_config_writing(GObject *config)
+{
+    return g_object_get_data(config, WRITING_KEY) != NULL;
+}
+
 /* p into the config: the dialog's widgets are bound to it and follow. */
 void gd3_config_write(void *config, const gd_params *p)
 {
     GObjectClass *klass = G_OBJECT_GET_CLASS(config);
+    g_object_set_data(G_OBJECT(config), WRITING_KEY, GINT_TO_POINTER(1));
     for (int i = 0; i < gd_n_args; i++) {
         const gd_arg *a = &gd_args[i];
         if (!g_object_class_find_property(klass, a->name))
@@ -158,6 +166,7 @@ void gd3_config_write(void *config, const gd_params *p)
             break;
         }
     }
+    g_object_set_data(G_OBJECT(config), WRITING_KEY, NULL);
 }
 
 GimpDrawable *gd3_one_layer(GimpDrawable **drawables, const char *what, GError **error)

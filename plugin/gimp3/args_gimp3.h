@@ -26,6 +26,11 @@ void gd3_config_read(void *config, gd_params *p, gd_strings *owned);
  * gd_form's write. */
 void gd3_config_write(void *config, const gd_params *p);
 
+/* Is gd3_config_write writing the config now? (Its notify signals then come from the
+ * plug-in, a preset picked or a model's defaults, not from the user.) Kept on the config
+ * object itself. */
+gboolean gd3_config_writing(GObject *config);
+
 /* The drawables a procedure was called on, when they are one layer; else NULL with *error
  * set (`what` names the procedure). */
 GimpDrawable *gd3_one_layer(GimpDrawable **drawables, const char *what, GError **error);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "host_common.h"
+#include "model_pick.h"
 #include "params.h"
 #include "args_gimp3.h"
 #include "presets_gimp3.h"
@@ -115,6 +116,38 @@ static const char *prompt_box(GimpProcedureDialog *pd, const char *property, con
     return id;
 }
 
+/* The note under the model field, and the model it was written for. */
+typedef struct {
+    GtkWidget *note;
+    sd_mode mode;
+    gchar *model;
+} model_pick_ctx;
+
+/* The config's model changed. When the user picked it (not a preset, not the plug-in
+ * writing the config: gd3_config_writing), its family's steps, CFG, sampler, spacing and
+ * resolution go into the fields, or the engine's reason under the model field. */
+static void on_model_notify(GObject *config, GParamSpec *pspec, gpointer data)
+{
+    (void)pspec;
+    model_pick_ctx *c = data;
+    if (gd3_config_writing(config))
+        return;
+    gd_params p;
+    gd_strings owned = { 0 };
+    char note[GD_MODEL_NOTE_MAX];
+    gd_params_defaults(&p, c->mode);
+    gd3_config_read(config, &p, &owned);
+    if (g_strcmp0(p.model_path, c->model) != 0) {
+        g_free(c->model);
+        c->model = g_strdup(p.model_path);
+        if (gd_model_pick(p.model_path, &p, note, sizeof note) == SD_OK)
+            gd3_config_write(config, &p);
+        if (GTK_IS_LABEL(c->note))
+            gtk_label_set_text(GTK_LABEL(c->note), note);
+    }
+    gd_strings_free(&owned);
+}
+
 static gboolean show_dialog(GimpProcedure *procedure, GimpProcedureConfig *config,
                             const gd_proc_info *info)
 {
@@ -134,7 +167,24 @@ static gboolean show_dialog(GimpProcedure *procedure, GimpProcedureConfig *confi
             advanced = g_list_append(advanced, id);
         else
             order = g_list_append(order, id);
+        if (!strcmp(a->name, "model"))
+            order = g_list_append(order, (gpointer) "model-note");
     }
+    /* under the model field: the family's defaults a pick set, or why it cannot be used */
+    model_pick_ctx pick = { gimp_procedure_dialog_get_label(pd, "model-note", "", FALSE, FALSE),
+                            info->mode, NULL };
+    if (GTK_IS_LABEL(pick.note)) {
+        gtk_label_set_line_wrap(GTK_LABEL(pick.note), TRUE);
+        gtk_label_set_max_width_chars(GTK_LABEL(pick.note), 60);
+        gtk_label_set_xalign(GTK_LABEL(pick.note), 0.0);
+    }
+    gd_params start;
+    gd_strings start_owned = { 0 };
+    gd_params_defaults(&start, info->mode);
+    gd3_config_read(config, &start, &start_owned);
+    pick.model = g_strdup(start.model_path);
+    gd_strings_free(&start_owned);
+    gulong notify = g_signal_connect(config, "notify::model", G_CALLBACK(on_model_notify), &pick);
     if (advanced) {
         gimp_procedure_dialog_fill_box_list(pd, "advanced-box", advanced);
         gimp_procedure_dialog_get_label(pd, "advanced-label", GD_ADVANCED_LABEL, FALSE, FALSE);
@@ -153,6 +203,8 @@ static gboolean show_dialog(GimpProcedure *procedure, GimpProcedureConfig *confi
     gd3_preset_row_attach(pd, config, info->mode);
     g_list_free(order);
     gboolean ok = gimp_procedure_dialog_run(pd);
+    g_signal_handler_disconnect(config, notify);
+    g_free(pick.model);
     gtk_widget_destroy(dialog);
     return ok;
 }

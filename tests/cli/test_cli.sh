@@ -142,6 +142,23 @@ if "$DIFFUSE" presets show "Line art" 2>"$TMP/err" | grep -q '"name":[[:space:]]
 printf '{"version":1,"name":"x","prompt":"p","steps":-1}' > "$TMP/badpreset.json"
 if ! "$DIFFUSE" presets validate "$TMP/badpreset.json" 2>"$TMP/err" && grep -q 'badpreset.json: key "steps"' "$TMP/err"; then
   ok "presets validate names file and key"; else bad "presets validate names file and key"; fi
+printf '{"version":1,"name":"x","prompt":"p","vae_tile":100}' > "$TMP/badtile.json"
+if ! "$DIFFUSE" presets validate "$TMP/badtile.json" 2>"$TMP/err" && grep -q 'badtile.json: key "vae_tile"' "$TMP/err"; then
+  ok "presets validate: vae_tile off the 64 grid"; else bad "presets validate: vae_tile off the 64 grid"; fi
+# a preset's rng, masked_content and vae_tile reach the job when no flag gives them, as the
+# flags do; a flag wins over the preset
+printf '{"version":1,"name":"Opts","prompt":"{prompt}","rng":"philox","masked_content":"fill","vae_tile":64}' \
+  > "$TMP/opts.json"
+INP=(inpaint "${COMMON[@]}" --init "$FIX/init-64.png" --mask "$FIX/mask-64.png" --prompt "a fox")
+expect_ok "inpaint --rng philox --masked-content fill --vae-tile 64" 64x64 "${INP[@]}" --rng philox \
+  --masked-content fill --vae-tile 64
+cp "$TMP/out.png" "$TMP/opts-flags.png"
+expect_ok "inpaint --preset with rng, masked_content, vae_tile" 64x64 "${INP[@]}" --preset "$TMP/opts.json"
+if cmp -s "$TMP/out.png" "$TMP/opts-flags.png"; then ok "the preset's job options = the flags"
+else bad "the preset's job options = the flags"; fi
+expect_ok "inpaint --preset --rng torch" 64x64 "${INP[@]}" --preset "$TMP/opts.json" --rng torch
+if ! cmp -s "$TMP/out.png" "$TMP/opts-flags.png"; then ok "--rng wins over the preset's rng"
+else bad "--rng wins over the preset's rng"; fi
 if "$DIFFUSE" --help | grep -q -- "--masked-content"; then ok "--help"; else bad "--help"; fi
 if "$DIFFUSE" --help | grep -q -- "--spacing S" && "$DIFFUSE" --help | grep -q "dpmpp_2m_karras, lms, lcm"; then
   ok "--help lists --spacing and the samplers of the table"; else bad "--help lists --spacing and the samplers"; fi

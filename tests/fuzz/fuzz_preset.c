@@ -20,12 +20,19 @@ static void exercise(const sd_preset *p, const char *subject)
     fuzz_check_error(st, &err);
     if (st == SD_OK) {
         /* what a parsed preset holds is valid by definition */
+        sd_lora loras[SD_LORA_MAX];
+        int n_loras = sd_preset_lora_count(p);
+        for (int i = 0; i < n_loras && i < SD_LORA_MAX; i++)
+            loras[i] = sd_preset_lora_at(p, i);
         if (sd_preset_set_settings(copy, &s, &err) != SD_OK ||
-            sd_preset_set_description(copy, sd_preset_description(p), &err) != SD_OK)
+            sd_preset_set_description(copy, sd_preset_description(p), &err) != SD_OK ||
+            (n_loras > 0 && n_loras <= SD_LORA_MAX &&
+             sd_preset_set_loras(copy, loras, n_loras, &err) != SD_OK))
             abort();
         sd_preset_settings back;
         sd_preset_get_settings(copy, &back);
-        if (back.set != s.set)
+        /* an empty "loras" list is no LoRAs: set_loras leaves the key out */
+        if ((back.set ^ s.set) & ~(n_loras == 0 ? (unsigned)SD_PRESET_LORAS : 0u))
             abort();
         sd_preset_free(copy);
     }

@@ -190,6 +190,13 @@ def preset_seeds():
         'negative_prompt': 'blurry', 'sampler': 'euler_ancestral', 'steps': 30, 'cfg_scale': 6.5,
         'strength': 0.35, 'seed': 12345, 'clip_skip': 2, 'resolution': 768, 'padding': 32,
         'feather': 4.5, 'model': 'v1-5.safetensors', 'x-unknown': {'kept': [1, 2, None]}}, indent=1))
+    out(t, 'job-options.json', json.dumps({
+        'version': 1, 'name': 'Job', 'prompt': '{prompt}', 'timestep_spacing': 'trailing',
+        'prediction': 'v', 'precision': 'bf16', 'draft_vae': True, 'masked_content': 'fill',
+        'rng': 'philox', 'vae_tile': 512, 'loras': [{'name': 'ink', 'weight': 0.5}]}, indent=1))
+    out(t, 'vae-tile-off.json', '{"version":1,"name":"O","prompt":"p","vae_tile":"off",'
+                                '"masked_content":"noise","rng":"torch","precision":"auto"}')
+    out(t, 'bad-vae-tile.json', '{"version":1,"name":"B","prompt":"p","vae_tile":100}')
     out(t, 'random-seed.json', '{"version":1,"name":"R","prompt":"{prompt}","seed":"random"}')
     out(t, 'bad-version.json', '{"version":2,"name":"V","prompt":"p"}')
     out(t, 'bad-type.json', '{"version":1,"name":"T","prompt":"p","steps":"ten"}')

@@ -201,7 +201,8 @@ gd3_last_values() {
 
 # gd3_img2img_last PROMPT [LORA]: Image to Image's last values, short runs (the defaults, 512 px
 # and 20 steps, take minutes on a CPU) with the model from the environment (no model
-# argument); with LORA, the dialog's first LoRA chooser holds it at weight 0.8.
+# argument), precision fp32 and clip skip 2 (gd_check_gui_precision); with LORA, the dialog's
+# first LoRA chooser holds it at weight 0.8.
 gd3_img2img_last() {
   local lora=
   [ -z "${2:-}" ] || lora=$(printf '(lora-1 "%s")\n(lora-1-weight 0.8)' "$2")
@@ -220,6 +221,8 @@ gd3_img2img_last() {
 (color-match no)
 (model NULL)
 (vocab NULL)
+(precision "fp32")
+(clip-skip 2)
 $lora
 LAST
 }
@@ -231,6 +234,15 @@ gd_check_gui_lora() {
   grep -q '"loras":\[{"file":"lora_a_kohya.safetensors","weight":0.8}\]' "$WORK/gui-parasite.json" ||
     fail "the dialog's LoRA chooser did not reach the run: $(cat "$WORK/gui-parasite.json")"
   echo "ok   the dialog's LoRA chooser ran (parasite: lora_a_kohya.safetensors at 0.8)"
+}
+
+# gd_check_gui_precision: the dialog started from last values holding precision fp32 and clip
+# skip 2 (Advanced, folded), and the run used them (WORK/gui-parasite.json).
+gd_check_gui_precision() {
+  grep -q '"precision":"fp32"' "$WORK/gui-parasite.json" && grep -q '"clip_skip":2' "$WORK/gui-parasite.json" &&
+    grep -q '"bf16_kernel":"none"' "$WORK/gui-parasite.json" ||
+    fail "the dialog's precision / clip skip did not reach the run: $(cat "$WORK/gui-parasite.json")"
+  echo "ok   the dialog's precision (fp32) and clip skip (2) ran"
 }
 
 # gd_check_gui_undo: after gui_drive.sh, the batch's marker says it finished, the layer was

@@ -34,9 +34,9 @@
       (gimp-image-delete sel-img))
     (let* ((res (if (string=? mode "img2img")
                     (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
-                      "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab "leading" "auto" "" FALSE)
+                      "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto")
                     (plug-in-diffusion-inpaint RUN-NONINTERACTIVE img src
-                      "a blue lake" "blurry" 1.0 4 7.5 "ddim" 7 FALSE 128 16 4.0 TRUE model vocab "leading" "auto" "" FALSE)))
+                      "a blue lake" "blurry" 1.0 4 7.5 "ddim" 7 FALSE 128 16 4.0 TRUE model vocab "leading" "auto" "" FALSE "auto" 1 "original" "torch" "auto")))
            (layer (car res))
            (seed (cadr res))
            (layers (gimp-image-get-layers img))
@@ -69,7 +69,7 @@
         (gd-assert (string=? "caught"
                      (catch "caught"
                        (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
-                         "x" "" 0.5 2 7.5 "euler" 1 FALSE 64 0 0.0 FALSE bad vocab "leading" "auto" "" FALSE)
+                         "x" "" 0.5 2 7.5 "euler" 1 FALSE 64 0 0.0 FALSE bad vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto")
                        "no error"))
                    (string-append bad " accepted as a model"))
         (gd-assert (= (car (gimp-image-get-layers img)) 1) "no layer after a failed run"))
@@ -82,7 +82,7 @@
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
          (src (car (gimp-image-get-active-layer img)))
          (layer (car (plug-in-diffusion-txt2img RUN-NONINTERACTIVE img src
-                       "a castle" "" 2 7.5 "euler" 3 FALSE 64 0 0.0 FALSE model vocab "leading" "auto" "" FALSE))))
+                       "a castle" "" 2 7.5 "euler" 3 FALSE 64 0 0.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto"))))
     (gd-assert (equal? (gimp-drawable-offsets layer) '(0 0)) "txt2img: whole layer")
     (gd-assert (= (car (gimp-drawable-width layer)) 200) "txt2img: layer width")
     (gd-assert (string=? (car (gimp-item-get-name layer)) "a castle") "txt2img: named after the prompt")
@@ -93,7 +93,7 @@
     (gd-save img src (string-append dir "/gray-in.png"))
     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
     (let ((layer (car (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
-                        "x" "" 0.5 2 7.5 "euler" 5 FALSE 64 16 4.0 FALSE model vocab "leading" "auto" "" FALSE))))
+                        "x" "" 0.5 2 7.5 "euler" 5 FALSE 64 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto"))))
       (gd-assert (= (car (gimp-drawable-is-gray layer)) TRUE) "grayscale image: grayscale layer"))
     (gimp-selection-none img)
     (gd-save img (car (gimp-image-merge-visible-layers img CLIP-TO-IMAGE)) (string-append dir "/gray-out.png"))
@@ -104,7 +104,7 @@
     (gd-assert (string=? "caught"
                  (catch "caught"
                    (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
-                     "x" "" 0.5 2 7.5 "euler" 1 FALSE 64 0 0.0 FALSE model vocab "leading" "auto" "" FALSE)
+                     "x" "" 0.5 2 7.5 "euler" 1 FALSE 64 0 0.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto")
                    "no error"))
                "indexed image refused")
     (gd-assert (= (car (gimp-image-get-layers img)) 1) "no layer on an indexed image")
@@ -127,7 +127,7 @@
          (r (catch "killed"
               (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
               (plug-in-diffusion-img2img RUN-NONINTERACTIVE img src
-                "slow" "" 0.9 150 7.5 "euler" 1 FALSE 1024 16 4.0 FALSE model vocab "leading" "auto" "" FALSE)
+                "slow" "" 0.9 150 7.5 "euler" 1 FALSE 1024 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto")
               "finished")))
     (gd-assert (string=? r "killed") "the plug-in was killed before it finished")
     (gd-assert (= (car (gimp-image-get-layers img)) 1) "no layer after a killed run")

@@ -19,3 +19,4 @@ gd_show_log 2 "$WORK/gimp.log"
 [ $rc = 0 ] || fail "driving the GUI failed ($rc)"
 gd_check_gui_undo
 gd_check_gui_lora
+gd_check_gui_precision

@@ -22,3 +22,4 @@ gd_show_log 3 "$WORK/gimp.log"
 [ $rc = 0 ] || fail "driving the GUI failed ($rc)"
 gd_check_gui_undo
 gd_check_gui_lora
+gd_check_gui_precision

@@ -15,14 +15,14 @@
          (sl (car (gimp-layer-new scratch 64 64 RGB-IMAGE "s" 100 LAYER-MODE-NORMAL))))
     (gimp-image-insert-layer scratch sl 0 0)
     (plug-in-diffusion-img2img RUN-NONINTERACTIVE scratch sl
-      "a heron" "" 0.6 2 7.5 "euler_a" 42 FALSE 64 16 4.0 FALSE "" "" "leading" "auto" "" FALSE)
+      "a heron" "" 0.6 2 7.5 "euler_a" 42 FALSE 64 16 4.0 FALSE "" "" "leading" "auto" "" FALSE "auto" 1 "torch" "auto")
     (gimp-image-delete scratch))
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
          (src (car (gimp-image-get-active-layer img))))
     (gimp-display-new img)
     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
     (let* ((layer (car (plug-in-diffusion-img2img RUN-INTERACTIVE img src
-                         "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE)))
+                         "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE "auto" 1 "torch" "auto")))
            (para (car (gimp-item-get-parasite layer "gimp-diffusion-params"))))
       (gd-write dir "gui-parasite.json" (caddr para)))
     ; Apply Preset: a non-interactive run leaves its last values, the dialog shows them

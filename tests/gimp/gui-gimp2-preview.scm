@@ -21,7 +21,7 @@
     ; its own run takes as long as the dialog's will (~30 s): 2.10 keeps last values only
     ; through a run in this session
     (plug-in-diffusion-img2img RUN-NONINTERACTIVE scratch sl
-      "a red barn in a field" "" 1.0 150 7.5 "euler_a" 42 FALSE 192 16 4.0 FALSE model vocab "leading" "auto" "" FALSE)
+      "a red barn in a field" "" 1.0 150 7.5 "euler_a" 42 FALSE 192 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto")
     (gimp-image-delete scratch))
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
          (src (car (gimp-image-get-active-layer img)))
@@ -36,7 +36,7 @@
     ; kept in returned.txt); a failed one raises an error (#f here)
     (let ((ran (catch #f
                  (plug-in-diffusion-img2img RUN-INTERACTIVE img src
-                   "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE))))
+                   "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE "auto" 1 "torch" "auto"))))
       (let ((p (open-output-file (string-append dir "/returned.txt")))) (write ran p) (close-output-port p))
       (gd-write dir "status.txt"
                 (string-append (cond ((not ran) "error")

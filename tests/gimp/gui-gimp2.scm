@@ -33,21 +33,22 @@
          (sl (car (gimp-layer-new scratch 64 64 RGB-IMAGE "s" 100 LAYER-MODE-NORMAL))))
     (gimp-image-insert-layer scratch sl 0 0)
     (plug-in-diffusion-img2img RUN-NONINTERACTIVE scratch sl
-      "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab "leading" "auto" "" FALSE)
+      "a red barn in a field" "" 0.6 4 7.5 "euler_a" 42 FALSE 128 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "fp32" 2 "torch" "auto")
     (gimp-image-delete scratch))
   (if (not (string=? lora ""))
       (gd-set-last-values "plug-in-diffusion-img2img"
         (string-append "{\"prompt\":\"a red barn in a field\",\"negative-prompt\":\"\","
                        "\"strength\":0.6,\"steps\":4,\"cfg-scale\":7.5,\"sampler\":\"euler_a\","
                        "\"seed\":42,\"random-seed\":0,\"work-size\":128,\"context-padding\":16,"
-                       "\"feather\":4,\"color-match\":0,\"lora-1\":\"" lora "\",\"lora-1-weight\":0.8}")))
+                       "\"feather\":4,\"color-match\":0,\"precision\":\"fp32\",\"clip-skip\":2,"
+                       "\"lora-1\":\"" lora "\",\"lora-1-weight\":0.8}")))
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
          (src (car (gimp-image-get-active-layer img))))
     (gimp-display-new img)
     (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 40 30 80 60)
     (gimp-image-clean-all img)
     (let ((layer (car (plug-in-diffusion-img2img RUN-INTERACTIVE img src
-                        "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE))))
+                        "" "" 0.5 1 1.0 "ddim" 0 TRUE 64 0 0.0 FALSE "" "" "leading" "auto" "" FALSE "auto" 1 "torch" "auto"))))
       (gd-write dir "layer-name.txt" (car (gimp-item-get-name layer)))
       (gd-write dir "gui-parasite.json"
                 (caddr (car (gimp-item-get-parasite layer "gimp-diffusion-params"))))

@@ -22,7 +22,7 @@
 
 (define (gd-img2img img drw model vocab)
   (plug-in-diffusion-img2img RUN-NONINTERACTIVE img drw
-    "a red barn" "" 0.6 2 7.5 "euler" 42 FALSE 64 16 4.0 FALSE model vocab "leading" "auto" "" FALSE))
+    "a red barn" "" 0.6 2 7.5 "euler" 42 FALSE 64 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto"))
 
 ; Runs (run img drw) on img and records the outcome; the image is saved before and after.
 (define (gd-case dir name img drw run)
@@ -73,7 +73,7 @@
       (gd-case dir "selection-1x1" img drw
                (lambda (img drw)
                  (plug-in-diffusion-img2img RUN-NONINTERACTIVE img drw
-                   "x" "" 0.6 2 7.5 "euler" 42 FALSE 64 0 4.0 FALSE model vocab "leading" "auto" "" FALSE))))
+                   "x" "" 0.6 2 7.5 "euler" 42 FALSE 64 0 4.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto"))))
 
     (let* ((img (gd-load dir)) (drw (car (gimp-image-get-active-layer img))))
       (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 100 70 7 7)

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "generate.h"
+#include "model_pick.h"
 #include "preview.h"
 #include "region.h"
 #include "run.h"
@@ -281,6 +282,81 @@ static void test_run_path(const char *model, const char *vocab)
           "missing model: %s", err.message);
 }
 
+/* The precision setting reaches the load: fp32 runs fp32; bf16 runs bf16 where the CPU has
+ * the instructions, and elsewhere (SD_NO_BF16=1: the plugin-generate-nobf16 test) fails with
+ * the engine's reason, not as a checkpoint the plug-in cannot run. */
+static void test_precision(gd_config cfg)
+{
+    sd_model *model = NULL;
+    sd_error err = { 0 };
+    sd_model_info info;
+    cfg.precision = SD_PRECISION_FP32;
+    CHECK(gd_load_model(&cfg, 0, &model, &err) == SD_OK, "fp32 load: %s", err.message);
+    if (model) {
+        sd_model_get_info(model, &info);
+        CHECK(info.precision == SD_PRECISION_FP32 && !strcmp(info.bf16_kernel, "none"),
+              "fp32 runs fp32 (%s)", info.bf16_kernel);
+        sd_model_free(model);
+        model = NULL;
+    }
+    const char *no_bf16 = getenv("SD_NO_BF16");
+    cfg.precision = SD_PRECISION_BF16;
+    sd_status st = gd_load_model(&cfg, 0, &model, &err);
+    if (st == SD_OK) {
+        sd_model_get_info(model, &info);
+        CHECK(!(no_bf16 && *no_bf16) && info.precision == SD_PRECISION_BF16 &&
+                  strcmp(info.bf16_kernel, "none") != 0,
+              "bf16 runs bf16 (%s)", info.bf16_kernel);
+        sd_model_free(model);
+    } else {
+        CHECK(st == SD_ERR_UNSUPPORTED && strstr(err.message, "Precision bf16 cannot run") &&
+                  strstr(err.message, "AVX512-BF16") && !strstr(err.message, "checkpoint"),
+              "bf16 without the instructions: the engine's reason: %s", err.message);
+        CHECK(model == NULL, "no model after a refused load");
+    }
+    if (no_bf16 && *no_bf16)
+        CHECK(st == SD_ERR_UNSUPPORTED, "SD_NO_BF16=1 refuses bf16");
+}
+
+/* A model picked in the dialog: its family's steps, CFG, sampler, spacing and resolution;
+ * a file the engine would not run: its reason, the fields untouched. */
+static void test_model_pick(const char *shared)
+{
+    char path[1024], note[GD_MODEL_NOTE_MAX];
+    gd_params p;
+    gd_params_defaults(&p, SD_MODE_IMG2IMG);
+    p.steps = 3;
+    p.cfg_scale = 0.0;
+    p.sampler = "ddim";
+    p.spacing = "trailing";
+    p.work_size = 256;
+    CHECK(gd_model_pick("", &p, note, sizeof note) == SD_OK && !note[0] && p.steps == 3,
+          "no model: nothing changes");
+    snprintf(path, sizeof path, "%s/golden/tiny-sd1.safetensors", shared);
+    CHECK(gd_model_pick(path, &p, note, sizeof note) == SD_OK, "sd1: %s", note);
+    CHECK(p.steps == SD_STEPS_DEFAULT && p.cfg_scale == SD_CFG_DEFAULT &&
+              !strcmp(p.sampler, "euler_a") && !strcmp(p.spacing, "leading") && p.work_size == 512,
+          "sd1 defaults: %d steps, CFG %g, %s, %s, %d px", p.steps, p.cfg_scale, p.sampler,
+          p.spacing, p.work_size);
+    CHECK(strstr(note, "SD 1") && strstr(note, "20 steps"), "sd1 note: %s", note);
+    snprintf(path, sizeof path, "%s/golden-sd2/tiny-sd2-v.safetensors", shared);
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        CHECK(gd_model_pick(path, &p, note, sizeof note) == SD_OK && p.work_size == 768,
+              "sd2-v: 768 px (%d): %s", p.work_size, note);
+    }
+    /* not a checkpoint: the engine's reason, the fields as they were */
+    p.steps = 7;
+    snprintf(path, sizeof path, "%s/clip/vocab.json", shared);
+    if (stat(path, &st) != 0)
+        snprintf(path, sizeof path, "%s/golden/README.md", shared);
+    CHECK(gd_model_pick(path, &p, note, sizeof note) != SD_OK && p.steps == 7 &&
+              strstr(note, "cannot be used"),
+          "not a checkpoint: %s", note);
+    CHECK(gd_model_pick("/nonexistent.safetensors", &p, note, sizeof note) == SD_ERR_IO &&
+              strstr(note, "/nonexistent"), "missing file: %s", note);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
@@ -289,6 +365,10 @@ int main(int argc, char **argv)
     snprintf(cfg.model, sizeof cfg.model, "%s/golden/tiny-sd1.safetensors", shared);
     snprintf(cfg.vocab, sizeof cfg.vocab, "%s/clip", shared);
     cfg.threads = 1;
+    test_precision(cfg);
+    test_model_pick(shared);
+    if (argc > 2 && !strcmp(argv[2], "precision"))
+        return check_summary(); /* plugin-generate-nobf16: the rest runs in plugin-generate */
 
     sd_model *model = NULL;
     sd_error err = { 0 };

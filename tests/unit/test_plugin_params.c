@@ -73,7 +73,22 @@ static void test_json(void)
               "region");
         CHECK(cJSON_GetObjectItem(o, "work_height")->valueint == 424, "work size");
         CHECK(cJSON_GetObjectItem(o, "strength") != NULL, "strength stored");
+        CHECK(!strcmp(cJSON_GetObjectItem(o, "precision")->valuestring, "auto") &&
+                  !cJSON_GetObjectItem(o, "bf16_kernel") &&
+                  !strcmp(cJSON_GetObjectItem(o, "masked_content")->valuestring, "original") &&
+                  !strcmp(cJSON_GetObjectItem(o, "rng")->valuestring, "torch") &&
+                  !strcmp(cJSON_GetObjectItem(o, "vae_tile")->valuestring, "auto") &&
+                  cJSON_GetObjectItem(o, "clip_skip")->valueint == SD_CLIP_SKIP_DEFAULT,
+              "precision, masked content, rng, VAE tiles and clip skip stored: %s", s);
     }
+    /* a run records what ran */
+    p.precision = "bf16";
+    p.bf16_kernel = "avx512-bf16";
+    free(s);
+    s = gd_params_to_json(&p, 0, 0, 8, 8, 8, 8);
+    CHECK(s && strstr(s, "\"precision\":\"bf16\"") && strstr(s, "\"bf16_kernel\":\"avx512-bf16\""),
+          "the precision and kernel that ran: %s", s ? s : "");
+    p.bf16_kernel = NULL;
     cJSON_Delete(o);
     free(s);
 
@@ -211,6 +226,28 @@ static void test_config(void)
     gd_config_resolve("", "", &c);
     CHECK(!*c.model && strstr(c.warning, "config.json"), "a broken file is reported: '%s'", c.warning);
 
+    /* precision: the machine's setting, the environment over the file; a bad value warns */
+    unsetenv("GIMP_DIFFUSION_PRECISION");
+    write_file(file, "{\"model\": \"/m/a.safetensors\"}");
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_AUTO && !*c.warning, "precision: auto when none is set");
+    write_file(file, "{\"precision\": \"fp32\"}");
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_FP32, "precision from the file: %d", (int)c.precision);
+    setenv("GIMP_DIFFUSION_PRECISION", "bf16", 1);
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_BF16 && !*c.warning, "the environment over the file: %d",
+          (int)c.precision);
+    setenv("GIMP_DIFFUSION_PRECISION", "fp16", 1);
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_FP32 && strstr(c.warning, "GIMP_DIFFUSION_PRECISION"),
+          "a bad environment value is ignored with a warning: '%s'", c.warning);
+    unsetenv("GIMP_DIFFUSION_PRECISION");
+    write_file(file, "{\"precision\": 16}");
+    gd_config_resolve("", "", &c);
+    CHECK(c.precision == SD_PRECISION_AUTO && strstr(c.warning, "\"precision\""),
+          "a bad file value is ignored with a warning: '%s'", c.warning);
+
     /* the TAESD and the LoRA folder: the file's keys, the environment over them, and
        install.sh's folder under the data folder when nothing names one */
     unsetenv("GIMP_DIFFUSION_TAESD");
@@ -317,6 +354,48 @@ static void test_values_json(void)
     gd_strings_free(&owned);
 }
 
+/* The job options' spellings into the engine's values; a wrong one named in the error. */
+static void test_schedule(void)
+{
+    gd_params p;
+    gd_schedule sc;
+    sd_error err = { 0 };
+    gd_params_defaults(&p, SD_MODE_INPAINT);
+    CHECK(gd_params_schedule(&p, &sc, &err) == SD_OK && sc.precision == SD_PRECISION_AUTO &&
+              sc.masked_content == SD_MASKED_ORIGINAL && sc.rng == SD_RNG_TORCH_CPU &&
+              sc.vae_tile == SD_VAE_TILE_AUTO,
+          "defaults: %s", err.message);
+    p.precision = "bf16";
+    p.masked_content = "noise";
+    p.rng = "philox";
+    p.vae_tile = "off";
+    CHECK(gd_params_schedule(&p, &sc, &err) == SD_OK && sc.precision == SD_PRECISION_BF16 &&
+              sc.masked_content == SD_MASKED_LATENT_NOISE && sc.rng == SD_RNG_PHILOX &&
+              sc.vae_tile == SD_VAE_TILE_OFF,
+          "named values");
+    p.vae_tile = "192";
+    CHECK(gd_params_schedule(&p, &sc, &err) == SD_OK && sc.vae_tile == 192, "a tile side");
+    p.vae_tile = "100";
+    CHECK(gd_params_schedule(&p, &sc, &err) == SD_ERR_INVALID_ARG &&
+              strstr(err.message, "\"100\"") && strstr(err.message, "multiple of 64"),
+          "a tile side off the grid: %s", err.message);
+    p.vae_tile = "auto";
+    p.rng = "cuda";
+    CHECK(gd_params_schedule(&p, &sc, &err) == SD_ERR_INVALID_ARG && strstr(err.message, "cuda"),
+          "unknown rng: %s", err.message);
+    p.rng = "torch";
+    p.precision = "fp16";
+    CHECK(gd_params_schedule(&p, &sc, &err) == SD_ERR_INVALID_ARG && strstr(err.message, "fp16"),
+          "unknown precision: %s", err.message);
+    const gd_arg *cs = gd_arg_find("clip-skip");
+    CHECK(cs && cs->min == SD_CLIP_SKIP_MIN && cs->max == SD_CLIP_SKIP_MAX,
+          "clip skip: the engine's range");
+    const gd_arg *mc = gd_arg_find("masked-content");
+    CHECK(mc && gd_arg_in_mode(mc, SD_MODE_INPAINT) && !gd_arg_in_mode(mc, SD_MODE_IMG2IMG),
+          "masked content: inpaint only");
+    CHECK(gd_arg_find("cfg-scale")->min == 0.0, "CFG 0 allowed (SD-Turbo)");
+}
+
 int main(void)
 {
     test_rows();
@@ -326,5 +405,6 @@ int main(void)
     test_layer_name();
     test_config();
     test_loras();
+    test_schedule();
     return check_summary();
 }

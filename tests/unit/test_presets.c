@@ -43,7 +43,8 @@ static void test_round_trip(void)
         "\"prediction\": \"v\", \"steps\": 12, \"cfg_scale\": 6.5, "
         "\"strength\": 0.5, \"seed\": 42, \"clip_skip\": 2, \"resolution\": 768, "
         "\"padding\": 32, \"feather\": 4.5, \"model\": \"/m.safetensors\", "
-        "\"precision\": \"bf16\", \"x-future\": {\"nested\": [1, 2, 3]}}";
+        "\"precision\": \"bf16\", \"masked_content\": \"fill\", \"rng\": \"philox\", "
+        "\"vae_tile\": 512, \"x-future\": {\"nested\": [1, 2, 3]}}";
     sd_preset *p = NULL;
     sd_error err = {0};
     CHECK(sd_preset_parse(text, "fox.json", &p, &err) == SD_OK, "parse: %s", err.message);
@@ -67,6 +68,10 @@ static void test_round_trip(void)
               b.clip_skip == 2 && b.resolution == 768, "values as written");
         CHECK((b.set & SD_PRESET_PRECISION) && b.precision == SD_PRECISION_BF16,
               "precision as written");
+        CHECK((b.set & SD_PRESET_MASKED_CONTENT) && b.masked_content == SD_MASKED_FILL &&
+                  (b.set & SD_PRESET_RNG) && b.rng == SD_RNG_PHILOX &&
+                  (b.set & SD_PRESET_VAE_TILE) && b.vae_tile == 512,
+              "masked_content, rng and vae_tile as written");
         CHECK((b.set & SD_PRESET_SPACING) && b.spacing == SD_SPACING_TRAILING
                   && (b.set & SD_PRESET_PREDICTION) && b.prediction == SD_PREDICTION_V,
               "timestep_spacing and prediction as written");
@@ -89,11 +94,57 @@ static void test_round_trip(void)
     CHECK(saved && strstr(saved, "7.3,") && strstr(saved, "0.1,") && !strstr(saved, "7.3000"),
           "floats saved as their shortest decimal: %s", saved ? saved : "");
     free(saved);
+    s = (sd_preset_settings){.set = SD_PRESET_VAE_TILE | SD_PRESET_MASKED_CONTENT | SD_PRESET_RNG,
+                             .vae_tile = SD_VAE_TILE_OFF, .masked_content = SD_MASKED_LATENT_NOISE,
+                             .rng = SD_RNG_TORCH_CPU};
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_OK, "set job options: %s", err.message);
+    saved = sd_preset_to_json(p);
+    CHECK(saved && strstr(saved, "\"vae_tile\":\t\"off\"") && strstr(saved, "\"noise\"") &&
+              strstr(saved, "\"rng\":\t\"torch\""),
+          "job options saved by name: %s", saved ? saved : "");
+    free(saved);
+    s = (sd_preset_settings){.set = SD_PRESET_VAE_TILE, .vae_tile = 100};
+    CHECK(sd_preset_set_settings(p, &s, &err) == SD_ERR_FORMAT, "vae_tile 100 refused");
     s = (sd_preset_settings){.set = SD_PRESET_STEPS, .steps = 0};
     CHECK(sd_preset_set_settings(p, &s, &err) == SD_ERR_FORMAT, "steps 0 refused");
     sd_preset_get_settings(p, &got);
     CHECK(got.steps == 30, "rejected edit leaves the preset unchanged");
     sd_preset_free(p);
+}
+
+/* The names the CLI, presets and plug-in share for --rng, --masked-content, --vae-tile. */
+static void test_job_option_names(void)
+{
+    for (int i = 0; i < SD_RNG_COUNT; i++) {
+        sd_rng_kind r = SD_RNG_PHILOX;
+        CHECK(sd_rng_name((sd_rng_kind)i) && sd_rng_parse(sd_rng_name((sd_rng_kind)i), &r) == 0 &&
+                  r == (sd_rng_kind)i, "rng %d round trip", i);
+    }
+    for (int i = 0; i < SD_MASKED_CONTENT_COUNT; i++) {
+        sd_masked_content m = SD_MASKED_LATENT_NOISE;
+        const char *n = sd_masked_content_name((sd_masked_content)i);
+        CHECK(n && sd_masked_content_parse(n, &m) == 0 && m == (sd_masked_content)i,
+              "masked content %d round trip", i);
+    }
+    sd_rng_kind r;
+    sd_masked_content m;
+    CHECK(!strcmp(sd_rng_name(SD_RNG_PHILOX), "philox") &&
+              !strcmp(sd_masked_content_name(SD_MASKED_LATENT_NOISE), "noise"), "CLI spellings");
+    CHECK(sd_rng_name((sd_rng_kind)SD_RNG_COUNT) == NULL && sd_rng_parse("cuda", &r) == -1 &&
+              sd_rng_parse(NULL, &r) == -1, "unknown rng");
+    CHECK(sd_masked_content_name((sd_masked_content)SD_MASKED_CONTENT_COUNT) == NULL &&
+              sd_masked_content_parse("blur", &m) == -1, "unknown masked content");
+    static const struct { const char *text; int ok, value; } tiles[] = {
+        {"auto", 1, SD_VAE_TILE_AUTO}, {"off", 1, SD_VAE_TILE_OFF}, {"64", 1, 64},
+        {"512", 1, 512}, {"32768", 1, 32768}, {"0", 0, 0}, {"100", 0, 0}, {"32832", 0, 0},
+        {"-64", 0, 0}, {"+64", 0, 0}, {" 64", 0, 0}, {"64px", 0, 0}, {"", 0, 0},
+        {"0000064", 0, 0}, {"Auto", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        int v = 12345, ok = sd_vae_tile_parse(tiles[i].text, &v) == 0;
+        CHECK(ok == tiles[i].ok && (!ok || v == tiles[i].value), "vae tile \"%s\": ok %d, %d",
+              tiles[i].text, ok, v);
+    }
 }
 
 static void test_expand(void)
@@ -122,7 +173,8 @@ static void test_precedence(void)
     CHECK(sd_preset_parse("{\"version\":1,\"name\":\"P\",\"prompt\":\"style {prompt}\","
                           "\"negative_prompt\":\"neg\",\"steps\":33,\"cfg_scale\":4,"
                           "\"sampler\":\"ddim\",\"seed\":\"random\","
-                          "\"timestep_spacing\":\"trailing\",\"prediction\":\"eps\"}",
+                          "\"timestep_spacing\":\"trailing\",\"prediction\":\"eps\","
+                          "\"masked_content\":\"fill\",\"rng\":\"philox\",\"vae_tile\":\"off\"}",
                           "p.json", &p, &err) == SD_OK,
           "parse: %s", err.message);
     if (!p)
@@ -133,8 +185,12 @@ static void test_precedence(void)
     job.seed = 5;
     char *prompt, *neg;
     job.prediction = SD_PREDICTION_V;   /* the user typed --prediction v */
-    CHECK(sd_preset_apply(p, "cat", SD_PRESET_CFG | SD_PRESET_PREDICTION, &job, &prompt, &neg,
-                          &err) == SD_OK, "apply");
+    job.rng = SD_RNG_TORCH_CPU;         /* and --rng torch */
+    CHECK(sd_preset_apply(p, "cat", SD_PRESET_CFG | SD_PRESET_PREDICTION | SD_PRESET_RNG, &job,
+                          &prompt, &neg, &err) == SD_OK, "apply");
+    CHECK(job.masked_content == SD_MASKED_FILL && job.vae_tile == SD_VAE_TILE_OFF &&
+              job.rng == SD_RNG_TORCH_CPU,
+          "masked content and VAE tiles from the preset, explicit rng kept");
     CHECK(job.spacing == SD_SPACING_TRAILING && job.prediction == SD_PREDICTION_V,
           "spacing from the preset, explicit prediction kept");
     CHECK(strcmp(job.prompt, "style cat") == 0 && strcmp(job.negative_prompt, "neg") == 0, "prompts");
@@ -210,6 +266,13 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"precision\": \"fp16\"}",
                  "\"precision\": must be auto, fp32 or bf16");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"draft_vae\": 1}", "\"draft_vae\": must be true or false");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"masked_content\": \"blur\"}",
+                 "\"masked_content\": must be");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"rng\": \"cuda\"}", "\"rng\": must be");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"vae_tile\": 100}", "\"vae_tile\": must be");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"vae_tile\": -64}", "\"vae_tile\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"vae_tile\": \"64 \"}", "\"vae_tile\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"vae_tile\": true}", "\"vae_tile\"");
 
     sd_preset *p = NULL;
     sd_error err = {0};
@@ -338,6 +401,7 @@ int main(int argc, char **argv)
     const char *shipped = argc > 1 ? argv[1] : "presets";
     test_round_trip();
     test_expand();
+    test_job_option_names();
     test_precedence();
     test_malformed();
     test_draft_vae();

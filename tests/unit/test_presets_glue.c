@@ -293,6 +293,11 @@ static void test_save_round_trip(void)
     p.spacing = "trailing";
     p.prediction = "v";
     p.draft_vae = 1;
+    p.clip_skip = 2;
+    p.precision = "fp32";
+    p.rng = "philox";
+    p.vae_tile = "256";
+    p.masked_content = "fill";
     p.loras = "harbour-light:0.6";
     p.lora_file[0] = "/elsewhere/film grain.safetensors";
     p.lora_weight[0] = -0.5;
@@ -326,6 +331,10 @@ static void test_save_round_trip(void)
     CHECK(!strcmp(q.model_path, p.model_path), "model %s", q.model_path);
     CHECK(!strcmp(q.spacing, "trailing") && !strcmp(q.prediction, "v") && q.draft_vae,
           "spacing %s prediction %s draft VAE %d", q.spacing, q.prediction, q.draft_vae);
+    CHECK(q.clip_skip == 2 && !strcmp(q.precision, "fp32") && !strcmp(q.rng, "philox") &&
+              !strcmp(q.vae_tile, "256") && !strcmp(q.masked_content, "fill"),
+          "clip skip %d precision %s rng %s vae tile %s masked content %s",
+          q.clip_skip, q.precision, q.rng, q.vae_tile, q.masked_content);
     /* LoRAs by the names the LoRA folder knows them by, in the LoRA argument */
     CHECK(q.loras && !strcmp(q.loras, "harbour-light:0.6;film grain:-0.5") && !*q.lora_file[0],
           "loras '%s', chooser '%s'", q.loras ? q.loras : "(null)", q.lora_file[0]);

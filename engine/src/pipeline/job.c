@@ -1,5 +1,5 @@
-/* Job defaults and the names of samplers, spacings and prediction types: the vocabulary
- * shared by the CLI, presets and plug-in. Sampler names come from the sampler table. */
+/* Job defaults and the names of samplers, spacings, prediction types, noise sources,
+ * masked content and VAE tiles: the vocabulary shared by the CLI, presets and plug-in. Sampler names come from the sampler table. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -79,6 +79,73 @@ int sd_prediction_from_name(const char *name)
     if (strcasecmp(name, "v_prediction") == 0)
         return SD_PREDICTION_V;
     return -1;
+}
+
+static const char *const rng_names[SD_RNG_COUNT] = {
+    [SD_RNG_TORCH_CPU] = "torch",
+    [SD_RNG_PHILOX] = "philox",
+};
+
+const char *sd_rng_name(sd_rng_kind r)
+{
+    return (unsigned)r < SD_RNG_COUNT ? rng_names[r] : NULL;
+}
+
+int sd_rng_parse(const char *name, sd_rng_kind *out)
+{
+    for (int i = 0; name && i < SD_RNG_COUNT; i++)
+        if (strcmp(name, rng_names[i]) == 0) {
+            *out = (sd_rng_kind)i;
+            return 0;
+        }
+    return -1;
+}
+
+static const char *const masked_content_names[SD_MASKED_CONTENT_COUNT] = {
+    [SD_MASKED_ORIGINAL] = "original",
+    [SD_MASKED_FILL] = "fill",
+    [SD_MASKED_LATENT_NOISE] = "noise",
+};
+
+const char *sd_masked_content_name(sd_masked_content m)
+{
+    return (unsigned)m < SD_MASKED_CONTENT_COUNT ? masked_content_names[m] : NULL;
+}
+
+int sd_masked_content_parse(const char *name, sd_masked_content *out)
+{
+    for (int i = 0; name && i < SD_MASKED_CONTENT_COUNT; i++)
+        if (strcmp(name, masked_content_names[i]) == 0) {
+            *out = (sd_masked_content)i;
+            return 0;
+        }
+    return -1;
+}
+
+int sd_vae_tile_parse(const char *text, int *out)
+{
+    if (!text)
+        return -1;
+    if (strcmp(text, "auto") == 0) {
+        *out = SD_VAE_TILE_AUTO;
+        return 0;
+    }
+    if (strcmp(text, "off") == 0) {
+        *out = SD_VAE_TILE_OFF;
+        return 0;
+    }
+    /* digits only: no sign, no spaces, no more than the maximum's digits */
+    long v = 0;
+    int digits = 0;
+    for (const char *c = text; *c; c++, digits++) {
+        if (*c < '0' || *c > '9' || digits >= 6)
+            return -1;
+        v = v * 10 + (*c - '0');
+    }
+    if (digits == 0 || v < SD_VAE_TILE_MIN || v > SD_VAE_TILE_MAX || v % SD_VAE_TILE_MULTIPLE)
+        return -1;
+    *out = (int)v;
+    return 0;
 }
 
 const char *sd_phase_name(sd_phase phase)

@@ -149,6 +149,40 @@ static char *append_loras(const sd_preset *p, char *prompt)
     return prompt;
 }
 
+/* "masked_content", "rng" and "vae_tile" (the CLI's --masked-content, --rng, --vae-tile). */
+static sd_status validate_job_options(const ctx *c, const cJSON *obj, sd_preset_settings *s)
+{
+    sd_status st;
+    const char *str = NULL;
+    if ((st = get_string(c, obj, "masked_content", 0, &str)))
+        return st;
+    if (str) {
+        if (sd_masked_content_parse(str, &s->masked_content))
+            return bad(c, "masked_content", "must be \"original\", \"fill\" or \"noise\"");
+        s->set |= SD_PRESET_MASKED_CONTENT;
+    }
+    if ((st = get_string(c, obj, "rng", 0, &str)))
+        return st;
+    if (str) {
+        if (sd_rng_parse(str, &s->rng))
+            return bad(c, "rng", "must be \"torch\" or \"philox\"");
+        s->set |= SD_PRESET_RNG;
+    }
+    const cJSON *tile = cJSON_GetObjectItemCaseSensitive(obj, "vae_tile");
+    if (tile) {
+        char text[16] = "";
+        if (cJSON_IsString(tile))
+            snprintf(text, sizeof text, "%s", tile->valuestring);
+        else if (is_integer(tile) && tile->valuedouble >= 0 && tile->valuedouble <= SD_VAE_TILE_MAX)
+            snprintf(text, sizeof text, "%d", (int)tile->valuedouble);
+        if (sd_vae_tile_parse(text, &s->vae_tile))
+            return bad(c, "vae_tile", "must be \"auto\", \"off\" or a multiple of "
+                       "64 in 64..32768 (pixels)");
+        s->set |= SD_PRESET_VAE_TILE;
+    }
+    return SD_OK;
+}
+
 static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
 {
     sd_status st;
@@ -262,7 +296,7 @@ static sd_status validate(const ctx *c, const cJSON *obj, sd_preset_settings *s)
             return bad(c, "precision", "must be auto, fp32 or bf16");
         s->set |= SD_PRESET_PRECISION;
     }
-    return SD_OK;
+    return validate_job_options(c, obj, s);
 }
 
 /* ---- one preset ---------------------------------------------------------- */
@@ -467,6 +501,18 @@ sd_status sd_preset_set_settings(sd_preset *p, const sd_preset_settings *s, sd_e
         ok = replace_item(j, "precision", cJSON_CreateString(sd_precision_name(s->precision)
                                                                  ? sd_precision_name(s->precision)
                                                                  : "?"));
+    if (ok && (set & SD_PRESET_MASKED_CONTENT))
+        ok = replace_item(j, "masked_content", cJSON_CreateString(
+                                                   sd_masked_content_name(s->masked_content)
+                                                       ? sd_masked_content_name(s->masked_content)
+                                                       : "?"));
+    if (ok && (set & SD_PRESET_RNG))
+        ok = replace_item(j, "rng", cJSON_CreateString(sd_rng_name(s->rng) ? sd_rng_name(s->rng)
+                                                                           : "?"));
+    if (ok && (set & SD_PRESET_VAE_TILE))
+        ok = replace_item(j, "vae_tile", s->vae_tile == SD_VAE_TILE_AUTO  ? cJSON_CreateString("auto")
+                                         : s->vae_tile == SD_VAE_TILE_OFF ? cJSON_CreateString("off")
+                                                                          : cJSON_CreateNumber(s->vae_tile));
     if (!ok) {
         cJSON_Delete(j);
         return sd_fail(err, SD_ERR_NOMEM, "out of memory editing a preset");
@@ -577,6 +623,9 @@ sd_status sd_preset_apply(const sd_preset *p, const char *subject, unsigned expl
     if ((take & SD_PRESET_SEED) && !s->random_seed) job->seed = s->seed;
     if (take & SD_PRESET_CLIP_SKIP) job->clip_skip = s->clip_skip;
     if (take & SD_PRESET_DRAFT_VAE) job->draft_vae = s->draft_vae;
+    if (take & SD_PRESET_MASKED_CONTENT) job->masked_content = s->masked_content;
+    if (take & SD_PRESET_RNG) job->rng = s->rng;
+    if (take & SD_PRESET_VAE_TILE) job->vae_tile = s->vae_tile;
     return SD_OK;
 }
 

@@ -94,17 +94,6 @@ static sd_status plan(const gd_host *host, const gd_target *t, gd_params *run, r
     return SD_OK;
 }
 
-/* For the parasite, what ran: the model's family, and for prediction "auto" the type the
- * engine detected in the file. */
-static void record_family(const sd_model *model, gd_params *run)
-{
-    sd_model_info info;
-    sd_model_get_info(model, &info);
-    run->family = info.family_name;
-    if (sd_prediction_from_name(run->prediction) == SD_PREDICTION_AUTO)
-        run->prediction = sd_prediction_name(info.prediction);
-}
-
 sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error *err)
 {
     gd_params run = *p;
@@ -142,6 +131,10 @@ sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error
     sd_model_get_info(model, &info);
     run.precision = sd_precision_name(info.precision) ? sd_precision_name(info.precision) : "?";
     run.bf16_kernel = info.bf16_kernel ? info.bf16_kernel : "none";
+    /* the model's family, and for prediction "auto" the type detected in the file */
+    run.family = info.family_name;
+    if (sd_prediction_from_name(run.prediction) == SD_PREDICTION_AUTO)
+        run.prediction = sd_prediction_name(info.prediction);
     gd_region_pixels in = { w, h, rgba, mask, r.open_edges };
     sd_error e = { 0 };
     st = gd_generate_region(model, &run, &in, out, host->progress, host->preview, host->user,
@@ -151,7 +144,6 @@ sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error
         goto done;
     }
 
-    record_family(model, &run);
     json = gd_params_to_json(&run, r.rect.x, r.rect.y, w, h, ww, wh);
     char name[GD_LAYER_NAME_MAX];
     gd_layer_name(run.prompt, name, sizeof name);

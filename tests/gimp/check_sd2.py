@@ -3,14 +3,14 @@
 outside GIMP, and the same jobs re-run with the `diffuse` command line.
 
 usage: check_sd2.py WORKDIR DIFFUSE|- VOCAB [JOB...]
-WORKDIR holds in.png and, per job (default: all of JOBS), sd2-JOB-{selection,layer,source,
+WORKDIR holds sd2-in.png and, per job (default: all of JOBS), sd2-JOB-{selection,layer,source,
 out}.png and sd2-JOB-parasite.json. DIFFUSE "-": no CLI at hand (the Flatpak bundle's run
 chroot), the comparison left out. Per job:
   * the parasite says what ran: mode, family (from the file), prediction (auto resolved to the
     file's type), steps, CFG, sampler, timestep spacing, region, working size;
   * the source layer is untouched, the flattened image is unchanged outside the selection and
     repainted inside it;
-  * `diffuse` run with the parasite's settings on the region cut from in.png (inpaint: the
+  * `diffuse` run with the parasite's settings on the region cut from sd2-in.png (inpaint: the
     selection cut the same way as its mask) gives the very pixels of the layer wherever the
     selection is at least half on (region_feather: there the layer holds the generated colour,
     whatever its alpha). The region equals the working size, so the plug-in scales nothing:
@@ -68,7 +68,7 @@ def cli_args(meta, d, job, vocab):
     if meta["mode"] == "txt2img":
         args += ["--width", str(meta["work_width"]), "--height", str(meta["work_height"])]
     else:
-        Image.open(f"{d}/in.png").convert("RGB").crop(box).save(f"{pre}-init.png")
+        Image.open(f"{d}/sd2-in.png").convert("RGB").crop(box).save(f"{pre}-init.png")
         args += ["--init", f"{pre}-init.png", "--strength", repr(meta["strength"])]
     if meta["mode"] == "inpaint":
         Image.open(f"{d}/sd2-{job}-selection.png").convert("L").crop(box).save(f"{pre}-mask.png")
@@ -85,7 +85,7 @@ def check_job(d, job, want, diffuse, vocab):
           f"{job}: region {meta.get('region')} at working size "
           f"{meta.get('work_width')}x{meta.get('work_height')} (no scaling)")
 
-    inp = Image.open(f"{d}/in.png").convert("RGBA")
+    inp = Image.open(f"{d}/sd2-in.png").convert("RGBA")
     src = Image.open(f"{d}/sd2-{job}-source.png").convert("RGBA")
     out = Image.open(f"{d}/sd2-{job}-out.png").convert("RGBA")
     sel = Image.open(f"{d}/sd2-{job}-selection.png").convert("L")

@@ -95,7 +95,8 @@ gd_workdir() {
 # gd_profile 2|3 [presets]: a fresh profile in WORK/profile (GIMP2_DIRECTORY or
 # GIMP3_DIRECTORY; the user's own is never touched) with the plug-in installed where that
 # GIMP looks for it, and with "presets" the test's user presets (tests/gimp/presets, one
-# of which overrides a shipped preset). Also writes WORK/in.png, the test image.
+# of which overrides a shipped preset). Also writes WORK/in.png, the test image, and
+# WORK/sd2-in.png, the SD 2.x scenario's (make_input.py says why).
 gd_profile() {
   local v=$1 dir=$WORK/profile
   if [ "$v" = 2 ]; then
@@ -125,7 +126,7 @@ gd_profile() {
       export GIMP_DIFFUSION_PRESETS=$WORK/shipped-presets
     fi
   fi
-  "$PY" "$HERE/make_input.py" "$WORK/in.png"
+  "$PY" "$HERE/make_input.py" "$WORK/in.png" "$WORK/sd2-in.png"
 }
 
 # gd_options_config: for the options scenario (check_options.py), the LoRA and TAESD

@@ -1,9 +1,10 @@
 ; The tiny SD 2.x models through the GIMP 2.10 plug-in (Script-Fu 2.10), driven by
 ; gimp2-e2e.sh when the model is ../golden-sd2's tiny-sd2 (issue 14):
 ;   (gd-sd2-e2e "WORKDIR" "MODEL_DIR" "VOCAB")
-; Each job selects 96 x 64 at (40,30) in in.png: with 16 px of padding the region is
-; 128 x 96 at (24,14), exactly the working size of work-size 128, so the plug-in scales
-; nothing and check_sd2.py can compare its layer with `diffuse` run on the same crop.
+; Each job selects 96 x 64 at (40,30) in sd2-in.png (pure colours: make_input.py says why):
+; with 16 px of padding the region is 128 x 96 at (24,14), exactly the working size of
+; work-size 128, so the plug-in scales nothing and check_sd2.py can compare its layer with
+; `diffuse` run on the same crop.
 ; Jobs (sd2-NAME-{selection,layer,source,out}.png and sd2-NAME-parasite.json):
 ;   img2img  tiny-sd2, img2img, rectangle
 ;   inpaint  tiny-sd2-inpaint (9-channel U-Net), inpaint, ellipse
@@ -22,7 +23,7 @@
 ; of it holds the stored 8-bit values, and the 9-channel U-Net sees the mask everywhere, so a
 ; CLI mask equal to the plug-in's needs a selection of 0 and 1 only.
 (define (gd-sd2-open dir shape)
-  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png"))))
+  (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/sd2-in.png") "sd2-in.png"))))
     (gimp-context-push)
     (gimp-context-set-antialias FALSE)
     (if (string=? shape "ellipse")

@@ -1,7 +1,7 @@
 # The tiny SD 2.x models through the GIMP 3 plug-in (python-fu), run by gimp3-e2e-sd2.sh
 # (issue 14): the jobs of e2e-gimp2-sd2.scm, with the same settings, for check_sd2.py.
-# Environment: GD_WORK (holds in.png), GD_MODEL (../golden-sd2's tiny-sd2; tiny-sd2-v and
-# tiny-sd2-inpaint beside it), GD_VOCAB, GD_HERE; GD_SD2_MODELS, when set, is that folder
+# Environment: GD_WORK (holds sd2-in.png, pure colours: make_input.py says why), GD_MODEL
+# (../golden-sd2's tiny-sd2; tiny-sd2-v and tiny-sd2-inpaint beside it), GD_VOCAB, GD_HERE; GD_SD2_MODELS, when set, is that folder
 # instead, and GD_SD2_JOBS a comma-separated choice of the jobs (gimp3-e2e.sh runs one Turbo
 # job that way beside the SD 1 scenario: the Flatpak bundle's check).
 # Each job selects 96 x 64 at (40,30) without antialiasing (the plug-in reads the selection as
@@ -45,7 +45,7 @@ def export_drawable(drawable, path):
 
 
 def open_image(shape):
-    img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(f'{D}/in.png'))
+    img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, Gio.File.new_for_path(f'{D}/sd2-in.png'))
     Gimp.context_push()
     Gimp.context_set_antialias(False)
     if shape == 'ellipse':

@@ -11,6 +11,7 @@
 #include "layers/layers_bf16.h"
 #include "nets/keys.h"
 #include "ops/gemm_bf16.h"
+#include "pipeline/precision.h"
 
 int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkpoints *cp)
 {
@@ -95,10 +96,9 @@ int golden_compare_relative(const golden_case *c, golden_tally *t, const char *l
     return ok;
 }
 
-/* as the model packs them (pipeline/precision.c): the VAE encoder stays fp32 */
-static const char *const bf16_prefixes[] = {SD_KEY_UNET, SD_KEY_VAE_DECODER,
-                                            SD_KEY_VAE_POST_QUANT_CONV};
-#define N_PREFIXES (sizeof bf16_prefixes / sizeof bf16_prefixes[0])
+/* as the model packs them (pipeline/precision.c): the VAE encoder and the decoder's head
+ * stay fp32 */
+#define N_PREFIXES SD_MODEL_BF16_PACKS
 
 /* The packs of the checkpoints open at once (a runner has one or two), by weights. Test
  * code, one thread: a small table instead of threading the packs through every runner. */
@@ -121,7 +121,7 @@ sd_status golden_prepare(const golden_case *c, sd_weights *w, sd_layer_precision
         return sd_fail(err, SD_ERR_INTERNAL, "golden: more than %d checkpoints packed", MAX_OPEN);
     open_packs[slot].w = w;
     for (size_t i = 0; i < N_PREFIXES; i++) {
-        sd_status s = sd_layers_prepare_bf16(w, bf16_prefixes[i], ops_bf16_best(),
+        sd_status s = sd_layers_prepare_bf16(w, sd_precision_bf16_prefix((int)i), ops_bf16_best(),
                                              &open_packs[slot].packs[i], err);
         if (s != SD_OK) {
             golden_unprepare(w);

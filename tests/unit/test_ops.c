@@ -12,7 +12,13 @@
 #include "ops/ops.h"
 #include "ops/parallel.h"
 #include "ops/simd.h"
+#include "ops/winograd.h"
 #include "io/safetensors.h"
+/* the element-wise bodies, built here for the baseline ISA, against their AVX2 and
+ * AVX-512 builds (test_kernel_builds) */
+#include "ops/gelu_body.h"
+#include "ops/kernels_simd.h"
+#include "ops/norm_body.h"
 
 /* Ops built on sgemm: max |y - ref| must stay below this times max |ref|. */
 #define TOL_GEMM 1e-5
@@ -69,6 +75,36 @@ static void check_conv(rng *r, sd_arena *a, const conv_case *c)
     free(ref);
 }
 
+/* Winograd within a small scratch budget: the output channels in chunks (40 = 16 + 16 + 8)
+ * and the image in bands of one tile row, U transformed again per band; against the
+ * naive loops, and the scratch within the budget. */
+static void check_winograd_chunks(rng *r)
+{
+    const int n = 2, ci = 12, co = 40, h = 19, w = 21;
+    const sd_conv_params k3 = op_conv_params(3, 1, 1);
+    const size_t nx = (size_t)n * ci * h * w, ny = (size_t)n * co * h * w;
+    /* U for all 40 channels and one tile row of V and M: 26496 floats; with 16 channels
+     * 13440: chunks of 16, and bands of one tile row (10 of them) */
+    const size_t budget = 16000;
+    sd_arena arena, *a = &arena;
+    sd_arena_init(a, 0);
+    float *x = rand_floats(r, nx, 1.0f), *wt = rand_floats(r, (size_t)co * ci * 9, 0.5f);
+    float *bias = rand_floats(r, (size_t)co, 1.0f), *y = rand_floats(r, ny, 100.0f);
+    double *ref = new_doubles(ny);
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = ops_conv3x3_winograd_budget(a, budget, x, n, ci, h, w, wt, bias, co, y);
+    naive_conv(x, n, ci, h, w, wt, bias, co, &k3, h, w, ref);
+    double e = rel_err(y, ref, ny);
+    CHECK(rc == 0 && e <= TOL_GEMM, "winograd in chunks and bands: rc %d rel err %.3g", rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "winograd in chunks gives its scratch back");
+    /* the budget, plus each worker's row buffers [8, tw + 1] and alignment */
+    const size_t bound = (budget + (size_t)ops_workers() * 8 * 12) * sizeof(float) + 256;
+    CHECK(a->peak <= bound, "winograd in chunks within its budget: peak %zu of %zu bytes",
+          a->peak, bound);
+    sd_arena_free(a);
+    free(x), free(wt), free(bias), free(y), free(ref);
+}
+
 static void test_conv(rng *r)
 {
     sd_arena a;
@@ -102,10 +138,13 @@ static void test_conv(rng *r)
         {1, 4, 5, 5, 3, {5, 5, 1, 2, 2, 2, 2}, 1},
         {1, 8, 3, 3, 5, op_conv_params(3, 1, 0), 1},        /* valid conv down to 1x1 */
         {2, 5, 33, 35, 3, k3, 1},   /* Winograd F(2x2, 3x3): odd sizes cut the last tiles */
-        {1, 4, 32, 32, 6, k3, 0},   /* Winograd at its smallest image, no bias */
+        {1, 4, 32, 32, 6, k3, 0},   /* Winograd, no bias */
+        {2, 6, 16, 16, 5, k3, 1},   /* Winograd at its smallest image (fp32: 16x16) */
+        {1, 3, 15, 17, 4, k3, 1},   /* just under 16x16 per side, 255 pixels: im2col */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv(r, &a, &cases[i]);
+    check_winograd_chunks(r);
 
     /* A big conv: im2col in bands, scratch bounded near 64 MB rather than 9*ci*h*w
      * floats (here 288 MB unbanded), and the bands still give the right answer. */
@@ -308,7 +347,7 @@ static double no_tail(double x)
 
 /* erfc(z) has relative condition ~2z^2 in its tail, and z = x / sqrt 2 carries two
  * float roundings (the constant and the product): 2 z^2 * 2^-23 = x^2 * 2^-23. */
-static double gelu_tail(double x) { return x * x * ldexp(1.0, -23); }
+static double gelu_tail_tol(double x) { return x * x * ldexp(1.0, -23); }
 
 static double silu_ref(double x) { return x / (1.0 + exp(-x)); }
 
@@ -340,7 +379,7 @@ static void test_activations(rng *r)
      * SiLU, x ~ -13 for GELU). */
     double e = sweep_err(op_silu, silu_ref, no_tail, -80.0f, 100.0f);
     CHECK(e <= 1.0, "silu per value over [-80, 100]: %.3g of tolerance", e);
-    e = sweep_err(op_gelu_erf, gelu_ref, gelu_tail, -12.0f, 100.0f);
+    e = sweep_err(op_gelu_erf, gelu_ref, gelu_tail_tol, -12.0f, 100.0f);
     CHECK(e <= 1.0, "gelu_erf per value over [-12, 100]: %.3g of tolerance", e);
 
     memcpy(y, x, n * sizeof *y);
@@ -676,6 +715,73 @@ static void test_timestep_embedding(const char *shared)
     st_close(f);
 }
 
+/* ---- the element-wise kernels' builds -------------------------------------------- */
+
+/* The GELU / GEGLU and norm bodies built for AVX2 and AVX-512 (kernels_simd.h) give the
+ * same bits as their baseline build (compiled into this test), whichever the dispatch
+ * picks; each build the CPU runs is checked, odd lengths included. */
+static void test_kernel_builds(rng *r)
+{
+    typedef struct {
+        const char *name;
+        int runs;
+        void (*geglu)(void *, int, int, int);
+        void (*gelu)(float *, size_t);
+        void (*group_norm)(void *, int, int, int);
+        void (*layer_norm)(void *, int, int, int);
+    } build;
+    const build builds[] = {
+#ifdef SD_HAVE_AVX2
+        {"avx2", ops_have_avx2(), ops_geglu_range_avx2, ops_gelu_serial_avx2,
+         ops_group_norm_range_avx2, ops_layer_norm_range_avx2},
+#endif
+#ifdef SD_HAVE_AVX512
+        {"avx512", ops_have_avx512(), ops_geglu_range_avx512, ops_gelu_serial_avx512,
+         ops_group_norm_range_avx512, ops_layer_norm_range_avx512},
+#endif
+        {"none", 0, NULL, NULL, NULL, NULL},
+    };
+    const int rows = 7, d = 333, c = 6, hw = 97, groups = 3;   /* odd: tails everywhere */
+    const size_t nx = (size_t)rows * 2 * d;
+    float *x = rand_floats(r, nx, 8.0f);
+    float *gamma = rand_floats(r, (size_t)d, 2.0f), *beta = rand_floats(r, (size_t)d, 1.0f);
+    float *ref = malloc(nx * sizeof *ref), *got = malloc(nx * sizeof *got);
+    if (!ref || !got)
+        exit(2);
+    for (size_t b = 0; b + 1 < sizeof builds / sizeof builds[0]; b++) {
+        if (!builds[b].runs)
+            continue;
+        geglu_args ga = {x, d, ref};
+        geglu_range(&ga, 0, 0, rows);
+        ga.y = got;
+        builds[b].geglu(&ga, 0, 0, rows);
+        CHECK(memcmp(ref, got, (size_t)rows * d * sizeof *ref) == 0, "%s geglu bit-identical",
+              builds[b].name);
+
+        memcpy(ref, x, nx * sizeof *ref);
+        memcpy(got, x, nx * sizeof *got);
+        gelu_serial(ref, nx - 5);
+        builds[b].gelu(got, nx - 5);
+        CHECK(memcmp(ref, got, nx * sizeof *ref) == 0, "%s gelu bit-identical", builds[b].name);
+
+        for (int silu = 0; silu <= 1; silu++) {
+            group_norm_args gn = {x, c, hw, groups, silu, 1e-5f, gamma, beta, ref};
+            group_norm_range(&gn, 0, 0, 2 * groups);   /* a batch of 2 */
+            gn.y = got;
+            builds[b].group_norm(&gn, 0, 0, 2 * groups);
+            CHECK(memcmp(ref, got, (size_t)2 * c * hw * sizeof *ref) == 0,
+                  "%s group norm (silu %d) bit-identical", builds[b].name, silu);
+        }
+        layer_norm_args ln = {x, d, 1e-5f, gamma, beta, ref};
+        layer_norm_range(&ln, 0, 0, rows);
+        ln.y = got;
+        builds[b].layer_norm(&ln, 0, 0, rows);
+        CHECK(memcmp(ref, got, (size_t)rows * d * sizeof *ref) == 0,
+              "%s layer norm bit-identical", builds[b].name);
+    }
+    free(x), free(gamma), free(beta), free(ref), free(got);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
@@ -685,6 +791,7 @@ int main(int argc, char **argv)
     test_layer_norm(&r);
     test_linear(&r);
     test_activations(&r);
+    test_kernel_builds(&r);
     test_attention(&r);
     test_layout(&r);
     test_upsample(&r);

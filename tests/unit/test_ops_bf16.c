@@ -12,10 +12,14 @@
  *    transform U and the input transform V rounded), |U| <= 2.25 max|w| (G's rows sum to
  *    at most 1.5 in magnitude, applied twice), |V| <= 4 max|x| (Bᵀ's rows: 2, twice); the
  *    output transform adds up to 9 of those sums, whose independent errors add as √9 = 3.
+ *  - GEGLU then linear: as linear with a = value · gelu(gate) (max|a| measured), plus the
+ *    fp32 gelu's own error (within 1.2e-6 relative, elementwise.c) on every term.
  *  - attention: a score's error from q·kᵀ (K = d, R = 2, q scaled by 1/√d first) shifts
  *    each probability by a relative exp(δs) - 1 ≈ δs, and P itself and v are rounded
  *    (2u); an output is a convex combination of v's rows, so |Δout| <= max|v| ·
- *    (6σ_s + 2u) as a worst case, not a random walk. */
+ *    (6σ_s + 2u) as a worst case, not a random walk. The online softmax over key blocks
+ *    (attention_bf16.c) adds only fp32 rescalings by exp(m - m') (a few ulp per block,
+ *    under the nk · 2^-23 allowed for the sums). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,10 +45,10 @@ static double sigma(int roundings, double k, double amax, double bmax)
 }
 
 /* The worst error seen per kind, as a fraction of its tolerance, printed at the end. */
-enum { SEEN_IM2COL, SEEN_WINOGRAD, SEEN_LINEAR, SEEN_ATTENTION, SEEN_KINDS };
+enum { SEEN_IM2COL, SEEN_WINOGRAD, SEEN_LINEAR, SEEN_GEGLU, SEEN_ATTENTION, SEEN_KINDS };
 static double seen[SEEN_KINDS];
 static const char *const seen_name[SEEN_KINDS] = {"conv im2col", "conv winograd", "linear",
-                                                  "attention"};
+                                                  "geglu linear", "attention"};
 
 static void saw(int kind, double e)
 {
@@ -155,6 +159,58 @@ static void test_linear(ops_bf16_isa isa, rng *r)
     sd_arena_free(&a);
 }
 
+/* ---- GEGLU then linear -------------------------------------------------------------------- */
+
+#define GELU_REL 1.2e-6   /* gelu_erf1's relative error bound (elementwise.c) */
+
+static void check_geglu(ops_bf16_isa isa, rng *r, sd_arena *a, int rows, int d, int out,
+                        int has_bias)
+{
+    float *x = rand_floats(r, (size_t)rows * 2 * d, 3.0f);   /* gates over gelu's bend */
+    float *wt = rand_floats(r, (size_t)out * d, 0.5f);
+    float *bias = has_bias ? rand_floats(r, (size_t)out, 1.0f) : NULL;
+    float *y = rand_floats(r, (size_t)rows * out, 100.0f);
+    double *g = xmalloc((size_t)rows * d * sizeof *g), *ref = xmalloc((size_t)rows * out * sizeof *ref);
+    uint16_t *wp = xmalloc(ops_bf16_linear_weight_size(d, out) * sizeof *wp);
+    ops_bf16_pack_linear_weight(wt, d, out, wp);
+    double gmax = 0.0;
+    for (int i = 0; i < rows; i++)
+        for (int c = 0; c < d; c++) {
+            const double v = x[(size_t)i * 2 * d + c], t = x[(size_t)i * 2 * d + d + c];
+            g[(size_t)i * d + c] = v * 0.5 * t * (1.0 + erf(t / sqrt(2.0)));
+            gmax = fmax(gmax, fabs(g[(size_t)i * d + c]));
+        }
+    for (int i = 0; i < rows; i++)
+        for (int o = 0; o < out; o++) {
+            double s = bias ? bias[o] : 0.0;
+            for (int c = 0; c < d; c++)
+                s += g[(size_t)i * d + c] * wt[(size_t)o * d + c];
+            ref[(size_t)i * out + o] = s;
+        }
+    const double tol = SIGMAS * sigma(2, d, gmax, 0.5) + (d + 1) * ldexp(1.0, -23) * d * gmax * 0.5 +
+                       GELU_REL * d * gmax * 0.5;
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = op_geglu_linear_bf16(a, isa, x, rows, d, wp, bias, out, y);
+    const double e = worst(y, ref, (size_t)rows * out, tol);
+    CHECK(rc == 0 && e <= 1.0, "%s geglu linear %dx%d -> %d bias%d: rc %d, error %.3g of the tolerance",
+          ops_bf16_isa_name(isa), rows, d, out, has_bias, rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "bf16 geglu linear gives its scratch back");
+    saw(SEEN_GEGLU, e);
+    free(x), free(wt), free(bias), free(y), free(g), free(ref), free(wp);
+}
+
+static void test_geglu(ops_bf16_isa isa, rng *r)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    /* d: one value, a tail under 16 lanes, 16 exactly, several blocks and a tail, SD's 1280 */
+    const int shapes[][4] = {{1, 1, 1, 0}, {3, 5, 7, 1}, {17, 16, 33, 1}, {64, 40, 48, 0},
+                             {130, 100, 70, 1}, {70, 1280, 320, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+        check_geglu(isa, r, &a, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
+    sd_arena_free(&a);
+}
+
 /* ---- attention ------------------------------------------------------------------------- */
 
 static void check_attention(ops_bf16_isa isa, rng *r, sd_arena *a, int nq, int nk, int heads,
@@ -187,6 +243,9 @@ static void test_attention(ops_bf16_isa isa, rng *r)
         {1, 1, 1, 8, 0},    {6, 64, 1, 40, 0},  {64, 77, 8, 40, 0},   /* cross-attention */
         {77, 77, 4, 16, 1}, /* CLIP causal */   {130, 130, 2, 80, 0}, {9, 300, 1, 160, 0},
         {70, 33, 3, 7, 1},  {256, 256, 1, 512, 0},                     /* the VAE's one head */
+        /* several key blocks of the online softmax (256 keys each): whole, partial, causal
+         * rows whose keys end inside a block or before it */
+        {70, 512, 2, 40, 0}, {130, 1100, 1, 24, 0}, {300, 600, 2, 40, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_attention(isa, r, &a, cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4]);
@@ -198,6 +257,7 @@ static void test_isa(ops_bf16_isa isa, rng *r)
     memset(seen, 0, sizeof seen);
     test_conv(isa, r);
     test_linear(isa, r);
+    test_geglu(isa, r);
     test_attention(isa, r);
     for (int i = 0; i < SEEN_KINDS; i++)
         printf("%s %s: worst error %.3f of its tolerance\n", ops_bf16_isa_name(isa), seen_name[i],

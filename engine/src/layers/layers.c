@@ -184,7 +184,11 @@ sd_status sd_geglu_ff_forward(const sd_geglu_ff *ff, const sd_layer_ctx *ctx, co
     if (!proj || !gated)
         return out_of_scratch(&ff->proj.p, ctx, mark, "the feed-forward", err);
     sd_status s = sd_linear_forward(&ff->proj, ctx, x, rows, proj, err);
-    if (s == SD_OK) {
+    if (s == SD_OK && ctx->precision == SD_LAYER_BF16 && ff->out.p.prepared) {
+        /* the gated values go straight into bf16 for the second product */
+        if (sd_geglu_out_forward_bf16(&ff->out, ctx, proj, rows, ff->inner, y) != 0)
+            return out_of_scratch(&ff->out.p, ctx, mark, "the feed-forward (bf16)", err);
+    } else if (s == SD_OK) {
         op_geglu(proj, rows, ff->inner, gated);   /* value · gelu_erf(gate) */
         s = sd_linear_forward(&ff->out, ctx, gated, rows, y, err);   /* [rows, dim] */
     }

@@ -79,6 +79,7 @@ typedef struct {
     sd_tensor bias;     /* [out]; numel 0 when the module has none */
     sd_tensor merged;   /* hook: replaces weight when numel > 0 (LoRA merged) */
     const sd_layer_prepared *prepared;   /* hook: bf16 layout, NULL when none */
+    int conv;           /* 1 when a Conv2d reads it (a 1x1 weight is a Linear's or a Conv2d's) */
 } sd_layer_params;
 
 typedef struct {

@@ -2,21 +2,14 @@
  * (layers_bf16.h has the contract). */
 #include "layers/layers_bf16.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/error.h"
+#include "core/spill.h"
 
-/* Where the packed weights' file lives: on disk, so that its pages can leave memory
- * (/tmp may be a tmpfs, whose pages stay in memory). */
-#define PACK_DIR "/var/tmp"
 #define PACK_ALIGN 64
 #define PREFIX_MAX 64
-/* Pixels per band of a 1x1 convolution run as a linear layer. */
-#define TOKEN_BAND 4096
 
 struct sd_layer_prepared {
     ops_bf16_isa isa;
@@ -26,9 +19,8 @@ struct sd_layer_prepared {
 
 struct sd_layers_bf16_pack {
     char prefix[PREFIX_MAX];
-    void *map;           /* the packed values, 64-byte aligned per layer */
-    size_t map_bytes;
-    int file_backed;     /* map is a shared file mapping (its pages can be given back) */
+    sd_spill map;        /* the packed values, 64-byte aligned per layer (its pages can be
+                            given back: core/spill.h) */
     int n_layers;
     sd_layer_prepared *layers;   /* [n_layers] */
 };
@@ -44,7 +36,8 @@ static size_t packed_elems(const sd_layer_params *p, int *conv)
     const sd_tensor *t = effective(p);
     const int out = (int)t->shape[0], in = (int)t->shape[1];
     const int kh = t->ndim == 4 ? (int)t->shape[2] : 1, kw = t->ndim == 4 ? (int)t->shape[3] : 1;
-    *conv = kh * kw > 1;
+    /* a Conv2d's, 1x1 included: it reads the image [ci, hw] as the cols operand in place */
+    *conv = p->conv;
     return *conv ? ops_bf16_conv_weight_size(out, in, kh, kw) : ops_bf16_linear_weight_size(in, out);
 }
 
@@ -63,16 +56,6 @@ typedef struct {
     sd_status status;
     sd_error *err;
 } pack_job;
-
-/* MADV_DONTNEED over the whole pages inside [p, p + bytes) of a shared file mapping. */
-static void release_range(void *p, size_t bytes)
-{
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    const uintptr_t lo = ((uintptr_t)p + page - 1) / page * page;
-    const uintptr_t hi = ((uintptr_t)p + bytes) / page * page;
-    if (hi > lo)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
 
 static void measure_one(void *user, sd_layer_params *p)
 {
@@ -100,7 +83,7 @@ static void pack_one(void *user, sd_layer_params *p)
     sd_layer_prepared *prep = &j->pack->layers[j->count++];
     prep->isa = j->isa;
     prep->conv = conv;
-    prep->data = (uint16_t *)((char *)j->pack->map + j->bytes);
+    prep->data = (uint16_t *)((char *)j->pack->map.data + j->bytes);
     j->bytes += aligned(elems * sizeof(uint16_t));
     if (conv)
         ops_bf16_pack_conv_weight(f32, (int)t->shape[0], (int)t->shape[1], (int)t->shape[2],
@@ -113,33 +96,13 @@ static void pack_one(void *user, sd_layer_params *p)
      * now: without this, packing a network would hold both at once (3.3 GB for SD 1.5). */
     if (t->name)
         sd_weights_release(j->w, t->name);
-    if (j->pack->file_backed)
-        release_range(prep->data, elems * sizeof(uint16_t));
+    sd_spill_release(&j->pack->map, prep->data, elems * sizeof(uint16_t));
 }
 
 static void clear_one(void *user, sd_layer_params *p)
 {
     (void)user;
     p->prepared = NULL;
-}
-
-/* The mapping: a shared mapping of an unlinked file in PACK_DIR, else anonymous. */
-static void *map_pack(size_t bytes, int *file_backed)
-{
-    *file_backed = 0;
-    int fd = open(PACK_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        void *p = MAP_FAILED;
-        if (ftruncate(fd, (off_t)bytes) == 0)
-            p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        close(fd);   /* the mapping keeps the file */
-        if (p != MAP_FAILED) {
-            *file_backed = 1;
-            return p;
-        }
-    }
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
 }
 
 sd_status sd_layers_prepare_bf16(sd_weights *w, const char *prefix, ops_bf16_isa isa,
@@ -161,8 +124,7 @@ sd_status sd_layers_prepare_bf16(sd_weights *w, const char *prefix, ops_bf16_isa
     }
     strcpy(pack->prefix, prefix);
     pack->n_layers = j.count;
-    pack->map_bytes = j.bytes;
-    if (!(pack->map = map_pack(j.bytes, &pack->file_backed))) {
+    if (sd_spill_map(&pack->map, j.bytes) != 0) {
         free(pack->layers);
         free(pack);
         return sd_fail(err, SD_ERR_NOMEM, "%s: cannot map %zu MB for the bf16 weights", prefix,
@@ -187,21 +149,20 @@ void sd_layers_bf16_free(sd_weights *w, sd_layers_bf16_pack *pack)
     if (!pack)
         return;
     sd_layer_each(w, pack->prefix, clear_one, NULL);
-    munmap(pack->map, pack->map_bytes);
+    sd_spill_unmap(&pack->map);
     free(pack->layers);
     free(pack);
 }
 
 void sd_layers_bf16_release(sd_layers_bf16_pack *pack)
 {
-    /* a shared file mapping only: on anonymous memory MADV_DONTNEED would zero the values */
-    if (pack && pack->file_backed)
-        madvise(pack->map, pack->map_bytes, MADV_DONTNEED);
+    if (pack)
+        sd_spill_release(&pack->map, pack->map.data, pack->map.bytes);
 }
 
 size_t sd_layers_bf16_bytes(const sd_layers_bf16_pack *pack)
 {
-    return pack ? pack->map_bytes : 0;
+    return pack ? pack->map.bytes : 0;
 }
 
 /* ---- forwards ---------------------------------------------------------------------------- */
@@ -214,31 +175,19 @@ int sd_linear_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const fl
     return op_linear_bf16(ctx->arena, prep->isa, x, rows, l->in, prep->data, bias, l->out, y);
 }
 
+int sd_geglu_out_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const float *proj,
+                              int rows, int d, float *y)
+{
+    const sd_layer_prepared *prep = l->p.prepared;
+    const float *bias = l->p.bias.numel > 0 ? l->p.bias.data : NULL;
+    return op_geglu_linear_bf16(ctx->arena, prep->isa, proj, rows, d, prep->data, bias, l->out,
+                                y);
+}
+
 int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx)
 {
     const sd_layer_prepared *prep = c->p.prepared;
-    const sd_conv_params *q = &c->params;
-    if (ctx->precision != SD_LAYER_BF16 || !prep)
-        return 0;
-    /* a 1x1 weight is packed for the token-major product: stride 1, no padding only */
-    return prep->conv || (q->stride == 1 && q->pad_top == 0 && q->pad_left == 0 &&
-                          q->pad_bottom == 0 && q->pad_right == 0);
-}
-
-/* dst[j, i] = src[i, j] for i < rows, j < cols; row strides lds and ldd. Tiled so reads
- * and writes stay within a few cache lines. */
-static void transpose_band(const float *src, int rows, int cols, size_t lds, float *dst,
-                           size_t ldd)
-{
-    enum { TILE = 32 };
-    for (int i0 = 0; i0 < rows; i0 += TILE)
-        for (int j0 = 0; j0 < cols; j0 += TILE) {
-            const int i1 = i0 + TILE < rows ? i0 + TILE : rows;
-            const int j1 = j0 + TILE < cols ? j0 + TILE : cols;
-            for (int i = i0; i < i1; i++)
-                for (int j = j0; j < j1; j++)
-                    dst[(size_t)j * ldd + i] = src[(size_t)i * lds + j];
-        }
+    return ctx->precision == SD_LAYER_BF16 && prep && prep->conv;   /* rows layout */
 }
 
 int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
@@ -246,28 +195,6 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
 {
     const sd_layer_prepared *prep = c->p.prepared;
     const float *bias = c->p.bias.numel > 0 ? c->p.bias.data : NULL;
-    if (prep->conv)
-        return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
-                              &c->params, y);
-    /* 1x1: y[b] = (x[b]ᵀ · Wᵀ)ᵀ, [co, hw] ← [hw, co] ← [hw, ci] ← [ci, hw], in bands of
-     * pixels so the token-major copies stay small at the VAE's 512² */
-    const int hw = h * w, band = hw < TOKEN_BAND ? hw : TOKEN_BAND;
-    const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
-    float *xt = sd_arena_floats(ctx->arena, (size_t)band * c->ci);   /* [band, ci] */
-    float *yt = sd_arena_floats(ctx->arena, (size_t)band * c->co);   /* [band, co] */
-    int rc = xt && yt ? 0 : -1;
-    for (int b = 0; b < n && rc == 0; b++) {
-        const float *xb = x + (size_t)b * c->ci * hw;
-        float *yb = y + (size_t)b * c->co * hw;
-        for (int p0 = 0; p0 < hw && rc == 0; p0 += band) {
-            const int np = hw - p0 < band ? hw - p0 : band;
-            transpose_band(xb + p0, c->ci, np, (size_t)hw, xt, (size_t)c->ci);
-            rc = op_linear_bf16(ctx->arena, prep->isa, xt, np, c->ci, prep->data, bias, c->co,
-                                yt);
-            if (rc == 0)
-                transpose_band(yt, np, c->co, (size_t)c->co, yb + p0, (size_t)hw);
-        }
-    }
-    sd_arena_reset(ctx->arena, mark);
-    return rc;
+    return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
+                          &c->params, y);
 }

@@ -3,11 +3,12 @@
  * (ops/ops_bf16.h), and the forwards that read it when the context's precision is
  * SD_LAYER_BF16.
  *
- * What is packed, decided by the bound weight's shape:
- *  - [out, in] and 1x1 [out, in, 1, 1]: the cols operand of Wᵀ (ops_bf16_pack_linear_weight).
- *    A 1x1 convolution (stride 1, no padding, as every one in SD) reads it too: the image is
- *    turned to tokens [hw, ci], multiplied as a linear layer, and turned back;
- *  - [co, ci, kh, kw] with a larger kernel: the rows operand (ops_bf16_pack_conv_weight).
+ * What is packed, decided by the layer that reads the weight (sd_layer_params.conv):
+ *  - a Linear's [out, in] (or [out, in, 1, 1]): the cols operand of Wᵀ
+ *    (ops_bf16_pack_linear_weight), the tokens [rows, in] rounded into the rows operand;
+ *  - a Conv2d's [co, ci, kh, kw], 1x1 included: the rows operand
+ *    (ops_bf16_pack_conv_weight); a 1x1 convolution reads the image [ci, hw] straight
+ *    into the cols operand (no token-major copies).
  * The packed copy has the bf16 size of the weight (as the fp16 checkpoint's), rounded from
  * the effective weight (merged, else bound) widened exactly; its fp16 pages in the
  * checkpoint are then never read for compute. A pass that changes the effective weight
@@ -47,6 +48,11 @@ int sd_linear_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const fl
                            int rows, float *y);
 int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
                            int h, int w, float *y);
+/* The feed-forward's GEGLU and its second linear layer l (prepared): y = l(value ·
+ * gelu_erf(gate)), proj [rows, 2 d] = value | gate, the gated values rounded straight to
+ * bf16 (op_geglu_linear_bf16). */
+int sd_geglu_out_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const float *proj,
+                              int rows, int d, float *y);
 /* 1 when sd_conv2d_forward_bf16 runs this convolution (else the fp32 path does). */
 int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx);
 

@@ -100,6 +100,7 @@ static sd_status conv2d_bind_key(sd_weights *w, sd_conv2d *c, int ci, int co,
     c->ci = ci;
     c->co = co;
     c->params = params;
+    c->p.conv = 1;
     record(w, &c->p);
     return SD_OK;
 }

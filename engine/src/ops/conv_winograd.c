@@ -30,9 +30,14 @@ typedef struct {
     int ty0, tb;         /* first tile row of the band, tile rows in the band */
     int cols;            /* n * tb * tw */
     size_t v_plane, m_plane;   /* floats between positions: ci (co) * cols_max + PLANE_PAD */
-    float *u;            /* [16, co, ci] */
+    /* the fp32 variant takes the output channels in chunks when U for all of them would
+     * not fit the scratch bound (1280-channel layers): o_base, the chunk's first channel,
+     * o_count its channels, co_chunk the most a chunk has (the stride of U's and M's
+     * planes); 0, 0, co with one chunk. The bf16 variant leaves o_base 0. */
+    int o_base, o_count, co_chunk;
+    float *u;            /* [16, co_chunk, ci] */
     float *v;            /* [16, ci, cols] */
-    float *m;            /* [16, co, cols] */
+    float *m;            /* [16, co_chunk (bf16: co), cols] */
     float *rows;         /* per worker [8, tw + 1]: input rows split even / odd, or the
                           * four output runs of a tile row */
     float *y;
@@ -43,102 +48,123 @@ typedef struct {
     uint16_t *ub;                  /* [16][co][ci_pad] */
     uint16_t *vb;                  /* [16] cols operands [ci, cols], vb_plane apart */
     size_t vb_plane;
+    float *vpair;                  /* per worker [2][16][vpair_plane]: two channels of V */
+    size_t vpair_plane;            /* cols_max + PLANE_PAD */
 } winograd;
 
-/* u[p] = (G g Gᵀ)[p / 4, p % 4] for one 3x3 kernel g,
- * G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]. */
-static void weight_tile(const float g[9], float u[POS])
+/* u[p][l] = (G g_l Gᵀ)[p / 4, p % 4] for WT_LANES 3x3 kernels g_l (lane l of g[t]),
+ * G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]: each operation in a loop over the lanes (innermost,
+ * a fixed trip count) so that it vectorises. The fp32 and bf16 weight transforms share it. */
+#define WT_LANES 16
+static void weight_tiles(const float g[9][WT_LANES], float u[POS][WT_LANES])
 {
-    float t[4][3];
-    for (int k = 0; k < 3; k++) {
-        t[0][k] = g[k];
-        t[1][k] = 0.5f * (g[k] + g[3 + k] + g[6 + k]);
-        t[2][k] = 0.5f * (g[k] - g[3 + k] + g[6 + k]);
-        t[3][k] = g[6 + k];
-    }
-    for (int i = 0; i < 4; i++) {
-        u[4 * i + 0] = t[i][0];
-        u[4 * i + 1] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-        u[4 * i + 2] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-        u[4 * i + 3] = t[i][2];
-    }
+    float t[4][3][WT_LANES];
+    for (int k = 0; k < 3; k++)
+        for (int l = 0; l < WT_LANES; l++) {
+            t[0][k][l] = g[k][l];
+            t[1][k][l] = 0.5f * (g[k][l] + g[3 + k][l] + g[6 + k][l]);
+            t[2][k][l] = 0.5f * (g[k][l] - g[3 + k][l] + g[6 + k][l]);
+            t[3][k][l] = g[6 + k][l];
+        }
+    for (int i = 0; i < 4; i++)
+        for (int l = 0; l < WT_LANES; l++) {
+            u[4 * i + 0][l] = t[i][0][l];
+            u[4 * i + 1][l] = 0.5f * (t[i][0][l] + t[i][1][l] + t[i][2][l]);
+            u[4 * i + 2][l] = 0.5f * (t[i][0][l] - t[i][1][l] + t[i][2][l]);
+            u[4 * i + 3][l] = t[i][2][l];
+        }
 }
 
-/* U[p, o, c] = weight_tile(weight[o, c])[p] for output channels o0..o1-1. */
+/* U[p, o, c] = (G weight[o_base + o, c] Gᵀ)[p] for the chunk's output channels o0..o1-1,
+ * WT_LANES input channels at a time: this runs on every weight of the layer
+ * once per call (one kernel at a time, scalar, it was 15 % of a 640-channel 32²
+ * convolution). */
 static void transform_weights(void *arg, int worker, int o0, int o1)
 {
     const winograd *wg = arg;
-    const size_t plane = (size_t)wg->co * wg->ci;
+    const size_t plane = (size_t)wg->co_chunk * wg->ci;
     (void)worker;
     for (int o = o0; o < o1; o++) {
-        for (int c = 0; c < wg->ci; c++) {
-            float u[POS];
-            weight_tile(wg->weight + ((size_t)o * wg->ci + c) * 9, u);
-            float *dst = wg->u + (size_t)o * wg->ci + c;
+        const float *src = wg->weight + (size_t)(wg->o_base + o) * wg->ci * 9;   /* [ci][9] */
+        for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {
+            const int lanes = wg->ci - c0 < WT_LANES ? wg->ci - c0 : WT_LANES;
+            float g[9][WT_LANES], u[POS][WT_LANES];
+            for (int l = 0; l < WT_LANES; l++)
+                for (int t = 0; t < 9; t++)
+                    g[t][l] = l < lanes ? src[(size_t)(c0 + l) * 9 + t] : 0.0f;
+            weight_tiles(g, u);
+            float *dst = wg->u + (size_t)o * wg->ci + c0;
             for (int p = 0; p < POS; p++)
-                dst[(size_t)p * plane] = u[p];
+                memcpy(dst + (size_t)p * plane, u[p], (size_t)lanes * sizeof *dst);
         }
     }
 }
 
-/* V[p, c, col] = (Bᵀ d B)[p / 4, p % 4] for input channels c0..c1-1 over the band,
+/* v_c[p * plane + col] = (Bᵀ d B)[p / 4, p % 4] for input channel c over the band,
  * Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. The four input rows under a tile row are
- * first split into even and odd columns of a zero-bordered copy, so the tile loop reads
- * and writes contiguous runs (it vectorises) and has no bounds checks. */
-static void transform_input(void *arg, int worker, int c0, int c1)
+ * first split into even and odd columns of a zero-bordered copy (even, odd: [4, tw + 1]),
+ * so the tile loop reads and writes contiguous runs (it vectorises) and has no bounds
+ * checks. */
+static void transform_channel(const winograd *wg, int c, float *even, float *odd,
+                              float *v_c, size_t plane)
 {
-    const winograd *wg = arg;
     const int h = wg->h, w = wg->w, tw = wg->tw, per_image = wg->tb * tw;
-    const size_t plane = wg->v_plane;
-    /* per worker: even / odd columns of the 4 rows, column -1 .. 2 tw, [2, 4, tw + 1] */
-    float *even = wg->rows + (size_t)worker * 8 * (tw + 1), *odd = even + 4 * (tw + 1);
-    for (int c = c0; c < c1; c++) {
-        for (int b = 0; b < wg->n; b++) {
-            const float *xc = wg->x + ((size_t)b * wg->ci + c) * h * w;   /* [h, w] */
-            float *dst = wg->v + (size_t)c * wg->cols + (size_t)b * per_image;
-            for (int ty = 0; ty < wg->tb; ty++) {
-                const int iy0 = 2 * (wg->ty0 + ty) - 1;
-                for (int r = 0; r < 4; r++) {
-                    float *e = even + (size_t)r * (tw + 1), *o = odd + (size_t)r * (tw + 1);
-                    const int iy = iy0 + r;
-                    const float *src = iy >= 0 && iy < h ? xc + (size_t)iy * w : NULL;
-                    for (int i = 0; i <= tw; i++) {   /* e[i] = column 2i - 1, o[i] = 2i */
-                        const int xe = 2 * i - 1, xo = 2 * i;
-                        e[i] = src && xe >= 0 && xe < w ? src[xe] : 0.0f;
-                        o[i] = src && xo < w ? src[xo] : 0.0f;
-                    }
+    for (int b = 0; b < wg->n; b++) {
+        const float *xc = wg->x + ((size_t)b * wg->ci + c) * h * w;   /* [h, w] */
+        float *dst = v_c + (size_t)b * per_image;
+        for (int ty = 0; ty < wg->tb; ty++) {
+            const int iy0 = 2 * (wg->ty0 + ty) - 1;
+            for (int r = 0; r < 4; r++) {
+                float *e = even + (size_t)r * (tw + 1), *o = odd + (size_t)r * (tw + 1);
+                const int iy = iy0 + r;
+                const float *src = iy >= 0 && iy < h ? xc + (size_t)iy * w : NULL;
+                for (int i = 0; i <= tw; i++) {   /* e[i] = column 2i - 1, o[i] = 2i */
+                    const int xe = 2 * i - 1, xo = 2 * i;
+                    e[i] = src && xe >= 0 && xe < w ? src[xe] : 0.0f;
+                    o[i] = src && xo < w ? src[xo] : 0.0f;
                 }
-                float *restrict out = dst + (size_t)ty * tw;
-                const float *restrict e0 = even, *restrict e1 = even + (tw + 1);
-                const float *restrict e2 = even + 2 * (tw + 1), *restrict e3 = even + 3 * (tw + 1);
-                const float *restrict o0 = odd, *restrict o1 = odd + (tw + 1);
-                const float *restrict o2 = odd + 2 * (tw + 1), *restrict o3 = odd + 3 * (tw + 1);
-                for (int tx = 0; tx < tw; tx++) {
-                    /* d[r] = row r, columns 2tx-1 .. 2tx+2: e[tx], o[tx], e[tx+1], o[tx+1] */
-                    float t[4][4];
-                    const float d0[4] = {e0[tx], o0[tx], e0[tx + 1], o0[tx + 1]};
-                    const float d1[4] = {e1[tx], o1[tx], e1[tx + 1], o1[tx + 1]};
-                    const float d2[4] = {e2[tx], o2[tx], e2[tx + 1], o2[tx + 1]};
-                    const float d3[4] = {e3[tx], o3[tx], e3[tx + 1], o3[tx + 1]};
-                    for (int q = 0; q < 4; q++) {
-                        t[0][q] = d0[q] - d2[q];
-                        t[1][q] = d1[q] + d2[q];
-                        t[2][q] = d2[q] - d1[q];
-                        t[3][q] = d1[q] - d3[q];
-                    }
-                    for (int i = 0; i < 4; i++) {
-                        out[(size_t)(4 * i + 0) * plane + tx] = t[i][0] - t[i][2];
-                        out[(size_t)(4 * i + 1) * plane + tx] = t[i][1] + t[i][2];
-                        out[(size_t)(4 * i + 2) * plane + tx] = t[i][2] - t[i][1];
-                        out[(size_t)(4 * i + 3) * plane + tx] = t[i][1] - t[i][3];
-                    }
+            }
+            float *restrict out = dst + (size_t)ty * tw;
+            const float *restrict e0 = even, *restrict e1 = even + (tw + 1);
+            const float *restrict e2 = even + 2 * (tw + 1), *restrict e3 = even + 3 * (tw + 1);
+            const float *restrict o0 = odd, *restrict o1 = odd + (tw + 1);
+            const float *restrict o2 = odd + 2 * (tw + 1), *restrict o3 = odd + 3 * (tw + 1);
+            for (int tx = 0; tx < tw; tx++) {
+                /* d[r] = row r, columns 2tx-1 .. 2tx+2: e[tx], o[tx], e[tx+1], o[tx+1] */
+                float t[4][4];
+                const float d0[4] = {e0[tx], o0[tx], e0[tx + 1], o0[tx + 1]};
+                const float d1[4] = {e1[tx], o1[tx], e1[tx + 1], o1[tx + 1]};
+                const float d2[4] = {e2[tx], o2[tx], e2[tx + 1], o2[tx + 1]};
+                const float d3[4] = {e3[tx], o3[tx], e3[tx + 1], o3[tx + 1]};
+                for (int q = 0; q < 4; q++) {
+                    t[0][q] = d0[q] - d2[q];
+                    t[1][q] = d1[q] + d2[q];
+                    t[2][q] = d2[q] - d1[q];
+                    t[3][q] = d1[q] - d3[q];
+                }
+                for (int i = 0; i < 4; i++) {
+                    out[(size_t)(4 * i + 0) * plane + tx] = t[i][0] - t[i][2];
+                    out[(size_t)(4 * i + 1) * plane + tx] = t[i][1] + t[i][2];
+                    out[(size_t)(4 * i + 2) * plane + tx] = t[i][2] - t[i][1];
+                    out[(size_t)(4 * i + 3) * plane + tx] = t[i][1] - t[i][3];
                 }
             }
         }
     }
 }
 
-/* y[b, o, 2ty + i, 2tx + j] = (Aᵀ m A)[i, j] + bias[o] for output channels o0..o1-1,
+/* V[p, c, col] for input channels c0..c1-1 of the band (transform_channel). */
+static void transform_input(void *arg, int worker, int c0, int c1)
+{
+    const winograd *wg = arg;
+    /* per worker: even / odd columns of the 4 rows, column -1 .. 2 tw, [2, 4, tw + 1] */
+    float *even = wg->rows + (size_t)worker * 8 * (wg->tw + 1), *odd = even + 4 * (wg->tw + 1);
+    for (int c = c0; c < c1; c++)
+        transform_channel(wg, c, even, odd, wg->v + (size_t)c * wg->cols, wg->v_plane);
+}
+
+/* y[b, o_base + o, 2ty + i, 2tx + j] = (Aᵀ m A)[i, j] + bias[o_base + o] for the chunk's
+ * output channels o0..o1-1 (m holds the chunk's),
  * Aᵀ = [1 1 1 0; 0 1 -1 -1]; the last row / column of a tile past the image is dropped.
  * A tile row is computed into four runs (y[i, j] for every tile), which vectorises, then
  * interleaved into the two image rows. */
@@ -150,9 +176,10 @@ static void transform_output(void *arg, int worker, int o0, int o1)
     float *y00 = wg->rows + (size_t)worker * 8 * (tw + 1);   /* [4, tw], within the worker's rows */
     float *y01 = y00 + tw, *y10 = y00 + 2 * tw, *y11 = y00 + 3 * tw;
     for (int o = o0; o < o1; o++) {
-        const float bias = wg->bias ? wg->bias[o] : 0.0f;
+        const int oc = wg->o_base + o;   /* the channel of y */
+        const float bias = wg->bias ? wg->bias[oc] : 0.0f;
         for (int b = 0; b < wg->n; b++) {
-            float *yc = wg->y + ((size_t)b * wg->co + o) * h * w;   /* [h, w] */
+            float *yc = wg->y + ((size_t)b * wg->co + oc) * h * w;   /* [h, w] */
             const float *src = wg->m + (size_t)o * wg->cols + (size_t)b * per_image;
             for (int ty = 0; ty < wg->tb; ty++) {
                 const float *restrict m = src + (size_t)ty * tw;
@@ -193,33 +220,68 @@ static void transform_output(void *arg, int worker, int o0, int o1)
     }
 }
 
-/* M[p] = U[p] · V[p]: [co, cols] = [co, ci] · [ci, cols] at tile positions p0..p1-1. */
+/* M[p] = U[p] · V[p]: [o_count, cols] = [o_count, ci] · [ci, cols] at tile positions
+ * p0..p1-1. */
 static void multiply_positions(void *arg, int worker, int p0, int p1)
 {
     const winograd *wg = arg;
     (void)worker;
     for (int p = p0; p < p1; p++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, wg->co, wg->cols, wg->ci, 1.0f,
-                    wg->u + (size_t)p * wg->co * wg->ci, wg->ci, wg->v + (size_t)p * wg->v_plane,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, wg->o_count, wg->cols, wg->ci,
+                    1.0f, wg->u + (size_t)p * wg->co_chunk * wg->ci, wg->ci,
+                    wg->v + (size_t)p * wg->v_plane,
                     wg->cols, 0.0f, wg->m + (size_t)p * wg->m_plane, wg->cols);
+}
+
+/* Output channels per chunk of the fp32 variant: all of them when U [16, co, ci] and one
+ * tile row of the batch fit the scratch bound (`budget` floats); else chunks of a multiple
+ * of 16 channels whose U takes at most half of it (the rest for the bands of V and M),
+ * as even as that allows. 0 when not even 16 channels fit. */
+static int chunk_channels(int n, int ci, int co, int w, size_t budget)
+{
+    const size_t cols_min = (size_t)n * ((w + 1) / 2);   /* one tile row of the batch */
+    const size_t pads = (size_t)2 * POS * PLANE_PAD;
+#define FITS(cc) ((size_t)POS * (cc) * ci + (size_t)POS * (ci + (cc)) * cols_min + pads <= budget)
+    if (FITS(co))
+        return co;
+    int cc = (int)(budget / 2 / ((size_t)POS * ci)) / 16 * 16;
+    if (cc > co)
+        cc = co / 16 * 16;
+    while (cc >= 16 && !FITS(cc))
+        cc -= 16;
+#undef FITS
+    if (cc < 16)
+        return 0;
+    const int chunks = (co + cc - 1) / cc;
+    return ((co + chunks - 1) / chunks + 15) / 16 * 16;   /* <= cc, a multiple of 16 */
 }
 
 int ops_winograd_fits(int n, int ci, int co, int h, int w)
 {
-    const size_t u = (size_t)POS * co * ci, per_col = (size_t)POS * (ci + co);
-    const size_t cols_min = (size_t)n * ((w + 1) / 2);   /* one tile row of the batch */
-    return (size_t)h * w >= OPS_WINOGRAD_MIN_HW &&
-           u + per_col * cols_min + 2 * POS * PLANE_PAD <= OPS_WINOGRAD_MAX_FLOATS;
+    return (size_t)h * w >= OPS_WINOGRAD_FP32_MIN_HW &&
+           chunk_channels(n, ci, co, w, OPS_WINOGRAD_MAX_FLOATS) > 0;
 }
 
 int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int w,
                          const float *weight, const float *bias, int co, float *y)
 {
+    return ops_conv3x3_winograd_budget(a, OPS_WINOGRAD_MAX_FLOATS, x, n, ci, h, w, weight, bias,
+                                       co, y);
+}
+
+int ops_conv3x3_winograd_budget(sd_arena *a, size_t budget, const float *x, int n, int ci,
+                                int h, int w, const float *weight, const float *bias, int co,
+                                float *y)
+{
     const int th = (h + 1) / 2, tw = (w + 1) / 2, workers = ops_workers();
-    const size_t u_floats = (size_t)POS * co * ci, per_col = (size_t)POS * (ci + co);
+    int cc = chunk_channels(n, ci, co, w, budget);
+    if (cc <= 0)   /* past the budget (a caller that did not ask): the smallest chunk */
+        cc = co < 16 ? co : 16;
+    const size_t u_floats = (size_t)POS * cc * ci, per_col = (size_t)POS * (ci + cc);
     const size_t pads = (size_t)2 * POS * PLANE_PAD;
-    /* tile rows per band: as many as fit beside U (ops_winograd_fits checked that one does) */
-    size_t tb = (OPS_WINOGRAD_MAX_FLOATS - u_floats - pads) / (per_col * (size_t)n * tw);
+    /* tile rows per band: as many as fit beside U (chunk_channels checked that one does) */
+    size_t tb = u_floats + pads < budget ? (budget - u_floats - pads) / (per_col * (size_t)n * tw)
+                                         : 1;
     if (tb < 1)
         tb = 1;
     if (tb > (size_t)th)
@@ -229,12 +291,12 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
     sd_arena_mark mark = sd_arena_get_mark(a);
     winograd wg = {
         .x = x, .weight = weight, .bias = bias, .n = n, .ci = ci, .h = h, .w = w, .co = co,
-        .tw = tw,
-        .u = sd_arena_floats(a, u_floats),                     /* [16, co, ci] */
+        .tw = tw, .o_count = cc, .co_chunk = cc,
+        .u = sd_arena_floats(a, u_floats),                     /* [16, cc, ci] */
         .v_plane = (size_t)ci * cols_max + PLANE_PAD,
-        .m_plane = (size_t)co * cols_max + PLANE_PAD,
+        .m_plane = (size_t)cc * cols_max + PLANE_PAD,
         .v = sd_arena_floats(a, (size_t)POS * ((size_t)ci * cols_max + PLANE_PAD)),
-        .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
+        .m = sd_arena_floats(a, (size_t)POS * ((size_t)cc * cols_max + PLANE_PAD)),
         .rows = sd_arena_floats(a, (size_t)workers * 8 * (tw + 1)),
         .y = y,
     };
@@ -242,15 +304,22 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
         sd_arena_reset(a, mark);
         return -1;
     }
-    ops_parallel_for(workers, co, transform_weights, &wg);
+    if (cc == co)   /* one chunk: U once for every band */
+        ops_parallel_for(workers, co, transform_weights, &wg);
     for (int ty0 = 0; ty0 < th; ty0 += (int)tb) {
         wg.ty0 = ty0;
         wg.tb = th - ty0 < (int)tb ? th - ty0 : (int)tb;
         wg.cols = n * wg.tb * tw;
         ops_parallel_for(workers, ci, transform_input, &wg);
-        /* the 16 position GEMMs are independent: one worker takes whole GEMMs */
-        ops_parallel_for(workers, POS, multiply_positions, &wg);
-        ops_parallel_for(workers, co, transform_output, &wg);
+        for (int o0 = 0; o0 < co; o0 += cc) {
+            wg.o_base = o0;
+            wg.o_count = co - o0 < cc ? co - o0 : cc;
+            if (cc < co)   /* U again per band: with 1280 channels the image is one band */
+                ops_parallel_for(workers, wg.o_count, transform_weights, &wg);
+            /* the 16 position GEMMs are independent: one worker takes whole GEMMs */
+            ops_parallel_for(workers, POS, multiply_positions, &wg);
+            ops_parallel_for(workers, wg.o_count, transform_output, &wg);
+        }
     }
     sd_arena_reset(a, mark);
     return 0;
@@ -258,8 +327,9 @@ int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int 
 
 /* ---- bf16: U and V rounded to bf16, the 16 products by the bf16 kernel ------------------ */
 
-/* Ub[p, o, c] = bf16(weight_tile(g)[p]), g the bf16 weight widened (exactly); the transform
- * itself runs in fp32 and its result is rounded once. */
+/* Ub[p, o, c] = bf16(weight_tiles(g)[p]), g the bf16 weight widened (exactly); the transform
+ * itself runs in fp32 and its result is rounded once. WT_LANES input channels at a time
+ * (the tail zero-filled): this runs once per call, on every weight of the layer. */
 static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
 {
     const winograd *wg = arg;
@@ -269,27 +339,47 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
         for (int p = 0; p < POS; p++)   /* the k padding of each row */
             memset(wg->ub + p * plane + (size_t)o * wg->ci_pad + wg->ci, 0,
                    (size_t)(wg->ci_pad - wg->ci) * sizeof *wg->ub);
-        for (int c = 0; c < wg->ci; c++) {
-            float g[9], u[POS];
-            const uint16_t *src = wg->weight_bf16 + (size_t)o * ld + (size_t)c * 9;
-            for (int t = 0; t < 9; t++)
-                g[t] = f32_from_bits((uint32_t)src[t] << 16);
-            weight_tile(g, u);
-            uint16_t *dst = wg->ub + (size_t)o * wg->ci_pad + c;
+        const uint16_t *src = wg->weight_bf16 + (size_t)o * ld;   /* [ci][9] */
+        for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {
+            const int lanes = wg->ci - c0 < WT_LANES ? wg->ci - c0 : WT_LANES;
+            float g[9][WT_LANES], u[POS][WT_LANES];
+            uint16_t b[POS][WT_LANES];
+            for (int l = 0; l < WT_LANES; l++)
+                for (int t = 0; t < 9; t++)
+                    g[t][l] = l < lanes ? f32_from_bits((uint32_t)src[(size_t)(c0 + l) * 9 + t] << 16)
+                                        : 0.0f;
+            weight_tiles(g, u);
             for (int p = 0; p < POS; p++)
-                dst[(size_t)p * plane] = ops_bf16_round(u[p]);
+                for (int l = 0; l < WT_LANES; l++)
+                    b[p][l] = ops_bf16_round(u[p][l]);
+            uint16_t *dst = wg->ub + (size_t)o * wg->ci_pad + c0;
+            for (int p = 0; p < POS; p++)
+                memcpy(dst + (size_t)p * plane, b[p], (size_t)lanes * sizeof *dst);
         }
     }
 }
 
-/* Vb[p] = V[p] [ci, cols] in the cols layout, positions p0..p1-1. */
-static void pack_positions(void *arg, int worker, int p0, int p1)
+/* Vb[p] = V[p] [ci, cols] in the cols layout, for channel pairs q0..q1-1 (channels 2q,
+ * 2q + 1): the pair's 16 transformed rows go through the worker's own fp32 scratch
+ * [2][16][cols_max] (it stays in cache) straight into pair row q of every position, so
+ * the band's fp32 V never travels through memory. */
+static void transform_pack_pairs(void *arg, int worker, int q0, int q1)
 {
     const winograd *wg = arg;
-    (void)worker;
-    for (int p = p0; p < p1; p++)
-        ops_bf16_pack_cols(wg->v + (size_t)p * wg->v_plane, wg->ci, wg->cols, (size_t)wg->cols,
-                           wg->vb + (size_t)p * wg->vb_plane);
+    float *even = wg->rows + (size_t)worker * 8 * (wg->tw + 1), *odd = even + 4 * (wg->tw + 1);
+    const size_t block = (size_t)wg->ci_pad * OPS_BF16_NBLOCK, plane = wg->vpair_plane;
+    float *pair = wg->vpair + (size_t)worker * 2 * POS * plane;   /* [2][16][plane] */
+    for (int q = q0; q < q1; q++) {
+        const int c0 = 2 * q, has1 = c0 + 1 < wg->ci;
+        float *v0 = pair, *v1 = pair + POS * plane;
+        transform_channel(wg, c0, even, odd, v0, plane);
+        if (has1)
+            transform_channel(wg, c0 + 1, even, odd, v1, plane);
+        for (int p = 0; p < POS; p++)
+            ops_bf16_pack_pair(v0 + (size_t)p * plane, has1 ? v1 + (size_t)p * plane : NULL,
+                               wg->cols, wg->vb + (size_t)p * wg->vb_plane +
+                                             (size_t)q * 2 * OPS_BF16_NBLOCK, block);
+    }
 }
 
 static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
@@ -303,17 +393,19 @@ static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
                              (size_t)wg->cols, 0);
 }
 
-/* Bytes of the bf16 variant's scratch: Ub, and per column of a band V (fp32), Vb, M. */
+/* Bytes of the bf16 variant's scratch: Ub, and per column of a band Vb, M and each
+ * worker's two channels of V (fp32). */
 static size_t bf16_fixed_bytes(int ci, int co)
 {
     return (size_t)POS * co * ops_bf16_kpad(ci) * sizeof(uint16_t) +
-           (size_t)POS * (2 * PLANE_PAD * sizeof(float) +
+           (size_t)POS * ((2 * (size_t)ops_workers() + 1) * PLANE_PAD * sizeof(float) +
                           (size_t)ops_bf16_kpad(ci) * OPS_BF16_NBLOCK * sizeof(uint16_t));
 }
 
 static size_t bf16_col_bytes(int ci, int co)
 {
-    return (size_t)POS * ((ci + co) * sizeof(float) + (size_t)ops_bf16_kpad(ci) * sizeof(uint16_t));
+    return (size_t)POS * ((2 * (size_t)ops_workers() + co) * sizeof(float) +
+                          (size_t)ops_bf16_kpad(ci) * sizeof(uint16_t));
 }
 
 int ops_winograd_bf16_fits(int n, int ci, int co, int h, int w)
@@ -341,9 +433,9 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
     sd_arena_mark mark = sd_arena_get_mark(a);
     winograd wg = {
         .x = x, .bias = bias, .n = n, .ci = ci, .h = h, .w = w, .co = co, .tw = tw,
-        .v_plane = (size_t)ci * cols_max + PLANE_PAD,
+        .vpair_plane = cols_max + PLANE_PAD,   /* no V: transform_pack_pairs */
         .m_plane = (size_t)co * cols_max + PLANE_PAD,
-        .v = sd_arena_floats(a, (size_t)POS * ((size_t)ci * cols_max + PLANE_PAD)),
+        .vpair = sd_arena_floats(a, (size_t)workers * 2 * POS * (cols_max + PLANE_PAD)),
         .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
         .rows = sd_arena_floats(a, (size_t)workers * 8 * (tw + 1)),
         .y = y,
@@ -352,17 +444,23 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         .vb_plane = ops_bf16_cols_size(ci, (int)cols_max) + 2 * PLANE_PAD,
     };
     wg.vb = sd_arena_alloc(a, (size_t)POS * wg.vb_plane * sizeof(uint16_t));
-    if (!wg.v || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
+    if (!wg.vpair || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
         sd_arena_reset(a, mark);
         return -1;
     }
     ops_parallel_for(workers, co, transform_weights_bf16, &wg);
+    /* the k padding of every position's Vb, past the last pair: zero once, never written */
+    const int pairs = (ci + 1) / 2;
+    for (int p = 0; p < POS; p++)
+        for (int blk = 0; blk < ops_bf16_nblocks((int)cols_max); blk++)
+            memset(wg.vb + (size_t)p * wg.vb_plane + (size_t)blk * ci_pad * OPS_BF16_NBLOCK +
+                       (size_t)pairs * 2 * OPS_BF16_NBLOCK,
+                   0, (size_t)(ci_pad / 2 - pairs) * 2 * OPS_BF16_NBLOCK * sizeof *wg.vb);
     for (int ty0 = 0; ty0 < th; ty0 += (int)tb) {
         wg.ty0 = ty0;
         wg.tb = th - ty0 < (int)tb ? th - ty0 : (int)tb;
         wg.cols = n * wg.tb * tw;
-        ops_parallel_for(workers, ci, transform_input, &wg);
-        ops_parallel_for(workers, POS, pack_positions, &wg);
+        ops_parallel_for(workers, pairs, transform_pack_pairs, &wg);
         ops_parallel_for(workers, POS, multiply_positions_bf16, &wg);
         ops_parallel_for(workers, co, transform_output, &wg);
     }

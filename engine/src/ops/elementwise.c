@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "ops/exp.h"
+#include "ops/gelu_body.h"
+#include "ops/kernels_simd.h"
 #include "ops/parallel.h"
 
 void op_linear(const float *x, int rows, int in, const float *weight, const float *bias,
@@ -20,117 +22,37 @@ void op_linear(const float *x, int rows, int in, const float *weight, const floa
     ops_sgemm(0, 1, rows, out, in, 1.0f, x, in, weight, in, bias ? 1.0f : 0.0f, y, out);
 }
 
-/* Chebyshev coefficients of the Mills ratio M(t) = Phi(-t) e^(t^2/2) sqrt(2 pi) on
- * t in [0, GELU_T_MAX], in the variable u = GELU_U_SCALE * t / (t + 3) - 1 (which maps
- * the interval to [-1, 1] and makes M nearly polynomial). Chebyshev interpolation at
- * 200 nodes against double erfc, truncated at degree 11: fit error 3.3e-9 relative. */
-#define GELU_T_MAX 13.2f
-#define GELU_U_SCALE 2.4545454545454546f   /* 2 (T_MAX + 3) / T_MAX */
-static const float mills_cheb[12] = {
-    5.376770336e-01f,  -5.733068654e-01f, 1.262983120e-01f,  -1.586511118e-02f,
-    3.564376950e-04f,  1.832616872e-04f,  -9.783546063e-06f, -3.400465452e-06f,
-    9.907575274e-08f,  8.175673262e-08f,  3.325193283e-09f,  -1.843437167e-09f,
-};
-
-/* x Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), branch-free so a block vectorises. With
- * t = |x|: Phi(-t) = e^(-t^2/2) M(t) / sqrt(2 pi) holds its relative accuracy deep in
- * the negative tail (where 1 + erf cancels to nothing in float), and Phi(t) = 1 - Phi(-t).
- * t^2/2 is exact in double and split into two floats, so the exponential does not
- * inherit the rounding of t^2. Within ~4e-7 relative of the float64 value (1.2e-6 where
- * the result nears the denormal range); the selects are bit masks for the reason
- * given in ops_exp.h. */
-static inline float gelu_erf1(float x)
+/* one of the builds of geglu_range / gelu_serial (gelu_body.h) */
+static void (*geglu_kernel(void))(void *, int, int, int)
 {
-    uint32_t xb, tb;
-    memcpy(&xb, &x, sizeof xb);
-    const uint32_t t_max_bits = 0x41533333u;   /* bits of GELU_T_MAX: Phi(-t) ~ 0 past it */
-    tb = xb & 0x7fffffffu;
-    tb = tb > t_max_bits ? t_max_bits : tb;
-    float t;
-    memcpy(&t, &tb, sizeof t);
-
-    /* Clenshaw's recurrence b_k = 2u b_(k+1) - b_(k+2) + c_k, written out: a loop here
-     * would keep the caller's block from vectorising. */
-    const float u = GELU_U_SCALE * (t / (t + 3.0f)) - 1.0f, u2 = 2.0f * u;
-    const float *c = mills_cheb;
-    const float b11 = c[11];
-    const float b10 = u2 * b11 + c[10];
-    const float b9 = u2 * b10 - b11 + c[9];
-    const float b8 = u2 * b9 - b10 + c[8];
-    const float b7 = u2 * b8 - b9 + c[7];
-    const float b6 = u2 * b7 - b8 + c[6];
-    const float b5 = u2 * b6 - b7 + c[5];
-    const float b4 = u2 * b5 - b6 + c[4];
-    const float b3 = u2 * b4 - b5 + c[3];
-    const float b2 = u2 * b3 - b4 + c[2];
-    const float b1 = u2 * b2 - b3 + c[1];
-    const float mills = u * b1 - b2 + c[0];
-
-    const double half_t2 = 0.5 * (double)t * (double)t;
-    const float hi = (float)half_t2, lo = (float)(half_t2 - (double)hi);
-    const float phi_neg = ops_exp_nonpos(-hi) * (1.0f - lo) * mills * 0.398942280401432678f;
-    const float phi_pos = 1.0f - phi_neg;
-
-    uint32_t nb, pb, neg = 0u - (xb >> 31);
-    memcpy(&nb, &phi_neg, sizeof nb);
-    memcpy(&pb, &phi_pos, sizeof pb);
-    uint32_t phib = (nb & neg) | (pb & ~neg);
-    float phi;
-    memcpy(&phi, &phib, sizeof phi);
-    return x * phi;
+#ifdef SD_HAVE_AVX512
+    if (ops_have_avx512())
+        return ops_geglu_range_avx512;
+#endif
+#ifdef SD_HAVE_AVX2
+    if (ops_have_avx2())
+        return ops_geglu_range_avx2;
+#endif
+    return geglu_range;
 }
 
-/* y[0..OPS_LANES-1] = gelu(x[...]): the one place gelu_erf1 is expanded, as vector
- * code (y may be x). Tails go through it padded, so no scalar copy is needed. */
-static void gelu_block(const float *x, float *y)
+static void (*gelu_kernel(void))(float *, size_t)
 {
-    float t[OPS_LANES];
-    for (int l = 0; l < OPS_LANES; l++)
-        t[l] = gelu_erf1(x[l]);
-    memcpy(y, t, sizeof t);
-}
-
-/* gelu over a tail of n < OPS_LANES values. */
-static void gelu_tail(const float *x, size_t n, float *y)
-{
-    float t[OPS_LANES] = {0};
-    memcpy(t, x, n * sizeof *t);
-    gelu_block(t, t);
-    memcpy(y, t, n * sizeof *t);
-}
-
-typedef struct {
-    const float *x;
-    int d;
-    float *y;
-} geglu_args;
-
-static void geglu_range(void *arg, int worker, int begin, int end)
-{
-    const geglu_args *p = arg;
-    const int d = p->d;
-    (void)worker;
-    for (int r = begin; r < end; r++) {
-        const float *value = p->x + (size_t)r * 2 * d;   /* [d] */
-        const float *gate = value + d;                   /* [d] */
-        float *yr = p->y + (size_t)r * d;
-        float g[OPS_LANES];
-        int j = 0;
-        for (; j + OPS_LANES <= d; j += OPS_LANES) {
-            gelu_block(gate + j, g);
-            for (int l = 0; l < OPS_LANES; l++)
-                yr[j + l] = value[j + l] * g[l];
-        }
-        gelu_tail(gate + j, (size_t)(d - j), g);
-        for (int l = 0; j + l < d; l++)
-            yr[j + l] = value[j + l] * g[l];
-    }
+#ifdef SD_HAVE_AVX512
+    if (ops_have_avx512())
+        return ops_gelu_serial_avx512;
+#endif
+#ifdef SD_HAVE_AVX2
+    if (ops_have_avx2())
+        return ops_gelu_serial_avx2;
+#endif
+    return gelu_serial;
 }
 
 void op_geglu(const float *x, int rows, int d, float *y)
 {
     geglu_args p = {x, d, y};
-    ops_parallel_for(ops_workers_for((size_t)rows * d), rows, geglu_range, &p);
+    ops_parallel_for(ops_workers_for((size_t)rows * d), rows, geglu_kernel(), &p);
 }
 
 /* An element-wise function applied in place to x[0..n), in blocks of OPS_BLOCK values
@@ -157,14 +79,6 @@ static void map_parallel(float *x, size_t n, void (*fn)(float *x, size_t n))
     ops_parallel_for(ops_workers_for(n), (int)((n + OPS_BLOCK - 1) / OPS_BLOCK), map_range, &p);
 }
 
-static void gelu_serial(float *x, size_t n)
-{
-    size_t i = 0;
-    for (; i + OPS_LANES <= n; i += OPS_LANES)
-        gelu_block(x + i, x + i);
-    gelu_tail(x + i, n - i, x + i);
-}
-
 static void quick_gelu_serial(float *x, size_t n)
 {
     /* CLIP's activation: x · sigmoid(1.702 x) */
@@ -183,7 +97,7 @@ void op_silu(float *x, size_t n)
 
 void op_gelu_erf(float *x, size_t n)
 {
-    map_parallel(x, n, gelu_serial);
+    map_parallel(x, n, gelu_kernel());
 }
 
 void op_quick_gelu(float *x, size_t n)

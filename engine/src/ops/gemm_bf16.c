@@ -17,15 +17,6 @@
 #include <cpuid.h>
 #endif
 
-uint16_t ops_bf16_round(float f)
-{
-    const uint32_t u = f32_bits(f);
-    if ((u & 0x7fffffffu) > 0x7f800000u)   /* NaN: keep it one, quiet */
-        return (uint16_t)((u >> 16) | 0x0040u);
-    /* add half an ulp of bf16, minus one unless the kept lsb is odd: ties go to even */
-    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
 /* ---- packing ------------------------------------------------------------------------ */
 
 /* 1 when the AVX-512 packers run (every CPU with a bf16 kernel has them). */
@@ -118,18 +109,35 @@ void ops_bf16_pack_cols(const float *src, int k, int n, size_t lds, uint16_t *ds
     zero_pad_pairs(k, n, dst);
 }
 
-/* Bᵀ[n][k]: element (kk, j) at src[j * lds + kk]. */
+/* Bᵀ[n][k]: element (kk, j) at src[j * lds + kk]. Column by column: each row of Bᵀ is
+ * read once, in order, its pairs going 32 values apart into the block. */
 void ops_bf16_pack_cols_t(const float *src, int k, int n, size_t lds, uint16_t *dst)
 {
-    const int kpad = ops_bf16_kpad(k), nb = ops_bf16_nblocks(n);
+    const int kpad = ops_bf16_kpad(k), nb = ops_bf16_nblocks(n), pairs = k / 2;
+    const size_t pair_stride = 2 * OPS_BF16_NBLOCK;
     for (int b = 0; b < nb; b++) {
         uint16_t *blk = dst + (size_t)b * kpad * OPS_BF16_NBLOCK;   /* [kpad/2][16][2] */
         for (int jj = 0; jj < OPS_BF16_NBLOCK; jj++) {
             const int j = b * OPS_BF16_NBLOCK + jj;
+            uint16_t *d = blk + 2 * jj;
+            if (j >= n) {   /* columns past n: zero */
+                for (int q = 0; q < kpad / 2; q++)
+                    d[q * pair_stride] = d[q * pair_stride + 1] = 0;
+                continue;
+            }
             const float *row = src + (size_t)j * lds;
-            for (int kk = 0; kk < kpad; kk++)
-                blk[(size_t)(kk / 2) * 2 * OPS_BF16_NBLOCK + 2 * jj + kk % 2] =
-                    kk < k && j < n ? ops_bf16_round(row[kk]) : 0;
+            int q = 0;
+            for (; q < pairs; q++) {
+                d[q * pair_stride] = ops_bf16_round(row[2 * q]);
+                d[q * pair_stride + 1] = ops_bf16_round(row[2 * q + 1]);
+            }
+            if (k % 2) {   /* the last, half-filled pair */
+                d[q * pair_stride] = ops_bf16_round(row[k - 1]);
+                d[q * pair_stride + 1] = 0;
+                q++;
+            }
+            for (; q < kpad / 2; q++)
+                d[q * pair_stride] = d[q * pair_stride + 1] = 0;
         }
     }
 }

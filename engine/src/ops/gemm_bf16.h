@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/float_bits.h"
+
 /* k is padded to a multiple of this in both layouts (the k extent of one AMX tile). */
 #define OPS_BF16_KBLOCK 32
 /* Columns per block of the cols layout (the n extent of one AMX tile, one zmm of fp32). */
@@ -47,8 +49,16 @@ static inline size_t ops_bf16_cols_size(int k, int n)
     return (size_t)ops_bf16_nblocks(n) * OPS_BF16_NBLOCK * ops_bf16_kpad(k);
 }
 
-/* fp32 → bf16, round to nearest even; NaN stays a (quiet) NaN. */
-uint16_t ops_bf16_round(float f);
+/* fp32 → bf16, round to nearest even; NaN stays a (quiet) NaN. Inline and branch-free
+ * (a select), so loops over blocks of lanes that call it vectorise. */
+static inline uint16_t ops_bf16_round(float f)
+{
+    const uint32_t u = f32_bits(f);
+    /* add half an ulp of bf16, minus one unless the kept lsb is odd: ties go to even */
+    const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    const uint32_t quiet = (u >> 16) | 0x0040u;   /* a NaN stays one, quiet */
+    return (uint16_t)((u & 0x7fffffffu) > 0x7f800000u ? quiet : rounded);
+}
 
 /* The bf16 kernels this CPU runs, best first. */
 typedef enum {
@@ -108,6 +118,20 @@ void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const ui
 void ops_bf16_pack_row_avx512(const float *src, int k, uint16_t *dst, size_t lda);
 void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t *dst,
                                size_t block);
+/* One key block of attention's online softmax, straight into bf16 (softmax_bf16_avx512.c).
+ * Scores s[rows, n] of keys col0 .. col0+n-1 for query rows row0 .. row0+rows-1; row r
+ * sees len keys: n, or with causal row0 + r + 1 - col0 (clamped to 0 .. n). Per row, with
+ * m' = max(m[r], max of its len scores): p[r][0..len) = bf16(exp(s - m')), zero from len
+ * up to ldp; rescale[r] = exp(m[r] - m') (what the output so far is to be multiplied by);
+ * l[r] = l[r] · rescale[r] + Σ exp(s - m') (a block's fp32 sum, added in double); m[r] = m'.
+ * A row with len 0 keeps its state (rescale 1, p zero). Start with m = -inf, l = 0. s is
+ * not written. */
+void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, int col0,
+                                   int causal, float *m, double *l, float *rescale, uint16_t *p,
+                                   size_t ldp);
+/* One row of GEGLU into a rows operand (geglu_bf16_avx512.c): x [2 d] = value | gate,
+ * y[0..d) = bf16(value · gelu_erf(gate)), zero from d up to ldy. */
+void ops_bf16_geglu_row_avx512(const float *x, int d, uint16_t *y, size_t ldy);
 void ops_gemm_bf16_amx(int m0, int m1, int n0, int n1, int n, int k, const uint16_t *a,
                        size_t lda, const uint16_t *b, float *c, size_t ldc, int accumulate);
 

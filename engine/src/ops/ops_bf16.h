@@ -37,6 +37,12 @@ int op_conv2d_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
 int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
                    const uint16_t *weight, const float *bias, int out, float *y);
 
+/* The feed-forward's GEGLU and second linear layer: y[rows, out] = (value · gelu_erf(gate))
+ * · Wᵀ + b, x [rows, 2 d] = value | gate as op_geglu reads it, W packed as above (in = d).
+ * The gated values go straight into the rows operand in bf16 (no fp32 copy). */
+int op_geglu_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int d,
+                         const uint16_t *weight, const float *bias, int out, float *y);
+
 /* op_attention with q·kᵀ and p·v in bf16 (scores, softmax and its sum in fp32). */
 int op_attention_bf16(sd_arena *a, ops_bf16_isa isa, const float *q, int q_stride,
                       const float *k, const float *v, int kv_stride, int nq, int nk, int heads,

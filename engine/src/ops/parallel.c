@@ -9,6 +9,8 @@
 #include "ops/parallel.h"
 
 #include <cblas.h>
+#include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -164,6 +166,9 @@ int ops_have_avx2(void)
 int ops_have_avx512(void)
 {
 #ifdef SD_HAVE_AVX512
+    const char *off = getenv("SD_NO_AVX512");   /* the forced AVX2 fallback (parallel.h) */
+    if (off && *off && strcmp(off, "0") != 0)
+        return 0;
     __builtin_cpu_init();   /* libgcc also checks that the OS saves the zmm state */
     return ops_have_avx2() && __builtin_cpu_supports("avx512f");
 #else

@@ -33,7 +33,11 @@ int ops_workers_for(size_t values);
 
 /* 1 when the CPU runs the AVX2 + FMA kernels (and they were compiled in). */
 int ops_have_avx2(void);
-/* 1 when the CPU and OS run the AVX-512F kernels (and they were compiled in). */
+/* 1 when the CPU and OS run the AVX-512F kernels (and they were compiled in), and
+ * SD_NO_AVX512 is not set (to 1 or anything but 0): that forces the AVX2 kernels — and no
+ * bf16 kernel — as on an AVX2-only CPU, read from the environment at each call (tests set
+ * it, with OPENBLAS_CORETYPE=Haswell for OpenBLAS's own choice, before the process
+ * starts). */
 int ops_have_avx512(void);
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef SD_OPS_WINOGRAD_H
 #define SD_OPS_WINOGRAD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -12,17 +13,27 @@
  * and output. */
 #define OPS_WINOGRAD_MAX_FLOATS ((size_t)16 << 20)
 /* Below this many pixels per image the per-call weight transform (16 co ci values)
- * costs more than the multiplications it saves. */
+ * costs more than the multiplications it saves: the bf16 variant's bound. */
 #define OPS_WINOGRAD_MIN_HW 1024
+/* The fp32 variant's: its weight transform runs in vector loops, and from 16x16 up
+ * (n = 2, 1280 channels) the 16 products beat im2col by 1.2-1.3x in CPU time (bench-fp32);
+ * at 8x8 they lose (0.6x). */
+#define OPS_WINOGRAD_FP32_MIN_HW 256
 
 /* 1 when a conv of these sizes goes through Winograd: large enough an image, and the
- * transformed weights plus one tile row of the batch fit the scratch bound. */
+ * transformed weights of at least 16 output channels plus one tile row of the batch fit
+ * the scratch bound (the output channels are taken in chunks when all do not). */
 int ops_winograd_fits(int n, int ci, int co, int h, int w);
 
 /* y[n, co, h, w] = conv3x3(x[n, ci, h, w], weight[co, ci, 3, 3], stride 1, pad 1) + bias
  * (bias may be NULL). 0, or -1 when the arena cannot give the scratch. */
 int ops_conv3x3_winograd(sd_arena *a, const float *x, int n, int ci, int h, int w,
                          const float *weight, const float *bias, int co, float *y);
+/* The same within a scratch bound of `budget` floats instead of OPS_WINOGRAD_MAX_FLOATS
+ * (tests: a small one takes the output channels in chunks and the image in bands). */
+int ops_conv3x3_winograd_budget(sd_arena *a, size_t budget, const float *x, int n, int ci,
+                                int h, int w, const float *weight, const float *bias, int co,
+                                float *y);
 
 /* The same with bf16 products (ops_bf16.h): weight the rows operand [co][kpad(9 ci)]; the
  * transformed weights and inputs are rounded to bf16, the products summed in fp32 by

@@ -11,8 +11,9 @@
 #include "nets/vae.h"
 #include "io/weights.h"
 
-/* Networks (key prefixes) packed for bf16: the U-Net, the VAE decoder, post_quant_conv. */
-#define SD_MODEL_BF16_PACKS 3
+/* Key prefixes packed for bf16: the U-Net, and the VAE decoder but its fp32 head
+ * (pipeline/precision.c). */
+#define SD_MODEL_BF16_PACKS 7
 
 struct sd_model {
     sd_model_config cfg;
@@ -28,7 +29,7 @@ struct sd_model {
     int n_loras;
     sd_precision precision;   /* what runs (resolved at load: fp32 or bf16) */
     int bf16_isa;             /* ops_bf16_isa of the packed weights (bf16) */
-    struct sd_layers_bf16_pack *bf16_packs[SD_MODEL_BF16_PACKS];   /* U-Net, VAE decoder */
+    struct sd_layers_bf16_pack *bf16_packs[SD_MODEL_BF16_PACKS];   /* by prefix */
 };
 
 /* The networks whose weights are used one phase at a time. */

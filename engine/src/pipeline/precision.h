@@ -17,6 +17,9 @@ sd_status sd_model_repack(sd_model *m, sd_error *err);
 void sd_model_unprepare(sd_model *m);
 /* Gives back the resident pages of the network's packed weights (sd_model_release). */
 void sd_model_release_packed(sd_model *m, sd_network net);
+/* The i-th key prefix whose Linear / Conv2d layers bf16 packs (NULL past the last): the
+ * golden tests pack a bare checkpoint the same way. */
+const char *sd_precision_bf16_prefix(int i);
 /* Bytes of packed weights the model holds. */
 size_t sd_model_packed_bytes(const sd_model *m);
 

@@ -194,7 +194,7 @@ sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *e
  * required; the encoder only for draft img2img/inpaint. A TAESD for another latent space
  * is refused with the reason: TAESD3/TAEF1 by their 16 latent channels, TAESDXL (same
  * shapes as TAESD) by its published names taesdxl_* or a folder named taesdxl. Replaces a
- * TAESD loaded before. */
+ * TAESD loaded before (freed first: on failure the model has none). */
 sd_status sd_model_load_taesd(sd_model *model, const char *path, sd_error *err);
 /* 0: no TAESD; 1: its decoder only; 2: encoder and decoder. */
 int sd_model_taesd_halves(const sd_model *model);

@@ -85,6 +85,32 @@ if [ -f "$LORAS/lora_a_kohya.safetensors" ]; then
   if cmp -s "$TMP/out.png" "$TMP/lora-flag.png"; then ok "--lora and <lora:…> give the same image"; else bad "--lora and <lora:…> give the same image"; fi
   expect_ok "img2img without LoRA" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox"
   if ! cmp -s "$TMP/out.png" "$TMP/lora-flag.png"; then ok "a LoRA changes the image"; else bad "a LoRA changes the image"; fi
+  # The GIMP options scenario once gave the prompt's LoRA other pixels (issue 15): both ways,
+  # repeated, on 1 and 2 threads, in fp32 and (where the CPU has it) bf16, all bit-identical
+  # within a precision.
+  precisions=fp32
+  "$DIFFUSE" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt x --steps 2 --precision bf16 \
+    --quiet --out "$TMP/probe.png" 2>/dev/null && precisions="fp32 bf16"
+  for p in $precisions; do
+    same=1 runs=0
+    for threads in 1 2; do
+      for rep in 1 2; do
+        for way in flag tag; do
+          args=(--lora "$LORAS/lora_a_kohya.safetensors:0.8" --prompt "a red barn")
+          [ $way = tag ] && args=(--lora-dir "$LORAS" --prompt "a red barn <lora:lora_a_kohya:0.8>")
+          rm -f "$TMP/out.png"
+          "$DIFFUSE" img2img "${COMMON[@]}" --init "$FIX/init-61x47.png" --strength 0.6 --steps 3 \
+            --sampler euler --precision "$p" --threads "$threads" "${args[@]}" --quiet \
+            --out "$TMP/out.png" 2>"$TMP/err" || same=0
+          runs=$((runs + 1))
+          [ -f "$TMP/lora-$p.png" ] || cp "$TMP/out.png" "$TMP/lora-$p.png" 2>/dev/null
+          cmp -s "$TMP/out.png" "$TMP/lora-$p.png" || same=0
+        done
+      done
+    done
+    if [ $same = 1 ]; then ok "$p: --lora and <lora:…> give the same PNG in $runs runs (1 and 2 threads)"
+    else bad "$p: --lora and <lora:…> give the same PNG in $runs runs (1 and 2 threads)"; fi
+  done
   expect_ok "two LoRAs (kohya + PEFT)" 64x64 img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "a fox" --lora "$LORAS/lora_b_kohya.safetensors:0.5" --lora "$LORAS/lora_a_peft.safetensors"
   expect_fail "<lora:…> missing from the folder" "nothere.safetensors" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "<lora:nothere>" --lora-dir "$LORAS"
   expect_fail "<lora:…> with a path" "not a path" img2img "${COMMON[@]}" --init "$FIX/init-64.png" --prompt "<lora:../x>" --lora-dir "$LORAS"

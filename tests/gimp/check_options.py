@@ -9,8 +9,9 @@ records the option (the LoRA's file name and weight, the spacing, the draft VAE,
 and bf16 kernel that ran, the clip skip, the noise, the VAE tiles, the masked content), and
 its layer differs from the baseline's (the option reached the engine) -- except VAE tiles off,
 which at 64 px is what auto does (untiled), and fp32 where the baseline's auto ran fp32 too
-(a CPU without bf16): those layers are the baseline's, pixel for pixel. Exit 0 only if every
-check passes.
+(a CPU without bf16): those layers are the baseline's, pixel for pixel. The LoRA named in the
+prompt (<lora:NAME:0.8>) gives exactly the pixels of the same file at 0.8 from the loras
+argument (the engine merges the same weights either way). Exit 0 only if every check passes.
 """
 import json
 import sys
@@ -30,8 +31,8 @@ def main():
     img = {c: Image.open(f'{work}/opt-{c}.png').convert('RGB') for c in meta}
     base = meta['base']
     check(base['loras'] == [] and base['timestep_spacing'] == 'leading' and
-          base['prediction'] == 'auto' and base['draft_vae'] is False,
-          f'baseline: no LoRA, leading, auto, full VAE ({base["loras"]}, '
+          base['prediction'] == 'eps' and base['draft_vae'] is False,
+          f'baseline: no LoRA, leading, auto detected as eps, full VAE ({base["loras"]}, '
           f'{base["timestep_spacing"]}, {base["prediction"]}, {base["draft_vae"]})')
     check(meta['lora-arg']['loras'] == [{'file': 'lora_a_kohya.safetensors', 'weight': 0.8}],
           f'LoRA argument recorded: {meta["lora-arg"]["loras"]}')
@@ -68,6 +69,10 @@ def main():
         diff = ImageChops.difference(img[c], img['base']).getbbox()
         check(img[c].size == img['base'].size and diff is None,
               f'{c}: the layer is the baseline\'s (differences in {diff})')
+    diff = ImageChops.difference(img['lora-prompt'], img['lora-arg']).getbbox()
+    check(img['lora-prompt'].size == img['lora-arg'].size and diff is None,
+          f'lora-prompt: <lora:lora_a_kohya:0.8> gives the pixels of the loras argument '
+          f'(differences in {diff})')
     return finish('all option checks')
 
 

@@ -15,7 +15,9 @@
 #include "golden.h"
 #include "golden_blocks.h"
 #include "golden_model.h"
+#include "layers/layers_bf16.h"
 #include "nets/taesd.h"
+#include "ops/gemm_bf16.h"
 
 #define TOL_FACTOR 10.0
 /* One float32 rounding of a value of magnitude 1 (2^-23). */
@@ -71,15 +73,58 @@ static void on_layer(void *user, const char *name, const float *x, int ch, int h
     golden_blocks_compare(user, tensor, x, ch, h, w, TOL_FACTOR);
 }
 
+/* A loaded TAESD, and in bf16 mode its half's convs packed (as pipeline/precision.c packs
+ * the model's: the whole half). */
+typedef struct {
+    sd_taesd taesd;
+    sd_layers_bf16_pack *pack;
+    sd_weights *packed;   /* the file the pack's layers are bound in */
+} taesd_run;
+
 static int load(const golden_case *c, golden_tally *t, const char *path, const char *label,
-                sd_taesd *taesd)
+                int encoder, taesd_run *r)
 {
     sd_error err;
-    if (sd_taesd_load(taesd, path, SD_TAESD_LATENT_SD, &err) != SD_OK) {
+    r->pack = NULL;
+    r->packed = NULL;
+    if (sd_taesd_load(&r->taesd, path, SD_TAESD_LATENT_SD, &err) != SD_OK) {
         golden_check(c, t, 0, "[%s] loading %s: %s", label, path, err.message);
         return -1;
     }
+    if (c->bf16_rel <= 0.0)
+        return 0;
+    sd_taesd *taesd = &r->taesd;
+    r->packed = encoder ? taesd->encoder_file : taesd->decoder_file;
+    if (sd_layers_prepare_bf16(r->packed, encoder ? taesd->encoder_prefix : taesd->decoder_prefix,
+                               ops_bf16_best(), &r->pack, &err) != SD_OK || !r->pack) {
+        golden_check(c, t, 0, "[%s] packing %s for bf16: %s", label, path,
+                     r->pack ? err.message : "no conv packed");
+        sd_taesd_free(taesd);
+        return -1;
+    }
+    taesd->precision = SD_LAYER_BF16;
     return 0;
+}
+
+static void unload(taesd_run *r)
+{
+    sd_layers_bf16_free(r->packed, r->pack);
+    sd_taesd_free(&r->taesd);
+}
+
+/* The tolerance of a comparison with `tensor` (golden_compare_arrays's): in bf16 mode at
+ * least bf16_rel of the reference's largest value. */
+static double effective_tol(const golden_case *c, const char *tensor, double tol)
+{
+    if (c->bf16_rel <= 0.0)
+        return tol;
+    int64_t numel = 0;
+    float *ref = golden_f32(c, tensor, &numel);
+    double mag = 0.0;
+    for (int64_t i = 0; ref && i < numel; i++)
+        mag = fabs((double)ref[i]) > mag ? fabs((double)ref[i]) : mag;
+    free(ref);
+    return tol > c->bf16_rel * mag ? tol : c->bf16_rel * mag;
 }
 
 /* latents_uint8 = round(255 · clamp(latents / 6 + 0.5)): exact, except where the reference's
@@ -114,9 +159,10 @@ static void compare_uint8(const golden_case *c, golden_tally *t, const char *lab
 static int encode_one(const golden_case *c, golden_tally *t, const char *path,
                       const char *label, float **latents_out, size_t *n_out)
 {
-    sd_taesd taesd;
-    if (load(c, t, path, label, &taesd) != 0)
+    taesd_run run;
+    if (load(c, t, path, label, 1, &run) != 0)
         return -1;
+    const sd_taesd *taesd = &run.taesd;
     int ret = -1, H, W;
     float *image = NULL, *image01 = NULL, *latents = NULL, *scaled = NULL;
     sd_arena arena;
@@ -124,7 +170,7 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
     if (golden_input_shape(c, t, "image", 3, &H, &W) != 0)
         goto done;
     const size_t n_img = (size_t)3 * H * W;
-    const size_t n = (size_t)taesd.latent_channels * sd_taesd_latent_size(H) *
+    const size_t n = (size_t)taesd->latent_channels * sd_taesd_latent_size(H) *
                      sd_taesd_latent_size(W);
     image = golden_f32(c, "image", NULL);
     image01 = malloc(n_img * sizeof *image01);
@@ -145,7 +191,7 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
     golden_blocks blocks = {c, t, label, rel_floor, 0};
     const sd_taesd_trace trace = {on_layer, &blocks};
     sd_error err;
-    if (sd_taesd_encode(&taesd, &arena, image01, H, W, latents, &trace, &err) != SD_OK) {
+    if (sd_taesd_encode(taesd, &arena, image01, H, W, latents, &trace, &err) != SD_OK) {
         golden_check(c, t, 0, "[%s] encode: %s", label, err.message);
         goto done;
     }
@@ -156,7 +202,8 @@ static int encode_one(const golden_case *c, golden_tally *t, const char *path,
 
     for (size_t i = 0; i < n; i++)
         scaled[i] = fminf(fmaxf(latents[i] / LATENT_RANGE + LATENT_SHIFT, 0.0f), 1.0f);
-    const double tol01 = tol / LATENT_RANGE + F32_ULP;
+    /* bf16: the latents' bound carried through the same map */
+    const double tol01 = effective_tol(c, "latents", tol) / LATENT_RANGE + F32_ULP;
     snprintf(lab, sizeof lab, "latents_scaled01 [%s]", label);
     golden_compare(c, t, lab, "latents_scaled01", scaled, n, tol01);
     snprintf(lab, sizeof lab, "latents_uint8 [%s]", label);
@@ -171,23 +218,24 @@ done:
     free(latents);
     free(scaled);
     sd_arena_free(&arena);
-    sd_taesd_free(&taesd);
+    unload(&run);
     return ret;
 }
 
 static int decode_one(const golden_case *c, golden_tally *t, const char *path,
                       const char *label, float **decoded_out, size_t *n_out)
 {
-    sd_taesd taesd;
-    if (load(c, t, path, label, &taesd) != 0)
+    taesd_run run;
+    if (load(c, t, path, label, 0, &run) != 0)
         return -1;
+    const sd_taesd *taesd = &run.taesd;
     int ret = -1, h, w;
     float *latents = NULL, *clamped = NULL, *out01 = NULL, *decoded = NULL, *image01 = NULL;
     sd_arena arena;
     sd_arena_init(&arena, 0);
-    if (golden_input_shape(c, t, "latents", taesd.latent_channels, &h, &w) != 0)
+    if (golden_input_shape(c, t, "latents", taesd->latent_channels, &h, &w) != 0)
         goto done;
-    const size_t n_lat = (size_t)taesd.latent_channels * h * w;
+    const size_t n_lat = (size_t)taesd->latent_channels * h * w;
     const size_t n_img = (size_t)3 * (h * SD_TAESD_SCALE) * (w * SD_TAESD_SCALE);
     latents = golden_f32(c, "latents", NULL);
     clamped = malloc(n_lat * sizeof *clamped);
@@ -209,7 +257,7 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     golden_blocks blocks = {c, t, label, rel_floor, 0};
     const sd_taesd_trace trace = {on_layer, &blocks};
     sd_error err;
-    if (sd_taesd_decode(&taesd, &arena, latents, h, w, out01, &trace, &err) != SD_OK) {
+    if (sd_taesd_decode(taesd, &arena, latents, h, w, out01, &trace, &err) != SD_OK) {
         golden_check(c, t, 0, "[%s] decode: %s", label, err.message);
         goto done;
     }
@@ -217,11 +265,15 @@ static int decode_one(const golden_case *c, golden_tally *t, const char *path,
     /* decoded = 2 · Decoder(x) − 1 (AutoencoderTiny.decode), so the decoder's own output
      * carries half of decoded's floor. */
     const double tol = TOL_FACTOR * golden_output_floor(c, "decoded", DEFAULT_REL_DECODED);
+    const double tol_out = effective_tol(c, "taesd_decoder_out", 0.5 * tol + F32_ULP);
     snprintf(lab, sizeof lab, "taesd_decoder_out [%s]", label);
-    golden_compare(c, t, lab, "taesd_decoder_out", out01, n_img, 0.5 * tol + F32_ULP);
+    golden_compare(c, t, lab, "taesd_decoder_out", out01, n_img, tol_out);
     for (size_t i = 0; i < n_img; i++)
         decoded[i] = 2.0f * out01[i] - 1.0f;
-    golden_compare_decoded(c, t, label, decoded, image01, n_img, tol);
+    /* bf16: the decoder output's bound carried through the same map (not bf16_rel of the
+     * shifted values' magnitude) */
+    golden_compare_decoded(c, t, label, decoded, image01, n_img,
+                           c->bf16_rel > 0.0 ? 2.0 * tol_out : tol);
     *decoded_out = out01;
     *n_out = n_img;
     out01 = NULL;
@@ -233,7 +285,7 @@ done:
     free(decoded);
     free(image01);
     sd_arena_free(&arena);
-    sd_taesd_free(&taesd);
+    unload(&run);
     return ret;
 }
 

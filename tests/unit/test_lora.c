@@ -7,14 +7,17 @@
  *   the README gives (0.5 linear, 0.25 3×3 for LoRA A; 1 baked).
  * - The merge of one module equals W + weight·alpha/r·up@down computed here in double; a
  *   second LoRA adds to the same copy; detach gives the checkpoint's values back, bit for bit,
- *   and the mapping is never written (the checkpoint file is unchanged).
+ *   and the mapping is never written (the checkpoint file is unchanged). The merged copies'
+ *   pages are handed back by sd_weights_release (spill memory) and read back unchanged.
  * argv[1]: the shared folder. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
+#include "core/spill.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
 #include "nets/lora.h"
@@ -113,6 +116,19 @@ static void test_scales(void)
 }
 
 /* W'[o, k] = W[o, k] + s · Σ_r up[o, r] · down[r, k], in double. */
+/* The process's resident set (/proc/self/statm), in bytes; 0 when unknown. */
+static long resident_bytes(void)
+{
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return resident * sysconf(_SC_PAGESIZE);
+}
+
 static double merge_error(const float *w0, const float *w1, const float *up, const float *down,
                           int out, int rank, int k, double s)
 {
@@ -125,6 +141,50 @@ static double merge_error(const float *w0, const float *w1, const float *up, con
             worst = fmax(worst, fabs((double)w1[o * k + j] - ((double)w0[o * k + j] + s * d)));
         }
     return worst;
+}
+
+/* Reads every byte of a patched copy (faults its pages in); *user sums them. */
+static void touch_patch(void *user, const sd_tensor *t)
+{
+    unsigned *sum = user;
+    const unsigned char *b = t->data ? (const void *)t->data : (const void *)t->packed;
+    const size_t n = (size_t)t->numel * (t->data ? sizeof(float) : sizeof(uint16_t));
+    for (size_t i = 0; b && i < n; i++)
+        *sum += b[i];
+}
+
+/* The merged copies are spill memory, handed back after each merge and with the
+ * checkpoint's pages after a phase (sd_model_release → sd_weights_release): once read again
+ * (a phase faults them in) the resident set shrinks by them (where /var/tmp takes an
+ * unlinked file), and `copy` (copy_bytes, one merged copy) reads back unchanged. */
+static void check_release(sd_weights *w, const void *copy, size_t copy_bytes, size_t patched,
+                          const char *what)
+{
+    sd_spill probe;
+    const int file_backed = sd_spill_map(&probe, 1) == 0 && probe.file_backed;
+    sd_spill_unmap(&probe);
+    void *values = copy ? malloc(copy_bytes) : NULL;
+    if (!values) {
+        CHECK(0, "%s: no merged copy to release", what);
+        return;
+    }
+    memcpy(values, copy, copy_bytes);
+    unsigned sum = 0;
+    sd_weights_each_patch(w, touch_patch, &sum);
+    const long before = resident_bytes();
+    const size_t released = sd_weights_release(w, "");
+    const long after = resident_bytes();
+    if (file_backed)
+        CHECK(released >= patched && before - after >= (long)patched / 2,
+              "%s: sd_weights_release hands back the merged copies' pages (%zu of %zu bytes; "
+              "resident %ld -> %ld kB, sum %u)", what, released, patched, before >> 10,
+              after >> 10, sum);
+    else
+        printf("note: no O_TMPFILE in %s: merged copies stay resident (not checked)\n",
+               SD_SPILL_DIR);
+    CHECK(memcmp(copy, values, copy_bytes) == 0, "%s: a released merged copy reads back the "
+          "same values", what);
+    free(values);
 }
 
 static void test_merge(sd_weights *w, const sd_model_config *cfg)
@@ -166,6 +226,8 @@ static void test_merge(sd_weights *w, const sd_model_config *cfg)
     size_t bytes = 0;
     CHECK(sd_weights_patched(w, &bytes) == 296 && bytes > 0,
           "one writable copy per touched weight (%zu, %zu bytes)", sd_weights_patched(w, NULL), bytes);
+
+    check_release(w, w1, n * sizeof *w1, bytes, "fp32 checkpoint");
 
     /* B touches attn1/attn2 q/k/v/out: the copy of attn1.to_q gets both deltas */
     static const char *q = "model.diffusion_model.input_blocks.1.1.transformer_blocks.0.attn1.to_q.weight";
@@ -255,6 +317,8 @@ static void test_seal_fp16(void)
     CHECK(sealed && sealed->packed && near == out * k && exact >= out * k * 99 / 100,
           "fp16 checkpoint: merged weight sealed to fp16 = round(W + delta) (%d of %d exact, "
           "%d within one step)", exact, out * k, near);
+    check_release(w, sealed ? sealed->packed : NULL, (size_t)base.numel * sizeof(uint16_t),
+                  bytes, "fp16 checkpoint (sealed copies)");
     sd_lora_free(l);
     sd_weights_free(w);
 }

@@ -117,8 +117,9 @@ static void test_conv(ops_bf16_isa isa, rng *r)
         {1, 7, 8, 8, 17, 1, 1, 0, 1},   {2, 33, 6, 5, 19, 1, 1, 0, 0},  {1, 5, 11, 13, 7, 3, 1, 0, 1},
         {2, 4, 16, 16, 32, 3, 1, 1, 1}, /* conv_in: 4 channels */
         {1, 16, 13, 9, 8, 3, 2, 0, 1},  /* the VAE's asymmetric-pad downsample shape */
-        {2, 24, 32, 32, 20, 3, 1, 1, 1}, {1, 17, 33, 35, 9, 3, 1, 1, 0},   /* Winograd sizes */
+        {2, 24, 32, 32, 20, 3, 1, 1, 1}, {1, 17, 33, 35, 9, 3, 1, 1, 0},   /* im2col: < 128 ci */
         {2, 64, 32, 32, 64, 3, 1, 1, 1}, {1, 40, 40, 36, 24, 1, 1, 0, 1},
+        {2, 128, 32, 32, 20, 3, 1, 1, 1}, {1, 131, 33, 35, 9, 3, 1, 1, 0},   /* Winograd sizes */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv(isa, r, &a, &cases[i]);

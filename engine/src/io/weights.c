@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/spill.h"
 
 /* Converted buffers are cache-line aligned for the BLAS kernels. */
 #define WEIGHT_ALIGN 64
@@ -33,8 +34,12 @@ typedef struct {
     int data_mapped;        /* data points into the file's mapping (not owned) */
     int packed_mapped;      /* packed points into the file's mapping (not owned) */
     int half;               /* the checkpoint holds it as 1: F16, 2: BF16 (0: other) */
-    float *patch;           /* LoRA-merged fp32 copy (owned), while deltas are added */
-    uint16_t *patch_packed; /* the sealed copy of a F16/BF16 tensor, in its own dtype (owned) */
+    float *patch;           /* LoRA-merged fp32 copy, while deltas are added: in patch_map
+                               (a F32 tensor), or the shared scratch (F16/BF16) */
+    uint16_t *patch_packed; /* the sealed copy of a F16/BF16 tensor, in its own dtype, in
+                               patch_map */
+    sd_spill patch_map;     /* the merged copy's own memory (owned): spill memory, handed
+                               back per phase with the checkpoint's pages */
     int ndim;
     int64_t shape[ST_MAX_DIMS];
     int64_t numel;
@@ -101,9 +106,7 @@ void sd_weights_free(sd_weights *w)
             free(w->entries[i].data);
         if (!w->entries[i].packed_mapped)
             free(w->entries[i].packed);
-        if (w->entries[i].patch != w->scratch)
-            free(w->entries[i].patch);
-        free(w->entries[i].patch_packed);
+        sd_spill_unmap(&w->entries[i].patch_map);
         free(w->entries[i].name);
     }
     free(w->entries);
@@ -388,13 +391,19 @@ void sd_weights_drop_file(sd_weights *w)
 size_t sd_weights_release(sd_weights *w, const char *prefix)
 {
     size_t bytes = 0, len = strlen(prefix);
-    if (!w || !w->file)
+    if (!w)
         return 0;
     for (size_t i = first_under(w, prefix); i < w->count && strncmp(w->entries[i].name, prefix, len) == 0; i++) {
         const weight_entry *e = &w->entries[i];
-        if ((e->data_mapped || e->packed_mapped) && e->src) {
+        if (w->file && (e->data_mapped || e->packed_mapped) && e->src) {
             st_release(w->file, e->src);
             bytes += e->src->nbytes;
+        }
+        /* a merged copy: its values stay in the spill file (patch_map never holds the
+         * scratch a merge adds a F16/BF16 tensor's deltas into) */
+        if (e->patch_map.data) {
+            sd_spill_release(&e->patch_map, e->patch_map.data, e->patch_map.bytes);
+            bytes += e->patch_map.file_backed ? e->patch_map.bytes : 0;
         }
     }
     return bytes;
@@ -431,11 +440,10 @@ static float *patch_buffer(sd_weights *w, weight_entry *e, sd_error *err)
 {
     size_t n = (size_t)e->numel;
     if (!e->half) {
-        float *p = alloc_weights(n * sizeof(float));
-        if (!p)
+        if (sd_spill_map(&e->patch_map, n * sizeof(float)) != 0)
             sd_fail(err, SD_ERR_NOMEM, "out of memory patching %s (%zu bytes)", e->name,
                     n * sizeof(float));
-        return p;
+        return e->patch_map.data;
     }
     if (w->open && w->open != e && sd_weights_patch_seal(w, w->open->name, err) != SD_OK)
         return NULL;
@@ -474,13 +482,14 @@ float *sd_weights_patch(sd_weights *w, const char *name, int *ndim, int64_t shap
             sd_weights_widen(e->patch_packed, p, (size_t)e->numel, e->half == 2);
         } else if (values_f32(e, p, err) != SD_OK) {
             if (p != w->scratch)
-                free(p);
+                sd_spill_unmap(&e->patch_map);
             if (w->open == e)
                 w->open = NULL;
             return NULL;
         }
         w->bytes -= patch_bytes(w, e);
-        free(e->patch_packed);
+        if (e->patch_packed)   /* widened into the scratch: the sealed copy goes */
+            sd_spill_unmap(&e->patch_map);
         e->patch_packed = NULL;
         e->patch = p;
         w->bytes += patch_bytes(w, e);
@@ -501,13 +510,12 @@ sd_status sd_weights_patch_seal(sd_weights *w, const char *name, sd_error *err)
     weight_entry *e = find_entry(w, name);
     if (!e || !e->patch || !e->half)
         return SD_OK;
-    uint16_t *q = alloc_weights((size_t)e->numel * sizeof *q);
-    if (!q)
+    /* a half tensor's fp32 copy is the scratch (patch_buffer): patch_map is free */
+    if (sd_spill_map(&e->patch_map, (size_t)e->numel * sizeof(uint16_t)) != 0)
         return sd_fail(err, SD_ERR_NOMEM, "out of memory sealing %s", name);
+    uint16_t *q = e->patch_map.data;
     sd_weights_narrow(e->patch, q, (size_t)e->numel, e->half == 2);
     w->bytes -= patch_bytes(w, e);
-    if (e->patch != w->scratch)
-        free(e->patch);
     e->patch = NULL;
     e->patch_packed = q;
     w->bytes += patch_bytes(w, e);
@@ -530,9 +538,7 @@ void sd_weights_unpatch(sd_weights *w)
     for (size_t i = 0; w && i < w->count; i++) {
         weight_entry *e = &w->entries[i];
         w->bytes -= patch_bytes(w, e);
-        if (e->patch != w->scratch)
-            free(e->patch);
-        free(e->patch_packed);
+        sd_spill_unmap(&e->patch_map);
         e->patch = NULL;
         e->patch_packed = NULL;
     }

@@ -80,13 +80,14 @@ void sd_weights_each_reader(const sd_weights *w, const char *prefix,
 void sd_weights_drop_file(sd_weights *w);
 
 /* Hands the resident pages of every tensor under `prefix` that is read in place back to
- * the kernel (they stay in the page cache; the next read faults them in again): a
- * network's weights cost no resident memory while another network runs. Values are
+ * the kernel (they stay in the page cache; the next read faults them in again), and those
+ * of its LoRA-merged copy (spill memory, core/spill.h: they stay in its file): a network's
+ * weights, merged or not, cost no resident memory while another network runs. Values are
  * unchanged. Returns the bytes of the tensors released. */
 size_t sd_weights_release(sd_weights *w, const char *prefix);
 
-/* LoRA merges (nets/lora.h). A patched tensor has a writable fp32 copy of its own, owned
- * by w; the checkpoint's values stay read-only in the mapping or in their converted
+/* LoRA merges (nets/lora.h). A patched tensor has a writable copy of its own in spill
+ * memory, owned by w; the checkpoint's values stay read-only in the mapping or in their converted
  * buffer, and binds keep returning them: the layer that reads the tensor is pointed at the
  * copy through its merged-weight hook (layers/layers.h, sd_lora_attach).
  *

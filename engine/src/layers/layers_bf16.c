@@ -2,17 +2,12 @@
  * (layers_bf16.h has the contract). */
 #include "layers/layers_bf16.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "core/error.h"
+#include "core/spill.h"
 
-/* Where the packed weights' file lives: on disk, so that its pages can leave memory
- * (/tmp may be a tmpfs, whose pages stay in memory). */
-#define PACK_DIR "/var/tmp"
 #define PACK_ALIGN 64
 #define PREFIX_MAX 64
 
@@ -24,9 +19,8 @@ struct sd_layer_prepared {
 
 struct sd_layers_bf16_pack {
     char prefix[PREFIX_MAX];
-    void *map;           /* the packed values, 64-byte aligned per layer */
-    size_t map_bytes;
-    int file_backed;     /* map is a shared file mapping (its pages can be given back) */
+    sd_spill map;        /* the packed values, 64-byte aligned per layer (its pages can be
+                            given back: core/spill.h) */
     int n_layers;
     sd_layer_prepared *layers;   /* [n_layers] */
 };
@@ -63,16 +57,6 @@ typedef struct {
     sd_error *err;
 } pack_job;
 
-/* MADV_DONTNEED over the whole pages inside [p, p + bytes) of a shared file mapping. */
-static void release_range(void *p, size_t bytes)
-{
-    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    const uintptr_t lo = ((uintptr_t)p + page - 1) / page * page;
-    const uintptr_t hi = ((uintptr_t)p + bytes) / page * page;
-    if (hi > lo)
-        madvise((void *)lo, hi - lo, MADV_DONTNEED);
-}
-
 static void measure_one(void *user, sd_layer_params *p)
 {
     pack_job *j = user;
@@ -99,7 +83,7 @@ static void pack_one(void *user, sd_layer_params *p)
     sd_layer_prepared *prep = &j->pack->layers[j->count++];
     prep->isa = j->isa;
     prep->conv = conv;
-    prep->data = (uint16_t *)((char *)j->pack->map + j->bytes);
+    prep->data = (uint16_t *)((char *)j->pack->map.data + j->bytes);
     j->bytes += aligned(elems * sizeof(uint16_t));
     if (conv)
         ops_bf16_pack_conv_weight(f32, (int)t->shape[0], (int)t->shape[1], (int)t->shape[2],
@@ -112,33 +96,13 @@ static void pack_one(void *user, sd_layer_params *p)
      * now: without this, packing a network would hold both at once (3.3 GB for SD 1.5). */
     if (t->name)
         sd_weights_release(j->w, t->name);
-    if (j->pack->file_backed)
-        release_range(prep->data, elems * sizeof(uint16_t));
+    sd_spill_release(&j->pack->map, prep->data, elems * sizeof(uint16_t));
 }
 
 static void clear_one(void *user, sd_layer_params *p)
 {
     (void)user;
     p->prepared = NULL;
-}
-
-/* The mapping: a shared mapping of an unlinked file in PACK_DIR, else anonymous. */
-static void *map_pack(size_t bytes, int *file_backed)
-{
-    *file_backed = 0;
-    int fd = open(PACK_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        void *p = MAP_FAILED;
-        if (ftruncate(fd, (off_t)bytes) == 0)
-            p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        close(fd);   /* the mapping keeps the file */
-        if (p != MAP_FAILED) {
-            *file_backed = 1;
-            return p;
-        }
-    }
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
 }
 
 sd_status sd_layers_prepare_bf16(sd_weights *w, const char *prefix, ops_bf16_isa isa,
@@ -160,8 +124,7 @@ sd_status sd_layers_prepare_bf16(sd_weights *w, const char *prefix, ops_bf16_isa
     }
     strcpy(pack->prefix, prefix);
     pack->n_layers = j.count;
-    pack->map_bytes = j.bytes;
-    if (!(pack->map = map_pack(j.bytes, &pack->file_backed))) {
+    if (sd_spill_map(&pack->map, j.bytes) != 0) {
         free(pack->layers);
         free(pack);
         return sd_fail(err, SD_ERR_NOMEM, "%s: cannot map %zu MB for the bf16 weights", prefix,
@@ -186,21 +149,20 @@ void sd_layers_bf16_free(sd_weights *w, sd_layers_bf16_pack *pack)
     if (!pack)
         return;
     sd_layer_each(w, pack->prefix, clear_one, NULL);
-    munmap(pack->map, pack->map_bytes);
+    sd_spill_unmap(&pack->map);
     free(pack->layers);
     free(pack);
 }
 
 void sd_layers_bf16_release(sd_layers_bf16_pack *pack)
 {
-    /* a shared file mapping only: on anonymous memory MADV_DONTNEED would zero the values */
-    if (pack && pack->file_backed)
-        madvise(pack->map, pack->map_bytes, MADV_DONTNEED);
+    if (pack)
+        sd_spill_release(&pack->map, pack->map.data, pack->map.bytes);
 }
 
 size_t sd_layers_bf16_bytes(const sd_layers_bf16_pack *pack)
 {
-    return pack ? pack->map_bytes : 0;
+    return pack ? pack->map.bytes : 0;
 }
 
 /* ---- forwards ---------------------------------------------------------------------------- */

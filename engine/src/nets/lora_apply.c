@@ -134,7 +134,12 @@ static sd_status merge_target(const contribution *c, size_t n, sd_weights *w, sd
     for (size_t i = 0; i < n; i++)
         ops_sgemm(0, 0, out, k, c[i].m->rank, (float)(c[i].weight * c[i].m->scale), c[i].m->up,
                   c[i].m->rank, c[i].m->down, k, 1.0f, dst, k);
-    return sd_weights_patch_seal(w, c[0].m->target, err);
+    sd_status st = sd_weights_patch_seal(w, c[0].m->target, err);
+    /* the copy's pages leave memory now (they stay in its spill file): merging a whole
+     * U-Net does not hold all of its copies resident before a phase reads them */
+    if (st == SD_OK)
+        sd_weights_release(w, c[0].m->target);
+    return st;
 }
 
 sd_status sd_lora_merge(const sd_lora_file *const *files, const float *weights, int n_files,

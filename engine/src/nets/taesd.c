@@ -130,10 +130,11 @@ static sd_status net_forward(const taesd_net *net, taesd_state *s, float *out, s
     return SD_OK;
 }
 
-static sd_status state_init(taesd_state *s, sd_arena *arena, size_t floats, sd_error *err)
+static sd_status state_init(taesd_state *s, const sd_taesd *t, sd_arena *arena, size_t floats,
+                            sd_error *err)
 {
     s->arena = arena;
-    s->ctx = sd_layer_ctx_make(arena, SD_LAYER_FP32);
+    s->ctx = sd_layer_ctx_make(arena, t->precision);
     s->x = sd_arena_floats(arena, floats);
     s->t0 = sd_arena_floats(arena, floats);
     s->t1 = sd_arena_floats(arena, floats);
@@ -182,7 +183,7 @@ sd_status sd_taesd_encode(const sd_taesd *t, sd_arena *arena, const float *image
     const sd_arena_mark mark = sd_arena_get_mark(arena);
     taesd_state s = {.c = 3, .h = height, .w = width, .arena = arena, .trace = trace,
                      .side = "encoder", .trace_shift = 0};
-    st = state_init(&s, arena, peak_floats(t, height, width), err);
+    st = state_init(&s, t, arena, peak_floats(t, height, width), err);
     if (st == SD_OK) {
         memcpy(s.x, image01, (size_t)3 * height * width * sizeof(float));
         st = net_forward(&t->encoder, &s, latents, err);
@@ -207,7 +208,7 @@ sd_status sd_taesd_decode(const sd_taesd *t, sd_arena *arena, const float *laten
     /* diffusers numbers the decoder's layers from taesd.py's index 1 (its Clamp is not one) */
     taesd_state s = {.c = t->latent_channels, .h = h, .w = w, .arena = arena, .trace = trace,
                      .side = "decoder", .trace_shift = -1};
-    st = state_init(&s, arena, peak_floats(t, h * SD_TAESD_SCALE, w * SD_TAESD_SCALE), err);
+    st = state_init(&s, t, arena, peak_floats(t, h * SD_TAESD_SCALE, w * SD_TAESD_SCALE), err);
     if (st == SD_OK) {
         memcpy(s.x, latents, (size_t)t->latent_channels * h * w * sizeof(float));
         st = net_forward(&t->decoder, &s, image01, err);

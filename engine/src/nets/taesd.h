@@ -43,6 +43,8 @@
 /* Sequential lengths of taesd.py's Encoder() and Decoder(). */
 #define SD_TAESD_ENCODER_LAYERS 15
 #define SD_TAESD_DECODER_LAYERS 20
+/* The longest key prefix of a half ("encoder.layers.", "decoder.layers.") and its NUL. */
+#define SD_TAESD_PREFIX_MAX 16
 /* Each side halves or doubles the resolution three times. */
 #define SD_TAESD_SCALE 8
 
@@ -78,6 +80,13 @@ typedef struct {
     int has_encoder, has_decoder;
     taesd_net encoder, decoder;
     sd_weights *files[2];   /* owned: one diffusers file, or the encoder and decoder files */
+    /* Where each half is bound (for packing it by key prefix, layers/layers_bf16.h): the
+     * file (one of files[], not owned) and the key prefix ("" or "decoder.layers."). */
+    sd_weights *encoder_file, *decoder_file;
+    char encoder_prefix[SD_TAESD_PREFIX_MAX], decoder_prefix[SD_TAESD_PREFIX_MAX];
+    /* SD_LAYER_BF16: the convs that were packed (pipeline/precision.c) run bf16; fp32 after
+     * loading. */
+    sd_layer_precision precision;
 } sd_taesd;
 
 /* Loads a TAESD for the latent space `want` from `path`:

@@ -156,6 +156,8 @@ sd_status sd_taesd_bind_encoder(sd_taesd *t, sd_weights *w, const char *prefix, 
 {
     char key[TAESD_KEY_MAX];
     int64_t first[2], last[2];
+    if (strlen(prefix) >= sizeof t->encoder_prefix)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "TAESD encoder: key prefix %s is too long", prefix);
     snprintf(key, sizeof key, "%s0.weight", prefix);
     int ok = conv_dims(w, key, first) == 0;
     snprintf(key, sizeof key, "%s%d.weight", prefix, SD_TAESD_ENCODER_LAYERS - 1);
@@ -168,6 +170,8 @@ sd_status sd_taesd_bind_encoder(sd_taesd *t, sd_weights *w, const char *prefix, 
     if (st != SD_OK)
         return sd_fail_context(err, st, "TAESD encoder");
     t->has_encoder = 1;
+    t->encoder_file = w;
+    snprintf(t->encoder_prefix, sizeof t->encoder_prefix, "%s", prefix);
     return SD_OK;
 }
 
@@ -176,6 +180,8 @@ sd_status sd_taesd_bind_decoder(sd_taesd *t, sd_weights *w, const char *prefix,
 {
     char key[TAESD_KEY_MAX];
     int64_t first[2];
+    if (strlen(prefix) >= sizeof t->decoder_prefix)
+        return sd_fail(err, SD_ERR_INVALID_ARG, "TAESD decoder: key prefix %s is too long", prefix);
     snprintf(key, sizeof key, "%s%d.weight", prefix, 1 + index_shift);
     if (conv_dims(w, key, first) != 0)
         return sd_fail(err, SD_ERR_FORMAT, "not a TAESD decoder: no 3x3 conv %s", key);
@@ -186,6 +192,8 @@ sd_status sd_taesd_bind_decoder(sd_taesd *t, sd_weights *w, const char *prefix,
     if (st != SD_OK)
         return sd_fail_context(err, st, "TAESD decoder");
     t->has_decoder = 1;
+    t->decoder_file = w;
+    snprintf(t->decoder_prefix, sizeof t->decoder_prefix, "%s", prefix);
     return SD_OK;
 }
 

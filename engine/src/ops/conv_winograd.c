@@ -411,7 +411,7 @@ static size_t bf16_col_bytes(int ci, int co)
 int ops_winograd_bf16_fits(int n, int ci, int co, int h, int w)
 {
     const size_t cols_min = (size_t)n * ((w + 1) / 2);
-    return (size_t)h * w >= OPS_WINOGRAD_MIN_HW &&
+    return (size_t)h * w >= OPS_WINOGRAD_MIN_HW && ci >= OPS_WINOGRAD_BF16_MIN_CI &&
            bf16_fixed_bytes(ci, co) + bf16_col_bytes(ci, co) * cols_min <=
                OPS_WINOGRAD_MAX_FLOATS * sizeof(float);
 }

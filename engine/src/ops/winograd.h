@@ -15,6 +15,14 @@
 /* Below this many pixels per image the per-call weight transform (16 co ci values)
  * costs more than the multiplications it saves: the bf16 variant's bound. */
 #define OPS_WINOGRAD_MIN_HW 1024
+/* bf16 only: below this many input channels im2col is faster. Winograd's input and output
+ * transforms (fp32, through memory) cost the same per channel whatever the precision, and
+ * with bf16 products they outweigh the 2.25x fewer products: TAESD's 64-channel convs
+ * (AVX512-BF16, 2 threads, 512² decode) took 2.10 CPU-s by Winograd against 1.68 by
+ * im2col (fp32: 2.33), the encoder 1.88 against 1.35 (fp32: 2.05); perf: the two
+ * transforms 50 % of the Winograd decode, its bf16 GEMM 10 %. 128 and wider (the SD VAE,
+ * the U-Nets) keep Winograd, as measured there (w2-vaebf16: im2col +22 % CPU time). */
+#define OPS_WINOGRAD_BF16_MIN_CI 128
 /* The fp32 variant's: its weight transform runs in vector loops, and from 16x16 up
  * (n = 2, 1280 channels) the 16 products beat im2col by 1.2-1.3x in CPU time (bench-fp32);
  * at 8x8 they lose (0.6x). */
@@ -37,7 +45,8 @@ int ops_conv3x3_winograd_budget(sd_arena *a, size_t budget, const float *x, int 
 
 /* The same with bf16 products (ops_bf16.h): weight the rows operand [co][kpad(9 ci)]; the
  * transformed weights and inputs are rounded to bf16, the products summed in fp32 by
- * ops_gemm_bf16 (isa), the output transform in fp32. */
+ * ops_gemm_bf16 (isa), the output transform in fp32. _fits: 1 when a conv of these sizes
+ * goes through it (also at least OPS_WINOGRAD_BF16_MIN_CI input channels). */
 int ops_winograd_bf16_fits(int n, int ci, int co, int h, int w);
 int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
                               int h, int w, const uint16_t *weight, const float *bias, int co,

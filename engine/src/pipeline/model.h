@@ -30,6 +30,7 @@ struct sd_model {
     sd_precision precision;   /* what runs (resolved at load: fp32 or bf16) */
     int bf16_isa;             /* ops_bf16_isa of the packed weights (bf16) */
     struct sd_layers_bf16_pack *bf16_packs[SD_MODEL_BF16_PACKS];   /* by prefix */
+    struct sd_layers_bf16_pack *taesd_packs[2];   /* bf16: the TAESD's encoder, decoder */
 };
 
 /* The networks whose weights are used one phase at a time. */

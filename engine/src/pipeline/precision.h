@@ -13,6 +13,12 @@ sd_status sd_model_set_precision(sd_model *m, sd_precision wanted, sd_error *err
 /* bf16: packs the weights again, after a pass changed the effective ones (a LoRA merge or
  * its undoing: sd_model_use_loras); fp32: nothing. */
 sd_status sd_model_repack(sd_model *m, sd_error *err);
+/* Packs the loaded TAESD's convs when the model runs bf16 (after sd_model_load_taesd; what
+ * was packed for the TAESD before is freed first). SD_ERR_NOMEM / SD_ERR_IO as the packing's
+ * (the TAESD is then left in fp32). */
+sd_status sd_model_prepare_taesd(sd_model *m, sd_error *err);
+/* Frees the TAESD's packed weights (it runs fp32); before its weights are freed. */
+void sd_model_unprepare_taesd(sd_model *m);
 /* Frees the packed weights; the model runs fp32. */
 void sd_model_unprepare(sd_model *m);
 /* Gives back the resident pages of the network's packed weights (sd_model_release). */

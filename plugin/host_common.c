@@ -1,5 +1,7 @@
 #include "host_common.h"
 
+#include "read_exact.h"
+
 #include <string.h>
 
 int gd_host_progress(void *user, double fraction, const char *text)
@@ -34,11 +36,15 @@ void gd_gegl_read(GeglBuffer *src, int ox, int oy, GeglBuffer *sel, const region
 {
     GeglRectangle src_rect = { rect->x - ox, rect->y - oy, rect->width, rect->height };
     GeglRectangle sel_rect = { rect->x, rect->y, rect->width, rect->height };
-    gegl_buffer_get(src, &src_rect, 1.0, rgba_format, rgba, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+    /* exactly, and so the same in every process, where the format allows (read_exact.h) */
+    if (!gd_read_exact(src, &src_rect, rgba_format, rgba))
+        gegl_buffer_get(src, &src_rect, 1.0, rgba_format, rgba, GEGL_AUTO_ROWSTRIDE,
+                        GEGL_ABYSS_NONE);
     g_object_unref(src);
     if (sel) {
-        gegl_buffer_get(sel, &sel_rect, 1.0, babl_format("Y float"), mask, GEGL_AUTO_ROWSTRIDE,
-                        GEGL_ABYSS_NONE);
+        const Babl *y = babl_format("Y float");
+        if (!gd_read_exact(sel, &sel_rect, y, mask))
+            gegl_buffer_get(sel, &sel_rect, 1.0, y, mask, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
         g_object_unref(sel);
     } else {
         for (gsize i = 0; i < (gsize)rect->width * rect->height; i++)

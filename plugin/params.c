@@ -461,6 +461,7 @@ char *gd_params_to_json(const gd_params *p, int region_x, int region_y, int regi
              cJSON_AddBoolToObject(o, "color_match", p->color_match) &&
              cJSON_AddNumberToObject(o, "clip_skip", p->clip_skip) &&
              cJSON_AddStringToObject(o, "model", p->model_path) &&
+             (!p->family || cJSON_AddStringToObject(o, "family", p->family)) &&
              (!p->preset || !*p->preset || cJSON_AddStringToObject(o, "preset", p->preset)) &&
              cJSON_AddStringToObject(o, "timestep_spacing", p->spacing ? p->spacing : "") &&
              cJSON_AddStringToObject(o, "prediction", p->prediction ? p->prediction : "") &&

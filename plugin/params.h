@@ -72,6 +72,8 @@ typedef struct {
     const char *preset;     /* name of the preset "Apply Preset..." ran, else "" */
     const char *spacing;    /* sd_spacing_name() spelling */
     const char *prediction; /* sd_prediction_name() spelling */
+    const char *family;     /* no argument: set by gd_run once the model is loaded, for the
+                               parasite (sd_model_info.family_name; NULL before) */
     const char *loras;      /* "file:weight;file:weight" (loras.h) */
     int draft_vae;          /* non-zero: encode and decode with the configured TAESD */
     const char *precision;  /* sd_precision_name() spelling; "auto": the config's, else the

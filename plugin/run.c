@@ -131,6 +131,10 @@ sd_status gd_run(const gd_host *host, const gd_target *t, gd_params *p, sd_error
     sd_model_get_info(model, &info);
     run.precision = sd_precision_name(info.precision) ? sd_precision_name(info.precision) : "?";
     run.bf16_kernel = info.bf16_kernel ? info.bf16_kernel : "none";
+    /* the model's family, and for prediction "auto" the type detected in the file */
+    run.family = info.family_name;
+    if (sd_prediction_from_name(run.prediction) == SD_PREDICTION_AUTO)
+        run.prediction = sd_prediction_name(info.prediction);
     gd_region_pixels in = { w, h, rgba, mask, r.open_edges };
     sd_error e = { 0 };
     st = gd_generate_region(model, &run, &in, out, host->progress, host->preview, host->user,

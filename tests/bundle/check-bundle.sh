@@ -8,7 +8,8 @@
 #     GEGL, babl, GLib/GObject/GIO, GTK 3 and their dependencies such as zlib, libc/libm/
 #     libpthread), none of OpenBLAS, cJSON,
 #     utf8proc, gfortran; and no glibc symbol newer than GLIBC_2.38;
-#  3. runs the GIMP 3 end-to-end test with it in the GIMP 3.2 chroot (Debian sid) after
+#  3. runs the GIMP 3 end-to-end test (and a 1-step SD 2 Turbo job with ../golden-sd2's tiny
+#     model) with it in the GIMP 3.2 chroot (Debian sid) after
 #     removing OpenBLAS, cJSON, utf8proc and the compilers from a throw-away overlay of that
 #     chroot: nothing of our build dependencies is left there.
 # Exit 0 = pass, 1 = fail, 77 = skipped (no chroots, or not root).
@@ -76,12 +77,14 @@ else echo "FAIL newest glibc symbol: $glibc_max (> GLIBC_2.38)"; bad=1; fi
 
 # 3. end-to-end in GIMP 3.2 with our build dependencies removed
 purge='libopenblas* libblas* liblapack* libcjson* libutf8proc* libgfortran* gcc gcc-[0-9]* cpp cpp-[0-9]* meson ninja-build'
-# the LoRA and TAESD fixtures beside the model folder, where gimp3-e2e.sh looks for them
-fixtures=()
-for f in golden-lora golden-taesd; do
+# the LoRA and TAESD fixtures beside the model folder, where gimp3-e2e.sh looks for them,
+# and the tiny SD 2.x models for one 1-step Turbo job (GD_SD2_TURBO_DIR)
+fixtures=() turbo=
+for f in golden-lora golden-taesd golden-sd2; do
   d=$(realpath -m "$(dirname "$MODEL")/../$f")
   [ ! -d "$d" ] || fixtures+=("$d:/gd/$f:ro")
 done
+[ ! -r "$(dirname "$MODEL")/../golden-sd2/tiny-sd2.safetensors" ] || turbo=GD_SD2_TURBO_DIR=/gd/golden-sd2
 in_chroot "$RUN_R" "$SRC:/gd/src:ro" "$OUT:/gd/out" "$(dirname "$MODEL"):/gd/model:ro" "$VOCAB:/gd/vocab:ro" \
   "${fixtures[@]}" -- "
   set -e
@@ -94,6 +97,6 @@ in_chroot "$RUN_R" "$SRC:/gd/src:ro" "$OUT:/gd/out" "$(dirname "$MODEL"):/gd/mod
   echo 'ok   run chroot: GIMP' \$(gimp-console-3.2 --version | grep -o '[0-9.]*\$') 'without OpenBLAS, cJSON, utf8proc, gcc'
   ldd /gd/out/bundle/gimp-diffusion/gimp-diffusion | grep -q 'not found' &&
     { ldd /gd/out/bundle/gimp-diffusion/gimp-diffusion; echo 'FAIL unresolved libraries'; exit 1; }
-  GIMP3_CONSOLE=gimp-console-3.2 GIMP3_GUI=gimp-3.2 exec /gd/src/tests/gimp/gimp3-e2e.sh /gd/out/bundle/gimp-diffusion/gimp-diffusion \
+  $turbo GIMP3_CONSOLE=gimp-console-3.2 GIMP3_GUI=gimp-3.2 exec /gd/src/tests/gimp/gimp3-e2e.sh /gd/out/bundle/gimp-diffusion/gimp-diffusion \
     /gd/model/$(basename "$MODEL") /gd/vocab /gd/out/e2e
 "

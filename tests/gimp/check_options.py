@@ -31,8 +31,8 @@ def main():
     img = {c: Image.open(f'{work}/opt-{c}.png').convert('RGB') for c in meta}
     base = meta['base']
     check(base['loras'] == [] and base['timestep_spacing'] == 'leading' and
-          base['prediction'] == 'auto' and base['draft_vae'] is False,
-          f'baseline: no LoRA, leading, auto, full VAE ({base["loras"]}, '
+          base['prediction'] == 'eps' and base['draft_vae'] is False,
+          f'baseline: no LoRA, leading, auto detected as eps, full VAE ({base["loras"]}, '
           f'{base["timestep_spacing"]}, {base["prediction"]}, {base["draft_vae"]})')
     check(meta['lora-arg']['loras'] == [{'file': 'lora_a_kohya.safetensors', 'weight': 0.8}],
           f'LoRA argument recorded: {meta["lora-arg"]["loras"]}')

@@ -95,7 +95,8 @@ gd_workdir() {
 # gd_profile 2|3 [presets]: a fresh profile in WORK/profile (GIMP2_DIRECTORY or
 # GIMP3_DIRECTORY; the user's own is never touched) with the plug-in installed where that
 # GIMP looks for it, and with "presets" the test's user presets (tests/gimp/presets, one
-# of which overrides a shipped preset). Also writes WORK/in.png, the test image.
+# of which overrides a shipped preset). Also writes WORK/in.png, the test image, and
+# WORK/sd2-in.png, the SD 2.x scenario's (make_input.py says why).
 gd_profile() {
   local v=$1 dir=$WORK/profile
   if [ "$v" = 2 ]; then
@@ -125,7 +126,7 @@ gd_profile() {
       export GIMP_DIFFUSION_PRESETS=$WORK/shipped-presets
     fi
   fi
-  "$PY" "$HERE/make_input.py" "$WORK/in.png"
+  "$PY" "$HERE/make_input.py" "$WORK/in.png" "$WORK/sd2-in.png"
 }
 
 # gd_options_config: for the options scenario (check_options.py), the LoRA and TAESD
@@ -145,6 +146,24 @@ gd_options_config() {
   printf '{"lora_dir": "%s", "taesd": "%s"}\n' "$shared/golden-lora" "$taesd" \
     >"$XDG_CONFIG_HOME/gimp-diffusion/config.json"
   export GD_LORA=$LORA
+}
+
+# gd_sd2_config: for the SD 2.x scenario (check_sd2.py; issue 14), when MODEL is
+# ../golden-sd2's tiny-sd2.safetensors: SD2_DIR (its folder, which holds tiny-sd2-v and the
+# 9-channel tiny-sd2-inpaint too) and DIFFUSE, the CLI the jobs are compared with (GD_DIFFUSE,
+# else beside the plug-in in its build tree). Returns 1, the scenario then skipped, for
+# another model; fails when the SD 2 fixtures or the CLI are missing.
+gd_sd2_config() {
+  SD2_DIR=$(dirname "$MODEL")
+  # told by the file name, as gd_options_config does (the chroot's folder is /gd/model)
+  [ "$(basename "$MODEL")" = tiny-sd2.safetensors ] ||
+    { echo "SKIP: SD 2.x scenario: it runs on ../golden-sd2's tiny models, not $MODEL"; return 1; }
+  local f
+  for f in tiny-sd2-v tiny-sd2-inpaint; do
+    [ -r "$SD2_DIR/$f.safetensors" ] || fail "SD 2.x scenario: $SD2_DIR/$f.safetensors not readable"
+  done
+  DIFFUSE=${GD_DIFFUSE:-$(dirname "$PLUGIN")/../engine/tools/diffuse}
+  [ -x "$DIFFUSE" ] || fail "SD 2.x scenario: no diffuse CLI at $DIFFUSE (set GD_DIFFUSE)"
 }
 
 # gd2_batch LOG EXPR: one headless GIMP 2.10 run of a Script-Fu expression. gimp-console-2.10

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Builds the GIMP 3 front end inside the trixie chroot (make-gimp3-chroot.sh) from this
 # source tree and runs gimp3-e2e.sh there, offline, on a throw-away overlay of the chroot.
-# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR [e2e|gui|gui-presets|matrix]
+# usage (root): gimp3-chroot.sh SOURCE_ROOT MODEL VOCAB OUTDIR [e2e|e2e-sd2|gui|gui-presets|matrix|...]
 #   OUTDIR keeps the chroot build (OUTDIR/build) and the test's artefacts (OUTDIR/TEST).
 #   TEST (default e2e) runs tests/gimp/gimp3-TEST.sh inside the chroot.
 #   GD_GIMP3_SUITE=sid takes the sid chroot (GIMP 3.2, GIMP32_CHROOT) instead of trixie's
@@ -45,13 +45,16 @@ unshare --mount --propagation private --pid --fork --kill-child --net /bin/bash 
     [ -d "$(dirname "$MODEL")/../$f" ] || continue
     mkdir -p "$C/gd/$f"; mount --bind -o ro "$(dirname "$MODEL")/../$f" "$C/gd/$f"
   done
+  # e2e-sd2 re-runs its jobs with the diffuse CLI (check_sd2.py): built beside the plug-in
+  T=plugin/gimp-diffusion
+  [ "$TEST" != e2e-sd2 ] || T="$T engine/tools/diffuse"
   exec chroot "$C" /usr/bin/env -i HOME=/root LANG=C.UTF-8 PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c "
       set -e
       [ -f /gd/out/build/build.ninja ] ||
         meson setup /gd/out/build /gd/src -Dgimp=3 -Dshared_dir=/gd/shared-unused >/gd/out/meson-setup.log
       t=\$(date +%s)
-      ninja -C /gd/out/build plugin/gimp-diffusion >/gd/out/ninja.log || { cat /gd/out/ninja.log; exit 1; }
+      ninja -C /gd/out/build $T >/gd/out/ninja.log || { cat /gd/out/ninja.log; exit 1; }
       echo \"chroot build of the GIMP 3 front end: \$(( \$(date +%s) - t )) s\"
       exec /gd/src/tests/gimp/gimp3-$TEST.sh /gd/out/build/plugin/gimp-diffusion \
         /gd/model/$(basename "$MODEL") /gd/vocab /gd/out/$TEST

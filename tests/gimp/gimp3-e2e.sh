@@ -13,7 +13,14 @@ t1=$(date +%s.%N)
 rc=0
 options=
 gd_options_config && options=e2e_gimp3_options.py
-(gd3_batch "$WORK/gimp.log" e2e_gimp3.py e2e_gimp3_presets.py $options) || rc=$?
+# GD_SD2_TURBO_DIR (a folder holding ../golden-sd2's tiny models): one 1-step Turbo job with
+# tiny-sd2 in the same session (check-bundle.sh: the Flatpak build runs SD 2.x too)
+turbo=
+if [ -n "${GD_SD2_TURBO_DIR:-}" ]; then
+  turbo=e2e_gimp3_sd2.py
+  export GD_SD2_MODELS=$GD_SD2_TURBO_DIR GD_SD2_JOBS=turbo-txt2img
+fi
+(gd3_batch "$WORK/gimp.log" e2e_gimp3.py e2e_gimp3_presets.py $options $turbo) || rc=$?
 t2=$(date +%s.%N)
 gd_show_log 3 "$WORK/gimp.log"
 awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN { printf "profile+install %.1f s, test batch %.1f s\n", b - a, c - b }'
@@ -24,6 +31,10 @@ grep -q E2E-GIMP3-PRESETS-OK "$WORK/gimp.log" || fail "the Apply Preset batch fa
 if [ -n "$options" ]; then
   grep -q E2E-GIMP3-OPTIONS-OK "$WORK/gimp.log" || fail "the options batch failed"
   "$PY" "$HERE/check_options.py" "$WORK" || exit 1
+fi
+if [ -n "$turbo" ]; then
+  grep -q E2E-GIMP3-SD2-OK "$WORK/gimp.log" || fail "the SD 2.x Turbo job failed"
+  "$PY" "$HERE/check_sd2.py" "$WORK" - "$VOCAB" turbo-txt2img || exit 1
 fi
 
 # Cancel = GIMP kills the plug-in: kill it mid-run, the image must be unchanged.

@@ -146,6 +146,11 @@ static void test_loras(void)
     p.n_engine_loras = 2;
     p.spacing = "trailing";
     p.draft_vae = 1;
+    char *no_family = gd_params_to_json(&p, 0, 0, 8, 8, 8, 8);
+    CHECK(no_family && !strstr(no_family, "\"family\""), "no family before a model ran: %s",
+          no_family ? no_family : "(null)");
+    free(no_family);
+    p.family = "sd2-v"; /* gd_run: the loaded model's */
     char *s = gd_params_to_json(&p, 0, 0, 8, 8, 8, 8);
     cJSON *o = s ? cJSON_Parse(s) : NULL;
     cJSON *l = o ? cJSON_GetObjectItem(o, "loras") : NULL;
@@ -156,8 +161,9 @@ static void test_loras(void)
           "parasite LoRAs: %s", s ? s : "(null)");
     CHECK(o && !strcmp(cJSON_GetObjectItem(o, "timestep_spacing")->valuestring, "trailing") &&
               !strcmp(cJSON_GetObjectItem(o, "prediction")->valuestring, "auto") &&
-              cJSON_IsTrue(cJSON_GetObjectItem(o, "draft_vae")),
-          "parasite spacing, prediction, draft VAE: %s", s ? s : "(null)");
+              cJSON_IsTrue(cJSON_GetObjectItem(o, "draft_vae")) &&
+              !strcmp(cJSON_GetObjectItem(o, "family")->valuestring, "sd2-v"),
+          "parasite spacing, prediction, draft VAE, family: %s", s ? s : "(null)");
     cJSON_Delete(o);
     free(s);
 }

@@ -5,10 +5,12 @@
  * ([cols, ci] · [ci, co]: activations as rows, as the linear layers run). GFLOP per
  * CPU-second (one core busy for a second). Not a test: prints figures, medians of `runs`
  * (argv[1], default 5); with a second argument only
- * the convolutions (for a profiler). Built on demand: ninja -C BUILD tests/bench-winograd. */
+ * the convolutions (for a profiler), and with "cold" each call after a sweep through
+ * 64 MiB that evicts the caches, as the layers before it do in a U-Net step. Built on demand: ninja -C BUILD tests/bench-winograd. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench_util.h"
 #include "core/arena.h"
@@ -65,8 +67,12 @@ static void product(const char *what, int m, int n, int k, int runs, ops_bf16_is
 }
 
 /* The whole convolution: CPU-seconds of the process (both workers) and wall. */
+static int cold;   /* argv[2] "cold": every call after a 64 MiB sweep, as a step's layers leave the caches */
+#define SWEEP_FLOATS ((size_t)16 << 20)
+
 static void convolution(int ci, int co, int hw, int runs, ops_bf16_isa isa)
 {
+    float *sweep = cold ? xmalloc(SWEEP_FLOATS * sizeof *sweep) : NULL;
     float *x = xmalloc((size_t)BATCH * ci * hw * hw * sizeof *x);
     float *w = xmalloc((size_t)co * ci * 9 * sizeof *w);
     float *y = xmalloc((size_t)BATCH * co * hw * hw * sizeof *y);
@@ -78,6 +84,9 @@ static void convolution(int ci, int co, int hw, int runs, ops_bf16_isa isa)
     sd_arena_init(&a, 0);
     double tc[MAX_RUNS], tw[MAX_RUNS];
     for (int r = 0; r < runs; r++) {
+        if (sweep)
+            for (size_t i = 0; i < SWEEP_FLOATS; i++)
+                sweep[i] = (float)(i + (size_t)r);
         const double c0 = cpu_s(), w0 = now_s();
         if (ops_conv3x3_winograd_bf16(&a, isa, x, BATCH, ci, hw, hw, wp, NULL, co, y)) {
             fprintf(stderr, "out of memory\n");
@@ -93,7 +102,7 @@ static void convolution(int ci, int co, int hw, int runs, ops_bf16_isa isa)
            "kernel peak would be %.1f GFLOP\n",
            ci, co, hw, hw, BATCH, 1e3 * median(tc, runs), 1e3 * median(tw, runs), gflop);
     sd_arena_free(&a);
-    free(x), free(w), free(y), free(wp);
+    free(x), free(w), free(y), free(wp), free(sweep);
 }
 
 int main(int argc, char **argv)
@@ -101,6 +110,7 @@ int main(int argc, char **argv)
     int runs = argc > 1 ? atoi(argv[1]) : 5;
     if (runs < 1 || runs > MAX_RUNS)
         runs = 5;
+    cold = argc > 2 && strcmp(argv[2], "cold") == 0;
     const ops_bf16_isa isa = ops_bf16_best();
     if (isa == OPS_BF16_NONE) {
         printf("no bf16 kernel on this CPU\n");

@@ -8,15 +8,19 @@
 #include "ops/gelu.h"
 #include "ops/gemm_bf16.h"
 
-#define LANES 16
+#define LANES OPS_BF16_GEGLU_LANES
 
-void ops_bf16_geglu_row_avx512(const float *x, int d, uint16_t *y, size_t ldy)
+/* The lanes go through the caller's scratch, not 64-byte stack arrays here: GCC gives
+ * those aligned moves, and ASan's fake stack (detect_stack_use_after_return) only aligns
+ * frames to 32 bytes, so the sanitizer build faulted on them. */
+void ops_bf16_geglu_row_avx512(const float *x, int d, uint16_t *y, size_t ldy,
+                               float scratch[2 * OPS_BF16_GEGLU_LANES])
 {
     const float *value = x, *gate = x + d;   /* [d] each */
+    float *g = scratch, *t = scratch + LANES;
     for (int j = 0; j < d; j += LANES) {
         const int n = d - j < LANES ? d - j : LANES;
         const __mmask16 k = (__mmask16)((1u << n) - 1u);
-        float g[LANES], t[LANES];
         _mm512_storeu_ps(t, _mm512_maskz_loadu_ps(k, gate + j));   /* tail lanes 0 */
         for (int l = 0; l < LANES; l++)
             g[l] = gelu_erf1(t[l]);

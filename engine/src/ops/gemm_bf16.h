@@ -130,8 +130,11 @@ void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, in
                                    int causal, float *m, double *l, float *rescale, uint16_t *p,
                                    size_t ldp);
 /* One row of GEGLU into a rows operand (geglu_bf16_avx512.c): x [2 d] = value | gate,
- * y[0..d) = bf16(value · gelu_erf(gate)), zero from d up to ldy. */
-void ops_bf16_geglu_row_avx512(const float *x, int d, uint16_t *y, size_t ldy);
+ * y[0..d) = bf16(value · gelu_erf(gate)), zero from d up to ldy; scratch: the caller's
+ * 2 × OPS_BF16_GEGLU_LANES floats (see geglu_bf16_avx512.c for why). */
+#define OPS_BF16_GEGLU_LANES 16
+void ops_bf16_geglu_row_avx512(const float *x, int d, uint16_t *y, size_t ldy,
+                               float scratch[2 * OPS_BF16_GEGLU_LANES]);
 void ops_gemm_bf16_amx(int m0, int m1, int n0, int n1, int n, int k, const uint16_t *a,
                        size_t lda, const uint16_t *b, float *c, size_t ldc, int accumulate);
 

@@ -52,7 +52,8 @@ static void geglu_rows(void *arg, int worker, int r0, int r1)
         const float *xr = g->x + (size_t)r * 2 * g->d;
         uint16_t *dst = g->xa + (size_t)r * g->lda;
 #ifdef SD_HAVE_AVX512_BF16
-        ops_bf16_geglu_row_avx512(xr, g->d, dst, g->lda);
+        float scratch[2 * OPS_BF16_GEGLU_LANES];
+        ops_bf16_geglu_row_avx512(xr, g->d, dst, g->lda, scratch);
 #else   /* unreachable without a bf16 kernel; kept correct: the fp32 op, then rounding */
         for (int j = 0; j < g->d; j++) {
             const float pair[2] = {xr[j], xr[g->d + j]};   /* value | gate of one column */

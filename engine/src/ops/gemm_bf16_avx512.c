@@ -21,9 +21,6 @@
 #define MC 96   /* rows of A per band: MC x KC_PAIRS pairs (96 KB) stay in L2 */
 
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)   /* MR of them */
-#define MR_NARROW 8
-#define NB_NARROW 3
-#define ROWS8(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)   /* MR_NARROW of them */
 
 /* C[rows, 16 nb] (+)= A[rows, 2 pairs] · B[2 pairs, 16 nb], rows <= MR, nb <= NB; the last
  * block's columns masked by `last`. Written out register by register (arrays of __m512
@@ -78,54 +75,6 @@ static void tile(int nb, int rows, int pairs, const uint16_t *a, size_t lda, con
 #undef STORE
 }
 
-/* tile() for column groups of at most NB_NARROW blocks (attention's p·v: head_dim 40 is
- * 3 blocks): MR_NARROW rows x NB_NARROW blocks, again 24 accumulators, where tile() would
- * leave a quarter of its registers idle. */
-static void tile_narrow(int nb, int rows, int pairs, const uint16_t *a, size_t lda, const uint16_t *b,
-                 size_t block, float *c, size_t ldc, __mmask16 last, int accumulate)
-{
-    const uint16_t *b0 = b, *b1 = b + (nb > 1 ? 1 : 0) * block,
-                   *b2 = b + (nb > 2 ? 2 : nb - 1) * block;
-    const __mmask16 full = 0xffff;
-    const __mmask16 m0 = nb == 1 ? last : full, m1 = nb < 2 ? 0 : nb == 2 ? last : full,
-                    m2 = nb < 3 ? 0 : last;
-#define ROW_PTR(r) \
-    const uint16_t *a##r = a + (size_t)(r < rows ? r : rows - 1) * lda; \
-    float *c##r = c + (size_t)(r < rows ? r : 0) * ldc; \
-    const __mmask16 v##r = r < rows ? full : 0;
-    ROWS8(ROW_PTR)
-#undef ROW_PTR
-#define INIT(r) \
-    __m512 s##r##0 = _mm512_maskz_loadu_ps(accumulate ? v##r & m0 : 0, c##r); \
-    __m512 s##r##1 = _mm512_maskz_loadu_ps(accumulate ? v##r & m1 : 0, c##r + 16); \
-    __m512 s##r##2 = _mm512_maskz_loadu_ps(accumulate ? v##r & m2 : 0, c##r + 32);
-    ROWS8(INIT)
-#undef INIT
-    for (int p = 0; p < pairs; p++) {
-        const size_t at = (size_t)p * 32;
-        const __m512bh w0 = (__m512bh)_mm512_loadu_si512(b0 + at);
-        const __m512bh w1 = (__m512bh)_mm512_loadu_si512(b1 + at);
-        const __m512bh w2 = (__m512bh)_mm512_loadu_si512(b2 + at);
-#define DOT(r) \
-        { \
-            int32_t pair; \
-            memcpy(&pair, a##r + 2 * (size_t)p, sizeof pair); \
-            const __m512bh x = (__m512bh)_mm512_set1_epi32(pair); \
-            s##r##0 = _mm512_dpbf16_ps(s##r##0, x, w0); \
-            s##r##1 = _mm512_dpbf16_ps(s##r##1, x, w1); \
-            s##r##2 = _mm512_dpbf16_ps(s##r##2, x, w2); \
-        }
-        ROWS8(DOT)
-#undef DOT
-    }
-#define STORE(r) \
-    _mm512_mask_storeu_ps(c##r, v##r & m0, s##r##0); \
-    _mm512_mask_storeu_ps(c##r + 16, v##r & m1, s##r##1); \
-    _mm512_mask_storeu_ps(c##r + 32, v##r & m2, s##r##2);
-    ROWS8(STORE)
-#undef STORE
-}
-
 void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const uint16_t *a,
                           size_t lda, const uint16_t *b, float *c, size_t ldc, int accumulate)
 {
@@ -145,15 +94,10 @@ void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const ui
                 const int nb = (cols + 15) / 16;
                 const __mmask16 last = (__mmask16)((1u << (cols - (nb - 1) * 16)) - 1);
                 const uint16_t *bb = b + (size_t)(j0 / 16) * block + (size_t)p0 * 32;
-                const int mr = nb <= NB_NARROW ? MR_NARROW : MR;
-                for (int i0 = ib; i0 < ie; i0 += mr) {
-                    const int rows = ie - i0 < mr ? ie - i0 : mr;
-                    if (nb <= NB_NARROW)
-                        tile_narrow(nb, rows, pc, a + (size_t)i0 * lda + 2 * (size_t)p0, lda, bb,
-                                    block, c + (size_t)i0 * ldc + j0, ldc, last, acc);
-                    else
-                        tile(nb, rows, pc, a + (size_t)i0 * lda + 2 * (size_t)p0, lda, bb, block,
-                             c + (size_t)i0 * ldc + j0, ldc, last, acc);
+                for (int i0 = ib; i0 < ie; i0 += MR) {
+                    const int rows = ie - i0 < MR ? ie - i0 : MR;
+                    tile(nb, rows, pc, a + (size_t)i0 * lda + 2 * (size_t)p0, lda, bb, block,
+                         c + (size_t)i0 * ldc + j0, ldc, last, acc);
                 }
             }
         }

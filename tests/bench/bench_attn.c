@@ -19,16 +19,6 @@
 #define TASK_ROWS 64    /* attention_bf16.c's ROWS */
 #define BLOCK_KEYS 256  /* attention_bf16.c's KEYS */
 
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 static void fill(float *x, size_t n, unsigned mul)
 {
     for (size_t i = 0; i < n; i++)

@@ -16,16 +16,6 @@
 
 #define MAX_RUNS 15
 
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 /* C[m, n] = A[m, k] · B[k, n]; A the activations, B the weights (as a linear layer, or a
  * convolution with tokens as rows). */
 static void bench(const char *what, int m, int n, int k, int runs, ops_bf16_isa isa)

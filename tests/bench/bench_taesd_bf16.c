@@ -24,21 +24,6 @@
 #define MAX_REPEAT 9
 #define SEED 0x7ae5dull
 
-static void randn(uint64_t *s, float *x, size_t n)
-{
-    for (size_t i = 0; i < n; i += 2) {
-        double u[2];
-        for (int k = 0; k < 2; k++) {
-            *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
-            u[k] = ((double)(*s >> 11) + 0.5) / (double)(1ull << 53);
-        }
-        const double r = sqrt(-2.0 * log(u[0])), a = 6.283185307179586 * u[1];
-        x[i] = (float)(r * cos(a));
-        if (i + 1 < n)
-            x[i + 1] = (float)(r * sin(a));
-    }
-}
-
 static void errors(const float *got, const float *ref, size_t n, double *max_rel, double *rms_rel)
 {
     double e = 0.0, m = 0.0, se = 0.0, sr = 0.0;
@@ -189,7 +174,7 @@ int main(int argc, char **argv)
     int ret = 1;
     if (!lat || !img)
         goto done;
-    randn(&s, lat, n_lat);
+    randn(&s, lat, n_lat, 1.0f);
     printf("TAESD width %d, %dx%d latent -> %dx%d, medians of %d, load %.1f\n", t.width, LATENT,
            LATENT, 8 * LATENT, 8 * LATENT, repeat, load_average());
     if (side("decoder", decode, &t, &a, lat, n_img, repeat, argc - 3, argv + 3, 0) != 0)

@@ -1,5 +1,6 @@
 #include "bench_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,4 +60,29 @@ double load_average(void)
         fclose(f);
     }
     return l;
+}
+
+void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+void randn(uint64_t *s, float *x, size_t n, float scale)
+{
+    for (size_t i = 0; i < n; i += 2) {
+        double u[2];
+        for (int k = 0; k < 2; k++) {
+            *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
+            u[k] = ((double)(*s >> 11) + 0.5) / (double)(1ull << 53);
+        }
+        const double r = sqrt(-2.0 * log(u[0])), a = 6.283185307179586 * u[1];
+        x[i] = scale * (float)(r * cos(a));
+        if (i + 1 < n)
+            x[i + 1] = scale * (float)(r * sin(a));
+    }
 }

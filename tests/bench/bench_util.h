@@ -1,8 +1,11 @@
-/* What the benchmarks share (bench, bench taesd, bench-gemm, bench-precision): clocks,
- * the median of a run's timings, and the machine's state to print beside them (peak
- * memory, load). */
+/* What the benchmarks share (bench, bench taesd, bench-gemm, bench-precision, …): clocks,
+ * the median of a run's timings, the machine's state to print beside them (peak memory,
+ * load), allocation and seeded inputs. */
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 /* Monotonic wall-clock seconds. */
 double now_s(void);
@@ -20,5 +23,11 @@ double peak_rss_mib(void);
 
 /* The 1-minute load average (/proc/loadavg), or -1 where it cannot be read. */
 double load_average(void);
+
+/* malloc that ends the benchmark (exit 2, a message) when memory runs out. */
+void *xmalloc(size_t bytes);
+
+/* n normal values times scale, Box–Muller over the xorshift64 state *s (seeded inputs). */
+void randn(uint64_t *s, float *x, size_t n, float scale);
 
 #endif

@@ -36,21 +36,6 @@ static const char *const head_prefixes[] = {
 };
 #define N_HEAD (sizeof head_prefixes / sizeof head_prefixes[0])
 
-static void randn(uint64_t *s, float *x, size_t n, float scale)
-{
-    for (size_t i = 0; i < n; i += 2) {
-        double u[2];
-        for (int k = 0; k < 2; k++) {
-            *s ^= *s << 13, *s ^= *s >> 7, *s ^= *s << 17;
-            u[k] = ((double)(*s >> 11) + 0.5) / (double)(1ull << 53);
-        }
-        const double r = sqrt(-2.0 * log(u[0])), a = 6.283185307179586 * u[1];
-        x[i] = scale * (float)(r * cos(a));
-        if (i + 1 < n)
-            x[i + 1] = scale * (float)(r * sin(a));
-    }
-}
-
 static void errors(const float *got, const float *ref, size_t n, double *max_rel, double *rms_rel)
 {
     double e = 0.0, m = 0.0, se = 0.0, sr = 0.0;

@@ -23,16 +23,6 @@
 #define BATCH 2   /* CFG */
 #define POS_COUNT 16   /* positions of a 4x4 transformed tile: 16 products */
 
-static void *xmalloc(size_t bytes)
-{
-    void *p = malloc(bytes);
-    if (!p) {
-        fprintf(stderr, "out of memory\n");
-        exit(2);
-    }
-    return p;
-}
-
 static void fill(float *v, size_t count, unsigned mul)
 {
     for (size_t i = 0; i < count; i++)

@@ -60,7 +60,10 @@ const char *sd_status_name(sd_status code);
 #define SD_SIZE_MIN 8              /* job width / height, pixels */
 #define SD_SIZE_MAX 16384
 #define SD_CLIP_SKIP_MIN 1
-#define SD_CLIP_SKIP_MAX 12        /* CLIP ViT-L's layers; a model with fewer allows fewer */
+#define SD_CLIP_SKIP_MAX 23        /* the most layers a text encoder we load runs: SD 2.x's
+                                      OpenCLIP ViT-H (23 of its 24); SD 1.x's CLIP ViT-L has
+                                      12, and a job beyond the loaded model's clip_layers is
+                                      refused (sd_model_info.clip_layers) */
 #define SD_CLIP_SKIP_DEFAULT 1
 #define SD_SEED_MAX UINT64_MAX     /* seeds are 0..SD_SEED_MAX */
 #define SD_RESOLUTION_MIN 64       /* working resolution (long side) of presets, plug-in */

@@ -189,6 +189,9 @@ typedef struct {
  * the status the load would give, out->reason and err saying why, and out filled as far as
  * the file could be read (family, sizes). */
 sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *err);
+/* The families sd_model_load runs, as a phrase for messages: "SD 1.x, SD 1.x inpainting,
+ * SD 2.x, SD 2.x inpainting and SD-Turbo" (from the family table), cut to fit buf. */
+void sd_supported_families(char *buf, size_t size);
 
 /* Adds a TAESD (madebyollin/taesd, the Tiny AutoEncoder) to a loaded model, for draft
  * decodes (job.draft_vae) and live previews. path: diffusers' file

@@ -187,3 +187,108 @@ void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t
         _mm512_storeu_si512(dst + (size_t)b * block, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
     }
 }
+
+/* One column's 32 values from k0 (lanes lo, hi of the two halves; zero elsewhere), rounded
+ * into 16 pair words: word q = bf16(row[2q]) | bf16(row[2q + 1]) << 16. */
+static inline __m512i pair_words(const float *row, __mmask16 lo, __mmask16 hi)
+{
+    const __m256i l = _mm512_cvtepi32_epi16(round16(_mm512_maskz_loadu_ps(lo, row)));
+    const __m256i h = _mm512_cvtepi32_epi16(round16(_mm512_maskz_loadu_ps(hi, row + 16)));
+    return _mm512_inserti64x4(_mm512_castsi256_si512(l), h, 1);
+}
+
+static inline __mmask16 lanes(int count)   /* the first count lanes, count clamped to 0 .. 16 */
+{
+    return count <= 0 ? 0 : count >= 16 ? 0xffff : first(count);
+}
+
+/* Bᵀ[n][k] (row stride lds) into the cols layout, 16 columns x 16 pairs at a time: each
+ * column's 32 values rounded into 16 pair words (r0 .. r15, one per column), the 16 x 16
+ * words transposed (unpack 32, unpack 64, two 128-bit lane shuffles) and stored as 16 pair
+ * rows of the block. Values past k and columns past n are zero. Named registers, not an
+ * array: an array of __m512i would live on the stack, 64-byte aligned (see
+ * geglu_bf16_avx512.c for what that does under ASan). */
+void ops_bf16_pack_cols_t_avx512(const float *src, int k, int n, size_t lds, uint16_t *dst)
+{
+    const int kpad = ops_bf16_kpad(k), nb = ops_bf16_nblocks(n);
+    const __m512i zero = _mm512_setzero_si512();
+    for (int b = 0; b < nb; b++) {
+        uint16_t *blk = dst + (size_t)b * kpad * OPS_BF16_NBLOCK;   /* [kpad/2][16][2] */
+        const float *col = src + (size_t)16 * b * lds;
+        const int cols = n - 16 * b < 16 ? n - 16 * b : 16;
+        for (int k0 = 0; k0 < kpad; k0 += 32) {
+            const __mmask16 lo = lanes(k - k0), hi = lanes(k - k0 - 16);
+            const __m512i r0 = 0 < cols ? pair_words(col + 0 * lds + k0, lo, hi) : zero;
+            const __m512i r1 = 1 < cols ? pair_words(col + 1 * lds + k0, lo, hi) : zero;
+            const __m512i r2 = 2 < cols ? pair_words(col + 2 * lds + k0, lo, hi) : zero;
+            const __m512i r3 = 3 < cols ? pair_words(col + 3 * lds + k0, lo, hi) : zero;
+            const __m512i r4 = 4 < cols ? pair_words(col + 4 * lds + k0, lo, hi) : zero;
+            const __m512i r5 = 5 < cols ? pair_words(col + 5 * lds + k0, lo, hi) : zero;
+            const __m512i r6 = 6 < cols ? pair_words(col + 6 * lds + k0, lo, hi) : zero;
+            const __m512i r7 = 7 < cols ? pair_words(col + 7 * lds + k0, lo, hi) : zero;
+            const __m512i r8 = 8 < cols ? pair_words(col + 8 * lds + k0, lo, hi) : zero;
+            const __m512i r9 = 9 < cols ? pair_words(col + 9 * lds + k0, lo, hi) : zero;
+            const __m512i r10 = 10 < cols ? pair_words(col + 10 * lds + k0, lo, hi) : zero;
+            const __m512i r11 = 11 < cols ? pair_words(col + 11 * lds + k0, lo, hi) : zero;
+            const __m512i r12 = 12 < cols ? pair_words(col + 12 * lds + k0, lo, hi) : zero;
+            const __m512i r13 = 13 < cols ? pair_words(col + 13 * lds + k0, lo, hi) : zero;
+            const __m512i r14 = 14 < cols ? pair_words(col + 14 * lds + k0, lo, hi) : zero;
+            const __m512i r15 = 15 < cols ? pair_words(col + 15 * lds + k0, lo, hi) : zero;
+            const __m512i t0 = _mm512_unpacklo_epi32(r0, r1), t1 = _mm512_unpackhi_epi32(r0, r1);
+            const __m512i t2 = _mm512_unpacklo_epi32(r2, r3), t3 = _mm512_unpackhi_epi32(r2, r3);
+            const __m512i t4 = _mm512_unpacklo_epi32(r4, r5), t5 = _mm512_unpackhi_epi32(r4, r5);
+            const __m512i t6 = _mm512_unpacklo_epi32(r6, r7), t7 = _mm512_unpackhi_epi32(r6, r7);
+            const __m512i t8 = _mm512_unpacklo_epi32(r8, r9), t9 = _mm512_unpackhi_epi32(r8, r9);
+            const __m512i t10 = _mm512_unpacklo_epi32(r10, r11);
+            const __m512i t11 = _mm512_unpackhi_epi32(r10, r11);
+            const __m512i t12 = _mm512_unpacklo_epi32(r12, r13);
+            const __m512i t13 = _mm512_unpackhi_epi32(r12, r13);
+            const __m512i t14 = _mm512_unpacklo_epi32(r14, r15);
+            const __m512i t15 = _mm512_unpackhi_epi32(r14, r15);
+            const __m512i u0 = _mm512_unpacklo_epi64(t0, t2), u1 = _mm512_unpackhi_epi64(t0, t2);
+            const __m512i u2 = _mm512_unpacklo_epi64(t1, t3), u3 = _mm512_unpackhi_epi64(t1, t3);
+            const __m512i u4 = _mm512_unpacklo_epi64(t4, t6), u5 = _mm512_unpackhi_epi64(t4, t6);
+            const __m512i u6 = _mm512_unpacklo_epi64(t5, t7), u7 = _mm512_unpackhi_epi64(t5, t7);
+            const __m512i u8 = _mm512_unpacklo_epi64(t8, t10), u9 = _mm512_unpackhi_epi64(t8, t10);
+            const __m512i u10 = _mm512_unpacklo_epi64(t9, t11);
+            const __m512i u11 = _mm512_unpackhi_epi64(t9, t11);
+            const __m512i u12 = _mm512_unpacklo_epi64(t12, t14);
+            const __m512i u13 = _mm512_unpackhi_epi64(t12, t14);
+            const __m512i u14 = _mm512_unpacklo_epi64(t13, t15);
+            const __m512i u15 = _mm512_unpackhi_epi64(t13, t15);
+            const __m512i v0 = _mm512_shuffle_i32x4(u0, u4, 0x88);
+            const __m512i v4 = _mm512_shuffle_i32x4(u0, u4, 0xdd);
+            const __m512i v1 = _mm512_shuffle_i32x4(u1, u5, 0x88);
+            const __m512i v5 = _mm512_shuffle_i32x4(u1, u5, 0xdd);
+            const __m512i v2 = _mm512_shuffle_i32x4(u2, u6, 0x88);
+            const __m512i v6 = _mm512_shuffle_i32x4(u2, u6, 0xdd);
+            const __m512i v3 = _mm512_shuffle_i32x4(u3, u7, 0x88);
+            const __m512i v7 = _mm512_shuffle_i32x4(u3, u7, 0xdd);
+            const __m512i v8 = _mm512_shuffle_i32x4(u8, u12, 0x88);
+            const __m512i v12 = _mm512_shuffle_i32x4(u8, u12, 0xdd);
+            const __m512i v9 = _mm512_shuffle_i32x4(u9, u13, 0x88);
+            const __m512i v13 = _mm512_shuffle_i32x4(u9, u13, 0xdd);
+            const __m512i v10 = _mm512_shuffle_i32x4(u10, u14, 0x88);
+            const __m512i v14 = _mm512_shuffle_i32x4(u10, u14, 0xdd);
+            const __m512i v11 = _mm512_shuffle_i32x4(u11, u15, 0x88);
+            const __m512i v15 = _mm512_shuffle_i32x4(u11, u15, 0xdd);
+            uint16_t *d = blk + (size_t)k0 * OPS_BF16_NBLOCK;   /* pair row k0 / 2 */
+            _mm512_storeu_si512(d + 0 * 32, _mm512_shuffle_i32x4(v0, v8, 0x88));
+            _mm512_storeu_si512(d + 8 * 32, _mm512_shuffle_i32x4(v0, v8, 0xdd));
+            _mm512_storeu_si512(d + 1 * 32, _mm512_shuffle_i32x4(v1, v9, 0x88));
+            _mm512_storeu_si512(d + 9 * 32, _mm512_shuffle_i32x4(v1, v9, 0xdd));
+            _mm512_storeu_si512(d + 2 * 32, _mm512_shuffle_i32x4(v2, v10, 0x88));
+            _mm512_storeu_si512(d + 10 * 32, _mm512_shuffle_i32x4(v2, v10, 0xdd));
+            _mm512_storeu_si512(d + 3 * 32, _mm512_shuffle_i32x4(v3, v11, 0x88));
+            _mm512_storeu_si512(d + 11 * 32, _mm512_shuffle_i32x4(v3, v11, 0xdd));
+            _mm512_storeu_si512(d + 4 * 32, _mm512_shuffle_i32x4(v4, v12, 0x88));
+            _mm512_storeu_si512(d + 12 * 32, _mm512_shuffle_i32x4(v4, v12, 0xdd));
+            _mm512_storeu_si512(d + 5 * 32, _mm512_shuffle_i32x4(v5, v13, 0x88));
+            _mm512_storeu_si512(d + 13 * 32, _mm512_shuffle_i32x4(v5, v13, 0xdd));
+            _mm512_storeu_si512(d + 6 * 32, _mm512_shuffle_i32x4(v6, v14, 0x88));
+            _mm512_storeu_si512(d + 14 * 32, _mm512_shuffle_i32x4(v6, v14, 0xdd));
+            _mm512_storeu_si512(d + 7 * 32, _mm512_shuffle_i32x4(v7, v15, 0x88));
+            _mm512_storeu_si512(d + 15 * 32, _mm512_shuffle_i32x4(v7, v15, 0xdd));
+        }
+    }
+}

@@ -94,6 +94,26 @@ sd_status sd_conv2d_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const f
     return SD_OK;
 }
 
+sd_status sd_conv1x1_tokens_forward(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                    const float *tokens, int n, int h, int w, float *scratch,
+                                    float *y, sd_error *err)
+{
+    const int hw = h * w;
+    const sd_conv_params *p = &c->params;
+    const int pointwise = p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad_top == 0 &&
+                          p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0;
+    if (pointwise && sd_conv2d_bf16_ready(c, ctx)) {
+        const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
+        if (sd_conv1x1_tokens_forward_bf16(c, ctx, tokens, n, hw, y) != 0)
+            return out_of_scratch(&c->p, ctx, mark, "a 1x1 convolution on tokens (bf16)", err);
+        return SD_OK;
+    }
+    const size_t chw = (size_t)c->ci * hw;
+    for (int b = 0; b < n; b++)
+        op_transpose(tokens + b * chw, hw, c->ci, scratch + b * chw);   /* [ci, hw] */
+    return sd_conv2d_forward(c, ctx, scratch, n, h, w, y, err);
+}
+
 /* ---- norms, embeddings -------------------------------------------------------------- */
 
 void sd_group_norm_forward(const sd_group_norm *g, const float *x, int n, int hw, float *y)

@@ -198,3 +198,12 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
     return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
                           &c->params, y);
 }
+
+int sd_conv1x1_tokens_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                   const float *tokens, int n, int hw, float *y)
+{
+    const sd_layer_prepared *prep = c->p.prepared;
+    const float *bias = c->p.bias.numel > 0 ? c->p.bias.data : NULL;
+    return op_conv1x1_tokens_bf16(ctx->arena, prep->isa, tokens, n, hw, c->ci, prep->data, bias,
+                                  c->co, y);
+}

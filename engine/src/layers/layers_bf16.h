@@ -53,6 +53,10 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
  * bf16 (op_geglu_linear_bf16). */
 int sd_geglu_out_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const float *proj,
                               int rows, int d, float *y);
+/* A 1x1 stride-1 unpadded convolution (prepared) on token-major input: y[n, co, hw] from
+ * tokens [n, hw, ci] (op_conv1x1_tokens_bf16). */
+int sd_conv1x1_tokens_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                   const float *tokens, int n, int hw, float *y);
 /* 1 when sd_conv2d_forward_bf16 runs this convolution (else the fp32 path does). */
 int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx);
 

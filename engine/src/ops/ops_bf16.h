@@ -33,6 +33,13 @@ int op_conv2d_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
                    const uint16_t *weight, const float *bias, int co, const sd_conv_params *p,
                    float *y);
 
+/* A 1x1 stride-1 unpadded convolution (weight packed as above) whose input comes token-major:
+ * y[n, co, hw] = W · tokens[n, hw, ci]ᵀ + b, the tokens rounded and transposed straight
+ * into the cols operand, the same operand op_conv2d_bf16 builds from the image [ci, hw]
+ * (same values bit for bit, without the fp32 transpose in between). */
+int op_conv1x1_tokens_bf16(sd_arena *a, ops_bf16_isa isa, const float *tokens, int n, int hw,
+                           int ci, const uint16_t *weight, const float *bias, int co, float *y);
+
 /* op_linear with the weight packed as above. */
 int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
                    const uint16_t *weight, const float *bias, int out, float *y);

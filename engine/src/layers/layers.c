@@ -174,10 +174,20 @@ sd_status sd_attention_forward(const sd_attention *a, const sd_layer_ctx *ctx, c
     float *o = sd_arena_floats(ctx->arena, (size_t)nq * inner);   /* [nq, inner] */
     if (!q || !k || !v || !o)
         return out_of_scratch(&a->q.p, ctx, mark, "attention", err);
-    sd_status s;
-    if ((s = sd_linear_forward(&a->q, ctx, x, nq, q, err)) != SD_OK ||
-        (s = sd_linear_forward(&a->k, ctx, kv_in, nk, k, err)) != SD_OK ||
-        (s = sd_linear_forward(&a->v, ctx, kv_in, nk, v, err)) != SD_OK) {
+    sd_status s = SD_OK;
+    /* in bf16 an input shared by projections is rounded once for all of them */
+    const sd_linear *qkv[3] = {&a->q, &a->k, &a->v};
+    float *const qkv_out[3] = {q, k, v};
+    const int shared = context ? sd_linears_forward_bf16(qkv + 1, 2, ctx, kv_in, nk, qkv_out + 1)
+                               : sd_linears_forward_bf16(qkv, 3, ctx, x, nq, qkv_out);
+    if (shared < 0)
+        return out_of_scratch(&a->q.p, ctx, mark, "attention (bf16 projections)", err);
+    if (shared == 0 && context)   /* k and v done: q from its own input */
+        s = sd_linear_forward(&a->q, ctx, x, nq, q, err);
+    else if (shared > 0 && (s = sd_linear_forward(&a->q, ctx, x, nq, q, err)) == SD_OK &&
+             (s = sd_linear_forward(&a->k, ctx, kv_in, nk, k, err)) == SD_OK)
+        s = sd_linear_forward(&a->v, ctx, kv_in, nk, v, err);
+    if (s != SD_OK) {
         sd_arena_reset(ctx->arena, mark);
         return s;
     }

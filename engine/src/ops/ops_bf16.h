@@ -44,6 +44,13 @@ int op_conv1x1_tokens_bf16(sd_arena *a, ops_bf16_isa isa, const float *tokens, i
 int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
                    const uint16_t *weight, const float *bias, int out, float *y);
 
+/* op_linear of `count` layers on the same input: y[i][rows, out[i]] = x · weight[i]ᵀ +
+ * bias[i] (bias[i] may be NULL), x rounded into the rows operand once for all of them;
+ * each y[i] the same values op_linear_bf16 gives. */
+int op_linears_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in, int count,
+                    const uint16_t *const weight[], const float *const bias[], const int out[],
+                    float *const y[]);
+
 /* The feed-forward's GEGLU and second linear layer: y[rows, out] = (value · gelu_erf(gate))
  * · Wᵀ + b, x [rows, 2 d] = value | gate as op_geglu reads it, W packed as above (in = d).
  * The gated values go straight into the rows operand in bf16 (no fp32 copy). */

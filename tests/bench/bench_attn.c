@@ -3,8 +3,10 @@
  * runs them (per task of 64 query rows, keys in blocks of 256: [64, 256] = q [64, d] ·
  * k_blockᵀ, then [64, d] += p [64, 256] · v_block), on one thread. GFLOP per CPU-second
  * (one core busy for a second: the bf16 kernel's peak on a VDPBF16PS core is ~235 here),
- * medians of `runs` (argv[1], default 3). Not a test; built on demand:
+ * medians of `runs` (argv[1], default 3); and the op's error against the fp32 op_attention
+ * on the same inputs: max |Δ| / max |fp32| and ‖Δ‖ / ‖fp32‖ (RMS). Not a test; built on demand:
  * ninja -C BUILD tests/bench-attn. */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "bench_util.h"
 #include "core/arena.h"
 #include "ops/gemm_bf16.h"
+#include "ops/ops.h"
 #include "ops/ops_bf16.h"
 #include "ops/parallel.h"
 
@@ -88,21 +91,37 @@ static void bench(const char *what, int nq, int nk, int heads, int d, int runs, 
     fill(v, (size_t)nk * inner, 2654435761u);
     sd_arena a;
     sd_arena_init(&a, 0);
-    double wall[MAX_RUNS], cpu[MAX_RUNS];
+    double cpu[MAX_RUNS];
     for (int r = 0; r < runs; r++) {
-        const double w0 = now_s(), c0 = cpu_s();
+        const double c0 = cpu_s();
         if (op_attention_bf16(&a, isa, q, inner, k, v, inner, nq, nk, heads, d, 0, o)) {
             fprintf(stderr, "out of memory\n");
             exit(2);
         }
         cpu[r] = cpu_s() - c0;
-        wall[r] = now_s() - w0;
     }
     const double gflop = 4.0 * nq * (double)nk * inner * 1e-9;
+    const double cpu_ms = 1e3 * median(cpu, runs);
+    float *ref = xmalloc((size_t)nq * inner * sizeof *ref);
+    if (op_attention(&a, q, inner, k, v, inner, nq, nk, heads, d, 0, ref)) {
+        fprintf(stderr, "out of memory\n");
+        exit(2);
+    }
+    double dmax = 0.0, rmax = 0.0, d2 = 0.0, r2 = 0.0;
+    for (size_t i = 0; i < (size_t)nq * inner; i++) {
+        const double e = fabs((double)o[i] - ref[i]), r = fabs((double)ref[i]);
+        dmax = e > dmax ? e : dmax;
+        rmax = r > rmax ? r : rmax;
+        d2 += e * e;
+        r2 += r * r;
+    }
+    free(ref);
     double pv;
     const double qk = products(isa, nq, nk, d, runs, &pv);
-    printf("%-16s %5d %5d %2d %4d | op %7.2f ms %6.1f GFLOP/CPU-s | alone: q.kT %6.1f p.v %6.1f\n",
-           what, nq, nk, heads, d, 1e3 * median(wall, runs), gflop / median(cpu, runs), qk, pv);
+    printf("%-16s %5d %5d %2d %4d | op %7.2f CPU-ms %6.1f GFLOP/CPU-s | alone: q.kT %6.1f p.v %6.1f"
+           " | vs fp32: max %.2e rms %.2e\n",
+           what, nq, nk, heads, d, cpu_ms, gflop / median(cpu, runs), qk, pv, dmax / rmax,
+           sqrt(d2 / r2));
     sd_arena_free(&a);
     free(q), free(k), free(v), free(o);
 }

@@ -2,8 +2,10 @@
  * cols operand of kᵀ and the values, in blocks of KEYS keys, as cols operands of v (once
  * per call); per task of ROWS query rows of one head, block by block of keys:
  *   S = (scale · q) · k_blockᵀ                       (bf16 product, fp32 sums)
- *   m' = max(m, rowmax S), P = bf16(exp(S - m')),  l = l · exp(m - m') + Σ exp(S - m')
- *   O = O · exp(m - m') + P · v_block                (bf16 product, fp32 sums)
+ *   m' = max(m, rowmax S), P = bf16(2^(S - m')),  l = l · 2^(m - m') + Σ 2^(S - m')
+ *   O = O · 2^(m - m') + P · v_block                 (bf16 product, fp32 sums)
+ * with scale = log2(e) / sqrt(d), so that 2^S is e^(q·kᵀ / sqrt(d)) (one multiplication
+ * less per score than e^x; the factor goes into q before its rounding to bf16)
  * and at the end O /= l (the online softmax of FlashAttention, Dao et al. 2022). The
  * score and P blocks of a task ([ROWS, KEYS] fp32 and bf16) stay in the core's cache
  * instead of the [ROWS, nk] rows the whole-row softmax wrote out and read back. The
@@ -69,6 +71,20 @@ static void softmax_block(const float *s, int rows, int n, int row0, int col0, i
 #endif
 }
 
+/* y[r][0..n) = factor[r] · x[r][0..n) (y may be x): ops_bf16_scale_rows_avx512, like
+ * softmax_block above. A vector kernel, as the loops here stayed scalar (6 % of the call):
+ * -O2 vectorises no loop of unknown length that needs a remainder or an aliasing check. */
+static void scale_rows(const float *x, size_t ldx, int rows, int n, const float *factor, float *y,
+                       size_t ldy)
+{
+#ifdef SD_HAVE_AVX512_BF16
+    ops_bf16_scale_rows_avx512(x, ldx, rows, n, factor, y, ldy);
+#else
+    (void)x, (void)ldx, (void)rows, (void)n, (void)factor, (void)y, (void)ldy;
+    abort();   /* unreachable, as softmax_block */
+#endif
+}
+
 /* Tasks begin..end-1 of heads x tiles, head-major. */
 static void attend_tiles(void *arg, int worker, int begin, int end)
 {
@@ -84,13 +100,14 @@ static void attend_tiles(void *arg, int worker, int begin, int end)
     for (int task = begin; task < end; task++) {
         const int h = task / t->tiles, i0 = (task % t->tiles) * ROWS;
         const int rows = t->nq - i0 < ROWS ? t->nq - i0 : ROWS;
-        for (int r = 0; r < rows; r++) {   /* q scaled by 1/sqrt(d) (in s), then rounded */
-            const float *qr = t->q + (size_t)(i0 + r) * t->q_stride + (size_t)h * d;
-            for (int c = 0; c < d; c++)
-                s[(size_t)r * d + c] = t->scale * qr[c];
+        for (int r = 0; r < rows; r++) {
+            rescale[r] = t->scale;
             m[r] = -INFINITY;
             l[r] = 0.0;
         }
+        /* q scaled by log2(e)/sqrt(d) (in s), then rounded */
+        scale_rows(t->q + (size_t)i0 * t->q_stride + (size_t)h * d, (size_t)t->q_stride, rows, d,
+                   rescale, s, (size_t)d);
         ops_bf16_pack_rows_serial(s, rows, d, (size_t)d, qa, (size_t)dpad);
         float *o = t->out + (size_t)i0 * t->out_stride + (size_t)h * d;   /* [rows, d] */
         /* causal: the last query row of the task sees keys up to i0 + rows - 1 */
@@ -106,19 +123,15 @@ static void attend_tiles(void *arg, int worker, int begin, int end)
                                  s, (size_t)len, 0);
             softmax_block(s, rows, len, i0, j0, t->causal, m, l, rescale, pa, (size_t)ldp);
             if (kb > 0)
-                for (int r = 0; r < rows; r++)
-                    for (int c = 0; c < d; c++)
-                        o[(size_t)r * t->out_stride + c] *= rescale[r];
+                scale_rows(o, (size_t)t->out_stride, rows, d, rescale, o, (size_t)t->out_stride);
             /* [rows, d] (+)= p · v_block */
             ops_gemm_bf16_serial(t->isa, rows, d, vlen, pa, (size_t)ldp,
                                  t->vp + ((size_t)h * t->kblocks + kb) * t->vblock_size, o,
                                  (size_t)t->out_stride, kb > 0);
         }
-        for (int r = 0; r < rows; r++) {
-            const float inv = (float)(1.0 / l[r]);
-            for (int c = 0; c < d; c++)
-                o[(size_t)r * t->out_stride + c] *= inv;
-        }
+        for (int r = 0; r < rows; r++)
+            rescale[r] = (float)(1.0 / l[r]);
+        scale_rows(o, (size_t)t->out_stride, rows, d, rescale, o, (size_t)t->out_stride);
     }
 }
 
@@ -139,7 +152,7 @@ int op_attention_bf16(sd_arena *a, ops_bf16_isa isa, const float *q, int q_strid
         .isa = isa, .q = q, .k = k, .v = v, .q_stride = q_stride, .kv_stride = kv_stride,
         .nq = nq, .nk = nk, .d = d, .tiles = (nq + ROWS - 1) / ROWS, .causal = causal,
         .kblocks = (nk + KEYS - 1) / KEYS,
-        .scale = 1.0f / sqrtf((float)d), .out = out, .out_stride = out_stride,
+        .scale = (float)(M_LOG2E / sqrt((double)d)), .out = out, .out_stride = out_stride,
         .kt_size = ops_bf16_cols_size(d, nk), .vblock_size = ops_bf16_cols_size(KEYS, d),
         .qa_bytes = aligned((size_t)ROWS * ops_bf16_kpad(d) * sizeof(uint16_t)),
         .s_bytes = aligned((size_t)ROWS * (KEYS > d ? KEYS : d) * sizeof(float)),   /* or q */

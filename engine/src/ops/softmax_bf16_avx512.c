@@ -1,14 +1,16 @@
 /* One key block of the bf16 attention's online softmax (attention_bf16.c), written
  * straight into the rows operand of P · V: per row the block's max updates the running
- * max, then one pass computes exp(s - max) sixteen at a time (exp_avx512.h, the engine's
- * exp polynomial), adds it to the block's sum and stores it rounded to bf16; the scores
- * are only read.
+ * max, then one pass computes 2^(s - max) sixteen at a time (the scores come scaled by
+ * log2(e), so this is e^(score - max); exp2_bf16_nonpos16 in exp_avx512.h, within 1e-4
+ * relative, 26 times under bf16's rounding), adds it to the block's sum and stores it
+ * rounded to bf16; the scores are only read.
  *  - The rounding is VCVTNEPS2BF16 (round to nearest even, as ops_bf16_round): it treats
- *    denormal inputs as zero, but exp_nonpos16 never returns one (it stops at e^-87,
- *    a normal number), and scores are finite.
+ *    denormal inputs as zero, which only 2^x below 2^-126 are (zero next to the row's
+ *    max, 1, in any softmax); scores are finite.
  *  - A block's sum (at most 256 values <= 1) is added in sixteen fp32 lanes (relative
  *    error under 16 · 2^-24, far below bf16's 2^-9), the blocks' sums in double.
  * Compiled with the bf16 library's -m flags. */
+#include <math.h>
 #include <string.h>
 
 #include "ops/exp_avx512.h"
@@ -49,19 +51,19 @@ void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, in
             continue;
         }
         const float bm = row_max(sr, len), mn = bm > m[r] ? bm : m[r];
-        rescale[r] = ops_exp_nonpos(m[r] - mn);   /* -inf (no block yet): e^-87, times l = 0 */
+        rescale[r] = exp2f(m[r] - mn);   /* -inf (no block yet): 0, times l = 0 */
         const __m512 mv = _mm512_set1_ps(mn);
         __m512 sum = _mm512_setzero_ps();
         int j = 0;
         for (; j + 16 <= len; j += 16) {
-            const __m512 e = exp_nonpos16(_mm512_sub_ps(_mm512_loadu_ps(sr + j), mv));
+            const __m512 e = exp2_bf16_nonpos16(_mm512_sub_ps(_mm512_loadu_ps(sr + j), mv));
             sum = _mm512_add_ps(sum, e);
             _mm256_storeu_si256((__m256i *)(pr + j), (__m256i)_mm512_cvtneps_pbh(e));
         }
         if (j < len) {   /* the tail through one masked block: lanes past it are zero */
             const __mmask16 k = first(len - j);
             const __m512 e = _mm512_maskz_mov_ps(
-                k, exp_nonpos16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr + j), mv)));
+                k, exp2_bf16_nonpos16(_mm512_sub_ps(_mm512_maskz_loadu_ps(k, sr + j), mv)));
             sum = _mm512_add_ps(sum, e);
             _mm256_mask_storeu_epi16(pr + j, k, (__m256i)_mm512_cvtneps_pbh(e));
             j = len;
@@ -70,4 +72,30 @@ void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, in
         l[r] = l[r] * rescale[r] + (double)_mm512_reduce_add_ps(sum);
         m[r] = mn;
     }
+}
+
+void ops_bf16_scale_rows_avx512(const float *x, size_t ldx, int rows, int n, const float *factor,
+                                float *y, size_t ldy)
+{
+    const __mmask16 tail = first(n % 16);
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * ldx;
+        float *yr = y + (size_t)r * ldy;
+        const __m512 f = _mm512_set1_ps(factor[r]);
+        int c = 0;
+        for (; c + 16 <= n; c += 16)
+            _mm512_storeu_ps(yr + c, _mm512_mul_ps(f, _mm512_loadu_ps(xr + c)));
+        if (c < n)
+            _mm512_mask_storeu_ps(yr + c, tail, _mm512_mul_ps(f, _mm512_maskz_loadu_ps(tail, xr + c)));
+    }
+}
+
+void ops_bf16_exp2_avx512(const float *x, int n, float *y)
+{
+    int j = 0;
+    for (; j + 16 <= n; j += 16)
+        _mm512_storeu_ps(y + j, exp2_bf16_nonpos16(_mm512_loadu_ps(x + j)));
+    if (j < n)
+        _mm512_mask_storeu_ps(y + j, first(n - j),
+                              exp2_bf16_nonpos16(_mm512_maskz_loadu_ps(first(n - j), x + j)));
 }

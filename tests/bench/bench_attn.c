@@ -1,7 +1,7 @@
 /* bf16 attention on the SD 1.5 U-Net's shapes (issue 17): the whole op (op_attention_bf16:
  * packing, q·kᵀ, online softmax, p·v) and its two products alone, in the blocks the op
- * runs them (per task of 64 query rows, keys in blocks of 256: [64, 256] = q [64, d] ·
- * k_blockᵀ, then [64, d] += p [64, 256] · v_block), on one thread. GFLOP per CPU-second
+ * runs them (per task of 64 query rows, keys in blocks of 256, transposed: [256, 64] =
+ * k_block [256, d] · qᵀ, then [d, 64] += v_blockᵀ [d, 256] · P), on one thread. GFLOP per CPU-second
  * (one core busy for a second: the bf16 kernel's peak on a VDPBF16PS core is ~235 here),
  * medians of `runs` (argv[1], default 3); and the op's error against the fp32 op_attention
  * on the same inputs: max |Δ| / max |fp32| and ‖Δ‖ / ‖fp32‖ (RMS). Not a test; built on demand:
@@ -29,30 +29,32 @@ static void fill(float *x, size_t n, unsigned mul)
 }
 
 /* The two products of one head as the op runs them, every task and key block, serially:
- * GFLOP per CPU-second of q·kᵀ (returned) and of p·v (*pv_rate). */
+ * GFLOP per CPU-second of Sᵀ = k_block · qᵀ (returned) and of Oᵀ += v_blockᵀ · P (*pv_rate). */
 static double products(ops_bf16_isa isa, int nq, int nk, int d, int runs, double *pv_rate)
 {
     const int dpad = ops_bf16_kpad(d), kblocks = (nk + BLOCK_KEYS - 1) / BLOCK_KEYS;
-    float *k = xmalloc((size_t)nk * d * sizeof *k), *v = xmalloc((size_t)nk * d * sizeof *v);
+    const int ldv = ops_bf16_kpad(nk < BLOCK_KEYS ? nk : BLOCK_KEYS);
+    float *k = xmalloc((size_t)nk * d * sizeof *k), *vt = xmalloc((size_t)d * nk * sizeof *vt);
     float *q = xmalloc((size_t)TASK_ROWS * d * sizeof *q);
-    float *s = xmalloc((size_t)TASK_ROWS * BLOCK_KEYS * sizeof *s);
-    float *o = xmalloc((size_t)TASK_ROWS * d * sizeof *o);
-    uint16_t *qa = xmalloc((size_t)TASK_ROWS * dpad * sizeof *qa);
-    uint16_t *pa = xmalloc((size_t)TASK_ROWS * BLOCK_KEYS * sizeof *pa);
-    uint16_t *kt = xmalloc(ops_bf16_cols_size(d, nk) * sizeof *kt);
-    const size_t vblock = ops_bf16_cols_size(BLOCK_KEYS, d);
-    uint16_t *vp = xmalloc((size_t)kblocks * vblock * sizeof *vp);
+    float *s = xmalloc((size_t)BLOCK_KEYS * TASK_ROWS * sizeof *s);
+    float *o = xmalloc((size_t)d * TASK_ROWS * sizeof *o);
+    uint16_t *qt = xmalloc(ops_bf16_cols_size(d, TASK_ROWS) * sizeof *qt);
+    const size_t pblock = ops_bf16_cols_size(BLOCK_KEYS, TASK_ROWS);
+    uint16_t *pa = xmalloc(pblock * sizeof *pa);
+    uint16_t *kr = xmalloc((size_t)nk * dpad * sizeof *kr);
+    uint16_t *vr = xmalloc((size_t)kblocks * d * ldv * sizeof *vr);
     fill(k, (size_t)nk * d, 40503u);
-    fill(v, (size_t)nk * d, 2654435761u);
+    fill(vt, (size_t)d * nk, 2654435761u);
     fill(q, (size_t)TASK_ROWS * d, 97u);
-    for (int i = 0; i < TASK_ROWS * BLOCK_KEYS; i++)
+    for (size_t i = 0; i < pblock; i++)
         pa[i] = ops_bf16_round(1.0f / (float)(1 + i % 7));
-    ops_bf16_pack_cols_t(k, d, nk, (size_t)d, kt);
+    ops_bf16_pack_rows_serial(k, nk, d, (size_t)d, kr, (size_t)dpad);
     for (int kb = 0; kb < kblocks; kb++) {
         const int j0 = kb * BLOCK_KEYS, len = nk - j0 < BLOCK_KEYS ? nk - j0 : BLOCK_KEYS;
-        ops_bf16_pack_cols(v + (size_t)j0 * d, len, d, (size_t)d, vp + (size_t)kb * vblock);
+        ops_bf16_pack_rows_serial(vt + j0, d, len, (size_t)nk, vr + (size_t)kb * d * ldv,
+                                  (size_t)ldv);
     }
-    ops_bf16_pack_rows_serial(q, TASK_ROWS, d, (size_t)d, qa, (size_t)dpad);
+    ops_bf16_pack_cols_t(q, d, TASK_ROWS, (size_t)d, qt);
     const int tiles = (nq + TASK_ROWS - 1) / TASK_ROWS;
     double tqk[MAX_RUNS], tpv[MAX_RUNS];
     for (int r = 0; r < runs; r++) {
@@ -60,21 +62,20 @@ static double products(ops_bf16_isa isa, int nq, int nk, int d, int runs, double
         for (int tile = 0; tile < tiles; tile++)
             for (int kb = 0; kb < kblocks; kb++) {
                 const int j0 = kb * BLOCK_KEYS, len = nk - j0 < BLOCK_KEYS ? nk - j0 : BLOCK_KEYS;
-                ops_gemm_bf16_serial(isa, TASK_ROWS, len, d, qa, (size_t)dpad,
-                                     kt + (size_t)(j0 / OPS_BF16_NBLOCK) * dpad * OPS_BF16_NBLOCK,
-                                     s, (size_t)len, 0);
+                ops_gemm_bf16_serial(isa, len, TASK_ROWS, d, kr + (size_t)j0 * dpad, (size_t)dpad,
+                                     qt, s, TASK_ROWS, 0);
             }
         const double t1 = cpu_s();
         for (int tile = 0; tile < tiles; tile++)
             for (int kb = 0; kb < kblocks; kb++) {
                 const int len = nk - kb * BLOCK_KEYS < BLOCK_KEYS ? nk - kb * BLOCK_KEYS : BLOCK_KEYS;
-                ops_gemm_bf16_serial(isa, TASK_ROWS, d, len, pa, (size_t)ops_bf16_kpad(len),
-                                     vp + (size_t)kb * vblock, o, (size_t)d, kb > 0);
+                ops_gemm_bf16_serial(isa, d, TASK_ROWS, len, vr + (size_t)kb * d * ldv,
+                                     (size_t)ldv, pa, o, TASK_ROWS, kb > 0);
             }
         tqk[r] = t1 - t0;
         tpv[r] = cpu_s() - t1;
     }
-    free(k), free(v), free(q), free(s), free(o), free(qa), free(pa), free(kt), free(vp);
+    free(k), free(vt), free(q), free(s), free(o), free(qt), free(pa), free(kr), free(vr);
     const double gflop = 2.0 * tiles * TASK_ROWS * (double)nk * d * 1e-9;
     *pv_rate = gflop / median(tpv, runs);
     return gflop / median(tqk, runs);

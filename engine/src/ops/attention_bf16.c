@@ -51,34 +51,9 @@ static float *worker_s(const attn_bf16 *t, int worker)
     return (float *)(t->scratch + (size_t)worker * t->worker_bytes + t->qt_bytes);
 }
 
-static void pack_heads(void *arg, int worker, int h0, int h1)
-{
-    const attn_bf16 *t = arg;
-    const int d = t->d, chunk = ROWS;   /* dims of v gathered at a time, [chunk][KEYS] in s */
-    float *col = worker_s(t, worker);
-    for (int h = h0; h < h1; h++) {
-        ops_bf16_pack_rows_serial(t->k + (size_t)h * d, t->nk, d, (size_t)t->kv_stride,
-                                  t->kr + (size_t)h * t->kr_size, (size_t)ops_bf16_kpad(d));
-        for (int kb = 0; kb < t->kblocks; kb++) {
-            const int j0 = kb * KEYS, len = t->nk - j0 < KEYS ? t->nk - j0 : KEYS;
-            uint16_t *dst = t->vt + ((size_t)h * t->kblocks + kb) * t->vblock_size;
-            for (int c0 = 0; c0 < d; c0 += chunk) {   /* v's columns c0.. as rows of Vᵀ */
-                const int cs = d - c0 < chunk ? d - c0 : chunk;
-                for (int j = 0; j < len; j++) {
-                    const float *vr = t->v + (size_t)(j0 + j) * t->kv_stride + (size_t)h * d + c0;
-                    for (int c = 0; c < cs; c++)
-                        col[(size_t)c * KEYS + j] = vr[c];
-                }
-                ops_bf16_pack_rows_serial(col, cs, len, KEYS, dst + (size_t)c0 * t->ldv,
-                                          (size_t)t->ldv);
-            }
-        }
-    }
-}
-
-/* One block of the online softmax and y[r][0..n) = factor[r] · x[r][0..n) (y may be x):
- * softmax_bf16_avx512.c where the kernel exists; every CPU with a bf16 kernel has
- * AVX-512, so the other build never calls them. */
+/* One block of the online softmax; y[r][0..n) = factor[r] · x[r][0..n) (y may be x); y =
+ * xᵀ with column c scaled by scale[c]: softmax_bf16_avx512.c where the kernel exists;
+ * every CPU with a bf16 kernel has AVX-512, so the other build never calls them. */
 static void softmax_block(const float *s, int len, int vlen, int nc, int row0, int col0,
                           int causal, float *m, double *l, float *o, int d, uint16_t *p)
 {
@@ -101,6 +76,39 @@ static void scale_rows(const float *x, size_t ldx, int rows, int n, const float 
     (void)x, (void)ldx, (void)rows, (void)n, (void)factor, (void)y, (void)ldy;
     abort();   /* unreachable, as above */
 #endif
+}
+
+static void transpose(const float *x, size_t ldx, int rows, int cols, const float *scale, float *y,
+                      size_t ldy)
+{
+#ifdef SD_HAVE_AVX512_BF16
+    ops_bf16_transpose_avx512(x, ldx, rows, cols, scale, y, ldy);
+#else
+    (void)x, (void)ldx, (void)rows, (void)cols, (void)scale, (void)y, (void)ldy;
+    abort();   /* unreachable, as above */
+#endif
+}
+
+static void pack_heads(void *arg, int worker, int h0, int h1)
+{
+    const attn_bf16 *t = arg;
+    const int d = t->d, chunk = ROWS;   /* dims of v gathered at a time, [chunk][KEYS] in s */
+    float *col = worker_s(t, worker);
+    for (int h = h0; h < h1; h++) {
+        ops_bf16_pack_rows_serial(t->k + (size_t)h * d, t->nk, d, (size_t)t->kv_stride,
+                                  t->kr + (size_t)h * t->kr_size, (size_t)ops_bf16_kpad(d));
+        for (int kb = 0; kb < t->kblocks; kb++) {
+            const int j0 = kb * KEYS, len = t->nk - j0 < KEYS ? t->nk - j0 : KEYS;
+            uint16_t *dst = t->vt + ((size_t)h * t->kblocks + kb) * t->vblock_size;
+            for (int c0 = 0; c0 < d; c0 += chunk) {   /* v's columns c0.. as rows of Vᵀ */
+                const int cs = d - c0 < chunk ? d - c0 : chunk;
+                transpose(t->v + (size_t)j0 * t->kv_stride + (size_t)h * d + c0,
+                          (size_t)t->kv_stride, len, cs, NULL, col, KEYS);
+                ops_bf16_pack_rows_serial(col, cs, len, KEYS, dst + (size_t)c0 * t->ldv,
+                                          (size_t)t->ldv);
+            }
+        }
+    }
 }
 
 /* Tasks begin..end-1 of heads x tiles, head-major. */
@@ -149,9 +157,7 @@ static void attend_tiles(void *arg, int worker, int begin, int end)
         float *o = t->out + (size_t)i0 * t->out_stride + (size_t)h * d;
         for (int r = 0; r < rows; r++)
             factor[r] = (float)(1.0 / l[r]);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < d; c++)
-                o[(size_t)r * t->out_stride + c] = ot[(size_t)c * ROWS + r] * factor[r];
+        transpose(ot, ROWS, d, rows, factor, o, (size_t)t->out_stride);
     }
 }
 

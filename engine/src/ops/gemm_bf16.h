@@ -134,6 +134,10 @@ void ops_bf16_softmax_block_avx512(const float *s, size_t lds, int len, int vlen
  * scaling of q and rescaling of its output (softmax_bf16_avx512.c). */
 void ops_bf16_scale_rows_avx512(const float *x, size_t ldx, int rows, int n, const float *factor,
                                 float *y, size_t ldy);
+/* y[c][r] = x[r][c] · scale[c] (scale NULL: 1) for r < rows, c < cols, sixteen by
+ * sixteen in registers: the attention's Vᵀ and its output (softmax_bf16_avx512.c). */
+void ops_bf16_transpose_avx512(const float *x, size_t ldx, int rows, int cols, const float *scale,
+                               float *y, size_t ldy);
 /* y[0..n) = 2^x[0..n), x <= 0: the softmax's exponential alone (exp_avx512.h), for tests. */
 void ops_bf16_exp2_avx512(const float *x, int n, float *y);
 /* One row of GEGLU into a rows operand (geglu_bf16_avx512.c): x [2 d] = value | gate,

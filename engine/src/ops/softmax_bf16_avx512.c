@@ -126,6 +126,72 @@ void ops_bf16_scale_rows_avx512(const float *x, size_t ldx, int rows, int n, con
     }
 }
 
+/* 16 x 16 floats transposed in registers (unpack, shuffle, two 128-bit lane shuffles):
+ * x0..x15 the rows in, the columns out. Named registers, not an array (an array of
+ * __m512 lives on the stack, 64-byte aligned: see geglu_bf16_avx512.c). */
+#define TRANSPOSE16(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15) \
+    do { \
+        __m512 t0 = _mm512_unpacklo_ps(x0, x1), t1 = _mm512_unpackhi_ps(x0, x1); \
+        __m512 t2 = _mm512_unpacklo_ps(x2, x3), t3 = _mm512_unpackhi_ps(x2, x3); \
+        __m512 t4 = _mm512_unpacklo_ps(x4, x5), t5 = _mm512_unpackhi_ps(x4, x5); \
+        __m512 t6 = _mm512_unpacklo_ps(x6, x7), t7 = _mm512_unpackhi_ps(x6, x7); \
+        __m512 t8 = _mm512_unpacklo_ps(x8, x9), t9 = _mm512_unpackhi_ps(x8, x9); \
+        __m512 t10 = _mm512_unpacklo_ps(x10, x11), t11 = _mm512_unpackhi_ps(x10, x11); \
+        __m512 t12 = _mm512_unpacklo_ps(x12, x13), t13 = _mm512_unpackhi_ps(x12, x13); \
+        __m512 t14 = _mm512_unpacklo_ps(x14, x15), t15 = _mm512_unpackhi_ps(x14, x15); \
+        x0 = _mm512_shuffle_ps(t0, t2, 0x44), x1 = _mm512_shuffle_ps(t0, t2, 0xee); \
+        x2 = _mm512_shuffle_ps(t1, t3, 0x44), x3 = _mm512_shuffle_ps(t1, t3, 0xee); \
+        x4 = _mm512_shuffle_ps(t4, t6, 0x44), x5 = _mm512_shuffle_ps(t4, t6, 0xee); \
+        x6 = _mm512_shuffle_ps(t5, t7, 0x44), x7 = _mm512_shuffle_ps(t5, t7, 0xee); \
+        x8 = _mm512_shuffle_ps(t8, t10, 0x44), x9 = _mm512_shuffle_ps(t8, t10, 0xee); \
+        x10 = _mm512_shuffle_ps(t9, t11, 0x44), x11 = _mm512_shuffle_ps(t9, t11, 0xee); \
+        x12 = _mm512_shuffle_ps(t12, t14, 0x44), x13 = _mm512_shuffle_ps(t12, t14, 0xee); \
+        x14 = _mm512_shuffle_ps(t13, t15, 0x44), x15 = _mm512_shuffle_ps(t13, t15, 0xee); \
+        t0 = _mm512_shuffle_f32x4(x0, x4, 0x88), t1 = _mm512_shuffle_f32x4(x1, x5, 0x88); \
+        t2 = _mm512_shuffle_f32x4(x2, x6, 0x88), t3 = _mm512_shuffle_f32x4(x3, x7, 0x88); \
+        t4 = _mm512_shuffle_f32x4(x0, x4, 0xdd), t5 = _mm512_shuffle_f32x4(x1, x5, 0xdd); \
+        t6 = _mm512_shuffle_f32x4(x2, x6, 0xdd), t7 = _mm512_shuffle_f32x4(x3, x7, 0xdd); \
+        t8 = _mm512_shuffle_f32x4(x8, x12, 0x88), t9 = _mm512_shuffle_f32x4(x9, x13, 0x88); \
+        t10 = _mm512_shuffle_f32x4(x10, x14, 0x88), t11 = _mm512_shuffle_f32x4(x11, x15, 0x88); \
+        t12 = _mm512_shuffle_f32x4(x8, x12, 0xdd), t13 = _mm512_shuffle_f32x4(x9, x13, 0xdd); \
+        t14 = _mm512_shuffle_f32x4(x10, x14, 0xdd), t15 = _mm512_shuffle_f32x4(x11, x15, 0xdd); \
+        x0 = _mm512_shuffle_f32x4(t0, t8, 0x88), x1 = _mm512_shuffle_f32x4(t1, t9, 0x88); \
+        x2 = _mm512_shuffle_f32x4(t2, t10, 0x88), x3 = _mm512_shuffle_f32x4(t3, t11, 0x88); \
+        x4 = _mm512_shuffle_f32x4(t4, t12, 0x88), x5 = _mm512_shuffle_f32x4(t5, t13, 0x88); \
+        x6 = _mm512_shuffle_f32x4(t6, t14, 0x88), x7 = _mm512_shuffle_f32x4(t7, t15, 0x88); \
+        x8 = _mm512_shuffle_f32x4(t0, t8, 0xdd), x9 = _mm512_shuffle_f32x4(t1, t9, 0xdd); \
+        x10 = _mm512_shuffle_f32x4(t2, t10, 0xdd), x11 = _mm512_shuffle_f32x4(t3, t11, 0xdd); \
+        x12 = _mm512_shuffle_f32x4(t4, t12, 0xdd), x13 = _mm512_shuffle_f32x4(t5, t13, 0xdd); \
+        x14 = _mm512_shuffle_f32x4(t6, t14, 0xdd), x15 = _mm512_shuffle_f32x4(t7, t15, 0xdd); \
+    } while (0)
+
+void ops_bf16_transpose_avx512(const float *x, size_t ldx, int rows, int cols, const float *scale,
+                               float *y, size_t ldy)
+{
+    for (int r0 = 0; r0 < rows; r0 += 16) {
+        const int rn = rows - r0 < 16 ? rows - r0 : 16;
+        const __mmask16 rmask = first(rn);
+        for (int c0 = 0; c0 < cols; c0 += 16) {
+            const int cn = cols - c0 < 16 ? cols - c0 : 16;
+            const __mmask16 cmask = first(cn);
+            const float *xb = x + (size_t)r0 * ldx + c0;
+            const __m512 f = scale ? _mm512_maskz_loadu_ps(cmask, scale + c0) : _mm512_set1_ps(1.0f);
+            /* rows past rn: zero (a load with an empty mask touches no memory) */
+#define LOAD(i) __m512 x##i = _mm512_mul_ps(f, _mm512_maskz_loadu_ps(i < rn ? cmask : 0, \
+                                                                   xb + (size_t)(i < rn ? i : 0) * ldx));
+            LOAD(0) LOAD(1) LOAD(2) LOAD(3) LOAD(4) LOAD(5) LOAD(6) LOAD(7)
+            LOAD(8) LOAD(9) LOAD(10) LOAD(11) LOAD(12) LOAD(13) LOAD(14) LOAD(15)
+#undef LOAD
+            TRANSPOSE16(x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15);
+            float *yb = y + (size_t)c0 * ldy + r0;
+#define STORE(i) if (i < cn) _mm512_mask_storeu_ps(yb + (size_t)i * ldy, rmask, x##i);
+            STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
+            STORE(8) STORE(9) STORE(10) STORE(11) STORE(12) STORE(13) STORE(14) STORE(15)
+#undef STORE
+        }
+    }
+}
+
 void ops_bf16_exp2_avx512(const float *x, int n, float *y)
 {
     int j = 0;

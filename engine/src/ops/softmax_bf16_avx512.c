@@ -48,65 +48,90 @@ static inline __m256 half(__m512 x, int h)
              : _mm512_castps512_ps256(x);
 }
 
+/* e = 2^(s - mx) for the queries that see key `key` (zero for the others). */
+static inline __m512 prob(const float *srow, __m512 mx, int causal, int qcol, int key)
+{
+    const __m512 e = exp2_bf16_nonpos16(_mm512_sub_ps(_mm512_loadu_ps(srow), mx));
+    return causal ? _mm512_maskz_mov_ps(sees(1, qcol, key), e) : e;
+}
+
+/* One column block of sixteen queries (ops_bf16_softmax_block_avx512 below); inlined
+ * twice, with causal 0 and 1, so the common case carries no masks or branches. */
+static inline __attribute__((always_inline)) void
+column_block(const float *sc, size_t lds, int len, int vpairs, int qcol, int col0, int causal,
+             __m512i interleave, float *mc, double *lc, float *oc, int d, size_t ldo, uint16_t *pb)
+{
+    /* the running max: two chains (even and odd keys) */
+    const __m512 m_old = _mm512_loadu_ps(mc);
+    __m512 mx0 = m_old, mx1 = m_old;
+    int j = 0;
+    for (; j + 1 < len; j += 2) {
+        const __m512 a = _mm512_loadu_ps(sc + (size_t)j * lds);
+        const __m512 b = _mm512_loadu_ps(sc + (size_t)(j + 1) * lds);
+        if (causal) {
+            mx0 = _mm512_mask_max_ps(mx0, sees(1, qcol, col0 + j), mx0, a);
+            mx1 = _mm512_mask_max_ps(mx1, sees(1, qcol, col0 + j + 1), mx1, b);
+        } else {
+            mx0 = _mm512_max_ps(mx0, a);
+            mx1 = _mm512_max_ps(mx1, b);
+        }
+    }
+    if (j < len)
+        mx0 = _mm512_mask_max_ps(mx0, sees(causal, qcol, col0 + j), mx0,
+                                 _mm512_loadu_ps(sc + (size_t)j * lds));
+    /* every query sees key 0 (in the first block): the max is finite from then on */
+    const __m512 mx = _mm512_max_ps(mx0, mx1);
+    const __m512 rescale = exp2_bf16_nonpos16(_mm512_sub_ps(m_old, mx));   /* -inf: 0 */
+    __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
+    int q = 0;
+    for (; 2 * q + 1 < len; q++) {   /* keys 2q and 2q+1 into pair q */
+        const __m512 e0 = prob(sc + (size_t)(2 * q) * lds, mx, causal, qcol, col0 + 2 * q);
+        const __m512 e1 = prob(sc + (size_t)(2 * q + 1) * lds, mx, causal, qcol, col0 + 2 * q + 1);
+        sum0 = _mm512_add_ps(sum0, e0);
+        sum1 = _mm512_add_ps(sum1, e1);
+        _mm512_storeu_si512(pb + (size_t)q * 32,
+                            _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(e1, e0)));
+    }
+    if (2 * q < len) {   /* an odd last key: its pair's second half zero */
+        const __m512 e0 = prob(sc + (size_t)(2 * q) * lds, mx, causal, qcol, col0 + 2 * q);
+        sum0 = _mm512_add_ps(sum0, e0);
+        _mm512_storeu_si512(pb + (size_t)q * 32,
+                            _mm512_permutexvar_epi16(interleave,
+                                                     (__m512i)_mm512_cvtne2ps_pbh(_mm512_setzero_ps(), e0)));
+        q++;
+    }
+    /* keys past the causal limit and the padding up to the operand's depth: zero */
+    if (q < vpairs)
+        memset(pb + (size_t)q * 32, 0, (size_t)(vpairs - q) * 32 * sizeof *pb);
+    /* l = l · rescale + the block's sum (in double), m = the new max */
+    const __m512 sum = _mm512_add_ps(sum0, sum1);
+    for (int h = 0; h < 2; h++) {
+        const __m256 r8 = half(rescale, h), s8 = half(sum, h);
+        const __m512d lv = _mm512_loadu_pd(lc + 8 * h);
+        _mm512_storeu_pd(lc + 8 * h, _mm512_fmadd_pd(lv, _mm512_cvtps_pd(r8), _mm512_cvtps_pd(s8)));
+    }
+    _mm512_storeu_ps(mc, mx);
+    if (oc)   /* the output so far, Oᵀ [d][ldo], times rescale */
+        for (int c = 0; c < d; c++)
+            _mm512_storeu_ps(oc + (size_t)c * ldo,
+                             _mm512_mul_ps(rescale, _mm512_loadu_ps(oc + (size_t)c * ldo)));
+}
+
 void ops_bf16_softmax_block_avx512(const float *s, size_t lds, int len, int vlen, int nc,
                                    int row0, int col0, int causal, float *m, double *l,
                                    float *o, int d, size_t ldo, uint16_t *p)
 {
     const __m512i interleave = pair_index();
-    const int pairs = (len + 1) / 2, vpairs = ops_bf16_kpad(vlen) / 2;
+    const int vpairs = ops_bf16_kpad(vlen) / 2;
     const size_t block = (size_t)ops_bf16_kpad(vlen) * OPS_BF16_NBLOCK;
     for (int cb = 0; cb < nc / 16; cb++) {
-        const int c0 = cb * 16, qcol = row0 + c0;
-        const float *sc = s + c0;
-        uint16_t *pb = p + (size_t)cb * block;
-        /* the running max: two chains (even and odd keys) */
-        const __m512 m_old = _mm512_loadu_ps(m + c0);
-        __m512 mx0 = m_old, mx1 = m_old;
-        int j = 0;
-        for (; j + 1 < len; j += 2) {
-            mx0 = _mm512_mask_max_ps(mx0, sees(causal, qcol, col0 + j), mx0,
-                                     _mm512_loadu_ps(sc + (size_t)j * lds));
-            mx1 = _mm512_mask_max_ps(mx1, sees(causal, qcol, col0 + j + 1), mx1,
-                                     _mm512_loadu_ps(sc + (size_t)(j + 1) * lds));
-        }
-        if (j < len)
-            mx0 = _mm512_mask_max_ps(mx0, sees(causal, qcol, col0 + j), mx0,
-                                     _mm512_loadu_ps(sc + (size_t)j * lds));
-        /* every query sees key 0 (in the first block): the max is finite from then on */
-        const __m512 mx = _mm512_max_ps(mx0, mx1);
-        const __m512 rescale = exp2_bf16_nonpos16(_mm512_sub_ps(m_old, mx));   /* -inf: 0 */
-        __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
-        for (int q = 0; q < pairs; q++) {
-            const int k0 = 2 * q, k1 = 2 * q + 1;
-            const __m512 e0 = _mm512_maskz_mov_ps(
-                sees(causal, qcol, col0 + k0),
-                exp2_bf16_nonpos16(_mm512_sub_ps(_mm512_loadu_ps(sc + (size_t)k0 * lds), mx)));
-            const __m512 e1 = k1 < len ? _mm512_maskz_mov_ps(sees(causal, qcol, col0 + k1),
-                                                             exp2_bf16_nonpos16(_mm512_sub_ps(
-                                                                 _mm512_loadu_ps(sc + (size_t)k1 * lds), mx)))
-                                       : _mm512_setzero_ps();
-            sum0 = _mm512_add_ps(sum0, e0);
-            sum1 = _mm512_add_ps(sum1, e1);
-            _mm512_storeu_si512(pb + (size_t)q * 32,
-                                _mm512_permutexvar_epi16(interleave,
-                                                         (__m512i)_mm512_cvtne2ps_pbh(e1, e0)));
-        }
-        /* keys past the causal limit and the padding up to the operand's depth: zero */
-        if (pairs < vpairs)
-            memset(pb + (size_t)pairs * 32, 0, (size_t)(vpairs - pairs) * 32 * sizeof *pb);
-        /* l = l · rescale + the block's sum (in double), m = the new max */
-        const __m512 sum = _mm512_add_ps(sum0, sum1);
-        for (int h = 0; h < 2; h++) {
-            const __m256 r8 = half(rescale, h), s8 = half(sum, h);
-            const __m512d lv = _mm512_loadu_pd(l + c0 + 8 * h);
-            _mm512_storeu_pd(l + c0 + 8 * h,
-                             _mm512_fmadd_pd(lv, _mm512_cvtps_pd(r8), _mm512_cvtps_pd(s8)));
-        }
-        _mm512_storeu_ps(m + c0, mx);
-        if (o)   /* the output so far, Oᵀ [d][ldo], times rescale */
-            for (int c = 0; c < d; c++)
-                _mm512_storeu_ps(o + (size_t)c * ldo + c0,
-                                 _mm512_mul_ps(rescale, _mm512_loadu_ps(o + (size_t)c * ldo + c0)));
+        const int c0 = cb * 16;
+        if (causal)
+            column_block(s + c0, lds, len, vpairs, row0 + c0, col0, 1, interleave, m + c0, l + c0,
+                         o ? o + c0 : NULL, d, ldo, p + (size_t)cb * block);
+        else
+            column_block(s + c0, lds, len, vpairs, row0 + c0, col0, 0, interleave, m + c0, l + c0,
+                         o ? o + c0 : NULL, d, ldo, p + (size_t)cb * block);
     }
 }
 

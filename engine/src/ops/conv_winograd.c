@@ -360,14 +360,42 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
 }
 
 /* Vb[p] = V[p] [ci, cols] in the cols layout, for channel pairs q0..q1-1 (channels 2q,
- * 2q + 1): the pair's 16 transformed rows go through the worker's own fp32 scratch
- * [2][16][cols_max] (it stays in cache) straight into pair row q of every position, so
- * the band's fp32 V never travels through memory. */
+ * 2q + 1). With the AVX-512 transform each channel goes straight into its half of pair row
+ * q of every position; else the pair's 16 transformed rows go through the worker's own
+ * fp32 scratch [2][16][cols_max] (it stays in cache) and are packed from there. Either
+ * way the band's fp32 V never travels through memory. */
 static void transform_pack_pairs(void *arg, int worker, int q0, int q1)
 {
     const winograd *wg = arg;
+    const size_t block = (size_t)wg->ci_pad * OPS_BF16_NBLOCK;
+#ifdef SD_HAVE_AVX512_BF16
+    (void)worker;
+    const int per_image = wg->tb * wg->tw, tail = wg->cols % OPS_BF16_NBLOCK;
+    for (int q = q0; q < q1; q++) {
+        uint16_t *dst = wg->vb + (size_t)q * 2 * OPS_BF16_NBLOCK;
+        for (int half = 0; half < 2; half++) {
+            const int c = 2 * q + half;
+            for (int b = 0; b < wg->n; b++) {
+                if (c < wg->ci)
+                    ops_winograd_bf16_input_avx512(
+                        wg->x + ((size_t)b * wg->ci + c) * wg->h * wg->w, wg->h, wg->w, wg->ty0,
+                        wg->tb, wg->tw, b * per_image, half, dst, wg->vb_plane, block);
+            }
+        }
+        if (2 * q + 1 >= wg->ci || tail)   /* the odd channel's half, the columns past cols */
+            for (int p = 0; p < POS; p++) {
+                uint16_t *pp = dst + (size_t)p * wg->vb_plane;
+                if (2 * q + 1 >= wg->ci)
+                    for (int col = 0; col < wg->cols; col++)
+                        pp[(size_t)(col / OPS_BF16_NBLOCK) * block + 2 * (col % OPS_BF16_NBLOCK) + 1] = 0;
+                if (tail)
+                    memset(pp + (size_t)(wg->cols / OPS_BF16_NBLOCK) * block + 2 * tail, 0,
+                           (size_t)(OPS_BF16_NBLOCK - tail) * 2 * sizeof *pp);
+            }
+    }
+#else
     float *even = wg->rows + (size_t)worker * 8 * (wg->tw + 1), *odd = even + 4 * (wg->tw + 1);
-    const size_t block = (size_t)wg->ci_pad * OPS_BF16_NBLOCK, plane = wg->vpair_plane;
+    const size_t plane = wg->vpair_plane;
     float *pair = wg->vpair + (size_t)worker * 2 * POS * plane;   /* [2][16][plane] */
     for (int q = q0; q < q1; q++) {
         const int c0 = 2 * q, has1 = c0 + 1 < wg->ci;
@@ -380,6 +408,26 @@ static void transform_pack_pairs(void *arg, int worker, int q0, int q1)
                                wg->cols, wg->vb + (size_t)p * wg->vb_plane +
                                              (size_t)q * 2 * OPS_BF16_NBLOCK, block);
     }
+#endif
+}
+
+/* transform_output for the bf16 variant: the AVX-512 one where it is built (the same
+ * values), else transform_output itself. */
+static void transform_output_bf16(void *arg, int worker, int o0, int o1)
+{
+#ifdef SD_HAVE_AVX512_BF16
+    const winograd *wg = arg;
+    const int per_image = wg->tb * wg->tw;
+    (void)worker;
+    for (int o = o0; o < o1; o++)
+        for (int b = 0; b < wg->n; b++)
+            ops_winograd_bf16_output_avx512(
+                wg->m + (size_t)o * wg->cols + (size_t)b * per_image, wg->m_plane, wg->ty0,
+                wg->tb, wg->tw, wg->bias ? wg->bias[o] : 0.0f, wg->h, wg->w,
+                wg->y + ((size_t)b * wg->co + o) * wg->h * wg->w);
+#else
+    transform_output(arg, worker, o0, o1);
+#endif
 }
 
 static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
@@ -462,7 +510,7 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         wg.cols = n * wg.tb * tw;
         ops_parallel_for(workers, pairs, transform_pack_pairs, &wg);
         ops_parallel_for(workers, POS, multiply_positions_bf16, &wg);
-        ops_parallel_for(workers, co, transform_output, &wg);
+        ops_parallel_for(workers, co, transform_output_bf16, &wg);
     }
     sd_arena_reset(a, mark);
     return 0;

@@ -52,4 +52,20 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
                               int h, int w, const uint16_t *weight, const float *bias, int co,
                               float *y);
 
+/* The bf16 variant's transforms in AVX-512 (winograd_bf16_avx512.c; conv_winograd.c calls
+ * them where SD_HAVE_AVX512_BF16 is built), the same values as its generic ones.
+ * _input: channel x [h, w] of one image, tile rows ty0 .. ty0+tb-1 (tw tiles each) into
+ * half `half` (0: even channel, 1: odd) of a pair row of the cols operands: dst is that
+ * pair row of position 0, position p's at dst + p * plane, `block` bf16 between column
+ * blocks; tile (ty, tx) is column col0 + ty * tw + tx. Columns and halves not named are
+ * not written.
+ * _output: y[2 ty + i, 2 tx + j] (channel plane [h, w], tile rows ty0 .. ty0+tb-1) =
+ * (Aᵀ m A)[i, j] + bias, m[p * plane + ty * tw + tx] the products of that channel and
+ * image; the row and column past an odd h or w dropped. */
+void ops_winograd_bf16_input_avx512(const float *x, int h, int w, int ty0, int tb, int tw,
+                                    int col0, int half, uint16_t *dst, size_t plane,
+                                    size_t block);
+void ops_winograd_bf16_output_avx512(const float *m, size_t plane, int ty0, int tb, int tw,
+                                     float bias, int h, int w, float *y);
+
 #endif

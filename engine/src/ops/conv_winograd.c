@@ -340,6 +340,9 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
             memset(wg->ub + p * plane + (size_t)o * wg->ci_pad + wg->ci, 0,
                    (size_t)(wg->ci_pad - wg->ci) * sizeof *wg->ub);
         const uint16_t *src = wg->weight_bf16 + (size_t)o * ld;   /* [ci][9] */
+#ifdef SD_HAVE_AVX512_BF16
+        ops_winograd_bf16_weights_avx512(src, wg->ci, wg->ub + (size_t)o * wg->ci_pad, plane);
+#else
         for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {
             const int lanes = wg->ci - c0 < WT_LANES ? wg->ci - c0 : WT_LANES;
             float g[9][WT_LANES], u[POS][WT_LANES];
@@ -356,6 +359,7 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
             for (int p = 0; p < POS; p++)
                 memcpy(dst + (size_t)p * plane, b[p], (size_t)lanes * sizeof *dst);
         }
+#endif
     }
 }
 

@@ -62,6 +62,10 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
  * _output: y[2 ty + i, 2 tx + j] (channel plane [h, w], tile rows ty0 .. ty0+tb-1) =
  * (Aᵀ m A)[i, j] + bias, m[p * plane + ty * tw + tx] the products of that channel and
  * image; the row and column past an odd h or w dropped. */
+/* _weights: U[p][c] = bf16((G g_c Gᵀ)[p]) for the kernels g_c of one output channel, src
+ * its row of the rows operand ([ci][9] bf16), into dst + p * plane + c for c < ci. */
+void ops_winograd_bf16_weights_avx512(const uint16_t *src, int ci, uint16_t *dst,
+                                      size_t plane);
 void ops_winograd_bf16_input_avx512(const float *x, int h, int w, int ty0, int tb, int tw,
                                     int col0, int half, uint16_t *dst, size_t plane,
                                     size_t block);

@@ -46,7 +46,7 @@ static inline __mmask32 half_mask(unsigned m, int half)
 /* Tile values v (lane l: tile l of a run of nt tiles at column `col` of the cols operand)
  * into half `half` of their pair row: block col / 16, lane col % 16 onwards, the run
  * rotated across two blocks when it does not start a block. */
-static inline void store_half(uint16_t *dst, size_t block, int col, int nt, int half, __m512 v)
+static inline __attribute__((always_inline)) void store_half(uint16_t *dst, size_t block, int col, int nt, int half, __m512 v)
 {
     __m512i r = round16(v);
     if (half)
@@ -68,6 +68,65 @@ static inline void store_half(uint16_t *dst, size_t block, int col, int nt, int 
     _mm512_mask_storeu_epi16(b0, half_mask(first, half), r);
     if (second)
         _mm512_mask_storeu_epi16(b0 + block, half_mask(second, half), r);
+}
+
+/* G g Gᵀ, G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1], for 16 input channels of one output channel:
+ * conv_winograd.c's weight_tiles in the same order of operations. The 3x3 kernels are
+ * gathered from the rows operand [ci][9] (bf16): tap 0 as the low half of the dword at
+ * its element, every other tap as the high half of the dword before it, so no gather
+ * reads outside the row's 9 ci values. */
+void ops_winograd_bf16_weights_avx512(const uint16_t *src, int ci, uint16_t *dst,
+                                      size_t plane)
+{
+    const __m512 half = _mm512_set1_ps(0.5f);
+    const __m512i nine = _mm512_mullo_epi32(
+        _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(9));
+    const __m512i hi16 = _mm512_set1_epi32((int)0xffff0000u);
+    for (int c0 = 0; c0 < ci; c0 += LANES) {
+        const int lanes = ci - c0 < LANES ? ci - c0 : LANES;
+        const __mmask16 k = (__mmask16)((1u << lanes) - 1u);
+        const uint16_t *g = src + (size_t)c0 * 9;
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512 g0 = _mm512_castsi512_ps(
+            _mm512_slli_epi32(_mm512_mask_i32gather_epi32(zero, k, nine, g, 2), 16));
+#define TAP(t) \
+        const __m512 g##t = _mm512_castsi512_ps(_mm512_and_si512( \
+            _mm512_mask_i32gather_epi32(zero, k, _mm512_add_epi32(nine, _mm512_set1_epi32(t - 1)), g, 2), \
+            hi16));
+        TAP(1) TAP(2) TAP(3) TAP(4) TAP(5) TAP(6) TAP(7) TAP(8)
+#undef TAP
+        /* t<i><k> = (G g)[i][k] */
+#define GCOL(c) \
+        const __m512 t0##c = g##c; \
+        const __m512 t1##c = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(g##c, GP3_##c), GP6_##c)); \
+        const __m512 t2##c = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(g##c, GP3_##c), GP6_##c)); \
+        const __m512 t3##c = GP6_##c;
+#define GP3_0 g3
+#define GP3_1 g4
+#define GP3_2 g5
+#define GP6_0 g6
+#define GP6_1 g7
+#define GP6_2 g8
+        GCOL(0) GCOL(1) GCOL(2)
+#undef GCOL
+#undef GP3_0
+#undef GP3_1
+#undef GP3_2
+#undef GP6_0
+#undef GP6_1
+#undef GP6_2
+        uint16_t *d = dst + c0;
+#define PUT(p, v) \
+        _mm256_mask_storeu_epi16(d + (size_t)(p) * plane, k, _mm512_cvtepi32_epi16(round16(v)));
+#define UROW(i) \
+        PUT(4 * i + 0, t##i##0) \
+        PUT(4 * i + 1, _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(t##i##0, t##i##1), t##i##2))) \
+        PUT(4 * i + 2, _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(t##i##0, t##i##1), t##i##2))) \
+        PUT(4 * i + 3, t##i##2)
+        UROW(0) UROW(1) UROW(2) UROW(3)
+#undef UROW
+#undef PUT
+    }
 }
 
 void ops_winograd_bf16_input_avx512(const float *x, int h, int w, int ty0, int tb, int tw,

@@ -446,7 +446,8 @@ static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
 }
 
 /* Bytes of the bf16 variant's scratch: Ub, and per column of a band Vb, M and each
- * worker's two channels of V (fp32). */
+ * worker's two channels of V (fp32; the generic input transform's, counted either way so
+ * that which convolutions fit and their bands do not depend on the build). */
 static size_t bf16_fixed_bytes(int ci, int co)
 {
     return (size_t)POS * co * ops_bf16_kpad(ci) * sizeof(uint16_t) +
@@ -487,7 +488,6 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         .x = x, .bias = bias, .n = n, .ci = ci, .h = h, .w = w, .co = co, .tw = tw,
         .vpair_plane = cols_max + PLANE_PAD,   /* no V: transform_pack_pairs */
         .m_plane = (size_t)co * cols_max + PLANE_PAD,
-        .vpair = sd_arena_floats(a, (size_t)workers * 2 * POS * (cols_max + PLANE_PAD)),
         .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
         .rows = sd_arena_floats(a, (size_t)workers * 8 * (tw + 1)),
         .y = y,
@@ -496,7 +496,13 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         .vb_plane = ops_bf16_cols_size(ci, (int)cols_max) + 2 * PLANE_PAD,
     };
     wg.vb = sd_arena_alloc(a, (size_t)POS * wg.vb_plane * sizeof(uint16_t));
-    if (!wg.vpair || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
+#ifdef SD_HAVE_AVX512_BF16   /* the AVX-512 input transform needs no fp32 pair */
+    const int pair_ok = 1;
+#else
+    wg.vpair = sd_arena_floats(a, (size_t)workers * 2 * POS * (cols_max + PLANE_PAD));
+    const int pair_ok = wg.vpair != NULL;
+#endif
+    if (!pair_ok || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
         sd_arena_reset(a, mark);
         return -1;
     }

@@ -21,7 +21,10 @@
  * (AVX512-BF16, 2 threads, 512² decode) took 2.10 CPU-s by Winograd against 1.68 by
  * im2col (fp32: 2.33), the encoder 1.88 against 1.35 (fp32: 2.05); perf: the two
  * transforms 50 % of the Winograd decode, its bf16 GEMM 10 %. 128 and wider (the SD VAE,
- * the U-Nets) keep Winograd, as measured there (w2-vaebf16: im2col +22 % CPU time). */
+ * the U-Nets) keep Winograd, as measured there (w2-vaebf16: im2col +22 % CPU time).
+ * Measured with the generic transforms: the AVX-512 ones (winograd_bf16_avx512.c) cut a
+ * whole convolution's CPU time by 16-29 % on the U-Net's shapes, so 64 channels may now
+ * favour Winograd too (not re-measured). */
 #define OPS_WINOGRAD_BF16_MIN_CI 128
 /* The fp32 variant's: its weight transform runs in vector loops, and from 16x16 up
  * (n = 2, 1280 channels) the 16 products beat im2col by 1.2-1.3x in CPU time (bench-fp32);

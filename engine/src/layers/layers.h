@@ -219,6 +219,13 @@ sd_status sd_conv2d_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const f
                             int h, int w, float *y, sd_error *err);
 void sd_conv2d_out_size(const sd_conv2d *c, int h, int w, int *ho, int *wo);
 
+/* y[n, co, h, w] = conv2d(x) for a 1x1 stride-1 unpadded convolution whose input x comes
+ * token-major, tokens[n, hw, ci]. In bf16 the tokens go straight into the product's operand;
+ * otherwise they are transposed into scratch [n, ci, hw] first (scratch unused in bf16). */
+sd_status sd_conv1x1_tokens_forward(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                    const float *tokens, int n, int h, int w, float *scratch,
+                                    float *y, sd_error *err);
+
 /* y[n, channels, hw] = GroupNorm(x) (then SiLU); in place allowed. */
 void sd_group_norm_forward(const sd_group_norm *g, const float *x, int n, int hw, float *y);
 void sd_group_norm_silu_forward(const sd_group_norm *g, const float *x, int n, int hw,

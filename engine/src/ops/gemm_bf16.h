@@ -118,6 +118,7 @@ void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const ui
 void ops_bf16_pack_row_avx512(const float *src, int k, uint16_t *dst, size_t lda);
 void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t *dst,
                                size_t block);
+void ops_bf16_pack_cols_t_avx512(const float *src, int k, int n, size_t lds, uint16_t *dst);
 /* One key block of attention's online softmax, straight into bf16 (softmax_bf16_avx512.c).
  * Scores s[rows, n] of keys col0 .. col0+n-1 for query rows row0 .. row0+rows-1; row r
  * sees len keys: n, or with causal row0 + r + 1 - col0 (clamped to 0 .. n). Per row, with

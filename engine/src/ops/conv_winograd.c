@@ -340,6 +340,9 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
             memset(wg->ub + p * plane + (size_t)o * wg->ci_pad + wg->ci, 0,
                    (size_t)(wg->ci_pad - wg->ci) * sizeof *wg->ub);
         const uint16_t *src = wg->weight_bf16 + (size_t)o * ld;   /* [ci][9] */
+#ifdef SD_HAVE_AVX512_BF16
+        ops_winograd_bf16_weights_avx512(src, wg->ci, wg->ub + (size_t)o * wg->ci_pad, plane);
+#else
         for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {
             const int lanes = wg->ci - c0 < WT_LANES ? wg->ci - c0 : WT_LANES;
             float g[9][WT_LANES], u[POS][WT_LANES];
@@ -356,18 +359,47 @@ static void transform_weights_bf16(void *arg, int worker, int o0, int o1)
             for (int p = 0; p < POS; p++)
                 memcpy(dst + (size_t)p * plane, b[p], (size_t)lanes * sizeof *dst);
         }
+#endif
     }
 }
 
 /* Vb[p] = V[p] [ci, cols] in the cols layout, for channel pairs q0..q1-1 (channels 2q,
- * 2q + 1): the pair's 16 transformed rows go through the worker's own fp32 scratch
- * [2][16][cols_max] (it stays in cache) straight into pair row q of every position, so
- * the band's fp32 V never travels through memory. */
+ * 2q + 1). With the AVX-512 transform each channel goes straight into its half of pair row
+ * q of every position; else the pair's 16 transformed rows go through the worker's own
+ * fp32 scratch [2][16][cols_max] (it stays in cache) and are packed from there. Either
+ * way the band's fp32 V never travels through memory. */
 static void transform_pack_pairs(void *arg, int worker, int q0, int q1)
 {
     const winograd *wg = arg;
+    const size_t block = (size_t)wg->ci_pad * OPS_BF16_NBLOCK;
+#ifdef SD_HAVE_AVX512_BF16
+    (void)worker;
+    const int per_image = wg->tb * wg->tw, tail = wg->cols % OPS_BF16_NBLOCK;
+    for (int q = q0; q < q1; q++) {
+        uint16_t *dst = wg->vb + (size_t)q * 2 * OPS_BF16_NBLOCK;
+        for (int half = 0; half < 2; half++) {
+            const int c = 2 * q + half;
+            for (int b = 0; b < wg->n; b++) {
+                if (c < wg->ci)
+                    ops_winograd_bf16_input_avx512(
+                        wg->x + ((size_t)b * wg->ci + c) * wg->h * wg->w, wg->h, wg->w, wg->ty0,
+                        wg->tb, wg->tw, b * per_image, half, dst, wg->vb_plane, block);
+            }
+        }
+        if (2 * q + 1 >= wg->ci || tail)   /* the odd channel's half, the columns past cols */
+            for (int p = 0; p < POS; p++) {
+                uint16_t *pp = dst + (size_t)p * wg->vb_plane;
+                if (2 * q + 1 >= wg->ci)
+                    for (int col = 0; col < wg->cols; col++)
+                        pp[(size_t)(col / OPS_BF16_NBLOCK) * block + 2 * (col % OPS_BF16_NBLOCK) + 1] = 0;
+                if (tail)
+                    memset(pp + (size_t)(wg->cols / OPS_BF16_NBLOCK) * block + 2 * tail, 0,
+                           (size_t)(OPS_BF16_NBLOCK - tail) * 2 * sizeof *pp);
+            }
+    }
+#else
     float *even = wg->rows + (size_t)worker * 8 * (wg->tw + 1), *odd = even + 4 * (wg->tw + 1);
-    const size_t block = (size_t)wg->ci_pad * OPS_BF16_NBLOCK, plane = wg->vpair_plane;
+    const size_t plane = wg->vpair_plane;
     float *pair = wg->vpair + (size_t)worker * 2 * POS * plane;   /* [2][16][plane] */
     for (int q = q0; q < q1; q++) {
         const int c0 = 2 * q, has1 = c0 + 1 < wg->ci;
@@ -380,6 +412,26 @@ static void transform_pack_pairs(void *arg, int worker, int q0, int q1)
                                wg->cols, wg->vb + (size_t)p * wg->vb_plane +
                                              (size_t)q * 2 * OPS_BF16_NBLOCK, block);
     }
+#endif
+}
+
+/* transform_output for the bf16 variant: the AVX-512 one where it is built (the same
+ * values), else transform_output itself. */
+static void transform_output_bf16(void *arg, int worker, int o0, int o1)
+{
+#ifdef SD_HAVE_AVX512_BF16
+    const winograd *wg = arg;
+    const int per_image = wg->tb * wg->tw;
+    (void)worker;
+    for (int o = o0; o < o1; o++)
+        for (int b = 0; b < wg->n; b++)
+            ops_winograd_bf16_output_avx512(
+                wg->m + (size_t)o * wg->cols + (size_t)b * per_image, wg->m_plane, wg->ty0,
+                wg->tb, wg->tw, wg->bias ? wg->bias[o] : 0.0f, wg->h, wg->w,
+                wg->y + ((size_t)b * wg->co + o) * wg->h * wg->w);
+#else
+    transform_output(arg, worker, o0, o1);
+#endif
 }
 
 static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
@@ -394,7 +446,8 @@ static void multiply_positions_bf16(void *arg, int worker, int p0, int p1)
 }
 
 /* Bytes of the bf16 variant's scratch: Ub, and per column of a band Vb, M and each
- * worker's two channels of V (fp32). */
+ * worker's two channels of V (fp32; the generic input transform's, counted either way so
+ * that which convolutions fit and their bands do not depend on the build). */
 static size_t bf16_fixed_bytes(int ci, int co)
 {
     return (size_t)POS * co * ops_bf16_kpad(ci) * sizeof(uint16_t) +
@@ -435,7 +488,6 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         .x = x, .bias = bias, .n = n, .ci = ci, .h = h, .w = w, .co = co, .tw = tw,
         .vpair_plane = cols_max + PLANE_PAD,   /* no V: transform_pack_pairs */
         .m_plane = (size_t)co * cols_max + PLANE_PAD,
-        .vpair = sd_arena_floats(a, (size_t)workers * 2 * POS * (cols_max + PLANE_PAD)),
         .m = sd_arena_floats(a, (size_t)POS * ((size_t)co * cols_max + PLANE_PAD)),
         .rows = sd_arena_floats(a, (size_t)workers * 8 * (tw + 1)),
         .y = y,
@@ -444,7 +496,13 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         .vb_plane = ops_bf16_cols_size(ci, (int)cols_max) + 2 * PLANE_PAD,
     };
     wg.vb = sd_arena_alloc(a, (size_t)POS * wg.vb_plane * sizeof(uint16_t));
-    if (!wg.vpair || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
+#ifdef SD_HAVE_AVX512_BF16   /* the AVX-512 input transform needs no fp32 pair */
+    const int pair_ok = 1;
+#else
+    wg.vpair = sd_arena_floats(a, (size_t)workers * 2 * POS * (cols_max + PLANE_PAD));
+    const int pair_ok = wg.vpair != NULL;
+#endif
+    if (!pair_ok || !wg.m || !wg.rows || !wg.ub || !wg.vb) {
         sd_arena_reset(a, mark);
         return -1;
     }
@@ -462,7 +520,7 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
         wg.cols = n * wg.tb * tw;
         ops_parallel_for(workers, pairs, transform_pack_pairs, &wg);
         ops_parallel_for(workers, POS, multiply_positions_bf16, &wg);
-        ops_parallel_for(workers, co, transform_output, &wg);
+        ops_parallel_for(workers, co, transform_output_bf16, &wg);
     }
     sd_arena_reset(a, mark);
     return 0;

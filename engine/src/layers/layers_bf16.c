@@ -198,3 +198,12 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
     return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
                           &c->params, y);
 }
+
+int sd_conv2d_up2_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x,
+                               int n, int h, int w, float *y)
+{
+    const sd_layer_prepared *prep = c->p.prepared;
+    const float *bias = c->p.bias.numel > 0 ? c->p.bias.data : NULL;
+    return op_conv2d_up2_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
+                              y);
+}

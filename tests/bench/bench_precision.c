@@ -1,14 +1,14 @@
-/* bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae]]: one U-Net step (512², CFG batch 2: 2 x 4 x 64 x 64
- * latent, 77 x 768 context, timestep 500) and one VAE decode (4 x 64 x 64 → 512²) on the
- * same model in fp32 and in bf16, medians of REPEAT (default 3), timed in the same process
- * so the ratio sees the same machine load; the bf16 outputs' error against fp32 as the
- * anchors measure it (../shared/anchors: max |bf16 - fp32| / max |fp32|); the time and
- * memory the bf16 packing takes. Inputs are seeded random normals (a U-Net latent and
- * CLIP-like context). With "fp32" after REPEAT only the fp32 figures, wall and CPU time
- * (no packing: the run to profile, or to time the fp32 path with SD_NO_AVX512); with
- * "unet-bf16" only the bf16 U-Net steps, nothing else (for a profiler; "vae-bf16" the same for
- * the bf16 decodes); with "vae" the U-Net
- * is left out (its line then reads 0). Not a test: prints figures. Built on demand:
+/* bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae]]: one U-Net step
+ * (512², CFG batch 2: 2 x 4 x 64 x 64 latent, 77 x 768 context, timestep 500) and one VAE
+ * decode (4 x 64 x 64 → 512²) on the same model in fp32 and in bf16, medians of REPEAT
+ * (default 3), timed in the same process so the ratio sees the same machine load; the bf16
+ * outputs' error against fp32 as the anchors measure it (../shared/anchors: max |bf16 -
+ * fp32| / max |fp32|); the time and memory the bf16 packing takes. Inputs are seeded random
+ * normals (a U-Net latent and CLIP-like context). With "fp32" after REPEAT only the fp32
+ * figures, wall and CPU time (no packing: the run to profile, or to time the fp32 path with
+ * SD_NO_AVX512); with "unet-bf16" only the bf16 U-Net steps, nothing else (for a profiler),
+ * with "vae-bf16" only the bf16 decodes; with "vae" the U-Net is left out (its line then
+ * reads 0). Not a test: prints figures. Built on demand:
  * ninja -C BUILD tests/bench-precision. */
 #include <math.h>
 #include <stdint.h>

@@ -86,7 +86,8 @@ fail:
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae]]\n");
+        fprintf(stderr,
+                "usage: bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae]]\n");
         return 2;
     }
     int repeat = argc > 3 ? atoi(argv[3]) : 3;
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
     const int unet_only = argc > 4 && strcmp(argv[4], "unet-bf16") == 0;
     const int vae_only = argc > 4 && strcmp(argv[4], "vae-bf16") == 0;
     const int unet = !(argc > 4 && strcmp(argv[4], "vae") == 0);
-    const sd_model_options opts = {.precision = unet_only || vae_only ? SD_PRECISION_BF16 : SD_PRECISION_FP32};
+    const sd_model_options opts = {.precision = unet_only || vae_only ? SD_PRECISION_BF16
+                                                                      : SD_PRECISION_FP32};
     sd_model *m = NULL;
     sd_error err = {0};
     if (sd_model_load(argv[1], argv[2], &opts, &m, &err) != SD_OK) {

@@ -193,7 +193,8 @@ static void up2_interleave(void *arg, int worker, int o0, int o1)
         for (int r = 0; r < j->rows; r++) {
             const float *restrict s0 = j->t0 + (size_t)o * band + (size_t)r * j->w;
             const float *restrict s1 = j->t1 + (size_t)o * band + (size_t)r * j->w;
-            float *restrict dst = j->y + ((size_t)o * 2 * j->h + 2 * (size_t)(j->oy0 + r) + j->a) * wo;
+            const size_t oy = 2 * (size_t)(j->oy0 + r) + j->a;
+            float *restrict dst = j->y + ((size_t)o * 2 * j->h + oy) * wo;
             for (int x = 0; x < j->w; x++) {
                 dst[2 * x] = s0[x] + bias;
                 dst[2 * x + 1] = s1[x] + bias;
@@ -221,7 +222,8 @@ int op_conv2d_up2_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int
     uint16_t *wq = sd_arena_alloc(a, (size_t)UP2_PHASES * co * kpad * sizeof *wq);
     uint16_t *col = sd_arena_alloc(a, ops_bf16_cols_size(k, (int)max_cols) * sizeof *col);
     float *tmp = sd_arena_floats(a, (size_t)workers * 2 * max_cols);
-    float *t0 = sd_arena_floats(a, 2 * (size_t)co * max_cols), *t1 = t0 ? t0 + (size_t)co * max_cols : NULL;
+    float *t0 = sd_arena_floats(a, 2 * (size_t)co * max_cols);   /* then t1: phases (a, 0|1) */
+    float *t1 = t0 ? t0 + (size_t)co * max_cols : NULL;
     if (!wq || !col || !tmp || !t0) {
         sd_arena_reset(a, mark);
         return -1;

@@ -1,13 +1,14 @@
-/* bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae]]: one U-Net step (512², CFG batch 2: 2 x 4 x 64 x 64
- * latent, 77 x 768 context, timestep 500) and one VAE decode (4 x 64 x 64 → 512²) on the
- * same model in fp32 and in bf16, medians of REPEAT (default 3), timed in the same process
- * so the ratio sees the same machine load; the bf16 outputs' error against fp32 as the
- * anchors measure it (../shared/anchors: max |bf16 - fp32| / max |fp32|); the time and
- * memory the bf16 packing takes. Inputs are seeded random normals (a U-Net latent and
- * CLIP-like context). With "fp32" after REPEAT only the fp32 figures, wall and CPU time
- * (no packing: the run to profile, or to time the fp32 path with SD_NO_AVX512); with
- * "unet-bf16" only the bf16 U-Net steps, nothing else (for a profiler); with "vae" the U-Net
- * is left out (its line then reads 0). Not a test: prints figures. Built on demand:
+/* bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae]]: one U-Net step
+ * (512², CFG batch 2: 2 x 4 x 64 x 64 latent, 77 x 768 context, timestep 500) and one VAE
+ * decode (4 x 64 x 64 → 512²) on the same model in fp32 and in bf16, medians of REPEAT
+ * (default 3), timed in the same process so the ratio sees the same machine load; the bf16
+ * outputs' error against fp32 as the anchors measure it (../shared/anchors: max |bf16 -
+ * fp32| / max |fp32|); the time and memory the bf16 packing takes. Inputs are seeded random
+ * normals (a U-Net latent and CLIP-like context). With "fp32" after REPEAT only the fp32
+ * figures, wall and CPU time (no packing: the run to profile, or to time the fp32 path with
+ * SD_NO_AVX512); with "unet-bf16" only the bf16 U-Net steps, nothing else (for a profiler),
+ * with "vae-bf16" only the bf16 decodes; with "vae" the U-Net is left out (its line then
+ * reads 0). Not a test: prints figures. Built on demand:
  * ninja -C BUILD tests/bench-precision. */
 #include <math.h>
 #include <stdint.h>
@@ -85,15 +86,18 @@ fail:
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae]]\n");
+        fprintf(stderr,
+                "usage: bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae]]\n");
         return 2;
     }
     int repeat = argc > 3 ? atoi(argv[3]) : 3;
     if (repeat < 1 || repeat > MAX_RUNS)
         repeat = 3;
     const int unet_only = argc > 4 && strcmp(argv[4], "unet-bf16") == 0;
+    const int vae_only = argc > 4 && strcmp(argv[4], "vae-bf16") == 0;
     const int unet = !(argc > 4 && strcmp(argv[4], "vae") == 0);
-    const sd_model_options opts = {.precision = unet_only ? SD_PRECISION_BF16 : SD_PRECISION_FP32};
+    const sd_model_options opts = {.precision = unet_only || vae_only ? SD_PRECISION_BF16
+                                                                      : SD_PRECISION_FP32};
     sd_model *m = NULL;
     sd_error err = {0};
     if (sd_model_load(argv[1], argv[2], &opts, &m, &err) != SD_OK) {
@@ -121,18 +125,22 @@ int main(int argc, char **argv)
     sd_arena_init(&a, 0);
     timing f32, b16;
     const double la0 = load_average();
-    if (unet_only) {
+    if (unet_only || vae_only) {
         double tu[MAX_RUNS], cu[MAX_RUNS];
         for (int r = 0; r < repeat; r++) {
             double t0 = now(), c0 = cpu_s();
-            if (sd_unet_forward(&m->unet, &a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx, N_CTX,
-                                eps16, NULL, &err) != SD_OK) {
+            const sd_status st =
+                unet_only ? sd_unet_forward(&m->unet, &a, x, BATCH, LATENT, LATENT, TIMESTEP, ctx,
+                                            N_CTX, eps16, NULL, &err)
+                          : sd_vae_decode(&m->vae, &a, z, LATENT, LATENT, img16, NULL, &err);
+            if (st != SD_OK) {
                 fprintf(stderr, "bench-precision: %s\n", err.message);
                 return 1;
             }
             tu[r] = now() - t0;
             cu[r] = cpu_s() - c0;
-            printf("U-Net step bf16 %.2f s, %.2f CPU-s\n", tu[r], cu[r]);
+            printf("%s bf16 %.2f s, %.2f CPU-s\n", unet_only ? "U-Net step" : "VAE decode",
+                   tu[r], cu[r]);
         }
         /* FNV-1a of the output's bits: equal across two builds = the same values bit for bit */
         uint64_t hash = 0xcbf29ce484222325ull;

@@ -49,10 +49,10 @@ static double sigma(int roundings, double k, double amax, double bmax)
 }
 
 /* The worst error seen per kind, as a fraction of its tolerance, printed at the end. */
-enum { SEEN_IM2COL, SEEN_WINOGRAD, SEEN_LINEAR, SEEN_GEGLU, SEEN_ATTENTION, SEEN_KINDS };
+enum { SEEN_IM2COL, SEEN_WINOGRAD, SEEN_UP2, SEEN_LINEAR, SEEN_GEGLU, SEEN_ATTENTION, SEEN_KINDS };
 static double seen[SEEN_KINDS];
-static const char *const seen_name[SEEN_KINDS] = {"conv im2col", "conv winograd", "linear",
-                                                  "geglu linear", "attention"};
+static const char *const seen_name[SEEN_KINDS] = {"conv im2col", "conv winograd", "conv up2",
+                                                  "linear", "geglu linear", "attention"};
 
 static void saw(int kind, double e)
 {
@@ -127,6 +127,55 @@ static void test_conv(ops_bf16_isa isa, rng *r)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv(isa, r, &a, &cases[i]);
+    sd_arena_free(&a);
+}
+
+/* LDM's Upsample in one op (op_conv2d_up2_bf16) against the naive 3x3 conv of the naive
+ * nearest 2x upsampling. Each output sums K = 4 ci products whose weights are sums of up to
+ * UP2_GAIN bf16 weights (|w'| <= UP2_GAIN max|w|), three roundings per product (the weight,
+ * the summed weight, the input; the first bounded as if on the sum). */
+#define UP2_GAIN 4.0
+
+static void check_up2(ops_bf16_isa isa, rng *r, sd_arena *a, int n, int ci, int h, int w,
+                      int co, int with_bias)
+{
+    const sd_conv_params p = op_conv_params(3, 1, 1);
+    const int ho = 2 * h, wo = 2 * w;
+    const size_t nx = (size_t)n * ci * h * w, ny = (size_t)n * co * ho * wo;
+    float *x = rand_floats(r, nx, 1.0f), *wt = rand_floats(r, (size_t)co * ci * 9, 0.5f);
+    float *bias = with_bias ? rand_floats(r, (size_t)co, 1.0f) : NULL;
+    float *up = xmalloc((size_t)n * ci * ho * wo * sizeof *up);
+    float *y = rand_floats(r, ny, 100.0f);   /* garbage: the op must overwrite it all */
+    double *ref = xmalloc(ny * sizeof *ref);
+    uint16_t *wp = xmalloc(ops_bf16_conv_weight_size(co, ci, 3, 3) * sizeof *wp);
+    ops_bf16_pack_conv_weight(wt, co, ci, 3, 3, wp);
+    op_upsample_nearest(x, n, ci, h, w, ho, wo, up);
+    naive_conv(up, n, ci, ho, wo, wt, bias, co, &p, ho, wo, ref);
+    const int k = 4 * ci;
+    const double tol = SIGMAS * sigma(3, k, 1.0, UP2_GAIN * 0.5) +
+                       (k + 1) * ldexp(1.0, -23) * k * UP2_GAIN * 0.5;
+    sd_arena_mark m = sd_arena_get_mark(a);
+    int rc = op_conv2d_up2_bf16(a, isa, x, n, ci, h, w, wp, bias, co, y);
+    const double e = worst(y, ref, ny, tol);
+    CHECK(rc == 0 && e <= 1.0, "%s conv up2 n%d ci%d %dx%d co%d bias%d: rc %d, error %.3g of the "
+          "tolerance", ops_bf16_isa_name(isa), n, ci, h, w, co, with_bias, rc, e);
+    CHECK(sd_arena_get_mark(a) == m, "bf16 up2 conv gives its scratch back");
+    saw(SEEN_UP2, e);
+    free(x), free(wt), free(bias), free(up), free(y), free(ref), free(wp);
+}
+
+static void test_up2(ops_bf16_isa isa, rng *r)
+{
+    sd_arena a;
+    sd_arena_init(&a, 0);
+    const int cases[][6] = {
+        {1, 1, 1, 1, 1, 0}, {1, 3, 2, 5, 4, 1}, {2, 5, 7, 3, 17, 1}, {1, 16, 9, 11, 33, 0},
+        {2, 40, 16, 16, 24, 1}, {1, 131, 13, 10, 20, 1}, {1, 128, 32, 32, 64, 1},
+        {1, 512, 33, 256, 4, 1},   /* several bands of input rows */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_up2(isa, r, &a, cases[i][0], cases[i][1], cases[i][2], cases[i][3], cases[i][4],
+                  cases[i][5]);
     sd_arena_free(&a);
 }
 
@@ -296,6 +345,7 @@ static void test_isa(ops_bf16_isa isa, rng *r)
 {
     memset(seen, 0, sizeof seen);
     test_conv(isa, r);
+    test_up2(isa, r);
     test_linear(isa, r);
     test_geglu(isa, r);
     test_attention(isa, r);

@@ -114,6 +114,30 @@ sd_status sd_conv1x1_tokens_forward(const sd_conv2d *c, const sd_layer_ctx *ctx,
     return sd_conv2d_forward(c, ctx, scratch, n, h, w, y, err);
 }
 
+static int is_same_3x3(const sd_conv_params *p)
+{
+    return p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad_top == 1 && p->pad_left == 1 &&
+           p->pad_bottom == 1 && p->pad_right == 1;
+}
+
+sd_status sd_conv2d_up2_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x,
+                                int n, int h, int w, float *scratch, float *y, sd_error *err)
+{
+    if (!sd_conv2d_bf16_ready(c, ctx) || !is_same_3x3(&c->params)) {
+        op_upsample_nearest(x, n, c->ci, h, w, 2 * h, 2 * w, scratch);   /* [n, ci, 2h, 2w] */
+        return sd_conv2d_forward(c, ctx, scratch, n, 2 * h, 2 * w, y, err);
+    }
+    const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
+    if (sd_conv2d_up2_forward_bf16(c, ctx, x, n, h, w, y) != 0) {
+        char what[96];
+        snprintf(what, sizeof what, "a 3x3 convolution %d -> %d of a 2x upsampled %dx%d",
+                 c->ci, c->co, h, w);
+        return out_of_scratch(&c->p, ctx, mark, what, err);
+    }
+    sd_arena_reset(ctx->arena, mark);
+    return SD_OK;
+}
+
 /* ---- norms, embeddings -------------------------------------------------------------- */
 
 void sd_group_norm_forward(const sd_group_norm *g, const float *x, int n, int hw, float *y)

@@ -227,6 +227,11 @@ sd_status sd_linear_forward(const sd_linear *l, const sd_layer_ctx *ctx, const f
 sd_status sd_conv2d_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
                             int h, int w, float *y, sd_error *err);
 void sd_conv2d_out_size(const sd_conv2d *c, int h, int w, int *ho, int *wo);
+/* y[n, co, 2h, 2w] = conv2d(upsample_nearest_2x(x[n, ci, h, w])), c a 3x3 stride-1 pad-1
+ * convolution (LDM's Upsample). In bf16 without the upsampled image (op_conv2d_up2_bf16);
+ * in fp32 through scratch [n, ci, 2h, 2w], which the bf16 path leaves untouched. */
+sd_status sd_conv2d_up2_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x,
+                                int n, int h, int w, float *scratch, float *y, sd_error *err);
 
 /* y[n, co, h, w] = conv2d(x) for a 1x1 stride-1 unpadded convolution whose input x comes
  * token-major, tokens[n, hw, ci]. In bf16 the tokens go straight into the product's operand;

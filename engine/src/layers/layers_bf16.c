@@ -230,3 +230,12 @@ int sd_linears_forward_bf16(const sd_linear *const l[], int count, const sd_laye
     return op_linears_bf16(ctx->arena, first->isa, x, rows, l[0]->in, count, weight, bias, out,
                            y) != 0 ? -1 : 0;
 }
+
+int sd_conv2d_up2_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x,
+                               int n, int h, int w, float *y)
+{
+    const sd_layer_prepared *prep = c->p.prepared;
+    const float *bias = c->p.bias.numel > 0 ? c->p.bias.data : NULL;
+    return op_conv2d_up2_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
+                              y);
+}

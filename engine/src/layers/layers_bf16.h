@@ -48,6 +48,9 @@ int sd_linear_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const fl
                            int rows, float *y);
 int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
                            int h, int w, float *y);
+/* y = c(upsample_nearest_2x(x)) for a prepared 3x3 stride-1 pad-1 c, y [n, co, 2h, 2w]. */
+int sd_conv2d_up2_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x,
+                               int n, int h, int w, float *y);
 /* The feed-forward's GEGLU and its second linear layer l (prepared): y = l(value ·
  * gelu_erf(gate)), proj [rows, 2 d] = value | gate, the gated values rounded straight to
  * bf16 (op_geglu_linear_bf16). */

@@ -282,8 +282,8 @@ static sd_status downsample(const sd_conv2d *cv, vae_state *s, sd_error *err)
 static sd_status upsample(const sd_conv2d *cv, vae_state *s, sd_error *err)
 {
     const int ho = 2 * s->h, wo = 2 * s->w;
-    op_upsample_nearest(s->x, 1, s->c, s->h, s->w, ho, wo, s->t0);   /* [c, 2h, 2w] */
-    sd_status st = conv(cv, s, s->t0, ho, wo, s->t1, err);
+    /* [c, h, w] → (t0: [c, 2h, 2w], fp32 only) → [c, 2h, 2w] */
+    sd_status st = sd_conv2d_up2_forward(cv, &s->ctx, s->x, 1, s->h, s->w, s->t0, s->t1, err);
     if (st != SD_OK)
         return st;
     swap_in(s, &s->t1);

@@ -59,6 +59,16 @@ static void unfold_pairs(void *arg, int worker, int q0, int q1)
     }
 }
 
+/* The cols operand [kpad, rows * wo] of the job's band: its taps, then zero past k. */
+static void unfold_band(const unfold_job *u)
+{
+    const int ncols = u->rows * u->wo, pairs = (u->k + 1) / 2, kpad = ops_bf16_kpad(u->k);
+    ops_parallel_for(ops_workers_for((size_t)u->k * ncols), pairs, unfold_pairs, (void *)u);
+    for (int blk = 0; blk < ops_bf16_nblocks(ncols); blk++)   /* pairs past k: zero */
+        memset(u->col + blk * u->block + (size_t)pairs * 2 * OPS_BF16_NBLOCK, 0,
+               (size_t)(kpad / 2 - pairs) * 2 * OPS_BF16_NBLOCK * sizeof *u->col);
+}
+
 static void fill_bias(float *y, const float *bias, int co, size_t cols, size_t ld)
 {
     for (int o = 0; o < co; o++)
@@ -105,11 +115,7 @@ int op_conv2d_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
             const size_t block = (size_t)kpad * OPS_BF16_NBLOCK;
             unfold_job u = {x + (size_t)b * ci * in_hw, h, w, wo, oy0, rows, k, p, direct,
                             col, block, tmp};
-            const int pairs = (k + 1) / 2;
-            ops_parallel_for(ops_workers_for((size_t)k * ncols), pairs, unfold_pairs, &u);
-            for (int blk = 0; blk < ops_bf16_nblocks(ncols); blk++)   /* pairs past k: zero */
-                memset(col + blk * block + (size_t)pairs * 2 * OPS_BF16_NBLOCK, 0,
-                       (size_t)(kpad / 2 - pairs) * 2 * OPS_BF16_NBLOCK * sizeof *col);
+            unfold_band(&u);
             float *yband = yb + (size_t)oy0 * wo;
             if (bias)
                 fill_bias(yband, bias, co, (size_t)ncols, out_hw);
@@ -173,6 +179,133 @@ int op_conv1x1_tokens_bf16(sd_arena *a, ops_bf16_isa isa, const float *tokens, i
             ops_gemm_bf16(isa, co, cols, ci, weight, (size_t)kpad, col, yb + j0, (size_t)hw,
                           bias != NULL);
         }
+    }
+    sd_arena_reset(a, mark);
+    return 0;
+}
+
+/* ---- 3x3 convolution of a nearest 2x upsampled image ------------------------------------ */
+
+/* Output pixel (2y + a, 2x + b) of conv3x3(up2(x)) reads source rows y - 1 + a + i, i = 0, 1
+ * only (and the same for columns): tap i of phase a gathers the kernel rows
+ * up2_lo[a][i] .. up2_hi[a][i] (a = 0: {0}, {1, 2}; a = 1: {0, 1}, {2}). The zero border of
+ * up2(x) is the zero border of x, so each phase is a 2x2 convolution of x padded by 1 - a
+ * before and a after. */
+static const int up2_lo[2][2] = {{0, 1}, {0, 2}};
+static const int up2_hi[2][2] = {{0, 2}, {1, 2}};
+#define UP2_PHASES 4   /* (a, b) = (row parity, column parity) */
+#define UP2_TAPS 4     /* 2x2 */
+
+typedef struct {
+    const uint16_t *weight;   /* rows operand [co][kpad(9 ci)] */
+    int ci, co;
+    uint16_t *wq;             /* [UP2_PHASES][co][kpad(4 ci)] */
+} up2_weights_job;
+
+/* wq[a b][o][c 4 + i 2 + j] = bf16(Σ weight[o][c][ky][kx] over the kernel rows of tap i of
+ * phase a and the kernel columns of tap j of phase b): up to 4 bf16 weights widened and
+ * summed in fp32, the sum rounded once (as Winograd's transformed weights are). Once per
+ * call: 16 ci values per output channel, against the 4 ci products per output pixel. */
+static void up2_weights(void *arg, int worker, int o0, int o1)
+{
+    const up2_weights_job *j = arg;
+    const size_t ld = (size_t)ops_bf16_kpad(9 * j->ci), ldq = (size_t)ops_bf16_kpad(4 * j->ci);
+    (void)worker;
+    for (int o = o0; o < o1; o++) {
+        const uint16_t *src = j->weight + (size_t)o * ld;   /* [ci][3][3] */
+        for (int ph = 0; ph < UP2_PHASES; ph++) {
+            const int a = ph / 2, b = ph % 2;
+            uint16_t *dst = j->wq + ((size_t)ph * j->co + o) * ldq;
+            for (int c = 0; c < j->ci; c++)
+                for (int t = 0; t < UP2_TAPS; t++) {
+                    const int i = t / 2, jj = t % 2;
+                    float sum = 0.0f;
+                    for (int ky = up2_lo[a][i]; ky <= up2_hi[a][i]; ky++)
+                        for (int kx = up2_lo[b][jj]; kx <= up2_hi[b][jj]; kx++)
+                            sum += f32_from_bits((uint32_t)src[(size_t)c * 9 + 3 * ky + kx] << 16);
+                    dst[(size_t)c * UP2_TAPS + t] = ops_bf16_round(sum);
+                }
+            memset(dst + (size_t)UP2_TAPS * j->ci, 0,
+                   (ldq - (size_t)UP2_TAPS * j->ci) * sizeof *dst);
+        }
+    }
+}
+
+typedef struct {
+    const float *t0, *t1;    /* phases (a, 0) and (a, 1) of the band: [co, rows * w] */
+    const float *bias;
+    float *y;                /* [co, 2h, 2w] of the image */
+    int h, w, oy0, rows, a;
+} up2_interleave_job;
+
+/* y[o, 2 (oy0 + r) + a, 2x + b] = t_b[o, r w + x] + bias[o], channels o0 .. o1-1. */
+static void up2_interleave(void *arg, int worker, int o0, int o1)
+{
+    const up2_interleave_job *j = arg;
+    const size_t band = (size_t)j->rows * j->w, wo = 2 * (size_t)j->w;
+    (void)worker;
+    for (int o = o0; o < o1; o++) {
+        const float bias = j->bias ? j->bias[o] : 0.0f;
+        for (int r = 0; r < j->rows; r++) {
+            const float *restrict s0 = j->t0 + (size_t)o * band + (size_t)r * j->w;
+            const float *restrict s1 = j->t1 + (size_t)o * band + (size_t)r * j->w;
+            const size_t oy = 2 * (size_t)(j->oy0 + r) + j->a;
+            float *restrict dst = j->y + ((size_t)o * 2 * j->h + oy) * wo;
+            for (int x = 0; x < j->w; x++) {
+                dst[2 * x] = s0[x] + bias;
+                dst[2 * x + 1] = s1[x] + bias;
+            }
+        }
+    }
+}
+
+int op_conv2d_up2_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci, int h,
+                       int w, const uint16_t *weight, const float *bias, int co, float *y)
+{
+    const int k = UP2_TAPS * ci, kpad = ops_bf16_kpad(k);
+    const size_t in_hw = (size_t)h * w, out_hw = 4 * in_hw;
+    if (n <= 0 || co <= 0 || h <= 0 || w <= 0)
+        return 0;
+    /* input rows per band: the unfolded band fits CONV_BF16_COL_MAX */
+    size_t band = CONV_BF16_COL_MAX / ((size_t)kpad * w + (size_t)kpad * OPS_BF16_NBLOCK);
+    if (band < 1)
+        band = 1;
+    if (band > (size_t)h)
+        band = (size_t)h;
+    const size_t max_cols = band * w;
+    const int workers = ops_workers();
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    uint16_t *wq = sd_arena_alloc(a, (size_t)UP2_PHASES * co * kpad * sizeof *wq);
+    uint16_t *col = sd_arena_alloc(a, ops_bf16_cols_size(k, (int)max_cols) * sizeof *col);
+    float *tmp = sd_arena_floats(a, (size_t)workers * 2 * max_cols);
+    float *t0 = sd_arena_floats(a, 2 * (size_t)co * max_cols);   /* then t1: phases (a, 0|1) */
+    float *t1 = t0 ? t0 + (size_t)co * max_cols : NULL;
+    if (!wq || !col || !tmp || !t0) {
+        sd_arena_reset(a, mark);
+        return -1;
+    }
+    up2_weights_job wj = {weight, ci, co, wq};
+    ops_parallel_for(ops_workers_for((size_t)UP2_PHASES * co * k), co, up2_weights, &wj);
+    for (int b = 0; b < n; b++) {
+        const float *xb = x + (size_t)b * ci * in_hw;
+        for (int ra = 0; ra < 2; ra++)
+            for (int oy0 = 0; oy0 < h; oy0 += (int)band) {
+                const int rows = h - oy0 < (int)band ? h - oy0 : (int)band, ncols = rows * w;
+                for (int cb = 0; cb < 2; cb++) {
+                    const sd_conv_params p = {.kh = 2, .kw = 2, .stride = 1, .pad_top = 1 - ra,
+                                              .pad_left = 1 - cb, .pad_bottom = ra,
+                                              .pad_right = cb};
+                    unfold_job u = {xb, h, w, w, oy0, rows, k, &p, 0, col,
+                                    (size_t)kpad * OPS_BF16_NBLOCK, tmp};
+                    unfold_band(&u);
+                    /* [co, rows*w] = [co, 4 ci] · [4 ci, rows*w] */
+                    ops_gemm_bf16(isa, co, ncols, k, wq + (size_t)(2 * ra + cb) * co * kpad,
+                                  (size_t)kpad, col, cb ? t1 : t0, (size_t)ncols, 0);
+                }
+                up2_interleave_job ij = {t0, t1, bias, y + (size_t)b * co * out_hw, h, w, oy0,
+                                         rows, ra};
+                ops_parallel_for(ops_workers_for((size_t)co * 2 * ncols), co, up2_interleave, &ij);
+            }
     }
     sd_arena_reset(a, mark);
     return 0;

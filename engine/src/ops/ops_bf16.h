@@ -40,6 +40,15 @@ int op_conv2d_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
 int op_conv1x1_tokens_bf16(sd_arena *a, ops_bf16_isa isa, const float *tokens, int n, int hw,
                            int ci, const uint16_t *weight, const float *bias, int co, float *y);
 
+/* y[n, co, 2h, 2w] = conv3x3(up2(x), weight, stride 1, pad 1) + bias: LDM's Upsample
+ * (nearest 2x, then the conv) without the upsampled image, weight packed as above for the
+ * 3x3 conv. Each of the four output phases (row and column parity) is a 2x2 convolution of
+ * x itself, its taps the sums of the 3x3 taps that land on the same source pixel (rounded
+ * to bf16 once per call): 4 ci products per output pixel instead of im2col's 9 ci, no
+ * Winograd transforms. 0, or -1 when the arena cannot give the scratch. */
+int op_conv2d_up2_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci, int h,
+                       int w, const uint16_t *weight, const float *bias, int co, float *y);
+
 /* op_linear with the weight packed as above. */
 int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
                    const uint16_t *weight, const float *bias, int out, float *y);

@@ -19,6 +19,10 @@
  * U-Net keeps, for about 8 % of the decoder's multiply-adds run in fp32: 15.2 CPU-seconds
  * per decode against 15.1 all in bf16 (one decode each, same process, loaded 2-core
  * machine: within the noise).
+ * Measured again with the Upsample in one op (op_conv2d_up2_bf16; bench-precision's latent,
+ * loaded 2-core machine): this head 1.52 %, 12.84 CPU-s; level 3's resnets moved to bf16
+ * 1.79 %, 12.53 CPU-s (bench-vae-bf16: 1.45 % -> 1.65 %, the mid resnets alone fp32
+ * 1.75 %): 2.4 % of the decode for a margin of 0.1 point to 1.9 %, so they stay fp32.
  *
  * The TAESD (draft VAE, previews) is packed whole, encoder and decoder: it is shallow (four
  * blocks a resolution, no normalisation), and nothing amplifies its roundings as the VAE's

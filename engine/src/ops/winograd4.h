@@ -18,6 +18,11 @@
  * double, u [36][lanes] in float. */
 #define W4_WEIGHT_SCRATCH ((size_t)2 * (9 + 18) * WT4_LANES + (size_t)36 * WT4_LANES)
 
+/* From 32x32 pixels up F(4x4) runs the U-Net's 3x3 convs 1.3-1.7x faster than F(2x2) in
+ * CPU time (bench-fp32, 2 threads, AVX-512); at 16x16 its 36 products over 32 tile columns
+ * ([co, ci] · [ci, 32]) run 0.86-0.89x F(2x2)'s speed, at 8x8 0.6x. */
+#define OPS_WINOGRAD4_MIN_HW 1024
+
 /* 1 when a conv of these sizes goes through F(4x4, 3x3) rather than F(2x2, 3x3) or
  * im2col: the image sizes and channel counts where it was measured faster
  * (conv_winograd4.c), and its scratch fits OPS_WINOGRAD_MAX_FLOATS.

@@ -1,7 +1,8 @@
 /* 2-D convolution as matrix products: a 1x1 stride-1 convolution is one GEMM per
  * image; a 3x3 stride-1 one on a large enough image goes through Winograd F(4x4, 3x3)
- * (conv_winograd4.c) at the shapes where it pays, else F(2x2, 3x3) (conv_winograd.c); anything else through im2col in bands of output rows so the
- * unfolded matrix stays bounded whatever the image size. */
+ * (conv_winograd4.c) at the shapes where it pays, else F(2x2, 3x3) (conv_winograd.c);
+ * anything else through im2col in bands of output rows so the unfolded matrix stays
+ * bounded whatever the image size. */
 #include "ops/ops.h"
 
 #include <string.h>

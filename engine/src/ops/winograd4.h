@@ -19,13 +19,14 @@
 #define W4_WEIGHT_SCRATCH ((size_t)2 * (9 + 18) * WT4_LANES + (size_t)36 * WT4_LANES)
 
 /* From 32x32 pixels up F(4x4) runs the U-Net's 3x3 convs 1.3-1.7x faster than F(2x2) in
- * CPU time (bench-fp32, 2 threads, AVX-512); at 16x16 its 36 products over 32 tile columns
- * ([co, ci] · [ci, 32]) run 0.86-0.89x F(2x2)'s speed, at 8x8 0.6x. */
+ * CPU time (bench-fp32, 2 threads, AVX-512; the whole fp32 VAE decode at 512² 1.6-1.7x);
+ * at 16x16 its 36 products over 32 tile columns ([co, ci] · [ci, 32]) run 0.86-0.89x
+ * F(2x2)'s speed, at 8x8 0.6x. */
 #define OPS_WINOGRAD4_MIN_HW 1024
 
-/* 1 when a conv of these sizes goes through F(4x4, 3x3) rather than F(2x2, 3x3) or
- * im2col: the image sizes and channel counts where it was measured faster
- * (conv_winograd4.c), and its scratch fits OPS_WINOGRAD_MAX_FLOATS.
+/* 1 when a conv of these sizes, one that F(2x2) would take (ops_winograd_fits), goes
+ * through F(4x4, 3x3) instead: at least OPS_WINOGRAD4_MIN_HW pixels, and the transformed
+ * weights of 16 output channels plus one tile row fit OPS_WINOGRAD_MAX_FLOATS.
  * SD_WINOGRAD=2 in the environment turns it off (every such conv by F(2x2)), SD_WINOGRAD=4
  * takes it for every 3x3 conv that F(2x2) would take (tests); read at each call. */
 int ops_winograd4_fits(int n, int ci, int co, int h, int w);

@@ -1,14 +1,14 @@
 /* The transforms of Winograd F(4x4, 3x3) (conv_winograd4.c has the contract), included by
- * conv_winograd4.c (built for the baseline ISA) and by winograd4_avx2.c /
- * winograd4_avx512.c (built again with wider vectors, chosen at run time: ops/winograd4.h).
+ * winograd4_base.c (the baseline ISA), winograd4_avx2.c and winograd4_avx512.c (wider
+ * vectors; conv_winograd4.c picks one at run time: ops/winograd4.h).
  * Every value goes through the same IEEE operations in the same order in the three builds
  * (no FMA contraction), so they give bit-identical results. Each loop runs over the tiles
  * of a tile row (or, for the weights, over WT4_LANES input channels), innermost, so that
  * it vectorises. Engine-internal; static functions only.
  *
- * Interpolation points 0, 1, -1, 1/2, -2 and infinity (Barabasz et al. 2020 found such
- * mixed sets more accurate than Lavin's 0, ±1, ±2; simulated at the U-Net's shapes
- * against float64 (tests/bench/winograd_error.py): max error 0.4-0.6x Lavin's):
+ * Interpolation points 0, 1, -1, 1/2, -2 and infinity rather than Lavin's 0, ±1, ±2 (point
+ * choice as studied by Barabasz et al. 2020): simulated at the U-Net's shapes against
+ * float64 (tests/bench/winograd_error.py), max error 0.35-0.65x Lavin's:
  *   Bᵀ = [1 -3/2 -2  3/2 1 0; 0 -1 1/2 5/2 1 0; 0 1 -5/2 1/2 1 0;
  *         0 -2 -1 2 1 0; 0 1/2 -1 -1/2 1 0; 0 1 -3/2 -2 3/2 1]
  *   G  = [1 0 0; 1/3 1/3 1/3; -1/3 1/3 -1/3; -16/15 -8/15 -4/15; 1/15 -2/15 4/15; 0 0 1]

@@ -1,6 +1,6 @@
-/* bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae]]: one U-Net step
- * (512², CFG batch 2: 2 x 4 x 64 x 64 latent, 77 x 768 context, timestep 500) and one VAE
- * decode (4 x 64 x 64 → 512²) on the same model in fp32 and in bf16, medians of REPEAT
+/* bench-precision MODEL VOCAB [REPEAT [fp32|unet-bf16|vae-bf16|vae|fp32-wino]]: one U-Net
+ * step (512², CFG batch 2: 2 x 4 x 64 x 64 latent, 77 x 768 context, timestep 500) and one
+ * VAE decode (4 x 64 x 64 → 512²) on the same model in fp32 and in bf16, medians of REPEAT
  * (default 3), timed in the same process so the ratio sees the same machine load; the bf16
  * outputs' error against fp32 as the anchors measure it (../shared/anchors: max |bf16 -
  * fp32| / max |fp32|); the time and memory the bf16 packing takes. Inputs are seeded random
@@ -8,7 +8,9 @@
  * figures, wall and CPU time (no packing: the run to profile, or to time the fp32 path with
  * SD_NO_AVX512); with "unet-bf16" only the bf16 U-Net steps, nothing else (for a profiler),
  * with "vae-bf16" only the bf16 decodes; with "vae" the U-Net is left out (its line then
- * reads 0). Not a test: prints figures. Built on demand:
+ * reads 0); with "fp32-wino" fp32 only, each repetition once with SD_WINOGRAD=2 (every 3x3
+ * conv by F(2x2, 3x3), as before F(4x4)) and once as shipped, alternating in the process,
+ * with the error between the two. Not a test: prints figures. Built on demand:
  * ninja -C BUILD tests/bench-precision. */
 #include <math.h>
 #include <stdint.h>
@@ -83,6 +85,38 @@ fail:
     return -1;
 }
 
+/* "fp32-wino": the fp32 step and decode with F(2x2) only (SD_WINOGRAD=2, read at each
+ * convolution) and as shipped (F(4x4) where it pays), alternating, medians of `repeat`. */
+static int winograd_ab(sd_model *m, sd_arena *a, int repeat, const float *x, const float *ctx,
+                       const float *z, float *eps2, float *eps4, float *img2, float *img4,
+                       size_t neps, size_t nimg)
+{
+    timing t2, t4;
+    double cu2[MAX_RUNS], cu4[MAX_RUNS], cd2[MAX_RUNS], cd4[MAX_RUNS];
+    const double la0 = load_average();
+    for (int r = 0; r < repeat; r++) {
+        setenv("SD_WINOGRAD", "2", 1);
+        if (run(m, a, 1, 1, x, ctx, z, eps2, img2, &t2) != 0)
+            return -1;
+        unsetenv("SD_WINOGRAD");
+        if (run(m, a, 1, 1, x, ctx, z, eps4, img4, &t4) != 0)
+            return -1;
+        cu2[r] = t2.unet_cpu_s, cu4[r] = t4.unet_cpu_s;
+        cd2[r] = t2.decode_cpu_s, cd4[r] = t4.decode_cpu_s;
+        printf("run %d: U-Net step F(2x2) %.2f CPU-s, shipped %.2f; decode %.2f, %.2f\n", r,
+               cu2[r], cu4[r], cd2[r], cd4[r]);
+    }
+    printf("fp32, F(2x2) only against as shipped, alternating; medians of %d; load average "
+           "%.2f before, %.2f after\n", repeat, la0, load_average());
+    printf("U-Net step (512², batch 2)  F(2x2) %6.2f CPU-s  shipped %6.2f CPU-s  x%.3f  "
+           "difference %.2e of max |F(2x2)|\n", median(cu2, repeat), median(cu4, repeat),
+           median(cu2, repeat) / median(cu4, repeat), rel_err(eps4, eps2, neps));
+    printf("VAE decode (64² → 512²)    F(2x2) %6.2f CPU-s  shipped %6.2f CPU-s  x%.3f  "
+           "difference %.2e of max |F(2x2)|\n", median(cd2, repeat), median(cd4, repeat),
+           median(cd2, repeat) / median(cd4, repeat), rel_err(img4, img2, nimg));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -151,6 +185,14 @@ int main(int argc, char **argv)
                median(tu, repeat), median(cu, repeat), la0, load_average(),
                (unsigned long long)hash);
         return 0;
+    }
+    if (argc > 4 && strcmp(argv[4], "fp32-wino") == 0) {
+        const int rc = winograd_ab(m, &a, repeat, x, ctx, z, eps32, eps16, img32, img16, neps,
+                                   nimg);
+        sd_arena_free(&a);
+        sd_model_free(m);
+        free(x), free(ctx), free(z), free(eps32), free(eps16), free(img32), free(img16);
+        return rc ? 1 : 0;
     }
     if (run(m, &a, repeat, unet, x, ctx, z, eps32, img32, &f32) != 0)
         return 1;

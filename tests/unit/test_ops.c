@@ -13,6 +13,7 @@
 #include "ops/parallel.h"
 #include "ops/simd.h"
 #include "ops/winograd.h"
+#include "ops/winograd4.h"
 #include "io/safetensors.h"
 /* the element-wise bodies, built here for the baseline ISA, against their AVX2 and
  * AVX-512 builds (test_kernel_builds) */
@@ -105,6 +106,108 @@ static void check_winograd_chunks(rng *r)
     free(x), free(wt), free(bias), free(y), free(ref);
 }
 
+/* Winograd F(4x4, 3x3) called directly (op_conv2d takes it only at the shapes where it
+ * pays): odd sizes that cut the last tiles (h, w not multiples of 4), no bias, batch 2; a
+ * small budget for chunks of output channels and bands of one tile row; against the
+ * naive loops, and the scratch given back. */
+static void check_winograd4(rng *r)
+{
+    static const struct {
+        int n, ci, h, w, co, bias;
+        size_t budget;
+    } cases[] = {
+        {2, 5, 33, 35, 3, 1, OPS_WINOGRAD_MAX_FLOATS},
+        {1, 4, 32, 32, 6, 0, OPS_WINOGRAD_MAX_FLOATS},
+        {2, 6, 16, 16, 5, 1, OPS_WINOGRAD_MAX_FLOATS},
+        {1, 17, 6, 7, 9, 1, OPS_WINOGRAD_MAX_FLOATS},   /* a tail of 1 past WT4_LANES */
+        {1, 3, 1, 2, 2, 1, OPS_WINOGRAD_MAX_FLOATS},    /* smaller than one tile */
+        /* U for 40 channels and one tile row of V and M: 39744 floats; with 16: 25344.
+         * Chunks of 16 channels, bands of one tile row (5 of them), U again per band. */
+        {2, 12, 19, 21, 40, 1, 30000},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int n = cases[i].n, ci = cases[i].ci, h = cases[i].h, w = cases[i].w;
+        const int co = cases[i].co;
+        const sd_conv_params k3 = op_conv_params(3, 1, 1);
+        const size_t nx = (size_t)n * ci * h * w, ny = (size_t)n * co * h * w;
+        sd_arena arena, *a = &arena;
+        sd_arena_init(a, 0);
+        float *x = rand_floats(r, nx, 1.0f), *wt = rand_floats(r, (size_t)co * ci * 9, 0.5f);
+        float *bias = cases[i].bias ? rand_floats(r, (size_t)co, 1.0f) : NULL;
+        float *y = rand_floats(r, ny, 100.0f);
+        double *ref = new_doubles(ny);
+        sd_arena_mark m = sd_arena_get_mark(a);
+        int rc = ops_conv3x3_winograd4(a, cases[i].budget, x, n, ci, h, w, wt, bias, co, y);
+        naive_conv(x, n, ci, h, w, wt, bias, co, &k3, h, w, ref);
+        double e = rel_err(y, ref, ny);
+        CHECK(rc == 0 && e <= TOL_GEMM, "winograd F(4x4) n%d ci%d %dx%d co%d bias%d budget %zu: "
+              "rc %d rel err %.3g", n, ci, h, w, co, cases[i].bias, cases[i].budget, rc, e);
+        CHECK(sd_arena_get_mark(a) == m, "winograd F(4x4) gives its scratch back");
+        sd_arena_free(a);
+        free(x), free(wt), free(bias), free(y), free(ref);
+    }
+}
+
+/* The F(4x4) transforms' AVX2 and AVX-512 builds against the baseline build, bit for bit
+ * (same operations in the same order, no contraction), where the CPU runs them: one tile
+ * row of input (with the image's border), one of output, one weight block. */
+static void check_winograd4_isas(rng *r)
+{
+    const ops_winograd4_kernels *builds[2] = {NULL, NULL};
+    const char *names[2] = {"avx2", "avx512"};
+#ifdef SD_HAVE_AVX2
+    if (ops_have_avx2())
+        builds[0] = &ops_winograd4_avx2;
+#endif
+#ifdef SD_HAVE_AVX512
+    if (ops_have_avx512())
+        builds[1] = &ops_winograd4_avx512;
+#endif
+    const int h = 13, w = 37, tw = (w + 3) / 4;   /* 10 tiles, the last cut to 1 column */
+    const size_t plane = (size_t)tw + 3, scratch = W4_INPUT_SCRATCH(tw) + W4_OUTPUT_SCRATCH(tw);
+    float *x = rand_floats(r, (size_t)h * w, 1.0f), *m = rand_floats(r, 36 * plane, 1.0f);
+    float *s = rand_floats(r, scratch + W4_WEIGHT_SCRATCH, 1.0f);
+    float *v[2], *y[2], *u[2];
+    double *g = new_doubles(9 * WT4_LANES), *t = new_doubles(18 * WT4_LANES);
+    float *gf = rand_floats(r, 9 * WT4_LANES, 1.0f);
+    for (int i = 0; i < 9 * WT4_LANES; i++)
+        g[i] = gf[i];
+    free(gf);
+    for (int b = 0; b < 2; b++) {
+        v[b] = calloc(36 * plane, sizeof(float));   /* past tw in each plane: never written */
+        y[b] = calloc((size_t)h * w, sizeof(float));
+        u[b] = calloc(36 * WT4_LANES, sizeof(float));
+        if (!v[b] || !y[b] || !u[b]) {
+            fprintf(stderr, "out of memory\n");
+            exit(1);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        if (!builds[k]) {
+            printf("SKIP: winograd F(4x4) %s transforms: the CPU does not run them\n", names[k]);
+            check_skipped++;
+            continue;
+        }
+        const ops_winograd4_kernels *kk[2] = {&ops_winograd4_base, builds[k]};
+        for (int b = 0; b < 2; b++) {
+            for (int ty = 0; ty < (h + 3) / 4; ty++) {   /* first and last rows at the border */
+                kk[b]->input_row(x, h, w, tw, ty, s, v[b], plane);
+                kk[b]->output_row(m, plane, tw, ty, h, w, 0.25f, s, y[b]);
+            }
+            kk[b]->weight_tiles(g, t, u[b]);
+        }
+        CHECK(memcmp(v[0], v[1], 36 * plane * sizeof(float)) == 0,
+              "winograd F(4x4) %s input transform bit-identical to the baseline build", names[k]);
+        CHECK(memcmp(y[0], y[1], (size_t)h * w * sizeof(float)) == 0,
+              "winograd F(4x4) %s output transform bit-identical to the baseline build", names[k]);
+        CHECK(memcmp(u[0], u[1], 36 * WT4_LANES * sizeof(float)) == 0,
+              "winograd F(4x4) %s weight transform bit-identical to the baseline build", names[k]);
+    }
+    free(x), free(m), free(s), free(g), free(t);
+    for (int b = 0; b < 2; b++)
+        free(v[b]), free(y[b]), free(u[b]);
+}
+
 static void test_conv(rng *r)
 {
     sd_arena a;
@@ -145,6 +248,8 @@ static void test_conv(rng *r)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_conv(r, &a, &cases[i]);
     check_winograd_chunks(r);
+    check_winograd4(r);
+    check_winograd4_isas(r);
 
     /* A big conv: im2col in bands, scratch bounded near 64 MB rather than 9*ci*h*w
      * floats (here 288 MB unbanded), and the bands still give the right answer. */

@@ -1,7 +1,8 @@
 /* 2-D convolution as matrix products: a 1x1 stride-1 convolution is one GEMM per
- * image; a 3x3 stride-1 one on a large enough image goes through Winograd F(2x2, 3x3)
- * (ops_conv_winograd.c); anything else through im2col in bands of output rows so the
- * unfolded matrix stays bounded whatever the image size. */
+ * image; a 3x3 stride-1 one on a large enough image goes through Winograd F(4x4, 3x3)
+ * (conv_winograd4.c) at the shapes where it pays, else F(2x2, 3x3) (conv_winograd.c);
+ * anything else through im2col in bands of output rows so the unfolded matrix stays
+ * bounded whatever the image size. */
 #include "ops/ops.h"
 
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "ops/im2col.h"
 #include "ops/parallel.h"
 #include "ops/winograd.h"
+#include "ops/winograd4.h"
 
 /* Upper bound on the im2col band, in floats (64 MB): a 512x512 VAE conv with 128
  * input channels would otherwise unfold into 1.2 GB. */
@@ -158,8 +160,12 @@ int op_conv2d(sd_arena *a, const float *x, int n, int ci, int h, int w,
     }
 
     if (p->kh == 3 && p->kw == 3 && p->stride == 1 && p->pad_top == 1 && p->pad_left == 1 &&
-        p->pad_bottom == 1 && p->pad_right == 1 && ops_winograd_fits(n, ci, co, h, w))
+        p->pad_bottom == 1 && p->pad_right == 1 && ops_winograd_fits(n, ci, co, h, w)) {
+        if (ops_winograd4_fits(n, ci, co, h, w))
+            return ops_conv3x3_winograd4(a, OPS_WINOGRAD_MAX_FLOATS, x, n, ci, h, w, weight,
+                                         bias, co, y);
         return ops_conv3x3_winograd(a, x, n, ci, h, w, weight, bias, co, y);
+    }
 
     if (n > 1 && out_hw < CONV_BATCH_MAX_HW &&
         (size_t)n * k * out_hw + (size_t)n * co * out_hw <= CONV_COL_MAX_FLOATS)

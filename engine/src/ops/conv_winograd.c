@@ -6,8 +6,9 @@
  * [co, ci] · [ci, tiles], so 16 GEMMs replace the im2col GEMM with 2.25x fewer
  * multiplications and no 9x unfolded copy of the input. The transforms only add,
  * subtract and halve, so the rounding stays that of a direct sum (measured against a
- * float64 reference: no worse than im2col); F(4x4, 3x3) would scale by up to 8 and 1/6
- * and lose digits the golden tolerances do not have to spare. Tiles are processed in
+ * float64 reference: no worse than im2col). The fp32 convs from 32² up go through
+ * F(4x4, 3x3) instead (conv_winograd4.c: 9-25x im2col's error, within the fp32 goldens'
+ * tolerances); F(2x2) keeps the smaller images and bf16. Tiles are processed in
  * bands of tile rows so the transformed input and output stay within
  * OPS_WINOGRAD_MAX_FLOATS. */
 #include "ops/winograd.h"

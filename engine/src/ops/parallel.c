@@ -29,8 +29,11 @@
 
 /* How long a worker polls for the next job (or the caller for the last helper) before it
  * sleeps: the ops' loops follow each other within microseconds during a U-Net step, and a
- * futex wake-up costs about as much as a short loop. */
+ * futex wake-up costs about as much as a short loop. (A build may set it: -DPOOL_SPIN_NS=0
+ * for the comparison in the closing note.) */
+#ifndef POOL_SPIN_NS
 #define POOL_SPIN_NS 50000
+#endif
 /* Chunks per worker of a loop: enough that a worker slowed by another process hands most
  * of its share to the others, few enough that taking one (an atomic add) stays free. */
 #define POOL_CHUNKS_PER_WORKER 8
@@ -123,17 +126,21 @@ static void *helper_main(void *param)
 {
     pool *p = &the_pool;
     unsigned seen = (unsigned)(uintptr_t)param;   /* the job when it was started */
+    int spin = 1;   /* 0 after a job without a seat: a helper beyond the workers sleeps */
     pthread_mutex_lock(&p->lock);
     for (;;) {
         if (p->job == seen) {
-            pthread_mutex_unlock(&p->lock);
-            spin_for_job(p, seen);
-            pthread_mutex_lock(&p->lock);
+            if (spin) {
+                pthread_mutex_unlock(&p->lock);
+                spin_for_job(p, seen);
+                pthread_mutex_lock(&p->lock);
+            }
             while (p->job == seen)
                 pthread_cond_wait(&p->wake, &p->lock);
         }
         seen = p->job;
-        if (p->seats == 0)   /* full, or over before this helper woke */
+        spin = p->seats > 0;
+        if (!spin)   /* full, or over before this helper woke */
             continue;
         const int worker = p->workers - p->seats--;
         atomic_fetch_add(&p->active, 1);
@@ -192,7 +199,8 @@ void ops_parallel_for(int workers, int n, ops_range_fn fn, void *arg)
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     p->job++;
     atomic_store_explicit(&p->posted, p->job, memory_order_relaxed);
-    pthread_cond_broadcast(&p->wake);
+    for (int i = 0; i < p->seats; i++)   /* (the helpers still polling need none) */
+        pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);
 
     run_chunks(p, fn, arg, n, grain, 0);

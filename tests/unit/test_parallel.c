@@ -199,6 +199,11 @@ static void run_ops(const inputs *in, ops_bf16_isa isa, sd_arena *a, outputs *o)
     op_layer_norm(in->x, 2048, IMG_C, 1e-5f, in->gamma, in->beta,
                   new_output(o, "layer norm", (size_t)2048 * IMG_C));
     op_geglu(in->x, 1024, 128, new_output(o, "geglu", (size_t)1024 * 128));
+    op_transpose(in->x, 500, 520, new_output(o, "transpose", (size_t)500 * 520));
+    float *sum = new_output(o, "add, channel bias", img);
+    op_add(in->x, in->x + 3, sum, img - 3);
+    sum[img - 3] = sum[img - 2] = sum[img - 1] = 0.0f;
+    op_add_channel_bias(sum, in->bias, IMG_N, IMG_C, IMG_HW * IMG_HW);
     if (isa != OPS_BF16_NONE) {
         rc |= op_conv2d_bf16(a, isa, in->x, IMG_N, IMG_C, IMG_HW, IMG_HW, in->w3_bf16, in->bias,
                              64, &p3,

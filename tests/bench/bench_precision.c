@@ -172,6 +172,8 @@ int main(int argc, char **argv)
     printf("VAE decode (64² → 512²)    fp32 %6.2f s  bf16 %6.2f s  x%.2f  rel err %.2f %%\n",
            f32.decode_s, b16.decode_s, f32.decode_s / b16.decode_s,
            100.0 * rel_err(img16, img32, nimg));
+    printf("U-Net step CPU-seconds      fp32 %6.2f    bf16 %6.2f    x%.2f\n", f32.unet_cpu_s,
+           b16.unet_cpu_s, b16.unet_cpu_s > 0.0 ? f32.unet_cpu_s / b16.unet_cpu_s : 0.0);
     printf("VAE decode CPU-seconds      fp32 %6.2f    bf16 %6.2f    x%.2f\n", f32.decode_cpu_s,
            b16.decode_cpu_s, f32.decode_cpu_s / b16.decode_cpu_s);
     printf("bf16 packing at load: %.1f s, %.0f MiB packed; peak RSS %.0f MiB after fp32, "

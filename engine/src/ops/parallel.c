@@ -266,10 +266,12 @@ int ops_gemm_piece_width(size_t macs, int extent, int align, size_t piece_macs)
     return width < extent ? width : extent;
 }
 
-/* Multiply-adds per piece of an OpenBLAS GEMM (~0.5 ms of one core): each piece packs the
- * whole shared operand again, which costs about 3 / width of the product (a 352-column
- * piece of a U-Net 1x1 convolution: 1 %), so pieces stay a few hundred wide. */
-#define GEMM_PIECE_MACS ((size_t)1 << 25)
+/* Multiply-adds per piece of an OpenBLAS GEMM (~5 ms of one core): each piece packs the
+ * shared operand again and runs OpenBLAS's edge loops, which cost more than expected —
+ * measured one thread, U-Net shapes (320x4096x320 ... 8192x1280x320): 2 pieces +0-5 %
+ * CPU over one call, 4 pieces +0-9 %, 8-12 pieces +1-10 %. So few and wide pieces: 4
+ * for most of the U-Net's GEMMs, 12 for the largest. */
+#define GEMM_PIECE_MACS ((size_t)1 << 28)
 /* Pieces of the split dimension are multiples of this (whole cache lines of C and B). */
 #define GEMM_SPLIT_ALIGN 16
 

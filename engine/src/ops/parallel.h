@@ -52,7 +52,7 @@ void ops_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
  * OPS_GEMM_SPLIT_MIN_MACS multiply-adds, where a split would cost more than it saves;
  * else about macs / piece_macs pieces, at least OPS_GEMM_MIN_PIECES (if extent allows). */
 #define OPS_GEMM_SPLIT_MIN_MACS ((size_t)1 << 22)
-#define OPS_GEMM_MIN_PIECES 8
+#define OPS_GEMM_MIN_PIECES 4
 int ops_gemm_piece_width(size_t macs, int extent, int align, size_t piece_macs);
 
 /* Workers for a loop touching `values` floats: 1 below OPS_PARALLEL_MIN, where starting

@@ -55,8 +55,9 @@ void ops_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const
 #define OPS_GEMM_MIN_PIECES 4
 int ops_gemm_piece_width(size_t macs, int extent, int align, size_t piece_macs);
 
-/* Workers for a loop touching `values` floats: 1 below OPS_PARALLEL_MIN, where starting
- * a thread would cost more than it saves (CLIP, the small test models). */
+/* Workers for a loop touching `values` floats: 1 below OPS_PARALLEL_MIN, where waking a
+ * pool thread (a futex wake when it sleeps) would cost more than it saves (CLIP, the
+ * small test models). Kept from the fork-join days; not re-measured with the pool. */
 #define OPS_PARALLEL_MIN ((size_t)1 << 16)
 int ops_workers_for(size_t values);
 

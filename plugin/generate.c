@@ -7,6 +7,9 @@
 
 #include "region.h"
 
+/* Room for sd_supported_families' phrase. */
+#define GD_FAMILIES_MAX 160
+
 /* Would the engine take the checkpoint (its family and files), whatever the load options? */
 static int runnable(const char *path)
 {
@@ -32,9 +35,21 @@ sd_status gd_load_model(const gd_config *cfg, int taesd, sd_model **out, sd_erro
         st = sd_model_load(cfg->model, cfg->vocab, &opts, out, &e);
     if (st == SD_ERR_UNSUPPORTED && cfg->precision == SD_PRECISION_BF16 && runnable(cfg->model))
         return gd_fail(err, st, "Precision bf16 cannot run on this computer: %.300s", e.message);
-    if (st == SD_ERR_FORMAT || st == SD_ERR_UNSUPPORTED)
-        return gd_fail(err, st, "%.200s is not a Stable Diffusion 1.x checkpoint this plug-in can run: %.250s",
-                    cfg->model, e.message);
+    if (st == SD_ERR_FORMAT || st == SD_ERR_UNSUPPORTED) {
+        /* the engine's reason names the file first: once is enough */
+        const char *why = e.message;
+        size_t n = strlen(cfg->model);
+        if (strncmp(why, cfg->model, n) == 0 && strncmp(why + n, ": ", 2) == 0)
+            why += n + 2;
+        char families[GD_FAMILIES_MAX];
+        sd_supported_families(families, sizeof families);
+        if (strstr(why, families))   /* a family refusal says what runs already */
+            return gd_fail(err, st, "The model %.150s cannot be run by this plug-in: %.330s",
+                           cfg->model, why);
+        return gd_fail(err, st, "The model %.150s is not a checkpoint this plug-in can run (it "
+                       "runs %s checkpoints, each a single .safetensors file): %.200s",
+                       cfg->model, families, why);
+    }
     if (st != SD_OK)
         return gd_fail(err, st, "Loading %.200s failed: %.280s", cfg->model, e.message);
     if (taesd && (st = sd_model_load_taesd(*out, cfg->taesd, &e)) != SD_OK) {

@@ -139,7 +139,8 @@ const gd_arg gd_args[] = {
       .modes = ALL_MODES, .advanced = 1 },
     { .name = "clip-skip", .nick = "CLIP skip (_6)",
       .blurb = "1 = the text encoder's output (SD 2.x: already its penultimate block), 2 = one "
-               "layer earlier, ... (at most the model's layers)",
+               "layer earlier, ... (at most the model's text encoder layers: SD 1.x 12, "
+               "SD 2.x 23)",
       .type = GD_ARG_INT, .min = SD_CLIP_SKIP_MIN, .max = SD_CLIP_SKIP_MAX,
       .def = SD_CLIP_SKIP_DEFAULT, FIELD(clip_skip), .modes = ALL_MODES, .advanced = 1 },
     { .name = "masked-content", .nick = "Masked content (_7)",

@@ -60,7 +60,10 @@ const char *sd_status_name(sd_status code);
 #define SD_SIZE_MIN 8              /* job width / height, pixels */
 #define SD_SIZE_MAX 16384
 #define SD_CLIP_SKIP_MIN 1
-#define SD_CLIP_SKIP_MAX 12        /* CLIP ViT-L's layers; a model with fewer allows fewer */
+#define SD_CLIP_SKIP_MAX 23        /* the most layers a text encoder we load runs: SD 2.x's
+                                      OpenCLIP ViT-H (23 of its 24); SD 1.x's CLIP ViT-L has
+                                      12, and a job beyond the loaded model's clip_layers is
+                                      refused (sd_model_info.clip_layers) */
 #define SD_CLIP_SKIP_DEFAULT 1
 #define SD_SEED_MAX UINT64_MAX     /* seeds are 0..SD_SEED_MAX */
 #define SD_RESOLUTION_MIN 64       /* working resolution (long side) of presets, plug-in */
@@ -186,6 +189,9 @@ typedef struct {
  * the status the load would give, out->reason and err saying why, and out filled as far as
  * the file could be read (family, sizes). */
 sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *err);
+/* The families sd_model_load runs, as a phrase for messages: "SD 1.x, SD 1.x inpainting,
+ * SD 2.x, SD 2.x inpainting and SD-Turbo" (from the family table), cut to fit buf. */
+void sd_supported_families(char *buf, size_t size);
 
 /* Adds a TAESD (madebyollin/taesd, the Tiny AutoEncoder) to a loaded model, for draft
  * decodes (job.draft_vae) and live previews. path: diffusers' file

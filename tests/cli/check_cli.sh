@@ -90,6 +90,24 @@ want="diffuse: $TMP/novae-bias.safetensors: VAE: missing tensor first_stage_mode
 if [ $rc != 0 ] && [ "$(cat "$TMP/err")" = "$want" ] && [ ! -e "$TMP/o.png" ]; then ok "load error: each noun once"
 else bad "load error: want '$want'"; fi
 
+# Clip skip: the flag admits SD 2.x's 23 layers (SD_CLIP_SKIP_MAX), the job the loaded
+# model's own count, refused beyond it naming the value and the layers.
+clip_skip() {  # NAME MODEL N RC WANT: txt2img 1 step at 64x64 with --clip-skip N
+  local name=$1 model=$2 n=$3 want_rc=$4 want=$5 rc=0
+  rm -f "$TMP/cs.png"
+  "$DIFFUSE" txt2img --model "$model" --vocab "$SHARED/clip" --prompt "a red panda" --steps 1 \
+    --width 64 --height 64 --clip-skip "$n" --quiet --out "$TMP/cs.png" >"$TMP/out" 2>"$TMP/err" || rc=$?
+  local out_ok; if [ "$want_rc" = 0 ]; then [ -s "$TMP/cs.png" ]; else [ ! -e "$TMP/cs.png" ]; fi
+  out_ok=$?
+  if [ $rc = "$want_rc" ] && [ $out_ok = 0 ] && { [ -z "$want" ] || grep -qF -- "$want" "$TMP/err"; }
+  then ok "clip skip: $name"; else bad "clip skip: $name (exit $rc, want $want_rc '$want')"; fi
+}
+clip_skip "SD 2.x takes 23" "$SD2/tiny-sd2.safetensors" 23 0 ""
+clip_skip "SD 2.x refuses 24 (flag range)" "$SD2/tiny-sd2.safetensors" 24 2 "1..23"
+clip_skip "tiny SD 1.x takes 3" "$SD1/tiny-sd1.safetensors" 3 0 ""
+clip_skip "tiny SD 1.x refuses 4 (its 3 layers)" "$SD1/tiny-sd1.safetensors" 4 1 \
+  "clip skip 4 does not fit this model: its text encoder (CLIP ViT-L/14) runs 3 layers"
+
 # install.sh's model check is `diffuse check` once the build made it, file checks before.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source <(sed -n '/^checkpoint_problem() {/,/^}/p' "$HERE/../../install.sh")

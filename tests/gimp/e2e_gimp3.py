@@ -161,7 +161,8 @@ img.delete()
 # a missing model, and a file that is not a checkpoint: clear errors, the image left alone
 img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE, gfile(f'{D}/in.png'))
 for bad, expect in (('/nonexistent/model.safetensors', 'model'),
-                    (f'{D}/in.png', 'not a Stable Diffusion')):
+                    (f'{D}/in.png', 'in.png is not a checkpoint this plug-in can run (it runs SD 1.x, '
+                                  'SD 1.x inpainting, SD 2.x, SD 2.x inpainting and SD-Turbo')):
     res = run('plug-in-diffusion-img2img', img, img.get_layers()[0], prompt='x', model=gfile(bad))
     msg = res.index(1) if res.length() > 1 else ''
     print(f'model {bad} -> {res.index(0).value_nick}: {msg}')

@@ -31,7 +31,7 @@ if [ $rc != 0 ] || grep -q 'execution error' "$WORK/gimp.log" || [ "$(cat "$WORK
   fail "the Script-Fu batch did not finish (marker: $(cat "$WORK/marker" 2>/dev/null), rc $rc)"
 fi
 for msg in "model file /nonexistent/model.safetensors cannot be read" \
-           "in.png is not a Stable Diffusion 1.x checkpoint" \
+           "in.png is not a checkpoint this plug-in can run (it runs SD 1.x, SD 1.x inpainting, SD 2.x, SD 2.x inpainting and SD-Turbo checkpoints" \
            "Indexed images are not supported" \
            "There is no preset named \"No such preset\""; do
   grep -q "$msg" "$WORK/gimp.log" || fail "no clear error message: $msg"

@@ -87,6 +87,7 @@ int golden_run_pipeline_scheduler(const golden_case *c, golden_tally *t, sd_samp
  * -1 when it could not run the case at all (it has then tallied a failure). */
 int golden_run_tokenizer(const golden_case *c, golden_tally *t);
 int golden_run_text_encoder(const golden_case *c, golden_tally *t);
+int golden_run_clip_skip(const golden_case *c, golden_tally *t);
 int golden_run_scheduler(const golden_case *c, golden_tally *t);
 int golden_run_unet(const golden_case *c, golden_tally *t);
 int golden_run_vae_encode(const golden_case *c, golden_tally *t);

@@ -39,6 +39,7 @@ static const struct {
 } runners[] = {
     {"tokenizer_cases", golden_run_tokenizer},
     {"text_encoder", golden_run_text_encoder},
+    {"clip_skip", golden_run_clip_skip},
     {"sched_", golden_run_scheduler},
     {"unet_case", golden_run_unet},
     {"vae_encode", golden_run_vae_encode},

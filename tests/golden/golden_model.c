@@ -22,6 +22,8 @@ int golden_case_checkpoints(const golden_case *c, golden_tally *t, golden_checkp
         return -1;
     }
     golden_path(c, name->valuestring, cp->path[0], sizeof cp->path[0]);
+    if (access(cp->path[0], R_OK) != 0 && c->models_dir)   /* --models holds it */
+        snprintf(cp->path[0], sizeof cp->path[0], "%s/%s", c->models_dir, name->valuestring);
     snprintf(cp->label[0], sizeof cp->label[0], "f32");
     cp->count = 1;
 

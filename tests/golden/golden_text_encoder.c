@@ -165,11 +165,13 @@ static void compare_run(const golden_case *c, golden_tally *t, const char *label
     const double rel = mag > 0.0 ? floor / mag : DEFAULT_REL_FLOOR;
 
     /* A LoRA case (json "lora") records last_hidden_state only; every other case records
-     * the intermediates too and must match them. */
+     * the intermediates too and must match them. SD 2.x's is one block earlier (the run
+     * here binds every block, see the top). */
     if (cJSON_GetObjectItemCaseSensitive(c->json, "lora") &&
         !golden_tensor(c, "penultimate_final_layer_norm")) {
         snprintf(lab, sizeof lab, "last_hidden_state [%s]", label);
-        golden_compare(c, t, lab, "last_hidden_state", r->last, n, TOL_FACTOR * floor);
+        golden_compare(c, t, lab, "last_hidden_state", r->openclip ? r->penultimate_ln : r->last,
+                       n, TOL_FACTOR * floor);
         return;
     }
     /* SD 1.x: last_hidden_state is every layer's, penultimate_final_layer_norm one layer

@@ -20,9 +20,13 @@
 #include "core/spill.h"
 #include "io/safetensors.h"
 #include "io/weights.h"
+#include "core/arena.h"
+#include "nets/clip.h"
+#include "nets/keys.h"
 #include "nets/lora.h"
 #include "nets/lora_internal.h"
 #include "nets/model_config.h"
+#include "text/tokenizer.h"
 
 static char shared[2048];
 
@@ -323,6 +327,182 @@ static void test_seal_fp16(void)
     sd_weights_free(w);
 }
 
+/* SD 2.x text encoder (OpenCLIP, q / k / v fused in in_proj_weight [3·d, d] = rows [q; k; v]):
+ * a kohya LoRA names transformers' self_attn.{q,k,v}_proj (lora_te_text_model_encoder_layers_N_
+ * ...), each of which is that third of the rows. Checked against the original algorithm (A1111's
+ * networks.py adds vstack(Δq, Δk, Δv) to in_proj_weight; diffusers' separate q/k/v Linears are
+ * those rows): W' = round_fp16(W + w·alpha/r·up@down) on the module's third only. A golden made
+ * by diffusers/peft is still to come (the closing note of w3-fixes says how). */
+#define SD2_RANK 2
+#define SD2_ALPHA 1.0f
+#define SD2_WEIGHT 0.8f
+
+typedef struct {
+    const char *module;   /* kohya module name */
+    int out, in;
+} sd2_module;
+
+/* A kohya LoRA (F32; down [r, in], up [out, r], alpha) with deterministic values. */
+static int write_kohya(const char *path, const sd2_module *m, int n)
+{
+    char header[8192];
+    size_t used = 0, off = 0;
+    used += (size_t)snprintf(header + used, sizeof header - used, "{");
+    for (int i = 0; i < n; i++) {
+        const size_t down = (size_t)SD2_RANK * m[i].in * 4, up = (size_t)m[i].out * SD2_RANK * 4;
+        used += (size_t)snprintf(header + used, sizeof header - used,
+            "%s\"%s.lora_down.weight\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]},"
+            "\"%s.lora_up.weight\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]},"
+            "\"%s.alpha\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[%zu,%zu]}",
+            i ? "," : "", m[i].module, SD2_RANK, m[i].in, off, off + down,
+            m[i].module, m[i].out, SD2_RANK, off + down, off + down + up,
+            m[i].module, off + down + up, off + down + up + 4);
+        off += down + up + 4;
+        if (used >= sizeof header)
+            return -1;
+    }
+    used += (size_t)snprintf(header + used, sizeof header - used, "}");
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    uint64_t len = used;
+    int ok = fwrite(&len, 8, 1, f) == 1 && fwrite(header, 1, used, f) == used;
+    for (int i = 0; i < n && ok; i++) {
+        const int count = SD2_RANK * m[i].in + m[i].out * SD2_RANK;
+        for (int j = 0; j < count && ok; j++) {
+            float v = 0.05f * (float)((j * 7 + i * 13) % 11 - 5);
+            ok = fwrite(&v, 4, 1, f) == 1;
+        }
+        float alpha = SD2_ALPHA;
+        ok = ok && fwrite(&alpha, 4, 1, f) == 1;
+    }
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* The fraction of the [rows, k] block of `sealed` (from row0) within one fp16 step of
+ * round(base + s·up@down), and whether the other rows of the tensor kept base's values. */
+static int third_matches(const sd_tensor *base, const sd_tensor *sealed, const lora_module *m,
+                         int row0, int rows)
+{
+    const int k = (int)base->shape[1], all = (int)base->shape[0];
+    for (int o = 0; o < all; o++)
+        for (int j = 0; j < k; j++) {
+            uint16_t got = sealed->packed[(size_t)o * k + j], w0 = base->packed[(size_t)o * k + j];
+            if (o < row0 || o >= row0 + rows)
+                continue;   /* other thirds: checked by their own module */
+            double d = 0.0;
+            for (int r = 0; r < m->rank; r++)
+                d += (double)m->up[(o - row0) * m->rank + r] * m->down[r * k + j];
+            uint16_t ref = sd_f32_to_f16((float)(sd_f16_to_f32(w0) + SD2_WEIGHT * m->scale * d));
+            if (abs((int)got - (int)ref) > 1)
+                return 0;
+        }
+    return 1;
+}
+
+static void test_sd2_text_encoder(void)
+{
+    char ck[4096], lp[4096], bad[4096];
+    path_of(ck, sizeof ck, "golden-sd2/tiny-sd2.safetensors");
+    snprintf(lp, sizeof lp, "/tmp/test-lora-sd2-%d.safetensors", (int)getpid());
+    snprintf(bad, sizeof bad, "/tmp/test-lora-sd2-bad-%d.safetensors", (int)getpid());
+    if (access(ck, R_OK) != 0) {
+        printf("SKIP: SD 2.x LoRA: no %s\n", ck);
+        return;
+    }
+    enum { D = 64, FF = 256 };   /* tiny-sd2's text width and MLP width */
+    static const sd2_module mods[] = {
+        {"lora_te_text_model_encoder_layers_0_self_attn_q_proj", D, D},
+        {"lora_te_text_model_encoder_layers_0_self_attn_k_proj", D, D},
+        {"lora_te_text_model_encoder_layers_0_self_attn_v_proj", D, D},
+        {"lora_te_text_model_encoder_layers_0_self_attn_out_proj", D, D},
+        {"lora_te_text_model_encoder_layers_0_mlp_fc1", FF, D},
+        {"lora_te_text_model_encoder_layers_22_self_attn_v_proj", D, D},
+    };
+    static const sd2_module unrun[] = {   /* resblock 23 is stored but SD 2.x never runs it */
+        {"lora_te_text_model_encoder_layers_23_self_attn_q_proj", D, D},
+    };
+    sd_weights *w = NULL;
+    sd_model_config cfg;
+    sd_lora_file *l = NULL, *lb = NULL;
+    sd_error err = {0};
+    sd_clip clip = {0};
+    sd_arena arena;
+    sd_arena_init(&arena, 0);
+    float *plain = malloc((size_t)SD_CLIP_CONTEXT * D * sizeof *plain);
+    float *with = malloc((size_t)SD_CLIP_CONTEXT * D * sizeof *with);
+    int32_t ids[SD_CLIP_CONTEXT] = {49406, 320, 8853, 49407};
+    if (!plain || !with || write_kohya(lp, mods, 6) != 0 || write_kohya(bad, unrun, 1) != 0 ||
+        sd_weights_open(ck, &w, &err) != SD_OK ||
+        sd_model_config_detect(sd_weights_file(w), &cfg, &err) != SD_OK ||
+        sd_clip_load(&clip, w, &cfg.clip, &err) != SD_OK ||
+        sd_clip_encode(&clip, &arena, ids, SD_CLIP_CONTEXT, 1, plain, NULL, &err) != SD_OK ||
+        sd_lora_read(lp, &l, &err) != SD_OK) {
+        CHECK(0, "SD 2.x LoRA setup: %s", err.message);
+        goto done;
+    }
+    CHECK(sd_lora_read(bad, &lb, &err) == SD_OK && sd_lora_map(lb, w, &cfg, &err) ==
+              SD_ERR_UNSUPPORTED && strstr(err.message, "layers_23"),
+          "a module on the unrun resblock 23 names no layer: %s", err.message);
+    CHECK(sd_lora_map(l, w, &cfg, &err) == SD_OK, "map the SD 2.x text-encoder LoRA: %s",
+          err.message);
+    static const char *in_proj = SD_KEY_OPENCLIP "transformer.resblocks.0.attn.in_proj_weight";
+    const struct {
+        const char *module, *target;
+        int part;
+    } want[] = {
+        {mods[0].module, in_proj, 1}, {mods[1].module, in_proj, 2}, {mods[2].module, in_proj, 3},
+        {mods[3].module, SD_KEY_OPENCLIP "transformer.resblocks.0.attn.out_proj.weight", 0},
+        {mods[4].module, SD_KEY_OPENCLIP "transformer.resblocks.0.mlp.c_fc.weight", 0},
+        {mods[5].module, SD_KEY_OPENCLIP "transformer.resblocks.22.attn.in_proj_weight", 3},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        const lora_module *m = module_named(l, want[i].module);
+        CHECK(m && m->target && !strcmp(m->target, want[i].target) && m->part == want[i].part,
+              "%s -> %s part %d (got %s part %d)", want[i].module, want[i].target, want[i].part,
+              m && m->target ? m->target : "none", m ? m->part : -1);
+    }
+    sd_tensor base;
+    if (sd_weights_bind_packed(w, &base, &err, 2, NULL, "%s", in_proj) != SD_OK || !base.packed ||
+        sd_lora_apply(l, w, SD2_WEIGHT, &err) != SD_OK ||
+        sd_lora_attach(w, SD_KEY_TEXT_ENCODER, &err) != SD_OK) {
+        CHECK(0, "apply and attach: %s", err.message);
+        goto done;
+    }
+    struct find f = {in_proj, {0}, 0};
+    sd_weights_each_patch(w, on_patch, &f);
+    for (int part = 1; part <= 3; part++) {
+        const lora_module *m = module_named(l, mods[part - 1].module);
+        CHECK(f.found && f.t.packed && m && third_matches(&base, &f.t, m, (part - 1) * D, D),
+              "in_proj rows %d..%d = round_fp16(W + %g·alpha/r·up@down) of %s", (part - 1) * D,
+              part * D - 1, (double)SD2_WEIGHT, mods[part - 1].module);
+    }
+    const sd_attention *a = &clip.layers[0].self_attn;
+    CHECK(f.found && a->q.p.merged.packed == f.t.packed &&
+              a->k.p.merged.packed == f.t.packed + D * D &&
+              a->v.p.merged.packed == f.t.packed + 2 * D * D && a->q.p.merged.shape[0] == D,
+          "attach: q, k and v read their thirds of the merged in_proj");
+    CHECK(sd_clip_encode(&clip, &arena, ids, SD_CLIP_CONTEXT, 1, with, NULL, &err) == SD_OK &&
+              memcmp(plain, with, (size_t)SD_CLIP_CONTEXT * D * sizeof *with) != 0,
+          "the LoRA changes the text encoder's output: %s", err.message);
+    sd_lora_detach(w);
+    CHECK(a->q.p.merged.numel == 0 && a->k.p.merged.numel == 0 && a->v.p.merged.numel == 0,
+          "detach clears q, k and v");
+    CHECK(sd_clip_encode(&clip, &arena, ids, SD_CLIP_CONTEXT, 1, with, NULL, &err) == SD_OK &&
+              memcmp(plain, with, (size_t)SD_CLIP_CONTEXT * D * sizeof *with) == 0,
+          "after detach the output is the plain model's, bit for bit");
+done:
+    sd_clip_free(&clip);
+    sd_arena_free(&arena);
+    sd_lora_free(l);
+    sd_lora_free(lb);
+    sd_weights_free(w);
+    free(plain);
+    free(with);
+    remove(lp);
+    remove(bad);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -344,6 +524,7 @@ int main(int argc, char **argv)
     test_scales();
     test_merge(w, &cfg);
     test_seal_fp16();
+    test_sd2_text_encoder();
     sd_weights_free(w);
     return check_summary();
 }

@@ -19,7 +19,9 @@
  *    (2u); an output is a convex combination of v's rows, so |Δout| <= max|v| ·
  *    (6σ_s + 2u) as a worst case, not a random walk. The online softmax over key blocks
  *    (attention_bf16.c) adds only fp32 rescalings by exp(m - m') (a few ulp per block,
- *    under the nk · 2^-23 allowed for the sums). */
+ *    under the nk · 2^-23 allowed for the sums). Its exponential (exp2_bf16_nonpos16) is
+ *    checked on its own below: within EXP2_REL_TOL relative, on p and on its sum alike,
+ *    which moves an output by at most 2 · EXP2_REL_TOL · max|v|, 5 % of the 2u above. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -38,6 +40,8 @@
 #define WINO_U_GAIN 2.25   /* max |G g Gᵀ| / max |g| */
 #define WINO_V_GAIN 4.0    /* max |Bᵀ d B| / max |d| */
 #define WINO_OUT_TERMS 9.0
+/* The bf16 softmax's 2^x: its cubic's 7.5e-5 (exp_avx512.h) plus fp32 rounding. */
+#define EXP2_REL_TOL 1e-4
 
 static double sigma(int roundings, double k, double amax, double bmax)
 {
@@ -253,6 +257,41 @@ static void test_attention(ops_bf16_isa isa, rng *r)
     sd_arena_free(&a);
 }
 
+/* ---- the softmax's exponential -------------------------------------------------------- */
+
+/* Against exp2 in double over the range the softmax sees, x = score - max <= 0: densely on
+ * [-1, 0] (the reduced argument's whole range, at 2^-20 steps) and 4096 points in each
+ * octave-sized step [-j-1, -j) down to -126 (below it the results are denormal, zero in
+ * bf16); past the clamp, and -inf, give 0. */
+static void test_exp2(void)
+{
+#ifdef SD_HAVE_AVX512_BF16
+    enum { DENSE = 1 << 20, PER_STEP = 4096, STEPS = 126 };
+    const size_t n = DENSE + (size_t)PER_STEP * STEPS;
+    float *x = xmalloc(n * sizeof *x), *y = xmalloc(n * sizeof *y);
+    for (int i = 0; i < DENSE; i++)
+        x[i] = -(float)i / DENSE;
+    for (int j = 0; j < STEPS; j++)
+        for (int i = 0; i < PER_STEP; i++)
+            x[DENSE + (size_t)j * PER_STEP + i] = -(float)j - (float)(i + 1) / PER_STEP;
+    ops_bf16_exp2_avx512(x, (int)n, y);
+    double worst_rel = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        const double ref = exp2((double)x[i]), rel = fabs((double)y[i] - ref) / ref;
+        worst_rel = rel > worst_rel ? rel : worst_rel;
+    }
+    CHECK(worst_rel <= EXP2_REL_TOL, "bf16 softmax exp2: relative error %.3g over [-126, 0] (bound %g)",
+          worst_rel, EXP2_REL_TOL);
+    printf("bf16 softmax exp2: worst relative error %.3g over [-126, 0]\n", worst_rel);
+    const float edge[] = {-150.0f, -1000.0f, -3e38f, -INFINITY};
+    float out[4];
+    ops_bf16_exp2_avx512(edge, 4, out);
+    for (int i = 0; i < 4; i++)
+        CHECK(out[i] == 0.0f, "bf16 softmax exp2(%g) = %g, not 0", (double)edge[i], (double)out[i]);
+    free(x), free(y);
+#endif
+}
+
 static void test_isa(ops_bf16_isa isa, rng *r)
 {
     memset(seen, 0, sizeof seen);
@@ -272,6 +311,7 @@ int main(void)
     const int n = bf16_test_isas("ops", isas);
     if (n == 0)
         return CHECK_EXIT_SKIP;
+    test_exp2();   /* every CPU with a bf16 kernel has AVX-512, where the softmax runs */
     for (int i = 0; i < n; i++)
         test_isa(isas[i], &r);
     return check_summary();

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "generate.h"
@@ -357,6 +358,64 @@ static void test_model_pick(const char *shared)
               strstr(note, "/nonexistent"), "missing file: %s", note);
 }
 
+/* Occurrences of needle in hay. */
+static int count_of(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A file that is no checkpoint, and a safetensors file of no family: the message names the
+ * file once, the families the plug-in runs (SD 2.x, Turbo and inpainting too, not "1.x"
+ * alone) and the engine's reason. */
+static void test_load_errors(gd_config cfg)
+{
+    char dir[] = "/tmp/gd-load-errors.XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0, "mkdtemp");
+        return;
+    }
+    char png[96], other[96];
+    snprintf(png, sizeof png, "%s/in.png", dir);
+    snprintf(other, sizeof other, "%s/other.safetensors", dir);
+    static const char header[] = "{\"foo\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+    FILE *f = fopen(png, "wb");
+    int ok = f && fwrite("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 1, 16, f) == 16;
+    ok = f && fclose(f) == 0 && ok;
+    f = fopen(other, "wb");
+    const unsigned char len[8] = {sizeof header - 1};
+    ok = ok && f && fwrite(len, 1, 8, f) == 8 && fwrite(header, 1, sizeof header - 1, f) ==
+         sizeof header - 1 && fwrite("\0\0\0\0", 1, 4, f) == 4;
+    ok = f && fclose(f) == 0 && ok;
+    CHECK(ok, "fixture files written in %s", dir);
+    const struct {
+        const char *path, *why;
+        sd_status st;
+    } cases[] = {
+        {png, "not a checkpoint this plug-in can run", SD_ERR_FORMAT},
+        {other, "not a Stable Diffusion checkpoint (no model.diffusion_model.* tensors)",
+         SD_ERR_UNSUPPORTED},
+    };
+    for (size_t i = 0; ok && i < sizeof cases / sizeof cases[0]; i++) {
+        sd_model *model = NULL;
+        sd_error err = { 0 };
+        snprintf(cfg.model, sizeof cfg.model, "%s", cases[i].path);
+        sd_status st = gd_load_model(&cfg, 0, &model, &err);
+        CHECK(st == cases[i].st && !model && count_of(err.message, cases[i].path) == 1 &&
+                  strstr(err.message, cases[i].why) && strstr(err.message, "SD 1.x") &&
+                  strstr(err.message, "SD 2.x") && strstr(err.message, "SD-Turbo") &&
+                  strstr(err.message, "inpainting") && !strstr(err.message, "1.x checkpoint"),
+              "%s: the file once, the families that run, the reason: %s", cases[i].path,
+              err.message);
+        sd_model_free(model);
+    }
+    remove(png);
+    remove(other);
+    rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     const char *shared = argc > 1 ? argv[1] : "../shared";
@@ -367,6 +426,7 @@ int main(int argc, char **argv)
     cfg.threads = 1;
     test_precision(cfg);
     test_model_pick(shared);
+    test_load_errors(cfg);
     if (argc > 2 && !strcmp(argv[2], "precision"))
         return check_summary(); /* plugin-generate-nobf16: the rest runs in plugin-generate */
 

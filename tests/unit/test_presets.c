@@ -237,6 +237,22 @@ static void test_draft_vae(void)
     sd_preset_free(p);
 }
 
+/* clip_skip up to SD 2.x's 23 text-encoder layers (the job checks the loaded model's). */
+static void test_clip_skip_range(void)
+{
+    sd_preset *p = NULL;
+    sd_error err = {0};
+    CHECK(sd_preset_parse("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"clip_skip\": 23}",
+                          "sd2.json", &p, &err) == SD_OK, "clip_skip 23 (SD 2.x) taken: %s",
+          err.message);
+    if (!p)
+        return;
+    sd_preset_settings s;
+    sd_preset_get_settings(p, &s);
+    CHECK(s.clip_skip == 23 && (s.set & SD_PRESET_CLIP_SKIP), "clip_skip 23 kept: %d", s.clip_skip);
+    sd_preset_free(p);
+}
+
 static void test_malformed(void)
 {
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\",", "syntax error");
@@ -259,6 +275,8 @@ static void test_malformed(void)
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": -3}", "\"seed\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"seed\": \"lucky\"}", "\"seed\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"clip_skip\": 0}", "\"clip_skip\"");
+    expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"clip_skip\": 24}",
+                 "\"clip_skip\": must be an integer in 1..23");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"resolution\": 500}", "\"resolution\": must be a multiple of 8");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"padding\": -1}", "\"padding\"");
     expect_error("{\"version\": 1, \"name\": \"x\", \"prompt\": \"p\", \"feather\": \"soft\"}", "\"feather\"");
@@ -404,6 +422,7 @@ int main(int argc, char **argv)
     test_job_option_names();
     test_precedence();
     test_malformed();
+    test_clip_skip_range();
     test_draft_vae();
     test_folders(shipped);
     test_loras(shipped);

@@ -94,6 +94,26 @@ sd_status sd_conv2d_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const f
     return SD_OK;
 }
 
+sd_status sd_conv1x1_tokens_forward(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                    const float *tokens, int n, int h, int w, float *scratch,
+                                    float *y, sd_error *err)
+{
+    const int hw = h * w;
+    const sd_conv_params *p = &c->params;
+    const int pointwise = p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad_top == 0 &&
+                          p->pad_left == 0 && p->pad_bottom == 0 && p->pad_right == 0;
+    if (pointwise && sd_conv2d_bf16_ready(c, ctx)) {
+        const sd_arena_mark mark = sd_arena_get_mark(ctx->arena);
+        if (sd_conv1x1_tokens_forward_bf16(c, ctx, tokens, n, hw, y) != 0)
+            return out_of_scratch(&c->p, ctx, mark, "a 1x1 convolution on tokens (bf16)", err);
+        return SD_OK;
+    }
+    const size_t chw = (size_t)c->ci * hw;
+    for (int b = 0; b < n; b++)
+        op_transpose(tokens + b * chw, hw, c->ci, scratch + b * chw);   /* [ci, hw] */
+    return sd_conv2d_forward(c, ctx, scratch, n, h, w, y, err);
+}
+
 /* ---- norms, embeddings -------------------------------------------------------------- */
 
 void sd_group_norm_forward(const sd_group_norm *g, const float *x, int n, int hw, float *y)
@@ -154,10 +174,20 @@ sd_status sd_attention_forward(const sd_attention *a, const sd_layer_ctx *ctx, c
     float *o = sd_arena_floats(ctx->arena, (size_t)nq * inner);   /* [nq, inner] */
     if (!q || !k || !v || !o)
         return out_of_scratch(&a->q.p, ctx, mark, "attention", err);
-    sd_status s;
-    if ((s = sd_linear_forward(&a->q, ctx, x, nq, q, err)) != SD_OK ||
-        (s = sd_linear_forward(&a->k, ctx, kv_in, nk, k, err)) != SD_OK ||
-        (s = sd_linear_forward(&a->v, ctx, kv_in, nk, v, err)) != SD_OK) {
+    sd_status s = SD_OK;
+    /* in bf16 an input shared by projections is rounded once for all of them */
+    const sd_linear *qkv[3] = {&a->q, &a->k, &a->v};
+    float *const qkv_out[3] = {q, k, v};
+    const int shared = context ? sd_linears_forward_bf16(qkv + 1, 2, ctx, kv_in, nk, qkv_out + 1)
+                               : sd_linears_forward_bf16(qkv, 3, ctx, x, nq, qkv_out);
+    if (shared < 0)
+        return out_of_scratch(&a->q.p, ctx, mark, "attention (bf16 projections)", err);
+    if (shared == 0 && context)   /* k and v done: q from its own input */
+        s = sd_linear_forward(&a->q, ctx, x, nq, q, err);
+    else if (shared > 0 && (s = sd_linear_forward(&a->q, ctx, x, nq, q, err)) == SD_OK &&
+             (s = sd_linear_forward(&a->k, ctx, kv_in, nk, k, err)) == SD_OK)
+        s = sd_linear_forward(&a->v, ctx, kv_in, nk, v, err);
+    if (s != SD_OK) {
         sd_arena_reset(ctx->arena, mark);
         return s;
     }

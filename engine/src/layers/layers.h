@@ -74,12 +74,14 @@ typedef enum {
 typedef struct sd_layer_prepared sd_layer_prepared;
 
 /* The parameters a Linear or a Conv2d reads. */
-typedef struct {
+typedef struct sd_layer_params {
     sd_tensor weight;   /* as bound: Linear [out, in] (or [out, in, 1, 1]), Conv2d [co, ci, kh, kw] */
     sd_tensor bias;     /* [out]; numel 0 when the module has none */
     sd_tensor merged;   /* hook: replaces weight when numel > 0 (LoRA merged) */
     const sd_layer_prepared *prepared;   /* hook: bf16 layout, NULL when none */
     int conv;           /* 1 when a Conv2d reads it (a 1x1 weight is a Linear's or a Conv2d's) */
+    struct sd_layer_params *fused_next;   /* a fused in_proj's q → k → v (row views of one
+                                             tensor; the chain's head is its reader); NULL */
 } sd_layer_params;
 
 typedef struct {
@@ -185,8 +187,9 @@ sd_status sd_attention_bind(sd_weights *w, sd_attention *a, int q_dim, int kv_di
 
 /* torch.nn.MultiheadAttention's fused layout (OpenCLIP): <key>.in_proj_weight [3 · dim, dim]
  * = rows [q; k; v], <key>.in_proj_bias [3 · dim], <key>.out_proj [dim, dim]. q, k and v are
- * bound as views of the fused tensors (no copy). Only out_proj is recorded as a reader
- * (sd_layer_find): the fused weight has no per-projection key of its own. */
+ * bound as views of the fused tensors (no copy). q is recorded as the reader of
+ * <key>.in_proj_weight with k and v chained behind it (fused_next): sd_layer_set_merged splits
+ * a merged copy of the fused weight into the three. */
 sd_status sd_attention_bind_fused(sd_weights *w, sd_attention *a, int dim, int heads,
                                   sd_error *err, const char *key_fmt, ...) SD_PRINTF(6, 7);
 
@@ -204,6 +207,12 @@ const char *sd_layer_key(const sd_layer_params *p, char *buf, size_t size);
 /* The layer that binds weight `weight_key` ("<module key>.weight"), NULL when none. */
 sd_layer_params *sd_layer_find(const sd_weights *w, const char *weight_key);
 
+/* Sets the merged hook of the layer(s) reading `merged`'s tensor: p's own, or, for a fused
+ * weight (p the head of a fused_next chain, merged rows = the chain's rows together), each
+ * view its rows of merged in order. sd_layer_clear_merged clears them all. */
+void sd_layer_set_merged(sd_layer_params *p, const sd_tensor *merged);
+void sd_layer_clear_merged(sd_layer_params *p);
+
 /* fn for every bound Linear / Conv2d under `prefix` (a key prefix from nets/keys.h). */
 void sd_layer_each(const sd_weights *w, const char *prefix,
                    void (*fn)(void *user, sd_layer_params *p), void *user);
@@ -218,6 +227,13 @@ sd_status sd_linear_forward(const sd_linear *l, const sd_layer_ctx *ctx, const f
 sd_status sd_conv2d_forward(const sd_conv2d *c, const sd_layer_ctx *ctx, const float *x, int n,
                             int h, int w, float *y, sd_error *err);
 void sd_conv2d_out_size(const sd_conv2d *c, int h, int w, int *ho, int *wo);
+
+/* y[n, co, h, w] = conv2d(x) for a 1x1 stride-1 unpadded convolution whose input x comes
+ * token-major, tokens[n, hw, ci]. In bf16 the tokens go straight into the product's operand;
+ * otherwise they are transposed into scratch [n, ci, hw] first (scratch unused in bf16). */
+sd_status sd_conv1x1_tokens_forward(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                    const float *tokens, int n, int h, int w, float *scratch,
+                                    float *y, sd_error *err);
 
 /* y[n, channels, hw] = GroupNorm(x) (then SiLU); in place allowed. */
 void sd_group_norm_forward(const sd_group_norm *g, const float *x, int n, int hw, float *y);

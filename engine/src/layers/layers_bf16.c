@@ -198,3 +198,35 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
     return op_conv2d_bf16(ctx->arena, prep->isa, x, n, c->ci, h, w, prep->data, bias, c->co,
                           &c->params, y);
 }
+
+int sd_conv1x1_tokens_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                   const float *tokens, int n, int hw, float *y)
+{
+    const sd_layer_prepared *prep = c->p.prepared;
+    const float *bias = c->p.bias.numel > 0 ? c->p.bias.data : NULL;
+    return op_conv1x1_tokens_bf16(ctx->arena, prep->isa, tokens, n, hw, c->ci, prep->data, bias,
+                                  c->co, y);
+}
+
+#define LINEARS_MAX 3   /* q, k and v */
+
+int sd_linears_forward_bf16(const sd_linear *const l[], int count, const sd_layer_ctx *ctx,
+                            const float *x, int rows, float *const y[])
+{
+    const uint16_t *weight[LINEARS_MAX];
+    const float *bias[LINEARS_MAX];
+    int out[LINEARS_MAX];
+    const sd_layer_prepared *first = l[0]->p.prepared;
+    if (ctx->precision != SD_LAYER_BF16 || count > LINEARS_MAX || !first)
+        return 1;
+    for (int i = 0; i < count; i++) {
+        const sd_layer_prepared *p = l[i]->p.prepared;
+        if (!p || p->conv || p->isa != first->isa || l[i]->in != l[0]->in)
+            return 1;
+        weight[i] = p->data;
+        bias[i] = l[i]->p.bias.numel > 0 ? l[i]->p.bias.data : NULL;
+        out[i] = l[i]->out;
+    }
+    return op_linears_bf16(ctx->arena, first->isa, x, rows, l[0]->in, count, weight, bias, out,
+                           y) != 0 ? -1 : 0;
+}

@@ -53,6 +53,15 @@ int sd_conv2d_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx, const fl
  * bf16 (op_geglu_linear_bf16). */
 int sd_geglu_out_forward_bf16(const sd_linear *l, const sd_layer_ctx *ctx, const float *proj,
                               int rows, int d, float *y);
+/* A 1x1 stride-1 unpadded convolution (prepared) on token-major input: y[n, co, hw] from
+ * tokens [n, hw, ci] (op_conv1x1_tokens_bf16). */
+int sd_conv1x1_tokens_forward_bf16(const sd_conv2d *c, const sd_layer_ctx *ctx,
+                                   const float *tokens, int n, int hw, float *y);
+/* `count` Linears l[i] on the same x, y[i] = l[i](x), x rounded once (op_linears_bf16):
+ * 0 done, -1 arena out, 1 when one of them is not prepared as a Linear for one kernel or
+ * their inputs differ (nothing done). */
+int sd_linears_forward_bf16(const sd_linear *const l[], int count, const sd_layer_ctx *ctx,
+                            const float *x, int rows, float *const y[]);
 /* 1 when sd_conv2d_forward_bf16 runs this convolution (else the fp32 path does). */
 int sd_conv2d_bf16_ready(const sd_conv2d *c, const sd_layer_ctx *ctx);
 

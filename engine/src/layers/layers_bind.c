@@ -209,6 +209,9 @@ static sd_status attention_fused_bind_key(sd_weights *w, sd_attention *a, int di
         qkv[i]->in = dim;
         qkv[i]->out = dim;
     }
+    a->q.p.fused_next = &a->k.p;
+    a->k.p.fused_next = &a->v.p;
+    record(w, &a->q.p);   /* under the fused name: LoRA finds the three through q */
     if ((s = sd_linear_bind(w, &a->out, dim, dim, SD_LAYER_BIAS, err, "%s.out_proj", key)) !=
         SD_OK)
         return s;
@@ -308,6 +311,25 @@ const char *sd_layer_key(const sd_layer_params *p, char *buf, size_t size)
         buf[len - suffix] = '\0';
     }
     return buf;
+}
+
+void sd_layer_set_merged(sd_layer_params *p, const sd_tensor *merged)
+{
+    if (!p->fused_next) {
+        p->merged = *merged;
+        return;
+    }
+    int64_t row0 = 0;
+    for (sd_layer_params *q = p; q; q = q->fused_next) {
+        q->merged = tensor_rows(merged, row0, q->weight.shape[0]);
+        row0 += q->weight.shape[0];
+    }
+}
+
+void sd_layer_clear_merged(sd_layer_params *p)
+{
+    for (sd_layer_params *q = p; q; q = q->fused_next)
+        memset(&q->merged, 0, sizeof q->merged);
 }
 
 sd_layer_params *sd_layer_find(const sd_weights *w, const char *weight_key)

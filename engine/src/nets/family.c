@@ -120,8 +120,7 @@ static const sd_family_row rows[] = {
         .prediction = SD_PREDICTION_EPS, .default_resolution = RES_1024,
         .default_steps = SD_STEPS_DEFAULT, .default_cfg = SDXL_CFG, .default_sampler = JOB_SAMPLER, .vae_scale = VAE_SCALE_SDXL,
         .not_runnable = "not supported (two text encoders, size and crop "
-                        "conditioning, a 2048-wide context); Stable Diffusion 1.x and 2.x (SD-Turbo "
-                        "too) are",
+                        "conditioning, a 2048-wide context)",
     },
 };
 
@@ -146,6 +145,26 @@ const char *sd_family_name(sd_family f)
 {
     const sd_family_row *r = sd_family_row_of(f);
     return r ? r->name : "unknown";
+}
+
+void sd_family_runnable_titles(char *buf, size_t size)
+{
+    const char *titles[ROW_COUNT];
+    size_t n = 0, used = 0;
+    for (size_t i = 0; i < ROW_COUNT; i++) {
+        int seen = rows[i].not_runnable != NULL;
+        for (size_t j = 0; j < n && !seen; j++)
+            seen = strcmp(titles[j], rows[i].title) == 0;
+        if (!seen)
+            titles[n++] = rows[i].title;
+    }
+    if (size)
+        buf[0] = '\0';
+    for (size_t i = 0; i < n && used < size; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " and " : ", ";
+        int w = snprintf(buf + used, size - used, "%s%s", sep, titles[i]);
+        used += w > 0 ? (size_t)w : 0;
+    }
 }
 
 int sd_has_prefix(const st_file *f, const char *prefix)
@@ -213,9 +232,20 @@ static int row_matches(const st_file *f, const sd_family_row *r, int in_ch)
            (r->unet_in_channels == 0 || r->unet_in_channels == in_ch);
 }
 
+/* Room for sd_family_runnable_titles' sentence. */
+#define TITLES_MAX 160
+
+sd_status sd_family_refuse(sd_error *err, const char *why)
+{
+    char runs[TITLES_MAX];
+    sd_family_runnable_titles(runs, sizeof runs);
+    return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s; this engine runs %s "
+                   "checkpoints", why, runs);
+}
+
 static sd_status unsupported(sd_error *err, const char *why)
 {
-    return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s", why);
+    return sd_family_refuse(err, why);
 }
 
 /* No row matched: say what is missing, most basic first. */
@@ -229,8 +259,7 @@ static sd_status explain_no_match(const st_file *f, int in_ch, sd_error *err)
                                 "(no " SD_KEY_UNET "* tensors)");
     }
     if (sd_has_prefix(f, SD_KEY_UNET_LABEL_EMB))
-        return unsupported(err, "an SDXL-style U-Net (label_emb tensors); only Stable "
-                                "Diffusion 1.x and 2.x are supported");
+        return unsupported(err, "an SDXL-style U-Net (label_emb tensors)");
     if (!sd_has_prefix(f, SD_KEY_VAE))
         return unsupported(err, "the checkpoint has no VAE (" SD_KEY_VAE "* tensors)");
     if (!sd_has_prefix(f, SD_KEY_TEXT_ENCODER))
@@ -239,9 +268,10 @@ static sd_status explain_no_match(const st_file *f, int in_ch, sd_error *err)
     if (!sd_has_prefix(f, SD_KEY_CLIP_L) && !sd_has_prefix(f, SD_KEY_OPENCLIP))
         return unsupported(err, "a text encoder in a layout we do not know (" SD_KEY_TEXT_ENCODER
                                 "* without transformer. or model.)");
-    return sd_fail(err, SD_ERR_UNSUPPORTED,
-                   "unsupported model: U-Net with %d input channels (4 = text-to-image, 9 = "
-                   "inpainting)", in_ch);
+    char why[96];
+    snprintf(why, sizeof why, "U-Net with %d input channels (4 = text-to-image, 9 = inpainting)",
+             in_ch);
+    return unsupported(err, why);
 }
 
 sd_status sd_family_detect(const st_file *f, sd_family_match *m, sd_error *err)

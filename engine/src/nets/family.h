@@ -57,6 +57,12 @@ const sd_family_row *sd_family_rows(size_t *count);
 const sd_family_row *sd_family_row_of(sd_family f);
 /* "sd1", ... ; "unknown" for anything else. */
 const char *sd_family_name(sd_family f);
+/* The families sd_model_load runs, for messages: "SD 1.x, SD 1.x inpainting, SD 2.x, SD 2.x
+ * inpainting and SD-Turbo" (each title once, in table order), cut to fit buf. */
+void sd_family_runnable_titles(char *buf, size_t size);
+/* SD_ERR_UNSUPPORTED with "unsupported model: <why>; this engine runs <those families>
+ * checkpoints": every refusal of a family says what would be taken. */
+sd_status sd_family_refuse(sd_error *err, const char *why);
 
 typedef struct {
     const sd_family_row *row;

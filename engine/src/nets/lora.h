@@ -1,4 +1,6 @@
-/* LoRA files for SD 1.x: read, mapped onto the checkpoint's keys, merged into its weights.
+/* LoRA files for SD 1.x and 2.x: read, mapped onto the checkpoint's keys, merged into its
+ * weights. SD 2.x's text encoder is OpenCLIP's, with q, k and v fused in one in_proj_weight:
+ * a module on self_attn.{q,k,v}_proj adds to that third of its rows.
  *
  * Formats (key patterns in ../shared/golden-lora/README.md):
  *   kohya-ss   lora_unet_<module>.{lora_down.weight, lora_up.weight, alpha}
@@ -34,8 +36,9 @@ void sd_lora_free(sd_lora_file *l);
 int sd_lora_modules(const sd_lora_file *l, int *text_encoder);
 
 /* Finds the checkpoint weight of every module in w (the U-Net's LDM names from its
- * diffusers names with cfg's blocks; text encoder under cond_stage_model.transformer.),
- * checking the shapes. SD_ERR_UNSUPPORTED naming the count of modules that do not match. */
+ * diffusers names with cfg's blocks; text encoder under cond_stage_model.transformer.,
+ * OpenCLIP's under transformers' names), checking the shapes. SD_ERR_UNSUPPORTED naming the
+ * count of modules that do not match. */
 sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_config *cfg,
                       sd_error *err);
 

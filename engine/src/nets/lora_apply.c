@@ -10,6 +10,9 @@
 #include "layers/layers.h"
 #include "ops/parallel.h"
 
+/* A fused in_proj_weight holds q, k and v (lora_module.part 1..3). */
+#define FUSED_PARTS 3
+
 /* The weight's shape against the module's: up [out, r], down [r, in(, kh, kw)]. */
 static int shapes_match(const lora_module *m, int ndim, const int64_t *shape)
 {
@@ -64,7 +67,8 @@ sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_confi
     int mismatched_ndim = 0;
     for (int i = 0; i < l->count && st == SD_OK; i++) {
         lora_module *m = &l->modules[i];
-        const char *key = lora_targets_find(&t, m->name);
+        int part = 0;
+        const char *key = lora_targets_find(&t, m->name, &part);
         int ndim;
         int64_t shape[4];
         if (!key || key_shape(w, key, &ndim, shape) != 0) {
@@ -72,6 +76,8 @@ sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_confi
                 first_missing = m;
             continue;
         }
+        if (part)
+            shape[0] /= FUSED_PARTS;   /* the module's third of the fused rows */
         if (!shapes_match(m, ndim, shape)) {
             if (!mismatched++) {
                 first_mismatched = m;
@@ -81,6 +87,7 @@ sd_status sd_lora_map(sd_lora_file *l, const sd_weights *w, const sd_model_confi
             continue;
         }
         free(m->target);
+        m->part = part;
         if (!(m->target = strdup(key)))
             st = sd_fail(err, SD_ERR_NOMEM, "%s: out of memory", l->path);
     }
@@ -122,7 +129,9 @@ static int cmp_contribution(const void *a, const void *b)
 }
 
 /* W[out, in·kh·kw] += (weight · scale) · up[out, r] @ down[r, in·kh·kw] for each of the
- * contributions [c, c + n) to the same target, then the copy is sealed. */
+ * contributions [c, c + n) to the same target, then the copy is sealed. A module on a third
+ * of a fused in_proj (part p) adds to rows [(p - 1)·out/3, p·out/3) only: transformers'
+ * separate q / k / v Linears are these rows (A1111 adds vstack(Δq, Δk, Δv) alike). */
 static sd_status merge_target(const contribution *c, size_t n, sd_weights *w, sd_error *err)
 {
     int ndim;
@@ -130,10 +139,14 @@ static sd_status merge_target(const contribution *c, size_t n, sd_weights *w, sd
     float *dst = sd_weights_patch(w, c[0].m->target, &ndim, shape, err);
     if (!dst)
         return sd_fail_context(err, err ? err->code : SD_ERR_NOMEM, "%s", c[0].file->path);
-    const int out = (int)shape[0], k = (int)(shape[1] * shape[2] * shape[3]);
-    for (size_t i = 0; i < n; i++)
+    const int k = (int)(shape[1] * shape[2] * shape[3]);
+    for (size_t i = 0; i < n; i++) {
+        const int part = c[i].m->part;
+        const int out = (int)(part ? shape[0] / FUSED_PARTS : shape[0]);
+        float *rows = dst + (size_t)(part ? part - 1 : 0) * (size_t)out * (size_t)k;
         ops_sgemm(0, 0, out, k, c[i].m->rank, (float)(c[i].weight * c[i].m->scale), c[i].m->up,
-                  c[i].m->rank, c[i].m->down, k, 1.0f, dst, k);
+                  c[i].m->rank, c[i].m->down, k, 1.0f, rows, k);
+    }
     sd_status st = sd_weights_patch_seal(w, c[0].m->target, err);
     /* the copy's pages leave memory now (they stay in its spill file): merging a whole
      * U-Net does not hold all of its copies resident before a phase reads them */
@@ -188,7 +201,7 @@ int sd_lora_target(const sd_weights *w, const sd_model_config *cfg, const char *
     lora_targets t;
     if (lora_targets_build(w, cfg, &t, NULL) != SD_OK)
         return -1;
-    const char *key = lora_targets_find(&t, module);
+    const char *key = lora_targets_find(&t, module, NULL);
     int rc = key && snprintf(buf, size, "%s", key) < (int)size ? 0 : -1;
     lora_targets_free(&t);
     return rc;
@@ -212,7 +225,7 @@ static void attach_one(void *user, const sd_tensor *patched)
                         "LoRA on %s, which no Linear or Conv2d of the model reads", patched->name);
         return;
     }
-    p->merged = *patched;
+    sd_layer_set_merged(p, patched);   /* a fused in_proj: its q, k and v rows */
 }
 
 sd_status sd_lora_attach(sd_weights *w, const char *prefix, sd_error *err)
@@ -225,7 +238,7 @@ sd_status sd_lora_attach(sd_weights *w, const char *prefix, sd_error *err)
 static void detach_one(void *user, sd_layer_params *p)
 {
     (void)user;
-    memset(&p->merged, 0, sizeof p->merged);
+    sd_layer_clear_merged(p);
 }
 
 void sd_lora_detach(sd_weights *w)

@@ -64,11 +64,8 @@ static const char *metadata_family(const st_file *f)
     const char *v = st_metadata(f, "ss_base_model_version");
     if (v && strncmp(v, "sdxl", 4) == 0)
         return "SDXL (ss_base_model_version)";
-    v = st_metadata(f, "ss_v2");
-    if (v && strcmp(v, "True") == 0)
-        return "SD 2.x (ss_v2)";
     v = st_metadata(f, "modelspec.architecture");
-    if (v && (strstr(v, "stable-diffusion-xl") || strstr(v, "stable-diffusion-v2") ||
+    if (v && (strstr(v, "stable-diffusion-xl") ||
               strstr(v, "stable-diffusion-v3") || strstr(v, "flux")))
         return v;
     return NULL;
@@ -116,7 +113,7 @@ static sd_status check_name(const char *path, const char *name, sd_error *err)
     for (size_t i = 0; i < sizeof other_families / sizeof other_families[0]; i++)
         if (starts(name, other_families[i].prefix))
             return sd_fail(err, SD_ERR_UNSUPPORTED,
-                           "%s: a LoRA for %s, not for SD 1.x (tensor %s)", path,
+                           "%s: a LoRA for %s, not for SD 1.x or 2.x (tensor %s)", path,
                            other_families[i].family, name);
     for (size_t i = 0; i < sizeof refused_formats / sizeof refused_formats[0]; i++)
         if (strstr(name, refused_formats[i].fragment))
@@ -127,7 +124,7 @@ static sd_status check_name(const char *path, const char *name, sd_error *err)
         !starts(name, "text_encoder."))
         return sd_fail(err, SD_ERR_UNSUPPORTED,
                        "%s: tensor %s is neither kohya (lora_unet_, lora_te_) nor diffusers/PEFT "
-                       "(unet., text_encoder.): not a LoRA for SD 1.x", path, name);
+                       "(unet., text_encoder.): not a LoRA for SD 1.x or 2.x", path, name);
     return SD_OK;
 }
 
@@ -340,7 +337,8 @@ sd_status sd_lora_read(const char *path, sd_lora_file **out, sd_error *err)
         sd_fail_context(err, st, "%s", path);
     const char *family = st == SD_OK ? metadata_family(f) : NULL;
     if (family)
-        st = sd_fail(err, SD_ERR_UNSUPPORTED, "%s: a LoRA for %s, not for SD 1.x", path, family);
+        st = sd_fail(err, SD_ERR_UNSUPPORTED, "%s: a LoRA for %s, not for SD 1.x or 2.x", path,
+                     family);
     if (st == SD_OK)
         st = read_parts(f, l, err);
     if (st == SD_OK)

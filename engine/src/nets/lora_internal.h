@@ -18,6 +18,8 @@ typedef struct {
     float *up;             /* [out, rank] */
     double scale;          /* alpha / rank (kohya), lora_alpha / r (PEFT), 1 without either */
     char *target;          /* checkpoint key, set by sd_lora_map */
+    int part;              /* 0: the whole target; 1..3: its q / k / v third of rows (a fused
+                              OpenCLIP in_proj_weight), set by sd_lora_map */
 } lora_module;
 
 struct sd_lora_file {
@@ -32,6 +34,7 @@ struct sd_lora_file {
 typedef struct {
     char *alias;
     const char *key;
+    int part;        /* as lora_module.part */
 } lora_alias;
 
 typedef struct {
@@ -41,8 +44,9 @@ typedef struct {
 
 sd_status lora_targets_build(const sd_weights *w, const sd_model_config *cfg, lora_targets *t,
                              sd_error *err);
-/* The checkpoint key of module `name`, NULL when the model has no such layer. */
-const char *lora_targets_find(const lora_targets *t, const char *name);
+/* The checkpoint key of module `name`, NULL when the model has no such layer; *part (may
+ * be NULL) the rows it covers, as lora_module.part. */
+const char *lora_targets_find(const lora_targets *t, const char *name, int *part);
 void lora_targets_free(lora_targets *t);
 
 #endif

@@ -2,7 +2,9 @@
  * diffusers paths (down_blocks.0.resnets.0.conv1), the checkpoint by LDM paths
  * (input_blocks.1.0.in_layers.2): each LDM weight's diffusers path is derived here with
  * the block layout of the model's config (diffusers' convert_ldm_unet_checkpoint, run
- * backwards). The text encoder keeps transformers' names under cond_stage_model.transformer. */
+ * backwards). The text encoder keeps transformers' names under cond_stage_model.transformer.
+ * (SD 1.x); SD 2.x's OpenCLIP tower is named back to them, its fused in_proj_weight once per
+ * q / k / v third (kohya's lora_te_text_model_encoder_layers_N_self_attn_q_proj …). */
 #include "nets/lora_internal.h"
 
 #include <stdio.h>
@@ -76,7 +78,7 @@ static int unet_to_diffusers(const char *ldm, int lpb, char *out, size_t size)
 }
 
 static int add_alias(lora_targets *t, size_t *cap, const char *prefix, const char *path,
-                     int underscores, const char *key)
+                     int underscores, const char *key, int part)
 {
     if (t->n == *cap) {
         size_t c = *cap ? 2 * *cap : 1024;
@@ -95,6 +97,7 @@ static int add_alias(lora_targets *t, size_t *cap, const char *prefix, const cha
         s[lp + i] = underscores && path[i] == '.' ? '_' : path[i];
     t->v[t->n].alias = s;
     t->v[t->n].key = key;
+    t->v[t->n].part = part;
     t->n++;
     return 0;
 }
@@ -104,9 +107,60 @@ static int cmp_alias(const void *a, const void *b)
     return strcmp(((const lora_alias *)a)->alias, ((const lora_alias *)b)->alias);
 }
 
-/* The aliases of one checkpoint weight `key` (a linear [out, in] or conv [out, in, kh, kw]). */
-static int add_key(lora_targets *t, size_t *cap, const char *key, int lpb)
+/* OpenCLIP resblock modules → transformers' CLIPTextModel names (diffusers'
+ * convert_open_clip_checkpoint, run backwards); the fused in_proj is q, k, v by rows. */
+static const char *const openclip_names[][2] = {
+    {"attn.out_proj.weight", "self_attn.out_proj"},
+    {"mlp.c_fc.weight", "mlp.fc1"},
+    {"mlp.c_proj.weight", "mlp.fc2"},
+};
+static const char openclip_in_proj[] = "attn.in_proj_weight";
+static const char *const qkv_names[3] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+
+/* Both names (kohya lora_te_…, PEFT text_encoder.…) of transformers' module `path`. */
+static int add_text_aliases(lora_targets *t, size_t *cap, const char *path, const char *key,
+                            int part)
 {
+    return add_alias(t, cap, "lora_te_", path, 1, key, part) != 0 ||
+                   add_alias(t, cap, "text_encoder.", path, 0, key, part) != 0
+               ? -1 : 0;
+}
+
+/* An OpenCLIP text tower weight under `prefix` (SD 2.x / SD-Turbo): resblocks the model runs
+ * (index < layers) get transformers' names; others, and its other tensors, none. */
+static int add_openclip_key(lora_targets *t, size_t *cap, const char *key, const char *prefix,
+                            int layers)
+{
+    int n, used = 0;
+    char path[256];
+    const char *rest = key + strlen(prefix);
+    if (sscanf(rest, "transformer.resblocks.%d.%n", &n, &used) != 1 || used == 0 || n < 0 ||
+        n >= layers)
+        return 0;
+    rest += used;
+    if (strcmp(rest, openclip_in_proj) == 0) {
+        for (int i = 0; i < 3; i++) {
+            snprintf(path, sizeof path, "text_model.encoder.layers.%d.%s", n, qkv_names[i]);
+            if (add_text_aliases(t, cap, path, key, i + 1) != 0)
+                return -1;
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof openclip_names / sizeof openclip_names[0]; i++)
+        if (strcmp(rest, openclip_names[i][0]) == 0) {
+            snprintf(path, sizeof path, "text_model.encoder.layers.%d.%s", n, openclip_names[i][1]);
+            return add_text_aliases(t, cap, path, key, 0);
+        }
+    return 0;
+}
+
+/* The aliases of one checkpoint weight `key` (a linear [out, in] or conv [out, in, kh, kw]). */
+static int add_key(lora_targets *t, size_t *cap, const char *key, int lpb, int text_layers)
+{
+    static const char *const openclip_prefixes[] = {SD_KEY_OPENCLIP, SD_KEY_SGM_OPENCLIP};
+    for (size_t i = 0; i < sizeof openclip_prefixes / sizeof openclip_prefixes[0]; i++)
+        if (strncmp(key, openclip_prefixes[i], strlen(openclip_prefixes[i])) == 0)
+            return add_openclip_key(t, cap, key, openclip_prefixes[i], text_layers);
     static const char suffix[] = ".weight";
     size_t n = strlen(key), k = sizeof suffix - 1;
     char path[256], diffusers[256];
@@ -115,17 +169,17 @@ static int add_key(lora_targets *t, size_t *cap, const char *key, int lpb)
     if (strncmp(key, SD_KEY_UNET, strlen(SD_KEY_UNET)) == 0) {
         size_t p = strlen(SD_KEY_UNET);
         snprintf(path, sizeof path, "%.*s", (int)(n - k - p), key + p);
-        if (add_alias(t, cap, "lora_unet_", path, 1, key) != 0)
+        if (add_alias(t, cap, "lora_unet_", path, 1, key, 0) != 0)
             return -1;
         if (unet_to_diffusers(path, lpb, diffusers, sizeof diffusers) == 0 &&
-            (add_alias(t, cap, "lora_unet_", diffusers, 1, key) != 0 ||
-             add_alias(t, cap, "unet.", diffusers, 0, key) != 0))
+            (add_alias(t, cap, "lora_unet_", diffusers, 1, key, 0) != 0 ||
+             add_alias(t, cap, "unet.", diffusers, 0, key, 0) != 0))
             return -1;
     } else if (strncmp(key, SD_KEY_CLIP_L, strlen(SD_KEY_CLIP_L)) == 0) {
         size_t p = strlen(SD_KEY_CLIP_L);
         snprintf(path, sizeof path, "%.*s", (int)(n - k - p), key + p);
-        if (add_alias(t, cap, "lora_te_", path, 1, key) != 0 ||
-            add_alias(t, cap, "text_encoder.", path, 0, key) != 0)
+        if (add_alias(t, cap, "lora_te_", path, 1, key, 0) != 0 ||
+            add_alias(t, cap, "text_encoder.", path, 0, key, 0) != 0)
             return -1;
     }
     return 0;
@@ -140,7 +194,8 @@ sd_status lora_targets_build(const sd_weights *w, const sd_model_config *cfg, lo
         int ndim;
         int64_t shape[4];
         const char *key = sd_weights_key(w, i, &ndim, shape);
-        if ((ndim == 2 || ndim == 4) && add_key(t, &cap, key, cfg->unet.layers_per_block) != 0) {
+        if ((ndim == 2 || ndim == 4) &&
+            add_key(t, &cap, key, cfg->unet.layers_per_block, cfg->clip.layers) != 0) {
             lora_targets_free(t);
             return sd_fail(err, SD_ERR_NOMEM, "out of memory listing the model's layers");
         }
@@ -149,10 +204,12 @@ sd_status lora_targets_build(const sd_weights *w, const sd_model_config *cfg, lo
     return SD_OK;
 }
 
-const char *lora_targets_find(const lora_targets *t, const char *name)
+const char *lora_targets_find(const lora_targets *t, const char *name, int *part)
 {
     lora_alias probe = {.alias = (char *)(uintptr_t)name};
     const lora_alias *hit = bsearch(&probe, t->v, t->n, sizeof *t->v, cmp_alias);
+    if (part)
+        *part = hit ? hit->part : 0;
     return hit ? hit->key : NULL;
 }
 

@@ -350,9 +350,11 @@ sd_status sd_model_config_detect(const st_file *f, sd_model_config *cfg, sd_erro
     if (s != SD_OK)
         return s;
     const sd_family_row *row = m.row;
-    if (row->not_runnable)
-        return sd_fail(err, SD_ERR_UNSUPPORTED, "unsupported model: %s (%s): %s", row->title,
-                       row->evidence, row->not_runnable);
+    if (row->not_runnable) {
+        char why[320];
+        snprintf(why, sizeof why, "%s (%s): %s", row->title, row->evidence, row->not_runnable);
+        return sd_family_refuse(err, why);
+    }
     if (row->text_encoder == SD_TEXT_CLIP_L && !sd_has_prefix(f, CLIP))
         return unsupported(err, "text encoder without the text_model. prefix (an old "
                                 "transformers layout)");

@@ -236,9 +236,7 @@ static sd_status proj_out(const sd_unet_spatial_transformer *st, sd_layer_ctx *c
             op_transpose(scratch + b * chw_n, hw, c, y + b * chw_n);     /* [C, hw] */
         return s;
     }
-    for (int b = 0; b < n; b++)
-        op_transpose(tokens + b * chw_n, hw, c, scratch + b * chw_n);   /* [C, hw] */
-    return sd_conv2d_forward(&st->proj_out.conv, ctx, scratch, n, h, w, y, err);
+    return sd_conv1x1_tokens_forward(&st->proj_out.conv, ctx, tokens, n, h, w, scratch, y, err);
 }
 
 sd_status unet_spatial_transformer(const sd_unet_spatial_transformer *st,

@@ -121,3 +121,59 @@ int op_conv2d_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
     sd_arena_reset(a, mark);
     return 0;
 }
+
+typedef struct {
+    const float *tokens;     /* the band's first token [cols][ci] */
+    int ci, cols;
+    uint16_t *col;           /* cols operand [ci, cols] */
+    size_t block;
+} tokens_job;
+
+/* Column blocks b0 .. b1-1 of the band: 16 tokens each, rounded and transposed into the
+ * cols layout (ops_bf16_pack_cols_t). */
+static void pack_token_blocks(void *arg, int worker, int b0, int b1)
+{
+    const tokens_job *t = arg;
+    (void)worker;
+    const int j0 = b0 * OPS_BF16_NBLOCK;
+    const int j1 = b1 * OPS_BF16_NBLOCK < t->cols ? b1 * OPS_BF16_NBLOCK : t->cols;
+    ops_bf16_pack_cols_t(t->tokens + (size_t)j0 * t->ci, t->ci, j1 - j0, (size_t)t->ci,
+                         t->col + (size_t)b0 * t->block);
+}
+
+int op_conv1x1_tokens_bf16(sd_arena *a, ops_bf16_isa isa, const float *tokens, int n, int hw,
+                           int ci, const uint16_t *weight, const float *bias, int co, float *y)
+{
+    if (n <= 0 || hw <= 0 || co <= 0)
+        return 0;
+    const int kpad = ops_bf16_kpad(ci);
+    const size_t block = (size_t)kpad * OPS_BF16_NBLOCK;
+    /* tokens per band: whole column blocks, the band's cols operand within the bound */
+    size_t band = CONV_BF16_COL_MAX / block * OPS_BF16_NBLOCK;
+    if (band < OPS_BF16_NBLOCK)
+        band = OPS_BF16_NBLOCK;
+    if (band > (size_t)hw)
+        band = (size_t)hw;
+    sd_arena_mark mark = sd_arena_get_mark(a);
+    uint16_t *col = sd_arena_alloc(a, ops_bf16_cols_size(ci, (int)band) * sizeof *col);
+    if (!col) {
+        sd_arena_reset(a, mark);
+        return -1;
+    }
+    for (int b = 0; b < n; b++) {
+        float *yb = y + (size_t)b * co * hw;
+        for (int j0 = 0; j0 < hw; j0 += (int)band) {
+            const int cols = hw - j0 < (int)band ? hw - j0 : (int)band;
+            tokens_job t = {tokens + ((size_t)b * hw + j0) * ci, ci, cols, col, block};
+            ops_parallel_for(ops_workers_for((size_t)ci * cols), ops_bf16_nblocks(cols),
+                             pack_token_blocks, &t);
+            if (bias)
+                fill_bias(yb + j0, bias, co, (size_t)cols, (size_t)hw);
+            /* [co, cols] = [co, ci] · [ci, cols], into the band of y */
+            ops_gemm_bf16(isa, co, cols, ci, weight, (size_t)kpad, col, yb + j0, (size_t)hw,
+                          bias != NULL);
+        }
+    }
+    sd_arena_reset(a, mark);
+    return 0;
+}

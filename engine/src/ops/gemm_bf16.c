@@ -113,6 +113,12 @@ void ops_bf16_pack_cols(const float *src, int k, int n, size_t lds, uint16_t *ds
  * read once, in order, its pairs going 32 values apart into the block. */
 void ops_bf16_pack_cols_t(const float *src, int k, int n, size_t lds, uint16_t *dst)
 {
+#ifdef SD_HAVE_AVX512_BF16
+    if (vector_pack()) {
+        ops_bf16_pack_cols_t_avx512(src, k, n, lds, dst);
+        return;
+    }
+#endif
     const int kpad = ops_bf16_kpad(k), nb = ops_bf16_nblocks(n), pairs = k / 2;
     const size_t pair_stride = 2 * OPS_BF16_NBLOCK;
     for (int b = 0; b < nb; b++) {

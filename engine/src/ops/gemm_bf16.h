@@ -118,17 +118,29 @@ void ops_gemm_bf16_avx512(int m0, int m1, int n0, int n1, int n, int k, const ui
 void ops_bf16_pack_row_avx512(const float *src, int k, uint16_t *dst, size_t lda);
 void ops_bf16_pack_pair_avx512(const float *k0, const float *k1, int n, uint16_t *dst,
                                size_t block);
-/* One key block of attention's online softmax, straight into bf16 (softmax_bf16_avx512.c).
- * Scores s[rows, n] of keys col0 .. col0+n-1 for query rows row0 .. row0+rows-1; row r
- * sees len keys: n, or with causal row0 + r + 1 - col0 (clamped to 0 .. n). Per row, with
- * m' = max(m[r], max of its len scores): p[r][0..len) = bf16(exp(s - m')), zero from len
- * up to ldp; rescale[r] = exp(m[r] - m') (what the output so far is to be multiplied by);
- * l[r] = l[r] · rescale[r] + Σ exp(s - m') (a block's fp32 sum, added in double); m[r] = m'.
- * A row with len 0 keeps its state (rescale 1, p zero). Start with m = -inf, l = 0. s is
- * not written. */
-void ops_bf16_softmax_block_avx512(const float *s, int rows, int n, int row0, int col0,
-                                   int causal, float *m, double *l, float *rescale, uint16_t *p,
-                                   size_t ldp);
+void ops_bf16_pack_cols_t_avx512(const float *src, int k, int n, size_t lds, uint16_t *dst);
+/* One key block of attention's online softmax, transposed, straight into bf16
+ * (softmax_bf16_avx512.c). Scores s[len][lds] in log2 units (scaled by log2(e)): row j
+ * for key col0 + j, column c for query row0 + c, c < nc (a multiple of 16); with causal,
+ * query i sees keys <= i (every query must see key 0 in its first block). Per query c,
+ * with m' = max(m[c], max of the scores it sees): P (the cols operand of depth vlen >=
+ * len and nc columns) gets bf16(2^(s - m')) for the keys it sees, zero for the others and
+ * from len up to the padding of vlen; Oᵀ (o [d][ldo], columns 0 .. nc-1; NULL: none yet)
+ * is multiplied by 2^(m[c] - m'); l[c] = l[c] · 2^(m[c] - m') + Σ 2^(s - m') (a block's
+ * fp32 sum, added in double); m[c] = m'. Start with m = -inf, l = 0. s is not written. */
+void ops_bf16_softmax_block_avx512(const float *s, size_t lds, int len, int vlen, int nc,
+                                   int row0, int col0, int causal, float *m, double *l,
+                                   float *o, int d, size_t ldo, uint16_t *p);
+/* y[r][0..n) = factor[r] · x[r][0..n) for rows r < rows (y may be x): the attention's
+ * scaling of q and rescaling of its output (softmax_bf16_avx512.c). */
+void ops_bf16_scale_rows_avx512(const float *x, size_t ldx, int rows, int n, const float *factor,
+                                float *y, size_t ldy);
+/* y[c][r] = x[r][c] · scale[c] (scale NULL: 1) for r < rows, c < cols, sixteen by
+ * sixteen in registers: the attention's Vᵀ and its output (softmax_bf16_avx512.c). */
+void ops_bf16_transpose_avx512(const float *x, size_t ldx, int rows, int cols, const float *scale,
+                               float *y, size_t ldy);
+/* y[0..n) = 2^x[0..n), x <= 0: the softmax's exponential alone (exp_avx512.h), for tests. */
+void ops_bf16_exp2_avx512(const float *x, int n, float *y);
 /* One row of GEGLU into a rows operand (geglu_bf16_avx512.c): x [2 d] = value | gate,
  * y[0..d) = bf16(value · gelu_erf(gate)), zero from d up to ldy; scratch: the caller's
  * 2 × OPS_BF16_GEGLU_LANES floats (see geglu_bf16_avx512.c for why). */

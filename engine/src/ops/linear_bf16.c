@@ -16,10 +16,21 @@ void ops_bf16_pack_linear_weight(const float *weight, int in, int out, uint16_t 
     ops_bf16_pack_cols_t(weight, in, out, (size_t)in, dst);   /* B[in, out] = weightᵀ */
 }
 
-int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
-                   const uint16_t *weight, const float *bias, int out, float *y)
+/* y[rows, out] (= or +=) the rows operand xa · weightᵀ + bias */
+static void product(ops_bf16_isa isa, const uint16_t *xa, size_t lda, int rows, int in,
+                    const uint16_t *weight, const float *bias, int out, float *y)
 {
-    if (rows <= 0 || out <= 0)
+    if (bias)
+        for (int r = 0; r < rows; r++)
+            memcpy(y + (size_t)r * out, bias, (size_t)out * sizeof *y);
+    ops_gemm_bf16(isa, rows, out, in, xa, lda, weight, y, (size_t)out, bias != NULL);
+}
+
+int op_linears_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in, int count,
+                    const uint16_t *const weight[], const float *const bias[], const int out[],
+                    float *const y[])
+{
+    if (rows <= 0)
         return 0;
     const size_t lda = (size_t)ops_bf16_kpad(in);
     sd_arena_mark mark = sd_arena_get_mark(a);
@@ -29,12 +40,17 @@ int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int 
         return -1;
     }
     ops_bf16_pack_rows(x, rows, in, (size_t)in, xa, lda);
-    if (bias)
-        for (int r = 0; r < rows; r++)
-            memcpy(y + (size_t)r * out, bias, (size_t)out * sizeof *y);
-    ops_gemm_bf16(isa, rows, out, in, xa, lda, weight, y, (size_t)out, bias != NULL);
+    for (int i = 0; i < count; i++)
+        if (out[i] > 0)
+            product(isa, xa, lda, rows, in, weight[i], bias[i], out[i], y[i]);
     sd_arena_reset(a, mark);
     return 0;
+}
+
+int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
+                   const uint16_t *weight, const float *bias, int out, float *y)
+{
+    return op_linears_bf16(a, isa, x, rows, in, 1, &weight, &bias, &out, &y);
 }
 
 typedef struct {
@@ -80,10 +96,7 @@ int op_geglu_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows
     }
     geglu_job g = {x, d, xa, lda};
     ops_parallel_for(ops_workers_for((size_t)rows * 2 * d), rows, geglu_rows, &g);
-    if (bias)
-        for (int r = 0; r < rows; r++)
-            memcpy(y + (size_t)r * out, bias, (size_t)out * sizeof *y);
-    ops_gemm_bf16(isa, rows, out, d, xa, lda, weight, y, (size_t)out, bias != NULL);
+    product(isa, xa, lda, rows, d, weight, bias, out, y);
     sd_arena_reset(a, mark);
     return 0;
 }

@@ -33,9 +33,23 @@ int op_conv2d_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int n, int ci,
                    const uint16_t *weight, const float *bias, int co, const sd_conv_params *p,
                    float *y);
 
+/* A 1x1 stride-1 unpadded convolution (weight packed as above) whose input comes token-major:
+ * y[n, co, hw] = W · tokens[n, hw, ci]ᵀ + b, the tokens rounded and transposed straight
+ * into the cols operand, the same operand op_conv2d_bf16 builds from the image [ci, hw]
+ * (same values bit for bit, without the fp32 transpose in between). */
+int op_conv1x1_tokens_bf16(sd_arena *a, ops_bf16_isa isa, const float *tokens, int n, int hw,
+                           int ci, const uint16_t *weight, const float *bias, int co, float *y);
+
 /* op_linear with the weight packed as above. */
 int op_linear_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in,
                    const uint16_t *weight, const float *bias, int out, float *y);
+
+/* op_linear of `count` layers on the same input: y[i][rows, out[i]] = x · weight[i]ᵀ +
+ * bias[i] (bias[i] may be NULL), x rounded into the rows operand once for all of them;
+ * each y[i] the same values op_linear_bf16 gives. */
+int op_linears_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int rows, int in, int count,
+                    const uint16_t *const weight[], const float *const bias[], const int out[],
+                    float *const y[]);
 
 /* The feed-forward's GEGLU and second linear layer: y[rows, out] = (value · gelu_erf(gate))
  * · Wᵀ + b, x [rows, 2 d] = value | gate as op_geglu reads it, W packed as above (in = d).

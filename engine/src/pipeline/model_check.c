@@ -104,3 +104,8 @@ sd_status sd_model_check_file(const char *path, sd_model_check *out, sd_error *e
         snprintf(out->reason, sizeof out->reason, "%s", e->message);
     return s;
 }
+
+void sd_supported_families(char *buf, size_t size)
+{
+    sd_family_runnable_titles(buf, size);
+}

@@ -85,6 +85,21 @@ static float *alloc_floats(run *r, size_t n)
 
 /* ---- validation ---------------------------------------------------------- */
 
+/* The range of clip skip is the loaded text encoder's: SD 1.x's CLIP ViT-L runs 12 layers,
+ * SD 2.x's OpenCLIP ViT-H 23 (SD_CLIP_SKIP_MAX, the static bound, admits both). */
+static sd_status check_clip_skip(const sd_model *m, int clip_skip, sd_error *err)
+{
+    const int layers = m->cfg.clip.layers;
+    if (clip_skip >= SD_CLIP_SKIP_MIN && clip_skip <= layers)
+        return SD_OK;
+    const sd_family_row *row = sd_family_row_of(m->cfg.family);
+    return sd_fail(err, SD_ERR_INVALID_ARG,
+                   "clip skip %d does not fit this model: its text encoder (%s) runs %d layers, "
+                   "so clip skip is %d..%d (1 = the encoder's output)", clip_skip,
+                   row && row->text_encoder_name ? row->text_encoder_name : "CLIP", layers,
+                   SD_CLIP_SKIP_MIN, layers);
+}
+
 static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
 {
     if (j->mode != SD_MODE_IMG2IMG && j->mode != SD_MODE_INPAINT && j->mode != SD_MODE_TXT2IMG)
@@ -111,9 +126,8 @@ static sd_status check_job(const sd_model *m, const sd_job *j, sd_error *err)
     sd_status st = sd_job_check_sampling(j, err);
     if (st != SD_OK)
         return st;
-    if (j->clip_skip < 1 || j->clip_skip > m->cfg.clip.layers)
-        return sd_fail(err, SD_ERR_INVALID_ARG, "clip skip must be in 1..%d, got %d",
-                       m->cfg.clip.layers, j->clip_skip);
+    if ((st = check_clip_skip(m, j->clip_skip, err)) != SD_OK)
+        return st;
     if (j->rng != SD_RNG_TORCH_CPU && j->rng != SD_RNG_PHILOX)
         return sd_fail(err, SD_ERR_INVALID_ARG, "unknown noise source %d", (int)j->rng);
     if (j->masked_content != SD_MASKED_ORIGINAL && j->masked_content != SD_MASKED_FILL &&

@@ -105,22 +105,53 @@ void op_quick_gelu(float *x, size_t n)
     map_parallel(x, n, quick_gelu_serial);
 }
 
+/* The residual adds, the time-embedding bias and the transposes run on the workers too:
+ * serial, they were ~2 % of a bf16 U-Net step's CPU time (perf), with the other core idle. */
+typedef struct {
+    const float *a, *b;
+    float *y;
+    size_t n;
+} add_args;
+
+static void add_range(void *arg, int worker, int begin, int end)
+{
+    const add_args *p = arg;
+    const size_t i0 = (size_t)begin * OPS_BLOCK, i1 = (size_t)end * OPS_BLOCK;
+    const size_t stop = i1 < p->n ? i1 : p->n;
+    (void)worker;
+    for (size_t i = i0; i < stop; i++)
+        p->y[i] = p->a[i] + p->b[i];
+}
+
 void op_add(const float *a, const float *b, float *y, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        y[i] = a[i] + b[i];
+    add_args p = {a, b, y, n};
+    ops_parallel_for(ops_workers_for(n), (int)((n + OPS_BLOCK - 1) / OPS_BLOCK), add_range, &p);
+}
+
+typedef struct {
+    float *x;
+    const float *v;
+    int hw;
+} channel_bias_args;
+
+/* Planes begin..end-1 of the batch (item b, channel ch is b * c + ch: v's index too). */
+static void channel_bias_range(void *arg, int worker, int begin, int end)
+{
+    const channel_bias_args *p = arg;
+    (void)worker;
+    for (int bc = begin; bc < end; bc++) {
+        const float bias = p->v[bc];
+        float *xc = p->x + (size_t)bc * p->hw;
+        for (int i = 0; i < p->hw; i++)
+            xc[i] += bias;
+    }
 }
 
 void op_add_channel_bias(float *x, const float *v, int n, int c, int hw)
 {
-    for (int b = 0; b < n; b++) {
-        for (int ch = 0; ch < c; ch++) {
-            float bias = v[(size_t)b * c + ch];
-            float *xc = x + ((size_t)b * c + ch) * hw;
-            for (int i = 0; i < hw; i++)
-                xc[i] += bias;
-        }
-    }
+    channel_bias_args p = {x, v, hw};
+    ops_parallel_for(ops_workers_for((size_t)n * c * hw), n * c, channel_bias_range, &p);
 }
 
 /* PyTorch's nearest source index (upsample_nearest2d with an explicit output size):
@@ -163,11 +194,23 @@ void op_upsample_nearest(const float *x, int n, int c, int h, int w, int ho, int
     }
 }
 
-void op_transpose(const float *x, int rows, int cols, float *y)
+/* Tiled so both the reads and the writes stay within a few cache lines. */
+#define TRANSPOSE_TILE 32
+typedef struct {
+    const float *x;
+    int rows, cols;
+    float *y;
+} transpose_args;
+
+/* Bands of TRANSPOSE_TILE rows begin..end-1. */
+static void transpose_range(void *arg, int worker, int begin, int end)
 {
-    /* Tiled so both the reads and the writes stay within a few cache lines. */
-    enum { TILE = 32 };
-    for (int r0 = 0; r0 < rows; r0 += TILE) {
+    const transpose_args *p = arg;
+    const int rows = p->rows, cols = p->cols, TILE = TRANSPOSE_TILE;
+    const float *x = p->x;
+    float *y = p->y;
+    (void)worker;
+    for (int r0 = begin * TILE; r0 < end * TILE && r0 < rows; r0 += TILE) {
         int r1 = r0 + TILE < rows ? r0 + TILE : rows;
         for (int c0 = 0; c0 < cols; c0 += TILE) {
             int c1 = c0 + TILE < cols ? c0 + TILE : cols;
@@ -176,6 +219,13 @@ void op_transpose(const float *x, int rows, int cols, float *y)
                     y[(size_t)c * rows + r] = x[(size_t)r * cols + c];
         }
     }
+}
+
+void op_transpose(const float *x, int rows, int cols, float *y)
+{
+    transpose_args p = {x, rows, cols, y};
+    ops_parallel_for(ops_workers_for((size_t)rows * cols),
+                     (rows + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE, transpose_range, &p);
 }
 
 void op_concat_channels(const float *a, int ca, const float *b, int cb, int n, int hw, float *y)

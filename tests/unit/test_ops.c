@@ -208,6 +208,75 @@ static void check_winograd4_isas(rng *r)
         free(v[b]), free(y[b]), free(u[b]);
 }
 
+/* The fp32 weight transforms in AVX-512 (winograd_weights_avx512.c) against the generic
+ * ones bit for bit: F(4x4) against the baseline build's weight_tiles, F(2x2) against
+ * conv_winograd.c's weight_tiles written out here (same operations, same order). 37 input
+ * channels: two full blocks of 16 and a tail of 5; past ci in each plane never written. */
+static void check_winograd_weights_avx512(rng *r)
+{
+#ifdef SD_HAVE_AVX512
+    if (!ops_have_avx512()) {
+        printf("SKIP: winograd fp32 AVX-512 weight transforms: the CPU does not run them\n");
+        check_skipped++;
+        return;
+    }
+    enum { CI = 37, PLANE = CI + 3 };
+    float *wt = rand_floats(r, (size_t)CI * 9, 1.0f);
+    float *u[2][2];   /* [F(2x2), F(4x4)][generic, avx512] */
+    for (int f = 0; f < 2; f++)
+        for (int b = 0; b < 2; b++) {
+            u[f][b] = malloc(36 * PLANE * sizeof(float));
+            if (!u[f][b]) {
+                fprintf(stderr, "out of memory\n");
+                exit(1);
+            }
+            for (int i = 0; i < 36 * PLANE; i++)
+                u[f][b][i] = -7.0f;   /* sentinel */
+        }
+    double g[9 * WT4_LANES], t[18 * WT4_LANES];
+    float u4[36 * WT4_LANES];
+    for (int c0 = 0; c0 < CI; c0 += WT4_LANES) {
+        const int lanes = CI - c0 < WT4_LANES ? CI - c0 : WT4_LANES;
+        for (int l = 0; l < WT4_LANES; l++)
+            for (int tap = 0; tap < 9; tap++)
+                g[tap * WT4_LANES + l] = l < lanes ? wt[(c0 + l) * 9 + tap] : 0.0;
+        ops_winograd4_base.weight_tiles(g, t, u4);
+        for (int p = 0; p < 36; p++)
+            memcpy(u[1][0] + p * PLANE + c0, u4 + p * WT4_LANES, (size_t)lanes * sizeof(float));
+        for (int l = 0; l < lanes; l++) {   /* F(2x2): G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1] */
+            const float *k = wt + (c0 + l) * 9;
+            float tt[4][3];
+            for (int c = 0; c < 3; c++) {
+                tt[0][c] = k[c];
+                tt[1][c] = 0.5f * (k[c] + k[3 + c] + k[6 + c]);
+                tt[2][c] = 0.5f * (k[c] - k[3 + c] + k[6 + c]);
+                tt[3][c] = k[6 + c];
+            }
+            for (int i = 0; i < 4; i++) {
+                float *d = u[0][0] + c0 + l;
+                d[(4 * i + 0) * PLANE] = tt[i][0];
+                d[(4 * i + 1) * PLANE] = 0.5f * (tt[i][0] + tt[i][1] + tt[i][2]);
+                d[(4 * i + 2) * PLANE] = 0.5f * (tt[i][0] - tt[i][1] + tt[i][2]);
+                d[(4 * i + 3) * PLANE] = tt[i][2];
+            }
+        }
+    }
+    ops_winograd_weights_avx512(wt, CI, u[0][1], PLANE);
+    ops_winograd4_weights_avx512(wt, CI, u[1][1], PLANE);
+    CHECK(memcmp(u[0][0], u[0][1], 36 * PLANE * sizeof(float)) == 0,
+          "winograd F(2x2) fp32 AVX-512 weight transform bit-identical to the generic one");
+    CHECK(memcmp(u[1][0], u[1][1], 36 * PLANE * sizeof(float)) == 0,
+          "winograd F(4x4) fp32 AVX-512 weight transform bit-identical to the generic one");
+    free(wt);
+    for (int f = 0; f < 2; f++)
+        free(u[f][0]), free(u[f][1]);
+#else
+    (void)r;
+    printf("SKIP: winograd fp32 AVX-512 weight transforms: not built (no -mavx512f)\n");
+    check_skipped++;
+#endif
+}
+
 static void test_conv(rng *r)
 {
     sd_arena a;
@@ -250,6 +319,7 @@ static void test_conv(rng *r)
     check_winograd_chunks(r);
     check_winograd4(r);
     check_winograd4_isas(r);
+    check_winograd_weights_avx512(r);
 
     /* A big conv: im2col in bands, scratch bounded near 64 MB rather than 9*ci*h*w
      * floats (here 288 MB unbanded), and the bands still give the right answer. */

@@ -79,12 +79,20 @@ static void weight_tiles(const float g[9][WT_LANES], float u[POS][WT_LANES])
 /* U[p, o, c] = (G weight[o_base + o, c] Gᵀ)[p] for the chunk's output channels o0..o1-1,
  * WT_LANES input channels at a time: this runs on every weight of the layer
  * once per call (one kernel at a time, scalar, it was 15 % of a 640-channel 32²
- * convolution). */
+ * convolution; the AVX-512 one gives the same values without the copies). */
 static void transform_weights(void *arg, int worker, int o0, int o1)
 {
     const winograd *wg = arg;
     const size_t plane = (size_t)wg->co_chunk * wg->ci;
     (void)worker;
+#ifdef SD_HAVE_AVX512
+    if (ops_have_avx512()) {
+        for (int o = o0; o < o1; o++)
+            ops_winograd_weights_avx512(wg->weight + (size_t)(wg->o_base + o) * wg->ci * 9,
+                                        wg->ci, wg->u + (size_t)o * wg->ci, plane);
+        return;
+    }
+#endif
     for (int o = o0; o < o1; o++) {
         const float *src = wg->weight + (size_t)(wg->o_base + o) * wg->ci * 9;   /* [ci][9] */
         for (int c0 = 0; c0 < wg->ci; c0 += WT_LANES) {

@@ -60,6 +60,14 @@ static void transform_weights(void *arg, int worker, int o0, int o1)
 {
     const winograd4 *wg = arg;
     const size_t plane = (size_t)wg->co_chunk * wg->ci;
+#ifdef SD_HAVE_AVX512
+    if (ops_have_avx512()) {   /* the same values, without the copies through scratch */
+        for (int o = o0; o < o1; o++)
+            ops_winograd4_weights_avx512(wg->weight + (size_t)(wg->o_base + o) * wg->ci * 9,
+                                         wg->ci, wg->u + (size_t)o * wg->ci, plane);
+        return;
+    }
+#endif
     double *g = (double *)(wg->scratch + (size_t)worker * wg->scratch_floats);   /* [9][L] */
     double *t = g + 9 * WT4_LANES;                                                /* [6][3][L] */
     float *u = (float *)(t + 18 * WT4_LANES);                                     /* [36][L] */

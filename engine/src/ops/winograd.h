@@ -67,6 +67,11 @@ int ops_conv3x3_winograd_bf16(sd_arena *a, ops_bf16_isa isa, const float *x, int
  * image; the row and column past an odd h or w dropped. */
 /* _weights: U[p][c] = bf16((G g_c Gᵀ)[p]) for the kernels g_c of one output channel, src
  * its row of the rows operand ([ci][9] bf16), into dst + p * plane + c for c < ci. */
+/* The fp32 weight transform of one output channel in AVX-512 (winograd_weights_avx512.c;
+ * conv_winograd.c calls it where SD_HAVE_AVX512 is built and the CPU has AVX-512F), the
+ * same values as weight_tiles: U[p][c] = (G g_c Gᵀ)[p] for the kernels g_c of src
+ * ([ci][9] floats) into dst + p * plane + c for c < ci. */
+void ops_winograd_weights_avx512(const float *src, int ci, float *dst, size_t plane);
 void ops_winograd_bf16_weights_avx512(const uint16_t *src, int ci, uint16_t *dst,
                                       size_t plane);
 void ops_winograd_bf16_input_avx512(const float *x, int h, int w, int ty0, int tb, int tw,

@@ -50,6 +50,11 @@ typedef struct {
     void (*weight_tiles)(const double *g, double *t, float *u);
 } ops_winograd4_kernels;
 
+/* F(4x4)'s weight transform of one output channel in AVX-512 (winograd_weights_avx512.c),
+ * the same values as w4_weight_tiles: U[p][c] = float((G g_c Gᵀ)[p]) computed in double for
+ * the kernels g_c of src ([ci][9] floats) into dst + p * plane + c for c < ci. */
+void ops_winograd4_weights_avx512(const float *src, int ci, float *dst, size_t plane);
+
 extern const ops_winograd4_kernels ops_winograd4_base;
 extern const ops_winograd4_kernels ops_winograd4_avx2;
 extern const ops_winograd4_kernels ops_winograd4_avx512;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # GUI test of the live preview (GIMP 2.10) under Xvfb: an interactive Image to Image run
-# long enough to watch (150 steps at 192 px, the last values a first run left), the
+# long enough to watch (150 steps at 256 px in fp32, the last values a first run left: bf16
+# at 192 px had got so fast that the run could end before the screenshot 6 s in), the
 # preview window screenshotted mid-run (WORK/gimp2-preview-window.png, kept as an
 # artefact), Cancel clicked: the run must stop, close the window, add no layer and leave
 # the image byte-identical.

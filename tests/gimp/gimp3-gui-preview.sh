@@ -10,8 +10,9 @@ source "$(dirname "$0")/common.sh"
 gd_start 3 gui3-preview "gui pil" "$@"
 gd_profile 3
 export GIMP_DIFFUSION_MODEL=$MODEL GIMP_DIFFUSION_VOCAB=$VOCAB
-# 150 denoise steps (the most the dialog takes) at 256 px: about a minute on the tiny
-# model (~0.4 s a step on 2 cores), cancelled after ~6 s
+# 150 denoise steps (the most the dialog takes) at 384 px in fp32: long enough that the
+# screenshot ~6 s in never comes after the end (bf16 at 256 px had got down to ~10 s on the
+# tiny model), cancelled then
 gd3_last_values plug-in-diffusion-img2img <<LAST
 (prompt "a red barn in a field")
 (negative-prompt "")
@@ -21,12 +22,13 @@ gd3_last_values plug-in-diffusion-img2img <<LAST
 (sampler "euler_a")
 (seed 42)
 (random-seed no)
-(work-size 256)
+(work-size 384)
 (context-padding 16)
 (feather 4.0)
 (color-match no)
 (model NULL)
 (vocab NULL)
+(precision "fp32")
 LAST
 
 # OK: as gimp3-gui.sh; Cancel: the preview window's only button, bottom right

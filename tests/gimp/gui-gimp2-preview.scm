@@ -18,10 +18,10 @@
   (let* ((scratch (car (gimp-image-new 8 8 RGB)))
          (sl (car (gimp-layer-new scratch 8 8 RGB-IMAGE "s" 100 LAYER-MODE-NORMAL))))
     (gimp-image-insert-layer scratch sl 0 0)
-    ; its own run takes as long as the dialog's will (~30 s): 2.10 keeps last values only
+    ; its own run takes as long as the dialog's will (~20-30 s in fp32 at 256 px): 2.10 keeps last values only
     ; through a run in this session
     (plug-in-diffusion-img2img RUN-NONINTERACTIVE scratch sl
-      "a red barn in a field" "" 1.0 150 7.5 "euler_a" 42 FALSE 192 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "auto" 1 "torch" "auto")
+      "a red barn in a field" "" 1.0 150 7.5 "euler_a" 42 FALSE 256 16 4.0 FALSE model vocab "leading" "auto" "" FALSE "fp32" 1 "torch" "auto")
     (gimp-image-delete scratch))
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE (string-append dir "/in.png") "in.png")))
          (src (car (gimp-image-get-active-layer img)))
